@@ -1,0 +1,255 @@
+"""crosswalk.toml: one validated configuration for every flow.
+
+Secrets never live in the file. A secret setting is a reference, either
+``{ env = "VARIABLE" }`` or ``{ prefect_secret = "block-name" }``, resolved when a
+flow starts so that a missing variable is reported by name before any work is done.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+CONFIG_ENV = "CROSSWALK_CONFIG"
+WAREHOUSE_ENV = "CROSSWALK_WAREHOUSE"
+DEFAULT_CONFIG = Path("crosswalk.toml")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message names the file, the key and what is wrong."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(_Strict):
+    """Where a secret lives: an environment variable or a Prefect Secret block."""
+
+    env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    prefect_secret: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_the_secret_itself(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(
+                'give a reference, { env = "VARIABLE" } or { prefect_secret = "block" }, '
+                "never the secret itself"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.prefect_secret is None):
+            raise ValueError("set exactly one of 'env' or 'prefect_secret'")
+        return self
+
+    def describe(self) -> str:
+        if self.env:
+            return f"environment variable {self.env}"
+        return f"Prefect Secret block {self.prefect_secret!r}"
+
+    def resolve(self, key: str) -> SecretStr:
+        """The secret's value; ``key`` is the setting's dotted name, used in errors."""
+        if self.env:
+            value = os.environ.get(self.env)
+            if not value:
+                raise ConfigError(f"{key}: environment variable {self.env} is not set")
+            return SecretStr(value)
+        from prefect.blocks.system import Secret  # a block load needs the Prefect API
+
+        try:
+            return SecretStr(str(Secret.load(self.prefect_secret).get()))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{key}: Prefect Secret block {self.prefect_secret!r} not found"
+            ) from exc
+
+
+HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
+
+
+class SystemConfig(_Strict):
+    """What every system shares: where it is, and an optional folder of exported records.
+
+    ``fixtures`` makes extraction read JSON exports (``<folder>/<system>/<entity>.json``,
+    in the API's own shape) instead of calling the API: for offline loads and the
+    demo until a system's client exists.
+    """
+
+    base_url: HttpUrl
+    fixtures: Path | None = None
+    page_size: int = Field(default=1000, ge=1, le=1000)
+    timeout_seconds: float = Field(default=30, gt=0)
+
+    def secrets(self) -> dict[str, SecretRef]:
+        return {name: value for name, value in self if isinstance(value, SecretRef)}
+
+
+class ConnectWiseConfig(SystemConfig):
+    company: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    public_key: SecretRef
+    private_key: SecretRef
+
+
+class EAutomateConfig(SystemConfig):
+    company_id: str = Field(min_length=1)
+    user: str = Field(min_length=1)
+    password: SecretRef
+
+
+class OperateConfig(SystemConfig):
+    api_key: SecretRef
+    approver_key: SecretRef | None = None
+
+
+class ConnectConfig(SystemConfig):
+    api_key: SecretRef
+
+
+class Systems(_Strict):
+    connectwise: ConnectWiseConfig | None = None
+    eautomate: EAutomateConfig | None = None
+    operate: OperateConfig | None = None
+    connect: ConnectConfig | None = None
+
+
+class WarehouseConfig(_Strict):
+    path: Path = Path("data/warehouse.duckdb")
+
+
+class DbtConfig(_Strict):
+    project_dir: Path = PROJECT_ROOT / "dbt_project"
+    threads: int = Field(default=2, ge=1, le=16)
+
+
+class ExtractConfig(_Strict):
+    overlap_minutes: int = Field(default=5, ge=0)
+
+
+class FlowConfig(_Strict):
+    enabled: bool = True
+
+
+class Flows(_Strict):
+    customer_sync: FlowConfig = FlowConfig()
+    agreement_sync: FlowConfig = FlowConfig()
+    service_sync: FlowConfig = FlowConfig()
+    charge_import: FlowConfig = FlowConfig()
+
+
+class Settings(_Strict):
+    source: Path | None = Field(default=None, exclude=True)
+    warehouse: WarehouseConfig = WarehouseConfig()
+    dbt: DbtConfig = DbtConfig()
+    extract: ExtractConfig = ExtractConfig()
+    systems: Systems = Systems()
+    flows: Flows = Flows()
+
+    @field_validator("systems")
+    @classmethod
+    def _some_system(cls, systems: Systems) -> Systems:
+        if not any(value for _, value in systems):
+            raise ValueError("configure at least one of connectwise, eautomate, operate, connect")
+        return systems
+
+    def system(self, name: str, flow: str) -> SystemConfig:
+        """The named system's settings, or a config error saying which flow needs it."""
+        system = getattr(self.systems, name)
+        if system is None:
+            raise ConfigError(f"{self._where()}systems.{name}: missing, and {flow} needs it")
+        return system
+
+    def resolve_secrets(self, system_names: list[str]) -> dict[str, dict[str, SecretStr]]:
+        """Every secret the named systems use, by system then setting; fails on the first missing."""
+        resolved = {}
+        for name in system_names:
+            system = getattr(self.systems, name)
+            resolved[name] = {
+                key: ref.resolve(f"{self._where()}systems.{name}.{key}")
+                for key, ref in system.secrets().items()
+            }
+        return resolved
+
+    def _where(self) -> str:
+        return f"{self.source}: " if self.source else ""
+
+
+def config_path(explicit: str | os.PathLike | None = None) -> Path:
+    """``--config``, else ``CROSSWALK_CONFIG``, else ``./crosswalk.toml``."""
+    return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_settings(explicit: str | os.PathLike | None = None) -> Settings:
+    """Read and validate the configuration; raises ConfigError naming every bad key."""
+    path = config_path(explicit)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: configuration file not found (give --config or set {CONFIG_ENV})"
+        ) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_settings(raw, source=path)
+
+
+def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
+    where = f"{source}: " if source else ""
+    try:
+        settings = Settings.model_validate({**raw, "source": source})
+    except ValidationError as exc:
+        raise ConfigError(where + "; ".join(_describe(error) for error in exc.errors())) from None
+    return _anchor_paths(settings, source.parent if source else Path.cwd())
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    if error["type"] == "missing":
+        return f"{key}: required key is missing"
+    if error["type"] == "string_pattern_mismatch" and key.endswith("base_url"):
+        return f"{key}: not an http(s) URL: {error['input']!r}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{key}: {message}"
+
+
+def _anchor_paths(settings: Settings, base: Path) -> Settings:
+    """Relative paths in the file are relative to the file; CROSSWALK_WAREHOUSE wins."""
+    warehouse = Path(os.environ.get(WAREHOUSE_ENV) or base / settings.warehouse.path)
+    systems = {
+        name: system.model_copy(update={"fixtures": base / system.fixtures})
+        if system and system.fixtures
+        else system
+        for name, system in settings.systems
+    }
+    return settings.model_copy(
+        update={
+            "warehouse": WarehouseConfig(path=warehouse.resolve()),
+            "dbt": settings.dbt.model_copy(
+                update={"project_dir": (base / settings.dbt.project_dir).resolve()}
+            ),
+            "systems": Systems(**systems),
+        }
+    )
+
+
+FlowName = Literal["customer-sync", "agreement-sync", "service-sync", "charge-import"]

@@ -1,0 +1,184 @@
+"""Landed entities: their declaration, and records -> validated Arrow batches.
+
+An entity is declared once, beside its pandera model in ``schemas/``: which system it
+comes from, its primary key and its cursor. Records arrive in the API's own shape and
+are normalised the same way for every system: keys to snake_case, nested objects
+flattened with ``__`` (``_info.lastUpdated`` -> ``info__last_updated``), lists kept as
+JSON text. Validation then splits a page into rows to land and rows to quarantine,
+each with the reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa_
+import pyarrow as pa
+
+from crosswalk.warehouse import Rejected
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One landed table: ``raw_<system>.<name>``, merged by ``primary_key``.
+
+    ``cursor`` names the column whose greatest value is the watermark once a page
+    has landed (None for entities read whole every run).
+    """
+
+    system: str
+    name: str
+    model: type[pa_.DataFrameModel]
+    primary_key: tuple[str, ...]
+    cursor: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.system, self.name)
+
+    def __str__(self) -> str:
+        return f"{self.system}.{self.name}"
+
+    @cached_property
+    def schema(self) -> pa_.DataFrameSchema:
+        return self.model.to_schema()
+
+    @cached_property
+    def arrow_schema(self) -> pa.Schema:
+        """The raw table's columns, from the model's declared dtypes."""
+        empty = pd.DataFrame(
+            {name: pd.Series(dtype=column.dtype.type) for name, column in self.schema.columns.items()}
+        )
+        schema = pa.Schema.from_pandas(empty, preserve_index=False)
+        return pa.schema(
+            pa.field(f.name, pa.timestamp("us", tz=f.type.tz))
+            if pa.types.is_timestamp(f.type)
+            else f
+            for f in schema
+        )
+
+
+@dataclass(frozen=True)
+class Validated:
+    """One page after validation: ``table`` to land, ``rejected`` to quarantine."""
+
+    table: pa.Table
+    rejected: list[Rejected]
+    cursor: str | None
+
+
+def snake_case(name: str) -> str:
+    return _CAMEL.sub("_", name.lstrip("_")).lower()
+
+
+def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """API record -> flat snake_case row (nested objects joined by ``__``, lists as JSON)."""
+    row: dict[str, Any] = {}
+    for key, value in record.items():
+        column = prefix + snake_case(key)
+        if isinstance(value, dict):
+            row.update(flatten(value, column + "__"))
+        elif isinstance(value, list):
+            row[column] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        else:
+            row[column] = value
+    return row
+
+
+def validate(
+    entity: Entity, records: Sequence[dict[str, Any]], sources: Sequence[str] | None = None
+) -> Validated:
+    """Split records into an Arrow table of valid rows and the rejected ones with reasons.
+
+    Rows are deduplicated by primary key (the last one read wins), as landing would.
+    ``sources`` optionally names where each record came from (file and line).
+    """
+    frame = _frame(entity, records)
+    reasons = _failures(entity, frame)
+    rejected = [
+        Rejected(
+            record=dict(records[i]),
+            reason="; ".join(reasons[i]),
+            key=_key(entity, records[i]),
+            source=sources[i] if sources else None,
+        )
+        for i in sorted(reasons)
+    ]
+    valid = frame.drop(index=list(reasons))
+    if not valid.empty:
+        valid = entity.schema.validate(valid)
+    valid = valid.drop_duplicates(subset=list(entity.primary_key), keep="last")
+    table = pa.Table.from_pandas(valid, schema=entity.arrow_schema, preserve_index=False)
+    cursor = None
+    if entity.cursor and table.num_rows:
+        top = pa.compute.max(table[entity.cursor]).as_py()
+        cursor = top.isoformat() if hasattr(top, "isoformat") else str(top)
+    return Validated(table, rejected, cursor)
+
+
+def _frame(entity: Entity, records: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records([flatten(r) for r in records], index=range(len(records)))
+    for column in entity.schema.columns:
+        if column not in frame:
+            frame[column] = None  # APIs omit null fields; the model decides if that is allowed
+    return frame
+
+
+def _failures(entity: Entity, frame: pd.DataFrame) -> dict[int, list[str]]:
+    """Row position -> what is wrong with it; a failure without a row applies to every row."""
+    if frame.empty:
+        return {}
+    try:
+        entity.schema.validate(frame, lazy=True)
+    except pa_.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    else:
+        return {}
+    reasons: dict[int, list[str]] = {}
+    for case in cases.itertuples(index=False):
+        rows = range(len(frame)) if pd.isna(case.index) else [int(case.index)]
+        reason = _reason(case.column, case.check, case.failure_case)
+        for row in rows:
+            if reason not in reasons.setdefault(row, []):
+                reasons[row].append(reason)
+    return reasons
+
+
+_TYPE_NAMES = {"Int64": "whole number", "Float64": "number", "boolean": "true or false"}
+
+
+def _reason(column: Any, check: Any, value: Any) -> str:
+    """A pandera failure as a sentence naming the field, the value and the rule."""
+    check = str(check)
+    shown = "null" if pd.isna(value) else repr(value)
+    if check == "not_nullable":
+        return f"{column}: required, got null"
+    if check.startswith(("coerce_dtype", "dtype(")):
+        wanted = check[check.index("(") + 1 : -1].strip("'")
+        wanted = "date-time" if wanted.startswith("datetime64") else _TYPE_NAMES.get(wanted, wanted)
+        return f"{column}: {shown} is not a valid {wanted}"
+    if check.startswith("str_length"):
+        low, high = check[len("str_length(") : -1].split(", ")
+        if high != "None" and len(str(value)) > int(high):
+            return f"{column}: {shown} is longer than {high} characters"
+        return f"{column}: {shown} is shorter than {low} characters"
+    if check.startswith("isin"):
+        return f"{column}: {shown} is not one of {check[len('isin(') : -1]}"
+    return f"{column}: {shown} fails {check}"
+
+
+def _key(entity: Entity, record: dict[str, Any]) -> str | None:
+    """The record's primary key as read, for finding it again in its system."""
+    row = flatten(record)
+    values = [row.get(k) for k in entity.primary_key]
+    if all(v is None or v == "" for v in values):
+        return None
+    return "|".join("" if v is None else str(v) for v in values)

@@ -1,0 +1,332 @@
+"""The DuckDB warehouse: raw landing tables and the ``sync`` bookkeeping schema.
+
+DuckDB allows one writing process per file, and an in-process dbt run shares the
+instance only with connections of the same configuration, so nothing here keeps a
+connection open: every operation opens, works inside one transaction, and closes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+LOADED_AT = "_loaded_at"
+RUN_ID = "_run_id"
+
+# Applied in order, each once; a later issue appends, never edits, so an existing
+# warehouse upgrades in place.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE sync.watermarks (
+        system VARCHAR NOT NULL,
+        entity VARCHAR NOT NULL,
+        cursor_value VARCHAR NOT NULL,
+        run_id VARCHAR NOT NULL,
+        advanced_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (system, entity)
+    );
+    CREATE TABLE sync.quarantine (
+        run_id VARCHAR NOT NULL,
+        system VARCHAR NOT NULL,
+        entity VARCHAR NOT NULL,
+        record_key VARCHAR,
+        source VARCHAR,
+        reason VARCHAR NOT NULL,
+        record JSON NOT NULL,
+        quarantined_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE sync.runs (
+        run_id VARCHAR PRIMARY KEY,
+        flow VARCHAR NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ,
+        status VARCHAR NOT NULL,
+        is_plan BOOLEAN NOT NULL,
+        is_full_refresh BOOLEAN NOT NULL,
+        message VARCHAR
+    );
+    CREATE TABLE sync.run_entities (
+        run_id VARCHAR NOT NULL,
+        system VARCHAR NOT NULL,
+        entity VARCHAR NOT NULL,
+        rows_read BIGINT NOT NULL,
+        rows_landed BIGINT NOT NULL,
+        rows_inserted BIGINT NOT NULL,
+        rows_updated BIGINT NOT NULL,
+        rows_quarantined BIGINT NOT NULL,
+        PRIMARY KEY (run_id, system, entity)
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row that failed validation: the record as read, and why."""
+
+    record: dict[str, Any]
+    reason: str
+    key: str | None = None
+    source: str | None = None
+
+
+@dataclass
+class LandResult:
+    """Counts for one entity; ``read == landed + quarantined`` always."""
+
+    system: str
+    entity: str
+    read: int = 0
+    landed: int = 0
+    inserted: int = 0
+    updated: int = 0
+    quarantined: int = 0
+    watermark: str | None = None
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: LandResult) -> None:
+        self.read += other.read
+        self.landed += other.landed
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.quarantined += other.quarantined
+        self.watermark = other.watermark or self.watermark
+        self.reasons.update(other.reasons)
+
+
+class Warehouse:
+    """One DuckDB file; ``connect()`` opens a short-lived connection."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(self.path), read_only=read_only) as con:
+            yield con
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside BEGIN ... COMMIT; any exception rolls everything back."""
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def migrate(self) -> int:
+        """Create or upgrade the ``sync`` schema; returns the schema version."""
+        with self.transaction() as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS sync")
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS sync.schema_version "
+                "(version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+            )
+            (current,) = con.execute(
+                "SELECT coalesce(max(version), 0) FROM sync.schema_version"
+            ).fetchone()
+            for version, ddl in enumerate(MIGRATIONS[current:], start=current + 1):
+                con.execute(ddl)
+                con.execute("INSERT INTO sync.schema_version VALUES (?, now())", [version])
+        return len(MIGRATIONS)
+
+    def ensure_table(self, system: str, entity: str, schema: pa.Schema) -> None:
+        """Create ``raw_<system>.<entity>`` with the declared columns if it is missing."""
+        with self.transaction() as con:
+            _ensure_table(con, raw_table(system, entity), schema)
+
+    def land(
+        self,
+        system: str,
+        entity: str,
+        primary_key: Sequence[str],
+        batch: pa.Table,
+        run_id: str,
+        rejected: Sequence[Rejected] = (),
+        watermark: str | None = None,
+    ) -> LandResult:
+        """Merge one batch by primary key, quarantine its rejects, and advance the watermark.
+
+        All three happen in one transaction: a failure anywhere leaves none of them.
+        Rows whose columns equal the stored ones are not touched, so re-landing a
+        batch changes nothing, not even ``_loaded_at``.
+        """
+        result = LandResult(system, entity, read=batch.num_rows + len(rejected))
+        with self.transaction() as con:
+            if batch.num_rows:
+                table = raw_table(system, entity)
+                _ensure_table(con, table, batch.schema)
+                actions = Counter(_merge(con, table, primary_key, batch, run_id))
+                result.inserted, result.updated = actions["INSERT"], actions["UPDATE"]
+            result.landed = batch.num_rows
+            if rejected:
+                _quarantine(con, system, entity, run_id, rejected)
+                result.quarantined = len(rejected)
+                result.reasons.update(r.reason for r in rejected)
+            if watermark is not None:
+                _set_watermark(con, system, entity, watermark, run_id)
+                result.watermark = watermark
+        return result
+
+    def watermark(self, system: str, entity: str) -> str | None:
+        if not self.path.exists():
+            return None
+        with self.connect() as con:
+            row = con.execute(
+                "SELECT cursor_value FROM sync.watermarks WHERE system = ? AND entity = ?",
+                [system, entity],
+            ).fetchone()
+        return row[0] if row else None
+
+    def reset_watermarks(self, keys: Sequence[tuple[str, str]]) -> None:
+        with self.transaction() as con:
+            for system, entity in keys:
+                con.execute(
+                    "DELETE FROM sync.watermarks WHERE system = ? AND entity = ?",
+                    [system, entity],
+                )
+
+    def start_run(self, run_id: str, flow: str, plan: bool, full_refresh: bool) -> None:
+        with self.transaction() as con:
+            con.execute(
+                "INSERT INTO sync.runs VALUES (?, ?, ?, NULL, 'running', ?, ?, NULL)",
+                [run_id, flow, _now(), plan, full_refresh],
+            )
+
+    def finish_run(
+        self, run_id: str, status: str, results: Sequence[LandResult], message: str | None = None
+    ) -> None:
+        with self.transaction() as con:
+            con.execute(
+                "UPDATE sync.runs SET finished_at = ?, status = ?, message = ? WHERE run_id = ?",
+                [_now(), status, message, run_id],
+            )
+            con.executemany(
+                "INSERT OR REPLACE INTO sync.run_entities VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [run_id, r.system, r.entity, r.read, r.landed, r.inserted, r.updated,
+                     r.quarantined]
+                    for r in results
+                ],
+            )
+
+
+def raw_table(system: str, entity: str) -> str:
+    return f"raw_{system}.{entity}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> None:
+    """Create the table from an Arrow schema, or add the columns it lacks."""
+    schema_name = table.split(".")[0]
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
+    con.register("empty_batch", schema.empty_table())
+    try:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} AS SELECT *, "
+            f"NULL::TIMESTAMPTZ AS {LOADED_AT}, NULL::VARCHAR AS {RUN_ID} FROM empty_batch"
+        )
+        existing = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+        for column, duck_type, *_ in con.execute("DESCRIBE empty_batch").fetchall():
+            if column not in existing:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {_quote(column)} {duck_type}")
+    finally:
+        con.unregister("empty_batch")
+
+
+def _merge(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    primary_key: Sequence[str],
+    batch: pa.Table,
+    run_id: str,
+) -> list[str]:
+    """MERGE the batch by key; a matched row is updated only when a column differs."""
+    columns = [_quote(c) for c in batch.column_names]
+    keys = [_quote(k) for k in primary_key]
+    values = [c for c in columns if c not in keys]
+    loader = [LOADED_AT, RUN_ID]
+    on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+    changed = (
+        f"({', '.join('t.' + c for c in values)}) IS DISTINCT FROM "
+        f"({', '.join('s.' + c for c in values)})"
+        if values
+        else "false"
+    )
+    updates = ", ".join(f"{c} = s.{c}" for c in [*values, *loader])
+    inserts = [*columns, *loader]
+    con.register("landing_batch", batch)
+    try:
+        rows = con.execute(
+            f"""
+            MERGE INTO {table} AS t
+            USING (SELECT *, ?::TIMESTAMPTZ AS {LOADED_AT}, ?::VARCHAR AS {RUN_ID}
+                   FROM landing_batch) AS s
+            ON {on}
+            WHEN MATCHED AND {changed} THEN UPDATE SET {updates}
+            WHEN NOT MATCHED THEN INSERT ({", ".join(inserts)})
+                VALUES ({", ".join("s." + c for c in inserts)})
+            RETURNING merge_action
+            """,
+            [_now(), run_id],
+        ).fetchall()
+    finally:
+        con.unregister("landing_batch")
+    return [action for (action,) in rows]
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection,
+    system: str,
+    entity: str,
+    run_id: str,
+    rejected: Sequence[Rejected],
+) -> None:
+    now = _now()
+    table = pa.table(
+        {
+            "run_id": [run_id] * len(rejected),
+            "system": [system] * len(rejected),
+            "entity": [entity] * len(rejected),
+            "record_key": [r.key for r in rejected],
+            "source": [r.source for r in rejected],
+            "reason": [r.reason for r in rejected],
+            "record": [json.dumps(r.record, default=str, ensure_ascii=False) for r in rejected],
+            "quarantined_at": pa.array([now] * len(rejected), pa.timestamp("us", tz="UTC")),
+        }
+    )
+    con.register("quarantine_batch", table)
+    try:
+        con.execute("INSERT INTO sync.quarantine BY NAME SELECT * FROM quarantine_batch")
+    finally:
+        con.unregister("quarantine_batch")
+
+
+def _set_watermark(
+    con: duckdb.DuckDBPyConnection, system: str, entity: str, value: str, run_id: str
+) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO sync.watermarks VALUES (?, ?, ?, ?, ?)",
+        [system, entity, value, run_id, _now()],
+    )

@@ -1,0 +1,12 @@
+"""pandera models of every landed entity, one module per system, each model declared
+as an :class:`crosswalk.entities.Entity` with its primary key and cursor."""
+
+from crosswalk.entities import Entity
+from schemas import connectwise, eautomate, operate
+
+ENTITIES: dict[str, Entity] = {
+    str(entity): entity
+    for module in (connectwise, eautomate, operate)
+    for entity in vars(module).values()
+    if isinstance(entity, Entity)
+}
