@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -154,7 +155,7 @@ class Flows(_Strict):
 
 
 class Settings(_Strict):
-    source: Path | None = Field(default=None, exclude=True)
+    _source: Path | None = PrivateAttr(default=None)
     warehouse: WarehouseConfig = WarehouseConfig()
     dbt: DbtConfig = DbtConfig()
     extract: ExtractConfig = ExtractConfig()
@@ -186,8 +187,13 @@ class Settings(_Strict):
             }
         return resolved
 
+    @property
+    def source(self) -> Path | None:
+        """The file these settings were read from."""
+        return self._source
+
     def _where(self) -> str:
-        return f"{self.source}: " if self.source else ""
+        return f"{self._source}: " if self._source else ""
 
 
 def config_path(explicit: str | os.PathLike | None = None) -> Path:
@@ -214,10 +220,13 @@ def load_settings(explicit: str | os.PathLike | None = None) -> Settings:
 def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
     where = f"{source}: " if source else ""
     try:
-        settings = Settings.model_validate({**raw, "source": source})
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(where + "; ".join(_describe(error) for error in exc.errors())) from None
-    return _anchor_paths(settings, source.parent if source else Path.cwd())
+        problems = [_describe(error) for error in exc.errors()]
+        raise ConfigError(where + "\n  ".join(problems)) from None
+    settings = _anchor_paths(settings, source.parent if source else Path.cwd())
+    settings._source = source.resolve() if source else None
+    return settings
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -251,5 +260,3 @@ def _anchor_paths(settings: Settings, base: Path) -> Settings:
         }
     )
 
-
-FlowName = Literal["customer-sync", "agreement-sync", "service-sync", "charge-import"]

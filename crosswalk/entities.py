@@ -155,23 +155,38 @@ def _failures(entity: Entity, frame: pd.DataFrame) -> dict[int, list[str]]:
 _TYPE_NAMES = {"Int64": "whole number", "Float64": "number", "boolean": "true or false"}
 
 
+_COMPARISONS = {
+    "greater_than_or_equal_to": "less than",
+    "greater_than": "not greater than",
+    "less_than_or_equal_to": "greater than",
+    "less_than": "not less than",
+}
+
+
 def _reason(column: Any, check: Any, value: Any) -> str:
     """A pandera failure as a sentence naming the field, the value and the rule."""
     check = str(check)
+    name, _, argument = check.partition("(")
+    argument = argument.removesuffix(")")
+    value = value.item() if hasattr(value, "item") else value  # numpy scalar -> Python
     shown = "null" if pd.isna(value) else repr(value)
     if check == "not_nullable":
         return f"{column}: required, got null"
-    if check.startswith(("coerce_dtype", "dtype(")):
-        wanted = check[check.index("(") + 1 : -1].strip("'")
+    if name in ("coerce_dtype", "dtype"):
+        wanted = argument.strip("'")
         wanted = "date-time" if wanted.startswith("datetime64") else _TYPE_NAMES.get(wanted, wanted)
         return f"{column}: {shown} is not a valid {wanted}"
-    if check.startswith("str_length"):
-        low, high = check[len("str_length(") : -1].split(", ")
+    if name == "str_length":
+        low, high = argument.split(", ")
         if high != "None" and len(str(value)) > int(high):
             return f"{column}: {shown} is longer than {high} characters"
+        if str(value) == "":
+            return f"{column}: required, got an empty value"
         return f"{column}: {shown} is shorter than {low} characters"
-    if check.startswith("isin"):
-        return f"{column}: {shown} is not one of {check[len('isin(') : -1]}"
+    if name == "isin":
+        return f"{column}: {shown} is not one of {argument}"
+    if name in _COMPARISONS:
+        return f"{column}: {shown} is {_COMPARISONS[name]} {argument}"
     return f"{column}: {shown} fails {check}"
 
 

@@ -13,7 +13,7 @@ from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entiti
 from schemas import connectwise
 
 ENTITIES = (connectwise.agreements,)
-MODELS = ("source:raw_connectwise.agreements+", "sync_health")
+MODELS = ("source:raw_connectwise.agreements+", "+sync_health")
 
 
 @flow(name="agreement-sync")

@@ -13,7 +13,7 @@ from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entiti
 from schemas import operate
 
 ENTITIES = (operate.accounts,)
-MODELS = ("source:raw_operate.accounts+", "sync_health")
+MODELS = ("source:raw_operate.accounts+", "+sync_health")
 
 
 @flow(name="charge-import")

@@ -13,7 +13,7 @@ from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entiti
 from schemas import connectwise
 
 ENTITIES = (connectwise.tickets,)
-MODELS = ("source:raw_connectwise.tickets+", "sync_health")
+MODELS = ("source:raw_connectwise.tickets+", "+sync_health")
 
 
 @flow(name="service-sync")

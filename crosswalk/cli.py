@@ -1,0 +1,254 @@
+"""The ``crosswalk`` command line: run flows, run the demo, show status.
+
+Prefect and the flows are imported inside the commands, after the environment is set,
+so ``crosswalk --help`` is instant and Prefect reads the settings meant for it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crosswalk.config import ConfigError, Settings, load_settings
+from crosswalk.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from crosswalk.pipeline import Run
+
+app = typer.Typer(help="Keep ConnectWise Manage, e-automate, Operate and Connect in step.",
+                  no_args_is_help=True, add_completion=False)
+emulators_app = typer.Typer(help="The emulated systems.", no_args_is_help=True)
+config_app = typer.Typer(help="The configuration file.", no_args_is_help=True)
+app.add_typer(emulators_app, name="emulators")
+app.add_typer(config_app, name="config")
+console = Console()
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="crosswalk.toml to use (else $CROSSWALK_CONFIG, "
+                 "else ./crosswalk.toml)."),
+]
+
+# Settings Prefect reads at import; the user's environment wins.
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+    "DO_NOT_TRACK": "1",
+}
+DEMO_CREDENTIALS = {
+    "CROSSWALK_CW_PUBLIC_KEY": "demo-public",
+    "CROSSWALK_CW_PRIVATE_KEY": "demo-private",
+    "CROSSWALK_EA_PASSWORD": "demo",
+    "CROSSWALK_OPERATE_KEY": "demo-operate",
+    "CROSSWALK_OPERATE_APPROVER_KEY": "demo-operate-approver",
+    "CROSSWALK_CONNECT_KEY": "demo-connect",
+}
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}", highlight=False, markup=True)
+        raise typer.Exit(2) from None
+
+
+def _run_flows(names: list[str], config: Path, plan: bool, full_refresh: bool) -> list[Run]:
+    """Run the named flows in order; stop at the first that fails."""
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    from prefect.flows import load_flow_from_entrypoint
+
+    from flows import FLOWS
+
+    runs = []
+    for name in names:
+        flow = load_flow_from_entrypoint(FLOWS[name])
+        with console.status(f"[bold]{name}[/bold]: extract, land, build, report"):
+            try:
+                runs.append(flow(config=str(config), plan=plan, full_refresh=full_refresh))
+            except ConfigError as exc:
+                console.print(f"[red]{name}: configuration error:[/red] {exc}", highlight=False)
+                raise typer.Exit(2) from None
+            except Exception as exc:
+                console.print(f"[red]{name} failed:[/red] {type(exc).__name__}: {exc}",
+                              highlight=False)
+                raise typer.Exit(1) from None
+    return runs
+
+
+def _summary(runs: list[Run]) -> Table:
+    table = Table(title="crosswalk run summary")
+    table.add_column("flow")
+    table.add_column("entity")
+    for column in ("read", "landed", "new", "changed", "quarantined"):
+        table.add_column(column, justify="right")
+    for run in runs:
+        for i, r in enumerate(run.landed):
+            table.add_row(run.flow if i == 0 else "", f"{r.system}.{r.entity}", str(r.read),
+                          str(r.landed), str(r.inserted), str(r.updated), str(r.quarantined))
+    return table
+
+
+def _print_runs(runs: list[Run]) -> None:
+    _print_runs(runs)
+    for run in runs:
+        console.print(f"{run.flow}: {run.status}" + (" (plan)" if run.plan else "")
+                      + f"; dbt build: {run.models}", highlight=False)
+
+
+@app.command()
+def run(
+    flow: Annotated[str, typer.Argument(help="customer-sync, agreement-sync, service-sync, "
+                                        "charge-import, or all (in that order).")],
+    config: ConfigOption = None,
+    plan: Annotated[bool, typer.Option("--plan", help="Write nothing to any system; "
+                                       "show what would change.")] = False,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Forget watermarks "
+                                               "and read everything again.")] = False,
+) -> None:
+    """Run one flow, or all of them in dependency order."""
+    from flows import FLOWS
+
+    if flow != "all" and flow not in FLOWS:
+        console.print(f"[red]unknown flow {flow!r}[/red]; choose one of: {', '.join(FLOWS)}, all")
+        raise typer.Exit(2)
+    settings = _settings(config)
+    names = [name for name in FLOWS if flow in (name, "all")]
+    if flow == "all":
+        names = [n for n in names if getattr(settings.flows, n.replace("-", "_")).enabled]
+    runs = _run_flows(names, settings.source, plan, full_refresh)
+    _print_runs(runs)
+
+
+@app.command()
+def demo(
+    data: Annotated[Path, typer.Option(help="Folder for the demo's configuration, "
+                                       "warehouse and Prefect state.")] = Path("data/demo"),
+) -> None:
+    """Run every flow once against the demo systems and print what happened."""
+    data = data.resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    config = write_demo_config(data)
+    for key, value in DEMO_CREDENTIALS.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("PREFECT_HOME", str(data / "prefect"))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    settings = _settings(config)
+    from flows import FLOWS
+
+    runs = _run_flows(list(FLOWS), config, plan=False, full_refresh=False)
+    _print_runs(runs)
+    with Warehouse(settings.warehouse.path).connect(read_only=True) as con:
+        mapped, total = con.execute(
+            "SELECT count(*) FILTER (WHERE is_mapped), count(*) FROM marts.mapped_customers"
+        ).fetchone()
+        reasons = con.execute(
+            "SELECT system || '.' || entity, coalesce(record_key, '(no key)'), reason "
+            "FROM sync.quarantine WHERE run_id IN (SELECT unnest(?)) ORDER BY 1, 2",
+            [[r.id for r in runs]],
+        ).fetchall()
+    console.print(f"\nmarts.mapped_customers: {mapped} of {total} ERP customers mapped to a "
+                  "PSA company.")
+    if reasons:
+        console.print("\nQuarantined this run (kept in sync.quarantine with the record):")
+        for entity, key, reason in reasons:
+            console.print(f"  {entity} {key}: {reason}", highlight=False, markup=False)
+    console.print(f"\nwarehouse: {settings.warehouse.path}\nconfig:    {config}\n"
+                  f"next:      crosswalk status --config {config}", highlight=False)
+
+
+def write_demo_config(data: Path) -> Path:
+    """A configuration for the demo: the emulators' addresses, the demo credentials by
+    environment variable, and (until the emulators land) the bundled fixture exports."""
+    fixtures = Path(__file__).resolve().parents[1] / "emulators" / "fixtures"
+    example = Path(__file__).resolve().parents[1] / "crosswalk.example.toml"
+    text = example.read_text(encoding="utf-8")
+    text = text.replace('path = "data/warehouse.duckdb"', 'path = "warehouse.duckdb"')
+    text = text.replace('fixtures = "emulators/fixtures"', f"fixtures = {str(fixtures)!r}")
+    config = data / "crosswalk.toml"
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+@app.command()
+def status(config: ConfigOption = None) -> None:
+    """The last run of each flow: when, outcome, rows landed and quarantined, errors open."""
+    settings = _settings(config)
+    warehouse = Warehouse(settings.warehouse.path)
+    if not warehouse.path.exists():
+        console.print(f"no runs yet: {warehouse.path} does not exist")
+        return
+    try:
+        with warehouse.connect(read_only=True) as con:
+            rows = con.execute(
+                """
+                SELECT r.flow, r.status, r.started_at, r.finished_at,
+                       coalesce(sum(e.rows_read), 0), coalesce(sum(e.rows_landed), 0),
+                       coalesce(sum(e.rows_quarantined), 0), r.message
+                FROM sync.runs r LEFT JOIN sync.run_entities e USING (run_id)
+                WHERE r.started_at = (SELECT max(started_at) FROM sync.runs x
+                                      WHERE x.flow = r.flow)
+                GROUP BY ALL ORDER BY r.flow
+                """
+            ).fetchall()
+            has_errors = con.execute(
+                "SELECT count(*) FROM duckdb_tables() "
+                "WHERE schema_name = 'sync' AND table_name = 'errors'"
+            ).fetchone()[0]
+            errors = (
+                dict(con.execute(
+                    "SELECT flow, count(*) FROM sync.errors WHERE status = 'open' GROUP BY 1"
+                ).fetchall())
+                if has_errors
+                else None
+            )
+    except Exception as exc:  # duckdb.IOException when a flow holds the file
+        console.print(f"[red]cannot read {warehouse.path}:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    table = Table(title=f"crosswalk status: {warehouse.path}")
+    for column in ("flow", "status", "started", "finished", "read", "landed", "quarantined",
+                   "errors open", "message"):
+        table.add_column(column)
+    for flow, state, started, finished, read, landed, quarantined, message in rows:
+        table.add_row(
+            flow, state, f"{started:%Y-%m-%d %H:%M:%S}",
+            f"{finished:%Y-%m-%d %H:%M:%S}" if finished else "",
+            str(read), str(landed), str(quarantined),
+            "n/a" if errors is None else str(errors.get(flow, 0)), message or "",
+        )
+    console.print(table)
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Validate the configuration and resolve every secret it names."""
+    settings = _settings(config)
+    names = [name for name, system in settings.systems if system]
+    try:
+        settings.resolve_secrets(names)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"{settings.source}: valid; systems: {', '.join(names)}; "
+                  f"warehouse: {settings.warehouse.path}", highlight=False)
+
+
+@emulators_app.command("serve")
+def emulators_serve(
+    data: Annotated[Path, typer.Option(help="State folder.")] = Path("data/emulators"),
+    seed: Annotated[int, typer.Option(help="World seed.")] = 1,
+    scale: Annotated[str, typer.Option(help="small, medium or large.")] = "small",
+    port_base: Annotated[int, typer.Option(help="ConnectWise port; e-automate +1, "
+                                           "Operate +2, Connect +3.")] = 8700,
+) -> None:
+    """Serve the emulated systems on 127.0.0.1 (not in this version: see the README)."""
+    console.print("[red]the emulated systems are not in this version[/red]; "
+                  "`crosswalk demo` reads the bundled fixture exports instead")
+    raise typer.Exit(2)
