@@ -20,8 +20,11 @@ from crosswalk.warehouse import Warehouse
 if TYPE_CHECKING:
     from crosswalk.pipeline import Run
 
-app = typer.Typer(help="Keep ConnectWise Manage, e-automate, Operate and Connect in step.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Keep ConnectWise Manage, e-automate, Operate and Connect in step.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 emulators_app = typer.Typer(help="The emulated systems.", no_args_is_help=True)
 config_app = typer.Typer(help="The configuration file.", no_args_is_help=True)
 app.add_typer(emulators_app, name="emulators")
@@ -30,8 +33,11 @@ console = Console()
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="crosswalk.toml to use (else $CROSSWALK_CONFIG, "
-                 "else ./crosswalk.toml)."),
+    typer.Option(
+        "--config",
+        "-c",
+        help="crosswalk.toml to use (else $CROSSWALK_CONFIG, else ./crosswalk.toml).",
+    ),
 ]
 
 # Settings Prefect reads at import; the user's environment wins.
@@ -77,8 +83,9 @@ def _run_flows(names: list[str], config: Path, plan: bool, full_refresh: bool) -
                 console.print(f"[red]{name}: configuration error:[/red] {exc}", highlight=False)
                 raise typer.Exit(2) from None
             except Exception as exc:
-                console.print(f"[red]{name} failed:[/red] {type(exc).__name__}: {exc}",
-                              highlight=False)
+                console.print(
+                    f"[red]{name} failed:[/red] {type(exc).__name__}: {exc}", highlight=False
+                )
                 raise typer.Exit(1) from None
     return runs
 
@@ -91,27 +98,45 @@ def _summary(runs: list[Run]) -> Table:
         table.add_column(column, justify="right")
     for run in runs:
         for i, r in enumerate(run.landed):
-            table.add_row(run.flow if i == 0 else "", f"{r.system}.{r.entity}", str(r.read),
-                          str(r.landed), str(r.inserted), str(r.updated), str(r.quarantined))
+            table.add_row(
+                run.flow if i == 0 else "",
+                f"{r.system}.{r.entity}",
+                str(r.read),
+                str(r.landed),
+                str(r.inserted),
+                str(r.updated),
+                str(r.quarantined),
+            )
     return table
 
 
 def _print_runs(runs: list[Run]) -> None:
-    _print_runs(runs)
+    console.print(_summary(runs))
     for run in runs:
-        console.print(f"{run.flow}: {run.status}" + (" (plan)" if run.plan else "")
-                      + f"; dbt build: {run.models}", highlight=False)
+        console.print(
+            f"{run.flow}: {run.status}"
+            + (" (plan)" if run.plan else "")
+            + f"; dbt build: {run.models}",
+            highlight=False,
+        )
 
 
 @app.command()
 def run(
-    flow: Annotated[str, typer.Argument(help="customer-sync, agreement-sync, service-sync, "
-                                        "charge-import, or all (in that order).")],
+    flow: Annotated[
+        str,
+        typer.Argument(
+            help="customer-sync, agreement-sync, service-sync, "
+            "charge-import, or all (in that order)."
+        ),
+    ],
     config: ConfigOption = None,
-    plan: Annotated[bool, typer.Option("--plan", help="Write nothing to any system; "
-                                       "show what would change.")] = False,
-    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Forget watermarks "
-                                               "and read everything again.")] = False,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Write nothing to any system; show what would change.")
+    ] = False,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Forget watermarks and read everything again.")
+    ] = False,
 ) -> None:
     """Run one flow, or all of them in dependency order."""
     from flows import FLOWS
@@ -129,8 +154,9 @@ def run(
 
 @app.command()
 def demo(
-    data: Annotated[Path, typer.Option(help="Folder for the demo's configuration, "
-                                       "warehouse and Prefect state.")] = Path("data/demo"),
+    data: Annotated[
+        Path, typer.Option(help="Folder for the demo's configuration, warehouse and Prefect state.")
+    ] = Path("data/demo"),
 ) -> None:
     """Run every flow once against the demo systems and print what happened."""
     data = data.resolve()
@@ -154,14 +180,18 @@ def demo(
             "FROM sync.quarantine WHERE run_id IN (SELECT unnest(?)) ORDER BY 1, 2",
             [[r.id for r in runs]],
         ).fetchall()
-    console.print(f"\nmarts.mapped_customers: {mapped} of {total} ERP customers mapped to a "
-                  "PSA company.")
+    console.print(
+        f"\nmarts.mapped_customers: {mapped} of {total} ERP customers mapped to a PSA company."
+    )
     if reasons:
         console.print("\nQuarantined this run (kept in sync.quarantine with the record):")
         for entity, key, reason in reasons:
             console.print(f"  {entity} {key}: {reason}", highlight=False, markup=False)
-    console.print(f"\nwarehouse: {settings.warehouse.path}\nconfig:    {config}\n"
-                  f"next:      crosswalk status --config {config}", highlight=False)
+    console.print(
+        f"\nwarehouse: {settings.warehouse.path}\nconfig:    {config}\n"
+        f"next:      crosswalk status --config {config}",
+        highlight=False,
+    )
 
 
 def write_demo_config(data: Path) -> Path:
@@ -203,9 +233,11 @@ def status(config: ConfigOption = None) -> None:
                 "WHERE schema_name = 'sync' AND table_name = 'errors'"
             ).fetchone()[0]
             errors = (
-                dict(con.execute(
-                    "SELECT flow, count(*) FROM sync.errors WHERE status = 'open' GROUP BY 1"
-                ).fetchall())
+                dict(
+                    con.execute(
+                        "SELECT flow, count(*) FROM sync.errors WHERE status = 'open' GROUP BY 1"
+                    ).fetchall()
+                )
                 if has_errors
                 else None
             )
@@ -213,15 +245,29 @@ def status(config: ConfigOption = None) -> None:
         console.print(f"[red]cannot read {warehouse.path}:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
     table = Table(title=f"crosswalk status: {warehouse.path}")
-    for column in ("flow", "status", "started", "finished", "read", "landed", "quarantined",
-                   "errors open", "message"):
+    for column in (
+        "flow",
+        "status",
+        "started",
+        "finished",
+        "read",
+        "landed",
+        "quarantined",
+        "errors open",
+        "message",
+    ):
         table.add_column(column)
     for flow, state, started, finished, read, landed, quarantined, message in rows:
         table.add_row(
-            flow, state, f"{started:%Y-%m-%d %H:%M:%S}",
+            flow,
+            state,
+            f"{started:%Y-%m-%d %H:%M:%S}",
             f"{finished:%Y-%m-%d %H:%M:%S}" if finished else "",
-            str(read), str(landed), str(quarantined),
-            "n/a" if errors is None else str(errors.get(flow, 0)), message or "",
+            str(read),
+            str(landed),
+            str(quarantined),
+            "n/a" if errors is None else str(errors.get(flow, 0)),
+            message or "",
         )
     console.print(table)
 
@@ -236,8 +282,11 @@ def config_check(config: ConfigOption = None) -> None:
     except ConfigError as exc:
         console.print(f"[red]configuration error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    console.print(f"{settings.source}: valid; systems: {', '.join(names)}; "
-                  f"warehouse: {settings.warehouse.path}", highlight=False)
+    console.print(
+        f"{settings.source}: valid; systems: {', '.join(names)}; "
+        f"warehouse: {settings.warehouse.path}",
+        highlight=False,
+    )
 
 
 @emulators_app.command("serve")
@@ -245,10 +294,13 @@ def emulators_serve(
     data: Annotated[Path, typer.Option(help="State folder.")] = Path("data/emulators"),
     seed: Annotated[int, typer.Option(help="World seed.")] = 1,
     scale: Annotated[str, typer.Option(help="small, medium or large.")] = "small",
-    port_base: Annotated[int, typer.Option(help="ConnectWise port; e-automate +1, "
-                                           "Operate +2, Connect +3.")] = 8700,
+    port_base: Annotated[
+        int, typer.Option(help="ConnectWise port; e-automate +1, Operate +2, Connect +3.")
+    ] = 8700,
 ) -> None:
     """Serve the emulated systems on 127.0.0.1 (not in this version: see the README)."""
-    console.print("[red]the emulated systems are not in this version[/red]; "
-                  "`crosswalk demo` reads the bundled fixture exports instead")
+    console.print(
+        "[red]the emulated systems are not in this version[/red]; "
+        "`crosswalk demo` reads the bundled fixture exports instead"
+    )
     raise typer.Exit(2)

@@ -177,7 +177,7 @@ class Settings(_Strict):
         return system
 
     def resolve_secrets(self, system_names: list[str]) -> dict[str, dict[str, SecretStr]]:
-        """Every secret the named systems use, by system then setting; fails on the first missing."""
+        """Every secret the named systems use, by system and setting, or the first missing."""
         resolved = {}
         for name in system_names:
             system = getattr(self.systems, name)
@@ -259,4 +259,3 @@ def _anchor_paths(settings: Settings, base: Path) -> Settings:
             "systems": Systems(**systems),
         }
     )
-

@@ -30,12 +30,12 @@ class DbtOutcome:
         return not self.failures
 
     def __str__(self) -> str:
-        return ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items())) or "nothing"
+        return (
+            ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items())) or "nothing"
+        )
 
 
-def build(
-    settings: Settings, select: Sequence[str], full_refresh: bool = False
-) -> DbtOutcome:
+def build(settings: Settings, select: Sequence[str], full_refresh: bool = False) -> DbtOutcome:
     """``dbt build --select ...``: models, seeds and tests, in dependency order."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner

@@ -55,7 +55,10 @@ class Entity:
     def arrow_schema(self) -> pa.Schema:
         """The raw table's columns, from the model's declared dtypes."""
         empty = pd.DataFrame(
-            {name: pd.Series(dtype=column.dtype.type) for name, column in self.schema.columns.items()}
+            {
+                name: pd.Series(dtype=column.dtype.type)
+                for name, column in self.schema.columns.items()
+            }
         )
         schema = pa.Schema.from_pandas(empty, preserve_index=False)
         return pa.schema(
@@ -101,8 +104,12 @@ def validate(
     Rows are deduplicated by primary key (the last one read wins), as landing would.
     ``sources`` optionally names where each record came from (file and line).
     """
-    frame = _frame(entity, records)
-    reasons = _failures(entity, frame)
+    frame, reasons = _frame(entity, records)
+    for row, found in _failures(entity, frame).items():
+        reported = {reason.split(":")[0] for reason in reasons.get(row, [])}
+        found = [reason for reason in found if reason.split(":")[0] not in reported]
+        if found:
+            reasons.setdefault(row, []).extend(found)
     rejected = [
         Rejected(
             record=dict(records[i]),
@@ -124,16 +131,32 @@ def validate(
     return Validated(table, rejected, cursor)
 
 
-def _frame(entity: Entity, records: Sequence[dict[str, Any]]) -> pd.DataFrame:
+def _frame(
+    entity: Entity, records: Sequence[dict[str, Any]]
+) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+    """The records as a frame with every declared column, date-times parsed.
+
+    Date-times are parsed here, one value at a time in ISO 8601, because pandas infers
+    one format per column and would reject a whole page over one differently written
+    value; rows that do not parse come back with their reason.
+    """
     frame = pd.DataFrame.from_records([flatten(r) for r in records], index=range(len(records)))
-    for column in entity.schema.columns:
-        if column not in frame:
-            frame[column] = None  # APIs omit null fields; the model decides if that is allowed
-    return frame
+    reasons: dict[int, list[str]] = {}
+    for name, column in entity.schema.columns.items():
+        if name not in frame:
+            frame[name] = None  # APIs omit null fields; the model decides if that is allowed
+        elif isinstance(column.dtype.type, pd.DatetimeTZDtype):
+            parsed = pd.to_datetime(frame[name], utc=True, format="ISO8601", errors="coerce")
+            for row in frame.index[parsed.isna() & frame[name].notna()]:
+                reasons.setdefault(row, []).append(
+                    f"{name}: {frame.at[row, name]!r} is not a valid date-time"
+                )
+            frame[name] = parsed
+    return frame, reasons
 
 
 def _failures(entity: Entity, frame: pd.DataFrame) -> dict[int, list[str]]:
-    """Row position -> what is wrong with it; a failure without a row applies to every row."""
+    """Row label -> what is wrong with it; a failure without a row applies to every row."""
     if frame.empty:
         return {}
     try:
@@ -144,7 +167,7 @@ def _failures(entity: Entity, frame: pd.DataFrame) -> dict[int, list[str]]:
         return {}
     reasons: dict[int, list[str]] = {}
     for case in cases.itertuples(index=False):
-        rows = range(len(frame)) if pd.isna(case.index) else [int(case.index)]
+        rows = frame.index if pd.isna(case.index) else [int(case.index)]
         reason = _reason(case.column, case.check, case.failure_case)
         for row in rows:
             if reason not in reasons.setdefault(row, []):

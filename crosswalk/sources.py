@@ -54,7 +54,9 @@ class ExportFolder:
         numbered = [(f"{path.name}#{i + 1}", r) for i, r in enumerate(records)]
         if entity.cursor:
             numbered = [(s, r) for s, r in numbered if _at_or_after(entity, r, since)]
-            numbered.sort(key=lambda pair: _cursor(entity, pair[1]) or pd.Timestamp.max.tz_localize("UTC"))
+            numbered.sort(
+                key=lambda pair: _cursor(entity, pair[1]) or pd.Timestamp.max.tz_localize("UTC")
+            )
         for start in range(0, len(numbered), self.page_size):
             chunk = numbered[start : start + self.page_size]
             yield Page([r for _, r in chunk], [s for s, _ in chunk])

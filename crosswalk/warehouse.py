@@ -218,8 +218,16 @@ class Warehouse:
             con.executemany(
                 "INSERT OR REPLACE INTO sync.run_entities VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    [run_id, r.system, r.entity, r.read, r.landed, r.inserted, r.updated,
-                     r.quarantined]
+                    [
+                        run_id,
+                        r.system,
+                        r.entity,
+                        r.read,
+                        r.landed,
+                        r.inserted,
+                        r.updated,
+                        r.quarantined,
+                    ]
                     for r in results
                 ],
             )

@@ -17,9 +17,7 @@ MODELS = ("source:raw_operate.accounts+", "+sync_health")
 
 
 @flow(name="charge-import")
-def charge_import(
-    config: str | None = None, plan: bool = False, full_refresh: bool = False
-) -> Run:
+def charge_import(config: str | None = None, plan: bool = False, full_refresh: bool = False) -> Run:
     """Extract Operate accounts, land them, build their models, report."""
     settings = load_settings(config)
     with flow_run_recorded("charge-import", settings, ENTITIES, plan, full_refresh) as run:

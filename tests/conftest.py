@@ -1,0 +1,66 @@
+"""Test isolation: a private Prefect home, one temporary Prefect server per session, and a
+configuration per test that reads the bundled fixture exports into its own warehouse."""
+
+import os
+import tempfile
+from pathlib import Path
+
+# Before anything imports prefect: never the user's ~/.prefect or server.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="crosswalk-prefect-")
+os.environ.pop("PREFECT_API_URL", None)
+for _name in ("CROSSWALK_CONFIG", "CROSSWALK_WAREHOUSE"):
+    os.environ.pop(_name, None)
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+import pytest  # noqa: E402
+
+import emulators  # noqa: E402
+from crosswalk.cli import DEMO_CREDENTIALS  # noqa: E402
+from crosswalk.config import PROJECT_ROOT  # noqa: E402
+
+FIXTURES = Path(emulators.__file__).parent / "fixtures"
+PROJECT = PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One temporary Prefect server for every test that runs a flow (about 12 s, once)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def credentials(monkeypatch):
+    for name, value in DEMO_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    return DEMO_CREDENTIALS
+
+
+def write_config(folder: Path, fixtures: Path = FIXTURES, **sections: str) -> Path:
+    """A crosswalk.toml in ``folder``: the example's systems, a warehouse in ``folder``,
+    exports read from ``fixtures``; ``sections`` replace whole [tables] by name."""
+    text = (PROJECT / "crosswalk.example.toml").read_text(encoding="utf-8")
+    text = text.replace('"emulators/fixtures"', repr(str(fixtures)))
+    text = text.replace('path = "data/warehouse.duckdb"', 'path = "warehouse.duckdb"')
+    for header, body in sections.items():
+        start = text.index(f"[{header}]")
+        end = text.find("\n[", start + 1)
+        text = text[:start] + body + (text[end:] if end != -1 else "\n")
+    path = folder / "crosswalk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def make_config():
+    return write_config
+
+
+@pytest.fixture
+def config_file(tmp_path, credentials) -> Path:
+    return write_config(tmp_path)

@@ -1,0 +1,116 @@
+"""crosswalk.toml: validation names the key; secrets are references, never values."""
+
+from pathlib import Path
+
+import pytest
+
+from crosswalk.config import PROJECT_ROOT as PROJECT
+from crosswalk.config import ConfigError, load_settings, parse_settings
+
+MINIMAL = {
+    "systems": {
+        "operate": {"base_url": "http://127.0.0.1:8702/", "api_key": {"env": "OPERATE_KEY"}}
+    }
+}
+
+
+def test_example_config_is_valid_and_resolves_every_secret(credentials):
+    settings = load_settings(PROJECT / "crosswalk.example.toml")
+    secrets = settings.resolve_secrets(["connectwise", "eautomate", "operate", "connect"])
+    assert secrets["connectwise"]["private_key"].get_secret_value() == "demo-private"
+    assert "demo-private" not in repr(secrets)  # never printed by accident
+    assert settings.warehouse.path == (PROJECT / "data" / "warehouse.duckdb").resolve()
+
+
+def test_unknown_key_is_named(tmp_path, make_config):
+    path = make_config(tmp_path, warehouse='[warehouse]\npaht = "x.duckdb"\n')
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    assert str(path) in str(error.value)
+    assert "warehouse.paht: unknown key" in str(error.value)
+
+
+def test_every_bad_key_is_named_in_one_error():
+    raw = {
+        "systems": {
+            "operate": {"base_url": "ftp://nowhere", "api_key": {"env": "K"}, "page_size": 5000}
+        },
+        "extract": {"overlap_minutes": "soon"},
+    }
+    with pytest.raises(ConfigError) as error:
+        parse_settings(raw)
+    message = str(error.value)
+    assert "systems.operate.base_url: not an http(s) URL: 'ftp://nowhere'" in message
+    assert "systems.operate.page_size:" in message and "1000" in message
+    assert "extract.overlap_minutes:" in message
+
+
+def test_missing_required_key_is_named():
+    raw = {"systems": {"connect": {"base_url": "http://127.0.0.1:8703/"}}}
+    with pytest.raises(ConfigError, match=r"systems\.connect\.api_key: required key is missing"):
+        parse_settings(raw)
+
+
+def test_secret_written_into_the_file_is_refused():
+    raw = {"systems": {"operate": {"base_url": "http://h/", "api_key": "s3cr3t"}}}
+    with pytest.raises(ConfigError) as error:
+        parse_settings(raw)
+    assert "systems.operate.api_key: give a reference" in str(error.value)
+    assert "s3cr3t" not in str(error.value)
+
+
+def test_secret_reference_needs_exactly_one_place():
+    raw = {"systems": {"operate": {"base_url": "http://h/", "api_key": {}}}}
+    with pytest.raises(ConfigError, match=r"api_key: set exactly one of 'env' or 'prefect_secret'"):
+        parse_settings(raw)
+
+
+def test_missing_secret_names_the_variable_and_the_key(monkeypatch):
+    monkeypatch.delenv("OPERATE_KEY", raising=False)
+    settings = parse_settings(MINIMAL)
+    with pytest.raises(ConfigError) as error:
+        settings.resolve_secrets(["operate"])
+    assert str(error.value) == (
+        "systems.operate.api_key: environment variable OPERATE_KEY is not set"
+    )
+
+
+def test_invalid_toml_names_file_and_line(tmp_path):
+    path = tmp_path / "crosswalk.toml"
+    path.write_text('[warehouse]\npath = "unterminated\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"crosswalk\.toml: not valid TOML: .*line 2"):
+        load_settings(path)
+
+
+def test_missing_file_says_how_to_name_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="CROSSWALK_CONFIG"):
+        load_settings()
+
+
+def test_config_path_from_environment_and_paths_relative_to_the_file(
+    tmp_path, monkeypatch, make_config
+):
+    path = make_config(tmp_path)
+    monkeypatch.setenv("CROSSWALK_CONFIG", str(path))
+    monkeypatch.chdir(PROJECT)
+    settings = load_settings()
+    assert settings.source == path.resolve()
+    assert settings.warehouse.path == (tmp_path / "warehouse.duckdb").resolve()
+
+
+def test_warehouse_environment_variable_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("CROSSWALK_WAREHOUSE", str(tmp_path / "other.duckdb"))
+    settings = parse_settings(MINIMAL, source=Path("crosswalk.toml"))
+    assert settings.warehouse.path == (tmp_path / "other.duckdb").resolve()
+
+
+def test_at_least_one_system():
+    with pytest.raises(ConfigError, match="systems: .*configure at least one"):
+        parse_settings({"systems": {}})
+
+
+def test_a_flow_names_the_system_it_misses():
+    settings = parse_settings(MINIMAL)
+    with pytest.raises(ConfigError, match="systems.connectwise: missing, and customer-sync needs"):
+        settings.system("connectwise", "customer-sync")

@@ -1,0 +1,105 @@
+"""Records -> validated batches: normalisation, reasons a person can act on, counts."""
+
+import json
+
+import pytest
+
+from crosswalk.entities import flatten, snake_case, validate
+from schemas import ENTITIES, connectwise, eautomate
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("lastUpdated", "last_updated"),
+        ("CustomerNumber", "customer_number"),
+        ("Phone1", "phone1"),
+        ("WebSite", "web_site"),
+        ("_info", "info"),
+        ("addressLine1", "address_line1"),
+        ("send_to_connect_requested", "send_to_connect_requested"),
+    ],
+)
+def test_snake_case(name, expected):
+    assert snake_case(name) == expected
+
+
+def test_flatten_joins_nested_objects_and_keeps_lists_as_json():
+    record = {
+        "id": 7,
+        "status": {"id": 1, "name": "Active"},
+        "_info": {"lastUpdated": "2026-01-01T00:00:00Z"},
+        "types": [{"id": 1, "name": "Client"}],
+    }
+    row = flatten(record)
+    assert row == {
+        "id": 7,
+        "status__id": 1,
+        "status__name": "Active",
+        "info__last_updated": "2026-01-01T00:00:00Z",
+        "types": json.dumps([{"id": 1, "name": "Client"}], sort_keys=True),
+    }
+
+
+def company(id_, name="Acme", stamp="2026-01-01T10:00:00Z", **extra):
+    return {
+        "id": id_,
+        "identifier": f"C{id_}",
+        "name": name,
+        "_info": {"lastUpdated": stamp},
+        **extra,
+    }
+
+
+def test_bad_rows_are_rejected_with_reasons_and_the_rest_land():
+    records = [
+        company(1),
+        company(None),
+        company(3, name="N" * 51, stamp="yesterday"),
+        company(4, deletedFlag="perhaps"),
+    ]
+    checked = validate(connectwise.companies, records, sources=["a#1", "a#2", "a#3", "a#4"])
+    assert checked.table.column("id").to_pylist() == [1]
+    assert checked.table.num_rows + len(checked.rejected) == len(records)
+    by_source = {r.source: r for r in checked.rejected}
+    assert by_source["a#2"].reason == "id: required, got null"
+    assert by_source["a#2"].key is None
+    assert by_source["a#2"].record == records[1]  # the record as read, for the operator
+    assert by_source["a#3"].key == "3"
+    assert "info__last_updated: 'yesterday' is not a valid date-time" in by_source["a#3"].reason
+    assert "name: 'NNNN" in by_source["a#3"].reason
+    assert "longer than 50 characters" in by_source["a#3"].reason
+    assert by_source["a#4"].reason.startswith("deleted_flag: 'perhaps'")
+
+
+def test_omitted_optional_fields_land_as_null_and_types_are_coerced():
+    checked = validate(connectwise.companies, [company(1, deletedFlag=True)])
+    row = checked.table.to_pylist()[0]
+    assert row["zip"] is None and row["deleted_flag"] is True
+    assert checked.table.schema == connectwise.companies.arrow_schema
+
+
+def test_duplicate_keys_in_a_page_keep_the_last_read():
+    checked = validate(
+        connectwise.companies, [company(1, name="old"), company(1, name="new", stamp="2026-01-02")]
+    )
+    assert checked.table.column("name").to_pylist() == ["new"]
+
+
+def test_cursor_is_the_latest_valid_value():
+    records = [company(1, stamp="2026-01-03T00:00:00Z"), company(2, stamp="2026-01-05T00:00:00Z")]
+    assert validate(connectwise.companies, records).cursor == "2026-01-05T00:00:00+00:00"
+
+
+def test_empty_customer_number_is_reported_as_empty():
+    record = {"CustomerNumber": "", "CustomerName": "X", "LastUpdate": "2026-01-01T00:00:00"}
+    (rejected,) = validate(eautomate.customers, [record]).rejected
+    assert rejected.reason == "customer_number: required, got an empty value"
+
+
+def test_every_declared_entity_has_its_key_and_cursor_in_its_model():
+    for name, entity in ENTITIES.items():
+        columns = set(entity.schema.columns)
+        assert set(entity.primary_key) <= columns, name
+        assert entity.cursor is None or entity.cursor in columns, name
+        assert not any(entity.schema.columns[k].nullable for k in entity.primary_key), name

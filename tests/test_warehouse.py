@@ -1,0 +1,129 @@
+"""Landing: merge by key, quarantine, and watermarks that move with their rows."""
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from crosswalk import warehouse as warehouse_module
+from crosswalk.entities import validate
+from crosswalk.warehouse import Rejected, Warehouse
+from schemas import connectwise
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    wh = Warehouse(tmp_path / "wh.duckdb")
+    wh.migrate()
+    return wh
+
+
+def batch(*rows):
+    return pa.table({"id": [r[0] for r in rows], "name": [r[1] for r in rows]})
+
+
+def rows(wh, sql):
+    with wh.connect(read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_migrate_is_repeatable(warehouse):
+    assert warehouse.migrate() == warehouse.migrate()
+    tables = {
+        t
+        for (t,) in rows(
+            warehouse, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'sync'"
+        )
+    }
+    assert {"watermarks", "quarantine", "runs", "run_entities", "schema_version"} <= tables
+
+
+def test_relanding_the_same_batch_changes_nothing(warehouse):
+    first = warehouse.land("test", "things", ["id"], batch((1, "a"), (2, "b")), "run-1")
+    before = rows(warehouse, "SELECT * FROM raw_test.things ORDER BY id")
+    again = warehouse.land("test", "things", ["id"], batch((1, "a"), (2, "b")), "run-2")
+    assert (first.inserted, first.updated) == (2, 0)
+    assert (again.landed, again.inserted, again.updated) == (2, 0, 0)
+    assert rows(warehouse, "SELECT * FROM raw_test.things ORDER BY id") == before
+
+
+def test_a_changed_row_is_updated_in_place_and_stamped(warehouse):
+    warehouse.land("test", "things", ["id"], batch((1, "a"), (2, "b")), "run-1")
+    result = warehouse.land("test", "things", ["id"], batch((2, "B"), (3, "c")), "run-2")
+    assert (result.inserted, result.updated) == (1, 1)
+    assert rows(warehouse, "SELECT id, name, _run_id FROM raw_test.things ORDER BY id") == [
+        (1, "a", "run-1"),
+        (2, "B", "run-2"),
+        (3, "c", "run-2"),
+    ]
+
+
+def test_a_new_column_is_added_not_dropped(warehouse):
+    warehouse.land("test", "things", ["id"], batch((1, "a")), "run-1")
+    wider = pa.table({"id": [1], "name": ["a"], "colour": ["red"]})
+    result = warehouse.land("test", "things", ["id"], wider, "run-2")
+    assert result.updated == 1
+    assert rows(warehouse, "SELECT colour FROM raw_test.things") == [("red",)]
+
+
+def test_quarantined_rows_keep_record_and_reason_and_counts_add_up(warehouse):
+    records = [
+        {"id": 1, "identifier": "A", "name": "Acme", "_info": {"lastUpdated": "2026-01-01T00:00Z"}},
+        {"id": 2, "identifier": "B", "name": "", "_info": {"lastUpdated": "2026-01-01T00:00Z"}},
+        {"id": None, "identifier": "C", "name": "C", "_info": {"lastUpdated": "2026-01-01T00:00Z"}},
+    ]
+    checked = validate(connectwise.companies, records, ["companies.json#1", "#2", "#3"])
+    result = warehouse.land(
+        "connectwise", "companies", ["id"], checked.table, "run-1", checked.rejected
+    )
+    assert (result.read, result.landed, result.quarantined) == (3, 1, 2)
+    assert result.read == result.landed + result.quarantined
+    stored = rows(
+        warehouse, "SELECT record_key, source, reason, record FROM sync.quarantine ORDER BY source"
+    )
+    assert [(key, source) for key, source, _, _ in stored] == [("2", "#2"), (None, "#3")]
+    assert stored[0][2] == "name: required, got an empty value"
+    assert json.loads(stored[1][3]) == records[2]
+    assert rows(warehouse, "SELECT id FROM raw_connectwise.companies") == [(1,)]
+
+
+def test_watermark_advances_with_its_rows(warehouse):
+    warehouse.land("test", "things", ["id"], batch((1, "a")), "run-1", watermark="2026-01-01")
+    assert warehouse.watermark("test", "things") == "2026-01-01"
+    warehouse.reset_watermarks([("test", "things")])
+    assert warehouse.watermark("test", "things") is None
+
+
+def test_failure_between_landing_and_watermark_leaves_neither(warehouse, monkeypatch):
+    warehouse.land("test", "things", ["id"], batch((1, "a")), "run-1", watermark="2026-01-01")
+
+    def crash(*args):
+        raise RuntimeError("crash after landing, before the watermark")
+
+    monkeypatch.setattr(warehouse_module, "_set_watermark", crash)
+    rejected = [Rejected(record={"id": None}, reason="id: required, got null")]
+    with pytest.raises(RuntimeError, match="crash after landing"):
+        warehouse.land(
+            "test",
+            "things",
+            ["id"],
+            batch((1, "A"), (2, "b")),
+            "run-2",
+            rejected,
+            watermark="2026-02-01",
+        )
+    assert rows(warehouse, "SELECT id, name FROM raw_test.things") == [(1, "a")]
+    assert rows(warehouse, "SELECT count(*) FROM sync.quarantine") == [(0,)]
+    assert warehouse.watermark("test", "things") == "2026-01-01"
+
+
+def test_runs_are_recorded_with_their_counts(warehouse):
+    warehouse.start_run("run-1", "customer-sync", plan=False, full_refresh=False)
+    result = warehouse.land("test", "things", ["id"], batch((1, "a")), "run-1")
+    warehouse.finish_run("run-1", "completed", [result])
+    assert rows(warehouse, "SELECT flow, status, finished_at IS NOT NULL FROM sync.runs") == [
+        ("customer-sync", "completed", True)
+    ]
+    assert rows(
+        warehouse, "SELECT rows_read, rows_landed, rows_inserted FROM sync.run_entities"
+    ) == [(1, 1, 1)]
