@@ -7,6 +7,7 @@ so ``crosswalk --help`` is instant and Prefect reads the settings meant for it.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,7 +30,8 @@ emulators_app = typer.Typer(help="The emulated systems.", no_args_is_help=True)
 config_app = typer.Typer(help="The configuration file.", no_args_is_help=True)
 app.add_typer(emulators_app, name="emulators")
 app.add_typer(config_app, name="config")
-console = Console()
+# Wide when piped or captured, so that tables in logs and e-mails keep whole words.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 ConfigOption = Annotated[
     Path | None,

@@ -8,7 +8,8 @@ open after a run; closing it hands the file back to other processes.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from crosswalk.config import WAREHOUSE_ENV, Settings
@@ -35,6 +36,20 @@ class DbtOutcome:
         )
 
 
+@contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    """Set an environment variable for dbt's profile only while dbt runs."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
+
+
 def build(settings: Settings, select: Sequence[str], full_refresh: bool = False) -> DbtOutcome:
     """``dbt build --select ...``: models, seeds and tests, in dependency order."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
@@ -55,9 +70,9 @@ def build(settings: Settings, select: Sequence[str], full_refresh: bool = False)
     ]  # fmt: skip
     if full_refresh:
         args.append("--full-refresh")
-    os.environ[WAREHOUSE_ENV] = str(settings.warehouse.path)
     try:
-        result = dbtRunner().invoke(args)
+        with _environment(WAREHOUSE_ENV, str(settings.warehouse.path)):
+            result = dbtRunner().invoke(args)
     finally:
         DuckDBConnectionManager.close_all_connections()
     if result.exception is not None:

@@ -215,6 +215,8 @@ class Warehouse:
                 "UPDATE sync.runs SET finished_at = ?, status = ?, message = ? WHERE run_id = ?",
                 [_now(), status, message, run_id],
             )
+            if not results:
+                return
             con.executemany(
                 "INSERT OR REPLACE INTO sync.run_entities VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
