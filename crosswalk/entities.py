@@ -105,7 +105,8 @@ def validate(
     ``sources`` optionally names where each record came from (file and line).
     """
     frame, reasons = _frame(entity, records)
-    for row, found in _failures(entity, frame).items():
+    checked, failures = _check(entity, frame)
+    for row, found in failures.items():
         reported = {reason.split(":")[0] for reason in reasons.get(row, [])}
         found = [reason for reason in found if reason.split(":")[0] not in reported]
         if found:
@@ -119,9 +120,9 @@ def validate(
         )
         for i in sorted(reasons)
     ]
-    valid = frame.drop(index=list(reasons))
-    if not valid.empty:
-        valid = entity.schema.validate(valid)
+    valid = checked if not reasons else frame.drop(index=list(reasons))
+    if reasons and not valid.empty:
+        valid = entity.schema.validate(valid)  # coerce what is left
     valid = valid.drop_duplicates(subset=list(entity.primary_key), keep="last")
     table = pa.Table.from_pandas(valid, schema=entity.arrow_schema, preserve_index=False)
     cursor = None
@@ -155,16 +156,15 @@ def _frame(
     return frame, reasons
 
 
-def _failures(entity: Entity, frame: pd.DataFrame) -> dict[int, list[str]]:
-    """Row label -> what is wrong with it; a failure without a row applies to every row."""
+def _check(entity: Entity, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+    """The coerced frame, and row label -> what is wrong with it (a failure without a row
+    applies to every row)."""
     if frame.empty:
-        return {}
+        return frame, {}
     try:
-        entity.schema.validate(frame, lazy=True)
+        return entity.schema.validate(frame, lazy=True), {}
     except pa_.errors.SchemaErrors as errors:
         cases = errors.failure_cases
-    else:
-        return {}
     reasons: dict[int, list[str]] = {}
     for case in cases.itertuples(index=False):
         rows = frame.index if pd.isna(case.index) else [int(case.index)]
@@ -172,7 +172,7 @@ def _failures(entity: Entity, frame: pd.DataFrame) -> dict[int, list[str]]:
         for row in rows:
             if reason not in reasons.setdefault(row, []):
                 reasons[row].append(reason)
-    return reasons
+    return frame, reasons
 
 
 _TYPE_NAMES = {"Int64": "whole number", "Float64": "number", "boolean": "true or false"}
