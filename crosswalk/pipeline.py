@@ -78,7 +78,18 @@ def flow_run_recorded(
     warehouse.finish_run(run.id, run.status, run.landed)
 
 
-@task(task_run_name="land-{entity}", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def _transient(task, task_run, state) -> bool:
+    """Retry only what may pass on a second try: network and I/O failures, not bad data."""
+    return isinstance(state.result(raise_on_failure=False), (OSError, TimeoutError))
+
+
+@task(
+    task_run_name="land-{entity}",
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=_transient,
+    cache_policy=NO_CACHE,
+)
 def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
     """Read the entity's changes since its watermark (less the overlap) and land them page
     by page; repeats from the overlap merge away by primary key."""

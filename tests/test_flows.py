@@ -92,3 +92,17 @@ def test_a_run_that_cannot_start_is_recorded_as_failed(
     with Warehouse(tmp_path / "warehouse.duckdb").connect(read_only=True) as con:
         ((status, message),) = con.execute("SELECT status, message FROM sync.runs").fetchall()
     assert status == "failed" and "systems.operate" in message
+
+
+@pytest.mark.flow
+def test_unreadable_export_fails_at_once_naming_file_and_line(
+    prefect_server, make_config, credentials, tmp_path
+):
+    exports = tmp_path / "exports"
+    (exports / "operate").mkdir(parents=True)
+    (exports / "operate" / "accounts.json").write_text('[\n{"id": 1,\n')
+    config = make_config(tmp_path, fixtures=exports)
+    with pytest.raises(ValueError, match=r"accounts\.json: line 3: not valid JSON"):
+        charge_import(config=str(config))
+    with Warehouse(tmp_path / "warehouse.duckdb").connect(read_only=True) as con:
+        assert con.execute("SELECT status FROM sync.runs").fetchall() == [("failed",)]
