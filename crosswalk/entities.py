@@ -78,6 +78,18 @@ class Validated:
     cursor: str | None
 
 
+def utc_stamp(value: Any) -> pd.Timestamp | None:
+    """A cursor or date-time value as a UTC timestamp (naive ones are taken as UTC), or
+    None when it is not one."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return None
+    if pd.isna(stamp):
+        return None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
 def snake_case(name: str) -> str:
     return _CAMEL.sub("_", name.lstrip("_")).lower()
 

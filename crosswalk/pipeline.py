@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import pandas as pd
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -21,7 +20,7 @@ from prefect.runtime import flow_run
 
 from crosswalk import dbt
 from crosswalk.config import Settings
-from crosswalk.entities import Entity, validate
+from crosswalk.entities import Entity, utc_stamp, validate
 from crosswalk.sources import Source, open_source
 from crosswalk.warehouse import LandResult, Warehouse
 
@@ -159,16 +158,9 @@ def report(run: Run) -> str:
     return markdown
 
 
-def _stamp(value: str) -> pd.Timestamp | None:
-    try:
-        return pd.Timestamp(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _minus(watermark: str | None, overlap: timedelta) -> str | None:
     """The watermark moved back by the overlap, when it is a point in time."""
-    stamp = _stamp(watermark) if watermark else None
+    stamp = utc_stamp(watermark)
     return (stamp - overlap).isoformat() if stamp is not None else watermark
 
 
@@ -176,7 +168,7 @@ def _later(current: str | None, candidate: str | None) -> str | None:
     """The later of two cursor values: a watermark never moves backwards."""
     if current is None or candidate is None:
         return candidate or current
-    a, b = _stamp(current), _stamp(candidate)
+    a, b = utc_stamp(current), utc_stamp(candidate)
     if a is not None and b is not None:
         return candidate if b > a else current
     return max(current, candidate)

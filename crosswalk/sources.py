@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from crosswalk.config import ConfigError, Settings
-from crosswalk.entities import Entity, flatten
+from crosswalk.entities import Entity, flatten, utc_stamp
 
 
 @dataclass(frozen=True)
@@ -63,19 +63,13 @@ class ExportFolder:
 
 
 def _cursor(entity: Entity, record: dict[str, Any]) -> pd.Timestamp | None:
-    value = flatten(record).get(entity.cursor)
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        return None  # unreadable: always read, so validation quarantines it
-    if pd.isna(stamp):
-        return None
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    """None when unreadable: such a record is always read, so validation quarantines it."""
+    return utc_stamp(flatten(record).get(entity.cursor))
 
 
 def _at_or_after(entity: Entity, record: dict[str, Any], since: str | None) -> bool:
     stamp = _cursor(entity, record)
-    return since is None or stamp is None or stamp >= pd.Timestamp(since)
+    return since is None or stamp is None or stamp >= utc_stamp(since)
 
 
 def open_source(settings: Settings, system: str, flow: str) -> Source:
