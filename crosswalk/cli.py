@@ -59,12 +59,17 @@ DEMO_CREDENTIALS = {
 }
 
 
+def _config_failed(exc: ConfigError, where: str = "") -> typer.Exit:
+    """Print a configuration error; the caller raises the returned exit (status 2)."""
+    console.print(f"[red]{where}configuration error:[/red] {exc}", highlight=False)
+    return typer.Exit(2)
+
+
 def _settings(config: Path | None) -> Settings:
     try:
         return load_settings(config)
     except ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}", highlight=False, markup=True)
-        raise typer.Exit(2) from None
+        raise _config_failed(exc) from None
 
 
 def _run_flows(names: list[str], config: Path, plan: bool, full_refresh: bool) -> list[Run]:
@@ -82,8 +87,7 @@ def _run_flows(names: list[str], config: Path, plan: bool, full_refresh: bool) -
             try:
                 runs.append(flow(config=str(config), plan=plan, full_refresh=full_refresh))
             except ConfigError as exc:
-                console.print(f"[red]{name}: configuration error:[/red] {exc}", highlight=False)
-                raise typer.Exit(2) from None
+                raise _config_failed(exc, f"{name}: ") from None
             except Exception as exc:
                 console.print(
                     f"[red]{name} failed:[/red] {type(exc).__name__}: {exc}", highlight=False
@@ -282,8 +286,7 @@ def config_check(config: ConfigOption = None) -> None:
     try:
         settings.resolve_secrets(names)
     except ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        raise _config_failed(exc) from None
     console.print(
         f"{settings.source}: valid; systems: {', '.join(names)}; "
         f"warehouse: {settings.warehouse.path}",
