@@ -17,6 +17,7 @@ from rich.table import Table
 
 from crosswalk.config import ConfigError, Settings, load_settings
 from crosswalk.warehouse import Warehouse
+from emulators.serve import CREDENTIALS
 
 if TYPE_CHECKING:
     from crosswalk.pipeline import Run
@@ -49,14 +50,7 @@ PREFECT_DEFAULTS = {
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "DO_NOT_TRACK": "1",
 }
-DEMO_CREDENTIALS = {
-    "CROSSWALK_CW_PUBLIC_KEY": "demo-public",
-    "CROSSWALK_CW_PRIVATE_KEY": "demo-private",
-    "CROSSWALK_EA_PASSWORD": "demo",
-    "CROSSWALK_OPERATE_KEY": "demo-operate",
-    "CROSSWALK_OPERATE_APPROVER_KEY": "demo-operate-approver",
-    "CROSSWALK_CONNECT_KEY": "demo-connect",
-}
+DEMO_CREDENTIALS = CREDENTIALS
 
 
 def _config_failed(exc: ConfigError, where: str = "") -> typer.Exit:
@@ -302,10 +296,47 @@ def emulators_serve(
     port_base: Annotated[
         int, typer.Option(help="ConnectWise port; e-automate +1, Operate +2, Connect +3.")
     ] = 8700,
+    faults: Annotated[
+        str,
+        typer.Option(help="Fault rates, e.g. throttle=0.2,error=0.05,slow=0.01,drop=0.01."),
+    ] = "",
+    tls: Annotated[bool, typer.Option(help="Serve https with a self-signed certificate.")] = False,
 ) -> None:
-    """Serve the emulated systems on 127.0.0.1 (not in this version: see the README)."""
-    console.print(
-        "[red]the emulated systems are not in this version[/red]; "
-        "`crosswalk demo` reads the bundled fixture exports instead"
-    )
-    raise typer.Exit(2)
+    """Serve the emulated systems on 127.0.0.1 until interrupted."""
+    import threading
+
+    from emulators.world import SCALES
+
+    from emulators import serve
+    from emulators.framework import parse_faults
+
+    if scale not in SCALES:
+        console.print(f"[red]unknown scale {scale!r}[/red]; choose one of: {', '.join(SCALES)}")
+        raise typer.Exit(2)
+    try:
+        rates = parse_faults(faults)
+        console.print(f"preparing the {scale} world (seed {seed}) in {data} ...")
+        running = serve.start(
+            data, seed=seed, scale=scale, port_base=port_base, faults=rates, tls=tls
+        )
+    except (ValueError, OSError) as exc:
+        console.print(f"[red]cannot serve:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    with running:
+        for name, server in running.servers.items():
+            console.print(f"{name:12} {server.url}", highlight=False)
+        console.print(f"\nconfig: {running.config}", highlight=False)
+        console.print("set the credentials it names first:", highlight=False)
+        for key, value in serve.CREDENTIALS.items():
+            console.print(f"  export {key}={value}", highlight=False, markup=False)
+        if running.ca_bundle:
+            console.print(f"  export REQUESTS_CA_BUNDLE={running.ca_bundle}", highlight=False)
+        console.print(
+            f"then: crosswalk run all --config {running.config}\n"
+            f"logs: {running.data / 'logs'}; stop with Ctrl-C",
+            highlight=False,
+        )
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            console.print("stopped; state kept in " + str(running.data), highlight=False)

@@ -96,6 +96,8 @@ class SystemConfig(_Strict):
     fixtures: Path | None = None
     page_size: int = Field(default=1000, ge=1, le=1000)
     timeout_seconds: float = Field(default=30, gt=0)
+    # Stay under the system's throttling threshold; None sends as fast as answers come.
+    requests_per_minute: int | None = Field(default=None, ge=1)
 
     def secrets(self) -> dict[str, SecretRef]:
         return {name: value for name, value in self if isinstance(value, SecretRef)}

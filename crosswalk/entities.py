@@ -31,7 +31,8 @@ class Entity:
     """One landed table: ``raw_<system>.<name>``, merged by ``primary_key``.
 
     ``cursor`` names the column whose greatest value is the watermark once a page
-    has landed (None for entities read whole every run).
+    has landed (None for entities read whole every run). ``parent`` names the entity
+    whose records own this one's collections, when the API serves them only per parent.
     """
 
     system: str
@@ -39,6 +40,8 @@ class Entity:
     model: type[pa_.DataFrameModel]
     primary_key: tuple[str, ...]
     cursor: str | None = None
+    # A child collection read per parent record (sites of a company), named in the same system.
+    parent: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -23,6 +23,7 @@ from crosswalk.config import Settings
 from crosswalk.entities import Entity, utc_stamp, validate
 from crosswalk.sources import Source, open_source
 from crosswalk.warehouse import LandResult, Warehouse
+from schemas import ENTITIES
 
 
 @dataclass
@@ -97,7 +98,14 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
     stored = warehouse.watermark(entity.system, entity.name)
     since = _minus(stored, timedelta(minutes=run.settings.extract.overlap_minutes))
     total = LandResult(entity.system, entity.name, watermark=stored)
-    for page in source.pages(entity, since):
+    parents = None
+    if entity.parent:
+        parent = ENTITIES[f"{entity.system}.{entity.parent}"]
+        changed_in = None if run.full_refresh else run.id
+        parents = warehouse.keys_landed(
+            entity.system, parent.name, parent.primary_key[0], changed_in
+        )
+    for page in source.pages(entity, since, parents):
         checked = validate(entity, page.records, page.sources)
         watermark = _later(total.watermark, page.watermark or checked.cursor)
         landed = warehouse.land(
@@ -119,10 +127,13 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
 
 
 def land_entities(run: Run, entities: Sequence[Entity]) -> None:
-    """Extract and land each entity in turn from its system's source."""
+    """Extract and land each entity in turn; one source per system, so a child entity
+    (sites) is read for the parents (companies) read before it."""
+    sources: dict[str, Source] = {}
     for entity in entities:
-        source = open_source(run.settings, entity.system, run.flow)
-        run.landed.append(extract_and_land(run, source, entity))
+        if entity.system not in sources:
+            sources[entity.system] = open_source(run.settings, entity.system, run.flow)
+        run.landed.append(extract_and_land(run, sources[entity.system], entity))
 
 
 @task(cache_policy=NO_CACHE)

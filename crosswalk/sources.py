@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from crosswalk.config import ConfigError, Settings
+from crosswalk.connectwise import ENDPOINTS, ConnectWise, literal
 from crosswalk.entities import Entity, flatten, utc_stamp
 
 
@@ -31,8 +32,11 @@ class Page:
 
 
 class Source(Protocol):
-    def pages(self, entity: Entity, since: str | None) -> Iterator[Page]:
-        """Pages of records changed at or after ``since`` (everything when None)."""
+    def pages(
+        self, entity: Entity, since: str | None, parents: list[Any] | None = None
+    ) -> Iterator[Page]:
+        """Pages of records changed at or after ``since`` (everything when None); for a
+        child entity, the collections of the ``parents`` given."""
         ...
 
 
@@ -43,7 +47,9 @@ class ExportFolder:
         self.folder = folder
         self.page_size = page_size
 
-    def pages(self, entity: Entity, since: str | None) -> Iterator[Page]:
+    def pages(
+        self, entity: Entity, since: str | None, parents: list[Any] | None = None
+    ) -> Iterator[Page]:
         path = self.folder / entity.system / f"{entity.name}.json"
         if not path.exists():
             return
@@ -72,12 +78,40 @@ def _at_or_after(entity: Entity, record: dict[str, Any], since: str | None) -> b
     return since is None or stamp is None or stamp >= utc_stamp(since)
 
 
+class ConnectWiseSource:
+    """Changes read from the ConnectWise API: ``lastUpdated >= since``, forward-only.
+
+    Child collections (sites, additions) exist only per parent record; the pipeline
+    names the parents whose records changed in this run (all of them on a full refresh).
+    A child changed without its parent changing is picked up by the next full refresh.
+    """
+
+    def __init__(self, client: ConnectWise):
+        self.client = client
+
+    def pages(
+        self, entity: Entity, since: str | None, parents: list[Any] | None = None
+    ) -> Iterator[Page]:
+        path = ENDPOINTS[entity.name]
+        if entity.parent:
+            for parent_id in parents or []:
+                for records in self.client.pages(path.format(id=parent_id)):
+                    yield Page(records)
+            return
+        stamp = utc_stamp(since)
+        conditions = f"lastUpdated >= {literal(stamp.to_pydatetime())}" if stamp else None
+        for records in self.client.pages(path, conditions):
+            yield Page(records)
+
+
 def open_source(settings: Settings, system: str, flow: str) -> Source:
     """The source that reads ``system`` for ``flow``, with its secrets checked first."""
     config = settings.system(system, flow)
     if config.fixtures:
         return ExportFolder(config.fixtures, config.page_size)
-    settings.resolve_secrets([system])
+    secrets = settings.resolve_secrets([system])
+    if system == "connectwise":
+        return ConnectWiseSource(ConnectWise.from_settings(config, secrets[system]))
     raise ConfigError(
         f"systems.{system}: reading the {system} API is not available in this version; "
         f"set systems.{system}.fixtures to a folder of JSON exports"

@@ -192,6 +192,18 @@ class Warehouse:
             ).fetchone()
         return row[0] if row else None
 
+    def keys_landed(
+        self, system: str, entity: str, key: str, run_id: str | None = None
+    ) -> list[Any]:
+        """``key`` of every row of ``raw_<system>.<entity>``, or only of the rows that run
+        ``run_id`` inserted or changed (unchanged rows keep the run that last changed them)."""
+        with self.connect() as con:
+            sql = f'SELECT "{key}" FROM raw_{system}."{entity}"'
+            if run_id is None:
+                return [row[0] for row in con.execute(f"{sql} ORDER BY 1").fetchall()]
+            sql += f" WHERE {RUN_ID} = ? ORDER BY 1"
+            return [row[0] for row in con.execute(sql, [run_id]).fetchall()]
+
     def reset_watermarks(self, keys: Sequence[tuple[str, str]]) -> None:
         with self.transaction() as con:
             for system, entity in keys:

@@ -67,6 +67,90 @@ class Ticket(_Record):
     actual_hours: Money = pa.Field(nullable=True, ge=0)
 
 
+class Site(_Record):
+    name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 50})
+    company__id: Id = pa.Field(nullable=False)
+    address_line1: Text = pa.Field(nullable=True, str_length={"max_value": 50})
+    address_line2: Text = pa.Field(nullable=True, str_length={"max_value": 50})
+    city: Text = pa.Field(nullable=True, str_length={"max_value": 50})
+    state_reference__identifier: Text = pa.Field(nullable=True)
+    zip: Text = pa.Field(nullable=True, str_length={"max_value": 12})
+    phone_number: Text = pa.Field(nullable=True, str_length={"max_value": 30})
+    fax_number: Text = pa.Field(nullable=True, str_length={"max_value": 30})
+    inactive_flag: Flag = pa.Field(nullable=True)
+    primary_address_flag: Flag = pa.Field(nullable=True)
+
+
+class Addition(_Record):
+    agreement_id: Id = pa.Field(nullable=False)
+    product__id: Id = pa.Field(nullable=True)
+    product__identifier: Text = pa.Field(nullable=True)
+    bill_customer: Text = pa.Field(nullable=False, isin=["Billable", "DoNotBill", "NoCharge"])
+    quantity: Money = pa.Field(nullable=True)
+    unit_price: Money = pa.Field(nullable=True)
+    unit_cost: Money = pa.Field(nullable=True)
+    effective_date: Stamp = pa.Field(nullable=True)
+    cancelled_date: Stamp = pa.Field(nullable=True)
+    agreement_status: Text = pa.Field(nullable=True)
+    description: Text = pa.Field(nullable=True)
+
+
+class Invoice(_Record):
+    invoice_number: Text = pa.Field(nullable=True, str_length={"max_value": 15})
+    type: Text = pa.Field(
+        nullable=False,
+        isin=["Agreement", "CreditMemo", "DownPayment", "Miscellaneous", "Progress", "Standard"],
+    )
+    company__id: Id = pa.Field(nullable=False)
+    apply_to_type: Text = pa.Field(nullable=True)
+    apply_to_id: Id = pa.Field(nullable=True)
+    agreement__id: Id = pa.Field(nullable=True)
+    date: Stamp = pa.Field(nullable=True)
+    due_date: Stamp = pa.Field(nullable=True)
+    subtotal: Money = pa.Field(nullable=True)
+    total: Money = pa.Field(nullable=True)
+    sales_tax: Money = pa.Field(nullable=True)
+    balance: Money = pa.Field(nullable=True)
+
+
+class TimeEntry(_Record):
+    time_start: Stamp = pa.Field(nullable=False)
+    time_end: Stamp = pa.Field(nullable=True)
+    charge_to_id: Id = pa.Field(nullable=True)
+    charge_to_type: Text = pa.Field(
+        nullable=True, isin=["ServiceTicket", "ProjectTicket", "ChargeCode", "Activity"]
+    )
+    company__id: Id = pa.Field(nullable=True)
+    member__id: Id = pa.Field(nullable=True)
+    member__identifier: Text = pa.Field(nullable=True)
+    work_type__name: Text = pa.Field(nullable=True)
+    actual_hours: Money = pa.Field(nullable=True, ge=0)
+    hours_billed: Money = pa.Field(nullable=True)
+    billable_option: Text = pa.Field(nullable=True)
+    notes: Text = pa.Field(nullable=True)
+    status: Text = pa.Field(nullable=True)
+
+
+class Member(_Record):
+    identifier: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 15})
+    first_name: Text = pa.Field(nullable=True)
+    last_name: Text = pa.Field(nullable=True)
+    primary_email: Text = pa.Field(nullable=True)
+    inactive_flag: Flag = pa.Field(nullable=True)
+    license_class: Text = pa.Field(nullable=True)
+
+
 companies = Entity("connectwise", "companies", Company, ("id",), cursor="info__last_updated")
 agreements = Entity("connectwise", "agreements", Agreement, ("id",), cursor="info__last_updated")
 tickets = Entity("connectwise", "tickets", Ticket, ("id",), cursor="info__last_updated")
+sites = Entity(
+    "connectwise", "sites", Site, ("id",), cursor="info__last_updated", parent="companies"
+)
+additions = Entity(
+    "connectwise", "additions", Addition, ("id",), cursor="info__last_updated", parent="agreements"
+)
+invoices = Entity("connectwise", "invoices", Invoice, ("id",), cursor="info__last_updated")
+time_entries = Entity(
+    "connectwise", "time_entries", TimeEntry, ("id",), cursor="info__last_updated"
+)
+members = Entity("connectwise", "members", Member, ("id",), cursor="info__last_updated")

@@ -1,6 +1,7 @@
 """Test isolation: a private Prefect home, one temporary Prefect server per session, and a
 configuration per test that reads the bundled fixture exports into its own warehouse."""
 
+import base64
 import os
 import tempfile
 from pathlib import Path
@@ -64,3 +65,37 @@ def make_config():
 @pytest.fixture
 def config_file(tmp_path, credentials) -> Path:
     return write_config(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def emulated(tmp_path_factory):
+    """The emulated systems over the small world (seed 7) on free ports, for the session.
+
+    Tests that write make their own records (unique names), so they do not depend on
+    one another; tests that inject faults clear them when done (``faults`` fixture).
+    """
+    from emulators import serve
+
+    with serve.start(
+        tmp_path_factory.mktemp("emulators"), seed=7, scale="small", port_base=0
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def cw_server(emulated):
+    server = emulated.servers["connectwise"]
+    server.faults.clear()
+    yield server
+    server.faults.clear()
+
+
+@pytest.fixture
+def cw_api(cw_server) -> str:
+    return f"{cw_server.url}/v4_6_release/apis/3.0"
+
+
+CW_HEADERS = {
+    "Authorization": "Basic " + base64.b64encode(b"dealer+demo-public:demo-private").decode(),
+    "clientId": "6f1c2a3e-0000-4000-8000-000000000001",
+}

@@ -12,7 +12,7 @@ from crosswalk.config import load_settings
 from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entities, report
 from schemas import connectwise
 
-ENTITIES = (connectwise.agreements,)
+ENTITIES = (connectwise.agreements, connectwise.additions, connectwise.invoices)
 MODELS = ("source:raw_connectwise.agreements+", "+sync_health")
 
 

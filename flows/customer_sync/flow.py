@@ -13,7 +13,7 @@ from crosswalk.config import load_settings
 from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entities, report
 from schemas import connectwise, eautomate
 
-ENTITIES = (connectwise.companies, eautomate.customers)
+ENTITIES = (connectwise.companies, connectwise.sites, eautomate.customers)
 MODELS = ("source:raw_connectwise.companies+", "source:raw_eautomate.customers+", "+sync_health")
 
 

@@ -1,0 +1,233 @@
+"""HTTP mechanics every system client shares: one session, a request budget, retries
+that know what is safe to repeat, and typed errors.
+
+Retry rules (DESIGN.md section 5):
+- 429 is always retried after ``Retry-After`` (the server did not act on the request);
+- a connection that could not be opened is always retried (nothing was sent);
+- 5xx, read timeouts and dropped connections are retried for idempotent calls (GET,
+  PUT, PATCH, DELETE); for a POST the outcome is unknown, so :class:`OutcomeUnknown` is
+  raised at once and the caller looks its deterministic key up before trying again;
+- any other 4xx is the caller's problem and is never retried.
+
+Errors carry what an operator needs: the system, the HTTP status, the API's own code,
+message and field, and the request that failed (never its credentials).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class RemoteError(Exception):
+    """A call to a system failed; subclasses say whose problem it is."""
+
+    kind = "transient"
+
+    def __init__(
+        self,
+        system: str,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        field: str | None = None,
+        request: str | None = None,
+        details: Sequence[Mapping[str, Any]] = (),
+    ):
+        self.system = system
+        self.status = status
+        self.code = code
+        self.field = field
+        self.request = request
+        self.details = list(details)
+        self.message = message
+        where = f" ({request})" if request else ""
+        status_text = f"{status} " if status else ""
+        super().__init__(f"{system}: {status_text}{code + ': ' if code else ''}{message}{where}")
+
+
+class DataError(RemoteError):
+    """The system refused the record or the query (a 4xx): fix the data, don't retry."""
+
+    kind = "data"
+
+
+class AuthError(RemoteError):
+    """Credentials or permissions refused (401/403): a configuration problem."""
+
+    kind = "config"
+
+
+class NotFound(DataError):
+    """The record does not exist (404)."""
+
+
+class TransientError(RemoteError):
+    """Throttling, server errors or the network outlasted every retry."""
+
+
+class OutcomeUnknown(TransientError):
+    """A non-idempotent call may or may not have been applied."""
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter, capped; ``Retry-After`` wins when given."""
+
+    attempts: int = 6
+    base_seconds: float = 0.5
+    cap_seconds: float = 30.0
+    max_retry_after: float = 120.0
+    sleep: Callable[[float], None] = time.sleep
+    random: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        if retry_after:
+            try:
+                return min(max(float(retry_after), 0.0), self.max_retry_after)
+            except ValueError:
+                pass
+        return self.random.uniform(0, min(self.cap_seconds, self.base_seconds * 2**attempt))
+
+
+class RequestBudget:
+    """At most ``per_minute`` requests a minute from this client (None: no limit), so an
+    integration stays under the system's throttling threshold instead of hitting it."""
+
+    def __init__(self, per_minute: int | None):
+        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+
+ErrorParser = Callable[[requests.Response], tuple[str | None, str, str | None, list]]
+
+
+def json_error(response: requests.Response) -> tuple[str | None, str, str | None, list]:
+    """``(code, message, field, details)`` from a ``{code|error, message, errors}`` body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, (response.text or response.reason or "no body")[:500], None, []
+    if not isinstance(body, dict):
+        return None, str(body)[:500], None, []
+    details = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+    message = str(body.get("message") or response.reason or "")
+    if details:
+        message += ": " + "; ".join(str(e.get("message", e)) for e in details)
+    field_name = next((e.get("field") for e in details if e.get("field")), None)
+    return body.get("code") or body.get("error"), message, field_name, details
+
+
+class HttpClient:
+    """One system's session: base URL, headers, timeout, request budget, retries."""
+
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        per_minute: int | None = None,
+        parse_error: ErrorParser = json_error,
+        session: requests.Session | None = None,
+    ):
+        self.system = system
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.budget = RequestBudget(per_minute)
+        self.parse_error = parse_error
+        self.session = session or requests.Session()
+        self.session.headers.update(headers or {})
+        self.calls = 0
+
+    def url(self, path: str) -> str:
+        return path if "://" in path else f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        expected: Sequence[int] = (200,),
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send, retrying what is safe to retry; returns a response with an expected status."""
+        method = method.upper()
+        url = self.url(path)
+        where = f"{method} {url.removeprefix(self.base_url) or '/'}"
+        for attempt in range(self.retry.attempts):
+            last = attempt == self.retry.attempts - 1
+            self.budget.wait()
+            self.calls += 1
+            try:
+                response = self.session.request(
+                    method, url, params=params, json=json, headers=headers, timeout=self.timeout
+                )
+            except requests.ConnectionError as exc:
+                sent = not isinstance(exc, requests.ConnectTimeout) and not _refused(exc)
+                if sent and method not in IDEMPOTENT:
+                    raise OutcomeUnknown(
+                        self.system, f"connection lost: {exc}", request=where
+                    ) from exc
+                if last:
+                    raise TransientError(self.system, f"unreachable: {exc}", request=where) from exc
+                self.retry.sleep(self.retry.delay(attempt))
+                continue
+            except requests.Timeout as exc:
+                if method not in IDEMPOTENT:
+                    raise OutcomeUnknown(self.system, f"timed out: {exc}", request=where) from exc
+                if last:
+                    raise TransientError(self.system, f"timed out: {exc}", request=where) from exc
+                self.retry.sleep(self.retry.delay(attempt))
+                continue
+            status = response.status_code
+            if status in expected:
+                return response
+            code, message, field_name, details = self.parse_error(response)
+            error = dict(status=status, code=code, field=field_name, request=where, details=details)
+            if status == 429 or status >= 500:
+                if status >= 500 and method not in IDEMPOTENT:
+                    raise OutcomeUnknown(self.system, message, **error)
+                if last:
+                    raise TransientError(self.system, message, **error)
+                self.retry.sleep(self.retry.delay(attempt, response.headers.get("Retry-After")))
+                continue
+            if status in (401, 403):
+                raise AuthError(self.system, message, **error)
+            if status == 404:
+                raise NotFound(self.system, message, **error)
+            if 200 <= status < 300:
+                raise DataError(self.system, f"unexpected status {status}", **error)
+            raise DataError(self.system, message, **error)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _refused(exc: requests.ConnectionError) -> bool:
+    """True when the connection never opened (nothing reached the server)."""
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text

@@ -1,0 +1,394 @@
+"""The ConnectWise Manage resources the emulator serves, declared once: where each lives
+in the store, what a write must carry, field limits, and how references are expanded.
+
+Shapes, limits and required fields follow specs/connectwise-manage-api.md section 9.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# How a reference field is expanded on write: from another resource's records, or from
+# the ``refs`` catalog of a kind (statuses, boards, types...).
+Shape = Literal["ref", "iref", "agreement", "ticket", "priority", "item", "order", "contact"]
+
+
+@dataclass(frozen=True)
+class Ref:
+    source: str  # a resource table, or "refs:<kind>"
+    shape: Shape = "ref"
+    many: bool = False
+
+
+@dataclass(frozen=True)
+class Resource:
+    table: str
+    label: str  # the record's name in messages: "Company", "Ticket"
+    required: tuple[str, ...] = ()
+    limits: dict[str, int] = field(default_factory=dict)
+    unique: tuple[str, ...] = ()  # case-insensitive, like SQL Server's default collation
+    refs: dict[str, Ref] = field(default_factory=dict)
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    defaults: dict[str, object] = field(default_factory=dict)
+    create_only: tuple[str, ...] = ()
+    audit_type: str | None = None
+    soft_delete: bool = False
+    parent: tuple[str, str] | None = None  # (parent table, field that names the parent)
+    searchable: bool = False
+    id_group: str | None = None  # resources sharing one id numbering
+
+
+BILLABLE = ("Billable", "DoNotBill", "NoCharge", "NoDefault")
+BILLING_METHOD = ("ActualRates", "FixedFee", "NotToExceed", "OverrideRate")
+AGREEMENT_STATUS = ("Active", "Cancelled", "Expired", "Inactive")
+ADDRESS = {"addressLine1": 50, "addressLine2": 50, "city": 50, "zip": 12}
+PHONES = {"phoneNumber": 30, "faxNumber": 30}
+
+COMPANY = Ref("companies", "iref")
+MEMBER = Ref("members", "iref")
+SITE = Ref("sites")
+CONTACT = Ref("contacts", "contact")
+AGREEMENT = Ref("agreements", "agreement")
+
+
+def kind(name: str, shape: Shape = "ref", many: bool = False) -> Ref:
+    return Ref(f"refs:{name}", shape, many)
+
+
+TICKET_REFS = {
+    "company": COMPANY,
+    "board": kind("board"),
+    "status": kind("ticket_status"),
+    "type": kind("ticket_type"),
+    "priority": kind("priority", "priority"),
+    "source": kind("source"),
+    "site": SITE,
+    "contact": CONTACT,
+    "agreement": AGREEMENT,
+    "owner": MEMBER,
+    "location": kind("location"),
+    "department": kind("department", "iref"),
+}
+TICKET_LIMITS = {
+    "summary": 100,
+    "siteName": 50,
+    "contactName": 62,
+    "contactEmailAddress": 250,
+    "contactPhoneNumber": 20,
+    "poNumber": 50,
+    "externalXRef": 100,
+    **ADDRESS,
+}
+TICKET_ENUMS = {
+    "recordType": ("ProjectIssue", "ProjectTicket", "ServiceTicket"),
+    "severity": ("Low", "Medium", "High"),
+    "impact": ("Low", "Medium", "High"),
+    "billTime": BILLABLE,
+    "billExpenses": BILLABLE,
+    "billProducts": BILLABLE,
+    "billingMethod": BILLING_METHOD,
+}
+
+RESOURCES: dict[str, Resource] = {
+    r.table: r
+    for r in (
+        Resource(
+            "companies",
+            "Company",
+            required=("identifier", "name"),
+            limits={
+                "identifier": 30,
+                "name": 50,
+                "state": 50,
+                "website": 255,
+                **ADDRESS,
+                **PHONES,
+                **{f"userDefinedField{n}": 50 for n in range(1, 11)},
+            },
+            unique=("identifier",),
+            refs={
+                "status": kind("company_status"),
+                "types": kind("company_type", many=True),
+                "territory": kind("territory"),
+                "market": kind("market"),
+                "country": kind("country", "iref"),
+                "site": SITE,
+                "billToCompany": COMPANY,
+                "parentCompany": COMPANY,
+                "territoryManager": MEMBER,
+                "defaultContact": CONTACT,
+                "billingTerms": kind("billing_terms"),
+                "taxCode": kind("tax_code"),
+            },
+            defaults={"deletedFlag": False},
+            create_only=("types",),
+            audit_type="Company",
+            soft_delete=True,
+        ),
+        Resource(
+            "sites",
+            "Site",
+            required=("name",),
+            limits={"name": 50, **ADDRESS, **PHONES},
+            refs={
+                "company": COMPANY,
+                "country": kind("country", "iref"),
+                "stateReference": kind("state", "iref"),
+                "taxCode": kind("tax_code"),
+            },
+            parent=("companies", "company"),
+        ),
+        Resource(
+            "contacts",
+            "Contact",
+            limits={"firstName": 30, "lastName": 30, "title": 100},
+            refs={"company": COMPANY, "site": SITE},
+            audit_type="Contact",
+        ),
+        Resource(
+            "agreements",
+            "Agreement",
+            required=("name", "type", "company", "contact"),
+            limits={"name": 100, "reasonCancelled": 100, "customerPO": 50, "workOrder": 20},
+            refs={
+                "type": kind("agreement_type"),
+                "company": COMPANY,
+                "contact": CONTACT,
+                "billToCompany": COMPANY,
+                "billToContact": CONTACT,
+                "billToSite": SITE,
+                "site": SITE,
+                "location": kind("location"),
+                "department": kind("department", "iref"),
+                "billingCycle": kind("billing_cycle"),
+                "billingTerms": kind("billing_terms"),
+                "workRole": kind("work_role"),
+                "workType": kind("work_type"),
+                "parentAgreement": AGREEMENT,
+            },
+            enums={
+                "agreementStatus": AGREEMENT_STATUS,
+                "invoicingCycle": ("ContractYear", "CalendarYear"),
+                "billTime": BILLABLE,
+                "billExpenses": BILLABLE,
+                "billProducts": BILLABLE,
+                "applicationUnits": ("Amount", "Hours", "Incidents"),
+                "periodType": ("Current", "Future", "Both", "Undefined"),
+            },
+            defaults={"agreementStatus": "Active", "cancelledFlag": False},
+            audit_type="Agreement",
+        ),
+        Resource(
+            "additions",
+            "AgreementAddition",
+            required=("product", "billCustomer"),
+            limits={"invoiceDescription": 6000, "serialNumber": 50},
+            refs={"product": kind("catalog_item", "item")},
+            enums={
+                "billCustomer": ("Billable", "DoNotBill", "NoCharge"),
+                "agreementStatus": AGREEMENT_STATUS,
+            },
+            audit_type="AgreementAddition",
+            parent=("agreements", "agreementId"),
+        ),
+        Resource(
+            "invoices",
+            "Invoice",
+            required=("type", "company"),
+            limits={"invoiceNumber": 15, "reference": 50, "customerPO": 50, "attention": 60},
+            refs={
+                "company": COMPANY,
+                "billToCompany": COMPANY,
+                "shipToCompany": COMPANY,
+                "agreement": AGREEMENT,
+                "billingTerms": kind("billing_terms"),
+                "taxCode": kind("tax_code"),
+            },
+            enums={
+                "type": (
+                    "Agreement",
+                    "CreditMemo",
+                    "DownPayment",
+                    "Miscellaneous",
+                    "Progress",
+                    "Standard",
+                ),
+                "applyToType": (
+                    "All",
+                    "Agreement",
+                    "Project",
+                    "ProjectPhase",
+                    "SalesOrder",
+                    "Ticket",
+                ),
+            },
+            audit_type="Invoice",
+        ),
+        Resource(
+            "tickets",
+            "Ticket",
+            required=("summary", "company"),
+            limits=TICKET_LIMITS,
+            refs=TICKET_REFS,
+            enums=TICKET_ENUMS,
+            defaults={"recordType": "ServiceTicket", "closedFlag": False},
+            audit_type="Ticket",
+            searchable=True,
+            id_group="tickets",
+        ),
+        Resource(
+            "project_tickets",
+            "ProjectTicket",
+            required=("summary", "project"),
+            limits={**TICKET_LIMITS, "wbsCode": 50},
+            refs={**TICKET_REFS, "project": Ref("projects"), "phase": kind("phase")},
+            enums=TICKET_ENUMS,
+            defaults={"recordType": "ProjectTicket", "closedFlag": False},
+            audit_type="ProjectTicket",
+            searchable=True,
+            id_group="tickets",
+        ),
+        Resource(
+            "time_entries",
+            "TimeEntry",
+            required=("timeStart",),
+            refs={
+                "company": COMPANY,
+                "member": MEMBER,
+                "ticket": Ref("tickets", "ticket"),
+                "project": Ref("projects"),
+                "workType": kind("work_type"),
+                "workRole": kind("work_role"),
+                "agreement": AGREEMENT,
+            },
+            enums={
+                "chargeToType": ("ServiceTicket", "ProjectTicket", "ChargeCode", "Activity"),
+                "billableOption": BILLABLE,
+            },
+            audit_type="Time",
+        ),
+        Resource(
+            "projects",
+            "Project",
+            required=("name", "billingMethod", "estimatedStart", "estimatedEnd", "company"),
+            limits={"name": 100},
+            refs={
+                "company": COMPANY,
+                "board": kind("board"),
+                "status": kind("project_status"),
+                "type": kind("project_type"),
+                "manager": MEMBER,
+                "contact": CONTACT,
+                "agreement": AGREEMENT,
+                "billToCompany": COMPANY,
+            },
+            enums={
+                "billingMethod": BILLING_METHOD,
+                "billTime": BILLABLE,
+                "billExpenses": BILLABLE,
+                "billProducts": BILLABLE,
+                "billingRateType": ("StaffMember", "WorkRole"),
+                "budgetAnalysis": ("ActualHours", "BillableHours"),
+            },
+            defaults={"closedFlag": False},
+            audit_type="Project",
+        ),
+        Resource(
+            "sales_orders",
+            "SalesOrder",
+            required=("company", "status", "salesRep"),
+            limits={"poNumber": 50},
+            refs={
+                "company": COMPANY,
+                "status": kind("order_status"),
+                "salesRep": MEMBER,
+                "contact": CONTACT,
+                "site": SITE,
+                "billToCompany": COMPANY,
+                "shipToCompany": COMPANY,
+                "location": kind("location"),
+                "department": kind("department", "iref"),
+            },
+        ),
+        Resource(
+            "products",
+            "ProcurementProduct",
+            required=("catalogItem", "billableOption"),
+            limits={"description": 2000, "customerDescription": 6000},
+            refs={
+                "catalogItem": kind("catalog_item", "iref"),
+                "company": COMPANY,
+                "agreement": AGREEMENT,
+                "salesOrder": Ref("sales_orders", "order"),
+                "ticket": Ref("tickets", "ticket"),
+                "project": Ref("projects"),
+                "vendor": COMPANY,
+            },
+            enums={
+                "billableOption": ("Billable", "DoNotBill", "NoCharge"),
+                "productClass": ("Agreement", "Bundle", "Inventory", "NonInventory", "Service"),
+            },
+            defaults={"cancelledFlag": False},
+            audit_type="ProductCatalog",
+        ),
+        Resource(
+            "members",
+            "Member",
+            required=("identifier", "firstName", "licenseClass"),
+            limits={"identifier": 15, "firstName": 30, "lastName": 30},
+            unique=("identifier",),
+            refs={
+                "workRole": kind("work_role"),
+                "workType": kind("work_type"),
+                "defaultLocation": kind("location"),
+                "defaultDepartment": kind("department", "iref"),
+            },
+            enums={"licenseClass": ("A", "C", "F", "X")},
+            # pyconnectwise 0.6.1.2 cannot read a member without these (spec 9.11).
+            defaults={
+                "inactiveFlag": False,
+                "defaultEmail": "Office",
+                "defaultPhone": "Office",
+                "agreementInvoicingDisplayOptions": "RemainOnInvoicingScreen",
+                "invoicingDisplayOptions": "RemainOnInvoicingScreen",
+                "invoiceScreenDefaultTabFormat": "ShowInvoicingTab",
+            },
+        ),
+    )
+}
+
+# URL path (after apis/3.0, lower case, "*" = a record id) -> resource table.
+ROUTES: dict[tuple[str, ...], str] = {
+    ("company", "companies"): "companies",
+    ("company", "companies", "*", "sites"): "sites",
+    ("company", "contacts"): "contacts",
+    ("finance", "agreements"): "agreements",
+    ("finance", "agreements", "*", "additions"): "additions",
+    ("finance", "invoices"): "invoices",
+    ("service", "tickets"): "tickets",
+    ("time", "entries"): "time_entries",
+    ("project", "tickets"): "project_tickets",
+    ("project", "projects"): "projects",
+    ("sales", "orders"): "sales_orders",
+    ("procurement", "products"): "products",
+    ("system", "members"): "members",
+}
+
+
+def create_tables(con) -> None:
+    """The store's ``connectwise`` schema (the world generator fills it)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS connectwise")
+    for table in RESOURCES:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS connectwise.{table} (id BIGINT NOT NULL, "
+            "parent_id BIGINT, last_updated TIMESTAMP NOT NULL, doc VARCHAR NOT NULL)"
+        )
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS connectwise.audit_trail (type VARCHAR, record_id BIGINT, "
+        "entered_at TIMESTAMP, doc VARCHAR)"
+    )
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS connectwise.refs (kind VARCHAR, id BIGINT, name VARCHAR, "
+        "identifier VARCHAR, doc VARCHAR)"
+    )

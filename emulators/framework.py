@@ -1,0 +1,378 @@
+"""What every emulated system shares: the HTTP server, requests and answers, errors,
+paging links, fault injection, request logging and the state store.
+
+A system is a class with a ``name`` and a ``handle(request) -> Response`` method that
+raises ``ApiError`` for anything the real system answers with an error. The server does
+everything else, once for all systems:
+
+- one ``ThreadingHTTPServer`` per system on 127.0.0.1 (HTTP/1.1 keep-alive, optional TLS);
+- query parameter names are case-insensitive and decoded with form semantics (``+`` is a
+  space), as ASP.NET and the real clients expect;
+- faults drawn from a seeded generator before the system sees the request: throttling
+  (429 with ``Retry-After``), server errors, slow answers and dropped connections, at
+  rates that can be changed while the server runs (``server.faults.configure(...)`` or
+  ``POST /_emulator/faults``); the system decides what its fault bodies look like;
+- every request is logged (method, path, status, milliseconds) to the ``emulators.<name>``
+  logger, to ``<data>/logs/<name>.log`` when the server has a log folder, and to a short
+  in-memory list that tests read (``server.requests``).
+
+State lives in one DuckDB file (``Store``) shared by the systems of one process, so a
+stopped demo resumes where it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import duckdb
+
+CONTROL_PATH = "/_emulator/faults"
+
+
+class ApiError(Exception):
+    """An answer other than success, with the body the real system would send."""
+
+    def __init__(self, status: int, body: Any, headers: Mapping[str, str] | None = None):
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    base_url: str
+    raw_query: str = ""
+
+    @property
+    def segments(self) -> list[str]:
+        """Path segments, lower-cased (paths are case-insensitive), no empty ones."""
+        return [part.lower() for part in self.path.split("/") if part]
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        return self.query.get(name.lower(), default)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+    def json(self, invalid: ApiError) -> Any:
+        """The body as JSON; ``invalid`` is raised when it is not JSON."""
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError:
+            raise invalid from None
+
+    def url(self, query: str) -> str:
+        return f"{self.base_url}{self.path}" + (f"?{query}" if query else "")
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes | str | Any = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def payload(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode("utf-8")
+        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None):
+    """A JSON answer; ``body`` may be ready JSON text (a ``str``) to avoid re-encoding."""
+    return Response(
+        status, body, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+    )
+
+
+def page_link(request: Request, drop: set[str], tail: Mapping[str, Any]) -> str:
+    """The request's URL with ``drop`` parameters removed and ``tail`` appended last, in
+    order: clients read the page number with a regex anchored at the end of the URL."""
+    kept = [
+        f"{quote(key, safe='')}={quote(value, safe='')}"
+        for key, value in parse_qsl(request.raw_query, keep_blank_values=True)
+        if key.lower() not in drop
+    ]
+    kept += [f"{key}={value}" for key, value in tail.items()]
+    return request.url("&".join(kept))
+
+
+class System(Protocol):
+    name: str
+
+    def handle(self, request: Request) -> Response: ...
+
+    def fault(self, kind: str, retry_after: int) -> Response:
+        """The system's own answer for an injected ``throttle`` or ``error`` fault."""
+        ...
+
+
+FAULT_KINDS = ("throttle", "error", "slow", "drop")
+
+
+class Faults:
+    """Seeded fault injection; rates are probabilities per request, 0 to 1."""
+
+    def __init__(self, seed: int = 0, retry_after: int = 1, slow_seconds: float = 2.0, **rates):
+        self._lock = threading.Lock()
+        self._random = random.Random(seed)
+        self.retry_after = retry_after
+        self.slow_seconds = slow_seconds
+        self.rates = dict.fromkeys(FAULT_KINDS, 0.0)
+        self.injected: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
+        self.configure(**rates)
+
+    def configure(
+        self,
+        seed: int | None = None,
+        retry_after: int | None = None,
+        slow_seconds: float | None = None,
+        **rates: float,
+    ) -> None:
+        """Change rates (and optionally reseed) while the server runs."""
+        unknown = set(rates) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kind(s) {sorted(unknown)}; use {FAULT_KINDS}")
+        for kind, rate in rates.items():
+            if not 0 <= float(rate) <= 1:
+                raise ValueError(f"fault rate {kind}={rate} must be between 0 and 1")
+        with self._lock:
+            self.rates.update({kind: float(rate) for kind, rate in rates.items()})
+            if seed is not None:
+                self._random.seed(seed)
+            if retry_after is not None:
+                self.retry_after = int(retry_after)
+            if slow_seconds is not None:
+                self.slow_seconds = float(slow_seconds)
+
+    def clear(self) -> None:
+        self.configure(**dict.fromkeys(FAULT_KINDS, 0.0))
+
+    def draw(self) -> str | None:
+        """The fault for the next request, if any: one uniform draw against the rates."""
+        with self._lock:
+            if not any(self.rates.values()):
+                return None
+            roll, edge = self._random.random(), 0.0
+            for kind in FAULT_KINDS:
+                edge += self.rates[kind]
+                if roll < edge:
+                    self.injected[kind] += 1
+                    return kind
+            return None
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {"rates": dict(self.rates), "injected": dict(self.injected)}
+
+
+def parse_faults(text: str) -> dict[str, float]:
+    """``"throttle=0.2,error=0.05"`` (the command line's spelling) as keyword rates."""
+    rates: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        kind, sep, value = part.partition("=")
+        if not sep or kind.strip() not in FAULT_KINDS:
+            raise ValueError(f"fault {part!r}: expected KIND=RATE with KIND one of {FAULT_KINDS}")
+        try:
+            rates[kind.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"fault {part!r}: rate {value!r} is not a number") from None
+    return rates
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EmulatorServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the server logs each request itself, with status and time
+
+    def _dispatch(self) -> None:
+        started = time.perf_counter()
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(
+            method=self.command,
+            path=split.path,
+            raw_query=split.query,
+            query={k.lower(): v for k, v in parse_qsl(split.query, keep_blank_values=True)},
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            base_url=self.server.url,
+        )
+        response = self.server.respond(request)
+        if response is None:  # an injected dropped connection
+            self.server.log_request_line(request, 0, started)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        payload = response.payload() if self.command != "HEAD" else b""
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        self.server.log_request_line(request, response.status, started)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    query: str
+    status: int
+    milliseconds: float
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    """One system on one loopback port, served from a background thread."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        system: System,
+        port: int = 0,
+        faults: Faults | None = None,
+        log_folder: Path | None = None,
+        tls: ssl.SSLContext | None = None,
+    ):
+        super().__init__(("127.0.0.1", port), _Handler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.system = system
+        self.faults = faults or Faults()
+        self.scheme = "https" if tls else "http"
+        self.requests: deque[LoggedRequest] = deque(maxlen=10_000)
+        self.logger = logging.getLogger(f"emulators.{system.name}")
+        self._log_file = None
+        if log_folder is not None:
+            log_folder.mkdir(parents=True, exist_ok=True)
+            self._log_file = open(log_folder / f"{system.name}.log", "a", encoding="utf-8")  # noqa: SIM115
+        self._log_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def start(self) -> EmulatorServer:
+        self._thread = threading.Thread(
+            target=self.serve_forever, name=f"emulator-{self.system.name}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def respond(self, request: Request) -> Response | None:
+        """The answer to ``request``: a control call, an injected fault, or the system's."""
+        if request.path.rstrip("/").lower() == CONTROL_PATH:
+            return self._control(request)
+        fault = self.faults.draw()
+        if fault == "drop":
+            return None
+        if fault == "slow":
+            time.sleep(self.faults.slow_seconds)
+        elif fault in ("throttle", "error"):
+            return self.system.fault(fault, self.faults.retry_after)
+        try:
+            return self.system.handle(request)
+        except ApiError as exc:
+            return json_response(exc.body, exc.status, exc.headers)
+        except Exception:
+            self.logger.exception("%s %s failed", request.method, request.path)
+            return self.system.fault("error", self.faults.retry_after)
+
+    def _control(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                self.faults.configure(**json.loads(request.body or b"{}"))
+            except (ValueError, TypeError) as exc:
+                return json_response({"error": str(exc)}, 400)
+        return json_response(self.faults.state())
+
+    def log_request_line(self, request: Request, status: int, started: float) -> None:
+        ms = (time.perf_counter() - started) * 1000
+        entry = LoggedRequest(request.method, request.path, request.raw_query, status, ms)
+        self.requests.append(entry)
+        line = f"{request.method} {request.path}{'?' if request.raw_query else ''}"
+        line += f"{request.raw_query} -> {status or 'dropped'} {ms:.1f} ms"
+        self.logger.debug(line)
+        if self._log_file:
+            with self._log_lock:
+                self._log_file.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
+                self._log_file.flush()
+
+
+class Store:
+    """The emulators' state: one DuckDB file, a cursor per request, one writer at a time."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._con = duckdb.connect(str(self.path))
+        self._write = threading.Lock()
+
+    def query(self, sql: str, params: Any = None) -> list[tuple]:
+        with self._con.cursor() as cur:
+            return cur.execute(sql, params or []).fetchall()
+
+    def one(self, sql: str, params: Any = None) -> tuple | None:
+        with self._con.cursor() as cur:
+            return cur.execute(sql, params or []).fetchone()
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A transaction; writes are serialised so read-modify-write is safe."""
+        with self._write, self._con.cursor() as cur:
+            cur.begin()
+            try:
+                yield cur
+            except BaseException:
+                cur.rollback()
+                raise
+            cur.commit()
+
+    def close(self) -> None:
+        self._con.close()

@@ -1,0 +1,157 @@
+"""Start the emulated systems over one seeded world, and write a configuration for them.
+
+``start()`` is what ``crosswalk emulators serve``, ``crosswalk demo``, the tests and the
+benchmarks use: the world is generated into ``<data>/world.duckdb`` on first start and
+reused afterwards (a stopped demo resumes with its changes), each system listens on
+127.0.0.1 at ``port_base + offset`` (or a free port when ``port_base`` is 0), and
+``<data>/crosswalk.toml`` points crosswalk at them with the demo credentials named by
+environment variable (DESIGN.md section 6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emulators.connectwise.app import ConnectWise
+from emulators.framework import EmulatorServer, Faults, Store
+
+WORLD_FILE = "world.duckdb"
+# The systems served today, by port offset; e-automate (+1), Operate (+2) and Connect (+3)
+# join as their emulators land.
+OFFSETS = {"connectwise": 0}
+CREDENTIALS = {
+    "CROSSWALK_CW_PUBLIC_KEY": "demo-public",
+    "CROSSWALK_CW_PRIVATE_KEY": "demo-private",
+    "CROSSWALK_EA_PASSWORD": "demo",
+    "CROSSWALK_OPERATE_KEY": "demo-operate",
+    "CROSSWALK_OPERATE_APPROVER_KEY": "demo-operate-approver",
+    "CROSSWALK_CONNECT_KEY": "demo-connect",
+}
+CLIENT_ID = "6f1c2a3e-0000-4000-8000-000000000001"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@dataclass
+class Emulators:
+    data: Path
+    store: Store
+    servers: dict[str, EmulatorServer] = field(default_factory=dict)
+    config: Path | None = None
+    ca_bundle: Path | None = None
+
+    def url(self, system: str) -> str:
+        return self.servers[system].url
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.store.close()
+
+    def __enter__(self) -> Emulators:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def open_world(data: Path, seed: int, scale: str) -> Path:
+    """``<data>/world.duckdb``, generated when missing; refuses a different seed or scale."""
+    from emulators import world
+
+    path = data / WORLD_FILE
+    if not path.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        world.generate(path, seed=seed, scale=scale)
+        return path
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        meta = dict(con.execute("SELECT key, value FROM world.meta").fetchall())
+    if (meta.get("seed"), meta.get("scale")) != (str(seed), scale):
+        raise ValueError(
+            f"{path} holds the world of seed {meta.get('seed')} at scale {meta.get('scale')}, "
+            f"not seed {seed} at scale {scale}; use another --data folder or delete it"
+        )
+    return path
+
+
+def start(
+    data: Path,
+    *,
+    seed: int = 1,
+    scale: str = "small",
+    port_base: int = 8700,
+    faults: dict[str, float] | None = None,
+    tls: bool = False,
+) -> Emulators:
+    """Serve every emulated system from ``data``; stop with ``.stop()`` or ``with``."""
+    data = Path(data).resolve()
+    store = Store(open_world(data, seed, scale))
+    emulators = Emulators(data, store)
+    context = None
+    if tls:
+        from emulators.tls import certificate, server_context
+
+        context = server_context(data / "tls")
+        emulators.ca_bundle = certificate(data / "tls")[0]
+    systems = {"connectwise": ConnectWise(store)}
+    try:
+        for name, system in systems.items():
+            port = port_base + OFFSETS[name] if port_base else 0
+            server = EmulatorServer(
+                system, port, Faults(seed, **(faults or {})), data / "logs", context
+            )
+            emulators.servers[name] = server.start()
+    except BaseException:
+        emulators.stop()
+        raise
+    emulators.config = write_config(emulators)
+    return emulators
+
+
+def write_config(emulators: Emulators) -> Path:
+    """``<data>/crosswalk.toml``: every system pointed at its emulator, secrets by variable.
+
+    Systems whose emulator has not landed yet read the bundled fixture exports.
+    """
+    cw = emulators.url("connectwise")
+    port = int(cw.rsplit(":", 1)[1])
+
+    def url(offset: int) -> str:
+        return f"http://127.0.0.1:{port + offset}/"
+
+    exports = "".join(f"#   export {k}={v}\n" for k, v in CREDENTIALS.items())
+    text = f"""# Written by `crosswalk emulators serve`: crosswalk against the emulated systems.
+# Secrets are named, never written; set them first:
+{exports}
+[warehouse]
+path = "warehouse.duckdb"
+
+[systems.connectwise]
+base_url = "{cw}"
+company = "dealer"
+client_id = "{CLIENT_ID}"
+public_key = {{ env = "CROSSWALK_CW_PUBLIC_KEY" }}
+private_key = {{ env = "CROSSWALK_CW_PRIVATE_KEY" }}
+
+[systems.eautomate]
+base_url = "{url(1)}"
+company_id = "dealer"
+user = "api"
+password = {{ env = "CROSSWALK_EA_PASSWORD" }}
+fixtures = {str(FIXTURES)!r}
+
+[systems.operate]
+base_url = "{url(2)}"
+api_key = {{ env = "CROSSWALK_OPERATE_KEY" }}
+approver_key = {{ env = "CROSSWALK_OPERATE_APPROVER_KEY" }}
+fixtures = {str(FIXTURES)!r}
+
+[systems.connect]
+base_url = "{url(3)}"
+api_key = {{ env = "CROSSWALK_CONNECT_KEY" }}
+"""
+    path = emulators.data / "crosswalk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
