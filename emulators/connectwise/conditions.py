@@ -114,7 +114,7 @@ _DATETIME = re.compile(
     re.ASCII | re.IGNORECASE,
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_ ]*(?:\(\s*\d+\s*(?:,\s*\d+\s*)?\))?", re.ASCII)
+_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\(\d+(?:,\d+)?\))?", re.ASCII)
 
 _INTEGER_TYPES = {
     "TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT", "HUGEINT",
@@ -213,7 +213,7 @@ class FieldResolver:
             if not _TYPE.fullmatch(type_):
                 raise ValueError(f"column {name!r}: not a DuckDB type: {type_!r}")
             quoted = '"' + name.replace('"', '""') + '"'
-            self._columns[path.lower()] = _Column(quoted, " ".join(type_.upper().split()))
+            self._columns[path.lower()] = _Column(quoted, type_.upper())
         self._keys: dict[str, str] = {}
         for key in keys:
             if not _KEY.fullmatch(key):
@@ -474,11 +474,7 @@ class _Parser:
             return _Literal("boolean", word == "true", token.pos)
         if word == "null":
             return _Literal("null", None, token.pos)
-        raise self.fail(
-            token.pos,
-            f"expected a value after '{after.text}' (a quoted string, a number, true, false, "
-            "null or a [date-time])",
-        )
+        raise self.fail(token.pos, f"expected a value after '{after.text}'")
 
     def value_list(self, after: _Token) -> tuple[_Literal, ...]:
         open_ = self.take()
@@ -763,7 +759,10 @@ def compile_order_by(text: str, fields: FieldResolver) -> str:
             raise _error(param, text, tokens[i].pos, "expected ',' or the end after a sort key")
         keys.append(field)
         terms.extend(_sort_terms(field, descending))
-    identity = fields._field("id")
+    try:
+        identity = fields._field("id")
+    except _UnknownField:  # every record has an id, catalogued or not
+        identity = _Json(DOC, (_json_path(("id",)),))
     if identity not in keys:
         terms.extend(_sort_terms(identity, False))
     return ", ".join(terms)
