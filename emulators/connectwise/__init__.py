@@ -1,0 +1,1 @@
+"""The ConnectWise Manage emulator: query-string filters compiled to DuckDB SQL."""
