@@ -55,6 +55,7 @@ AUDIT_TYPES = {
     "expense",
 }
 INFO_FIELDS = ("lastUpdated", "updatedBy", "dateEntered", "enteredBy")
+KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
@@ -138,6 +139,7 @@ class ConnectWise:
         self.client_id = client_id
         self._auth = base64.b64encode(f"{company}+{public_key}:{private_key}".encode()).decode()
         self._resolvers: dict[str, FieldResolver] = {}
+        self._catalogs: dict[str, set[str]] = {}
 
     # --- dispatch ---------------------------------------------------------------------
 
@@ -263,23 +265,28 @@ class ConnectWise:
 
     # --- reads ------------------------------------------------------------------------
 
-    def resolver(self, resource: Resource) -> FieldResolver:
-        """Maps condition field names onto stored keys, case-insensitively."""
-        if resource.table not in self._resolvers:
-            known: set[str] = set(INFO_FIELDS)
+    def catalog(self, resource: Resource) -> set[str]:
+        """The property names the resource's records use (sampled once, plus declared)."""
+        if resource.table not in self._catalogs:
+            known: set[str] = set(INFO_FIELDS) | {"id", "name", "identifier"}
             for (doc,) in self.store.query(
                 f"SELECT doc FROM connectwise.{resource.table} ORDER BY id DESC LIMIT 300"
             ):
                 _keys(json.loads(doc), known)
             known |= set(resource.required) | set(resource.limits) | set(resource.refs)
-            known |= {"id", "name", "identifier"}
+            self._catalogs[resource.table] = {k for k in known if KEY.fullmatch(k)}
+        return self._catalogs[resource.table]
+
+    def resolver(self, resource: Resource) -> FieldResolver:
+        """Maps condition field names onto stored keys, case-insensitively."""
+        if resource.table not in self._resolvers:
             self._resolvers[resource.table] = FieldResolver(
                 columns={
                     "id": ("id", "BIGINT"),
                     "lastupdated": ("last_updated", "TIMESTAMP"),
                     "_info/lastupdated": ("last_updated", "TIMESTAMP"),
                 },
-                catalog=known,
+                keys=self.catalog(resource),
             )
         return self._resolvers[resource.table]
 
@@ -449,8 +456,7 @@ class ConnectWise:
             doc = {**resource.defaults, **doc}
             if resource.parent and parent_id is not None:
                 doc[resource.parent[1]] = parent_id
-            doc = self._checked(cur, resource, doc, None)
-            doc["id"] = self._next_id(cur, resource)
+            doc = {"id": self._next_id(cur, resource), **self._checked(cur, resource, doc, None)}
             doc["_info"] = {
                 "lastUpdated": now,
                 "updatedBy": API_MEMBER,
@@ -488,9 +494,11 @@ class ConnectWise:
             doc = self._coerced(doc, current)
             doc = self._checked(cur, resource, doc, record_id)
             changed = sorted(
-                k for k in set(doc) | set(current) if k != "_info" and doc.get(k) != current.get(k)
+                k
+                for k in set(doc) | set(current)
+                if k not in ("id", "_info") and doc.get(k) != current.get(k)
             )
-            doc["id"] = record_id
+            doc = {"id": record_id, **doc}
             if not changed:
                 return json_response(current)
             now = stamp()
@@ -529,7 +537,7 @@ class ConnectWise:
                 resource, [self._item("InvalidObject", "a PATCH body is an array of operations")]
             )
         doc = {k: v for k, v in current.items() if k not in ("id", "_info")}
-        known = self.resolver(resource).catalog
+        known = self.catalog(resource)
         for op in ops:
             name = str(op.get("op", "")).lower()
             path = str(op.get("path", "")).lstrip("/")
