@@ -288,6 +288,10 @@ def config_check(config: ConfigOption = None) -> None:
     )
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @emulators_app.command("serve")
 def emulators_serve(
     data: Annotated[Path, typer.Option(help="State folder.")] = Path("data/emulators"),
@@ -302,7 +306,8 @@ def emulators_serve(
     ] = "",
     tls: Annotated[bool, typer.Option(help="Serve https with a self-signed certificate.")] = False,
 ) -> None:
-    """Serve the emulated systems on 127.0.0.1 until interrupted."""
+    """Serve the emulated systems on 127.0.0.1 until interrupted (Ctrl-C or SIGTERM)."""
+    import signal
     import threading
 
     from emulators.world import SCALES
@@ -336,6 +341,7 @@ def emulators_serve(
             f"logs: {running.data / 'logs'}; stop with Ctrl-C",
             highlight=False,
         )
+        signal.signal(signal.SIGTERM, _interrupted)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
