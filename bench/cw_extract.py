@@ -62,8 +62,8 @@ def main() -> None:
     print(f"world ready in {time.perf_counter() - started:.1f} s ({data})")
     port = 8790
     crosswalk = str(Path(sys.executable).parent / "crosswalk")
-    command = [crosswalk, "emulators", "serve", "--data", str(data),
-               "--seed", str(args.seed), "--scale", args.scale, "--port-base", str(port)]  # fmt: skip
+    command = [crosswalk, "emulators", "serve", "--data", str(data), "--seed", str(args.seed),
+               "--scale", args.scale, "--port-base", str(port)]  # fmt: skip
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
