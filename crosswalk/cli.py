@@ -155,29 +155,43 @@ def run(
 @app.command()
 def demo(
     data: Annotated[
-        Path, typer.Option(help="Folder for the demo's configuration, warehouse and Prefect state.")
+        Path,
+        typer.Option(
+            help="Folder for the demo's world, configuration, warehouse and Prefect state."
+        ),
     ] = Path("data/demo"),
+    scale: Annotated[str, typer.Option(help="World size: small, medium or large.")] = "medium",
+    seed: Annotated[int, typer.Option(help="World seed.")] = 1,
 ) -> None:
-    """Run every flow once against the demo systems and print what happened."""
+    """Serve the emulated systems over a seeded world, run every flow once against them,
+    and print what happened."""
+    from emulators import serve
+
     data = data.resolve()
-    data.mkdir(parents=True, exist_ok=True)
-    config = write_demo_config(data)
     for key, value in DEMO_CREDENTIALS.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("PREFECT_HOME", str(data / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    settings = _settings(config)
-    from flows import FLOWS
+    console.print(f"preparing the {scale} world (seed {seed}) in {data} ...", highlight=False)
+    try:
+        running = serve.start(data, seed=seed, scale=scale, port_base=0)
+    except (ValueError, OSError) as exc:
+        console.print(f"[red]cannot start the emulated systems:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    with running:
+        config = running.config
+        settings = _settings(config)
+        from flows import FLOWS
 
-    runs = _run_flows(list(FLOWS), config, plan=False, full_refresh=False)
+        runs = _run_flows(list(FLOWS), config, plan=False, full_refresh=False)
     _print_runs(runs)
     with Warehouse(settings.warehouse.path).connect(read_only=True) as con:
         mapped, total = con.execute(
             "SELECT count(*) FILTER (WHERE is_mapped), count(*) FROM marts.mapped_customers"
         ).fetchone()
         reasons = con.execute(
-            "SELECT system || '.' || entity, coalesce(record_key, '(no key)'), reason "
-            "FROM sync.quarantine WHERE run_id IN (SELECT unnest(?)) ORDER BY 1, 2",
+            "SELECT system || '.' || entity, reason, count(*) FROM sync.quarantine "
+            "WHERE run_id IN (SELECT unnest(?)) GROUP BY ALL ORDER BY 3 DESC, 1, 2",
             [[r.id for r in runs]],
         ).fetchall()
     console.print(
@@ -185,26 +199,14 @@ def demo(
     )
     if reasons:
         console.print("\nQuarantined this run (kept in sync.quarantine with the record):")
-        for entity, key, reason in reasons:
-            console.print(f"  {entity} {key}: {reason}", highlight=False, markup=False)
+        for entity, reason, count in reasons:
+            console.print(f"  {count:>5} x {entity}: {reason}", highlight=False, markup=False)
     console.print(
         f"\nwarehouse: {settings.warehouse.path}\nconfig:    {config}\n"
-        f"next:      crosswalk status --config {config}",
+        f"next:      crosswalk status --config {config}\n"
+        f"explore:   crosswalk emulators serve --data {data} --scale {scale} --seed {seed}",
         highlight=False,
     )
-
-
-def write_demo_config(data: Path) -> Path:
-    """A configuration for the demo: the emulators' addresses, the demo credentials by
-    environment variable, and (until the emulators land) the bundled fixture exports."""
-    fixtures = Path(__file__).resolve().parents[1] / "emulators" / "fixtures"
-    example = Path(__file__).resolve().parents[1] / "crosswalk.example.toml"
-    text = example.read_text(encoding="utf-8")
-    text = text.replace('path = "data/warehouse.duckdb"', 'path = "warehouse.duckdb"')
-    text = text.replace('fixtures = "emulators/fixtures"', f"fixtures = {str(fixtures)!r}")
-    config = data / "crosswalk.toml"
-    config.write_text(text, encoding="utf-8")
-    return config
 
 
 @app.command()

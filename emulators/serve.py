@@ -76,6 +76,39 @@ def open_world(data: Path, seed: int, scale: str) -> Path:
     return path
 
 
+def export_erp_customers(world: Path, folder: Path) -> Path:
+    """The world's ERP customers as an e-automate export (``<folder>/eautomate/
+    customers.json``, the shape of the bundled fixture), so the demo's customer sync has
+    the ERP side of the same world until the e-automate emulator serves it."""
+    import duckdb
+
+    target = folder / "eautomate" / "customers.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(world), read_only=True) as con:
+        con.execute(
+            f"""
+            COPY (
+                SELECT c.customer_number AS CustomerNumber, c.name AS CustomerName,
+                       p.customer_number AS ParentLocationNumber, c.address1 AS Address,
+                       c.city AS City, c.state AS State, c.zip AS Zip, c.country AS Country,
+                       c.phone AS Phone1, c.is_active AS Active, c.on_hold AS OnHold,
+                       c.customer_type AS CustomerTypeCode, c.branch AS BranchNumber,
+                       c.territory AS TerritoryCode,
+                       list_filter([
+                           {{'Name': 'ZCJ_CW_CompanyID', 'Value': c.cw_company_id_property}},
+                           {{'Name': 'ZCJ_CW_SiteAddressRecID', 'Value': c.cw_site_id_property}},
+                           {{'Name': 'ZCJ_SyncToCW', 'Value': c.sync_to_cw_property}}
+                       ], lambda p: p.Value IS NOT NULL) AS CustomProperties,
+                       strftime(c.last_update, '%Y-%m-%dT%H:%M:%S') AS LastUpdate
+                FROM world.customers c
+                LEFT JOIN world.customers p ON p.customer_id = c.parent_customer_id
+                ORDER BY c.customer_id
+            ) TO '{target}' (FORMAT JSON, ARRAY true)
+            """
+        )
+    return target
+
+
 def start(
     data: Path,
     *,
@@ -87,7 +120,9 @@ def start(
 ) -> Emulators:
     """Serve every emulated system from ``data``; stop with ``.stop()`` or ``with``."""
     data = Path(data).resolve()
-    store = Store(open_world(data, seed, scale))
+    world = open_world(data, seed, scale)
+    export_erp_customers(world, data / "exports")
+    store = Store(world)
     emulators = Emulators(data, store)
     context = None
     if tls:
@@ -113,7 +148,8 @@ def start(
 def write_config(emulators: Emulators) -> Path:
     """``<data>/crosswalk.toml``: every system pointed at its emulator, secrets by variable.
 
-    Systems whose emulator has not landed yet read the bundled fixture exports.
+    Until their emulators land, e-automate reads the world's customers exported by
+    :func:`export_erp_customers` and Operate reads the bundled fixture exports.
     """
     cw = emulators.url("connectwise")
     port = int(cw.rsplit(":", 1)[1])
@@ -140,7 +176,7 @@ base_url = "{url(1)}"
 company_id = "dealer"
 user = "api"
 password = {{ env = "CROSSWALK_EA_PASSWORD" }}
-fixtures = {str(FIXTURES)!r}
+fixtures = {str(emulators.data / "exports")!r}
 
 [systems.operate]
 base_url = "{url(2)}"
