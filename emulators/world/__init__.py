@@ -167,7 +167,7 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
                       store)  # fmt: skip
         orders.build(stream(seed, "sales_orders"), size, world, staff, everyone, invoices, store)
         _write_refs(store, world)
-        _write_erp_setup(store, world, everyone.customers[0].number)
+        _write_erp_setup(store, world, everyone.dealer.number)
         store.table(
             "world.meta",
             [

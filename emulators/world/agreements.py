@@ -87,17 +87,21 @@ def build(
     plans.sort(key=lambda p: p[1])
 
     types = list(world.agreement_types.values())
-    weights = [t[2] for t in types]
-    additions_per = [rng.choice((0, 0, 1, 1, 2, 2, 3, 4)) for _ in plans]
+    kinds = rng.choices(types, [t[2] for t in types], k=len(plans))
+    # Block hours are sold as hours: no additions.
+    additions_per = [
+        0 if kind[0]["name"] == "Block Hours" else rng.choice((0, 0, 1, 1, 2, 2, 3, 4))
+        for kind in kinds
+    ]
     total_additions = sum(additions_per)
     zero_billed = set(rng.sample(range(total_additions), quota("addition_zero_billed", total_additions)))  # noqa: E501
     cancelled_lines = set(rng.sample(range(total_additions), quota("addition_cancelled", total_additions)))  # noqa: E501
     addition_items = [item for item in world.items if item.use in ("addition", "both")]
     addition_id, line = FIRST_ADDITION_ID, 0
-    for agreement_id, ((company, start, fate), count) in enumerate(
-        zip(plans, additions_per, strict=True), start=FIRST_AGREEMENT_ID
+    for agreement_id, ((company, start, fate), kind, count) in enumerate(
+        zip(plans, kinds, additions_per, strict=True), start=FIRST_AGREEMENT_ID
     ):
-        type_ref, has_template, _, cycle, (low, high) = rng.choices(types, weights)[0]
+        type_ref, has_template, _, cycle, (low, high) = kind
         months = CYCLE_MONTHS[cycle]
         amount = money(round(rng.uniform(low, high) / 5) * 5 * max(months, 1))
         end = None
@@ -185,15 +189,12 @@ def build(
         _audit(store, agreement_id, start, cancelled, by)
 
         lines = []
-        if type_ref["name"] != "Block Hours":
-            for sequence in range(count):
-                lines.append(_addition(rng, store, ref, doc, addition_id, sequence, line,
-                                       rng.choice(addition_items), zero_billed, cancelled_lines,
-                                       start, cancelled, by))  # fmt: skip
-                addition_id += 1
-                line += 1
-        else:
-            line += count
+        for sequence in range(count):
+            lines.append(_addition(rng, store, ref, doc, addition_id, sequence, line,
+                                   rng.choice(addition_items), zero_billed, cancelled_lines,
+                                   start, cancelled, by))  # fmt: skip
+            addition_id += 1
+            line += 1
         for period_start in periods:
             products = sum(
                 value for effective, gone, value in lines if effective <= period_start < gone

@@ -63,4 +63,4 @@ def clip(text: str, limit: int) -> str:
 
 
 def money(value: float) -> float:
-    return round(value, 2)
+    return float(round(value, 2))

@@ -128,7 +128,7 @@ def build(
                 apply_to="SalesOrder",
                 apply_to_id=order_id,
                 company=company,
-                date=midnight(ordered) + rng.randint(3, 20) * DAY,
+                date=min(midnight(ANCHOR_TS - DAY), midnight(ordered) + rng.randint(3, 20) * DAY),
                 products=subtotal,
                 by=rep.identifier,
                 extra={"salesOrder": order_ref},

@@ -49,6 +49,7 @@ class Customer:
     sync_property: str | None = None
     bill_to: int | None = None
     own_number: bool = False
+    duplicate_name: bool = False  # shares its name with another customer
     key: str = "identifier"  # where its company holds the number: identifier|account|neither
     wrong_victim: "Customer | None" = None  # whose number its company's identifier holds
     locations: list["Customer"] = field(default_factory=list)
@@ -96,6 +97,7 @@ class Company:
 
 @dataclass
 class Parties:
+    dealer: Customer
     customers: list[Customer]
     companies: list[Company]
 
@@ -118,12 +120,12 @@ def build(seed: int, scale, world: World, people: People, store: Store) -> Parti
     _write_companies(stream(seed, "company_records"), world, people, store, companies, parents)
     _properties(stream(seed, "properties"), parents, companies, store)
     _write_customers(store, customers)
-    return Parties(customers, companies)
+    return Parties(parents[0], customers, companies)
 
 
 def _parents(rng: random.Random, scale) -> list[Customer]:
     taken = {DEALER_NAME, *names.SPECIAL_NAMES}
-    parents = [Customer(DEALER_NAME, _dealer_address(), GO_LIVE_TS - 6 * YEAR)]
+    parents = [Customer(DEALER_NAME, _dealer_address(), GO_LIVE_TS - 12 * YEAR)]
     for i in range(scale.customers - 1):
         if i < len(names.SPECIAL_NAMES):
             name = names.SPECIAL_NAMES[i]
@@ -174,14 +176,10 @@ def _pick_customer_cases(rng: random.Random, parents: list[Customer], store: Sto
     special = others[: len(names.SPECIAL_NAMES)]
     plain = others[len(names.SPECIAL_NAMES) :]
 
-    def pick(name: str, pool: list[Customer]) -> list[Customer]:
-        chosen = rng.sample(pool, quota(name, len(pool)))
-        pool[:] = [c for c in pool if all(c is not d for d in chosen)]
-        return chosen
-
     free = list(plain)
-    without = pick("customer_without_company", free)
-    sync_off = pick("customer_sync_off", free)
+    without = rng.sample(free, quota("customer_without_company", len(others)))
+    free = [c for c in free if all(c is not w for w in without)]
+    sync_off = rng.sample(free, quota("customer_sync_off", len(others)))
     for customer in sync_off:
         customer.sync, customer.sync_property = False, "No"
     no_company = [*without, *sync_off[1::2]]
@@ -214,6 +212,7 @@ def _pick_customer_cases(rng: random.Random, parents: list[Customer], store: Sto
     chosen = rng.sample(candidates, 2 * pairs)
     for first, second in zip(chosen[::2], chosen[1::2], strict=True):
         second.name = first.name
+        first.duplicate_name = second.duplicate_name = True
     for i, customer in enumerate(special):
         customer.key = ("identifier", "account", "neither")[i % 3]
     for customer in rng.sample(others, quota("customer_on_hold", len(others))):
@@ -415,7 +414,11 @@ def _write_companies(
         if customer and company.kind == "client":
             if id(company) in pick["company_stale_address"]:
                 customer.updated = min(ANCHOR_TS - HOUR, updated + rng.randint(1, 90) * DAY)
-        by = people.api.identifier if company.kind == "client" else rng.choice(people.sales).identifier  # noqa: E501
+        if company.kind == "client":
+            by = people.api.identifier  # the incumbent made and keeps the company
+        else:  # a duplicate made by hand, or a prospect or vendor
+            staff = people.admins if company.kind == "merged" else people.sales
+            by = rng.choice(staff).identifier
         for site, site_address, site_phone, is_primary, active in sites_docs:
             doc = {
                 "id": site.id,
@@ -453,7 +456,7 @@ def _write_companies(
         doc = _company_doc(rng, world, company, address, phone, custom)
         deleter = None
         if company.kind == "merged":
-            by, deleter = (rng.choice(people.admins).identifier for _ in range(2))
+            deleter = rng.choice(people.admins).identifier
             doc["deletedFlag"] = True
             doc["dateDeleted"] = iso(company.deleted_at)
             doc["deletedBy"] = deleter
@@ -595,7 +598,7 @@ def _contact(
         doc["defaultPhoneType"] = "Direct"
         doc["defaultPhoneNbr"] = phone
     doc["_info"] = info(updated, by, created, by)
-    store.records["contacts"].put(contact_id, company.id, updated, doc)
+    store.records["contacts"].put(contact_id, None, updated, doc)
     if inactive:
         store.case("contact_inactive", "connectwise", "contacts", contact_id)
     return Contact(contact_id, ref, email, phone)
@@ -626,6 +629,8 @@ def _company_cases(store: Store, company: Company, pick: dict) -> None:
         case("company_merge_survivor")
     if company.name in names.SPECIAL_NAMES:
         case("company_special_name")
+    if customer.duplicate_name:
+        case("company_duplicate_name")
     for name in ("company_stale_address", "company_phone_format", "company_custom_fields",
                  "company_without_contacts"):  # fmt: skip
         if id(company) in pick[name]:

@@ -127,7 +127,8 @@ def _plan_projects(rng: random.Random, scale, world: World, people: People,
     weights = [rng.uniform(0.5, 2.0) for _ in projects]
     owners = rng.choices(projects, weights=weights, k=scale.project_tickets)
     for project in owners:
-        phase, low, high = rng.choice(project.phases)
+        started = [phase for phase in project.phases if phase[1] < ANCHOR_TS - DAY]
+        phase, low, high = rng.choice(started)
         date = rng.randint(low, min(high, ANCHOR_TS - DAY))
         project.tickets.append((date, phase, rng.choice((2, 4, 4, 8, 8, 16, 24))))
     return projects
@@ -155,7 +156,7 @@ class _Ticketing:
         made = []
         for _ in range(count):
             start = begin + int(rng.random() * window)
-            start -= start % (15 * MINUTE)
+            start += -start % (15 * MINUTE)  # quarter hours, never before the ticket
             minutes = rng.choice((15, 30, 30, 45, 60, 60, 90, 120, 180, 240))
             end = min(start + minutes * MINUTE, ANCHOR_TS - MINUTE)
             if end <= start:
@@ -166,8 +167,9 @@ class _Ticketing:
         made.sort(key=lambda e: e[0])
         if rng.random() < CASES["time_entry_overlap"].share:
             start, end, member, _ = made[0]
-            made.insert(1, [start + 15 * MINUTE, max(end, start + 30 * MINUTE), member,
-                            "time_entry_overlap"])  # fmt: skip
+            later = start + (end - start) // 2 // (15 * MINUTE) * 15 * MINUTE
+            made.insert(1, [later, min(ANCHOR_TS - MINUTE, max(end, later + 30 * MINUTE)),
+                            member, "time_entry_overlap"])  # fmt: skip
         docs = []
         for start, end, member, case in made:
             hours = round((end - start) / HOUR, 2)
@@ -313,8 +315,6 @@ def _ticket_base(rng: random.Random, world: World, ticket_id: int, summary: str,
         "stateIdentifier": site.state,
         "zip": site.zip,
         "priority": rng.choices(world.priorities, (3, 12, 70, 15))[0],
-        "severity": "Medium",
-        "impact": "Medium",
         "location": world.location[company.branch],
         "department": world.department["SVC"],
         "billTime": "Billable",
@@ -331,8 +331,6 @@ def _ticket_base(rng: random.Random, world: World, ticket_id: int, summary: str,
             doc["contactPhoneNumber"] = contact.phone
         if contact.email:
             doc["contactEmailAddress"] = contact.email
-    if rng.random() < 0.05:
-        doc["poNumber"] = f"PO{rng.randint(1000, 99999)}"
     if rng.random() < 0.1:
         doc["requiredDate"] = iso(entered + rng.randint(1, 14) * DAY)
     return doc
@@ -367,6 +365,9 @@ def _service_ticket(rng: random.Random, making: _Ticketing, world: World, board_
                        board.ref, entered)  # fmt: skip
     doc["recordType"] = "ServiceTicket"
     doc["type"] = kind
+    doc["severity"] = doc["impact"] = "Medium" if rng.random() < 0.9 else "High"
+    if rng.random() < 0.05:
+        doc["poNumber"] = f"PO{rng.randint(1000, 99999)}"
     source = {"Alerts": "Monitoring", "Managed Print": "Portal"}.get(board_name)
     doc["source"] = world.source[source or rng.choice(("Phone", "Phone", "Email", "Portal",
                                                        "Walk-In"))]  # fmt: skip
@@ -460,7 +461,7 @@ def _project_ticket(rng: random.Random, making: _Ticketing, world: World, entere
                    f"{rng.choice(('Site survey', 'Order hardware', 'Configure', 'Deploy', 'Test', 'Train users', 'Document', 'Migrate data'))}"  # noqa: E501
                    f" - {company.name}", 100)  # fmt: skip
     doc = _ticket_base(rng, world, ticket_id, summary, company, board.ref, entered)
-    doc["recordType"] = "ProjectTicket"
+    doc["isIssueFlag"] = False
     doc["project"] = project.ref
     doc["phase"] = phase
     doc["department"] = world.department["PRJ"]
