@@ -1,0 +1,272 @@
+"""Reference catalogs (the PSA's setup tables) and the ERP code lists and items that mirror them.
+
+Everything here is fixed data, the same for every seed: a dealer configures its systems once.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RefRow:
+    """One row of ``connectwise.refs``: ``doc`` is the reference as records embed it, plus the
+    setup fields a catalog row carries (a status's board and ``closedStatus``, an item's price)."""
+
+    kind: str
+    id: int
+    name: str
+    identifier: str | None
+    doc: dict
+
+
+@dataclass(frozen=True)
+class Board:
+    ref: dict
+    open: tuple[dict, ...]  # open statuses, first is "New"
+    closed: dict  # the >Closed status
+    cancelled: dict | None
+    completed: dict | None  # done, waiting to be closed: what the incumbent pulls
+    types: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class Item:
+    ref: dict  # CatalogItemReference {id, identifier, name}
+    product_class: str
+    serialized: bool
+    price: float
+    cost: float
+    use: str  # addition | order | both
+    uom: str
+
+
+@dataclass
+class Catalog:
+    rows: list[RefRow] = field(default_factory=list)
+
+    def _add(self, kind: str, id_: int, name: str, identifier=None, embed=None, **setup) -> dict:
+        ref = embed or (
+            {"id": id_, "identifier": identifier, "name": name}
+            if identifier is not None
+            else {"id": id_, "name": name}
+        )
+        self.rows.append(RefRow(kind, id_, name, identifier, {**ref, **setup}))
+        return ref
+
+    def many(self, kind: str, names, start: int = 1) -> list[dict]:
+        return [self._add(kind, start + i, name) for i, name in enumerate(names)]
+
+
+# ERP code -> PSA reference name, for the lists both systems keep.
+TERRITORIES = (("NORTH", "North"), ("SOUTH", "South"), ("EAST", "East"), ("WEST", "West"),
+               ("CENTRAL", "Central"))  # fmt: skip
+BRANCHES = (("TPA", "Tampa"), ("ORL", "Orlando"), ("MIA", "Miami"), ("JAX", "Jacksonville"))
+CUSTOMER_TYPES = (("MPS", "Managed print"), ("IT", "Managed IT"), ("COPIER", "Copier service"),
+                  ("MIXED", "Print and IT"))  # fmt: skip
+STATES = (("FL", "Florida", "US"), ("GA", "Georgia", "US"), ("AL", "Alabama", "US"),
+          ("ON", "Ontario", "CA"))  # fmt: skip
+COUNTRIES = (("US", "United States"), ("CA", "Canada"))
+
+# (name, has an ERP template, weight among agreements, billing cycle, monthly amount range)
+AGREEMENT_TYPES = (
+    ("Managed IT", True, 30, "Monthly", (400, 6000)),
+    ("Managed Print", True, 25, "Monthly", (150, 2500)),
+    ("Copier Service", True, 15, "Quarterly", (300, 3000)),
+    ("Block Hours", True, 8, "One-Time", (1500, 9000)),
+    ("Backup & DR", True, 5, "Monthly", (100, 1200)),
+    ("Help Desk", False, 9, "Monthly", (200, 2500)),
+    ("Net Monitoring", False, 6, "Monthly", (80, 900)),
+    ("Lease", True, 2, "Annual", (1200, 12000)),
+)
+CYCLE_MONTHS = {"Monthly": 1, "Quarterly": 3, "Annual": 12, "One-Time": 0}
+
+# (identifier, name, productClass, serialized, price, cost, use, uom)
+ITEMS = (
+    ("MX-3071", "Sharp MX-3071 Color MFP", "Inventory", True, 6495.0, 4210.0, "order", "Each"),
+    ("IRC5535", "Canon imageRUNNER ADVANCE C5535i", "Inventory", True, 8950.0, 6120.0, "order",
+     "Each"),
+    ("TA4053CI", "Kyocera TASKalfa 4053ci", "Inventory", True, 7290.0, 4980.0, "order", "Each"),
+    ("M608DN", "HP LaserJet Enterprise M608dn", "Inventory", True, 1249.0, 905.0, "order", "Each"),
+    ("MX-61NTBA", "Sharp MX-61NTBA Black Toner", "Inventory", False, 89.0, 52.0, "order", "Each"),
+    ("TK-8337K", "Kyocera TK-8337K Toner", "Inventory", False, 74.0, 41.0, "order", "Each"),
+    ("CF237X", "HP 37X High Yield Toner", "Inventory", False, 289.0, 198.0, "order", "Each"),
+    ("DRUM-MX61", "Sharp MX-61 Drum Unit", "Inventory", False, 312.0, 205.0, "order", "Each"),
+    ("LAT5450", "Dell Latitude 5450 Laptop", "Inventory", True, 1389.0, 1070.0, "order", "Each"),
+    ("OPT7020", "Dell OptiPlex 7020 Desktop", "Inventory", True, 989.0, 760.0, "order", "Each"),
+    ("FG-60F", "Fortinet FortiGate 60F", "Inventory", True, 795.0, 540.0, "order", "Each"),
+    ("USW-24P", "UniFi Switch 24 PoE", "Inventory", True, 429.0, 300.0, "order", "Each"),
+    ("CAT6-1000", "Cat6 Cable 1000ft", "NonInventory", False, 189.0, 120.0, "order", "Box"),
+    ("M365-BP", "Microsoft 365 Business Premium", "NonInventory", False, 22.0, 18.7, "both",
+     "Month"),
+    ("M365-BS", "Microsoft 365 Business Standard", "NonInventory", False, 12.5, 10.6, "both",
+     "Month"),
+    ("SEAT-MSP", "Managed Seat", "Agreement", False, 95.0, 30.0, "addition", "Month"),
+    ("SRV-MSP", "Managed Server", "Agreement", False, 250.0, 70.0, "addition", "Month"),
+    ("BKP-TB", "Cloud Backup per TB", "Agreement", False, 120.0, 45.0, "addition", "Month"),
+    ("MPS-DEV", "Managed Print Device Fee", "Agreement", False, 35.0, 8.0, "addition", "Month"),
+    ("MPS-CLR", "Color Click Charge (per 1000)", "Agreement", False, 65.0, 22.0, "addition",
+     "Each"),
+    ("MPS-BW", "B&W Click Charge (per 1000)", "Agreement", False, 9.0, 3.5, "addition", "Each"),
+    ("AV-EDR", "Endpoint Detection & Response", "Agreement", False, 8.0, 3.2, "addition",
+     "Month"),
+    ("LAB-ONS", "Onsite Labor (hour)", "Service", False, 145.0, 55.0, "order", "Hour"),
+    ("LAB-INST", "Equipment Installation", "Service", False, 250.0, 90.0, "order", "Each"),
+    ("FREIGHT", "Freight & Delivery", "NonInventory", False, 75.0, 60.0, "order", "Each"),
+)  # fmt: skip
+# Catalog items the ERP has no item for: the agreement sync must create them.
+ITEMS_NOT_IN_ERP = ("AV-EDR", "USW-24P")
+# ERP-only items: the standard serviceable item every synced call uses, and stock the PSA never sells.
+ERP_ONLY_ITEMS = (
+    ("CW-SERVICE", "ConnectWise service call", "serviceable", False, 0.0, 0.0),
+    ("STAPLES-5K", "Staple cartridge 5000", "inventory", False, 18.0, 9.0),
+    ("PAPER-CASE", "Copy paper, case of 10 reams", "inventory", False, 54.0, 39.0),
+)
+
+WORK_ROLES = (("Help Desk Tech", 95.0), ("Field Technician", 125.0), ("Copier Technician", 135.0),
+              ("Network Engineer", 165.0), ("Project Manager", 150.0), ("Sales", 0.0))  # fmt: skip
+
+
+class World:
+    """The catalogs as the generator uses them: embedded references by meaning."""
+
+    def __init__(self) -> None:
+        cat = self.catalog = Catalog()
+        self.company_status = dict(zip(("Active", "Inactive", "Not-Approved"),
+                                       cat.many("company_status", ("Active", "Inactive",
+                                                                   "Not-Approved")),
+                                       strict=True))  # fmt: skip
+        self.company_type = dict(zip(("Client", "Prospect", "Vendor", "Partner"),
+                                     cat.many("company_type", ("Client", "Prospect", "Vendor",
+                                                               "Partner")),
+                                     strict=True))  # fmt: skip
+        # Territories and locations are both PSA "system locations"; ids apart so they never mix.
+        self.territory = {code: cat._add("territory", 101 + i, name, erpCode=code)
+                          for i, (code, name) in enumerate(TERRITORIES)}  # fmt: skip
+        self.location = {code: cat._add("location", 1 + i, name, erpCode=code)
+                         for i, (code, name) in enumerate(BRANCHES)}  # fmt: skip
+        self.markets = cat.many("market", ("Education", "Healthcare", "Legal", "Manufacturing",
+                                           "Retail", "Government", "Professional Services",
+                                           "Hospitality"))  # fmt: skip
+        self.country = {code: cat._add("country", 1 + i, name, identifier=code)
+                        for i, (code, name) in enumerate(COUNTRIES)}  # fmt: skip
+        self.state = {code: cat._add("state", 1 + i, name, identifier=code,
+                                     country=self.country[country])
+                      for i, (code, name, country) in enumerate(STATES)}  # fmt: skip
+        self.boards = self._boards()
+        self.priorities = [
+            cat._add("priority", i + 1, name, embed={"id": i + 1, "name": name, "sort": sort})
+            for i, (name, sort) in enumerate((("Priority 1 - Emergency Response", 2),
+                                              ("Priority 2 - Quick Response", 4),
+                                              ("Priority 3 - Normal Response", 6),
+                                              ("Priority 4 - Schedule Maintenance", 8)))
+        ]  # fmt: skip
+        self.source = dict(zip(("Phone", "Email", "Portal", "Walk-In", "Monitoring"),
+                               cat.many("source", ("Phone", "Email Connector", "Portal",
+                                                   "Walk-In", "Monitoring")),
+                               strict=True))  # fmt: skip
+        self.agreement_types = {}
+        for i, (name, has_template, weight, cycle, amounts) in enumerate(AGREEMENT_TYPES):
+            ref = cat._add("agreement_type", 1 + i, name, hasErpTemplate=has_template)
+            self.agreement_types[name] = (ref, has_template, weight, cycle, amounts)
+        self.billing_cycle = dict(zip(CYCLE_MONTHS, cat.many("billing_cycle", CYCLE_MONTHS),
+                                      strict=True))  # fmt: skip
+        self.billing_terms = cat.many("billing_terms", ("Net 30 days", "Net 15 days",
+                                                        "Due on receipt", "Net 45 days"))
+        self.work_types = dict(zip(("Remote", "Onsite", "Travel", "Project", "After Hours"),
+                                   cat.many("work_type", ("Remote Support", "Onsite", "Travel",
+                                                          "Project Work", "After Hours")),
+                                   strict=True))  # fmt: skip
+        self.work_roles = {name: cat._add("work_role", 1 + i, name, hourlyRate=rate)
+                           for i, (name, rate) in enumerate(WORK_ROLES)}  # fmt: skip
+        self.rates = {ref["id"]: rate for (_, rate), ref in zip(WORK_ROLES,
+                      self.work_roles.values(), strict=True)}  # fmt: skip
+        self.department = {key: cat._add("department", 1 + i, name, identifier=key)
+                           for i, (key, name) in enumerate((("SVC", "Service"),
+                                                            ("PRJ", "Projects"),
+                                                            ("SALES", "Sales"),
+                                                            ("ADMIN", "Administration")))}  # fmt: skip
+        self.project_status = dict(zip(("Open", "In Progress", "On Hold", "Closed"),
+                                       cat.many("project_status", ("Open", "In Progress",
+                                                                   "On Hold", ">Closed")),
+                                       strict=True))  # fmt: skip
+        self.project_types = cat.many("project_type", ("Network Upgrade", "Office Move",
+                                                       "Server Migration", "MPS Rollout",
+                                                       "Microsoft 365 Migration"))  # fmt: skip
+        self.order_status = dict(zip(("New", "Ordered", "Received", "Delivered", "Closed",
+                                      "Cancelled"),
+                                     cat.many("order_status", ("New", "Ordered", "Received",
+                                                               "Delivered", "Closed",
+                                                               "Cancelled")),
+                                     strict=True))  # fmt: skip
+        self.items = [
+            Item(cat._add("catalog_item", 1 + i, name, identifier=ident, productClass=pclass,
+                          serializedFlag=serial, price=price, cost=cost, unitOfMeasure=uom),
+                 pclass, serial, price, cost, use, uom)
+            for i, (ident, name, pclass, serial, price, cost, use, uom) in enumerate(ITEMS)
+        ]  # fmt: skip
+        self.invoice_templates = cat.many("invoice_template", ("Standard", "Agreement Detail",
+                                                               "Service Summary"))  # fmt: skip
+        self.tax_code = dict(zip(("FL", "EXEMPT", "ON"),
+                                 cat.many("tax_code", ("Florida Sales Tax", "Tax Exempt",
+                                                       "Ontario HST")),
+                                 strict=True))  # fmt: skip
+        self.billing_status = dict(zip(("Open", "Sent", "Paid"),
+                                       cat.many("billing_status", ("Open", "Sent", "Paid")),
+                                       strict=True))  # fmt: skip
+        self.member_type = dict(zip(("Employee", "API"), cat.many("member_type",
+                                                                  ("Employee", "API Member")),
+                                    strict=True))  # fmt: skip
+        self.security_role = dict(zip(("Admin", "Technician", "Sales", "Manager", "API"),
+                                      cat.many("security_role", ("Admin", "Technician",
+                                                                 "Sales", "Project Manager",
+                                                                 "Corporate (Level 1)")),
+                                      strict=True))  # fmt: skip
+        self.time_zone = cat._add("time_zone", 1, "US Eastern")
+        self.communication_type = dict(zip(("Email", "Direct", "Cell", "Fax"),
+                                           cat.many("communication_type", ("Email", "Direct",
+                                                                           "Cell", "Fax")),
+                                           strict=True))  # fmt: skip
+        self.contact_types = cat.many("contact_type", ("Decision Maker", "Billing", "End User",
+                                                       "Technical"))  # fmt: skip
+        self.project_phases: list[dict] = []  # filled as projects are made
+
+    def _boards(self) -> dict[str, Board]:
+        cat = self.catalog
+        specs = (
+            ("Help Desk", ("New", "In Progress", "Waiting on Customer", "Scheduled"),
+             ">Closed", ">Cancelled", "Completed",
+             ("Hardware", "Software", "Network", "User Admin", "Email")),
+            ("Field Service", ("New", "Dispatched", "On Site", "Waiting Parts"),
+             ">Closed", ">Cancelled", "Completed",
+             ("Copier Repair", "Printer Repair", "Install", "Preventive Maintenance")),
+            ("Managed Print", ("New", "Toner Ordered", "Shipped"), ">Closed", None, None,
+             ("Toner/Supplies", "Meter Read")),
+            ("Alerts", ("New", "Acknowledged"), ">Auto Closed", None, None,
+             ("Monitoring Alert", "Backup Failure")),
+            ("Projects", ("New", "In Progress", "Waiting"), ">Closed", None, "Completed", ()),
+        )  # fmt: skip
+        boards: dict[str, Board] = {}
+        status_id = type_id = 0
+        for board_id, (name, open_, closed, cancelled, completed, types) in enumerate(specs, 1):
+            ref = cat._add("board", board_id, name, projectFlag=name == "Projects")
+
+            def status(label: str, closed_status: bool, ref=ref) -> dict:
+                nonlocal status_id
+                status_id += 1
+                return cat._add("ticket_status", status_id, label, board=ref,
+                                closedStatus=closed_status, sortOrder=status_id)  # fmt: skip
+
+            opens = tuple(status(label, False) for label in open_)
+            done = status(completed, False) if completed else None
+            shut = status(closed, True)
+            cancel = status(cancelled, True) if cancelled else None
+            kinds = []
+            for label in types:
+                type_id += 1
+                kinds.append(cat._add("ticket_type", type_id, label, board=ref))
+            boards[name] = Board(ref, opens, shut, cancel, done, tuple(kinds))
+        return boards
+
+    def add_phase(self, project: dict, phase_id: int, name: str) -> dict:
+        ref = self.catalog._add("project_phase", phase_id, name, projectId=project["id"])
+        self.project_phases.append(ref)
+        return ref

@@ -1,0 +1,563 @@
+"""Service tickets, projects and project tickets, and the time booked on them.
+
+Service and project tickets share one id sequence in creation order; tickets are made and
+written in batches as they are numbered, so memory stays flat however many there are.
+"""
+
+import random
+from dataclasses import dataclass, field
+
+from .agreements import Picker
+from .cases import CASES, quota
+from .catalog import World
+from .common import ANCHOR_TS, DAY, HOUR, MINUTE, START_TS, clip, info, iso, money
+from .invoices import Invoices
+from .parties import Company, Parties
+from .people import Member, People
+from .store import Store
+
+FIRST_PROJECT_ID = 701
+FIRST_TICKET_ID = 200001
+FIRST_TIME_ENTRY_ID = 600001
+SPAN = ANCHOR_TS - START_TS
+# Board -> share of service tickets, share of its tickets with no time, mean days to resolve.
+BOARDS = {
+    "Help Desk": (45, 0.22, 2.0),
+    "Field Service": (25, 0.18, 5.0),
+    "Managed Print": (18, 0.25, 3.0),
+    "Alerts": (12, 0.80, 0.5),
+}
+MODELS = ("Sharp MX-3071", "Canon iR-ADV C5535i", "Kyocera TASKalfa 4053ci", "HP LaserJet M608",
+          "Ricoh IM C3000", "Konica bizhub C450i", "Xerox AltaLink C8130")  # fmt: skip
+SUMMARIES = {
+    "Hardware": ("Laptop will not boot - {user}", "Monitor flickering at front desk",
+                 "Replace failed SSD in {host}", "Docking station not detecting displays"),
+    "Software": ("Outlook keeps asking for password", "QuickBooks won't open after update",
+                 "Can't print to \\\\fileserver\\{host}", "Adobe Acrobat license expired"),
+    "Network": ("VPN disconnects every {n} minutes", "Wi-Fi slow in conference room",
+                "Internet down at {site}", "Firewall blocking vendor portal"),
+    "User Admin": ("New user setup: {user}", "Disable account for {user}",
+                   "Password reset for {user}", "Add {user} to shared mailbox"),
+    "Email": ("Emails to {domain} bouncing", "Phishing e-mail reported by {user}",
+              "Mailbox full - {user}"),
+    "Copier Repair": ('Copier error "SC{code}" on {model}', "Paper jam in tray {n} - {model}",
+                      "Streaks on copies from {model}", "{model} making grinding noise"),
+    "Printer Repair": ("Printer offline - {model}", "Fuser error on {model}",
+                       "Printer printing blank pages"),
+    "Install": ("Install new {model} at {site}", "Relocate {model} to 2nd floor",
+                "Set up scan-to-email on {model}"),
+    "Preventive Maintenance": ("PM visit: {model}", "Quarterly PM - {site}"),
+    "Toner/Supplies": ("Toner low on {model} (auto)", "Order toner & drum for {model}",
+                       "Supplies request: {n} black cartridges"),
+    "Meter Read": ("Meter read missing for {model}", "Meter read for billing - {site}"),
+    "Monitoring Alert": ("CPU > 90% on {host}", "Disk C: < 10% free on {host}",
+                         "Agent offline: {host}", "Ping failed: {host}"),
+    "Backup Failure": ("Backup job failed on {host}", "Backup warning: {n} files skipped"),
+}  # fmt: skip
+NOTES = (
+    "Called user, reproduced the issue and fixed it remotely.",
+    "Replaced fuser unit; ran test pages, all OK.",
+    "Cleared jam, cleaned feed rollers.\nAdvised customer to fan paper before loading.",
+    "Reset password and confirmed login with user.",
+    "Updated driver to the latest version; printed test page.",
+    "Ordered parts; will return when they arrive.",
+    "Rebooted the device, monitored for 15 minutes - stable.",
+    'Customer says "works now", closing.',
+    "Onsite: swapped network cable, port 12 on the switch was bad.",
+    "Travel to site.",
+)
+PROJECT_PHASES = ("Planning", "Procurement", "Implementation", "Cutover", "Closeout")
+
+
+@dataclass(slots=True)
+class Project:
+    id: int
+    ref: dict
+    company: Company
+    type_ref: dict
+    fixed_fee: bool
+    start: int
+    end: int
+    manager: Member
+    phases: list[tuple[dict, int, int]]  # (ref, from, to)
+    tickets: list[tuple[int, dict, int]] = field(default_factory=list)  # (date, phase, budget)
+    issued: int = 0  # project tickets made so far
+    budget_hours: float = 0.0
+    actual_hours: float = 0.0
+    billable: float = 0.0
+
+
+@dataclass
+class Counters:
+    ticket: int = FIRST_TICKET_ID
+    time_entry: int = FIRST_TIME_ENTRY_ID
+
+
+def build(seed_rngs, scale, world: World, people: People, parties: Parties,
+          invoices: Invoices, store: Store) -> None:  # fmt: skip
+    projects = _plan_projects(seed_rngs("projects"), scale, world, people, parties)
+    _tickets(seed_rngs("tickets"), seed_rngs("time_entries"), scale, world, people, parties,
+             projects, invoices, store)  # fmt: skip
+    _write_projects(seed_rngs("project_records"), world, projects, invoices, store)
+
+
+def _plan_projects(rng: random.Random, scale, world: World, people: People,
+                   parties: Parties) -> list[Project]:  # fmt: skip
+    picker = Picker([c for c in parties.clients if c.contacts])
+    starts = sorted(rng.randint(START_TS + 30 * DAY, ANCHOR_TS - 20 * DAY)
+                    for _ in range(scale.projects))  # fmt: skip
+    fixed = set(rng.sample(range(scale.projects), quota("project_fixed_fee", scale.projects)))
+    projects, phase_id = [], 0
+    for n, start in enumerate(starts):
+        project_id = FIRST_PROJECT_ID + n
+        company = picker.pick(rng, start)
+        type_ref = rng.choice(world.project_types)
+        end = start + rng.randint(45, 240) * DAY
+        name = clip(f"{type_ref['name']} - {company.name}", 100)
+        project = Project(project_id, {"id": project_id, "name": name}, company, type_ref,
+                          n in fixed, start, end, rng.choice(people.managers), [])  # fmt: skip
+        count = rng.randint(2, 4)
+        names = PROJECT_PHASES[:count - 1] + (PROJECT_PHASES[-1],)
+        step = (end - start) // count
+        for k, phase_name in enumerate(names):
+            phase_id += 1
+            ref = world.add_phase(project.ref, phase_id, f"{k + 1} - {phase_name}")
+            project.phases.append((ref, start + k * step, start + (k + 1) * step))
+        projects.append(project)
+    weights = [rng.uniform(0.5, 2.0) for _ in projects]
+    owners = rng.choices(projects, weights=weights, k=scale.project_tickets)
+    for project in owners:
+        started = [phase for phase in project.phases if phase[1] < ANCHOR_TS - DAY]
+        phase, low, high = rng.choice(started)
+        date = rng.randint(low, min(high, ANCHOR_TS - DAY))
+        project.tickets.append((date, phase, rng.choice((2, 4, 4, 8, 8, 16, 24))))
+    return projects
+
+
+class _Ticketing:
+    """State shared by the service and project ticket makers inside the numbering pass."""
+
+    def __init__(self, trng, world, people, invoices, store, scale) -> None:
+        self.trng, self.world, self.people, self.invoices, self.store = (
+            trng, world, people, invoices, store)  # fmt: skip
+        self.counters = Counters()
+        self.audit_share = scale.ticket_audit_share
+        with_time = sum(share * (1 - none) for share, none, _ in BOARDS.values())
+        with_time /= sum(share for share, _, _ in BOARDS.values())
+        # Mean entries on a ticket with time, so the total lands near Scale.time_entries.
+        self.mean_entries = max(1.0, scale.time_entries / (scale.tickets * with_time * 0.96))
+
+    def entries(self, ticket: dict, begin: int, finish: int, board: str, agreement,
+                owner: Member | None, billable_share: float) -> list[dict]:  # fmt: skip
+        """Time entries on one ticket, between its creation and its close (or now)."""
+        rng, world, people = self.trng, self.world, self.people
+        count = rng.randint(1, max(1, round(2 * self.mean_entries - 1)))
+        window = max(finish - begin, HOUR)
+        made = []
+        for _ in range(count):
+            start = begin + int(rng.random() * window)
+            start += -start % (15 * MINUTE)  # quarter hours, never before the ticket
+            minutes = rng.choice((15, 30, 30, 45, 60, 60, 90, 120, 180, 240))
+            end = min(start + minutes * MINUTE, ANCHOR_TS - MINUTE)
+            if end <= start:
+                start = end - 15 * MINUTE
+            member = owner if owner and rng.random() < 0.75 and owner.active_at(start) else None
+            member = member or people.worker(rng, board, start)
+            made.append([start, end, member, None])
+        made.sort(key=lambda e: e[0])
+        if rng.random() < CASES["time_entry_overlap"].share:
+            start, end, member, _ = made[0]
+            later = start + (end - start) // 2 // (15 * MINUTE) * 15 * MINUTE
+            made.insert(1, [later, min(ANCHOR_TS - MINUTE, max(end, later + 30 * MINUTE)),
+                            member, "time_entry_overlap"])  # fmt: skip
+        docs = []
+        for start, end, member, case in made:
+            hours = round((end - start) / HOUR, 2)
+            work_type = world.work_types["Onsite" if member.work_type["name"] == "Onsite"
+                                         else "Remote"]  # fmt: skip
+            if board == "Projects":
+                work_type = world.work_types["Project"]
+            doc = {
+                "id": self.counters.time_entry,
+                "company": ticket["company"],
+                "chargeToId": ticket["id"],
+                "chargeToType": "ProjectTicket" if board == "Projects" else "ServiceTicket",
+                "ticket": {"id": ticket["id"], "summary": ticket["summary"]},
+                "member": member.ref,
+                "locationId": ticket["location"]["id"],
+                "businessUnitId": ticket["department"]["id"],
+                "workType": work_type,
+                "workRole": member.work_role,
+                "timeStart": iso(start),
+                "timeEnd": iso(end),
+                "hoursDeduct": 0.0,
+                "actualHours": hours,
+                "notes": rng.choice(NOTES),
+                "addToDetailDescriptionFlag": False,
+                "addToInternalAnalysisFlag": False,
+                "addToResolutionFlag": False,
+                "emailResourceFlag": False,
+                "emailContactFlag": False,
+                "emailCcFlag": False,
+                "dateEntered": iso(end),
+                "enteredBy": member.identifier,
+            }
+            if board == "Projects":
+                doc["project"] = ticket["project"]
+                doc["phase"] = ticket["phase"]
+            rate = world.rates[member.work_role["id"]]
+            if agreement is not None:
+                doc["agreement"] = agreement
+                doc.update(billableOption="Billable", hoursBilled=0.0, invoiceHours=0.0,
+                           agreementHours=hours, agreementAmount=money(hours * rate))  # fmt: skip
+            elif rng.random() < billable_share:
+                doc.update(billableOption="Billable", hoursBilled=hours, invoiceHours=hours)
+            else:
+                doc.update(billableOption=rng.choice(("DoNotBill", "NoCharge")),
+                           hoursBilled=0.0, invoiceHours=0.0)  # fmt: skip
+            # Private keys, dropped before writing.
+            doc["_rate"] = rate
+            doc["_case"] = case
+            doc["_end"] = end
+            doc["_mapped"] = member.mapped
+            self.counters.time_entry += 1
+            docs.append(doc)
+        return docs
+
+    def write_entries(self, docs: list[dict], closed_at: int | None, invoice: dict | None,
+                      parent: int | None = None) -> None:  # fmt: skip
+        rng = self.trng
+        settled = closed_at is not None and closed_at < ANCHOR_TS - 20 * DAY
+        for doc in docs:
+            end = doc.pop("_end")
+            case = doc.pop("_case")
+            del doc["_rate"], doc["_mapped"]
+            if settled:
+                if "agreement" in doc:
+                    status = "BilledAgreement"
+                elif invoice is not None and doc["hoursBilled"]:
+                    status = "Billed"
+                    doc["invoice"] = invoice
+                else:
+                    status = "ApprovedByTierTwo"
+            else:
+                status = rng.choice(("Open", "Open", "PendingApproval", "ApprovedByTierOne"))
+            doc["status"] = status
+            updated = min(ANCHOR_TS - MINUTE, end + rng.randint(1, 120) * MINUTE)
+            if settled:
+                updated = min(ANCHOR_TS - MINUTE, max(updated, closed_at + rng.randint(1, 15) * DAY))  # noqa: E501
+            doc["_info"] = info(updated, doc["enteredBy"], end, doc["enteredBy"])
+            self.store.records["time_entries"].put(doc["id"], parent, updated, doc)
+            if case:
+                self.store.case(case, "connectwise", "time_entries", doc["id"])
+
+    def audit(self, ticket_id: int, entered: int, by: str, closed_at: int | None,
+              closed_status: str | None, entries: list[dict], project: bool) -> None:  # fmt: skip
+        if self.trng.random() >= self.audit_share:
+            return
+        kind = "ProjectTicket" if project else "Ticket"
+        rows = [(entered, "Ticket was created.", "Ticket", by)]
+        for doc in entries[:2]:
+            rows.append((doc["_end"], f"Time entry added by {doc['member']['name']}.", "Time",
+                         doc["member"]["identifier"]))  # fmt: skip
+        if closed_at is not None and closed_status:
+            rows.append((closed_at, f'Status changed from "New" to "{closed_status}".', "Status",
+                         entries[-1]["member"]["identifier"] if entries else by))  # fmt: skip
+        for at, text, sub, who in rows:
+            self.store.audit_entry(kind, ticket_id, at, {
+                "text": text, "enteredDate": iso(at), "enteredBy": who, "auditType": kind,
+                "auditSubType": sub, "auditSource": "Ticket",
+            })  # fmt: skip
+
+
+def _tickets(rng: random.Random, trng: random.Random, scale, world: World, people: People,
+             parties: Parties, projects: list[Project], invoices: Invoices,
+             store: Store) -> None:  # fmt: skip
+    making = _Ticketing(trng, world, people, invoices, store, scale)
+    clients = Picker(parties.clients)
+    others = Picker(parties.without_customer)
+    boards = list(BOARDS)
+    board_weights = [BOARDS[b][0] for b in boards]
+    planned = sorted(
+        ((date, project, phase, budget) for project in projects
+         for date, phase, budget in project.tickets),
+        key=lambda p: (p[0], p[1].id),
+    )  # fmt: skip
+    pending = 0
+    n = scale.tickets
+    for i in range(n):
+        raw = START_TS + int((i + rng.random()) * SPAN / n)
+        day, second = divmod(raw, DAY)
+        entered = day * DAY + 12 * HOUR + second * 11 // 24  # business hours, order kept
+        while pending < len(planned) and planned[pending][0] <= entered:
+            _project_ticket(rng, making, world, *planned[pending])
+            pending += 1
+        board = rng.choices(boards, board_weights)[0]
+        without_customer = rng.random() < CASES["ticket_company_without_customer"].share
+        company = (others if without_customer else clients).pick(rng, entered)
+        _service_ticket(rng, making, world, board, company, entered)
+    for plan in planned[pending:]:
+        _project_ticket(rng, making, world, *plan)
+
+
+def _ticket_base(rng: random.Random, world: World, ticket_id: int, summary: str,
+                 company: Company, board_ref: dict, entered: int) -> dict:  # fmt: skip
+    site = company.sites[0] if rng.random() < 0.6 else rng.choice(company.sites)
+    doc = {
+        "id": ticket_id,
+        "summary": summary,
+        "board": board_ref,
+        "company": company.ref,
+        "site": site.ref,
+        "siteName": clip(site.ref["name"], 50),
+        "addressLine1": site.address1,
+        "city": site.city,
+        "stateIdentifier": site.state,
+        "zip": site.zip,
+        "priority": rng.choices(world.priorities, (3, 12, 70, 15))[0],
+        "location": world.location[company.branch],
+        "department": world.department["SVC"],
+        "billTime": "Billable",
+        "billExpenses": "Billable",
+        "billProducts": "Billable",
+        "customerUpdatedFlag": False,
+        "approved": True,
+    }
+    if company.contacts and rng.random() < 0.85:
+        contact = rng.choice(company.contacts)
+        doc["contact"] = contact.ref
+        doc["contactName"] = contact.ref["name"]
+        if contact.phone:
+            doc["contactPhoneNumber"] = contact.phone
+        if contact.email:
+            doc["contactEmailAddress"] = contact.email
+    if rng.random() < 0.1:
+        doc["requiredDate"] = iso(entered + rng.randint(1, 14) * DAY)
+    return doc
+
+
+def _summary(rng: random.Random, kind: str, company: Company) -> str:
+    first, last = rng.choice(("Ana", "Ben", "Chloé", "Dev", "Eli", "Fatima")), rng.choice(
+        ("Ortiz", "Shah", "Brennan", "O'Neil", "Kim"))  # fmt: skip
+    text = rng.choice(SUMMARIES[kind]).format(
+        user=f"{first} {last}",
+        host=f"{company.identifier[:6].upper()}-{rng.choice(('SRV', 'PC', 'LT', 'FS'))}{rng.randint(1, 40):02d}",  # noqa: E501
+        n=rng.randint(2, 30),
+        site=company.sites[-1].ref["name"],
+        domain="example.org",
+        code=rng.randint(300, 999),
+        model=rng.choice(MODELS),
+    )
+    return clip(text, 100)
+
+
+def _service_ticket(rng: random.Random, making: _Ticketing, world: World, board_name: str,
+                    company: Company, entered: int) -> None:  # fmt: skip
+    store, people = making.store, making.people
+    board = world.boards[board_name]
+    if company.kind == "vendor":
+        board_name, board = "Help Desk", world.boards["Help Desk"]
+    _, no_time, resolve_days = BOARDS[board_name]
+    kind = rng.choice(board.types)
+    ticket_id = making.counters.ticket
+    making.counters.ticket += 1
+    doc = _ticket_base(rng, world, ticket_id, _summary(rng, kind["name"], company), company,
+                       board.ref, entered)  # fmt: skip
+    doc["recordType"] = "ServiceTicket"
+    doc["type"] = kind
+    doc["severity"] = doc["impact"] = "Medium" if rng.random() < 0.9 else "High"
+    if rng.random() < 0.05:
+        doc["poNumber"] = f"PO{rng.randint(1000, 99999)}"
+    source = {"Alerts": "Monitoring", "Managed Print": "Portal"}.get(board_name)
+    doc["source"] = world.source[source or rng.choice(("Phone", "Phone", "Email", "Portal",
+                                                       "Walk-In"))]  # fmt: skip
+    agreement = None
+    covering = [a for a in company.agreements if a.start <= entered < a.stop]
+    if covering and rng.random() < 0.7:
+        agreement = rng.choice(covering).ref
+        doc["agreement"] = agreement
+
+    delay = rng.expovariate(1 / (resolve_days * DAY))
+    if rng.random() < 0.02:
+        delay = float(ANCHOR_TS)  # forgotten: still open
+    closed_at = int(entered + max(delay, 10 * MINUTE))
+    status, closed = None, closed_at < ANCHOR_TS
+    cancelled = closed and board.cancelled is not None and rng.random() < 0.04
+    if closed and not cancelled and board.completed and ANCHOR_TS - closed_at < 10 * DAY and (
+        rng.random() < 0.5
+    ):
+        status, closed = board.completed, False  # done, waiting for someone to close it
+    if closed:
+        status = board.cancelled if cancelled else board.closed
+    elif status is None:
+        status = rng.choice(board.open)
+    doc["status"] = status
+
+    finish = closed_at if closed else min(ANCHOR_TS - HOUR, max(closed_at, entered + HOUR))
+    owner = people.worker(rng, board_name, entered)
+    entries = []
+    if not cancelled and rng.random() >= no_time:
+        entries = making.entries(doc, entered, max(finish, entered + HOUR), board_name,
+                                 agreement, owner, 0.85)  # fmt: skip
+    hours = round(sum(e["actualHours"] for e in entries), 2)
+    doc["actualHours"] = hours
+    if rng.random() < 0.3:
+        doc["budgetHours"] = float(rng.choice((1, 2, 4, 8)))
+    if entries or rng.random() < 0.8:
+        doc["owner"] = (entries[0]["member"] if entries else owner.ref)
+    invoice = None
+    if closed and closed_at < ANCHOR_TS - 20 * DAY and agreement is None and rng.random() < 0.5:
+        billed = sum(e["hoursBilled"] * e["_rate"] for e in entries)
+        if billed:
+            invoice = making.invoices.add(
+                rng, kind="Standard", apply_to="Ticket", apply_to_id=ticket_id, company=company,
+                date=closed_at - closed_at % DAY + DAY, service=billed, by=doc["owner"]["identifier"],
+                extra={"ticket": {"id": ticket_id, "summary": doc["summary"]}})  # fmt: skip
+    last = max([entered + 5 * MINUTE, *(e["_end"] for e in entries)])
+    closer = entries[-1]["member"]["identifier"] if entries else owner.identifier
+    if closed:
+        doc["closedFlag"] = True
+        doc["closedDate"] = iso(closed_at)
+        doc["closedBy"] = closer
+        doc["dateResolved"] = iso(closed_at)
+        last = max(last, closed_at)
+    else:
+        doc["closedFlag"] = False
+        if rng.random() < 0.15:
+            doc["customerUpdatedFlag"] = True
+    if entries:
+        doc["dateResponded"] = entries[0]["timeStart"]
+    updated = min(ANCHOR_TS - MINUTE, last + rng.randint(1, 30) * MINUTE)
+    entered_by = owner.identifier if doc["source"]["name"] != "Monitoring" else "RMM"
+    doc["_info"] = info(updated, closer, entered, entered_by)
+    store.records["tickets"].put(ticket_id, None, updated, doc)
+
+    def case(name: str) -> None:
+        store.case(name, "connectwise", "tickets", ticket_id)
+
+    if not entries:
+        case("ticket_without_time")
+        if closed:
+            case("ticket_closed_without_time")
+    if company.customer is None:
+        case("ticket_company_without_customer")
+    if agreement is not None:
+        case("ticket_on_agreement")
+    if any(not e["_mapped"] for e in entries):
+        case("ticket_unmapped_technician")
+    making.audit(ticket_id, entered, entered_by, closed_at if closed else None,
+                 status["name"] if closed else None, entries, False)  # fmt: skip
+    making.write_entries(entries, closed_at if closed else None, invoice)
+
+
+def _project_ticket(rng: random.Random, making: _Ticketing, world: World, entered: int,
+                    project: Project, phase: dict, budget: int) -> None:  # fmt: skip
+    store = making.store
+    board = world.boards["Projects"]
+    company = project.company
+    ticket_id = making.counters.ticket
+    making.counters.ticket += 1
+    summary = clip(f"{phase['name'].split(' - ', 1)[1]}: "
+                   f"{rng.choice(('Site survey', 'Order hardware', 'Configure', 'Deploy', 'Test', 'Train users', 'Document', 'Migrate data'))}"  # noqa: E501
+                   f" - {company.name}", 100)  # fmt: skip
+    doc = _ticket_base(rng, world, ticket_id, summary, company, board.ref, entered)
+    doc["isIssueFlag"] = False
+    doc["project"] = project.ref
+    doc["phase"] = phase
+    doc["department"] = world.department["PRJ"]
+    project.issued += 1
+    doc["wbsCode"] = f"{phase['name'].split(' ', 1)[0]}.{project.issued}"
+    doc["budgetHours"] = float(budget)
+    closed_at = entered + rng.randint(1, 30) * DAY
+    closed = closed_at < ANCHOR_TS and rng.random() < 0.9
+    doc["status"] = board.closed if closed else rng.choice(board.open)
+    owner = making.people.worker(rng, "Projects", entered)
+    entries = []
+    if rng.random() >= CASES["project_ticket_without_time"].share:
+        finish = closed_at if closed else ANCHOR_TS - HOUR
+        entries = making.entries(doc, entered, max(finish, entered + HOUR), "Projects", None,
+                                 owner, 0.0 if project.fixed_fee else 0.9)  # fmt: skip
+    hours = round(sum(e["actualHours"] for e in entries), 2)
+    project.actual_hours += hours
+    project.budget_hours += budget
+    project.billable += sum(e["hoursBilled"] * e["_rate"] for e in entries)
+    doc["actualHours"] = hours
+    doc["owner"] = owner.ref
+    doc["closedFlag"] = closed
+    last = max([entered + 5 * MINUTE, *(e["_end"] for e in entries)])
+    if closed:
+        doc["closedDate"] = iso(closed_at)
+        doc["closedBy"] = owner.identifier
+        last = max(last, closed_at)
+    updated = min(ANCHOR_TS - MINUTE, last + rng.randint(1, 30) * MINUTE)
+    doc["_info"] = info(updated, owner.identifier, entered, project.manager.identifier)
+    store.records["project_tickets"].put(ticket_id, None, updated, doc)
+    if not entries:
+        store.case("project_ticket_without_time", "connectwise", "project_tickets", ticket_id)
+    making.audit(ticket_id, entered, project.manager.identifier, closed_at if closed else None,
+                 board.closed["name"] if closed else None, entries, True)  # fmt: skip
+    making.write_entries(entries, closed_at if closed else None, None)
+
+
+def _write_projects(rng: random.Random, world: World, projects: list[Project],
+                    invoices: Invoices, store: Store) -> None:  # fmt: skip
+    for project in projects:
+        company = project.company
+        closed = project.end + 15 * DAY < ANCHOR_TS and rng.random() < 0.85
+        status = "Closed" if closed else rng.choice(("Open", "In Progress", "In Progress",
+                                                     "On Hold"))  # fmt: skip
+        fee = money(round(rng.uniform(4000, 60000), -2)) if project.fixed_fee else None
+        doc = {
+            "id": project.id,
+            "name": project.ref["name"],
+            "board": world.boards["Projects"].ref,
+            "company": company.ref,
+            "contact": company.contacts[0].ref,
+            "billToCompany": company.ref,
+            "status": world.project_status[status],
+            "type": project.type_ref,
+            "manager": project.manager.ref,
+            "location": world.location[company.branch],
+            "department": world.department["PRJ"],
+            "billingMethod": "FixedFee" if project.fixed_fee else "ActualRates",
+            "estimatedStart": iso(project.start - project.start % DAY),
+            "estimatedEnd": iso(project.end - project.end % DAY),
+            "actualStart": iso(project.start - project.start % DAY),
+            "budgetHours": float(project.budget_hours),
+            "actualHours": round(project.actual_hours, 2),
+            "estimatedHours": float(project.budget_hours),
+            "percentComplete": 100.0 if closed else float(rng.randint(5, 95)),
+            "closedFlag": closed,
+            "billTime": "Billable",
+            "billExpenses": "Billable",
+            "billProducts": "Billable",
+            "billingRateType": "WorkRole",
+            "budgetAnalysis": "ActualHours",
+        }
+        if fee is not None:
+            doc["billingAmount"] = fee
+            doc["downpayment"] = money(fee * 0.3)
+        if closed:
+            doc["actualEnd"] = iso(project.end - project.end % DAY)
+        updated = min(ANCHOR_TS - HOUR, (project.end if closed else ANCHOR_TS) - rng.randint(1, 10) * HOUR)  # noqa: E501
+        updated = max(updated, project.start + HOUR)
+        doc["_info"] = info(updated, project.manager.identifier, project.start,
+                            project.manager.identifier)  # fmt: skip
+        store.records["projects"].put(project.id, None, updated, doc)
+        if project.fixed_fee:
+            store.case("project_fixed_fee", "connectwise", "projects", project.id)
+        by = project.manager.identifier
+        extra = {"project": project.ref}
+        if fee is not None:
+            ref = invoices.add(rng, kind="DownPayment", apply_to="Project", apply_to_id=project.id,
+                               company=company, date=project.start - project.start % DAY,
+                               service=fee * 0.3, by=by, extra=extra)  # fmt: skip
+            store.case("invoice_down_payment", "connectwise", "invoices", ref["id"])
+            if closed:
+                invoices.add(rng, kind="Progress", apply_to="Project", apply_to_id=project.id,
+                             company=company, date=project.end - project.end % DAY + DAY,
+                             service=fee * 0.7, by=by, extra=extra)  # fmt: skip
+        elif closed and project.billable:
+            invoices.add(rng, kind="Standard", apply_to="Project", apply_to_id=project.id,
+                         company=company, date=project.end - project.end % DAY + DAY,
+                         service=project.billable, by=by, extra=extra)  # fmt: skip
