@@ -1,7 +1,7 @@
 """Start the emulated systems over one seeded world, and write a configuration for them.
 
 ``start()`` is what ``crosswalk emulators serve``, ``crosswalk demo``, the tests and the
-benchmarks use: the world is generated into ``<data>/world.duckdb`` on first start and
+benchmarks use: the world is generated into ``<data>/state.duckdb`` on first start and
 reused afterwards (a stopped demo resumes with its changes), each system listens on
 127.0.0.1 at ``port_base + offset`` (or a free port when ``port_base`` is 0), and
 ``<data>/crosswalk.toml`` points crosswalk at them with the demo credentials named by
@@ -16,7 +16,7 @@ from pathlib import Path
 from emulators.connectwise.app import ConnectWise
 from emulators.framework import EmulatorServer, Faults, Store
 
-WORLD_FILE = "world.duckdb"
+WORLD_FILE = "state.duckdb"  # not "world": the catalog would shadow the world schema
 # The systems served today, by port offset; e-automate (+1), Operate (+2) and Connect (+3)
 # join as their emulators land.
 OFFSETS = {"connectwise": 0}
@@ -56,7 +56,7 @@ class Emulators:
 
 
 def open_world(data: Path, seed: int, scale: str) -> Path:
-    """``<data>/world.duckdb``, generated when missing; refuses a different seed or scale."""
+    """``<data>/state.duckdb``, generated when missing; refuses a different seed or scale."""
     from emulators import world
 
     path = data / WORLD_FILE

@@ -44,8 +44,10 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
     assert result.exit_code == 0, result.output
     for flow in ("customer-sync", "agreement-sync", "service-sync", "charge-import"):
         assert f"{flow}: completed" in result.output
-    mapped, total = map(int, re.search(r"(\d+) of (\d+) ERP customers mapped", result.output).groups())
-    with duckdb.connect(str(data / "world.duckdb"), read_only=True) as con:
+    mapped, total = map(
+        int, re.search(r"(\d+) of (\d+) ERP customers mapped", result.output).groups()
+    )
+    with duckdb.connect(str(data / "state.duckdb"), read_only=True) as con:
         (customers,) = con.execute("SELECT count(*) FROM world.customers").fetchone()
     assert 0 < mapped < total == customers
     assert "1 x operate.accounts: location_id: required, got null" in result.output

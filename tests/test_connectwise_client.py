@@ -100,6 +100,7 @@ def test_writes_send_only_the_changes(cw, cw_server):
 
 
 def test_validation_errors_carry_code_and_field_and_are_not_retried(cw):
+    assert cw.api  # the codebase discovery call, before counting
     calls = cw.http.calls
     with pytest.raises(DataError) as caught:
         cw.create("company/companies", {"identifier": "X" * 31, "name": "long"})

@@ -43,9 +43,7 @@ def raw(config, table):
         ).fetchall()
 
 
-def test_incremental_extraction_lands_exactly_the_changes(
-    prefect_server, api_config, cw_server
-):
+def test_incremental_extraction_lands_exactly_the_changes(prefect_server, api_config, cw_server):
     client = ConnectWise(
         cw_server.url, "dealer", "demo-public", "demo-private", CW_HEADERS["clientId"]
     )

@@ -50,7 +50,7 @@ def test_pyconnectwise_discovers_the_codebase_and_lists_with_conditions(manage):
 
 def test_pyconnectwise_paginates_all_and_counts(manage):
     count = manage.service.tickets.count.get().count
-    everything = manage.service.tickets.paginated(1, 250, {"orderBy": "id asc"}).all()
+    everything = list(manage.service.tickets.paginated(1, 250, {"orderBy": "id asc"}).all())
     assert len(everything) == count
     assert [t.id for t in everything] == sorted({t.id for t in everything})
 
@@ -106,10 +106,23 @@ def test_connectpyse_lists_with_conditions_and_paging(companies_api):
 
 
 def test_connectpyse_child_and_custom_field_conditions(companies_api):
-    companies_api.childconditions = "types/id > 0"
-    companies_api.customfieldconditions = 'caption="Nothing" and value=null'
-    companies_api.pageSize = 5
-    assert list(companies_api.get_companies()) == []
+    companies_api.pageSize = 1000
+    everything = list(companies_api.get_companies())
+    typed = {c.id for c in everything if any(t["id"] == 1 for t in getattr(c, "types", None) or [])}
+    companies_api.childconditions = "types/id = 1"
+    assert {c.id for c in companies_api.get_companies()} == typed != set()
+    captions = {f["caption"] for c in everything for f in getattr(c, "customFields", None) or []}
+    caption = sorted(captions)[0]
+    holders = {
+        c.id
+        for c in everything
+        if any(
+            f["caption"] == caption and "value" in f for f in getattr(c, "customFields", None) or []
+        )
+    }
+    companies_api.childconditions = ""
+    companies_api.customfieldconditions = f'caption="{caption}" and value!=null'
+    assert {c.id for c in companies_api.get_companies()} == holders != set()
 
 
 def test_connectpyse_creates_updates_and_deletes(companies_api):

@@ -79,7 +79,9 @@ def digest(path) -> str:
         ).fetchall()
         for schema, table in tables:
             hashed.update(f"{schema}.{table}".encode())
-            for row in connection.execute(f"SELECT * FROM {schema}.{table} ORDER BY ALL").fetchall():
+            for row in connection.execute(
+                f"SELECT * FROM {schema}.{table} ORDER BY ALL"
+            ).fetchall():
                 hashed.update(repr(row).encode())
     return hashed.hexdigest()
 
@@ -441,7 +443,9 @@ def test_refs_catalogs(refs):
     assert {s["name"] for s in statuses if s["closedStatus"]} >= {">Closed", ">Cancelled"}
     assert {s["board"]["id"] for s in statuses} == {
         id_ for kind, id_ in refs if kind == "board"}  # fmt: skip
-    assert all(set(doc) >= {"id", "name", "sort"} for (k, _), doc in refs.items() if k == "priority")
+    assert all(
+        set(doc) >= {"id", "name", "sort"} for (k, _), doc in refs.items() if k == "priority"
+    )
 
 
 # The truth tables
@@ -714,7 +718,9 @@ def test_member_cases_mean_what_they_say(con, docs, cases):
         ).fetchall()
         if member is not None
     }
-    numbers = {r[0] for r in con.execute("SELECT technician_number FROM world.technicians").fetchall()}  # noqa: E501
+    numbers = {
+        r[0] for r in con.execute("SELECT technician_number FROM world.technicians").fetchall()
+    }  # noqa: E501
     found = defaultdict(set)
     for member in docs["members"].values():
         if member["licenseClass"] == "A":
