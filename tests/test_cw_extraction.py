@@ -71,16 +71,20 @@ def test_faults_do_not_change_what_lands(prefect_server, emulated, tmp_path, cre
     server = emulated.servers["connectwise"]
     text = emulated.config.read_text(encoding="utf-8")
     clean, faulty = tmp_path / "clean", tmp_path / "faulty"
+    # Small pages, so that the run makes enough requests (about 80) for faults to bite.
+    text = text.replace('company = "dealer"', 'company = "dealer"\npage_size = 50')
     for folder in (clean, faulty):
         folder.mkdir()
         (folder / "crosswalk.toml").write_text(text, encoding="utf-8")
     service_sync(config=str(clean / "crosswalk.toml"))
+    before = dict(server.faults.injected)
     server.faults.configure(seed=2, throttle=0.2, error=0.05, retry_after=0)
     try:
         run = service_sync(config=str(faulty / "crosswalk.toml"))
     finally:
         server.faults.clear()
     assert run.status == "completed"
-    assert server.faults.injected["throttle"] and server.faults.injected["error"]
+    injected = {k: v - before[k] for k, v in server.faults.injected.items()}
+    assert injected["throttle"] >= 5 and injected["error"] >= 1
     for table in ("tickets", "time_entries", "members"):
         assert raw(faulty / "crosswalk.toml", table) == raw(clean / "crosswalk.toml", table)
