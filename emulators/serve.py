@@ -157,10 +157,11 @@ def write_config(emulators: Emulators) -> Path:
     def url(offset: int) -> str:
         return f"http://127.0.0.1:{port + offset}/"
 
-    exports = "".join(f"#   export {k}={v}\n" for k, v in CREDENTIALS.items())
+    names = "".join(f"#   {name}\n" for name in CREDENTIALS)
     text = f"""# Written by `crosswalk emulators serve`: crosswalk against the emulated systems.
-# Secrets are named, never written; set them first:
-{exports}
+# Secrets are named, never written here; set these variables first (the serve command
+# prints the demo values):
+{names}
 [warehouse]
 path = "warehouse.duckdb"
 

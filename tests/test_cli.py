@@ -48,7 +48,9 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
         int, re.search(r"(\d+) of (\d+) ERP customers mapped", result.output).groups()
     )
     with duckdb.connect(str(data / "state.duckdb"), read_only=True) as con:
-        (customers,) = con.execute("SELECT count(*) FROM world.customers WHERE parent_customer_id IS NULL").fetchone()
+        (customers,) = con.execute(
+            "SELECT count(*) FROM world.customers WHERE parent_customer_id IS NULL"
+        ).fetchone()
     assert 0 < mapped < total == customers
     assert "1 x operate.accounts: location_id: required, got null" in result.output
 

@@ -1,0 +1,101 @@
+"""The emulator framework as an operator meets it: `crosswalk emulators serve`, the
+configuration it writes, state that survives a restart, and fault settings."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from crosswalk.config import load_settings
+from crosswalk.connectwise import ConnectWise
+from emulators import serve
+from emulators.framework import Faults, parse_faults
+
+from .conftest import CW_HEADERS
+
+
+def free_port_base() -> int:
+    """A port whose next three are free too (ConnectWise, e-automate, Operate, Connect)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base < 65000 and all(_free(base + offset) for offset in range(4)):
+            return base
+    raise RuntimeError("no four free ports in a row")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_the_written_configuration_loads_and_points_at_the_emulators(emulated, credentials):
+    settings = load_settings(emulated.config)
+    assert settings.systems.connectwise.base_url == emulated.url("connectwise")
+    assert settings.warehouse.path == emulated.data / "warehouse.duckdb"
+    secrets = settings.resolve_secrets(["connectwise", "eautomate", "operate", "connect"])
+    assert secrets["connectwise"]["private_key"].get_secret_value() == "demo-private"
+    assert "demo-private" not in emulated.config.read_text()
+
+
+def test_state_survives_a_restart(tmp_path):
+    with serve.start(tmp_path, seed=5, scale="small", port_base=0) as first:
+        client = ConnectWise(first.url("connectwise"), "dealer", "demo-public", "demo-private",
+                             CW_HEADERS["clientId"])  # fmt: skip
+        created = client.create("company/companies", {"identifier": "KEEPME", "name": "Kept"})
+    with serve.start(tmp_path, seed=5, scale="small", port_base=0) as second:
+        client = ConnectWise(second.url("connectwise"), "dealer", "demo-public", "demo-private",
+                             CW_HEADERS["clientId"])  # fmt: skip
+        assert client.get("company/companies", created["id"])["name"] == "Kept"
+    with pytest.raises(ValueError, match="seed 5 at scale small"):
+        serve.start(tmp_path, seed=6, scale="small", port_base=0)
+
+
+def test_fault_settings_are_parsed_and_checked():
+    assert parse_faults("throttle=0.2, error=0.05") == {"throttle": 0.2, "error": 0.05}
+    with pytest.raises(ValueError, match="KIND=RATE"):
+        parse_faults("teapot=1")
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        Faults(error=2)
+
+
+def test_serve_command_runs_until_terminated(tmp_path):
+    base = free_port_base()
+    data = tmp_path / "served"
+    crosswalk = str(Path(sys.executable).parent / "crosswalk")
+    process = subprocess.Popen(
+        [crosswalk, "emulators", "serve", "--data", str(data), "--seed", "2",
+         "--port-base", str(base), "--faults", "slow=0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                info = requests.get(f"http://127.0.0.1:{base}/login/companyinfo/dealer", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None, process.stdout.read()
+                time.sleep(0.2)
+        assert info.json()["Codebase"] == "v4_6_release/"
+        config = data / "crosswalk.toml"
+        assert f'base_url = "http://127.0.0.1:{base}"' in config.read_text()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert str(config) in output.replace("\n", "")
+    assert "export CROSSWALK_CW_PRIVATE_KEY=demo-private" in output
+    assert (data / "logs" / "connectwise.log").read_text().count("/login/companyinfo/dealer") >= 1
