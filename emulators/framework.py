@@ -321,9 +321,10 @@ class EmulatorServer(ThreadingHTTPServer):
             return self.system.handle(request)
         except ApiError as exc:
             return json_response(exc.body, exc.status, exc.headers)
-        except Exception:
+        except Exception as exc:  # an emulator bug: say so, never pass it off as a fault
             self.logger.exception("%s %s failed", request.method, request.path)
-            return self.system.fault("error", self.faults.retry_after)
+            body = {"code": "EmulatorError", "message": f"{type(exc).__name__}: {exc}"}
+            return json_response(body, 500)
 
     def _control(self, request: Request) -> Response:
         if request.method == "POST":

@@ -103,6 +103,15 @@ def test_connectpyse_lists_with_conditions_and_paging(companies_api):
     companies_api.page, companies_api.pageSize = 1, 2
     assert [c.id for c in companies_api.get_companies()] == [first.id]
     assert companies_api.get_companies_count() == 1
+    # No pagination helper: its users step `page` themselves until a page comes back empty.
+    companies_api.conditions, companies_api.pageSize, seen = "", 40, []
+    for page in range(1, 1000):
+        companies_api.page = page
+        batch = [c.id for c in companies_api.get_companies()]
+        if not batch:
+            break
+        seen += batch
+    assert seen == sorted(set(seen)) and len(seen) == companies_api.get_companies_count()
 
 
 def test_connectpyse_child_and_custom_field_conditions(companies_api):
