@@ -524,8 +524,9 @@ class ErrorBook:
         now: datetime,
     ) -> None:
         """Open failures inside what the run looked at that it did not find again; the
-        run's own failures resolve when a run completes. One never reported is resolved
-        without an announcement."""
+        run failures resolve when a run completes. A failure never reported is resolved
+        without an announcement; run failures are announced with the recovery when the
+        outage was announced."""
         resolve = """
             UPDATE sync.errors SET status = 'resolved', resolved_at = $now,
                 resolved_run_id = $run, is_resolution_announced = (times_reported = 0)
@@ -533,8 +534,12 @@ class ErrorBook:
               AND error_id NOT IN (SELECT unnest($ids::VARCHAR[]))
         """
         params = {"now": now, "run": run_id, "flow": self.flow, "ids": sorted(ids)}
-        if not failed:
-            con.execute(resolve + f" AND entity = '{RUN}'", params)
+        if not failed:  # the run completed: what stopped earlier runs is over
+            con.execute(
+                resolve.replace("(times_reported = 0)", "NOT $told")
+                + f" AND entity = '{RUN}'",
+                {**params, "told": self._outage_announced(con)},
+            )
         scope = [
             (c.system, c.entity, code, rid)
             for c in checked
@@ -585,17 +590,21 @@ class ErrorBook:
                 {"flow": self.flow, "now": now, "run": run_id, "error": error_id},
             )
             return
-        (announced,) = con.execute(
-            "SELECT coalesce(any_value(is_announced), false) FROM sync.outages WHERE flow = ?",
-            [self.flow],
-        ).fetchone()
-        if announced:
+        if self._outage_announced(con):
             con.execute(
                 "UPDATE sync.outages SET recovered_at = ?, recovered_run_id = ? WHERE flow = ?",
                 [now, run_id, self.flow],
             )
         else:  # nobody was told it started: nothing to announce
             con.execute("DELETE FROM sync.outages WHERE flow = ?", [self.flow])
+
+    def _outage_announced(self, con) -> bool:
+        """Whether the flow is in an outage that its recipients were told about."""
+        (announced,) = con.execute(
+            "SELECT coalesce(any_value(is_announced), false) FROM sync.outages WHERE flow = ?",
+            [self.flow],
+        ).fetchone()
+        return announced
 
     def _findings(self, con, run_id: str, failed: bool, plan: bool) -> Findings:
         rows = self._rows(

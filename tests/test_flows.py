@@ -22,7 +22,7 @@ def test_every_prefect_yaml_entrypoint_is_a_flow():
         flow = load_flow_from_entrypoint(str(PROJECT_ROOT / deployment["entrypoint"]))
         assert isinstance(flow, Flow)
         assert flow.name == name
-        assert deployment["schedules"] and deployment["concurrency_limit"] == 1
+        assert deployment["schedules"] and deployment["concurrency_limit"]["limit"] == 1
 
 
 def counts(run):
