@@ -536,8 +536,7 @@ class ErrorBook:
         params = {"now": now, "run": run_id, "flow": self.flow, "ids": sorted(ids)}
         if not failed:  # the run completed: what stopped earlier runs is over
             con.execute(
-                resolve.replace("(times_reported = 0)", "NOT $told")
-                + f" AND entity = '{RUN}'",
+                resolve.replace("(times_reported = 0)", "NOT $told") + f" AND entity = '{RUN}'",
                 {**params, "told": self._outage_announced(con)},
             )
         scope = [

@@ -64,7 +64,7 @@ class Report:
 
 def _one_line(text: object) -> str:
     """Control characters and line breaks become spaces: one value, one line."""
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", str(text)).strip()
+    return re.sub(r"[\x00-\x1f\x7f\s]+", " ", str(text)).strip()
 
 
 def _stamp(moment: datetime | None) -> str:
@@ -166,18 +166,32 @@ def _code_title(code: str) -> str:
     return f"{code}: {title}" if title else code
 
 
+_COLUMNS = {
+    "open": ("Record", "Problem", "Fix", "Error"),
+    "resolved": ("Record", "Problem it had", "Resolved", "Error"),
+}
+
+
+def _problem_and_remedy(row: ErrorRow, section: str) -> tuple[str, str]:
+    if section == "resolved":
+        return row.message, _stamp(row.resolved_at)
+    return row.message, row.fix
+
+
 def _seen(row: ErrorRow, max_times: int, section: str) -> str:
     seen = f"first seen {_stamp(row.first_seen_at)}"
     if section == "open":
         return f"{seen}, in {row.times_reported + 1} of at most {max_times} reports"
     if section == "resolved":
         return f"{seen}, resolved {_stamp(row.resolved_at)}"
+    if section == "run" and row.status == "resolved":
+        return f"{seen}, last seen {_stamp(row.last_seen_at)}"
     return seen
 
 
 def _sections(report: Report) -> list[tuple[str, str, tuple[ErrorRow, ...]]]:
     f = report.findings
-    hidden = f" ({f.hidden} more no longer e-mailed)" if f.hidden else ""
+    hidden = f"; {f.hidden} more only in the errors view" if f.hidden else ""
     return [
         ("new", f"New failures ({len(f.new)})", f.new),
         ("open", f"Still open ({len(f.still_open)}{hidden})", f.still_open),
@@ -206,9 +220,10 @@ def _footer(report: Report) -> list[str]:
             "not one per failed run."
         )
     if f.hidden:
+        verb = "was" if f.hidden == 1 else "were each"
         lines.append(
-            f"{_plural(f.hidden, 'open failure')} no longer e-mailed (each was in "
-            f"{f.max_times} reports) stay in the errors view."
+            f"{_plural(f.hidden, 'open failure')} {verb} in {f.max_times} reports already: "
+            "no longer e-mailed, still in the errors view."
         )
     lines.append(f"All open failures: crosswalk errors list --flow {report.flow}")
     lines.append("One failure in full: crosswalk errors show <error id>")
@@ -243,14 +258,15 @@ def text(report: Report) -> str:
 
 
 def _text_row(row: ErrorRow, max_times: int, section: str) -> list[str]:
+    problem = "Was:    " if section == "resolved" else "Problem:"
     lines = [
         f"* {_one_line(row.title)} ({_one_line(_where(row))})",
-        f"  Problem: {_one_line(row.message)}",
+        f"  {problem} {_one_line(row.message)}",
     ]
     if section != "resolved":
         lines.append(f"  Fix:     {_one_line(row.fix)}")
-    if row.url:
-        lines.append(f"  Open:    {_one_line(row.url)}")
+    if href := _href(row.url):
+        lines.append(f"  Open:    {_one_line(href)}")
     lines.append(f"  Error:   {row.error_id}, {_seen(row, max_times, section)}")
     return lines
 
@@ -312,18 +328,15 @@ def _html_heading(title: str, section: str) -> str:
 
 
 def _html_table(rows: Iterable[ErrorRow], max_times: int, section: str) -> str:
-    fix = "Was" if section == "resolved" else "Fix"
-    head = "".join(f'<th style="{_CELL}">{h}</th>' for h in ("Record", "Problem", fix, "Error"))
+    titles = _COLUMNS["resolved" if section == "resolved" else "open"]
+    head = "".join(f'<th style="{_CELL}">{h}</th>' for h in titles)
     body = []
     for row in rows:
         record = _e(row.title)
         if href := _href(row.url):
             record = f'<a href="{html.escape(href, quote=True)}">{record}</a>'
-        problem, remedy = (
-            (_e(f"resolved {_stamp(row.resolved_at)}"), _e(row.message))
-            if section == "resolved"
-            else (_e(row.message), _e(row.fix))
-        )
+        problem, remedy = _problem_and_remedy(row, section)
+        problem, remedy = _e(problem), _e(remedy)
         body.append(
             f'<tr><td style="{_CELL}">{record}<br><small style="color:#555">'
             f"{_e(_where(row))}</small></td>"
@@ -340,7 +353,7 @@ def _html_table(rows: Iterable[ErrorRow], max_times: int, section: str) -> str:
 # ---------------------------------------------------------------------------------------
 # Markdown (the Prefect artifact)
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#!|~])")
 
 
 def _md(value: object) -> str:
@@ -382,17 +395,13 @@ def markdown(report: Report, delivery: str | None = None) -> str:
 
 
 def _md_table(rows: Iterable[ErrorRow], max_times: int, section: str) -> list[str]:
-    fix = "was" if section == "resolved" else "fix"
-    out = [f"| record | problem | {fix} | error |", "| --- | --- | --- | --- |"]
+    titles = _COLUMNS["resolved" if section == "resolved" else "open"]
+    out = ["| " + " | ".join(t.lower() for t in titles) + " |", "| --- | --- | --- | --- |"]
     for row in rows:
         record = _md(row.title)
         if href := _href(row.url):
             record = f"[{record}]({href.replace(' ', '%20').replace(')', '%29')})"
-        problem, remedy = (
-            (f"resolved {_stamp(row.resolved_at)}", row.message)
-            if section == "resolved"
-            else (row.message, row.fix)
-        )
+        problem, remedy = _problem_and_remedy(row, section)
         out.append(
             f"| {record} ({_md(_where(row))}) | {_md(problem)} | {_md(remedy)} "
             f"| `{row.error_id}` {_md(_seen(row, max_times, section))} |"

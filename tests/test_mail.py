@@ -152,7 +152,7 @@ def test_an_open_failure_is_in_at_most_n_emails_then_only_in_the_errors_view(run
     runs(ticket(301), ticket(999), looked_at=[ALL_TICKETS])
     plain, _ = parts(smtp_server.messages[-1])
     assert "ticket #999" in plain and "ticket #301" not in plain
-    assert "1 open failure no longer e-mailed (each was in 3 reports)" in plain
+    assert "1 open failure was in 3 reports already: no longer e-mailed" in plain
     assert smtp_server.messages[-1]["Subject"].endswith(": 1 new, 1 still open, 0 resolved")
 
 
