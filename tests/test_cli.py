@@ -4,6 +4,8 @@ import pytest
 from typer.testing import CliRunner
 
 from crosswalk.cli import app
+from crosswalk.errors import list_errors
+from crosswalk.warehouse import Warehouse
 
 runner = CliRunner()
 
@@ -43,13 +45,33 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
     assert "5 of 8 ERP customers mapped" in result.output
     assert "operate.accounts 404: location_id: required, got null" in result.output
 
-    status = runner.invoke(
-        app,
-        ["status", "--config", str(tmp_path / "demo" / "crosswalk.toml")],
-        terminal_width=200,
-    )
+    outbox = tmp_path / "demo" / "outbox"
+    assert f"reports:   {outbox}" in result.output
+    assert len(list(outbox.glob("*-customer-sync-*.eml"))) == 1  # one report per flow run
+
+    config = str(tmp_path / "demo" / "crosswalk.toml")
+    status = runner.invoke(app, ["status", "--config", config], terminal_width=200)
     assert status.exit_code == 0, status.output
     assert status.output.count("completed") == 4
+
+    listed = runner.invoke(app, ["errors", "list", "--config", config], terminal_width=250)
+    assert listed.exit_code == 0, listed.output
+    assert "BrokenStamp" in listed.output and "invalid-record" in listed.output
+    assert "5 failure(s)" in listed.output  # one bad record per fixture entity
+    only = runner.invoke(
+        app,
+        ["errors", "list", "--flow", "charge-import", "--config", config],
+        terminal_width=250,
+    )
+    assert "Orphan" in only.output and "BrokenStamp" not in only.output
+    (error,) = list_errors(Warehouse(tmp_path / "demo" / "warehouse.duckdb"), "charge-import")
+    error_id = error.error_id[:8]
+    assert error_id in only.output
+    shown = runner.invoke(app, ["errors", "show", error_id, "--config", config], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "location_id: required, got null" in shown.output
+    assert "Correct this account in Operate" in shown.output
+    assert "1 of at most 3" in shown.output
 
 
 @pytest.mark.flow
@@ -60,3 +82,33 @@ def test_run_all_with_plan(prefect_server, config_file):
     assert result.exit_code == 0, result.output
     assert "customer-sync: completed (plan)" in result.output
     assert "charge-import: completed (plan)" in result.output
+
+
+def test_errors_before_any_run_and_unknown_ids(config_file):
+    result = runner.invoke(app, ["errors", "list", "--config", str(config_file)])
+    assert result.exit_code == 0 and "no runs yet" in result.output
+    bad = runner.invoke(app, ["errors", "list", "--status", "closed", "--config", str(config_file)])
+    assert bad.exit_code == 2 and "open, resolved or all" in bad.output
+
+
+def test_errors_list_and_show_print_values_as_text(tmp_path, make_config, credentials):
+    from crosswalk.config import load_settings
+    from crosswalk.errors import ErrorBook, data_failure
+    from crosswalk.warehouse import Warehouse
+
+    config = make_config(tmp_path)
+    warehouse = Warehouse(load_settings(config).warehouse.path)
+    warehouse.migrate()
+    failure = data_failure(
+        "eautomate", "customers", "X1", "unmapped-customer", "[red]not markup[/red] <b>", "Fix it.",
+        label="customer X1 \"[bold]Evil[/bold]\"",
+    )  # fmt: skip
+    ErrorBook(warehouse, "customer-sync").record("run-1", [failure], [])
+    listed = runner.invoke(app, ["errors", "list", "--config", str(config)], terminal_width=250)
+    assert listed.exit_code == 0, listed.output
+    assert "[bold]Evil[/bold]" in listed.output and "[red]not markup[/red] <b>" in listed.output
+    error_id = failure.identity("customer-sync")
+    shown = runner.invoke(app, ["errors", "show", error_id[:6], "--config", str(config)])
+    assert shown.exit_code == 0 and error_id in shown.output
+    missing = runner.invoke(app, ["errors", "show", "ffffffff", "--config", str(config)])
+    assert missing.exit_code == 1 and "no error with id 'ffffffff'" in missing.output
