@@ -206,7 +206,9 @@ def run_failure(exc: BaseException, settings: Settings | None = None) -> Failure
     system = getattr(exc, "system", None) or "crosswalk"
     message = redact(f"{type(exc).__name__}: {exc}", settings)
     name = records.SYSTEM_NAMES.get(system, system)
-    status = getattr(getattr(exc, "response", None), "status_code", None)
+    status = getattr(exc, "status_code", None) or getattr(
+        getattr(exc, "response", None), "status_code", None
+    )
     if isinstance(exc, ConfigError):
         kind, code = Kind.CONFIG, "config-invalid"
         fix = (

@@ -35,6 +35,7 @@ from crosswalk.errors import (
     ErrorBook,
     Failures,
     quarantined,
+    redact,
     run_failure,
 )
 from crosswalk.sources import Source, open_source
@@ -75,7 +76,8 @@ def flow_run_recorded(
     """Record the run in ``sync.runs``: started now, completed or failed with the reason.
 
     The raw tables of ``entities`` are created up front so that dbt's sources exist
-    even before a system has returned a record.
+    even before a system has returned a record. A run that fails is reported on its way
+    out (``report``), so its recipients hear that it could not complete and why.
     """
     run = Run(str(flow_run.id or uuid.uuid4()), flow, settings, plan, full_refresh)
     warehouse = run.warehouse
@@ -88,7 +90,7 @@ def flow_run_recorded(
     try:
         yield run
     except BaseException as exc:
-        run.status, run.message = "failed", f"{type(exc).__name__}: {exc}"
+        run.status, run.message = "failed", redact(f"{type(exc).__name__}: {exc}", settings)
         warehouse.finish_run(run.id, run.status, run.landed, run.message)
         if isinstance(exc, Exception):  # not on cancellation or interrupt
             run.error = exc
