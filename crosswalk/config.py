@@ -176,9 +176,11 @@ class SmtpConfig(_Strict):
 
 class ReportConfig(_Strict):
     """Failure reports: e-mailed through ``smtp`` when it is set, else written as ``.eml``
-    files to ``outbox``. An open failure is in at most ``max_times`` e-mails."""
+    files to ``outbox``. An open failure is in at most ``max_times`` e-mails; a report lists
+    at most ``max_per_group`` failures of one owner and code and counts the rest."""
 
     max_times: int = Field(default=3, ge=1)
+    max_per_group: int = Field(default=50, ge=1)
     outbox: Path = Path("data/outbox")
     recipients: list[EmailAddress] = []
     smtp: SmtpConfig | None = None

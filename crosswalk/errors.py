@@ -608,13 +608,20 @@ class ErrorBook:
         return announced
 
     def _findings(self, con, run_id: str, failed: bool, plan: bool) -> Findings:
-        rows = self._rows(
+        due = "(status = 'open' AND times_reported < $max OR NOT is_resolution_announced)"
+        params = {"flow": self.flow, "max": self.max_times}
+        data = self._rows(con, f"flow = $flow AND entity <> '{RUN}' AND {due}", params)
+        run_errors = self._rows(
             con,
-            "flow = ? AND (status = 'open' OR NOT is_resolution_announced)",
-            [self.flow],
+            f"flow = $flow AND entity = '{RUN}' "
+            "AND (status = 'open' OR NOT is_resolution_announced)",
+            {"flow": self.flow},
         )
-        data = [r for r in rows if r.entity != RUN]
-        run_errors = [r for r in rows if r.entity == RUN]
+        (hidden,) = con.execute(
+            f"SELECT count(*) FROM sync.errors WHERE flow = $flow AND entity <> '{RUN}' "
+            "AND status = 'open' AND times_reported >= $max",
+            params,
+        ).fetchone()
         outage = None
         if not plan:
             state = con.execute(
@@ -642,15 +649,13 @@ class ErrorBook:
                 r for r in data if r.status == "open" and 0 < r.times_reported < self.max_times
             ),
             resolved=tuple(r for r in data if r.status == "resolved"),
-            hidden=sum(
-                1 for r in data if r.status == "open" and r.times_reported >= self.max_times
-            ),
+            hidden=hidden,
             outage=outage,
             run_error=current if failed else None,
         )
 
     @staticmethod
-    def _rows(con, where: str, params: list[Any]) -> list[ErrorRow]:
+    def _rows(con, where: str, params: dict[str, Any]) -> list[ErrorRow]:
         result = con.execute(
             f"SELECT {COLUMNS} FROM sync.errors WHERE {where} "
             "ORDER BY owner, code, coalesce(label, record_id), record_id",

@@ -214,6 +214,7 @@ def file_report(run: Run, logger: logging.Logger | logging.LoggerAdapter) -> Fil
             for r in run.landed
         ),
         models=str(run.models) if run.models else None,
+        group_limit=settings.report.max_per_group,
     )
     if run.plan or not findings.newsworthy:
         why = (

@@ -47,6 +47,7 @@ class Report:
     plan: bool = False
     entities: tuple[EntityCounts, ...] = ()
     models: str | None = None
+    group_limit: int = 50  # lines per owner and code; the rest are counted, not listed
 
     @property
     def kind(self) -> str:
@@ -161,6 +162,17 @@ def _groups(rows: Iterable[ErrorRow]) -> Iterator[tuple[str, str, list[ErrorRow]
         yield OWNER_TITLES.get(owner, owner), code, list(group)
 
 
+def _more(report: Report, group: list[ErrorRow], owner: str, code: str) -> str | None:
+    """The line that stands for the rest of a group longer than the report lists."""
+    extra = len(group) - report.group_limit
+    if extra <= 0:
+        return None
+    return (
+        f"... and {extra} more ({owner}, {code}), not listed here: "
+        f"crosswalk errors list --flow {report.flow}"
+    )
+
+
 def _code_title(code: str) -> str:
     title = CODE_TITLES.get(code)
     return f"{code}: {title}" if title else code
@@ -251,8 +263,10 @@ def text(report: Report) -> str:
         for owner, code, group in _groups(rows):
             heading = _one_line(f"{owner} / {_code_title(code)} ({len(group)})")
             out += ["", heading, "-" * min(len(heading), 78)]
-            for row in group:
+            for row in group[: report.group_limit]:
                 out += _text_row(row, report.findings.max_times, section)
+            if more := _more(report, group, owner, code):
+                out.append(_one_line(more))
     out += ["", "--", *(_one_line(line) for line in _footer(report))]
     return "\n".join(out) + "\n"
 
@@ -312,7 +326,9 @@ def html_body(report: Report) -> str:
             )
             if code in CODE_TITLES:
                 out.append(f'<p style="margin:0 0 6px;color:#555">{_e(CODE_TITLES[code])}</p>')
-            out.append(_html_table(group, report.findings.max_times, section))
+            out.append(_html_table(group[: report.group_limit], report.findings.max_times, section))
+            if more := _more(report, group, owner, code):
+                out.append(f"<p>{_e(more)}</p>")
     out.append('<hr style="border:none;border-top:1px solid #ccc;margin-top:24px">')
     out += [f'<p style="color:#555;font-size:12px">{_e(line)}</p>' for line in _footer(report)]
     out.append("</body></html>")
@@ -386,8 +402,10 @@ def markdown(report: Report, delivery: str | None = None) -> str:
             continue
         out += ["", f"## {_md(title)}"]
         for owner, code, group in _groups(rows):
-            out += ["", f"### {_md(owner)} · `{code}` ({len(group)})", ""]
-            out += _md_table(group, report.findings.max_times, section)
+            out += ["", f"### {_md(owner)} · {_md(code)} ({len(group)})", ""]
+            out += _md_table(group[: report.group_limit], report.findings.max_times, section)
+            if more := _more(report, group, owner, code):
+                out += ["", _md(more)]
     if delivery:
         out += ["", f"E-mail: {_md(delivery)}"]
     out += ["", *(_md(line) for line in _footer(report))]

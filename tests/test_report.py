@@ -129,3 +129,14 @@ def test_the_artifact_has_the_landing_table_and_the_same_sections():
     assert markdown.index("## Still open (1") < markdown.index("## Resolved since the last report")
     assert "| record | problem it had | resolved | error |" in markdown
     assert "E-mail: sent through mail:587" in markdown
+
+
+def test_a_long_group_lists_its_first_lines_and_counts_the_rest():
+    rows = [row(f"{i:016x}", label=f"customer C{i:03d}") for i in range(7)]
+    report = replace(report_with(*rows), group_limit=5)
+    plain, html, markdown = render.text(report), render.html_body(report), render.markdown(report)
+    assert "customer C004" in plain and "customer C005" not in plain
+    more = "... and 2 more (PSA data (ConnectWise Manage), invalid-record), not listed here"
+    assert more in plain and more in html and "crosswalk errors list --flow customer-sync" in html
+    assert "customer C005" not in markdown and "and 2 more" in markdown
+    assert render.subject(report).endswith(": 7 new, 0 still open, 0 resolved")
