@@ -14,6 +14,7 @@ import hashlib
 import os
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -22,7 +23,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from crosswalk import report as render
-from crosswalk.config import ReportConfig, SmtpConfig
+from crosswalk.config import ConfigError, ReportConfig, SmtpConfig
 from crosswalk.report import Report
 
 
@@ -70,18 +71,19 @@ def deliver(
     message: EmailMessage,
     config: ReportConfig,
     recipients: list[str],
-    password: SecretStr | None,
+    password: Callable[[], SecretStr | None],
     name: str,
 ) -> Delivery:
     """Send through ``config.smtp`` when it is set and there are recipients; else, or
-    when sending fails, write ``<outbox>/<name>.eml``."""
+    when sending fails, write ``<outbox>/<name>.eml``. ``password`` resolves the SMTP
+    password when it is needed (a missing one sends the report to the outbox too)."""
     note = None
     smtp = config.smtp
     if smtp is not None and recipients:
         try:
-            send(message, smtp, password)
+            send(message, smtp, password())
             return Delivery("smtp", f"{smtp.host}:{smtp.effective_port}")
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, ConfigError) as exc:
             note = f"SMTP {smtp.host}:{smtp.effective_port} failed: {type(exc).__name__}: {exc}"
     elif smtp is not None:
         note = "no recipients are configured for this flow"

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -176,7 +177,7 @@ class Filed:
 
     report: render.Report
     markdown: str
-    message: object | None = None
+    message: EmailMessage | None = None
     delivery: mail.Delivery | None = None
 
 
@@ -229,8 +230,7 @@ def file_report(run: Run, logger: logging.Logger | logging.LoggerAdapter) -> Fil
     smtp = settings.report.smtp
     message = mail.compose(report, smtp.sender if smtp else DEFAULT_SENDER, recipients)
     name = f"{report.finished_at:%Y%m%dT%H%M%SZ}-{run.flow}-{run.id[:8]}"
-    password = settings.smtp_password() if smtp and smtp.password and recipients else None
-    delivery = mail.deliver(message, settings.report, recipients, password, name)
+    delivery = mail.deliver(message, settings.report, recipients, settings.smtp_password, name)
     (logger.warning if delivery.note else logger.info)(
         "failure report (%s): e-mail %s", render.counts(report), delivery
     )

@@ -422,3 +422,14 @@ def test_an_untrusted_certificate_is_refused(certificate, tmp_path, make_config,
         assert inbox.messages == []
     finally:
         controller.stop()
+
+
+def test_a_missing_smtp_password_sends_the_report_to_the_outbox_naming_the_variable(
+    tmp_path, make_config, credentials, smtp_server, monkeypatch
+):
+    monkeypatch.delenv("CROSSWALK_SMTP_PASSWORD", raising=False)
+    smtp = 'user = "crosswalk"\npassword = { env = "CROSSWALK_SMTP_PASSWORD" }\n'
+    config = make_config(tmp_path, report=report_section(smtp_server.port, smtp=smtp))
+    filed = Runs(load_settings(config))(ticket(301))
+    assert filed.delivery.method == "outbox" and smtp_server.messages == []
+    assert "environment variable CROSSWALK_SMTP_PASSWORD is not set" in filed.delivery.note
