@@ -191,6 +191,11 @@ def demo(
             "FROM sync.quarantine WHERE run_id IN (SELECT unnest(?)) ORDER BY 1, 2",
             [[r.id for r in runs]],
         ).fetchall()
+        (written,) = con.execute(
+            "SELECT count(*) FROM sync.reports WHERE delivery = 'outbox' "
+            "AND run_id IN (SELECT unnest(?))",
+            [[r.id for r in runs]],
+        ).fetchone()
     console.print(
         f"\nmarts.mapped_customers: {mapped} of {total} ERP customers mapped to a PSA company."
     )
@@ -200,8 +205,8 @@ def demo(
             console.print(f"  {entity} {key}: {reason}", highlight=False, markup=False)
     console.print(
         f"\nwarehouse: {settings.warehouse.path}\nconfig:    {config}\n"
-        f"reports:   {settings.report.outbox} (failure-report e-mails as .eml files: "
-        "no SMTP server is configured)\n"
+        f"reports:   {settings.report.outbox} ({written} report e-mails saved as .eml files; "
+        "no SMTP server set)\n"
         f"next:      crosswalk status --config {config}\n"
         f"           crosswalk errors list --config {config}",
         highlight=False,

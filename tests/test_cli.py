@@ -46,7 +46,7 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
     assert "operate.accounts 404: location_id: required, got null" in result.output
 
     outbox = tmp_path / "demo" / "outbox"
-    assert f"reports:   {outbox}" in result.output
+    assert f"reports:   {outbox} (4 report e-mails saved as .eml files" in result.output
     assert len(list(outbox.glob("*-customer-sync-*.eml"))) == 1  # one report per flow run
 
     config = str(tmp_path / "demo" / "crosswalk.toml")
