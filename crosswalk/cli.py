@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -22,6 +23,7 @@ from crosswalk.config import ConfigError, Settings, load_settings
 from crosswalk.warehouse import Warehouse
 
 if TYPE_CHECKING:
+    from crosswalk.errors import ErrorRow
     from crosswalk.pipeline import Run
 
 app = typer.Typer(
@@ -313,7 +315,7 @@ def _when(moment: datetime | None) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment else ""
 
 
-def _read_errors(settings: Settings, read):
+def _read_errors(settings: Settings, read: Callable[[Warehouse], list[ErrorRow]]):
     """``read(warehouse)`` on the warehouse, or exit saying why it cannot be read."""
     warehouse = Warehouse(settings.warehouse.path)
     if not warehouse.path.exists():
