@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -145,8 +145,53 @@ class ExtractConfig(_Strict):
     overlap_minutes: int = Field(default=5, ge=0)
 
 
+# A bare address (ops@example.com); the sender may also carry a display name.
+EmailAddress = Annotated[str, Field(pattern=r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")]
+Sender = Annotated[
+    str, Field(pattern=r"^([^<>\r\n,;]*<[^@\s<>,;\"]+@[^@\s<>,;\"]+>|[^@\s<>,;\"]+@[^@\s<>,;\"]+)$")
+]
+
+
+class SmtpConfig(_Strict):
+    """The mail server failure reports go through. ``tls``: ``starttls`` (port 587 by
+    default), ``ssl`` (465) or ``none`` (25, for a relay on the same host or network)."""
+
+    host: str = Field(min_length=1, pattern=r"^[^\s/:]+$")
+    port: int | None = Field(default=None, ge=1, le=65535)
+    tls: Literal["starttls", "ssl", "none"] = "starttls"
+    user: str | None = Field(default=None, min_length=1)
+    password: SecretRef | None = None
+    sender: Sender
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(default=30, gt=0)
+
+    @model_validator(mode="after")
+    def _user_and_password_together(self) -> SmtpConfig:
+        if (self.user is None) != (self.password is None):
+            raise ValueError("set both 'user' and 'password', or neither")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"starttls": 587, "ssl": 465, "none": 25}[self.tls]
+
+
+class ReportConfig(_Strict):
+    """Failure reports: e-mailed through ``smtp`` when it is set, else written as ``.eml``
+    files to ``outbox``. An open failure is in at most ``max_times`` e-mails; a report lists
+    at most ``max_per_group`` failures of one owner and code and counts the rest."""
+
+    max_times: int = Field(default=3, ge=1)
+    max_per_group: int = Field(default=50, ge=1)
+    outbox: Path = Path("data/outbox")
+    recipients: list[EmailAddress] = []
+    smtp: SmtpConfig | None = None
+
+
 class FlowConfig(_Strict):
     enabled: bool = True
+    # Who gets this flow's failure reports; unset: report.recipients.
+    recipients: list[EmailAddress] | None = None
 
 
 class Flows(_Strict):
@@ -163,6 +208,7 @@ class Settings(_Strict):
     extract: ExtractConfig = ExtractConfig()
     systems: Systems = Systems()
     flows: Flows = Flows()
+    report: ReportConfig = ReportConfig()
 
     @field_validator("systems")
     @classmethod
@@ -188,6 +234,17 @@ class Settings(_Strict):
                 for key, ref in system.secrets().items()
             }
         return resolved
+
+    def recipients(self, flow: str) -> list[str]:
+        """Who gets ``flow``'s failure reports: its own list, else ``report.recipients``."""
+        own = getattr(self.flows, flow.replace("-", "_")).recipients
+        return list(self.report.recipients if own is None else own)
+
+    def smtp_password(self) -> SecretStr | None:
+        smtp = self.report.smtp
+        if smtp is None or smtp.password is None:
+            return None
+        return smtp.password.resolve(f"{self._where()}report.smtp.password")
 
     @property
     def source(self) -> Path | None:
@@ -239,6 +296,10 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{key}: required key is missing"
     if error["type"] == "string_pattern_mismatch" and key.endswith("base_url"):
         return f"{key}: not an http(s) URL: {error['input']!r}"
+    if error["type"] == "string_pattern_mismatch" and (
+        "recipients" in key or key.endswith("sender")
+    ):
+        return f"{key}: not an e-mail address: {error['input']!r}"
     message = error["msg"].removeprefix("Value error, ")
     return f"{key}: {message}"
 
@@ -252,9 +313,15 @@ def _anchor_paths(settings: Settings, base: Path) -> Settings:
         else system
         for name, system in settings.systems
     }
+    report = settings.report
+    smtp = report.smtp
+    if smtp and smtp.ca_file:
+        smtp = smtp.model_copy(update={"ca_file": (base / smtp.ca_file).resolve()})
+    report = report.model_copy(update={"outbox": (base / report.outbox).resolve(), "smtp": smtp})
     return settings.model_copy(
         update={
             "warehouse": WarehouseConfig(path=warehouse.resolve()),
+            "report": report,
             "dbt": settings.dbt.model_copy(
                 update={"project_dir": (base / settings.dbt.project_dir).resolve()}
             ),

@@ -3,24 +3,42 @@
 Each is a Prefect task that works on a whole entity or the whole project, never on a
 single record. Landing a page and advancing its watermark is one transaction, so a
 crash or retry resumes after the last page that landed and repeats nothing.
+
+Every run ends with a failure report (``report``): the rows it quarantined and the
+failures the flow added (``run.failures.add(...)``, see ``crosswalk.errors``) are kept
+in ``sync.errors``, the report is a Prefect artifact on the flow run, and it is e-mailed
+to the flow's recipients when there is something to say. A run that cannot complete
+reports on its way out.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from crosswalk import dbt
+from crosswalk import dbt, mail, records
+from crosswalk import report as render
 from crosswalk.config import Settings
-from crosswalk.entities import Entity, utc_stamp, validate
+from crosswalk.entities import Entity, Validated, utc_stamp, validate
+from crosswalk.errors import (
+    INVALID_RECORD,
+    Checked,
+    ErrorBook,
+    Failures,
+    quarantined,
+    redact,
+    run_failure,
+)
 from crosswalk.sources import Source, open_source
 from crosswalk.warehouse import LandResult, Warehouse
 from schemas import ENTITIES
@@ -39,6 +57,8 @@ class Run:
     models: dbt.DbtOutcome | None = None
     status: str = "running"
     message: str | None = None
+    error: Exception | None = None
+    failures: Failures = field(default_factory=Failures)
 
     @property
     def warehouse(self) -> Warehouse:
@@ -58,7 +78,8 @@ def flow_run_recorded(
     """Record the run in ``sync.runs``: started now, completed or failed with the reason.
 
     The raw tables of ``entities`` are created up front so that dbt's sources exist
-    even before a system has returned a record.
+    even before a system has returned a record. A run that fails is reported on its way
+    out (``report``), so its recipients hear that it could not complete and why.
     """
     run = Run(str(flow_run.id or uuid.uuid4()), flow, settings, plan, full_refresh)
     warehouse = run.warehouse
@@ -71,8 +92,11 @@ def flow_run_recorded(
     try:
         yield run
     except BaseException as exc:
-        run.status, run.message = "failed", f"{type(exc).__name__}: {exc}"
+        run.status, run.message = "failed", redact(f"{type(exc).__name__}: {exc}", settings)
         warehouse.finish_run(run.id, run.status, run.landed, run.message)
+        if isinstance(exc, Exception):  # not on cancellation or interrupt
+            run.error = exc
+            _report_on_the_way_out(run)
         raise
     run.status = "completed"
     warehouse.finish_run(run.id, run.status, run.landed)
@@ -97,16 +121,20 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
     warehouse = run.warehouse
     stored = warehouse.watermark(entity.system, entity.name)
     since = _minus(stored, timedelta(minutes=run.settings.extract.overlap_minutes))
-    total = LandResult(entity.system, entity.name, watermark=stored)
-    parents = None
+    parents, changed_in = None, None
     if entity.parent:
         parent = ENTITIES[f"{entity.system}.{entity.parent}"]
         changed_in = None if run.full_refresh else run.id
         parents = warehouse.keys_landed(
             entity.system, parent.name, parent.primary_key[0], changed_in
         )
+    # Complete: every record was read again, so failures not seen again are resolved.
+    complete = since is None and (parents is None or changed_in is None)
+    total = LandResult(entity.system, entity.name, watermark=stored, complete=complete)
     for page in source.pages(entity, since, parents):
         checked = validate(entity, page.records, page.sources)
+        if not total.complete:
+            total.keys.update(_keys_read(entity, checked))
         watermark = _later(total.watermark, page.watermark or checked.cursor)
         landed = warehouse.land(
             entity.system,
@@ -146,27 +174,116 @@ def build_models(run: Run, select: Sequence[str]) -> dbt.DbtOutcome:
 
 @task(cache_policy=NO_CACHE)
 def report(run: Run) -> str:
-    """The run's summary as a Prefect artifact; returns the same markdown."""
-    lines = [
-        f"# {run.flow}: {run.status}" + (" (plan only)" if run.plan else ""),
-        "",
-        "| entity | read | landed | new | changed | quarantined |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    """Keep the run's failures in ``sync.errors``, publish the report as a Prefect
+    artifact and e-mail it when there is something to say; returns the markdown."""
+    logger = get_run_logger()
+    result = file_report(run, logger)
+    create_markdown_artifact(
+        markdown=result.markdown, key=f"{run.flow}-report", description=run.flow
+    )
+    return result.markdown
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A report as rendered, and where its e-mail went (None: none was due)."""
+
+    report: render.Report
+    markdown: str
+    message: EmailMessage | None = None
+    delivery: mail.Delivery | None = None
+
+
+def file_report(run: Run, logger: logging.Logger | logging.LoggerAdapter) -> Filed:
+    """The report step without Prefect: record, render, deliver, then count it as sent.
+
+    A plan run records what it found and sends nothing. When the SMTP server fails the
+    e-mail goes to the outbox and the log says so; only when even the outbox cannot be
+    written does this raise, and then the failures stay due for the next report.
+    """
+    settings = run.settings
+    found = quarantined(run.warehouse, settings, run.id) + list(run.failures.found.values())
+    if run.error is not None and not run.plan:
+        found.append(run_failure(run.error, settings))
+    checked = [
+        *run.failures.checked,
+        *(
+            Checked(r.system, r.entity, INVALID, None if r.complete else frozenset(r.keys))
+            for r in run.landed
+        ),
     ]
-    for r in [*run.landed, run.totals()]:
-        name = "**total**" if r.system == "all" else f"{r.system}.{r.entity}"
-        lines.append(
-            f"| {name} | {r.read} | {r.landed} | {r.inserted} | {r.updated} | {r.quarantined} |"
+    book = ErrorBook(run.warehouse, run.flow, settings.report.max_times)
+    findings = book.record(run.id, found, checked, failed=run.status == "failed", plan=run.plan)
+    report = render.Report(
+        flow=run.flow,
+        run_id=run.id,
+        status=run.status,
+        finished_at=datetime.now(UTC),
+        findings=findings,
+        plan=run.plan,
+        entities=tuple(
+            render.EntityCounts(
+                f"{r.system}.{r.entity}", r.read, r.landed, r.inserted, r.updated, r.quarantined
+            )
+            for r in run.landed
+        ),
+        models=str(run.models) if run.models else None,
+        group_limit=settings.report.max_per_group,
+    )
+    if run.plan or not findings.newsworthy:
+        why = (
+            "a plan run sends no e-mail"
+            if run.plan
+            else "none sent: nothing new, nothing open within its "
+            f"{findings.max_times} reports, nothing resolved"
         )
-    reasons = run.totals().reasons
-    if reasons:
-        lines += ["", "Quarantined rows (see `sync.quarantine`):", ""]
-        lines += [f"- {count} x {reason}" for reason, count in reasons.most_common()]
-    if run.models:
-        lines += ["", f"dbt build: {run.models}"]
-    markdown = "\n".join(lines)
-    create_markdown_artifact(markdown=markdown, key=f"{run.flow}-report", description=run.flow)
-    return markdown
+        logger.info("failure report: %s; e-mail %s", render.counts(report), why)
+        return Filed(report, render.markdown(report, why))
+    recipients = settings.recipients(run.flow)
+    smtp = settings.report.smtp
+    message = mail.compose(report, smtp.sender if smtp else DEFAULT_SENDER, recipients)
+    name = f"{report.finished_at:%Y%m%dT%H%M%SZ}-{run.flow}-{run.id[:8]}"
+    delivery = mail.deliver(message, settings.report, recipients, settings.smtp_password, name)
+    (logger.warning if delivery.note else logger.info)(
+        "failure report (%s): e-mail %s", render.counts(report), delivery
+    )
+    book.reported(
+        findings,
+        subject=render.subject(report),
+        recipients=recipients,
+        delivery=delivery.method,
+        destination=delivery.destination,
+        note=delivery.note,
+    )
+    return Filed(report, render.markdown(report, str(delivery)), message, delivery)
+
+
+DEFAULT_SENDER = "crosswalk <crosswalk@localhost>"  # the outbox's From when no SMTP is set
+INVALID = frozenset([INVALID_RECORD])
+
+
+def _report_on_the_way_out(run: Run) -> None:
+    """Report a run that could not complete; a failing report never hides why the run
+    failed, so it is logged and the run's own exception goes on."""
+    try:
+        report(run)
+    except Exception as exc:
+        get_run_logger().error(
+            "the failure report of this failed run could not be made: %s: %s",
+            type(exc).__name__,
+            exc,
+        )
+
+
+def _keys_read(entity: Entity, checked: Validated) -> set[str]:
+    """The ids of every record in a page, landed or rejected, as failures name them."""
+    columns = [checked.table[key].to_pylist() for key in entity.primary_key]
+    keys = {
+        "|".join("" if v is None else str(v) for v in values)
+        for values in zip(*columns, strict=True)
+    }
+    keys.update(records.record_id(r.key, r.record) for r in checked.rejected)
+    return keys
 
 
 def _minus(watermark: str | None, overlap: timedelta) -> str | None:

@@ -66,6 +66,60 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, system, entity)
     );
     """,
+    # Failures (crosswalk/errors.py): one row per failure identity, the outage state of
+    # each flow while its runs cannot complete, and every report sent or written.
+    """
+    CREATE TABLE sync.errors (
+        error_id VARCHAR PRIMARY KEY,
+        flow VARCHAR NOT NULL,
+        error_class VARCHAR NOT NULL,
+        owner VARCHAR NOT NULL,
+        code VARCHAR NOT NULL,
+        system VARCHAR NOT NULL,
+        entity VARCHAR NOT NULL,
+        record_id VARCHAR NOT NULL,
+        label VARCHAR,
+        url VARCHAR,
+        message VARCHAR NOT NULL,
+        fix VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        first_seen_at TIMESTAMPTZ NOT NULL,
+        last_seen_at TIMESTAMPTZ NOT NULL,
+        times_seen INTEGER NOT NULL,
+        times_reported INTEGER NOT NULL,
+        last_reported_at TIMESTAMPTZ,
+        resolved_at TIMESTAMPTZ,
+        is_resolution_announced BOOLEAN NOT NULL,
+        first_run_id VARCHAR NOT NULL,
+        last_run_id VARCHAR NOT NULL,
+        resolved_run_id VARCHAR
+    );
+    CREATE TABLE sync.outages (
+        flow VARCHAR PRIMARY KEY,
+        started_at TIMESTAMPTZ NOT NULL,
+        started_run_id VARCHAR NOT NULL,
+        last_failed_at TIMESTAMPTZ NOT NULL,
+        failed_runs INTEGER NOT NULL,
+        error_id VARCHAR NOT NULL,
+        is_announced BOOLEAN NOT NULL,
+        recovered_at TIMESTAMPTZ,
+        recovered_run_id VARCHAR
+    );
+    CREATE TABLE sync.reports (
+        run_id VARCHAR NOT NULL,
+        flow VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        subject VARCHAR NOT NULL,
+        recipients VARCHAR NOT NULL,
+        delivery VARCHAR NOT NULL,
+        destination VARCHAR NOT NULL,
+        note VARCHAR,
+        failures_new INTEGER NOT NULL,
+        failures_open INTEGER NOT NULL,
+        failures_resolved INTEGER NOT NULL,
+        reported_at TIMESTAMPTZ NOT NULL
+    );
+    """,
 )
 
 
@@ -92,6 +146,10 @@ class LandResult:
     quarantined: int = 0
     watermark: str | None = None
     reasons: Counter[str] = field(default_factory=Counter)
+    # What the read looked at, so that failures it no longer finds can be resolved:
+    # every record of the entity (``complete``), else the record ids in ``keys``.
+    complete: bool = False
+    keys: set[str] = field(default_factory=set, repr=False)
 
     def add(self, other: LandResult) -> None:
         self.read += other.read
@@ -101,6 +159,7 @@ class LandResult:
         self.quarantined += other.quarantined
         self.watermark = other.watermark or self.watermark
         self.reasons.update(other.reasons)
+        self.keys |= other.keys
 
 
 class Warehouse:

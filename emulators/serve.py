@@ -165,6 +165,10 @@ def write_config(emulators: Emulators) -> Path:
 [warehouse]
 path = "warehouse.duckdb"
 
+[report]
+# No SMTP server here: failure reports are written as .eml files to this folder.
+outbox = "outbox"
+
 [systems.connectwise]
 base_url = "{cw}"
 company = "dealer"

@@ -1,9 +1,12 @@
-"""Test isolation: a private Prefect home, one temporary Prefect server per session, and a
-configuration per test that reads the bundled fixture exports into its own warehouse."""
+"""Test isolation: a private Prefect home, one temporary Prefect server per session, a
+configuration per test that reads the bundled fixture exports into its own warehouse, and
+a real SMTP server on loopback that keeps what it receives."""
 
 import base64
 import os
+import socket
 import tempfile
+from email import message_from_bytes, policy
 from pathlib import Path
 
 # Before anything imports prefect: never the user's ~/.prefect or server.
@@ -99,3 +102,53 @@ CW_HEADERS = {
     "Authorization": "Basic " + base64.b64encode(b"dealer+demo-public:demo-private").decode(),
     "clientId": "6f1c2a3e-0000-4000-8000-000000000001",
 }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """An aiosmtpd handler: every message received, parsed, with its envelope."""
+
+    def __init__(self):
+        self.messages = []
+        self.envelopes = []
+        self.port = None
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server():
+    """A plain SMTP server on 127.0.0.1 and a free port; yields its Inbox."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+def report_section(
+    port: int | None,
+    max_times: int = 3,
+    recipients: tuple[str, ...] = ("ops@example.com", "billing@example.com"),
+    smtp: str = "",
+) -> str:
+    """A [report] table: SMTP on 127.0.0.1:``port`` without TLS (None: no server, outbox)."""
+    listed = ", ".join(f'"{r}"' for r in recipients)
+    text = f'[report]\nmax_times = {max_times}\noutbox = "outbox"\nrecipients = [{listed}]\n'
+    if port is not None:
+        text += (
+            f'\n[report.smtp]\nhost = "127.0.0.1"\nport = {port}\ntls = "none"\n'
+            f'sender = "crosswalk <crosswalk@example.com>"\ntimeout_seconds = 10\n{smtp}'
+        )
+    return text

@@ -1,12 +1,16 @@
 """The command line as a user meets it, including what `make demo` runs."""
 
 import re
+from pathlib import Path
 
 import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from crosswalk.cli import app
+from crosswalk.config import load_settings
+from crosswalk.errors import list_errors
+from crosswalk.warehouse import Warehouse
 
 runner = CliRunner()
 
@@ -62,6 +66,28 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
     assert status.exit_code == 0, status.output
     assert status.output.count("completed") == 4
 
+    # No SMTP server in the demo: each report is an .eml file, and the summary says where.
+    reports = re.search(r"reports: +(\S+) \((\d+) report e-mails saved as \.eml", result.output)
+    assert reports, result.output
+    assert len(list(Path(reports[1]).glob("*.eml"))) == int(reports[2]) >= 1
+
+    # The errors view: the rejected Operate account, with its problem and fix.
+    config = str(tmp_path / "demo" / "crosswalk.toml")
+    errors = list_errors(Warehouse(load_settings(config).warehouse.path), "charge-import")
+    error = next(e for e in errors if e.message == "location_id: required, got null")
+    listed = runner.invoke(
+        app, ["errors", "list", "--flow", "charge-import", "--config", config], terminal_width=250
+    )
+    assert listed.exit_code == 0, listed.output
+    assert error.error_id[:8] in listed.output and "invalid-record" in listed.output
+    shown = runner.invoke(
+        app, ["errors", "show", error.error_id[:8], "--config", config], terminal_width=200
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "location_id: required, got null" in shown.output
+    assert "Correct this account in Operate" in shown.output
+    assert "1 of at most 3" in shown.output  # the demo's one report listed it
+
 
 @pytest.mark.flow
 def test_run_all_with_plan(prefect_server, config_file):
@@ -71,3 +97,33 @@ def test_run_all_with_plan(prefect_server, config_file):
     assert result.exit_code == 0, result.output
     assert "customer-sync: completed (plan)" in result.output
     assert "charge-import: completed (plan)" in result.output
+
+
+def test_errors_before_any_run_and_unknown_ids(config_file):
+    result = runner.invoke(app, ["errors", "list", "--config", str(config_file)])
+    assert result.exit_code == 0 and "no runs yet" in result.output
+    bad = runner.invoke(app, ["errors", "list", "--status", "closed", "--config", str(config_file)])
+    assert bad.exit_code == 2 and "open, resolved or all" in bad.output
+
+
+def test_errors_list_and_show_print_values_as_text(tmp_path, make_config, credentials):
+    from crosswalk.config import load_settings
+    from crosswalk.errors import ErrorBook, data_failure
+    from crosswalk.warehouse import Warehouse
+
+    config = make_config(tmp_path)
+    warehouse = Warehouse(load_settings(config).warehouse.path)
+    warehouse.migrate()
+    failure = data_failure(
+        "eautomate", "customers", "X1", "unmapped-customer", "[red]not markup[/red] <b>", "Fix it.",
+        label="customer X1 \"[bold]Evil[/bold]\"",
+    )  # fmt: skip
+    ErrorBook(warehouse, "customer-sync").record("run-1", [failure], [])
+    listed = runner.invoke(app, ["errors", "list", "--config", str(config)], terminal_width=250)
+    assert listed.exit_code == 0, listed.output
+    assert "[bold]Evil[/bold]" in listed.output and "[red]not markup[/red] <b>" in listed.output
+    error_id = failure.identity("customer-sync")
+    shown = runner.invoke(app, ["errors", "show", error_id[:6], "--config", str(config)])
+    assert shown.exit_code == 0 and error_id in shown.output
+    missing = runner.invoke(app, ["errors", "show", "ffffffff", "--config", str(config)])
+    assert missing.exit_code == 1 and "no error with id 'ffffffff'" in missing.output

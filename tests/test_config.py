@@ -131,3 +131,58 @@ def test_prefect_secret_block_reference(prefect_server):
         match=r"systems\.operate\.api_key: Prefect Secret block 'no-such-block' not found",
     ):
         missing.resolve("systems.operate.api_key")
+
+
+def test_report_settings_and_recipients_per_flow(tmp_path, make_config):
+    report = (
+        '[report]\nmax_times = 2\noutbox = "mail/out"\nrecipients = ["ops@example.com"]\n'
+        '[report.smtp]\nhost = "smtp.example.com"\ntls = "ssl"\nuser = "cw"\n'
+        'password = { env = "SMTP_PASSWORD" }\nsender = "crosswalk <cw@example.com>"\n'
+    )
+    flow = '[flows.charge_import]\nrecipients = ["billing@example.com", "ar@example.com"]\n'
+    settings = load_settings(make_config(tmp_path, report=report, **{"flows.charge_import": flow}))
+    assert settings.report.max_times == 2
+    assert settings.report.outbox == (tmp_path / "mail" / "out").resolve()
+    assert settings.report.smtp.effective_port == 465
+    assert settings.recipients("charge-import") == ["billing@example.com", "ar@example.com"]
+    assert settings.recipients("customer-sync") == ["ops@example.com"]
+
+
+def test_bad_report_settings_are_named():
+    raw = {
+        **MINIMAL,
+        "report": {
+            "max_times": 0,
+            "recipients": ["ops@example.com", "not an address"],
+            "smtp": {"host": "mail", "tls": "tls", "sender": "x", "user": "u", "passwrd": "p"},
+        },
+        "flows": {"service_sync": {"recipients": ["@nowhere"]}},
+    }
+    with pytest.raises(ConfigError) as error:
+        parse_settings(raw)
+    message = str(error.value)
+    assert "report.max_times:" in message
+    assert "report.recipients.1: not an e-mail address: 'not an address'" in message
+    assert "report.smtp.tls:" in message and "starttls" in message
+    assert "report.smtp.sender: not an e-mail address: 'x'" in message
+    assert "report.smtp.passwrd: unknown key" in message
+    assert "flows.service_sync.recipients.0: not an e-mail address: '@nowhere'" in message
+
+
+def test_smtp_password_is_a_reference_and_needs_its_user():
+    smtp = {"host": "mail", "sender": "cw@example.com", "user": "cw", "password": "hunter2"}
+    with pytest.raises(ConfigError) as error:
+        parse_settings({**MINIMAL, "report": {"smtp": smtp}})
+    assert "report.smtp.password: give a reference" in str(error.value)
+    assert "hunter2" not in str(error.value)
+    lonely = {"host": "mail", "sender": "cw@example.com", "password": {"env": "P"}}
+    with pytest.raises(ConfigError, match=r"report\.smtp: .*set both 'user' and 'password'"):
+        parse_settings({**MINIMAL, "report": {"smtp": lonely}})
+
+
+def test_missing_smtp_password_names_its_variable(monkeypatch):
+    monkeypatch.delenv("SMTP_PASSWORD", raising=False)
+    smtp = {"host": "m", "sender": "a@b.c", "user": "u", "password": {"env": "SMTP_PASSWORD"}}
+    settings = parse_settings({**MINIMAL, "report": {"smtp": smtp}})
+    with pytest.raises(ConfigError, match=r"report\.smtp\.password: environment variable SMTP"):
+        settings.smtp_password()

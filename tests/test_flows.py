@@ -11,7 +11,7 @@ from flows import FLOWS
 from flows.charge_import.flow import charge_import
 from flows.customer_sync.flow import customer_sync
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, report_section
 
 
 def test_every_prefect_yaml_entrypoint_is_a_flow():
@@ -22,7 +22,7 @@ def test_every_prefect_yaml_entrypoint_is_a_flow():
         flow = load_flow_from_entrypoint(str(PROJECT_ROOT / deployment["entrypoint"]))
         assert isinstance(flow, Flow)
         assert flow.name == name
-        assert deployment["schedules"] and deployment["concurrency_limit"] == 1
+        assert deployment["schedules"] and deployment["concurrency_limit"]["limit"] == 1
 
 
 def counts(run):
@@ -107,3 +107,109 @@ def test_unreadable_export_fails_at_once_naming_file_and_line(
         charge_import(config=str(config))
     with Warehouse(tmp_path / "warehouse.duckdb").connect(read_only=True) as con:
         assert con.execute("SELECT status FROM sync.runs").fetchall() == [("failed",)]
+
+
+def exports_with(tmp_path, accounts):
+    """A copy of the Operate fixture exports with ``accounts`` instead."""
+    import json
+
+    exports = tmp_path / "exports"
+    (exports / "operate").mkdir(parents=True)
+    (exports / "operate" / "accounts.json").write_text(json.dumps(accounts))
+    return exports
+
+
+def operate_accounts():
+    import json
+
+    return json.loads((FIXTURES / "operate" / "accounts.json").read_text())
+
+
+@pytest.mark.flow
+def test_a_flow_emails_its_failures_and_publishes_the_same_report_as_an_artifact(
+    prefect_server, make_config, credentials, tmp_path, smtp_server
+):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+
+    accounts = operate_accounts()
+    orphan = next(a for a in accounts if a["location_id"] is None)
+    orphan["name"] = "<script>alert('owned')</script>"
+    exports = exports_with(tmp_path, accounts)
+    config = make_config(tmp_path, fixtures=exports, report=report_section(smtp_server.port))
+    run = charge_import(config=str(config))
+
+    (message,) = smtp_server.messages
+    assert (
+        message["Subject"] == "[crosswalk] charge-import completed: 1 new, 0 still open, 0 resolved"
+    )
+    assert message["X-Crosswalk-Run"] == run.id
+    plain = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Operate data (Operate and Connect) / invalid-record" in plain
+    assert f"* account {orphan['id']} \"<script>alert('owned')</script>\"" in plain
+    assert "Problem: location_id: required, got null" in plain
+    assert "<script>" not in html and "&lt;script&gt;alert(&#x27;owned&#x27;)" in html
+
+    with get_client(sync_client=True) as client:
+        (artifact,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["charge-import-report"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]),
+            )
+        )
+    assert artifact.type == "markdown"
+    assert "## New failures (1)" in artifact.data and "\\<script\\>" in artifact.data
+    assert "| operate.accounts | 4 | 3 | 3 | 0 | 1 |" in artifact.data
+    assert f"E-mail: sent through 127.0.0.1:{smtp_server.port}" in artifact.data
+
+    with Warehouse(tmp_path / "warehouse.duckdb").connect(read_only=True) as con:
+        assert con.execute("SELECT kind, delivery, failures_new FROM sync.reports").fetchall() == [
+            ("report", "smtp", 1)
+        ]
+
+
+@pytest.mark.flow
+def test_a_flow_that_cannot_run_emails_once_when_it_starts_failing_and_once_when_it_recovers(
+    prefect_server, make_config, credentials, tmp_path, smtp_server, monkeypatch
+):
+    from crosswalk.errors import CredentialsRefused
+    from crosswalk.sources import ExportFolder
+
+    clean = [a for a in operate_accounts() if a["location_id"] is not None]
+    config = make_config(
+        tmp_path, fixtures=exports_with(tmp_path, clean), report=report_section(smtp_server.port)
+    )
+
+    def refused(self, entity, since):
+        raise CredentialsRefused("operate", "401 Unauthorized: API key not recognised")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ExportFolder, "pages", refused)
+        for _ in range(2):
+            with pytest.raises(CredentialsRefused):
+                charge_import(config=str(config))
+    assert len(smtp_server.messages) == 1  # once when it started failing, not per run
+    for _ in range(2):
+        assert charge_import(config=str(config)).status == "completed"
+
+    started, recovered = smtp_server.messages  # the second clean run sent nothing
+    assert started["Subject"] == (
+        "[crosswalk] charge-import FAILED, could not complete (Operate refused the credentials): "
+        "0 new, 0 still open, 0 resolved"
+    )
+    plain = started.get_body(("plain",)).get_content()
+    assert "CredentialsRefused: 401 Unauthorized: API key not recognised" in plain
+    assert "Check the Operate API credentials crosswalk.toml names under systems.operate" in plain
+    assert recovered["Subject"].startswith(
+        "[crosswalk] charge-import recovered after 2 failed runs"
+    )
+    with Warehouse(tmp_path / "warehouse.duckdb").connect(read_only=True) as con:
+        statuses = con.execute("SELECT status FROM sync.runs ORDER BY started_at").fetchall()
+        errors = con.execute("SELECT code, status, times_seen FROM sync.errors").fetchall()
+    assert statuses == [("failed",), ("failed",), ("completed",), ("completed",)]
+    assert errors == [("credentials-refused", "resolved", 2)]

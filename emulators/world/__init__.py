@@ -143,9 +143,7 @@ class WorldSummary:
     def __str__(self) -> str:
         width = max(len(name) for name in self.counts)
         lines = [f"{name:<{width}} {count:>12,}" for name, count in self.counts.items()]
-        lines.append(
-            f"world {self.scale} seed {self.seed} -> {self.path} in {self.seconds:.1f} s"
-        )
+        lines.append(f"world {self.scale} seed {self.seed} -> {self.path} in {self.seconds:.1f} s")
         return "\n".join(lines)
 
 
@@ -304,4 +302,3 @@ def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
             ]
         ),
     )
-

@@ -94,8 +94,12 @@ def build(
         for kind in kinds
     ]
     total_additions = sum(additions_per)
-    zero_billed = set(rng.sample(range(total_additions), quota("addition_zero_billed", total_additions)))  # noqa: E501
-    cancelled_lines = set(rng.sample(range(total_additions), quota("addition_cancelled", total_additions)))  # noqa: E501
+    zero_billed = set(
+        rng.sample(range(total_additions), quota("addition_zero_billed", total_additions))
+    )  # noqa: E501
+    cancelled_lines = set(
+        rng.sample(range(total_additions), quota("addition_cancelled", total_additions))
+    )  # noqa: E501
     addition_items = [item for item in world.items if item.use in ("addition", "both")]
     addition_id, line = FIRST_ADDITION_ID, 0
     for agreement_id, ((company, start, fate), kind, count) in enumerate(
@@ -199,9 +203,7 @@ def build(
             products = sum(
                 value for effective, gone, value in lines if effective <= period_start < gone
             )
-            period_end = (
-                month_start(period_start, months) - DAY if months else period_start
-            )
+            period_end = month_start(period_start, months) - DAY if months else period_start
             invoices.add(
                 rng,
                 kind="Agreement",

@@ -169,8 +169,9 @@ class World:
             self.agreement_types[name] = (ref, has_template, weight, cycle, amounts)
         self.billing_cycle = dict(zip(CYCLE_MONTHS, cat.many("billing_cycle", CYCLE_MONTHS),
                                       strict=True))  # fmt: skip
-        self.billing_terms = cat.many("billing_terms", ("Net 30 days", "Net 15 days",
-                                                        "Due on receipt", "Net 45 days"))
+        self.billing_terms = cat.many(
+            "billing_terms", ("Net 30 days", "Net 15 days", "Due on receipt", "Net 45 days")
+        )
         self.work_types = dict(zip(("Remote", "Onsite", "Travel", "Project", "After Hours"),
                                    cat.many("work_type", ("Remote Support", "Onsite", "Travel",
                                                           "Project Work", "After Hours")),

@@ -77,7 +77,9 @@ def build(
                 doc["cancelledFlag"] = True
                 doc["quantityCancelled"] = quantity
                 doc["cancelledReason"] = rng.choice(CANCEL_REASONS)
-                doc["cancelledDate"] = iso(min(ANCHOR_TS - HOUR, ordered + rng.randint(1, 20) * DAY))  # noqa: E501
+                doc["cancelledDate"] = iso(
+                    min(ANCHOR_TS - HOUR, ordered + rng.randint(1, 20) * DAY)
+                )  # noqa: E501
             else:
                 subtotal += quantity * price
                 if doc["taxableFlag"]:

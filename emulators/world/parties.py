@@ -202,7 +202,9 @@ def _pick_customer_cases(rng: random.Random, parents: list[Customer], store: Sto
         for customer in rng.sample(free, quota(case, population)):
             customer.key = key
             free.remove(customer)
-    victims = rng.sample(no_company, min(len(no_company), quota("company_identifier_wrong_customer", population)))  # noqa: E501
+    victims = rng.sample(
+        no_company, min(len(no_company), quota("company_identifier_wrong_customer", population))
+    )  # noqa: E501
     for customer, victim in zip(rng.sample(free, len(victims)), victims, strict=True):
         customer.key, customer.wrong_victim = "wrong", victim
         free.remove(customer)
@@ -237,7 +239,11 @@ def _locations(rng: random.Random, scale, parents: list[Customer]) -> list[Custo
         labels = list(names.LOCATION_LABELS)
         rng.shuffle(labels)
         for k in range(count):
-            label = labels[k] if k < len(labels) else f"{labels[k % len(labels)]} {k // len(labels) + 1}"  # noqa: E501
+            label = (
+                labels[k]
+                if k < len(labels)
+                else f"{labels[k % len(labels)]} {k // len(labels) + 1}"
+            )  # noqa: E501
             head = parent.name
             while len(f"{head} - {label}") > 50 and " " in head:
                 head = head.rsplit(" ", 1)[0]
@@ -289,7 +295,9 @@ def _companies(rng: random.Random, scale, parents: list[Customer]) -> list[Compa
         if customer.key == "merged":
             dup_created = min(created + rng.randint(30, 500) * DAY, ANCHOR_TS - 40 * DAY)
             duplicate = Company("merged", _variant(customer.name), dup_created, customer)
-            duplicate.deleted_at = dup_created + rng.randint(5, (ANCHOR_TS - dup_created) // DAY - 2) * DAY  # noqa: E501
+            duplicate.deleted_at = (
+                dup_created + rng.randint(5, (ANCHOR_TS - dup_created) // DAY - 2) * DAY
+            )  # noqa: E501
             customer.merged_from = duplicate
             companies.append(duplicate)
     taken = {c.name for c in parents}
@@ -362,11 +370,7 @@ def _write_companies(
     inactive_contacts = set(
         rng.sample(range(total_contacts), quota("contact_inactive", total_contacts))
     )
-    linked_locations = [
-        location
-        for company in live
-        for location in company.customer.locations
-    ]
+    linked_locations = [location for company in live for location in company.customer.locations]
     no_site = {
         id(location)
         for location in rng.sample(
@@ -473,7 +477,9 @@ def _company_updated(rng: random.Random, company: Company) -> int:
     updated = rng.randint(max(company.created, START_TS), ANCHOR_TS - HOUR)
     duplicate = company.customer.merged_from if company.customer else None
     if duplicate is not None and company.kind == "client":
-        updated = max(updated, min(ANCHOR_TS - HOUR, duplicate.deleted_at + rng.randint(1, 90) * 60))  # noqa: E501
+        updated = max(
+            updated, min(ANCHOR_TS - HOUR, duplicate.deleted_at + rng.randint(1, 90) * 60)
+        )  # noqa: E501
     return updated
 
 
@@ -562,20 +568,40 @@ def _contact(
     items, phone = [], None
     item_id = contact_id * 10
     if rng.random() < 0.9:
-        items.append({"id": item_id + 1, "type": world.communication_type["Email"],
-                      "value": email, "defaultFlag": True, "communicationType": "Email"})
+        items.append(
+            {
+                "id": item_id + 1,
+                "type": world.communication_type["Email"],
+                "value": email,
+                "defaultFlag": True,
+                "communicationType": "Email",
+            }
+        )
     else:
         email = None
     if rng.random() < 0.85:
         phone = names.phone(rng, "813").translate({ord(c): None for c in "() -"})
-        items.append({"id": item_id + 2, "type": world.communication_type["Direct"],
-                      "value": phone, "defaultFlag": True, "communicationType": "Phone"})
+        items.append(
+            {
+                "id": item_id + 2,
+                "type": world.communication_type["Direct"],
+                "value": phone,
+                "defaultFlag": True,
+                "communicationType": "Phone",
+            }
+        )
         if rng.random() < 0.2:
             items[-1]["extension"] = str(rng.randint(100, 499))
     if rng.random() < 0.3:
-        items.append({"id": item_id + 3, "type": world.communication_type["Cell"],
-                      "value": names.phone(rng, "727").translate({ord(c): None for c in "() -"}),
-                      "defaultFlag": phone is None, "communicationType": "Phone"})
+        items.append(
+            {
+                "id": item_id + 3,
+                "type": world.communication_type["Cell"],
+                "value": names.phone(rng, "727").translate({ord(c): None for c in "() -"}),
+                "defaultFlag": phone is None,
+                "communicationType": "Phone",
+            }
+        )
     ref = {"id": contact_id, "name": f"{first} {last}"}
     created = rng.randint(company.created, max(company.created, ANCHOR_TS - 10 * DAY))
     updated = rng.randint(created, ANCHOR_TS - HOUR)

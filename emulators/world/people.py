@@ -193,9 +193,7 @@ def build(seed_rng: random.Random, scale, world: World, store: Store) -> People:
     for _ in range(scale.erp_only_technicians):
         tech_number += 1
         first, last = names.person(rng)
-        technicians.append(
-            (f"T{tech_number}", first, last, None, True, None, START_TS - 90 * DAY)
-        )
+        technicians.append((f"T{tech_number}", first, last, None, True, None, START_TS - 90 * DAY))
 
     writer = store.records["members"]
     for id_, updated, doc in docs:

@@ -117,7 +117,7 @@ def _plan_projects(rng: random.Random, scale, world: World, people: People,
         project = Project(project_id, {"id": project_id, "name": name}, company, type_ref,
                           n in fixed, start, end, rng.choice(people.managers), [])  # fmt: skip
         count = rng.randint(2, 4)
-        names = PROJECT_PHASES[:count - 1] + (PROJECT_PHASES[-1],)
+        names = PROJECT_PHASES[: count - 1] + (PROJECT_PHASES[-1],)
         step = (end - start) // count
         for k, phase_name in enumerate(names):
             phase_id += 1
@@ -245,7 +245,9 @@ class _Ticketing:
             doc["status"] = status
             updated = min(ANCHOR_TS - MINUTE, end + rng.randint(1, 120) * MINUTE)
             if settled:
-                updated = min(ANCHOR_TS - MINUTE, max(updated, closed_at + rng.randint(1, 15) * DAY))  # noqa: E501
+                updated = min(
+                    ANCHOR_TS - MINUTE, max(updated, closed_at + rng.randint(1, 15) * DAY)
+                )  # noqa: E501
             doc["_info"] = info(updated, doc["enteredBy"], end, doc["enteredBy"])
             self.store.records["time_entries"].put(doc["id"], parent, updated, doc)
             if case:
@@ -383,8 +385,12 @@ def _service_ticket(rng: random.Random, making: _Ticketing, world: World, board_
     closed_at = int(entered + max(delay, 10 * MINUTE))
     status, closed = None, closed_at < ANCHOR_TS
     cancelled = closed and board.cancelled is not None and rng.random() < 0.04
-    if closed and not cancelled and board.completed and ANCHOR_TS - closed_at < 10 * DAY and (
-        rng.random() < 0.5
+    if (
+        closed
+        and not cancelled
+        and board.completed
+        and ANCHOR_TS - closed_at < 10 * DAY
+        and (rng.random() < 0.5)
     ):
         status, closed = board.completed, False  # done, waiting for someone to close it
     if closed:
@@ -404,7 +410,7 @@ def _service_ticket(rng: random.Random, making: _Ticketing, world: World, board_
     if rng.random() < 0.3:
         doc["budgetHours"] = float(rng.choice((1, 2, 4, 8)))
     if entries or rng.random() < 0.8:
-        doc["owner"] = (entries[0]["member"] if entries else owner.ref)
+        doc["owner"] = entries[0]["member"] if entries else owner.ref
     invoice = None
     if closed and closed_at < ANCHOR_TS - 20 * DAY and agreement is None and rng.random() < 0.5:
         billed = sum(e["hoursBilled"] * e["_rate"] for e in entries)
@@ -539,7 +545,9 @@ def _write_projects(rng: random.Random, world: World, projects: list[Project],
             doc["downpayment"] = money(fee * 0.3)
         if closed:
             doc["actualEnd"] = iso(project.end - project.end % DAY)
-        updated = min(ANCHOR_TS - HOUR, (project.end if closed else ANCHOR_TS) - rng.randint(1, 10) * HOUR)  # noqa: E501
+        updated = min(
+            ANCHOR_TS - HOUR, (project.end if closed else ANCHOR_TS) - rng.randint(1, 10) * HOUR
+        )  # noqa: E501
         updated = max(updated, project.start + HOUR)
         doc["_info"] = info(updated, project.manager.identifier, project.start,
                             project.manager.identifier)  # fmt: skip
