@@ -108,6 +108,8 @@ def link(settings: Settings, system: str, entity: str, rid: str) -> str | None:
 def connectwise_link(config: ConnectWiseConfig, record_type: str, rid: str) -> str:
     """``<site>/<codebase>/services/system_io/router/openrecord.rails?...&recid=<id>``."""
     site = config.base_url.split("/apis/", 1)[0].rstrip("/")
+    if "/" not in site.split("://", 1)[-1]:  # a bare site: on-premise servers answer this codebase
+        site += "/v4_6_release"
     query = urlencode(
         {"locale": "en_US", "companyName": config.company, "recordType": record_type},
         quote_via=quote,

@@ -185,7 +185,7 @@ def test_a_flow_that_cannot_run_emails_once_when_it_starts_failing_and_once_when
         tmp_path, fixtures=exports_with(tmp_path, clean), report=report_section(smtp_server.port)
     )
 
-    def refused(self, entity, since):
+    def refused(self, entity, since, parents=None):
         raise CredentialsRefused("operate", "401 Unauthorized: API key not recognised")
 
     with monkeypatch.context() as patch:
