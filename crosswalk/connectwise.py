@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from crosswalk.http import AuthError, HttpClient, RetryPolicy
+from crosswalk.http import CredentialsRefused, HttpClient, RetryPolicy
 
 PAGE_SIZE = 1000
 API_PATH = "apis/3.0"
@@ -116,7 +116,7 @@ class ConnectWise:
         if self._api is None:
             info = self.http.request("GET", f"login/companyinfo/{self.company}").json()
             if not isinstance(info, dict) or not info.get("Codebase"):
-                raise AuthError(
+                raise CredentialsRefused(
                     "connectwise",
                     f"company {self.company!r} is unknown at {self.http.base_url}",
                     request="GET login/companyinfo",

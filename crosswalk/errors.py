@@ -50,6 +50,7 @@ import pyarrow as pa
 
 from crosswalk import records
 from crosswalk.config import ConfigError, SecretRef, Settings
+from crosswalk.http import CredentialsRefused, TransientError
 from crosswalk.warehouse import Warehouse
 
 RUN = "run"  # the entity of failures that stopped a whole run
@@ -183,22 +184,6 @@ class Failures:
 # Runs that cannot complete
 
 
-class SystemUnreachable(ConnectionError):
-    """A system did not answer (refused, timed out, reset); raised by system clients."""
-
-    def __init__(self, system: str, message: str):
-        super().__init__(message)
-        self.system = system
-
-
-class CredentialsRefused(Exception):
-    """A system refused crosswalk's credentials (401/403); raised by system clients."""
-
-    def __init__(self, system: str, message: str):
-        super().__init__(message)
-        self.system = system
-
-
 def run_failure(exc: BaseException, settings: Settings | None = None) -> Failure:
     """What stopped a run, as a failure of the run itself (entity ``run``)."""
     from crosswalk.dbt import DbtBuildError
@@ -221,7 +206,7 @@ def run_failure(exc: BaseException, settings: Settings | None = None) -> Failure
             f"Check the {name} API credentials crosswalk.toml names under systems.{system} "
             f"(the secrets, and that the API user still exists and has its rights)."
         )
-    elif isinstance(exc, (OSError, TimeoutError)):
+    elif isinstance(exc, (TransientError, OSError, TimeoutError)):
         kind, code = Kind.TRANSIENT, "system-unreachable"
         fix = (
             f"Nothing, if {name} is back by the next run. Otherwise check that it is up and "

@@ -52,7 +52,7 @@ class RemoteError(Exception):
         self.message = message
         where = f" ({request})" if request else ""
         status_text = f"{status} " if status else ""
-        super().__init__(f"{system}: {status_text}{code + ': ' if code else ''}{message}{where}")
+        super().__init__(f"{status_text}{code + ': ' if code else ''}{message}{where}")
 
 
 class DataError(RemoteError):
@@ -61,7 +61,7 @@ class DataError(RemoteError):
     kind = "data"
 
 
-class AuthError(RemoteError):
+class CredentialsRefused(RemoteError):
     """Credentials or permissions refused (401/403): a configuration problem."""
 
     kind = "config"
@@ -71,8 +71,13 @@ class NotFound(DataError):
     """The record does not exist (404)."""
 
 
-class TransientError(RemoteError):
-    """Throttling, server errors or the network outlasted every retry."""
+class TransientError(RemoteError, ConnectionError):
+    """Throttling, server errors or the network outlasted every retry (an OSError, so a
+    Prefect task retries it later)."""
+
+
+class SystemUnreachable(TransientError):
+    """The system did not answer: connection refused, timed out or reset."""
 
 
 class OutcomeUnknown(TransientError):
@@ -195,14 +200,18 @@ class HttpClient:
                         self.system, f"connection lost: {exc}", request=where
                     ) from exc
                 if last:
-                    raise TransientError(self.system, f"unreachable: {exc}", request=where) from exc
+                    raise SystemUnreachable(
+                        self.system, f"unreachable: {exc}", request=where
+                    ) from exc
                 self.retry.sleep(self.retry.delay(attempt))
                 continue
             except requests.Timeout as exc:
                 if method not in IDEMPOTENT:
                     raise OutcomeUnknown(self.system, f"timed out: {exc}", request=where) from exc
                 if last:
-                    raise TransientError(self.system, f"timed out: {exc}", request=where) from exc
+                    raise SystemUnreachable(
+                        self.system, f"timed out: {exc}", request=where
+                    ) from exc
                 self.retry.sleep(self.retry.delay(attempt))
                 continue
             status = response.status_code
@@ -218,7 +227,7 @@ class HttpClient:
                 self.retry.sleep(self.retry.delay(attempt, response.headers.get("Retry-After")))
                 continue
             if status in (401, 403):
-                raise AuthError(self.system, message, **error)
+                raise CredentialsRefused(self.system, message, **error)
             if status == 404:
                 raise NotFound(self.system, message, **error)
             if 200 <= status < 300:

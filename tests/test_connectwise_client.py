@@ -8,7 +8,7 @@ import requests
 
 from crosswalk.connectwise import ConnectWise, literal
 from crosswalk.http import (
-    AuthError,
+    CredentialsRefused,
     DataError,
     HttpClient,
     NotFound,
@@ -56,10 +56,10 @@ def test_the_codebase_is_discovered_from_company_info(cw, cw_server):
 
 
 def test_unknown_company_and_bad_keys_are_config_errors(cw_server):
-    with pytest.raises(AuthError, match="unknown"):
+    with pytest.raises(CredentialsRefused, match="unknown"):
         _ = ConnectWise(cw_server.url, "nobody", "a", "b", "c").api
     wrong = ConnectWise(cw_server.url, "dealer", "demo-public", "wrong", CW_HEADERS["clientId"])
-    with pytest.raises(AuthError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         wrong.count("company/companies")
     assert caught.value.status == 401 and "wrong" not in str(caught.value)
 

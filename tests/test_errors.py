@@ -9,16 +9,15 @@ from crosswalk.entities import validate
 from crosswalk.errors import (
     INVALID_RECORD,
     Checked,
-    CredentialsRefused,
     ErrorBook,
     Kind,
     Owner,
-    SystemUnreachable,
     data_failure,
     list_errors,
     quarantined,
     run_failure,
 )
+from crosswalk.http import CredentialsRefused, SystemUnreachable
 from crosswalk.warehouse import Warehouse
 from schemas import connectwise, eautomate
 

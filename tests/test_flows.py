@@ -177,7 +177,7 @@ def test_a_flow_emails_its_failures_and_publishes_the_same_report_as_an_artifact
 def test_a_flow_that_cannot_run_emails_once_when_it_starts_failing_and_once_when_it_recovers(
     prefect_server, make_config, credentials, tmp_path, smtp_server, monkeypatch
 ):
-    from crosswalk.errors import CredentialsRefused
+    from crosswalk.http import CredentialsRefused
     from crosswalk.sources import ExportFolder
 
     clean = [a for a in operate_accounts() if a["location_id"] is not None]

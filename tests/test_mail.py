@@ -11,11 +11,10 @@ import pytest
 
 from crosswalk.config import load_settings
 from crosswalk.errors import (
-    CredentialsRefused,
-    SystemUnreachable,
     data_failure,
     list_errors,
 )
+from crosswalk.http import CredentialsRefused, SystemUnreachable
 from crosswalk.pipeline import Run, file_report
 from crosswalk.warehouse import Warehouse
 

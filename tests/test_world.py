@@ -720,7 +720,7 @@ def test_member_cases_mean_what_they_say(con, docs, cases):
     }
     numbers = {
         r[0] for r in con.execute("SELECT technician_number FROM world.technicians").fetchall()
-    }  # noqa: E501
+    }
     found = defaultdict(set)
     for member in docs["members"].values():
         if member["licenseClass"] == "A":
