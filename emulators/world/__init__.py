@@ -109,8 +109,15 @@ import pyarrow as pa
 
 from . import agreements, orders, parties, people, service
 from .cases import CASES, Case, quota
-from .catalog import AGREEMENT_TYPES, BRANCHES, CUSTOMER_TYPES, ERP_ONLY_ITEMS, ITEMS_NOT_IN_ERP
-from .catalog import TERRITORIES, World
+from .catalog import (
+    AGREEMENT_TYPES,
+    BRANCHES,
+    CUSTOMER_TYPES,
+    ERP_ONLY_ITEMS,
+    ITEMS_NOT_IN_ERP,
+    TERRITORIES,
+    World,
+)
 from .common import ANCHOR, stream
 from .invoices import Invoices
 from .scales import SCALES, Scale
@@ -143,9 +150,7 @@ class WorldSummary:
     def __str__(self) -> str:
         width = max(len(name) for name in self.counts)
         lines = [f"{name:<{width}} {count:>12,}" for name, count in self.counts.items()]
-        lines.append(
-            f"world {self.scale} seed {self.seed} -> {self.path} in {self.seconds:.1f} s"
-        )
+        lines.append(f"world {self.scale} seed {self.seed} -> {self.path} in {self.seconds:.1f} s")
         return "\n".join(lines)
 
 
@@ -161,10 +166,10 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
         staff = people.build(stream(seed, "members"), size, world, store)
         everyone = parties.build(seed, size, world, staff, store)
         invoices = Invoices(world, store)
-        agreements.build(stream(seed, "agreements"), size, world, staff, everyone, invoices,
-                         store)  # fmt: skip
-        service.build(lambda part: stream(seed, part), size, world, staff, everyone, invoices,
-                      store)  # fmt: skip
+        agreements.build(stream(seed, "agreements"), size, world, staff, everyone, invoices, store)
+        service.build(
+            lambda part: stream(seed, part), size, world, staff, everyone, invoices, store
+        )
         orders.build(stream(seed, "sales_orders"), size, world, staff, everyone, invoices, store)
         _write_refs(store, world)
         _write_erp_setup(store, world, everyone.dealer.number)
@@ -248,16 +253,37 @@ def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
         ),
     )
     items = [
-        (item.ref["identifier"], item.ref["name"],
-         {"Inventory": "inventory", "Service": "nonstock"}.get(item.product_class, "nonstock"),
-         item.serialized, _cents(item.cost), _cents(item.price), True, item.ref["id"])
+        (
+            item.ref["identifier"],
+            item.ref["name"],
+            {"Inventory": "inventory", "Service": "nonstock"}.get(item.product_class, "nonstock"),
+            item.serialized,
+            _cents(item.cost),
+            _cents(item.price),
+            True,
+            item.ref["id"],
+        )
         for item in world.items
         if item.ref["identifier"] not in ITEMS_NOT_IN_ERP
-    ]  # fmt: skip
-    items += [(number, description, kind, serial, _cents(cost), _cents(msrp), True, None)
-              for number, description, kind, serial, cost, msrp in ERP_ONLY_ITEMS]  # fmt: skip
-    items += [(f"**CWBase {name}", f"CW agreement base rate: {name}", "nonstock", False,
-               _cents(0), _cents(0), True, None) for name, has_template, *_ in AGREEMENT_TYPES if has_template]  # fmt: skip
+    ]
+    items += [
+        (number, description, kind, serial, _cents(cost), _cents(msrp), True, None)
+        for number, description, kind, serial, cost, msrp in ERP_ONLY_ITEMS
+    ]
+    items += [
+        (
+            f"**CWBase {name}",
+            f"CW agreement base rate: {name}",
+            "nonstock",
+            False,
+            _cents(0),
+            _cents(0),
+            True,
+            None,
+        )
+        for name, has_template, *_ in AGREEMENT_TYPES
+        if has_template
+    ]
     store.table(
         "world.items",
         items,
@@ -285,12 +311,24 @@ def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
     codes.append(("OnHold", "WAuth", "Waiting Authorization", None, None))
     for name, *_ in AGREEMENT_TYPES:
         ref = world.agreement_types[name][0]
-        codes.append(("ContractType", name.upper().replace(" ", "")[:15], name,
-                      "agreement_type", ref["id"]))  # fmt: skip
-    for code, name, kind in (("FL", "Florida Sales Tax", "FL"), ("EXEMPT", "Tax Exempt", "EXEMPT"),
-                             ("ON", "Ontario HST", "ON"), ("PH", "Placeholder", None)):  # fmt: skip
-        codes.append(("TaxCode", code, name, "tax_code" if kind else None,
-                      world.tax_code[kind]["id"] if kind else None))  # fmt: skip
+        codes.append(
+            ("ContractType", name.upper().replace(" ", "")[:15], name, "agreement_type", ref["id"])
+        )
+    for code, name, kind in (
+        ("FL", "Florida Sales Tax", "FL"),
+        ("EXEMPT", "Tax Exempt", "EXEMPT"),
+        ("ON", "Ontario HST", "ON"),
+        ("PH", "Placeholder", None),
+    ):
+        codes.append(
+            (
+                "TaxCode",
+                code,
+                name,
+                "tax_code" if kind else None,
+                world.tax_code[kind]["id"] if kind else None,
+            )
+        )
     store.table(
         "world.codes",
         codes,
@@ -304,4 +342,3 @@ def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
             ]
         ),
     )
-

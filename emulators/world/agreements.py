@@ -94,8 +94,12 @@ def build(
         for kind in kinds
     ]
     total_additions = sum(additions_per)
-    zero_billed = set(rng.sample(range(total_additions), quota("addition_zero_billed", total_additions)))  # noqa: E501
-    cancelled_lines = set(rng.sample(range(total_additions), quota("addition_cancelled", total_additions)))  # noqa: E501
+    zero_billed = set(
+        rng.sample(range(total_additions), quota("addition_zero_billed", total_additions))
+    )
+    cancelled_lines = set(
+        rng.sample(range(total_additions), quota("addition_cancelled", total_additions))
+    )
     addition_items = [item for item in world.items if item.use in ("addition", "both")]
     addition_id, line = FIRST_ADDITION_ID, 0
     for agreement_id, ((company, start, fate), kind, count) in enumerate(
@@ -182,26 +186,39 @@ def build(
         if fate:
             store.case(f"agreement_{fate.lower()}", "connectwise", "agreements", agreement_id)
         if company.kind == "prospect":
-            store.case("agreement_company_without_customer", "connectwise", "agreements",
-                       agreement_id)  # fmt: skip
+            store.case(
+                "agreement_company_without_customer", "connectwise", "agreements", agreement_id
+            )
         if not periods:
             store.case("agreement_without_invoice", "connectwise", "agreements", agreement_id)
         _audit(store, agreement_id, start, cancelled, by)
 
         lines = []
         for sequence in range(count):
-            lines.append(_addition(rng, store, ref, doc, addition_id, sequence, line,
-                                   rng.choice(addition_items), zero_billed, cancelled_lines,
-                                   start, cancelled, by))  # fmt: skip
+            lines.append(
+                _addition(
+                    rng,
+                    store,
+                    ref,
+                    doc,
+                    addition_id,
+                    sequence,
+                    line,
+                    rng.choice(addition_items),
+                    zero_billed,
+                    cancelled_lines,
+                    start,
+                    cancelled,
+                    by,
+                )
+            )
             addition_id += 1
             line += 1
         for period_start in periods:
             products = sum(
                 value for effective, gone, value in lines if effective <= period_start < gone
             )
-            period_end = (
-                month_start(period_start, months) - DAY if months else period_start
-            )
+            period_end = month_start(period_start, months) - DAY if months else period_start
             invoices.add(
                 rng,
                 kind="Agreement",

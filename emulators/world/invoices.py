@@ -83,4 +83,9 @@ class Invoices:
         updated = min(ANCHOR_TS - HOUR, date + (rng.randint(30, 60) if paid else 1) * DAY)
         doc["_info"] = info(updated, by, date, by)
         self.store.records["invoices"].put(invoice_id, None, updated, doc)
-        return {"id": invoice_id, "identifier": number, "billingType": kind, "applyToType": apply_to}
+        return {
+            "id": invoice_id,
+            "identifier": number,
+            "billingType": kind,
+            "applyToType": apply_to,
+        }

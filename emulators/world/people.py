@@ -126,11 +126,16 @@ def build(seed_rng: random.Random, scale, world: World, store: Store) -> People:
             "agreementInvoicingDisplayOptions": "RemainOnInvoicingScreen",
             "invoicingDisplayOptions": "RemainOnInvoicingScreen",
             "invoiceScreenDefaultTabFormat": "ShowInvoicingTab",
-            "title": {"helpdesk": "Help Desk Technician", "field": "Field Technician",
-                      "copier": "Copier Technician", "engineer": "Network Engineer",
-                      "pm": "Project Manager", "sales": "Account Executive",
-                      "admin": "Service Coordinator"}.get(role, "Integration"),
-        }  # fmt: skip
+            "title": {
+                "helpdesk": "Help Desk Technician",
+                "field": "Field Technician",
+                "copier": "Copier Technician",
+                "engineer": "Network Engineer",
+                "pm": "Project Manager",
+                "sales": "Account Executive",
+                "admin": "Service Coordinator",
+            }.get(role, "Integration"),
+        }
         if last:
             doc["lastName"] = last
         if number:
@@ -155,8 +160,10 @@ def build(seed_rng: random.Random, scale, world: World, store: Store) -> People:
         member_id += 1
         return member
 
-    api = [add_member(first, last, "api", "A", hired=START_TS - 400 * DAY)
-           for _, first, last in API_MEMBERS]  # fmt: skip
+    api = [
+        add_member(first, last, "api", "A", hired=START_TS - 400 * DAY)
+        for _, first, last in API_MEMBERS
+    ]
     for member in api:
         store.case("member_api", "connectwise", "members", member.id)
     tech_number = 1000
@@ -193,9 +200,7 @@ def build(seed_rng: random.Random, scale, world: World, store: Store) -> People:
     for _ in range(scale.erp_only_technicians):
         tech_number += 1
         first, last = names.person(rng)
-        technicians.append(
-            (f"T{tech_number}", first, last, None, True, None, START_TS - 90 * DAY)
-        )
+        technicians.append((f"T{tech_number}", first, last, None, True, None, START_TS - 90 * DAY))
 
     writer = store.records["members"]
     for id_, updated, doc in docs:
@@ -226,9 +231,19 @@ def _technicians(rng: random.Random, store: Store, rows: list[tuple]) -> None:
         email = f"{(identifier or names.ascii_letters(first[0] + last)).lower()}@dealer.example.com"
         updated = min(ANCHOR_TS - DAY, max(hired, START_TS) + rng.randint(1, YEAR // DAY) * DAY)
         table.append(
-            (technician_id, number, first, last, email, branch, territory, active, member_id,
-             updated)
-        )  # fmt: skip
+            (
+                technician_id,
+                number,
+                first,
+                last,
+                email,
+                branch,
+                territory,
+                active,
+                member_id,
+                updated,
+            )
+        )
         if member_id is None:
             store.case("technician_without_member", "eautomate", "technicians", technician_id)
     store.table(

@@ -27,8 +27,15 @@ BOARDS = {
     "Managed Print": (18, 0.25, 3.0),
     "Alerts": (12, 0.80, 0.5),
 }
-MODELS = ("Sharp MX-3071", "Canon iR-ADV C5535i", "Kyocera TASKalfa 4053ci", "HP LaserJet M608",
-          "Ricoh IM C3000", "Konica bizhub C450i", "Xerox AltaLink C8130")  # fmt: skip
+MODELS = (
+    "Sharp MX-3071",
+    "Canon iR-ADV C5535i",
+    "Kyocera TASKalfa 4053ci",
+    "HP LaserJet M608",
+    "Ricoh IM C3000",
+    "Konica bizhub C450i",
+    "Xerox AltaLink C8130",
+)
 SUMMARIES = {
     "Hardware": ("Laptop will not boot - {user}", "Monitor flickering at front desk",
                  "Replace failed SSD in {host}", "Docking station not detecting displays"),
@@ -93,19 +100,37 @@ class Counters:
     time_entry: int = FIRST_TIME_ENTRY_ID
 
 
-def build(seed_rngs, scale, world: World, people: People, parties: Parties,
-          invoices: Invoices, store: Store) -> None:  # fmt: skip
+def build(
+    seed_rngs,
+    scale,
+    world: World,
+    people: People,
+    parties: Parties,
+    invoices: Invoices,
+    store: Store,
+) -> None:
     projects = _plan_projects(seed_rngs("projects"), scale, world, people, parties)
-    _tickets(seed_rngs("tickets"), seed_rngs("time_entries"), scale, world, people, parties,
-             projects, invoices, store)  # fmt: skip
+    _tickets(
+        seed_rngs("tickets"),
+        seed_rngs("time_entries"),
+        scale,
+        world,
+        people,
+        parties,
+        projects,
+        invoices,
+        store,
+    )
     _write_projects(seed_rngs("project_records"), world, projects, invoices, store)
 
 
-def _plan_projects(rng: random.Random, scale, world: World, people: People,
-                   parties: Parties) -> list[Project]:  # fmt: skip
+def _plan_projects(
+    rng: random.Random, scale, world: World, people: People, parties: Parties
+) -> list[Project]:
     picker = Picker([c for c in parties.clients if c.contacts])
-    starts = sorted(rng.randint(START_TS + 30 * DAY, ANCHOR_TS - 20 * DAY)
-                    for _ in range(scale.projects))  # fmt: skip
+    starts = sorted(
+        rng.randint(START_TS + 30 * DAY, ANCHOR_TS - 20 * DAY) for _ in range(scale.projects)
+    )
     fixed = set(rng.sample(range(scale.projects), quota("project_fixed_fee", scale.projects)))
     projects, phase_id = [], 0
     for n, start in enumerate(starts):
@@ -114,10 +139,19 @@ def _plan_projects(rng: random.Random, scale, world: World, people: People,
         type_ref = rng.choice(world.project_types)
         end = start + rng.randint(45, 240) * DAY
         name = clip(f"{type_ref['name']} - {company.name}", 100)
-        project = Project(project_id, {"id": project_id, "name": name}, company, type_ref,
-                          n in fixed, start, end, rng.choice(people.managers), [])  # fmt: skip
+        project = Project(
+            project_id,
+            {"id": project_id, "name": name},
+            company,
+            type_ref,
+            n in fixed,
+            start,
+            end,
+            rng.choice(people.managers),
+            [],
+        )
         count = rng.randint(2, 4)
-        names = PROJECT_PHASES[:count - 1] + (PROJECT_PHASES[-1],)
+        names = PROJECT_PHASES[: count - 1] + (PROJECT_PHASES[-1],)
         step = (end - start) // count
         for k, phase_name in enumerate(names):
             phase_id += 1
@@ -139,7 +173,12 @@ class _Ticketing:
 
     def __init__(self, trng, world, people, invoices, store, scale) -> None:
         self.trng, self.world, self.people, self.invoices, self.store = (
-            trng, world, people, invoices, store)  # fmt: skip
+            trng,
+            world,
+            people,
+            invoices,
+            store,
+        )
         self.counters = Counters()
         self.audit_share = scale.ticket_audit_share
         with_time = sum(share * (1 - none) for share, none, _ in BOARDS.values())
@@ -147,8 +186,16 @@ class _Ticketing:
         # Mean entries on a ticket with time, so the total lands near Scale.time_entries.
         self.mean_entries = max(1.0, scale.time_entries / (scale.tickets * with_time * 0.96))
 
-    def entries(self, ticket: dict, begin: int, finish: int, board: str, agreement,
-                owner: Member | None, billable_share: float) -> list[dict]:  # fmt: skip
+    def entries(
+        self,
+        ticket: dict,
+        begin: int,
+        finish: int,
+        board: str,
+        agreement,
+        owner: Member | None,
+        billable_share: float,
+    ) -> list[dict]:
         """Time entries on one ticket, between its creation and its close (or now)."""
         rng, world, people = self.trng, self.world, self.people
         count = rng.randint(1, max(1, round(2 * self.mean_entries - 1)))
@@ -168,13 +215,21 @@ class _Ticketing:
         if rng.random() < CASES["time_entry_overlap"].share:
             start, end, member, _ = made[0]
             later = start + (end - start) // 2 // (15 * MINUTE) * 15 * MINUTE
-            made.insert(1, [later, min(ANCHOR_TS - MINUTE, max(end, later + 30 * MINUTE)),
-                            member, "time_entry_overlap"])  # fmt: skip
+            made.insert(
+                1,
+                [
+                    later,
+                    min(ANCHOR_TS - MINUTE, max(end, later + 30 * MINUTE)),
+                    member,
+                    "time_entry_overlap",
+                ],
+            )
         docs = []
         for start, end, member, case in made:
             hours = round((end - start) / HOUR, 2)
-            work_type = world.work_types["Onsite" if member.work_type["name"] == "Onsite"
-                                         else "Remote"]  # fmt: skip
+            work_type = world.work_types[
+                "Onsite" if member.work_type["name"] == "Onsite" else "Remote"
+            ]
             if board == "Projects":
                 work_type = world.work_types["Project"]
             doc = {
@@ -208,13 +263,21 @@ class _Ticketing:
             rate = world.rates[member.work_role["id"]]
             if agreement is not None:
                 doc["agreement"] = agreement
-                doc.update(billableOption="Billable", hoursBilled=0.0, invoiceHours=0.0,
-                           agreementHours=hours, agreementAmount=money(hours * rate))  # fmt: skip
+                doc.update(
+                    billableOption="Billable",
+                    hoursBilled=0.0,
+                    invoiceHours=0.0,
+                    agreementHours=hours,
+                    agreementAmount=money(hours * rate),
+                )
             elif rng.random() < billable_share:
                 doc.update(billableOption="Billable", hoursBilled=hours, invoiceHours=hours)
             else:
-                doc.update(billableOption=rng.choice(("DoNotBill", "NoCharge")),
-                           hoursBilled=0.0, invoiceHours=0.0)  # fmt: skip
+                doc.update(
+                    billableOption=rng.choice(("DoNotBill", "NoCharge")),
+                    hoursBilled=0.0,
+                    invoiceHours=0.0,
+                )
             # Private keys, dropped before writing.
             doc["_rate"] = rate
             doc["_case"] = case
@@ -224,8 +287,13 @@ class _Ticketing:
             docs.append(doc)
         return docs
 
-    def write_entries(self, docs: list[dict], closed_at: int | None, invoice: dict | None,
-                      parent: int | None = None) -> None:  # fmt: skip
+    def write_entries(
+        self,
+        docs: list[dict],
+        closed_at: int | None,
+        invoice: dict | None,
+        parent: int | None = None,
+    ) -> None:
         rng = self.trng
         settled = closed_at is not None and closed_at < ANCHOR_TS - 20 * DAY
         for doc in docs:
@@ -245,44 +313,86 @@ class _Ticketing:
             doc["status"] = status
             updated = min(ANCHOR_TS - MINUTE, end + rng.randint(1, 120) * MINUTE)
             if settled:
-                updated = min(ANCHOR_TS - MINUTE, max(updated, closed_at + rng.randint(1, 15) * DAY))  # noqa: E501
+                updated = min(
+                    ANCHOR_TS - MINUTE, max(updated, closed_at + rng.randint(1, 15) * DAY)
+                )
             doc["_info"] = info(updated, doc["enteredBy"], end, doc["enteredBy"])
             self.store.records["time_entries"].put(doc["id"], parent, updated, doc)
             if case:
                 self.store.case(case, "connectwise", "time_entries", doc["id"])
 
-    def audit(self, ticket_id: int, entered: int, by: str, closed_at: int | None,
-              closed_status: str | None, entries: list[dict], project: bool) -> None:  # fmt: skip
+    def audit(
+        self,
+        ticket_id: int,
+        entered: int,
+        by: str,
+        closed_at: int | None,
+        closed_status: str | None,
+        entries: list[dict],
+        project: bool,
+    ) -> None:
         if self.trng.random() >= self.audit_share:
             return
         kind = "ProjectTicket" if project else "Ticket"
         rows = [(entered, "Ticket was created.", "Ticket", by)]
         for doc in entries[:2]:
-            rows.append((doc["_end"], f"Time entry added by {doc['member']['name']}.", "Time",
-                         doc["member"]["identifier"]))  # fmt: skip
+            rows.append(
+                (
+                    doc["_end"],
+                    f"Time entry added by {doc['member']['name']}.",
+                    "Time",
+                    doc["member"]["identifier"],
+                )
+            )
         if closed_at is not None and closed_status:
-            rows.append((closed_at, f'Status changed from "New" to "{closed_status}".', "Status",
-                         entries[-1]["member"]["identifier"] if entries else by))  # fmt: skip
+            rows.append(
+                (
+                    closed_at,
+                    f'Status changed from "New" to "{closed_status}".',
+                    "Status",
+                    entries[-1]["member"]["identifier"] if entries else by,
+                )
+            )
         for at, text, sub, who in rows:
-            self.store.audit_entry(kind, ticket_id, at, {
-                "text": text, "enteredDate": iso(at), "enteredBy": who, "auditType": kind,
-                "auditSubType": sub, "auditSource": "Ticket",
-            })  # fmt: skip
+            self.store.audit_entry(
+                kind,
+                ticket_id,
+                at,
+                {
+                    "text": text,
+                    "enteredDate": iso(at),
+                    "enteredBy": who,
+                    "auditType": kind,
+                    "auditSubType": sub,
+                    "auditSource": "Ticket",
+                },
+            )
 
 
-def _tickets(rng: random.Random, trng: random.Random, scale, world: World, people: People,
-             parties: Parties, projects: list[Project], invoices: Invoices,
-             store: Store) -> None:  # fmt: skip
+def _tickets(
+    rng: random.Random,
+    trng: random.Random,
+    scale,
+    world: World,
+    people: People,
+    parties: Parties,
+    projects: list[Project],
+    invoices: Invoices,
+    store: Store,
+) -> None:
     making = _Ticketing(trng, world, people, invoices, store, scale)
     clients = Picker(parties.clients)
     others = Picker(parties.without_customer)
     boards = list(BOARDS)
     board_weights = [BOARDS[b][0] for b in boards]
     planned = sorted(
-        ((date, project, phase, budget) for project in projects
-         for date, phase, budget in project.tickets),
+        (
+            (date, project, phase, budget)
+            for project in projects
+            for date, phase, budget in project.tickets
+        ),
         key=lambda p: (p[0], p[1].id),
-    )  # fmt: skip
+    )
     pending = 0
     n = scale.tickets
     for i in range(n):
@@ -300,8 +410,15 @@ def _tickets(rng: random.Random, trng: random.Random, scale, world: World, peopl
         _project_ticket(rng, making, world, *plan)
 
 
-def _ticket_base(rng: random.Random, world: World, ticket_id: int, summary: str,
-                 company: Company, board_ref: dict, entered: int) -> dict:  # fmt: skip
+def _ticket_base(
+    rng: random.Random,
+    world: World,
+    ticket_id: int,
+    summary: str,
+    company: Company,
+    board_ref: dict,
+    entered: int,
+) -> dict:
     site = company.sites[0] if rng.random() < 0.6 else rng.choice(company.sites)
     doc = {
         "id": ticket_id,
@@ -337,11 +454,13 @@ def _ticket_base(rng: random.Random, world: World, ticket_id: int, summary: str,
 
 
 def _summary(rng: random.Random, kind: str, company: Company) -> str:
-    first, last = rng.choice(("Ana", "Ben", "Chloé", "Dev", "Eli", "Fatima")), rng.choice(
-        ("Ortiz", "Shah", "Brennan", "O'Neil", "Kim"))  # fmt: skip
+    first, last = (
+        rng.choice(("Ana", "Ben", "Chloé", "Dev", "Eli", "Fatima")),
+        rng.choice(("Ortiz", "Shah", "Brennan", "O'Neil", "Kim")),
+    )
     text = rng.choice(SUMMARIES[kind]).format(
         user=f"{first} {last}",
-        host=f"{company.identifier[:6].upper()}-{rng.choice(('SRV', 'PC', 'LT', 'FS'))}{rng.randint(1, 40):02d}",  # noqa: E501
+        host=f"{company.identifier[:6].upper()}-{rng.choice(('SRV', 'PC', 'LT', 'FS'))}{rng.randint(1, 40):02d}",
         n=rng.randint(2, 30),
         site=company.sites[-1].ref["name"],
         domain="example.org",
@@ -351,8 +470,14 @@ def _summary(rng: random.Random, kind: str, company: Company) -> str:
     return clip(text, 100)
 
 
-def _service_ticket(rng: random.Random, making: _Ticketing, world: World, board_name: str,
-                    company: Company, entered: int) -> None:  # fmt: skip
+def _service_ticket(
+    rng: random.Random,
+    making: _Ticketing,
+    world: World,
+    board_name: str,
+    company: Company,
+    entered: int,
+) -> None:
     store, people = making.store, making.people
     board = world.boards[board_name]
     if company.kind == "vendor":
@@ -361,16 +486,18 @@ def _service_ticket(rng: random.Random, making: _Ticketing, world: World, board_
     kind = rng.choice(board.types)
     ticket_id = making.counters.ticket
     making.counters.ticket += 1
-    doc = _ticket_base(rng, world, ticket_id, _summary(rng, kind["name"], company), company,
-                       board.ref, entered)  # fmt: skip
+    doc = _ticket_base(
+        rng, world, ticket_id, _summary(rng, kind["name"], company), company, board.ref, entered
+    )
     doc["recordType"] = "ServiceTicket"
     doc["type"] = kind
     doc["severity"] = doc["impact"] = "Medium" if rng.random() < 0.9 else "High"
     if rng.random() < 0.05:
         doc["poNumber"] = f"PO{rng.randint(1000, 99999)}"
     source = {"Alerts": "Monitoring", "Managed Print": "Portal"}.get(board_name)
-    doc["source"] = world.source[source or rng.choice(("Phone", "Phone", "Email", "Portal",
-                                                       "Walk-In"))]  # fmt: skip
+    doc["source"] = world.source[
+        source or rng.choice(("Phone", "Phone", "Email", "Portal", "Walk-In"))
+    ]
     agreement = None
     covering = [a for a in company.agreements if a.start <= entered < a.stop]
     if covering and rng.random() < 0.7:
@@ -383,8 +510,12 @@ def _service_ticket(rng: random.Random, making: _Ticketing, world: World, board_
     closed_at = int(entered + max(delay, 10 * MINUTE))
     status, closed = None, closed_at < ANCHOR_TS
     cancelled = closed and board.cancelled is not None and rng.random() < 0.04
-    if closed and not cancelled and board.completed and ANCHOR_TS - closed_at < 10 * DAY and (
-        rng.random() < 0.5
+    if (
+        closed
+        and not cancelled
+        and board.completed
+        and ANCHOR_TS - closed_at < 10 * DAY
+        and (rng.random() < 0.5)
     ):
         status, closed = board.completed, False  # done, waiting for someone to close it
     if closed:
@@ -397,22 +528,30 @@ def _service_ticket(rng: random.Random, making: _Ticketing, world: World, board_
     owner = people.worker(rng, board_name, entered)
     entries = []
     if not cancelled and rng.random() >= no_time:
-        entries = making.entries(doc, entered, max(finish, entered + HOUR), board_name,
-                                 agreement, owner, 0.85)  # fmt: skip
+        entries = making.entries(
+            doc, entered, max(finish, entered + HOUR), board_name, agreement, owner, 0.85
+        )
     hours = round(sum(e["actualHours"] for e in entries), 2)
     doc["actualHours"] = hours
     if rng.random() < 0.3:
         doc["budgetHours"] = float(rng.choice((1, 2, 4, 8)))
     if entries or rng.random() < 0.8:
-        doc["owner"] = (entries[0]["member"] if entries else owner.ref)
+        doc["owner"] = entries[0]["member"] if entries else owner.ref
     invoice = None
     if closed and closed_at < ANCHOR_TS - 20 * DAY and agreement is None and rng.random() < 0.5:
         billed = sum(e["hoursBilled"] * e["_rate"] for e in entries)
         if billed:
             invoice = making.invoices.add(
-                rng, kind="Standard", apply_to="Ticket", apply_to_id=ticket_id, company=company,
-                date=closed_at - closed_at % DAY + DAY, service=billed, by=doc["owner"]["identifier"],
-                extra={"ticket": {"id": ticket_id, "summary": doc["summary"]}})  # fmt: skip
+                rng,
+                kind="Standard",
+                apply_to="Ticket",
+                apply_to_id=ticket_id,
+                company=company,
+                date=closed_at - closed_at % DAY + DAY,
+                service=billed,
+                by=doc["owner"]["identifier"],
+                extra={"ticket": {"id": ticket_id, "summary": doc["summary"]}},
+            )
     last = max([entered + 5 * MINUTE, *(e["_end"] for e in entries)])
     closer = entries[-1]["member"]["identifier"] if entries else owner.identifier
     if closed:
@@ -445,21 +584,38 @@ def _service_ticket(rng: random.Random, making: _Ticketing, world: World, board_
         case("ticket_on_agreement")
     if any(not e["_mapped"] for e in entries):
         case("ticket_unmapped_technician")
-    making.audit(ticket_id, entered, entered_by, closed_at if closed else None,
-                 status["name"] if closed else None, entries, False)  # fmt: skip
+    making.audit(
+        ticket_id,
+        entered,
+        entered_by,
+        closed_at if closed else None,
+        status["name"] if closed else None,
+        entries,
+        False,
+    )
     making.write_entries(entries, closed_at if closed else None, invoice)
 
 
-def _project_ticket(rng: random.Random, making: _Ticketing, world: World, entered: int,
-                    project: Project, phase: dict, budget: int) -> None:  # fmt: skip
+def _project_ticket(
+    rng: random.Random,
+    making: _Ticketing,
+    world: World,
+    entered: int,
+    project: Project,
+    phase: dict,
+    budget: int,
+) -> None:
     store = making.store
     board = world.boards["Projects"]
     company = project.company
     ticket_id = making.counters.ticket
     making.counters.ticket += 1
-    summary = clip(f"{phase['name'].split(' - ', 1)[1]}: "
-                   f"{rng.choice(('Site survey', 'Order hardware', 'Configure', 'Deploy', 'Test', 'Train users', 'Document', 'Migrate data'))}"  # noqa: E501
-                   f" - {company.name}", 100)  # fmt: skip
+    summary = clip(
+        f"{phase['name'].split(' - ', 1)[1]}: "
+        f"{rng.choice(('Site survey', 'Order hardware', 'Configure', 'Deploy', 'Test', 'Train users', 'Document', 'Migrate data'))}"
+        f" - {company.name}",
+        100,
+    )
     doc = _ticket_base(rng, world, ticket_id, summary, company, board.ref, entered)
     doc["isIssueFlag"] = False
     doc["project"] = project.ref
@@ -475,8 +631,15 @@ def _project_ticket(rng: random.Random, making: _Ticketing, world: World, entere
     entries = []
     if rng.random() >= CASES["project_ticket_without_time"].share:
         finish = closed_at if closed else ANCHOR_TS - HOUR
-        entries = making.entries(doc, entered, max(finish, entered + HOUR), "Projects", None,
-                                 owner, 0.0 if project.fixed_fee else 0.9)  # fmt: skip
+        entries = making.entries(
+            doc,
+            entered,
+            max(finish, entered + HOUR),
+            "Projects",
+            None,
+            owner,
+            0.0 if project.fixed_fee else 0.9,
+        )
     hours = round(sum(e["actualHours"] for e in entries), 2)
     project.actual_hours += hours
     project.budget_hours += budget
@@ -494,18 +657,27 @@ def _project_ticket(rng: random.Random, making: _Ticketing, world: World, entere
     store.records["project_tickets"].put(ticket_id, None, updated, doc)
     if not entries:
         store.case("project_ticket_without_time", "connectwise", "project_tickets", ticket_id)
-    making.audit(ticket_id, entered, project.manager.identifier, closed_at if closed else None,
-                 board.closed["name"] if closed else None, entries, True)  # fmt: skip
+    making.audit(
+        ticket_id,
+        entered,
+        project.manager.identifier,
+        closed_at if closed else None,
+        board.closed["name"] if closed else None,
+        entries,
+        True,
+    )
     making.write_entries(entries, closed_at if closed else None, None)
 
 
-def _write_projects(rng: random.Random, world: World, projects: list[Project],
-                    invoices: Invoices, store: Store) -> None:  # fmt: skip
+def _write_projects(
+    rng: random.Random, world: World, projects: list[Project], invoices: Invoices, store: Store
+) -> None:
     for project in projects:
         company = project.company
         closed = project.end + 15 * DAY < ANCHOR_TS and rng.random() < 0.85
-        status = "Closed" if closed else rng.choice(("Open", "In Progress", "In Progress",
-                                                     "On Hold"))  # fmt: skip
+        status = (
+            "Closed" if closed else rng.choice(("Open", "In Progress", "In Progress", "On Hold"))
+        )
         fee = money(round(rng.uniform(4000, 60000), -2)) if project.fixed_fee else None
         doc = {
             "id": project.id,
@@ -539,25 +711,52 @@ def _write_projects(rng: random.Random, world: World, projects: list[Project],
             doc["downpayment"] = money(fee * 0.3)
         if closed:
             doc["actualEnd"] = iso(project.end - project.end % DAY)
-        updated = min(ANCHOR_TS - HOUR, (project.end if closed else ANCHOR_TS) - rng.randint(1, 10) * HOUR)  # noqa: E501
+        updated = min(
+            ANCHOR_TS - HOUR, (project.end if closed else ANCHOR_TS) - rng.randint(1, 10) * HOUR
+        )
         updated = max(updated, project.start + HOUR)
-        doc["_info"] = info(updated, project.manager.identifier, project.start,
-                            project.manager.identifier)  # fmt: skip
+        doc["_info"] = info(
+            updated, project.manager.identifier, project.start, project.manager.identifier
+        )
         store.records["projects"].put(project.id, None, updated, doc)
         if project.fixed_fee:
             store.case("project_fixed_fee", "connectwise", "projects", project.id)
         by = project.manager.identifier
         extra = {"project": project.ref}
         if fee is not None:
-            ref = invoices.add(rng, kind="DownPayment", apply_to="Project", apply_to_id=project.id,
-                               company=company, date=project.start - project.start % DAY,
-                               service=fee * 0.3, by=by, extra=extra)  # fmt: skip
+            ref = invoices.add(
+                rng,
+                kind="DownPayment",
+                apply_to="Project",
+                apply_to_id=project.id,
+                company=company,
+                date=project.start - project.start % DAY,
+                service=fee * 0.3,
+                by=by,
+                extra=extra,
+            )
             store.case("invoice_down_payment", "connectwise", "invoices", ref["id"])
             if closed:
-                invoices.add(rng, kind="Progress", apply_to="Project", apply_to_id=project.id,
-                             company=company, date=project.end - project.end % DAY + DAY,
-                             service=fee * 0.7, by=by, extra=extra)  # fmt: skip
+                invoices.add(
+                    rng,
+                    kind="Progress",
+                    apply_to="Project",
+                    apply_to_id=project.id,
+                    company=company,
+                    date=project.end - project.end % DAY + DAY,
+                    service=fee * 0.7,
+                    by=by,
+                    extra=extra,
+                )
         elif closed and project.billable:
-            invoices.add(rng, kind="Standard", apply_to="Project", apply_to_id=project.id,
-                         company=company, date=project.end - project.end % DAY + DAY,
-                         service=project.billable, by=by, extra=extra)  # fmt: skip
+            invoices.add(
+                rng,
+                kind="Standard",
+                apply_to="Project",
+                apply_to_id=project.id,
+                company=company,
+                date=project.end - project.end % DAY + DAY,
+                service=project.billable,
+                by=by,
+                extra=extra,
+            )
