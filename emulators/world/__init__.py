@@ -167,9 +167,7 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
         everyone = parties.build(seed, size, world, staff, store)
         invoices = Invoices(world, store)
         agreements.build(stream(seed, "agreements"), size, world, staff, everyone, invoices, store)
-        service.build(
-            lambda part: stream(seed, part), size, world, staff, everyone, invoices, store
-        )
+        service.build(seed, size, world, staff, everyone, invoices, store)
         orders.build(stream(seed, "sales_orders"), size, world, staff, everyone, invoices, store)
         _write_refs(store, world)
         _write_erp_setup(store, world, everyone.dealer.number)

@@ -10,7 +10,19 @@ import pyarrow as pa
 from . import names
 from .cases import quota
 from .catalog import World
-from .common import ANCHOR_TS, DAY, HOUR, START_TS, YEAR, clip, info, iso, midnight, stream
+from .common import (
+    ANCHOR_TS,
+    DAY,
+    HOUR,
+    START_TS,
+    YEAR,
+    between,
+    clip,
+    info,
+    iso,
+    midnight,
+    stream,
+)
 from .people import People
 from .store import Store
 
@@ -178,7 +190,7 @@ def _contact_details(rng: random.Random, customer: Customer) -> None:
     customer.email = f"info@{domain}" if rng.random() < 0.6 else None
     customer.website = f"www.{domain}" if rng.random() < 0.5 else None
     customer.customer_type = rng.choices(("MPS", "IT", "COPIER", "MIXED"), (3, 3, 2, 2))[0]
-    customer.updated = rng.randint(max(customer.created, START_TS), ANCHOR_TS - DAY)
+    customer.updated = between(rng, max(customer.created, START_TS), ANCHOR_TS - DAY)
 
 
 def _pick_customer_cases(rng: random.Random, parents: list[Customer]) -> None:
@@ -203,7 +215,7 @@ def _pick_customer_cases(rng: random.Random, parents: list[Customer]) -> None:
     for customer in no_company:
         customer.key = "none"
     for customer in without[: len(without) // 2]:  # brand new: not pushed yet
-        customer.created = ANCHOR_TS - rng.randint(2, 45) * DAY
+        customer.created = ANCHOR_TS - rng.randint(5, 45) * DAY
         customer.updated = customer.created + rng.randint(1, 24) * HOUR
     # N: parents with a company, special names aside.
     population = len(others) - len(no_company) - len(special)
@@ -265,7 +277,7 @@ def _locations(rng: random.Random, scale, parents: list[Customer]) -> list[Custo
             location = Customer(
                 name,
                 address,
-                max(parent.created + DAY, rng.randint(parent.created, ANCHOR_TS - 3 * DAY)),
+                between(rng, parent.created, ANCHOR_TS - 2 * DAY) + HOUR,
                 parent=parent,
                 label=label,
             )
@@ -490,7 +502,7 @@ def _company_updated(rng: random.Random, company: Company) -> int:
     if company.kind == "merged":
         # Deleting by merge does not move lastUpdated: an incremental pull never sees it.
         return rng.randint(company.created, company.deleted_at - DAY)
-    updated = rng.randint(max(company.created, START_TS), ANCHOR_TS - HOUR)
+    updated = between(rng, max(company.created, START_TS), ANCHOR_TS - HOUR)
     duplicate = company.customer.merged_from if company.customer else None
     if duplicate is not None and company.kind == "client":
         updated = max(
@@ -643,7 +655,7 @@ def _contact(
         )
     ref = {"id": contact_id, "name": f"{first} {last}"}
     created = rng.randint(company.created, max(company.created, ANCHOR_TS - 10 * DAY))
-    updated = rng.randint(created, ANCHOR_TS - HOUR)
+    updated = between(rng, created, ANCHOR_TS - HOUR)
     doc = {
         "id": contact_id,
         "firstName": first,
