@@ -97,9 +97,11 @@ def test_same_seed_same_world_other_seed_other_world(world_path, tmp_path):
     assert again.counts["connectwise.tickets"] == SCALE.tickets
 
 
-def test_unknown_scale_is_refused(tmp_path):
+def test_unknown_scale_and_schema_named_file_are_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown scale"):
         generate(tmp_path / "x.duckdb", scale="huge")
+    with pytest.raises(ValueError, match="named after its schemas"):
+        generate(tmp_path / "world.duckdb")
 
 
 def test_tables_and_columns_are_the_contract(con):

@@ -1,8 +1,8 @@
 """The seeded dealer world: one coherent IT and office-equipment dealer, written to one DuckDB
 file that every emulated system serves from.
 
-    generate(Path("world.duckdb"), seed=1, scale="small")
-    python -m emulators.world --path world.duckdb --seed 1 --scale small
+    generate(Path("dealer.duckdb"), seed=1, scale="small")
+    python -m emulators.world --path dealer.duckdb --seed 1 --scale small
 
 Same seed and scale, same world: every part draws from its own ``random.Random(f"{seed}:{part}")``
 stream, every date derives from ``ANCHOR`` (2026-01-01T00:00:00Z; records spread over the three
@@ -29,6 +29,9 @@ truly is and what the incumbent wrote into ``ZCJ_CW_CompanyID`` / ``ZCJ_CW_SiteA
 ``contract_templates`` (``**CW <type>`` contracts on the dealer's own customer), ``items`` (ERP
 items and the catalog item each mirrors), ``codes`` (ERP code lists and the PSA reference each
 maps to) and ``cases``.
+
+DuckDB names a database after its file, so the file must not be called ``world.duckdb`` or
+``connectwise.duckdb`` (``world.customers`` would be ambiguous); ``generate`` refuses those names.
 
 Where the keys live: a member's ERP technician number is in ``employeeIdentifer`` (the API's own
 spelling); an agreement invoice's billing period is in ``reference`` (``YYYY-MM-DD - YYYY-MM-DD``);
@@ -158,6 +161,9 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
     """Write the world for ``seed`` at ``scale`` to a new DuckDB file at ``path``."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    if Path(path).stem in ("world", "connectwise"):
+        # DuckDB names the database after the file: world.customers would then be ambiguous.
+        raise ValueError(f"{Path(path).name}: a world file must not be named after its schemas")
     size = SCALES[scale]
     began = time.perf_counter()
     world = World()
