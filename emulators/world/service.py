@@ -171,8 +171,9 @@ class Desk:
         self.next_ticket, self.next_entry = FIRST_TICKET_ID, FIRST_TIME_ENTRY_ID
         with_time = sum(share * (1 - none) for share, none, _ in BOARDS.values())
         with_time /= sum(share for share, _, _ in BOARDS.values())
-        # Mean entries on a ticket with time, so the total lands near Scale.time_entries.
-        self.mean_entries = max(1.0, scale.time_entries / (scale.tickets * with_time * 0.96))
+        # Mean entries on a ticket with time, so the total lands near Scale.time_entries
+        # (cancelled tickets have none; overlaps and project tickets add about as many).
+        self.mean_entries = max(1.0, scale.time_entries / (scale.tickets * with_time))
 
     def run(self, parties: Parties, projects: list[Project]) -> None:
         rng, total = self.rng, self.scale.tickets
@@ -386,7 +387,7 @@ class Desk:
         rng, world = self.time_rng, self.world
         window = max(finish - begin, HOUR)
         slots = []
-        for _ in range(rng.randint(1, max(1, round(2 * self.mean_entries - 1)))):
+        for _ in range(1 + int(rng.random() * (2 * self.mean_entries - 1))):  # mean: mean_entries
             start = begin + int(rng.random() * window)
             start += -start % (15 * MINUTE)  # never before the ticket
             minutes = rng.choice((15, 30, 30, 45, 60, 60, 90, 120, 180, 240))

@@ -102,7 +102,7 @@ class Rows:
         for column, value in zip(self.columns, values, strict=True):
             column.append(value)
         self.count += 1
-        if len(self.columns[0]) >= BATCH:
+        if self.count % BATCH == 0:
             self.flush()
 
     def flush(self) -> None:
@@ -148,7 +148,7 @@ class Records(Rows):
         stamps.append(last_updated)
         docs.append(dumps(doc))
         self.count += 1
-        if len(ids) >= BATCH:
+        if self.count % BATCH == 0:
             self.flush()
 
 
