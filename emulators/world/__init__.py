@@ -51,7 +51,7 @@ customer_sync_off                   customer  3%     3 P; ZCJ_SyncToCW = No, eve
                                                        keeps an old PSA company
 customer_on_hold                    customer  4%     2 P; code CH
 customer_inactive                   customer  4%     2 P; company status Inactive
-customer_property_missing           customer  8%     3 linked parents (L)
+customer_property_missing           customer  8%     3 parents with a live company (L)
 customer_property_wrong_company     customer  2%     2 L; another live company's id
 customer_property_unknown_company   customer  1%     2 L; an id no company has
 customer_property_deleted_company   customer 50%     2 merged parents; the deleted company
@@ -60,9 +60,11 @@ location_without_site               customer  8%     3 locations of linked paren
 site_property_missing               customer  6%     3 locations with a site (S)
 site_property_wrong                 customer  2%     2 S; another company's site
 company_key_in_identifier           company   rest   3 the number is the Company ID
-company_key_in_account_number       company  15%     3 L without special names (N), plus
-                                                       every merge survivor
-company_key_in_neither              company   8%     3 N
+company_key_in_account_number       company  15%     3 parents with a company, special names
+                                                       aside (N); plus every merge survivor
+                                                       and 4 special names
+company_key_in_neither              company   8%     3 N; plus 3 special names (the 11 cycle
+                                                       identifier, account, neither)
 company_identifier_wrong_customer   company   2%     2 N; holds a company-less customer's no.
 company_merged_deleted              company   3%     3 N; deletedFlag, lastUpdated < merge
 company_merge_survivor              company   3%     3 one per merged company
@@ -90,10 +92,11 @@ addition_zero_billed                addition  5%     3 all additions
 addition_cancelled                  addition  5%     2 all additions
 invoice_down_payment                invoice   drawn  2 one per started fixed-fee project
 ticket_without_time                 ticket   ~30%    3 drawn (80% on Alerts)
-ticket_closed_without_time          ticket   ~25%    3 drawn
+ticket_closed_without_time          ticket   ~28%    3 drawn
 ticket_company_without_customer     ticket    3%     3 drawn
-ticket_on_agreement                 ticket   ~30%    3 drawn
-ticket_unmapped_technician          ticket   ~10%    3 drawn
+ticket_on_agreement                 ticket   ~40%    3 drawn (70% of tickets of a company
+                                                       with an agreement in force)
+ticket_unmapped_technician          ticket   ~25%    3 drawn (follows the member cases)
 time_entry_overlap                  time      2%     2 drawn per ticket with time
 project_ticket_without_time         proj.tk. 20%     2 drawn
 project_fixed_fee                   project  25%     2 all projects
