@@ -108,26 +108,17 @@ catalog_item_without_erp_item       refs     fixed   2 catalog.ITEMS_NOT_IN_ERP
 
 import time
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 
-from . import agreements, orders, parties, people, service
+from . import agreements, catalog, orders, parties, people, service
 from .cases import CASES, Case, quota
-from .catalog import (
-    AGREEMENT_TYPES,
-    BRANCHES,
-    CUSTOMER_TYPES,
-    ERP_ONLY_ITEMS,
-    ITEMS_NOT_IN_ERP,
-    TERRITORIES,
-    World,
-)
+from .catalog import World
 from .common import ANCHOR, stream
 from .invoices import Invoices
 from .scales import SCALES, Scale
-from .store import ENTITY_TABLES, Store, dumps
+from .store import ENTITY_TABLES, Store
 
 GENERATOR = "crosswalk-world 1"
 
@@ -178,8 +169,7 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
         agreements.build(stream(seed, "agreements"), size, world, staff, everyone, invoices, store)
         service.build(seed, size, world, staff, everyone, invoices, store)
         orders.build(stream(seed, "sales_orders"), size, world, staff, everyone, invoices, store)
-        _write_refs(store, world)
-        _write_erp_setup(store, world, everyone.dealer.number)
+        catalog.write(store, world, everyone.dealer.number)
         store.table(
             "world.meta",
             [
@@ -194,158 +184,3 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
     finally:
         store.close()
     return WorldSummary(Path(path), seed, scale, counts, time.perf_counter() - began)
-
-
-def _write_refs(store: Store, world: World) -> None:
-    rows = sorted(world.catalog.rows, key=lambda r: (r.kind, r.id))
-    store.table(
-        "connectwise.refs",
-        [(r.kind, r.id, r.name, r.identifier, dumps(r.doc)) for r in rows],
-        pa.schema(
-            [
-                ("kind", pa.string()),
-                ("id", pa.int64()),
-                ("name", pa.string()),
-                ("identifier", pa.string()),
-                ("doc", pa.string()),
-            ]
-        ),
-    )
-    for item in world.items:
-        if item.ref["identifier"] in ITEMS_NOT_IN_ERP:
-            store.case("catalog_item_without_erp_item", "connectwise", "refs", item.ref["id"])
-
-
-def _cents(value: float) -> Decimal:
-    return Decimal(f"{value:.2f}")
-
-
-def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
-    """ERP setup the other emulators read: agreement types and their templates, items, codes."""
-    text, big, flag = pa.string(), pa.int64(), pa.bool_()
-    types, templates = [], []
-    for name, has_template, _, cycle, _ in AGREEMENT_TYPES:
-        type_id = world.agreement_types[name][0]["id"]
-        template = f"**CW {name}" if has_template else None
-        base = f"**CWBase {name}" if has_template else None
-        types.append((type_id, name, has_template, template, base, cycle))
-        if has_template:
-            templates.append((template, name, dealer_number, base, False, "PH"))
-    store.table(
-        "world.agreement_types",
-        types,
-        pa.schema(
-            [
-                ("agreement_type_id", big),
-                ("name", text),
-                ("has_template", flag),
-                ("template_number", text),
-                ("base_item_number", text),
-                ("billing_cycle", text),
-            ]
-        ),
-    )
-    store.table(
-        "world.contract_templates",
-        templates,
-        pa.schema(
-            [
-                ("contract_number", text),
-                ("agreement_type", text),
-                ("customer_number", text),
-                ("base_item_number", text),
-                ("bill_contract", flag),
-                ("tax_code", text),
-            ]
-        ),
-    )
-    items = [
-        (
-            item.ref["identifier"],
-            item.ref["name"],
-            {"Inventory": "inventory", "Service": "nonstock"}.get(item.product_class, "nonstock"),
-            item.serialized,
-            _cents(item.cost),
-            _cents(item.price),
-            True,
-            item.ref["id"],
-        )
-        for item in world.items
-        if item.ref["identifier"] not in ITEMS_NOT_IN_ERP
-    ]
-    items += [
-        (number, description, kind, serial, _cents(cost), _cents(msrp), True, None)
-        for number, description, kind, serial, cost, msrp in ERP_ONLY_ITEMS
-    ]
-    items += [
-        (
-            f"**CWBase {name}",
-            f"CW agreement base rate: {name}",
-            "nonstock",
-            False,
-            _cents(0),
-            _cents(0),
-            True,
-            None,
-        )
-        for name, has_template, *_ in AGREEMENT_TYPES
-        if has_template
-    ]
-    store.table(
-        "world.items",
-        items,
-        pa.schema(
-            [
-                ("item_number", text),
-                ("description", text),
-                ("item_kind", text),
-                ("serialized", flag),
-                ("cost", pa.decimal128(12, 2)),
-                ("msrp", pa.decimal128(12, 2)),
-                ("is_active", flag),
-                ("cw_catalog_item_id", big),
-            ]
-        ),
-    )
-    codes = []
-    for code, name in TERRITORIES:
-        codes.append(("Territory", code, name, "territory", world.territory[code]["id"]))
-    for code, name in BRANCHES:
-        codes.append(("Branch", code, name, "location", world.location[code]["id"]))
-    for code, name in CUSTOMER_TYPES:
-        codes.append(("CustomerType", code, name, None, None))
-    codes.append(("OnHold", "CH", "Credit Hold", None, None))
-    codes.append(("OnHold", "WAuth", "Waiting Authorization", None, None))
-    for name, *_ in AGREEMENT_TYPES:
-        ref = world.agreement_types[name][0]
-        codes.append(
-            ("ContractType", name.upper().replace(" ", "")[:15], name, "agreement_type", ref["id"])
-        )
-    for code, name, kind in (
-        ("FL", "Florida Sales Tax", "FL"),
-        ("EXEMPT", "Tax Exempt", "EXEMPT"),
-        ("ON", "Ontario HST", "ON"),
-        ("PH", "Placeholder", None),
-    ):
-        codes.append(
-            (
-                "TaxCode",
-                code,
-                name,
-                "tax_code" if kind else None,
-                world.tax_code[kind]["id"] if kind else None,
-            )
-        )
-    store.table(
-        "world.codes",
-        codes,
-        pa.schema(
-            [
-                ("list_type", text),
-                ("code", text),
-                ("description", text),
-                ("cw_kind", text),
-                ("cw_id", big),
-            ]
-        ),
-    )
