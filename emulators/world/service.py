@@ -16,7 +16,7 @@ from .parties import Company, Parties
 from .people import Member, People
 from .store import Store
 
-FIRST_PROJECT_ID = 701
+FIRST_PROJECT_ID = 901
 FIRST_TICKET_ID = 200001
 FIRST_TIME_ENTRY_ID = 600001
 SPAN = ANCHOR_TS - START_TS
