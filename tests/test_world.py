@@ -97,6 +97,15 @@ def test_same_seed_same_world_other_seed_other_world(world_path, tmp_path):
     assert again.counts["connectwise.tickets"] == SCALE.tickets
 
 
+def test_command_line_writes_a_world_and_prints_counts(tmp_path, capsys):
+    from emulators.world.__main__ import main
+
+    main(["--path", str(tmp_path / "cli.duckdb"), "--seed", "3", "--scale", "small"])
+    printed = capsys.readouterr().out
+    assert re.search(r"connectwise\.tickets\s+1,000", printed)
+    assert "world small seed 3" in printed
+
+
 def test_unknown_scale_and_schema_named_file_are_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown scale"):
         generate(tmp_path / "x.duckdb", scale="huge")
