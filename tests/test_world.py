@@ -97,9 +97,20 @@ def test_same_seed_same_world_other_seed_other_world(world_path, tmp_path):
     assert again.counts["connectwise.tickets"] == SCALE.tickets
 
 
-def test_unknown_scale_is_refused(tmp_path):
+def test_command_line_writes_a_world_and_prints_counts(tmp_path, capsys):
+    from emulators.world.__main__ import main
+
+    main(["--path", str(tmp_path / "cli.duckdb"), "--seed", "3", "--scale", "small"])
+    printed = capsys.readouterr().out
+    assert re.search(r"connectwise\.tickets\s+1,000", printed)
+    assert "world small seed 3" in printed
+
+
+def test_unknown_scale_and_schema_named_file_are_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown scale"):
         generate(tmp_path / "x.duckdb", scale="huge")
+    with pytest.raises(ValueError, match="named after its schemas"):
+        generate(tmp_path / "world.duckdb")
 
 
 def test_tables_and_columns_are_the_contract(con):
@@ -117,17 +128,38 @@ def test_tables_and_columns_are_the_contract(con):
             ("doc", "VARCHAR"),
         ]
     assert [c for c, _ in columns["connectwise.audit_trail"]] == [
-        "type", "record_id", "entered_at", "doc"]  # fmt: skip
+        "type",
+        "record_id",
+        "entered_at",
+        "doc",
+    ]
     assert [c for c, _ in columns["connectwise.refs"]] == [
-        "kind", "id", "name", "identifier", "doc"]  # fmt: skip
+        "kind",
+        "id",
+        "name",
+        "identifier",
+        "doc",
+    ]
     assert [c for c, _ in columns["world.cases"]] == ["system", "entity", "id", "case_name"]
-    for column in ("customer_id", "customer_number", "parent_customer_id", "sync_to_cw",
-                   "cw_company_id", "cw_site_id", "cw_company_id_property",
-                   "cw_site_id_property", "last_update"):  # fmt: skip
+    for column in (
+        "customer_id",
+        "customer_number",
+        "parent_customer_id",
+        "sync_to_cw",
+        "cw_company_id",
+        "cw_site_id",
+        "cw_company_id_property",
+        "cw_site_id_property",
+        "last_update",
+    ):
         assert column in dict(columns["world.customers"])
     meta = dict(con.execute("SELECT key, value FROM world.meta").fetchall())
-    assert meta == {"seed": "1", "scale": "small", "anchor": ANCHOR_TEXT,
-                    "generator": world_module.GENERATOR}  # fmt: skip
+    assert meta == {
+        "seed": "1",
+        "scale": "small",
+        "anchor": ANCHOR_TEXT,
+        "generator": world_module.GENERATOR,
+    }
 
 
 def test_rows_are_in_id_order_ids_unique_parents_only_on_children(con, docs):
@@ -200,31 +232,76 @@ def test_docs_have_no_nulls_string_info_and_utc_stamps(con, docs):
             assert doc["_info"]["dateEntered"] <= doc["_info"]["lastUpdated"], (table, id_)
     for (doc,) in con.execute("SELECT doc FROM connectwise.audit_trail").fetchall():
         entry = json.loads(doc)
-        assert set(entry) == {"text", "enteredDate", "enteredBy", "auditType", "auditSubType",
-                              "auditSource"}  # fmt: skip
+        assert set(entry) == {
+            "text",
+            "enteredDate",
+            "enteredBy",
+            "auditType",
+            "auditSubType",
+            "auditSource",
+        }
         assert STAMP.match(entry["enteredDate"]) and entry["enteredDate"] <= ANCHOR_TEXT
 
 
 LIMITS = {
-    "companies": {"identifier": 30, "name": 50, "addressLine1": 50, "addressLine2": 50,
-                  "city": 50, "state": 50, "zip": 12, "phoneNumber": 30, "faxNumber": 30,
-                  "website": 255},
-    "sites": {"name": 50, "addressLine1": 50, "addressLine2": 50, "city": 50, "zip": 12,
-              "phoneNumber": 30},
+    "companies": {
+        "identifier": 30,
+        "name": 50,
+        "addressLine1": 50,
+        "addressLine2": 50,
+        "city": 50,
+        "state": 50,
+        "zip": 12,
+        "phoneNumber": 30,
+        "faxNumber": 30,
+        "website": 255,
+    },
+    "sites": {
+        "name": 50,
+        "addressLine1": 50,
+        "addressLine2": 50,
+        "city": 50,
+        "zip": 12,
+        "phoneNumber": 30,
+    },
     "agreements": {"name": 100, "reasonCancelled": 100, "customerPO": 50},
     "invoices": {"invoiceNumber": 15, "reference": 50, "customerPO": 50},
-    "tickets": {"summary": 100, "siteName": 50, "contactName": 62, "contactPhoneNumber": 20,
-                "contactEmailAddress": 250, "poNumber": 50},
+    "tickets": {
+        "summary": 100,
+        "siteName": 50,
+        "contactName": 62,
+        "contactPhoneNumber": 20,
+        "contactEmailAddress": 250,
+        "poNumber": 50,
+    },
     "project_tickets": {"summary": 100, "siteName": 50, "wbsCode": 50},
     "projects": {"name": 100},
     "sales_orders": {"poNumber": 50},
     "products": {"description": 2000, "customerDescription": 6000},
     "additions": {"invoiceDescription": 6000},
     "members": {"identifier": 15, "firstName": 30, "lastName": 30},
-}  # fmt: skip
-MONEY = ("billAmount", "unitPrice", "unitCost", "extPrice", "extCost", "margin", "subtotal",
-         "total", "salesTax", "payments", "balance", "price", "cost", "subTotal", "taxTotal",
-         "actualHours", "hoursBilled", "agreementAmount", "billingAmount")  # fmt: skip
+}
+MONEY = (
+    "billAmount",
+    "unitPrice",
+    "unitCost",
+    "extPrice",
+    "extCost",
+    "margin",
+    "subtotal",
+    "total",
+    "salesTax",
+    "payments",
+    "balance",
+    "price",
+    "cost",
+    "subTotal",
+    "taxTotal",
+    "actualHours",
+    "hoursBilled",
+    "agreementAmount",
+    "billingAmount",
+)
 
 
 def test_field_limits_money_and_custom_field_values(docs, customers):
@@ -284,31 +361,65 @@ def test_pyconnectwise_parses_every_record_and_knows_every_field(con, docs):
 # Coherence: every reference points at a record or catalog row that exists and matches
 
 ENTITY_KEYS = {
-    "company": "companies", "billToCompany": "companies", "shipToCompany": "companies",
-    "vendor": "companies", "site": "sites", "billToSite": "sites", "shipToSite": "sites",
-    "billingSite": "sites", "contact": "contacts", "billToContact": "contacts",
-    "defaultContact": "contacts", "agreement": "agreements", "project": "projects",
-    "salesOrder": "sales_orders", "owner": "members", "member": "members", "manager": "members",
-    "salesRep": "members", "ticket": "tickets", "invoice": "invoices",
-}  # fmt: skip
+    "company": "companies",
+    "billToCompany": "companies",
+    "shipToCompany": "companies",
+    "vendor": "companies",
+    "site": "sites",
+    "billToSite": "sites",
+    "shipToSite": "sites",
+    "billingSite": "sites",
+    "contact": "contacts",
+    "billToContact": "contacts",
+    "defaultContact": "contacts",
+    "agreement": "agreements",
+    "project": "projects",
+    "salesOrder": "sales_orders",
+    "owner": "members",
+    "member": "members",
+    "manager": "members",
+    "salesRep": "members",
+    "ticket": "tickets",
+    "invoice": "invoices",
+}
 REF_KEYS = {
-    "board": "board", "priority": "priority", "source": "source", "location": "location",
-    "department": "department", "territory": "territory", "market": "market",
-    "country": "country", "stateReference": "state", "billingTerms": "billing_terms",
-    "billingCycle": "billing_cycle", "taxCode": "tax_code", "invoiceTemplate": "invoice_template",
-    "workType": "work_type", "workRole": "work_role", "timeZone": "time_zone",
-    "defaultLocation": "location", "defaultDepartment": "department",
-    "securityRole": "security_role", "phase": "project_phase", "catalogItem": "catalog_item",
+    "board": "board",
+    "priority": "priority",
+    "source": "source",
+    "location": "location",
+    "department": "department",
+    "territory": "territory",
+    "market": "market",
+    "country": "country",
+    "stateReference": "state",
+    "billingTerms": "billing_terms",
+    "billingCycle": "billing_cycle",
+    "taxCode": "tax_code",
+    "invoiceTemplate": "invoice_template",
+    "workType": "work_type",
+    "workRole": "work_role",
+    "timeZone": "time_zone",
+    "defaultLocation": "location",
+    "defaultDepartment": "department",
+    "securityRole": "security_role",
+    "phase": "project_phase",
+    "catalogItem": "catalog_item",
     "product": "catalog_item",
-}  # fmt: skip
+}
 PER_TABLE = {
-    ("companies", "status"): "company_status", ("tickets", "status"): "ticket_status",
-    ("project_tickets", "status"): "ticket_status", ("projects", "status"): "project_status",
-    ("sales_orders", "status"): "order_status", ("invoices", "status"): "billing_status",
-    ("agreements", "type"): "agreement_type", ("tickets", "type"): "ticket_type",
-    ("projects", "type"): "project_type", ("members", "type"): "member_type",
-    ("companies", "types"): "company_type", ("contacts", "types"): "contact_type",
-}  # fmt: skip
+    ("companies", "status"): "company_status",
+    ("tickets", "status"): "ticket_status",
+    ("project_tickets", "status"): "ticket_status",
+    ("projects", "status"): "project_status",
+    ("sales_orders", "status"): "order_status",
+    ("invoices", "status"): "billing_status",
+    ("agreements", "type"): "agreement_type",
+    ("tickets", "type"): "ticket_type",
+    ("projects", "type"): "project_type",
+    ("members", "type"): "member_type",
+    ("companies", "types"): "company_type",
+    ("contacts", "types"): "contact_type",
+}
 
 
 def _embed(table: str, doc: dict) -> dict:
@@ -327,8 +438,12 @@ def _embed(table: str, doc: dict) -> dict:
     if table == "sales_orders":
         return {"id": doc["id"], "identifier": str(doc["id"])}
     if table == "invoices":
-        return {"id": doc["id"], "identifier": doc["invoiceNumber"], "billingType": doc["type"],
-                "applyToType": doc["applyToType"]}  # fmt: skip
+        return {
+            "id": doc["id"],
+            "identifier": doc["invoiceNumber"],
+            "billingType": doc["type"],
+            "applyToType": doc["applyToType"],
+        }
     return {"id": doc["id"], "name": doc["name"]}
 
 
@@ -411,8 +526,12 @@ def test_records_agree_with_each_other(docs, refs):
     for table in ("tickets", "project_tickets"):
         for doc in docs[table].values():
             assert doc["actualHours"] == pytest.approx(hours[doc["id"]], abs=0.02)
-    applied = {"Agreement": "agreements", "Ticket": "tickets", "Project": "projects",
-               "SalesOrder": "sales_orders"}  # fmt: skip
+    applied = {
+        "Agreement": "agreements",
+        "Ticket": "tickets",
+        "Project": "projects",
+        "SalesOrder": "sales_orders",
+    }
     for invoice in docs["invoices"].values():
         target = docs[applied[invoice["applyToType"]]][invoice["applyToId"]]
         assert target["company"]["id"] == invoice["company"]["id"]
@@ -433,16 +552,37 @@ def test_records_agree_with_each_other(docs, refs):
 
 def test_refs_catalogs(refs):
     kinds = {kind for kind, _ in refs}
-    for kind in ("company_status", "company_type", "territory", "market", "country", "state",
-                 "board", "ticket_status", "priority", "ticket_type", "source", "agreement_type",
-                 "billing_cycle", "billing_terms", "work_type", "work_role", "location",
-                 "department", "project_status", "project_type", "order_status",
-                 "catalog_item", "invoice_template", "tax_code", "project_phase"):  # fmt: skip
+    for kind in (
+        "company_status",
+        "company_type",
+        "territory",
+        "market",
+        "country",
+        "state",
+        "board",
+        "ticket_status",
+        "priority",
+        "ticket_type",
+        "source",
+        "agreement_type",
+        "billing_cycle",
+        "billing_terms",
+        "work_type",
+        "work_role",
+        "location",
+        "department",
+        "project_status",
+        "project_type",
+        "order_status",
+        "catalog_item",
+        "invoice_template",
+        "tax_code",
+        "project_phase",
+    ):
         assert kind in kinds
     statuses = [doc for (kind, _), doc in refs.items() if kind == "ticket_status"]
     assert {s["name"] for s in statuses if s["closedStatus"]} >= {">Closed", ">Cancelled"}
-    assert {s["board"]["id"] for s in statuses} == {
-        id_ for kind, id_ in refs if kind == "board"}  # fmt: skip
+    assert {s["board"]["id"] for s in statuses} == {id_ for kind, id_ in refs if kind == "board"}
     assert all(
         set(doc) >= {"id", "name", "sort"} for (k, _), doc in refs.items() if k == "priority"
     )
@@ -522,12 +662,17 @@ def test_technicians_agreement_types_templates_items_codes(con, docs, refs):
 def test_cases_name_known_records(con, docs, customers, cases):
     entities = {
         "customers": {c["customer_id"] for c in customers},
-        "technicians": {r[0] for r in con.execute(
-            "SELECT technician_id FROM world.technicians").fetchall()},
-        "refs": {r[0] for r in con.execute(
-            "SELECT id FROM connectwise.refs WHERE kind = 'catalog_item'").fetchall()},
+        "technicians": {
+            r[0] for r in con.execute("SELECT technician_id FROM world.technicians").fetchall()
+        },
+        "refs": {
+            r[0]
+            for r in con.execute(
+                "SELECT id FROM connectwise.refs WHERE kind = 'catalog_item'"
+            ).fetchall()
+        },
         **{table: set(docs[table]) for table in ENTITY_TABLES},
-    }  # fmt: skip
+    }
     rows = con.execute("SELECT system, entity, id, case_name FROM world.cases").fetchall()
     assert len(rows) == len(set(rows))
     for system, entity, id_, name in rows:
@@ -561,27 +706,34 @@ def test_exact_case_counts(docs, customers, cases, con):
         "customer_on_hold": quota("customer_on_hold", others),
         "customer_inactive": quota("customer_inactive", others),
         "customer_property_missing": quota("customer_property_missing", len(linked) - merged),
-        "customer_property_wrong_company": quota("customer_property_wrong_company",
-                                                 len(linked) - merged),
-        "customer_property_unknown_company": quota("customer_property_unknown_company",
-                                                   len(linked) - merged),
+        "customer_property_wrong_company": quota(
+            "customer_property_wrong_company", len(linked) - merged
+        ),
+        "customer_property_unknown_company": quota(
+            "customer_property_unknown_company", len(linked) - merged
+        ),
         "customer_property_deleted_company": quota("customer_property_deleted_company", merged),
         "location_own_number": quota("location_own_number", len(locations)),
-        "location_without_site": quota("location_without_site", sum(
-            1 for c in locations if by_id[c["parent_customer_id"]]["cw_company_id"])),
-        "site_property_missing": quota("site_property_missing",
-                                       sum(1 for c in locations if c["cw_site_id"])),
-        "site_property_wrong": quota("site_property_wrong",
-                                     sum(1 for c in locations if c["cw_site_id"])),
+        "location_without_site": quota(
+            "location_without_site",
+            sum(1 for c in locations if by_id[c["parent_customer_id"]]["cw_company_id"]),
+        ),
+        "site_property_missing": quota(
+            "site_property_missing", sum(1 for c in locations if c["cw_site_id"])
+        ),
+        "site_property_wrong": quota(
+            "site_property_wrong", sum(1 for c in locations if c["cw_site_id"])
+        ),
         "company_merged_deleted": quota("company_merged_deleted", special_population),
         "company_merge_survivor": merged,
         "company_key_in_neither": quota("company_key_in_neither", special_population)
         + len(range(2, len(SPECIAL_NAMES), 3)),
-        "company_key_in_account_number": quota("company_key_in_account_number",
-                                               special_population)
-        + merged + len(range(1, len(SPECIAL_NAMES), 3)),
-        "company_identifier_wrong_customer": quota("company_identifier_wrong_customer",
-                                                   special_population),
+        "company_key_in_account_number": quota("company_key_in_account_number", special_population)
+        + merged
+        + len(range(1, len(SPECIAL_NAMES), 3)),
+        "company_identifier_wrong_customer": quota(
+            "company_identifier_wrong_customer", special_population
+        ),
         "company_duplicate_name": quota("company_duplicate_name", special_population) // 2 * 2,
         "company_special_name": len(SPECIAL_NAMES),
         "company_prospect": SCALE.prospects,
@@ -598,15 +750,16 @@ def test_exact_case_counts(docs, customers, cases, con):
         "technician_without_member": SCALE.erp_only_technicians,
         "agreement_cancelled": quota("agreement_cancelled", SCALE.agreements),
         "agreement_expired": quota("agreement_expired", SCALE.agreements),
-        "agreement_company_without_customer": quota("agreement_company_without_customer",
-                                                    SCALE.agreements),
+        "agreement_company_without_customer": quota(
+            "agreement_company_without_customer", SCALE.agreements
+        ),
         "addition_zero_billed": quota("addition_zero_billed", len(docs["additions"])),
         "addition_cancelled": quota("addition_cancelled", len(docs["additions"])),
         "project_fixed_fee": quota("project_fixed_fee", SCALE.projects),
         "product_cancelled": quota("product_cancelled", len(docs["products"])),
         "product_dropship": quota("product_dropship", len(docs["products"])),
         "catalog_item_without_erp_item": len(ITEMS_NOT_IN_ERP),
-    }  # fmt: skip
+    }
     assert {name for name, case in CASES.items() if case.exact} == set(expected)
     assert {name: len(cases[name]) for name in expected} == expected
 
@@ -668,8 +821,11 @@ def test_customer_cases_mean_what_they_say(docs, customers, cases):
         parent = by_id.get(customer["parent_customer_id"])
         if parent is None:
             if customer["cw_company_id"] is None:
-                found["customer_sync_off" if not customer["sync_to_cw"] else
-                      "customer_without_company"].add(id_)  # fmt: skip
+                found[
+                    "customer_sync_off"
+                    if not customer["sync_to_cw"]
+                    else "customer_without_company"
+                ].add(id_)
             elif not customer["sync_to_cw"]:
                 found["customer_sync_off"].add(id_)
             if customer["on_hold"]:
@@ -677,8 +833,12 @@ def test_customer_cases_mean_what_they_say(docs, customers, cases):
                 found["customer_on_hold"].add(id_)
             if not customer["is_active"]:
                 found["customer_inactive"].add(id_)
-                assert docs["companies"].get(customer["cw_company_id"], {"status": {
-                    "name": "Inactive"}})["status"]["name"] == "Inactive"  # fmt: skip
+                assert (
+                    docs["companies"].get(
+                        customer["cw_company_id"], {"status": {"name": "Inactive"}}
+                    )["status"]["name"]
+                    == "Inactive"
+                )
             prop, truth = customer["cw_company_id_property"], customer["cw_company_id"]
             if truth is None:
                 assert prop is None
@@ -773,16 +933,20 @@ def test_work_cases_mean_what_they_say(con, docs, customers, cases):
     for addition in docs["additions"].values():
         if addition["billedQuantity"] == 0 and addition["quantity"] > 0:
             found["addition_zero_billed"].add(addition["id"])
-        if addition["agreementStatus"] == "Cancelled" and docs["agreements"][
-                addition["agreementId"]]["agreementStatus"] != "Cancelled":  # fmt: skip
+        if (
+            addition["agreementStatus"] == "Cancelled"
+            and docs["agreements"][addition["agreementId"]]["agreementStatus"] != "Cancelled"
+        ):
             found["addition_cancelled"].add(addition["id"])
     found["invoice_down_payment"] = {
-        i["id"] for i in docs["invoices"].values() if i["type"] == "DownPayment"}  # fmt: skip
+        i["id"] for i in docs["invoices"].values() if i["type"] == "DownPayment"
+    }
     timed = defaultdict(list)
     for entry in docs["time_entries"].values():
         timed[entry["chargeToId"]].append(entry)
-    technicians = dict(con.execute(
-        "SELECT member_id, technician_number FROM world.technicians").fetchall())  # fmt: skip
+    technicians = dict(
+        con.execute("SELECT member_id, technician_number FROM world.technicians").fetchall()
+    )
     for ticket in docs["tickets"].values():
         id_ = ticket["id"]
         if not timed[id_]:
@@ -799,7 +963,8 @@ def test_work_cases_mean_what_they_say(con, docs, customers, cases):
                 found["ticket_unmapped_technician"].add(id_)
     found["project_ticket_without_time"] = {t for t in docs["project_tickets"] if not timed[t]}
     found["project_fixed_fee"] = {
-        p["id"] for p in docs["projects"].values() if p["billingMethod"] == "FixedFee"}  # fmt: skip
+        p["id"] for p in docs["projects"].values() if p["billingMethod"] == "FixedFee"
+    }
     for product in docs["products"].values():
         if product["dropshipFlag"]:
             found["product_dropship"].add(product["id"])
@@ -823,5 +988,6 @@ def test_work_cases_mean_what_they_say(con, docs, customers, cases):
     assert open_closed[True] > open_closed[False] > 10
     assert len({t["board"]["id"] for t in docs["tickets"].values()}) >= 4
     assert any(i["type"] == "Agreement" for i in docs["invoices"].values())
-    assert docs["time_entries"] and any(e["chargeToType"] == "ProjectTicket"
-                                        for e in docs["time_entries"].values())  # fmt: skip
+    assert docs["time_entries"] and any(
+        e["chargeToType"] == "ProjectTicket" for e in docs["time_entries"].values()
+    )

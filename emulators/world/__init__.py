@@ -1,8 +1,8 @@
 """The seeded dealer world: one coherent IT and office-equipment dealer, written to one DuckDB
 file that every emulated system serves from.
 
-    generate(Path("world.duckdb"), seed=1, scale="small")
-    python -m emulators.world --path world.duckdb --seed 1 --scale small
+    generate(Path("dealer.duckdb"), seed=1, scale="small")
+    python -m emulators.world --path dealer.duckdb --seed 1 --scale small
 
 Same seed and scale, same world: every part draws from its own ``random.Random(f"{seed}:{part}")``
 stream, every date derives from ``ANCHOR`` (2026-01-01T00:00:00Z; records spread over the three
@@ -30,6 +30,9 @@ truly is and what the incumbent wrote into ``ZCJ_CW_CompanyID`` / ``ZCJ_CW_SiteA
 items and the catalog item each mirrors), ``codes`` (ERP code lists and the PSA reference each
 maps to) and ``cases``.
 
+DuckDB names a database after its file, so the file must not be called ``world.duckdb`` or
+``connectwise.duckdb`` (``world.customers`` would be ambiguous); ``generate`` refuses those names.
+
 Where the keys live: a member's ERP technician number is in ``employeeIdentifer`` (the API's own
 spelling); an agreement invoice's billing period is in ``reference`` (``YYYY-MM-DD - YYYY-MM-DD``);
 a location's site is named after the location (names kept within the site's 50 characters).
@@ -48,7 +51,7 @@ customer_sync_off                   customer  3%     3 P; ZCJ_SyncToCW = No, eve
                                                        keeps an old PSA company
 customer_on_hold                    customer  4%     2 P; code CH
 customer_inactive                   customer  4%     2 P; company status Inactive
-customer_property_missing           customer  8%     3 linked parents (L)
+customer_property_missing           customer  8%     3 parents with a live company (L)
 customer_property_wrong_company     customer  2%     2 L; another live company's id
 customer_property_unknown_company   customer  1%     2 L; an id no company has
 customer_property_deleted_company   customer 50%     2 merged parents; the deleted company
@@ -57,9 +60,11 @@ location_without_site               customer  8%     3 locations of linked paren
 site_property_missing               customer  6%     3 locations with a site (S)
 site_property_wrong                 customer  2%     2 S; another company's site
 company_key_in_identifier           company   rest   3 the number is the Company ID
-company_key_in_account_number       company  15%     3 L without special names (N), plus
-                                                       every merge survivor
-company_key_in_neither              company   8%     3 N
+company_key_in_account_number       company  15%     3 parents with a company, special names
+                                                       aside (N); plus every merge survivor
+                                                       and 4 special names
+company_key_in_neither              company   8%     3 N; plus 3 special names (the 11 cycle
+                                                       identifier, account, neither)
 company_identifier_wrong_customer   company   2%     2 N; holds a company-less customer's no.
 company_merged_deleted              company   3%     3 N; deletedFlag, lastUpdated < merge
 company_merge_survivor              company   3%     3 one per merged company
@@ -87,10 +92,11 @@ addition_zero_billed                addition  5%     3 all additions
 addition_cancelled                  addition  5%     2 all additions
 invoice_down_payment                invoice   drawn  2 one per started fixed-fee project
 ticket_without_time                 ticket   ~30%    3 drawn (80% on Alerts)
-ticket_closed_without_time          ticket   ~25%    3 drawn
+ticket_closed_without_time          ticket   ~28%    3 drawn
 ticket_company_without_customer     ticket    3%     3 drawn
-ticket_on_agreement                 ticket   ~30%    3 drawn
-ticket_unmapped_technician          ticket   ~10%    3 drawn
+ticket_on_agreement                 ticket   ~40%    3 drawn (70% of tickets of a company
+                                                       with an agreement in force)
+ticket_unmapped_technician          ticket   ~25%    3 drawn (follows the member cases)
 time_entry_overlap                  time      2%     2 drawn per ticket with time
 project_ticket_without_time         proj.tk. 20%     2 drawn
 project_fixed_fee                   project  25%     2 all projects
@@ -102,19 +108,17 @@ catalog_item_without_erp_item       refs     fixed   2 catalog.ITEMS_NOT_IN_ERP
 
 import time
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 
-from . import agreements, orders, parties, people, service
+from . import agreements, catalog, orders, parties, people, service
 from .cases import CASES, Case, quota
-from .catalog import AGREEMENT_TYPES, BRANCHES, CUSTOMER_TYPES, ERP_ONLY_ITEMS, ITEMS_NOT_IN_ERP
-from .catalog import TERRITORIES, World
+from .catalog import World
 from .common import ANCHOR, stream
 from .invoices import Invoices
 from .scales import SCALES, Scale
-from .store import ENTITY_TABLES, Store, dumps
+from .store import ENTITY_TABLES, Store
 
 GENERATOR = "crosswalk-world 1"
 
@@ -151,6 +155,9 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
     """Write the world for ``seed`` at ``scale`` to a new DuckDB file at ``path``."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    if Path(path).stem in ("world", "connectwise"):
+        # DuckDB names the database after the file: world.customers would then be ambiguous.
+        raise ValueError(f"{Path(path).name}: a world file must not be named after its schemas")
     size = SCALES[scale]
     began = time.perf_counter()
     world = World()
@@ -159,13 +166,10 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
         staff = people.build(stream(seed, "members"), size, world, store)
         everyone = parties.build(seed, size, world, staff, store)
         invoices = Invoices(world, store)
-        agreements.build(stream(seed, "agreements"), size, world, staff, everyone, invoices,
-                         store)  # fmt: skip
-        service.build(lambda part: stream(seed, part), size, world, staff, everyone, invoices,
-                      store)  # fmt: skip
+        agreements.build(stream(seed, "agreements"), size, world, staff, everyone, invoices, store)
+        service.build(seed, size, world, staff, everyone, invoices, store)
         orders.build(stream(seed, "sales_orders"), size, world, staff, everyone, invoices, store)
-        _write_refs(store, world)
-        _write_erp_setup(store, world, everyone.dealer.number)
+        catalog.write(store, world, everyone.dealer.number)
         store.table(
             "world.meta",
             [
@@ -180,125 +184,3 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
     finally:
         store.close()
     return WorldSummary(Path(path), seed, scale, counts, time.perf_counter() - began)
-
-
-def _write_refs(store: Store, world: World) -> None:
-    rows = sorted(world.catalog.rows, key=lambda r: (r.kind, r.id))
-    store.table(
-        "connectwise.refs",
-        [(r.kind, r.id, r.name, r.identifier, dumps(r.doc)) for r in rows],
-        pa.schema(
-            [
-                ("kind", pa.string()),
-                ("id", pa.int64()),
-                ("name", pa.string()),
-                ("identifier", pa.string()),
-                ("doc", pa.string()),
-            ]
-        ),
-    )
-    for item in world.items:
-        if item.ref["identifier"] in ITEMS_NOT_IN_ERP:
-            store.case("catalog_item_without_erp_item", "connectwise", "refs", item.ref["id"])
-
-
-def _cents(value: float) -> Decimal:
-    return Decimal(f"{value:.2f}")
-
-
-def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
-    """ERP setup the other emulators read: agreement types and their templates, items, codes."""
-    text, big, flag = pa.string(), pa.int64(), pa.bool_()
-    types, templates = [], []
-    for name, has_template, _, cycle, _ in AGREEMENT_TYPES:
-        type_id = world.agreement_types[name][0]["id"]
-        template = f"**CW {name}" if has_template else None
-        base = f"**CWBase {name}" if has_template else None
-        types.append((type_id, name, has_template, template, base, cycle))
-        if has_template:
-            templates.append((template, name, dealer_number, base, False, "PH"))
-    store.table(
-        "world.agreement_types",
-        types,
-        pa.schema(
-            [
-                ("agreement_type_id", big),
-                ("name", text),
-                ("has_template", flag),
-                ("template_number", text),
-                ("base_item_number", text),
-                ("billing_cycle", text),
-            ]
-        ),
-    )
-    store.table(
-        "world.contract_templates",
-        templates,
-        pa.schema(
-            [
-                ("contract_number", text),
-                ("agreement_type", text),
-                ("customer_number", text),
-                ("base_item_number", text),
-                ("bill_contract", flag),
-                ("tax_code", text),
-            ]
-        ),
-    )
-    items = [
-        (item.ref["identifier"], item.ref["name"],
-         {"Inventory": "inventory", "Service": "nonstock"}.get(item.product_class, "nonstock"),
-         item.serialized, _cents(item.cost), _cents(item.price), True, item.ref["id"])
-        for item in world.items
-        if item.ref["identifier"] not in ITEMS_NOT_IN_ERP
-    ]  # fmt: skip
-    items += [(number, description, kind, serial, _cents(cost), _cents(msrp), True, None)
-              for number, description, kind, serial, cost, msrp in ERP_ONLY_ITEMS]  # fmt: skip
-    items += [(f"**CWBase {name}", f"CW agreement base rate: {name}", "nonstock", False,
-               _cents(0), _cents(0), True, None) for name, has_template, *_ in AGREEMENT_TYPES if has_template]  # fmt: skip
-    store.table(
-        "world.items",
-        items,
-        pa.schema(
-            [
-                ("item_number", text),
-                ("description", text),
-                ("item_kind", text),
-                ("serialized", flag),
-                ("cost", pa.decimal128(12, 2)),
-                ("msrp", pa.decimal128(12, 2)),
-                ("is_active", flag),
-                ("cw_catalog_item_id", big),
-            ]
-        ),
-    )
-    codes = []
-    for code, name in TERRITORIES:
-        codes.append(("Territory", code, name, "territory", world.territory[code]["id"]))
-    for code, name in BRANCHES:
-        codes.append(("Branch", code, name, "location", world.location[code]["id"]))
-    for code, name in CUSTOMER_TYPES:
-        codes.append(("CustomerType", code, name, None, None))
-    codes.append(("OnHold", "CH", "Credit Hold", None, None))
-    codes.append(("OnHold", "WAuth", "Waiting Authorization", None, None))
-    for name, *_ in AGREEMENT_TYPES:
-        ref = world.agreement_types[name][0]
-        codes.append(("ContractType", name.upper().replace(" ", "")[:15], name,
-                      "agreement_type", ref["id"]))  # fmt: skip
-    for code, name, kind in (("FL", "Florida Sales Tax", "FL"), ("EXEMPT", "Tax Exempt", "EXEMPT"),
-                             ("ON", "Ontario HST", "ON"), ("PH", "Placeholder", None)):  # fmt: skip
-        codes.append(("TaxCode", code, name, "tax_code" if kind else None,
-                      world.tax_code[kind]["id"] if kind else None))  # fmt: skip
-    store.table(
-        "world.codes",
-        codes,
-        pa.schema(
-            [
-                ("list_type", text),
-                ("code", text),
-                ("description", text),
-                ("cw_kind", text),
-                ("cw_id", big),
-            ]
-        ),
-    )

@@ -1,4 +1,4 @@
-"""``python -m emulators.world --path world.duckdb --seed 1 --scale small``: write a world and
+"""``python -m emulators.world --path dealer.duckdb --seed 1 --scale small``: write a world and
 print its row counts and how long it took."""
 
 import argparse

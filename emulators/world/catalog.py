@@ -4,6 +4,11 @@ Everything here is fixed data, the same for every seed: a dealer configures its 
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pyarrow as pa
+
+from .store import Store, dumps
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,9 @@ class Item:
 class Catalog:
     rows: list[RefRow] = field(default_factory=list)
 
-    def _add(self, kind: str, id_: int, name: str, identifier=None, embed=None, **setup) -> dict:
+    def add(self, kind: str, id_: int, name: str, identifier=None, embed=None, **setup) -> dict:
+        """Add a catalog row; returns the reference records embed (``{id, name}``, with
+        ``identifier`` for identifier references, or ``embed`` when the shape is special)."""
         ref = embed or (
             {"id": id_, "identifier": identifier, "name": name}
             if identifier is not None
@@ -52,18 +59,33 @@ class Catalog:
         self.rows.append(RefRow(kind, id_, name, identifier, {**ref, **setup}))
         return ref
 
-    def many(self, kind: str, names, start: int = 1) -> list[dict]:
-        return [self._add(kind, start + i, name) for i, name in enumerate(names)]
+    def keyed(self, kind: str, names) -> dict[str, dict]:
+        """Rows numbered from 1, keyed by name, or by key for ``(key, name)`` pairs."""
+        pairs = [(name, name) if isinstance(name, str) else name for name in names]
+        return {key: self.add(kind, i, name) for i, (key, name) in enumerate(pairs, 1)}
 
 
 # ERP code -> PSA reference name, for the lists both systems keep.
-TERRITORIES = (("NORTH", "North"), ("SOUTH", "South"), ("EAST", "East"), ("WEST", "West"),
-               ("CENTRAL", "Central"))  # fmt: skip
+TERRITORIES = (
+    ("NORTH", "North"),
+    ("SOUTH", "South"),
+    ("EAST", "East"),
+    ("WEST", "West"),
+    ("CENTRAL", "Central"),
+)
 BRANCHES = (("TPA", "Tampa"), ("ORL", "Orlando"), ("MIA", "Miami"), ("JAX", "Jacksonville"))
-CUSTOMER_TYPES = (("MPS", "Managed print"), ("IT", "Managed IT"), ("COPIER", "Copier service"),
-                  ("MIXED", "Print and IT"))  # fmt: skip
-STATES = (("FL", "Florida", "US"), ("GA", "Georgia", "US"), ("AL", "Alabama", "US"),
-          ("ON", "Ontario", "CA"))  # fmt: skip
+CUSTOMER_TYPES = (
+    ("MPS", "Managed print"),
+    ("IT", "Managed IT"),
+    ("COPIER", "Copier service"),
+    ("MIXED", "Print and IT"),
+)
+STATES = (
+    ("FL", "Florida", "US"),
+    ("GA", "Georgia", "US"),
+    ("AL", "Alabama", "US"),
+    ("ON", "Ontario", "CA"),
+)
 COUNTRIES = (("US", "United States"), ("CA", "Canada"))
 
 # (name, has an ERP template, weight among agreements, billing cycle, monthly amount range)
@@ -114,15 +136,33 @@ ITEMS = (
 )  # fmt: skip
 # Catalog items the ERP has no item for: the agreement sync must create them.
 ITEMS_NOT_IN_ERP = ("AV-EDR", "USW-24P")
-# ERP-only items: the standard serviceable item every synced call uses, and stock the PSA never sells.
+# ERP-only items: the serviceable item every synced call uses; stock the PSA never sells.
 ERP_ONLY_ITEMS = (
     ("CW-SERVICE", "ConnectWise service call", "serviceable", False, 0.0, 0.0),
     ("STAPLES-5K", "Staple cartridge 5000", "inventory", False, 18.0, 9.0),
     ("PAPER-CASE", "Copy paper, case of 10 reams", "inventory", False, 54.0, 39.0),
 )
 
-WORK_ROLES = (("Help Desk Tech", 95.0), ("Field Technician", 125.0), ("Copier Technician", 135.0),
-              ("Network Engineer", 165.0), ("Project Manager", 150.0), ("Sales", 0.0))  # fmt: skip
+MARKETS = ("Education", "Healthcare", "Legal", "Manufacturing", "Retail", "Government",
+           "Professional Services", "Hospitality")  # fmt: skip
+PRIORITIES = (
+    ("Priority 1 - Emergency Response", 2),
+    ("Priority 2 - Quick Response", 4),
+    ("Priority 3 - Normal Response", 6),
+    ("Priority 4 - Schedule Maintenance", 8),
+)
+DEPARTMENTS = (("SVC", "Service"), ("PRJ", "Projects"), ("SALES", "Sales"),
+               ("ADMIN", "Administration"))  # fmt: skip
+PROJECT_TYPES = ("Network Upgrade", "Office Move", "Server Migration", "MPS Rollout",
+                 "Microsoft 365 Migration")  # fmt: skip
+WORK_ROLES = (
+    ("Help Desk Tech", 95.0),
+    ("Field Technician", 125.0),
+    ("Copier Technician", 135.0),
+    ("Network Engineer", 165.0),
+    ("Project Manager", 150.0),
+    ("Sales", 0.0),
+)
 
 
 class World:
@@ -130,104 +170,97 @@ class World:
 
     def __init__(self) -> None:
         cat = self.catalog = Catalog()
-        self.company_status = dict(zip(("Active", "Inactive", "Not-Approved"),
-                                       cat.many("company_status", ("Active", "Inactive",
-                                                                   "Not-Approved")),
-                                       strict=True))  # fmt: skip
-        self.company_type = dict(zip(("Client", "Prospect", "Vendor", "Partner"),
-                                     cat.many("company_type", ("Client", "Prospect", "Vendor",
-                                                               "Partner")),
-                                     strict=True))  # fmt: skip
+        self.company_status = cat.keyed("company_status", ("Active", "Inactive", "Not-Approved"))
+        self.company_type = cat.keyed("company_type", ("Client", "Prospect", "Vendor", "Partner"))
         # Territories and locations are both PSA "system locations"; ids apart so they never mix.
-        self.territory = {code: cat._add("territory", 101 + i, name, erpCode=code)
-                          for i, (code, name) in enumerate(TERRITORIES)}  # fmt: skip
-        self.location = {code: cat._add("location", 1 + i, name, erpCode=code)
-                         for i, (code, name) in enumerate(BRANCHES)}  # fmt: skip
-        self.markets = cat.many("market", ("Education", "Healthcare", "Legal", "Manufacturing",
-                                           "Retail", "Government", "Professional Services",
-                                           "Hospitality"))  # fmt: skip
-        self.country = {code: cat._add("country", 1 + i, name, identifier=code)
-                        for i, (code, name) in enumerate(COUNTRIES)}  # fmt: skip
-        self.state = {code: cat._add("state", 1 + i, name, identifier=code,
-                                     country=self.country[country])
-                      for i, (code, name, country) in enumerate(STATES)}  # fmt: skip
+        self.territory = {
+            code: cat.add("territory", 101 + i, name, erpCode=code)
+            for i, (code, name) in enumerate(TERRITORIES)
+        }
+        self.location = {
+            code: cat.add("location", i, name, erpCode=code)
+            for i, (code, name) in enumerate(BRANCHES, 1)
+        }
+        self.markets = list(cat.keyed("market", MARKETS).values())
+        self.country = {
+            code: cat.add("country", i, name, identifier=code)
+            for i, (code, name) in enumerate(COUNTRIES, 1)
+        }
+        self.state = {
+            code: cat.add("state", i, name, identifier=code, country=self.country[country])
+            for i, (code, name, country) in enumerate(STATES, 1)
+        }
         self.boards = self._boards()
         self.priorities = [
-            cat._add("priority", i + 1, name, embed={"id": i + 1, "name": name, "sort": sort})
-            for i, (name, sort) in enumerate((("Priority 1 - Emergency Response", 2),
-                                              ("Priority 2 - Quick Response", 4),
-                                              ("Priority 3 - Normal Response", 6),
-                                              ("Priority 4 - Schedule Maintenance", 8)))
-        ]  # fmt: skip
-        self.source = dict(zip(("Phone", "Email", "Portal", "Walk-In", "Monitoring"),
-                               cat.many("source", ("Phone", "Email Connector", "Portal",
-                                                   "Walk-In", "Monitoring")),
-                               strict=True))  # fmt: skip
-        self.agreement_types = {}
-        for i, (name, has_template, weight, cycle, amounts) in enumerate(AGREEMENT_TYPES):
-            ref = cat._add("agreement_type", 1 + i, name, hasErpTemplate=has_template)
-            self.agreement_types[name] = (ref, has_template, weight, cycle, amounts)
-        self.billing_cycle = dict(zip(CYCLE_MONTHS, cat.many("billing_cycle", CYCLE_MONTHS),
-                                      strict=True))  # fmt: skip
-        self.billing_terms = cat.many(
-            "billing_terms", ("Net 30 days", "Net 15 days", "Due on receipt", "Net 45 days")
+            cat.add("priority", i, name, embed={"id": i, "name": name, "sort": sort})
+            for i, (name, sort) in enumerate(PRIORITIES, 1)
+        ]
+        self.source = cat.keyed(
+            "source", ("Phone", ("Email", "Email Connector"), "Portal", "Walk-In", "Monitoring")
         )
-        self.work_types = dict(zip(("Remote", "Onsite", "Travel", "Project", "After Hours"),
-                                   cat.many("work_type", ("Remote Support", "Onsite", "Travel",
-                                                          "Project Work", "After Hours")),
-                                   strict=True))  # fmt: skip
-        self.work_roles = {name: cat._add("work_role", 1 + i, name, hourlyRate=rate)
-                           for i, (name, rate) in enumerate(WORK_ROLES)}  # fmt: skip
-        self.rates = {ref["id"]: rate for (_, rate), ref in zip(WORK_ROLES,
-                      self.work_roles.values(), strict=True)}  # fmt: skip
-        self.department = {key: cat._add("department", 1 + i, name, identifier=key)
-                           for i, (key, name) in enumerate((("SVC", "Service"),
-                                                            ("PRJ", "Projects"),
-                                                            ("SALES", "Sales"),
-                                                            ("ADMIN", "Administration")))}  # fmt: skip
-        self.project_status = dict(zip(("Open", "In Progress", "On Hold", "Closed"),
-                                       cat.many("project_status", ("Open", "In Progress",
-                                                                   "On Hold", ">Closed")),
-                                       strict=True))  # fmt: skip
-        self.project_types = cat.many("project_type", ("Network Upgrade", "Office Move",
-                                                       "Server Migration", "MPS Rollout",
-                                                       "Microsoft 365 Migration"))  # fmt: skip
-        self.order_status = dict(zip(("New", "Ordered", "Received", "Delivered", "Closed",
-                                      "Cancelled"),
-                                     cat.many("order_status", ("New", "Ordered", "Received",
-                                                               "Delivered", "Closed",
-                                                               "Cancelled")),
-                                     strict=True))  # fmt: skip
+        self.agreement_types = {
+            name: (cat.add("agreement_type", i, name, hasErpTemplate=has), has, weight, cycle, pay)
+            for i, (name, has, weight, cycle, pay) in enumerate(AGREEMENT_TYPES, 1)
+        }
+        self.billing_cycle = cat.keyed("billing_cycle", CYCLE_MONTHS)
+        self.billing_terms = list(
+            cat.keyed(
+                "billing_terms", ("Net 30 days", "Net 15 days", "Due on receipt", "Net 45 days")
+            ).values()
+        )
+        self.work_types = cat.keyed(
+            "work_type",
+            (("Remote", "Remote Support"), "Onsite", "Travel", ("Project", "Project Work"),
+             "After Hours"),
+        )  # fmt: skip
+        self.work_roles = {
+            name: cat.add("work_role", i, name, hourlyRate=rate)
+            for i, (name, rate) in enumerate(WORK_ROLES, 1)
+        }
+        self.rates = {ref["id"]: rate for ref, (_, rate) in zip(
+            self.work_roles.values(), WORK_ROLES, strict=True)}  # fmt: skip
+        self.department = {
+            key: cat.add("department", i, name, identifier=key)
+            for i, (key, name) in enumerate(DEPARTMENTS, 1)
+        }
+        self.project_status = cat.keyed(
+            "project_status", ("Open", "In Progress", "On Hold", ("Closed", ">Closed"))
+        )
+        self.project_types = list(cat.keyed("project_type", PROJECT_TYPES).values())
+        self.order_status = cat.keyed(
+            "order_status", ("New", "Ordered", "Received", "Delivered", "Closed", "Cancelled")
+        )
         self.items = [
-            Item(cat._add("catalog_item", 1 + i, name, identifier=ident, productClass=pclass,
-                          serializedFlag=serial, price=price, cost=cost, unitOfMeasure=uom),
-                 pclass, serial, price, cost, use, uom)
-            for i, (ident, name, pclass, serial, price, cost, use, uom) in enumerate(ITEMS)
+            Item(
+                cat.add("catalog_item", i, name, identifier=ident, productClass=kind,
+                        serializedFlag=serial, price=price, cost=cost, unitOfMeasure=uom),
+                kind, serial, price, cost, use, uom,
+            )
+            for i, (ident, name, kind, serial, price, cost, use, uom) in enumerate(ITEMS, 1)
         ]  # fmt: skip
-        self.invoice_templates = cat.many("invoice_template", ("Standard", "Agreement Detail",
-                                                               "Service Summary"))  # fmt: skip
-        self.tax_code = dict(zip(("FL", "EXEMPT", "ON"),
-                                 cat.many("tax_code", ("Florida Sales Tax", "Tax Exempt",
-                                                       "Ontario HST")),
-                                 strict=True))  # fmt: skip
-        self.billing_status = dict(zip(("Open", "Sent", "Paid"),
-                                       cat.many("billing_status", ("Open", "Sent", "Paid")),
-                                       strict=True))  # fmt: skip
-        self.member_type = dict(zip(("Employee", "API"), cat.many("member_type",
-                                                                  ("Employee", "API Member")),
-                                    strict=True))  # fmt: skip
-        self.security_role = dict(zip(("Admin", "Technician", "Sales", "Manager", "API"),
-                                      cat.many("security_role", ("Admin", "Technician",
-                                                                 "Sales", "Project Manager",
-                                                                 "Corporate (Level 1)")),
-                                      strict=True))  # fmt: skip
-        self.time_zone = cat._add("time_zone", 1, "US Eastern")
-        self.communication_type = dict(zip(("Email", "Direct", "Cell", "Fax"),
-                                           cat.many("communication_type", ("Email", "Direct",
-                                                                           "Cell", "Fax")),
-                                           strict=True))  # fmt: skip
-        self.contact_types = cat.many("contact_type", ("Decision Maker", "Billing", "End User",
-                                                       "Technical"))  # fmt: skip
+        self.invoice_templates = list(
+            cat.keyed("invoice_template", ("Standard", "Agreement Detail", "Service Summary"))
+            .values()
+        )  # fmt: skip
+        self.tax_code = cat.keyed(
+            "tax_code",
+            (("FL", "Florida Sales Tax"), ("EXEMPT", "Tax Exempt"), ("ON", "Ontario HST")),
+        )
+        self.billing_status = cat.keyed("billing_status", ("Open", "Sent", "Paid"))
+        self.member_type = cat.keyed("member_type", ("Employee", ("API", "API Member")))
+        self.security_role = cat.keyed(
+            "security_role",
+            ("Admin", "Technician", "Sales", ("Manager", "Project Manager"),
+             ("API", "Corporate (Level 1)")),
+        )  # fmt: skip
+        self.time_zone = cat.add("time_zone", 1, "US Eastern")
+        self.communication_type = cat.keyed(
+            "communication_type", ("Email", "Direct", "Cell", "Fax")
+        )
+        self.contact_types = list(
+            cat.keyed("contact_type", ("Decision Maker", "Billing", "End User", "Technical"))
+            .values()
+        )  # fmt: skip
         self.project_phases: list[dict] = []  # filled as projects are made
 
     def _boards(self) -> dict[str, Board]:
@@ -248,13 +281,19 @@ class World:
         boards: dict[str, Board] = {}
         status_id = type_id = 0
         for board_id, (name, open_, closed, cancelled, completed, types) in enumerate(specs, 1):
-            ref = cat._add("board", board_id, name, projectFlag=name == "Projects")
+            ref = cat.add("board", board_id, name, projectFlag=name == "Projects")
 
             def status(label: str, closed_status: bool, ref=ref) -> dict:
                 nonlocal status_id
                 status_id += 1
-                return cat._add("ticket_status", status_id, label, board=ref,
-                                closedStatus=closed_status, sortOrder=status_id)  # fmt: skip
+                return cat.add(
+                    "ticket_status",
+                    status_id,
+                    label,
+                    board=ref,
+                    closedStatus=closed_status,
+                    sortOrder=status_id,
+                )
 
             opens = tuple(status(label, False) for label in open_)
             done = status(completed, False) if completed else None
@@ -263,11 +302,172 @@ class World:
             kinds = []
             for label in types:
                 type_id += 1
-                kinds.append(cat._add("ticket_type", type_id, label, board=ref))
+                kinds.append(cat.add("ticket_type", type_id, label, board=ref))
             boards[name] = Board(ref, opens, shut, cancel, done, tuple(kinds))
         return boards
 
     def add_phase(self, project: dict, phase_id: int, name: str) -> dict:
-        ref = self.catalog._add("project_phase", phase_id, name, projectId=project["id"])
+        ref = self.catalog.add("project_phase", phase_id, name, projectId=project["id"])
         self.project_phases.append(ref)
         return ref
+
+
+def write(store: Store, world: World, dealer_number: str) -> None:
+    """The catalogs into ``connectwise.refs``, the ERP setup into the ``world`` tables."""
+    _write_refs(store, world)
+    _write_erp_setup(store, world, dealer_number)
+
+
+def _write_refs(store: Store, world: World) -> None:
+    rows = sorted(world.catalog.rows, key=lambda r: (r.kind, r.id))
+    store.table(
+        "connectwise.refs",
+        [(r.kind, r.id, r.name, r.identifier, dumps(r.doc)) for r in rows],
+        pa.schema(
+            [
+                ("kind", pa.string()),
+                ("id", pa.int64()),
+                ("name", pa.string()),
+                ("identifier", pa.string()),
+                ("doc", pa.string()),
+            ]
+        ),
+    )
+    for item in world.items:
+        if item.ref["identifier"] in ITEMS_NOT_IN_ERP:
+            store.case("catalog_item_without_erp_item", "connectwise", "refs", item.ref["id"])
+
+
+def _cents(value: float) -> Decimal:
+    return Decimal(f"{value:.2f}")
+
+
+def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
+    """ERP setup the other emulators read: agreement types and their templates, items, codes."""
+    text, big, flag = pa.string(), pa.int64(), pa.bool_()
+    types, templates = [], []
+    for name, has_template, _, cycle, _ in AGREEMENT_TYPES:
+        type_id = world.agreement_types[name][0]["id"]
+        template = f"**CW {name}" if has_template else None
+        base = f"**CWBase {name}" if has_template else None
+        types.append((type_id, name, has_template, template, base, cycle))
+        if has_template:
+            templates.append((template, name, dealer_number, base, False, "PH"))
+    store.table(
+        "world.agreement_types",
+        types,
+        pa.schema(
+            [
+                ("agreement_type_id", big),
+                ("name", text),
+                ("has_template", flag),
+                ("template_number", text),
+                ("base_item_number", text),
+                ("billing_cycle", text),
+            ]
+        ),
+    )
+    store.table(
+        "world.contract_templates",
+        templates,
+        pa.schema(
+            [
+                ("contract_number", text),
+                ("agreement_type", text),
+                ("customer_number", text),
+                ("base_item_number", text),
+                ("bill_contract", flag),
+                ("tax_code", text),
+            ]
+        ),
+    )
+    items = [
+        (
+            item.ref["identifier"],
+            item.ref["name"],
+            {"Inventory": "inventory", "Service": "nonstock"}.get(item.product_class, "nonstock"),
+            item.serialized,
+            _cents(item.cost),
+            _cents(item.price),
+            True,
+            item.ref["id"],
+        )
+        for item in world.items
+        if item.ref["identifier"] not in ITEMS_NOT_IN_ERP
+    ]
+    items += [
+        (number, description, kind, serial, _cents(cost), _cents(msrp), True, None)
+        for number, description, kind, serial, cost, msrp in ERP_ONLY_ITEMS
+    ]
+    items += [
+        (
+            f"**CWBase {name}",
+            f"CW agreement base rate: {name}",
+            "nonstock",
+            False,
+            _cents(0),
+            _cents(0),
+            True,
+            None,
+        )
+        for name, has_template, *_ in AGREEMENT_TYPES
+        if has_template
+    ]
+    store.table(
+        "world.items",
+        items,
+        pa.schema(
+            [
+                ("item_number", text),
+                ("description", text),
+                ("item_kind", text),
+                ("serialized", flag),
+                ("cost", pa.decimal128(12, 2)),
+                ("msrp", pa.decimal128(12, 2)),
+                ("is_active", flag),
+                ("cw_catalog_item_id", big),
+            ]
+        ),
+    )
+    codes = []
+    for code, name in TERRITORIES:
+        codes.append(("Territory", code, name, "territory", world.territory[code]["id"]))
+    for code, name in BRANCHES:
+        codes.append(("Branch", code, name, "location", world.location[code]["id"]))
+    for code, name in CUSTOMER_TYPES:
+        codes.append(("CustomerType", code, name, None, None))
+    codes.append(("OnHold", "CH", "Credit Hold", None, None))
+    codes.append(("OnHold", "WAuth", "Waiting Authorization", None, None))
+    for name, *_ in AGREEMENT_TYPES:
+        ref = world.agreement_types[name][0]
+        codes.append(
+            ("ContractType", name.upper().replace(" ", "")[:15], name, "agreement_type", ref["id"])
+        )
+    for code, name, kind in (
+        ("FL", "Florida Sales Tax", "FL"),
+        ("EXEMPT", "Tax Exempt", "EXEMPT"),
+        ("ON", "Ontario HST", "ON"),
+        ("PH", "Placeholder", None),
+    ):
+        codes.append(
+            (
+                "TaxCode",
+                code,
+                name,
+                "tax_code" if kind else None,
+                world.tax_code[kind]["id"] if kind else None,
+            )
+        )
+    store.table(
+        "world.codes",
+        codes,
+        pa.schema(
+            [
+                ("list_type", text),
+                ("code", text),
+                ("description", text),
+                ("cw_kind", text),
+                ("cw_id", big),
+            ]
+        ),
+    )

@@ -57,6 +57,11 @@ def info(updated: int, updated_by: str, entered: int, entered_by: str) -> dict[s
     }
 
 
+def between(rng: random.Random, low: int, high: int) -> int:
+    """A moment in [low, high], or ``low`` when the window is already closed."""
+    return rng.randint(low, max(low, high))
+
+
 def clip(text: str, limit: int) -> str:
     """Cut to a field's maximum length, never leaving a trailing space or separator."""
     return text if len(text) <= limit else text[:limit].rstrip(" -,&")

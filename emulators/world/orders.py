@@ -34,8 +34,9 @@ def build(
     cancelled = set(rng.sample(range(total), quota("product_cancelled", total)))
     dropship = set(rng.sample(range(total), quota("product_dropship", total)))
     product_id, line = FIRST_PRODUCT_ID, 0
-    for order_id, (ordered, count) in enumerate(zip(dates, lines_per, strict=True),
-                                                start=FIRST_ORDER_ID):  # fmt: skip
+    for order_id, (ordered, count) in enumerate(
+        zip(dates, lines_per, strict=True), start=FIRST_ORDER_ID
+    ):
         company = picker.pick(rng, ordered)
         rep = rng.choice(people.sales)
         age = ANCHOR_TS - ordered
@@ -79,7 +80,7 @@ def build(
                 doc["cancelledReason"] = rng.choice(CANCEL_REASONS)
                 doc["cancelledDate"] = iso(
                     min(ANCHOR_TS - HOUR, ordered + rng.randint(1, 20) * DAY)
-                )  # noqa: E501
+                )
             else:
                 subtotal += quantity * price
                 if doc["taxableFlag"]:

@@ -10,7 +10,19 @@ import pyarrow as pa
 from . import names
 from .cases import quota
 from .catalog import World
-from .common import ANCHOR_TS, DAY, HOUR, START_TS, YEAR, clip, info, iso, midnight, stream
+from .common import (
+    ANCHOR_TS,
+    DAY,
+    HOUR,
+    START_TS,
+    YEAR,
+    between,
+    clip,
+    info,
+    iso,
+    midnight,
+    stream,
+)
 from .people import People
 from .store import Store
 
@@ -21,11 +33,23 @@ FIRST_CONTACT_ID = 501
 GO_LIVE_TS = START_TS - 2 * YEAR
 DEALER_NAME = "Suncoast Office Technologies"
 VENDOR_NAMES = (
-    "Sharp Business Systems", "Canon Solutions America", "Kyocera Document Solutions",
-    "Ingram Micro", "TD SYNNEX", "D&H Distributing", "Dell Technologies", "Pax8",
-    "Fortinet", "Ubiquiti", "Staples Business Advantage", "Konica Minolta", "Xerox",
-    "Lexmark", "HP Inc.", "Supplies Network",
-)  # fmt: skip
+    "Sharp Business Systems",
+    "Canon Solutions America",
+    "Kyocera Document Solutions",
+    "Ingram Micro",
+    "TD SYNNEX",
+    "D&H Distributing",
+    "Dell Technologies",
+    "Pax8",
+    "Fortinet",
+    "Ubiquiti",
+    "Staples Business Advantage",
+    "Konica Minolta",
+    "Xerox",
+    "Lexmark",
+    "HP Inc.",
+    "Supplies Network",
+)
 
 
 @dataclass(slots=True, eq=False)
@@ -114,10 +138,10 @@ class Parties:
 def build(seed: int, scale, world: World, people: People, store: Store) -> Parties:
     rng = stream(seed, "customers")
     parents = _parents(rng, scale)
-    _pick_customer_cases(stream(seed, "customer_cases"), parents, store)
+    _pick_customer_cases(stream(seed, "customer_cases"), parents)
     customers = _locations(rng, scale, parents)
     companies = _companies(stream(seed, "companies"), scale, parents)
-    _write_companies(stream(seed, "company_records"), world, people, store, companies, parents)
+    _write_companies(stream(seed, "company_records"), world, people, store, companies)
     _properties(stream(seed, "properties"), parents, companies, store)
     _write_customers(store, customers)
     return Parties(parents[0], customers, companies)
@@ -166,57 +190,53 @@ def _contact_details(rng: random.Random, customer: Customer) -> None:
     customer.email = f"info@{domain}" if rng.random() < 0.6 else None
     customer.website = f"www.{domain}" if rng.random() < 0.5 else None
     customer.customer_type = rng.choices(("MPS", "IT", "COPIER", "MIXED"), (3, 3, 2, 2))[0]
-    customer.updated = rng.randint(max(customer.created, START_TS), ANCHOR_TS - DAY)
+    customer.updated = between(rng, max(customer.created, START_TS), ANCHOR_TS - DAY)
 
 
-def _pick_customer_cases(rng: random.Random, parents: list[Customer], store: Store) -> None:
-    """Which parents carry which case; all picks are exact quotas of their population."""
+def _pick_customer_cases(rng: random.Random, parents: list[Customer]) -> None:
+    """Which parents carry which case: exact quotas of the populations the module doc names."""
     dealer, others = parents[0], parents[1:]
     dealer.sync, dealer.sync_property = False, "No"
     special = others[: len(names.SPECIAL_NAMES)]
-    plain = others[len(names.SPECIAL_NAMES) :]
+    free = others[len(names.SPECIAL_NAMES) :]
 
-    free = list(plain)
-    without = rng.sample(free, quota("customer_without_company", len(others)))
-    free = [c for c in free if all(c is not w for w in without)]
-    sync_off = rng.sample(free, quota("customer_sync_off", len(others)))
+    def take(count: int) -> list[Customer]:
+        nonlocal free
+        chosen = rng.sample(free, count)
+        gone = {id(c) for c in chosen}
+        free = [c for c in free if id(c) not in gone]
+        return chosen
+
+    without = take(quota("customer_without_company", len(others)))
+    sync_off = take(quota("customer_sync_off", len(others)))
     for customer in sync_off:
         customer.sync, customer.sync_property = False, "No"
-    no_company = [*without, *sync_off[1::2]]
-    linked = [c for c in others if all(c is not n for n in no_company)]
+    no_company = [*without, *sync_off[1::2]]  # every other excluded one kept its old company
     for customer in no_company:
         customer.key = "none"
     for customer in without[: len(without) // 2]:  # brand new: not pushed yet
-        customer.created = ANCHOR_TS - rng.randint(2, 45) * DAY
+        customer.created = ANCHOR_TS - rng.randint(5, 45) * DAY
         customer.updated = customer.created + rng.randint(1, 24) * HOUR
-    free = [c for c in free if all(c is not d for d in sync_off)]
-    population = len([c for c in linked if c not in special])
-    merged = rng.sample(free, quota("company_merged_deleted", population))
-    free = [c for c in free if all(c is not m for m in merged)]
-    for customer in merged:
+    # N: parents with a company, special names aside.
+    population = len(others) - len(no_company) - len(special)
+    for customer in take(quota("company_merged_deleted", population)):
         customer.key = "merged"
-    for key, case in (
-        ("account", "company_key_in_account_number"),
-        ("neither", "company_key_in_neither"),
-    ):
-        for customer in rng.sample(free, quota(case, population)):
+    for key, case in (("account", "company_key_in_account_number"),
+                      ("neither", "company_key_in_neither")):  # fmt: skip
+        for customer in take(quota(case, population)):
             customer.key = key
-            free.remove(customer)
-    victims = rng.sample(
-        no_company, min(len(no_company), quota("company_identifier_wrong_customer", population))
-    )  # noqa: E501
-    for customer, victim in zip(rng.sample(free, len(victims)), victims, strict=True):
+    victims = rng.sample(no_company, quota("company_identifier_wrong_customer", population))
+    for customer, victim in zip(take(len(victims)), victims, strict=True):
         customer.key, customer.wrong_victim = "wrong", victim
-        free.remove(customer)
-    pairs = quota("company_duplicate_name", population) // 2
-    candidates = [c for c in linked if c.key in ("identifier", "account", "neither")]
-    candidates = [c for c in candidates if all(c is not s for s in special)]
-    chosen = rng.sample(candidates, 2 * pairs)
+    for i, customer in enumerate(special):
+        customer.key = ("identifier", "account", "neither")[i % 3]
+    candidates = [
+        c for c in others[len(special) :] if c.key in ("identifier", "account", "neither")
+    ]
+    chosen = rng.sample(candidates, quota("company_duplicate_name", population) // 2 * 2)
     for first, second in zip(chosen[::2], chosen[1::2], strict=True):
         second.name = first.name
         first.duplicate_name = second.duplicate_name = True
-    for i, customer in enumerate(special):
-        customer.key = ("identifier", "account", "neither")[i % 3]
     for customer in rng.sample(others, quota("customer_on_hold", len(others))):
         customer.on_hold = True
     for customer in rng.sample(others, quota("customer_inactive", len(others))):
@@ -243,19 +263,21 @@ def _locations(rng: random.Random, scale, parents: list[Customer]) -> list[Custo
                 labels[k]
                 if k < len(labels)
                 else f"{labels[k % len(labels)]} {k // len(labels) + 1}"
-            )  # noqa: E501
+            )
             head = parent.name
             while len(f"{head} - {label}") > 50 and " " in head:
                 head = head.rsplit(" ", 1)[0]
             name = clip(f"{head} - {label}", 50)
-            address = dict(parent.address) if rng.random() < 0.3 else names.address(rng)
-            if address is not parent.address and rng.random() < 0.6:
-                address.update({key: parent.address[key] for key in ("city", "state", "zip",
-                                "country", "area", "branch", "territory")})  # fmt: skip
+            if rng.random() < 0.3:
+                address = dict(parent.address)  # another floor of the same building
+            else:
+                address = names.address(rng)
+                if rng.random() < 0.6:  # same town
+                    address.update({key: parent.address[key] for key in SAME_TOWN})
             location = Customer(
                 name,
                 address,
-                max(parent.created + DAY, rng.randint(parent.created, ANCHOR_TS - 3 * DAY)),
+                between(rng, parent.created, ANCHOR_TS - 2 * DAY) + HOUR,
                 parent=parent,
                 label=label,
             )
@@ -283,6 +305,9 @@ def _locations(rng: random.Random, scale, parents: list[Customer]) -> list[Custo
     return customers
 
 
+SAME_TOWN = ("city", "state", "zip", "country", "area", "branch", "territory")
+
+
 def _companies(rng: random.Random, scale, parents: list[Customer]) -> list[Company]:
     companies: list[Company] = []
     for customer in parents[1:]:
@@ -297,7 +322,7 @@ def _companies(rng: random.Random, scale, parents: list[Customer]) -> list[Compa
             duplicate = Company("merged", _variant(customer.name), dup_created, customer)
             duplicate.deleted_at = (
                 dup_created + rng.randint(5, (ANCHOR_TS - dup_created) // DAY - 2) * DAY
-            )  # noqa: E501
+            )
             customer.merged_from = duplicate
             companies.append(duplicate)
     taken = {c.name for c in parents}
@@ -332,21 +357,8 @@ def _write_companies(
     people: People,
     store: Store,
     companies: list[Company],
-    parents: list[Customer],
 ) -> None:
-    identifiers = names.Identifiers()
-    # Numbers first, so that a name-derived identifier never takes a customer number.
-    for company in companies:
-        customer = company.customer
-        if company.kind == "merged" or (company.kind == "client" and customer.key == "identifier"):
-            company.identifier = identifiers.claim(customer.number)
-        elif company.kind == "client" and customer.key == "wrong":
-            company.identifier = identifiers.claim(customer.wrong_victim.number)
-    for company in companies:
-        if not company.identifier:
-            company.identifier = identifiers.from_name(company.name)
-        company.ref = {"id": company.id, "identifier": company.identifier, "name": company.name}
-
+    _identify(companies)
     live = [c for c in companies if c.kind == "client"]
     pick = {
         case: {id(c) for c in rng.sample(live, quota(case, len(live)))}
@@ -361,100 +373,43 @@ def _write_companies(
     for company in companies:
         if company.kind == "client":
             count = 0 if id(company) in pick["company_without_contacts"] else rng.randint(1, 4)
-        elif company.kind == "merged":
-            count = 0
         else:
-            count = rng.randint(1, 2)
+            count = 0 if company.kind == "merged" else rng.randint(1, 2)
         contact_counts.append(count)
     total_contacts = sum(contact_counts)
     inactive_contacts = set(
         rng.sample(range(total_contacts), quota("contact_inactive", total_contacts))
     )
     linked_locations = [location for company in live for location in company.customer.locations]
-    no_site = {
-        id(location)
-        for location in rng.sample(
-            linked_locations, quota("location_without_site", len(linked_locations))
-        )
-    }
-    for location in linked_locations:
-        if id(location) in no_site:
-            store.case("location_without_site", "eautomate", "customers", location.customer_id)
+    no_site = rng.sample(linked_locations, quota("location_without_site", len(linked_locations)))
+    unsynced = {id(location) for location in no_site}
 
-    site_id, contact_id, contact_index = FIRST_SITE_ID, FIRST_CONTACT_ID, 0
+    site_id, contact_id = FIRST_SITE_ID, FIRST_CONTACT_ID
     for company, contact_count in zip(companies, contact_counts, strict=True):
         customer = company.customer
         address = dict(customer.address) if customer else names.address(rng)
         phone = customer.phone if customer else names.phone(rng, address["area"])
-        if customer and company.kind == "client":
+        updated = _company_updated(rng, company)
+        if company.kind == "client":
+            by = people.api.identifier  # the incumbent made and keeps the company
             if id(company) in pick["company_stale_address"]:
+                # The ERP moved on after the incumbent last wrote the company.
                 address = {**names.address(rng), "country": address["country"]}
                 if customer.address["state"] == "ON":
                     address.update({k: customer.address[k] for k in ("city", "state", "zip")})
+                customer.updated = min(ANCHOR_TS - HOUR, updated + rng.randint(1, 90) * DAY)
             if id(company) in pick["company_phone_format"]:
                 phone = names.reformat_phone(phone)
-        company.branch = address["branch"]
-        # Sites: the primary address, then one per ERP location that has been synced.
-        sites_docs = []
-        primary = Site(site_id, {"id": site_id, "name": "Main"}, address["address1"],
-                       address["city"], address["state"], address["zip"])  # fmt: skip
-        company.sites.append(primary)
-        sites_docs.append((primary, address, phone, True, True))
-        site_id += 1
-        if company.kind == "client":
-            for location in customer.locations:
-                if id(location) in no_site:
-                    continue
-                site = Site(site_id, {"id": site_id, "name": location.name},
-                            location.address["address1"], location.address["city"],
-                            location.address["state"], location.address["zip"])  # fmt: skip
-                location.site_id = site_id
-                company.sites.append(site)
-                sites_docs.append((site, location.address, location.phone, False,
-                                   location.is_active))  # fmt: skip
-                site_id += 1
-        created = company.created
-        updated = _company_updated(rng, company)
-        if customer and company.kind == "client":
-            if id(company) in pick["company_stale_address"]:
-                customer.updated = min(ANCHOR_TS - HOUR, updated + rng.randint(1, 90) * DAY)
-        if company.kind == "client":
-            by = people.api.identifier  # the incumbent made and keeps the company
         else:  # a duplicate made by hand, or a prospect or vendor
-            staff = people.admins if company.kind == "merged" else people.sales
-            by = rng.choice(staff).identifier
-        for site, site_address, site_phone, is_primary, active in sites_docs:
-            doc = {
-                "id": site.id,
-                "name": site.ref["name"],
-                "addressLine1": site_address["address1"],
-                "city": site_address["city"],
-                "stateReference": world.state[site_address["state"]],
-                "zip": site_address["zip"],
-                "country": world.country[site_address["country"]],
-                "phoneNumber": site_phone,
-                "company": company.ref,
-                "inactiveFlag": not active,
-                "primaryAddressFlag": is_primary,
-                "defaultBillingFlag": is_primary,
-                "defaultShippingFlag": is_primary,
-                "defaultMailingFlag": is_primary,
-                "billSeparateFlag": False,
-                "timeZone": world.time_zone,
-            }
-            if site_address.get("address2"):
-                doc["addressLine2"] = site_address["address2"]
-            site_created = max(created, min(updated, created + rng.randint(0, 400) * DAY))
-            site_updated = max(site_created, min(updated, site_created + rng.randint(0, 200) * DAY))  # noqa: E501
-            doc["_info"] = info(site_updated, by, site_created, by)
-            store.records["sites"].put(site.id, company.id, site_updated, doc)
-
+            by = rng.choice(people.admins if company.kind == "merged" else people.sales).identifier
+        company.branch = address["branch"]
+        site_id = _write_sites(
+            rng, world, store, company, address, phone, unsynced, site_id, updated, by
+        )
         for _ in range(contact_count):
-            contact = _contact(rng, world, store, company, contact_id,
-                               contact_index in inactive_contacts, by)  # fmt: skip
-            company.contacts.append(contact)
+            inactive = contact_id - FIRST_CONTACT_ID in inactive_contacts
+            company.contacts.append(_contact(rng, world, store, company, contact_id, inactive, by))
             contact_id += 1
-            contact_index += 1
 
         custom = id(company) in pick["company_custom_fields"]
         doc = _company_doc(rng, world, company, address, phone, custom)
@@ -464,22 +419,95 @@ def _write_companies(
             doc["deletedFlag"] = True
             doc["dateDeleted"] = iso(company.deleted_at)
             doc["deletedBy"] = deleter
-        doc["_info"] = info(updated, by, created, by)
+        doc["_info"] = info(updated, by, company.created, by)
         store.records["companies"].put(company.id, None, updated, doc)
         _company_cases(store, company, pick)
-        _company_audit(rng, store, company, created, updated, by, deleter)
+        _company_audit(rng, store, company, updated, by, deleter)
+    for location in no_site:
+        store.case("location_without_site", "eautomate", "customers", location.customer_id)
+
+
+def _identify(companies: list[Company]) -> None:
+    """Company IDs: customer numbers first, so a name-derived one never takes a number."""
+    identifiers = names.Identifiers()
+    for company in companies:
+        customer = company.customer
+        if company.kind == "merged" or (company.kind == "client" and customer.key == "identifier"):
+            company.identifier = identifiers.claim(customer.number)
+        elif company.kind == "client" and customer.key == "wrong":
+            company.identifier = identifiers.claim(customer.wrong_victim.number)
+    for company in companies:
+        if not company.identifier:
+            company.identifier = identifiers.from_name(company.name)
+        company.ref = {"id": company.id, "identifier": company.identifier, "name": company.name}
+
+
+def _write_sites(
+    rng: random.Random,
+    world: World,
+    store: Store,
+    company: Company,
+    address: dict,
+    phone: str,
+    unsynced: set[int],
+    site_id: int,
+    updated: int,
+    by: str,
+) -> int:
+    """The primary site (the company's address), then one per synced ERP location; returns the
+    next free site id."""
+    places = [("Main", address, phone, True, True, None)]
+    if company.kind == "client":
+        places += [
+            (location.name, location.address, location.phone, False, location.is_active, location)
+            for location in company.customer.locations
+            if id(location) not in unsynced
+        ]
+    for name, place, place_phone, primary, active, location in places:
+        company.sites.append(
+            Site(site_id, {"id": site_id, "name": name}, place["address1"], place["city"],
+                 place["state"], place["zip"])
+        )  # fmt: skip
+        if location is not None:
+            location.site_id = site_id
+        doc = {
+            "id": site_id,
+            "name": name,
+            "addressLine1": place["address1"],
+            "city": place["city"],
+            "stateReference": world.state[place["state"]],
+            "zip": place["zip"],
+            "country": world.country[place["country"]],
+            "phoneNumber": place_phone,
+            "company": company.ref,
+            "inactiveFlag": not active,
+            "primaryAddressFlag": primary,
+            "defaultBillingFlag": primary,
+            "defaultShippingFlag": primary,
+            "defaultMailingFlag": primary,
+            "billSeparateFlag": False,
+            "timeZone": world.time_zone,
+        }
+        if place.get("address2"):
+            doc["addressLine2"] = place["address2"]
+        created = max(company.created, min(updated, company.created + rng.randint(0, 400) * DAY))
+        changed = max(created, min(updated, created + rng.randint(0, 200) * DAY))
+        doc["_info"] = info(changed, by, created, by)
+        store.records["sites"].put(site_id, company.id, changed, doc)
+        site_id += 1
+    return site_id
 
 
 def _company_updated(rng: random.Random, company: Company) -> int:
     if company.kind == "merged":
         # Deleting by merge does not move lastUpdated: an incremental pull never sees it.
         return rng.randint(company.created, company.deleted_at - DAY)
-    updated = rng.randint(max(company.created, START_TS), ANCHOR_TS - HOUR)
+    updated = between(rng, max(company.created, START_TS), ANCHOR_TS - HOUR)
     duplicate = company.customer.merged_from if company.customer else None
     if duplicate is not None and company.kind == "client":
         updated = max(
             updated, min(ANCHOR_TS - HOUR, duplicate.deleted_at + rng.randint(1, 90) * 60)
-        )  # noqa: E501
+        )
     return updated
 
 
@@ -538,15 +566,38 @@ def _company_doc(
 def _custom_fields(rng: random.Random, company: Company) -> list[dict]:
     customer = company.customer
     fields = [
-        {"id": 1, "caption": "Branch", "type": "Text", "entryMethod": "EntryField",
-         "numberOfDecimals": 0, "value": company.branch},
-        {"id": 2, "caption": "Tax Exempt", "type": "Checkbox", "entryMethod": "EntryField",
-         "numberOfDecimals": 0, "value": rng.random() < 0.15},
-        {"id": 3, "caption": "Seats", "type": "Number", "entryMethod": "EntryField",
-         "numberOfDecimals": 0, "value": rng.randint(1, 400)},
-        {"id": 4, "caption": "On Hold Code", "type": "Text", "entryMethod": "EntryField",
-         "numberOfDecimals": 0},
-    ]  # fmt: skip
+        {
+            "id": 1,
+            "caption": "Branch",
+            "type": "Text",
+            "entryMethod": "EntryField",
+            "numberOfDecimals": 0,
+            "value": company.branch,
+        },
+        {
+            "id": 2,
+            "caption": "Tax Exempt",
+            "type": "Checkbox",
+            "entryMethod": "EntryField",
+            "numberOfDecimals": 0,
+            "value": rng.random() < 0.15,
+        },
+        {
+            "id": 3,
+            "caption": "Seats",
+            "type": "Number",
+            "entryMethod": "EntryField",
+            "numberOfDecimals": 0,
+            "value": rng.randint(1, 400),
+        },
+        {
+            "id": 4,
+            "caption": "On Hold Code",
+            "type": "Text",
+            "entryMethod": "EntryField",
+            "numberOfDecimals": 0,
+        },
+    ]
     if customer is not None and customer.on_hold:
         fields[3]["value"] = "CH"
     return fields
@@ -604,22 +655,31 @@ def _contact(
         )
     ref = {"id": contact_id, "name": f"{first} {last}"}
     created = rng.randint(company.created, max(company.created, ANCHOR_TS - 10 * DAY))
-    updated = rng.randint(created, ANCHOR_TS - HOUR)
+    updated = between(rng, created, ANCHOR_TS - HOUR)
     doc = {
         "id": contact_id,
         "firstName": first,
         "lastName": last,
         "company": company.ref,
         "site": site.ref,
-        "title": rng.choice(("Office Manager", "Owner", "Controller", "IT Coordinator",
-                             "Practice Administrator", "Receptionist", "Operations Director")),
+        "title": rng.choice(
+            (
+                "Office Manager",
+                "Owner",
+                "Controller",
+                "IT Coordinator",
+                "Practice Administrator",
+                "Receptionist",
+                "Operations Director",
+            )
+        ),
         "inactiveFlag": inactive,
         "defaultFlag": not company.contacts,
         "defaultBillingFlag": not company.contacts,
         "types": [rng.choice(world.contact_types)],
         "unsubscribeFlag": False,
         "communicationItems": items,
-    }  # fmt: skip
+    }
     if phone:
         doc["defaultPhoneType"] = "Direct"
         doc["defaultPhoneNbr"] = phone
@@ -657,8 +717,12 @@ def _company_cases(store: Store, company: Company, pick: dict) -> None:
         case("company_special_name")
     if customer.duplicate_name:
         case("company_duplicate_name")
-    for name in ("company_stale_address", "company_phone_format", "company_custom_fields",
-                 "company_without_contacts"):  # fmt: skip
+    for name in (
+        "company_stale_address",
+        "company_phone_format",
+        "company_custom_fields",
+        "company_without_contacts",
+    ):
         if id(company) in pick[name]:
             case(name)
 
@@ -667,11 +731,12 @@ def _company_audit(
     rng: random.Random,
     store: Store,
     company: Company,
-    created: int,
     updated: int,
     by: str,
     deleter: str | None,
 ) -> None:
+    created = company.created
+
     def entry(at: int, text: str, sub: str, who: str) -> None:
         source = "API" if who.endswith("API") else "Company"
         store.audit_entry(
@@ -730,8 +795,9 @@ def _properties(
                 customer.company_property = str(companies[-1].id + 1000 + rng.randint(1, 9999))
     for customer in rng.sample(merged, quota("customer_property_deleted_company", len(merged))):
         customer.company_property = str(customer.merged_from.id)
-        store.case("customer_property_deleted_company", "eautomate", "customers",
-                   customer.customer_id)  # fmt: skip
+        store.case(
+            "customer_property_deleted_company", "eautomate", "customers", customer.customer_id
+        )
 
     sited = [loc for c in parents for loc in c.locations if loc.site_id is not None]
     for location in sited:
@@ -763,8 +829,7 @@ def _properties(
             cases.append("customer_on_hold")
         for location in customer.locations:
             if location.own_number:
-                store.case("location_own_number", "eautomate", "customers",
-                           location.customer_id)  # fmt: skip
+                store.case("location_own_number", "eautomate", "customers", location.customer_id)
         for case in cases:
             store.case(case, "eautomate", "customers", customer.customer_id)
 
@@ -808,13 +873,34 @@ def _write_customers(store: Store, customers: list[Customer]) -> None:
         )
     text, big, flag, stamp = pa.string(), pa.int64(), pa.bool_(), pa.timestamp("s")
     columns = (
-        ("customer_id", big), ("customer_number", text), ("parent_customer_id", big),
-        ("name", text), ("address1", text), ("address2", text), ("city", text), ("state", text),
-        ("zip", text), ("country", text), ("phone", text), ("fax", text), ("email", text),
-        ("website", text), ("customer_type", text), ("branch", text), ("territory", text),
-        ("is_active", flag), ("on_hold", flag), ("hold_code", text),
-        ("bill_to_customer_id", big), ("sync_to_cw", flag), ("sync_to_cw_property", text),
-        ("cw_company_id", big), ("cw_site_id", big), ("cw_company_id_property", text),
-        ("cw_site_id_property", text), ("created_at", stamp), ("last_update", stamp),
-    )  # fmt: skip
+        ("customer_id", big),
+        ("customer_number", text),
+        ("parent_customer_id", big),
+        ("name", text),
+        ("address1", text),
+        ("address2", text),
+        ("city", text),
+        ("state", text),
+        ("zip", text),
+        ("country", text),
+        ("phone", text),
+        ("fax", text),
+        ("email", text),
+        ("website", text),
+        ("customer_type", text),
+        ("branch", text),
+        ("territory", text),
+        ("is_active", flag),
+        ("on_hold", flag),
+        ("hold_code", text),
+        ("bill_to_customer_id", big),
+        ("sync_to_cw", flag),
+        ("sync_to_cw_property", text),
+        ("cw_company_id", big),
+        ("cw_site_id", big),
+        ("cw_company_id_property", text),
+        ("cw_site_id_property", text),
+        ("created_at", stamp),
+        ("last_update", stamp),
+    )
     store.table("world.customers", rows, pa.schema(columns))

@@ -11,18 +11,26 @@ from .catalog import World
 from .common import ANCHOR_TS, DAY, START_TS, YEAR, info, iso, midnight
 from .store import Store
 
-# role -> (work role, default work type, boards the member works, security role)
+# role -> (work role, default work type, boards the member works, security role, title)
 ROLES = {
-    "helpdesk": ("Help Desk Tech", "Remote", ("Help Desk", "Alerts"), "Technician"),
-    "field": ("Field Technician", "Onsite", ("Field Service", "Managed Print"), "Technician"),
-    "copier": ("Copier Technician", "Onsite", ("Field Service", "Managed Print"), "Technician"),
-    "engineer": ("Network Engineer", "Remote", ("Help Desk", "Alerts", "Projects"), "Technician"),
-    "pm": ("Project Manager", "Project", ("Projects",), "Manager"),
-    "sales": ("Sales", "Remote", (), "Sales"),
-    "admin": ("Help Desk Tech", "Remote", (), "Admin"),
-    "api": ("Help Desk Tech", "Remote", (), "API"),
-}
+    "helpdesk": ("Help Desk Tech", "Remote", ("Help Desk", "Alerts"), "Technician",
+                 "Help Desk Technician"),
+    "field": ("Field Technician", "Onsite", ("Field Service", "Managed Print"), "Technician",
+              "Field Technician"),
+    "copier": ("Copier Technician", "Onsite", ("Field Service", "Managed Print"), "Technician",
+               "Copier Technician"),
+    "engineer": ("Network Engineer", "Remote", ("Help Desk", "Alerts", "Projects"), "Technician",
+                 "Network Engineer"),
+    "pm": ("Project Manager", "Project", ("Projects",), "Manager", "Project Manager"),
+    "sales": ("Sales", "Remote", (), "Sales", "Account Executive"),
+    "admin": ("Help Desk Tech", "Remote", (), "Admin", "Service Coordinator"),
+    "api": ("Help Desk Tech", "Remote", (), "API", "Integration"),
+}  # fmt: skip
 TECH_ROLES = ("helpdesk", "field", "copier", "engineer")
+# The default first, then the exact quotas among technicians.
+TECH_CASES = ("member_with_technician", "member_inactive", "member_without_technician",
+              "member_unknown_technician")  # fmt: skip
+# The incumbent integration's member first: it made and keeps the synced records.
 API_MEMBERS = (("CeoJuiceAPI", "CEO Juice", "Integration"), ("CrosswalkAPI", "Crosswalk", None))
 FIRST_MEMBER_ID = 101
 
@@ -62,8 +70,7 @@ class People:
         return next((m for m in pool if m.active_at(ts)), pool[0])
 
 
-def build(seed_rng: random.Random, scale, world: World, store: Store) -> People:
-    rng = seed_rng
+def build(rng: random.Random, scale, world: World, store: Store) -> People:
     total = scale.members
     admins = 1 + total // 40
     sales = max(2, round(total * 0.06))
@@ -74,130 +81,59 @@ def build(seed_rng: random.Random, scale, world: World, store: Store) -> People:
     roles += [cycle[i % len(cycle)] for i in range(techs)]
     rng.shuffle(roles)
 
-    tech_positions = [i for i, role in enumerate(roles) if role in TECH_ROLES]
-    picks = rng.sample(
-        tech_positions,
-        quota("member_inactive", len(tech_positions))
-        + quota("member_without_technician", len(tech_positions))
-        + quota("member_unknown_technician", len(tech_positions)),
-    )
-    inactive = set(picks[: quota("member_inactive", len(tech_positions))])
-    rest = picks[len(inactive) :]
-    unnumbered = set(rest[: quota("member_without_technician", len(tech_positions))])
-    typo = set(rest[len(unnumbered) :])
+    positions = [i for i, role in enumerate(roles) if role in TECH_ROLES]
+    counts = [quota(case, len(positions)) for case in TECH_CASES[1:]]
+    picked = rng.sample(positions, sum(counts))
+    case_at = {}
+    for case, count in zip(TECH_CASES[1:], counts, strict=True):
+        case_at.update((position, case) for position in picked[:count])
+        picked = picked[count:]
 
     identifiers = names.Identifiers()
     members: list[Member] = []
+    docs: list[tuple[int, int, dict]] = []  # (updated, hired, doc)
     technicians: list[tuple] = []
-    member_id = FIRST_MEMBER_ID
-    docs: list[tuple[int, int, dict]] = []
 
-    def add_member(first, last, role, licence, number=None, hired=None, left=None) -> Member:
-        nonlocal member_id
-        work_role_name, work_type_name, _, security = ROLES[role]
-        if licence == "A":
-            identifier = identifiers.claim(first.replace(" ", "") + "API")
-        else:
-            stem = (names.ascii_letters(first)[:1] + names.ascii_letters(last)).lower()[:13]
-            identifier = identifiers.from_name(stem)
-        display = f"{first} {last}" if last else first
-        ref = {"id": member_id, "identifier": identifier, "name": display}
-        hired = hired if hired is not None else START_TS - rng.randint(30, 3000) * DAY
-        location = world.location[rng.choice(("TPA", "TPA", "ORL", "MIA", "JAX"))]
-        doc = {
-            "id": member_id,
-            "identifier": identifier,
-            "firstName": first,
-            "officeEmail": f"{identifier.lower()}@dealer.example.com",
-            "primaryEmail": f"{identifier.lower()}@dealer.example.com",
-            "officePhone": names.phone(rng, "813"),
-            "inactiveFlag": left is not None,
-            "hireDate": iso(midnight(hired)),
-            "type": world.member_type["API" if licence == "A" else "Employee"],
-            "workRole": world.work_roles[work_role_name],
-            "workType": world.work_types[work_type_name],
-            "defaultLocation": location,
-            "defaultDepartment": world.department["ADMIN" if role == "api" else "SVC"],
-            "timeZone": world.time_zone,
-            "securityRole": world.security_role[security],
-            "licenseClass": licence,
-            "defaultEmail": "Office",
-            "defaultPhone": "Office",
-            "agreementInvoicingDisplayOptions": "RemainOnInvoicingScreen",
-            "invoicingDisplayOptions": "RemainOnInvoicingScreen",
-            "invoiceScreenDefaultTabFormat": "ShowInvoicingTab",
-            "title": {"helpdesk": "Help Desk Technician", "field": "Field Technician",
-                      "copier": "Copier Technician", "engineer": "Network Engineer",
-                      "pm": "Project Manager", "sales": "Account Executive",
-                      "admin": "Service Coordinator"}.get(role, "Integration"),
-        }  # fmt: skip
-        if last:
-            doc["lastName"] = last
-        if number:
-            doc["employeeIdentifer"] = number  # sic: the API's own spelling
-        if left is not None:
-            doc["inactiveDate"] = iso(midnight(left))
-        updated = min(ANCHOR_TS - DAY, max(hired, left or hired) + rng.randint(1, 200) * DAY)
-        doc["_info"] = info(updated, "admin1", hired, "admin1")
-        docs.append((member_id, updated, doc))
-        member = Member(
-            member_id,
-            identifier,
-            ref,
-            role,
-            world.work_roles[work_role_name],
-            world.work_types[work_type_name],
-            hired,
-            left,
-            False,
-        )
+    def add(first: str, last: str | None, role: str, **kwargs) -> Member:
+        member_id = FIRST_MEMBER_ID + len(members)
+        member, doc, updated = _member(rng, world, identifiers, member_id, first, last, role,
+                                       **kwargs)  # fmt: skip
         members.append(member)
-        member_id += 1
+        docs.append((updated, member.hired, doc))
         return member
 
-    api = [add_member(first, last, "api", "A", hired=START_TS - 400 * DAY)
-           for _, first, last in API_MEMBERS]  # fmt: skip
-    for member in api:
-        store.case("member_api", "connectwise", "members", member.id)
+    for identifier, first, last in API_MEMBERS:
+        api = add(first, last, "api", identifier=identifier, hired=START_TS - 400 * DAY)
+        store.case("member_api", "connectwise", "members", api.id)
     tech_number = 1000
     for position, role in enumerate(roles):
         first, last = names.person(rng)
         if role not in TECH_ROLES:
-            add_member(first, last, role, "F")
+            add(first, last, role)
             continue
         tech_number += 1
         number = f"T{tech_number}"
-        hired = None
-        left = None
-        if position in inactive:
+        case = case_at.get(position, TECH_CASES[0])
+        hired = left = None
+        if case == "member_inactive":
             left = START_TS + rng.randint(200, 900) * DAY
         elif rng.random() < 0.1:  # joined during the window: no time before that
             hired = START_TS + rng.randint(30, 700) * DAY
-        shown = None if position in unnumbered else number[1:] if position in typo else number
-        member = add_member(first, last, role, "F", shown, hired, left)
-        member.mapped = shown == number
-        case = (
-            "member_inactive"
-            if position in inactive
-            else "member_without_technician"
-            if position in unnumbered
-            else "member_unknown_technician"
-            if position in typo
-            else "member_with_technician"
-        )
+        shown = {"member_without_technician": None, "member_unknown_technician": number[1:]}
+        member = add(first, last, role, number=shown.get(case, number), hired=hired, left=left)
+        member.mapped = case in ("member_with_technician", "member_inactive")
         store.case(case, "connectwise", "members", member.id)
-        technicians.append(
-            (number, first, last, member.ref["identifier"], left is None, member.id, member.hired)
-        )
-
+        technicians.append((number, first, last, member.identifier, left is None, member.id,
+                            member.hired))  # fmt: skip
     for _ in range(scale.erp_only_technicians):
         tech_number += 1
         first, last = names.person(rng)
         technicians.append((f"T{tech_number}", first, last, None, True, None, START_TS - 90 * DAY))
 
-    writer = store.records["members"]
-    for id_, updated, doc in docs:
-        writer.put(id_, None, updated, doc)
+    admin = next(m for m in members if m.role == "admin").identifier
+    for updated, hired, doc in docs:
+        doc["_info"] = info(updated, admin, hired, admin)
+        store.records["members"].put(doc["id"], None, updated, doc)
     _technicians(rng, store, technicians)
 
     by_board: dict[str, list[Member]] = {}
@@ -210,8 +146,67 @@ def build(seed_rng: random.Random, scale, world: World, store: Store) -> People:
         sales=[m for m in members if m.role == "sales"],
         managers=[m for m in members if m.role == "pm"],
         admins=[m for m in members if m.role == "admin"],
-        api=api[0],
+        api=members[0],
     )
+
+
+def _member(
+    rng: random.Random,
+    world: World,
+    identifiers: names.Identifiers,
+    member_id: int,
+    first: str,
+    last: str | None,
+    role: str,
+    identifier: str | None = None,
+    number: str | None = None,
+    hired: int | None = None,
+    left: int | None = None,
+) -> tuple[Member, dict, int]:
+    work_role, work_type, _, security, title = ROLES[role]
+    if identifier is None:
+        stem = (names.ascii_letters(first)[:1] + names.ascii_letters(last)).lower()[:13]
+        identifier = identifiers.from_name(stem)
+    else:
+        identifiers.claim(identifier)
+    if hired is None:
+        hired = START_TS - rng.randint(30, 3000) * DAY
+    email = f"{identifier.lower()}@dealer.example.com"
+    doc = {
+        "id": member_id,
+        "identifier": identifier,
+        "firstName": first,
+        "officeEmail": email,
+        "primaryEmail": email,
+        "officePhone": names.phone(rng, "813"),
+        "inactiveFlag": left is not None,
+        "hireDate": iso(midnight(hired)),
+        "type": world.member_type["API" if role == "api" else "Employee"],
+        "workRole": world.work_roles[work_role],
+        "workType": world.work_types[work_type],
+        "defaultLocation": world.location[rng.choice(("TPA", "TPA", "ORL", "MIA", "JAX"))],
+        "defaultDepartment": world.department["ADMIN" if role in ("api", "admin") else "SVC"],
+        "timeZone": world.time_zone,
+        "securityRole": world.security_role[security],
+        "licenseClass": "A" if role == "api" else "F",
+        "defaultEmail": "Office",
+        "defaultPhone": "Office",
+        "agreementInvoicingDisplayOptions": "RemainOnInvoicingScreen",
+        "invoicingDisplayOptions": "RemainOnInvoicingScreen",
+        "invoiceScreenDefaultTabFormat": "ShowInvoicingTab",
+        "title": title,
+    }
+    if last:
+        doc["lastName"] = last
+    if number:
+        doc["employeeIdentifer"] = number  # sic: the API's own spelling
+    if left is not None:
+        doc["inactiveDate"] = iso(midnight(left))
+    updated = min(ANCHOR_TS - DAY, (left or hired) + rng.randint(1, 200) * DAY)
+    ref = {"id": member_id, "identifier": identifier, "name": f"{first} {last}" if last else first}
+    member = Member(member_id, identifier, ref, role, world.work_roles[work_role],
+                    world.work_types[work_type], hired, left, False)  # fmt: skip
+    return member, doc, updated  # _info is added once the admins are known
 
 
 def _technicians(rng: random.Random, store: Store, rows: list[tuple]) -> None:
@@ -224,9 +219,19 @@ def _technicians(rng: random.Random, store: Store, rows: list[tuple]) -> None:
         email = f"{(identifier or names.ascii_letters(first[0] + last)).lower()}@dealer.example.com"
         updated = min(ANCHOR_TS - DAY, max(hired, START_TS) + rng.randint(1, YEAR // DAY) * DAY)
         table.append(
-            (technician_id, number, first, last, email, branch, territory, active, member_id,
-             updated)
-        )  # fmt: skip
+            (
+                technician_id,
+                number,
+                first,
+                last,
+                email,
+                branch,
+                territory,
+                active,
+                member_id,
+                updated,
+            )
+        )
         if member_id is None:
             store.case("technician_without_member", "eautomate", "technicians", technician_id)
     store.table(

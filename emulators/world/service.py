@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from .agreements import Picker
 from .cases import CASES, quota
 from .catalog import World
-from .common import ANCHOR_TS, DAY, HOUR, MINUTE, START_TS, clip, info, iso, money
+from .common import ANCHOR_TS, DAY, HOUR, MINUTE, START_TS, clip, info, iso, money, stream
 from .invoices import Invoices
 from .parties import Company, Parties
 from .people import Member, People
 from .store import Store
 
-FIRST_PROJECT_ID = 701
+FIRST_PROJECT_ID = 901
 FIRST_TICKET_ID = 200001
 FIRST_TIME_ENTRY_ID = 600001
 SPAN = ANCHOR_TS - START_TS
@@ -27,8 +27,15 @@ BOARDS = {
     "Managed Print": (18, 0.25, 3.0),
     "Alerts": (12, 0.80, 0.5),
 }
-MODELS = ("Sharp MX-3071", "Canon iR-ADV C5535i", "Kyocera TASKalfa 4053ci", "HP LaserJet M608",
-          "Ricoh IM C3000", "Konica bizhub C450i", "Xerox AltaLink C8130")  # fmt: skip
+MODELS = (
+    "Sharp MX-3071",
+    "Canon iR-ADV C5535i",
+    "Kyocera TASKalfa 4053ci",
+    "HP LaserJet M608",
+    "Ricoh IM C3000",
+    "Konica bizhub C450i",
+    "Xerox AltaLink C8130",
+)
 SUMMARIES = {
     "Hardware": ("Laptop will not boot - {user}", "Monitor flickering at front desk",
                  "Replace failed SSD in {host}", "Docking station not detecting displays"),
@@ -69,6 +76,10 @@ NOTES = (
 PROJECT_PHASES = ("Planning", "Procurement", "Implementation", "Cutover", "Closeout")
 
 
+TASKS = ("Site survey", "Order hardware", "Configure", "Deploy", "Test", "Train users",
+         "Document", "Migrate data")  # fmt: skip
+
+
 @dataclass(slots=True)
 class Project:
     id: int
@@ -87,25 +98,39 @@ class Project:
     billable: float = 0.0
 
 
-@dataclass
-class Counters:
-    ticket: int = FIRST_TICKET_ID
-    time_entry: int = FIRST_TIME_ENTRY_ID
+@dataclass(slots=True)
+class Entry:
+    """A time entry on its way to the table, with what its ticket needs to know of it."""
+
+    doc: dict
+    start: int
+    end: int
+    member: Member
+    rate: float
+    case: str | None
 
 
-def build(seed_rngs, scale, world: World, people: People, parties: Parties,
-          invoices: Invoices, store: Store) -> None:  # fmt: skip
-    projects = _plan_projects(seed_rngs("projects"), scale, world, people, parties)
-    _tickets(seed_rngs("tickets"), seed_rngs("time_entries"), scale, world, people, parties,
-             projects, invoices, store)  # fmt: skip
-    _write_projects(seed_rngs("project_records"), world, projects, invoices, store)
+def build(
+    seed: int,
+    scale,
+    world: World,
+    people: People,
+    parties: Parties,
+    invoices: Invoices,
+    store: Store,
+) -> None:
+    projects = _plan_projects(stream(seed, "projects"), scale, world, people, parties)
+    Desk(seed, scale, world, people, invoices, store).run(parties, projects)
+    _write_projects(stream(seed, "project_records"), world, projects, invoices, store)
 
 
-def _plan_projects(rng: random.Random, scale, world: World, people: People,
-                   parties: Parties) -> list[Project]:  # fmt: skip
+def _plan_projects(
+    rng: random.Random, scale, world: World, people: People, parties: Parties
+) -> list[Project]:
     picker = Picker([c for c in parties.clients if c.contacts])
-    starts = sorted(rng.randint(START_TS + 30 * DAY, ANCHOR_TS - 20 * DAY)
-                    for _ in range(scale.projects))  # fmt: skip
+    starts = sorted(
+        rng.randint(START_TS + 30 * DAY, ANCHOR_TS - 20 * DAY) for _ in range(scale.projects)
+    )
     fixed = set(rng.sample(range(scale.projects), quota("project_fixed_fee", scale.projects)))
     projects, phase_id = [], 0
     for n, start in enumerate(starts):
@@ -114,19 +139,18 @@ def _plan_projects(rng: random.Random, scale, world: World, people: People,
         type_ref = rng.choice(world.project_types)
         end = start + rng.randint(45, 240) * DAY
         name = clip(f"{type_ref['name']} - {company.name}", 100)
+        manager = rng.choice(people.managers)
         project = Project(project_id, {"id": project_id, "name": name}, company, type_ref,
-                          n in fixed, start, end, rng.choice(people.managers), [])  # fmt: skip
+                          n in fixed, start, end, manager, [])  # fmt: skip
         count = rng.randint(2, 4)
-        names = PROJECT_PHASES[: count - 1] + (PROJECT_PHASES[-1],)
         step = (end - start) // count
-        for k, phase_name in enumerate(names):
+        for k, phase_name in enumerate((*PROJECT_PHASES[: count - 1], PROJECT_PHASES[-1])):
             phase_id += 1
             ref = world.add_phase(project.ref, phase_id, f"{k + 1} - {phase_name}")
             project.phases.append((ref, start + k * step, start + (k + 1) * step))
         projects.append(project)
     weights = [rng.uniform(0.5, 2.0) for _ in projects]
-    owners = rng.choices(projects, weights=weights, k=scale.project_tickets)
-    for project in owners:
+    for project in rng.choices(projects, weights=weights, k=scale.project_tickets):
         started = [phase for phase in project.phases if phase[1] < ANCHOR_TS - DAY]
         phase, low, high = rng.choice(started)
         date = rng.randint(low, min(high, ANCHOR_TS - DAY))
@@ -134,51 +158,255 @@ def _plan_projects(rng: random.Random, scale, world: World, people: People,
     return projects
 
 
-class _Ticketing:
-    """State shared by the service and project ticket makers inside the numbering pass."""
+class Desk:
+    """The service desk over three years: numbers service and project tickets in the order they
+    were raised and books time on them, writing each as it goes."""
 
-    def __init__(self, trng, world, people, invoices, store, scale) -> None:
-        self.trng, self.world, self.people, self.invoices, self.store = (
-            trng, world, people, invoices, store)  # fmt: skip
-        self.counters = Counters()
-        self.audit_share = scale.ticket_audit_share
+    def __init__(self, seed: int, scale, world: World, people: People, invoices: Invoices,
+                 store: Store) -> None:  # fmt: skip
+        self.rng = stream(seed, "tickets")
+        self.time_rng = stream(seed, "time_entries")
+        self.scale, self.world, self.people = scale, world, people
+        self.invoices, self.store = invoices, store
+        self.next_ticket, self.next_entry = FIRST_TICKET_ID, FIRST_TIME_ENTRY_ID
         with_time = sum(share * (1 - none) for share, none, _ in BOARDS.values())
         with_time /= sum(share for share, _, _ in BOARDS.values())
-        # Mean entries on a ticket with time, so the total lands near Scale.time_entries.
-        self.mean_entries = max(1.0, scale.time_entries / (scale.tickets * with_time * 0.96))
+        # Mean entries on a ticket with time, so the total lands near Scale.time_entries
+        # (cancelled tickets have none; overlaps and project tickets add about as many).
+        self.mean_entries = max(1.0, scale.time_entries / (scale.tickets * with_time))
 
-    def entries(self, ticket: dict, begin: int, finish: int, board: str, agreement,
-                owner: Member | None, billable_share: float) -> list[dict]:  # fmt: skip
-        """Time entries on one ticket, between its creation and its close (or now)."""
-        rng, world, people = self.trng, self.world, self.people
-        count = rng.randint(1, max(1, round(2 * self.mean_entries - 1)))
+    def run(self, parties: Parties, projects: list[Project]) -> None:
+        rng, total = self.rng, self.scale.tickets
+        clients = Picker(parties.clients)
+        others = Picker(parties.without_customer)
+        boards = list(BOARDS)
+        weights = [BOARDS[b][0] for b in boards]
+        planned = sorted(
+            ((date, project, phase, budget) for project in projects
+             for date, phase, budget in project.tickets),
+            key=lambda plan: (plan[0], plan[1].id),
+        )  # fmt: skip
+        pending = 0
+        for i in range(total):
+            spread = START_TS + int((i + rng.random()) * SPAN / total)
+            day, second = divmod(spread, DAY)
+            entered = day * DAY + 12 * HOUR + second * 11 // 24  # business hours, order kept
+            while pending < len(planned) and planned[pending][0] <= entered:
+                self.project_ticket(*planned[pending])
+                pending += 1
+            board = rng.choices(boards, weights)[0]
+            without_customer = rng.random() < CASES["ticket_company_without_customer"].share
+            company = (others if without_customer else clients).pick(rng, entered)
+            self.service_ticket(board, company, entered)
+        for plan in planned[pending:]:
+            self.project_ticket(*plan)
+
+    def service_ticket(self, board_name: str, company: Company, entered: int) -> None:
+        rng, world = self.rng, self.world
+        if company.kind == "vendor":
+            board_name = "Help Desk"
+        board = world.boards[board_name]
+        _, no_time, resolve_days = BOARDS[board_name]
+        kind = rng.choice(board.types)
+        doc = self._base(_summary(rng, kind["name"], company), company, board.ref, entered)
+        ticket_id = doc["id"]
+        doc["recordType"] = "ServiceTicket"
+        doc["type"] = kind
+        doc["severity"] = doc["impact"] = "Medium" if rng.random() < 0.9 else "High"
+        if rng.random() < 0.05:
+            doc["poNumber"] = f"PO{rng.randint(1000, 99999)}"
+        source = {"Alerts": "Monitoring", "Managed Print": "Portal"}.get(board_name)
+        source = source or rng.choice(("Phone", "Phone", "Email", "Portal", "Walk-In"))
+        doc["source"] = world.source[source]
+        agreement = None
+        covering = [a for a in company.agreements if a.start <= entered < a.stop]
+        if covering and rng.random() < 0.7:
+            agreement = doc["agreement"] = rng.choice(covering).ref
+
+        delay = rng.expovariate(1 / (resolve_days * DAY))
+        if rng.random() < 0.02:
+            delay = float(ANCHOR_TS)  # forgotten: still open
+        closed_at = int(entered + max(delay, 10 * MINUTE))
+        closed = closed_at < ANCHOR_TS
+        cancelled = closed and board.cancelled is not None and rng.random() < 0.04
+        recent = ANCHOR_TS - closed_at < 10 * DAY
+        if closed and not cancelled and board.completed and recent and rng.random() < 0.5:
+            status, closed = board.completed, False  # done, waiting for someone to close it
+        elif closed:
+            status = board.cancelled if cancelled else board.closed
+        else:
+            status = rng.choice(board.open)
+        doc["status"] = status
+
+        owner = self.people.worker(rng, board_name, entered)
+        entries = []
+        if not cancelled and rng.random() >= no_time:
+            finish = closed_at if closed else min(ANCHOR_TS - HOUR, closed_at)
+            entries = self._entries(doc, entered, finish, board_name, agreement, owner, 0.85)
+        doc["actualHours"] = round(sum(e.doc["actualHours"] for e in entries), 2)
+        if rng.random() < 0.3:
+            doc["budgetHours"] = float(rng.choice((1, 2, 4, 8)))
+        if entries or rng.random() < 0.8:
+            doc["owner"] = entries[0].member.ref if entries else owner.ref
+        invoice = None
+        billed = sum(e.doc["hoursBilled"] * e.rate for e in entries)
+        if closed and closed_at < ANCHOR_TS - 20 * DAY and billed and rng.random() < 0.5:
+            invoice = self.invoices.add(
+                rng,
+                kind="Standard",
+                apply_to="Ticket",
+                apply_to_id=ticket_id,
+                company=company,
+                date=closed_at - closed_at % DAY + DAY,
+                service=billed,
+                by=doc["owner"]["identifier"],
+                extra={"ticket": {"id": ticket_id, "summary": doc["summary"]}},
+            )
+        closer = entries[-1].member.identifier if entries else owner.identifier
+        doc["closedFlag"] = closed
+        if closed:
+            doc["closedDate"] = doc["dateResolved"] = iso(closed_at)
+            doc["closedBy"] = closer
+        elif rng.random() < 0.15:
+            doc["customerUpdatedFlag"] = True
+        if entries:
+            doc["dateResponded"] = entries[0].doc["timeStart"]
+        last = max(entered + 5 * MINUTE, *(e.end for e in entries), closed_at if closed else 0)
+        updated = min(ANCHOR_TS - MINUTE, last + rng.randint(1, 30) * MINUTE)
+        entered_by = "RMM" if source == "Monitoring" else owner.identifier
+        doc["_info"] = info(updated, closer, entered, entered_by)
+        self.store.records["tickets"].put(ticket_id, None, updated, doc)
+
+        for case, holds in (
+            ("ticket_without_time", not entries),
+            ("ticket_closed_without_time", closed and not entries),
+            ("ticket_company_without_customer", company.customer is None),
+            ("ticket_on_agreement", agreement is not None),
+            ("ticket_unmapped_technician", any(not e.member.mapped for e in entries)),
+        ):
+            if holds:
+                self.store.case(case, "connectwise", "tickets", ticket_id)
+        self._audit("Ticket", ticket_id, entered, entered_by,
+                    closed_at if closed else None, status["name"], entries)  # fmt: skip
+        self._write_entries(entries, closed_at if closed else None, invoice)
+
+    def project_ticket(self, entered: int, project: Project, phase: dict, budget: int) -> None:
+        rng = self.rng
+        board = self.world.boards["Projects"]
+        company = project.company
+        stage = phase["name"].split(" - ", 1)[1]
+        summary = clip(f"{stage}: {rng.choice(TASKS)} - {company.name}", 100)
+        doc = self._base(summary, company, board.ref, entered)
+        ticket_id = doc["id"]
+        doc["isIssueFlag"] = False
+        doc["project"] = project.ref
+        doc["phase"] = phase
+        doc["department"] = self.world.department["PRJ"]
+        project.issued += 1
+        doc["wbsCode"] = f"{phase['name'].split(' ', 1)[0]}.{project.issued}"
+        doc["budgetHours"] = float(budget)
+        closed_at = entered + rng.randint(1, 30) * DAY
+        closed = closed_at < ANCHOR_TS and rng.random() < 0.9
+        status = doc["status"] = board.closed if closed else rng.choice(board.open)
+        owner = self.people.worker(rng, "Projects", entered)
+        entries = []
+        if rng.random() >= CASES["project_ticket_without_time"].share:
+            finish = closed_at if closed else ANCHOR_TS - HOUR
+            billable = 0.0 if project.fixed_fee else 0.9
+            entries = self._entries(doc, entered, finish, "Projects", None, owner, billable)
+        hours = round(sum(e.doc["actualHours"] for e in entries), 2)
+        project.actual_hours += hours
+        project.budget_hours += budget
+        project.billable += sum(e.doc["hoursBilled"] * e.rate for e in entries)
+        doc["actualHours"] = hours
+        doc["owner"] = owner.ref
+        doc["closedFlag"] = closed
+        if closed:
+            doc["closedDate"] = iso(closed_at)
+            doc["closedBy"] = owner.identifier
+        last = max(entered + 5 * MINUTE, *(e.end for e in entries), closed_at if closed else 0)
+        updated = min(ANCHOR_TS - MINUTE, last + rng.randint(1, 30) * MINUTE)
+        doc["_info"] = info(updated, owner.identifier, entered, project.manager.identifier)
+        self.store.records["project_tickets"].put(ticket_id, None, updated, doc)
+        if not entries:
+            self.store.case(
+                "project_ticket_without_time", "connectwise", "project_tickets", ticket_id
+            )
+        self._audit("ProjectTicket", ticket_id, entered, project.manager.identifier,
+                    closed_at if closed else None, status["name"], entries)  # fmt: skip
+        self._write_entries(entries, closed_at if closed else None, None)
+
+    def _base(self, summary: str, company: Company, board_ref: dict, entered: int) -> dict:
+        """What service and project tickets have in common; takes the next ticket id."""
+        rng, world = self.rng, self.world
+        site = company.sites[0] if rng.random() < 0.6 else rng.choice(company.sites)
+        doc = {
+            "id": self.next_ticket,
+            "summary": summary,
+            "board": board_ref,
+            "company": company.ref,
+            "site": site.ref,
+            "siteName": clip(site.ref["name"], 50),
+            "addressLine1": site.address1,
+            "city": site.city,
+            "stateIdentifier": site.state,
+            "zip": site.zip,
+            "priority": rng.choices(world.priorities, (3, 12, 70, 15))[0],
+            "location": world.location[company.branch],
+            "department": world.department["SVC"],
+            "billTime": "Billable",
+            "billExpenses": "Billable",
+            "billProducts": "Billable",
+            "customerUpdatedFlag": False,
+            "approved": True,
+        }
+        self.next_ticket += 1
+        if company.contacts and rng.random() < 0.85:
+            contact = rng.choice(company.contacts)
+            doc["contact"] = contact.ref
+            doc["contactName"] = contact.ref["name"]
+            if contact.phone:
+                doc["contactPhoneNumber"] = contact.phone
+            if contact.email:
+                doc["contactEmailAddress"] = contact.email
+        if rng.random() < 0.1:
+            doc["requiredDate"] = iso(entered + rng.randint(1, 14) * DAY)
+        return doc
+
+    def _entries(
+        self,
+        ticket: dict,
+        begin: int,
+        finish: int,
+        board: str,
+        agreement: dict | None,
+        owner: Member,
+        billable_share: float,
+    ) -> list[Entry]:
+        """Time on one ticket, in quarter hours between its creation and its close (or now)."""
+        rng, world = self.time_rng, self.world
         window = max(finish - begin, HOUR)
-        made = []
-        for _ in range(count):
+        slots = []
+        for _ in range(1 + int(rng.random() * (2 * self.mean_entries - 1))):  # mean: mean_entries
             start = begin + int(rng.random() * window)
-            start += -start % (15 * MINUTE)  # quarter hours, never before the ticket
+            start += -start % (15 * MINUTE)  # never before the ticket
             minutes = rng.choice((15, 30, 30, 45, 60, 60, 90, 120, 180, 240))
             end = min(start + minutes * MINUTE, ANCHOR_TS - MINUTE)
-            if end <= start:
-                start = end - 15 * MINUTE
-            member = owner if owner and rng.random() < 0.75 and owner.active_at(start) else None
-            member = member or people.worker(rng, board, start)
-            made.append([start, end, member, None])
-        made.sort(key=lambda e: e[0])
+            start = min(start, end - 15 * MINUTE)
+            member = owner if rng.random() < 0.75 and owner.active_at(start) else None
+            slots.append((start, end, member or self.people.worker(rng, board, start), None))
+        slots.sort(key=lambda slot: slot[0])
         if rng.random() < CASES["time_entry_overlap"].share:
-            start, end, member, _ = made[0]
+            start, end, member, _ = slots[0]
             later = start + (end - start) // 2 // (15 * MINUTE) * 15 * MINUTE
-            made.insert(1, [later, min(ANCHOR_TS - MINUTE, max(end, later + 30 * MINUTE)),
-                            member, "time_entry_overlap"])  # fmt: skip
-        docs = []
-        for start, end, member, case in made:
+            late_end = min(ANCHOR_TS - MINUTE, max(end, later + 30 * MINUTE))
+            slots.insert(1, (later, late_end, member, "time_entry_overlap"))
+        entries = []
+        for start, end, member, case in slots:
             hours = round((end - start) / HOUR, 2)
-            work_type = world.work_types["Onsite" if member.work_type["name"] == "Onsite"
-                                         else "Remote"]  # fmt: skip
-            if board == "Projects":
-                work_type = world.work_types["Project"]
+            work = "Project" if board == "Projects" else member.work_type["name"]
             doc = {
-                "id": self.counters.time_entry,
+                "id": self.next_entry,
                 "company": ticket["company"],
                 "chargeToId": ticket["id"],
                 "chargeToType": "ProjectTicket" if board == "Projects" else "ServiceTicket",
@@ -186,7 +414,8 @@ class _Ticketing:
                 "member": member.ref,
                 "locationId": ticket["location"]["id"],
                 "businessUnitId": ticket["department"]["id"],
-                "workType": work_type,
+                "workType": world.work_types["Onsite" if work == "Onsite" else
+                                             "Project" if work == "Project" else "Remote"],
                 "workRole": member.work_role,
                 "timeStart": iso(start),
                 "timeEnd": iso(end),
@@ -201,7 +430,8 @@ class _Ticketing:
                 "emailCcFlag": False,
                 "dateEntered": iso(end),
                 "enteredBy": member.identifier,
-            }
+            }  # fmt: skip
+            self.next_entry += 1
             if board == "Projects":
                 doc["project"] = ticket["project"]
                 doc["phase"] = ticket["phase"]
@@ -213,137 +443,82 @@ class _Ticketing:
             elif rng.random() < billable_share:
                 doc.update(billableOption="Billable", hoursBilled=hours, invoiceHours=hours)
             else:
-                doc.update(billableOption=rng.choice(("DoNotBill", "NoCharge")),
-                           hoursBilled=0.0, invoiceHours=0.0)  # fmt: skip
-            # Private keys, dropped before writing.
-            doc["_rate"] = rate
-            doc["_case"] = case
-            doc["_end"] = end
-            doc["_mapped"] = member.mapped
-            self.counters.time_entry += 1
-            docs.append(doc)
-        return docs
+                option = rng.choice(("DoNotBill", "NoCharge"))
+                doc.update(billableOption=option, hoursBilled=0.0, invoiceHours=0.0)
+            entries.append(Entry(doc, start, end, member, rate, case))
+        return entries
 
-    def write_entries(self, docs: list[dict], closed_at: int | None, invoice: dict | None,
-                      parent: int | None = None) -> None:  # fmt: skip
-        rng = self.trng
+    def _write_entries(
+        self, entries: list[Entry], closed_at: int | None, invoice: dict | None
+    ) -> None:
+        rng = self.time_rng
         settled = closed_at is not None and closed_at < ANCHOR_TS - 20 * DAY
-        for doc in docs:
-            end = doc.pop("_end")
-            case = doc.pop("_case")
-            del doc["_rate"], doc["_mapped"]
-            if settled:
-                if "agreement" in doc:
-                    status = "BilledAgreement"
-                elif invoice is not None and doc["hoursBilled"]:
-                    status = "Billed"
-                    doc["invoice"] = invoice
-                else:
-                    status = "ApprovedByTierTwo"
-            else:
+        for entry in entries:
+            doc = entry.doc
+            if not settled:
                 status = rng.choice(("Open", "Open", "PendingApproval", "ApprovedByTierOne"))
+            elif "agreement" in doc:
+                status = "BilledAgreement"
+            elif invoice is not None and doc["hoursBilled"]:
+                status = "Billed"
+                doc["invoice"] = invoice
+            else:
+                status = "ApprovedByTierTwo"
             doc["status"] = status
-            updated = min(ANCHOR_TS - MINUTE, end + rng.randint(1, 120) * MINUTE)
+            updated = entry.end + rng.randint(1, 120) * MINUTE
             if settled:
-                updated = min(
-                    ANCHOR_TS - MINUTE, max(updated, closed_at + rng.randint(1, 15) * DAY)
-                )  # noqa: E501
-            doc["_info"] = info(updated, doc["enteredBy"], end, doc["enteredBy"])
-            self.store.records["time_entries"].put(doc["id"], parent, updated, doc)
-            if case:
-                self.store.case(case, "connectwise", "time_entries", doc["id"])
+                updated = max(updated, closed_at + rng.randint(1, 15) * DAY)
+            updated = min(ANCHOR_TS - MINUTE, updated)
+            doc["_info"] = info(updated, doc["enteredBy"], entry.end, doc["enteredBy"])
+            self.store.records["time_entries"].put(doc["id"], None, updated, doc)
+            if entry.case:
+                self.store.case(entry.case, "connectwise", "time_entries", doc["id"])
 
-    def audit(self, ticket_id: int, entered: int, by: str, closed_at: int | None,
-              closed_status: str | None, entries: list[dict], project: bool) -> None:  # fmt: skip
-        if self.trng.random() >= self.audit_share:
+    def _audit(
+        self,
+        kind: str,
+        ticket_id: int,
+        entered: int,
+        by: str,
+        closed_at: int | None,
+        status: str,
+        entries: list[Entry],
+    ) -> None:
+        """History for a share of tickets (Scale.ticket_audit_share): created, time, closed."""
+        if self.time_rng.random() >= self.scale.ticket_audit_share:
             return
-        kind = "ProjectTicket" if project else "Ticket"
         rows = [(entered, "Ticket was created.", "Ticket", by)]
-        for doc in entries[:2]:
-            rows.append((doc["_end"], f"Time entry added by {doc['member']['name']}.", "Time",
-                         doc["member"]["identifier"]))  # fmt: skip
-        if closed_at is not None and closed_status:
-            rows.append((closed_at, f'Status changed from "New" to "{closed_status}".', "Status",
-                         entries[-1]["member"]["identifier"] if entries else by))  # fmt: skip
+        for entry in entries[:2]:
+            text = f"Time entry added by {entry.member.ref['name']}."
+            rows.append((entry.end, text, "Time", entry.member.identifier))
+        if closed_at is not None:
+            closer = entries[-1].member.identifier if entries else by
+            text = f'Status changed from "New" to "{status}".'
+            rows.append((closed_at, text, "Status", closer))
         for at, text, sub, who in rows:
-            self.store.audit_entry(kind, ticket_id, at, {
-                "text": text, "enteredDate": iso(at), "enteredBy": who, "auditType": kind,
-                "auditSubType": sub, "auditSource": "Ticket",
-            })  # fmt: skip
-
-
-def _tickets(rng: random.Random, trng: random.Random, scale, world: World, people: People,
-             parties: Parties, projects: list[Project], invoices: Invoices,
-             store: Store) -> None:  # fmt: skip
-    making = _Ticketing(trng, world, people, invoices, store, scale)
-    clients = Picker(parties.clients)
-    others = Picker(parties.without_customer)
-    boards = list(BOARDS)
-    board_weights = [BOARDS[b][0] for b in boards]
-    planned = sorted(
-        ((date, project, phase, budget) for project in projects
-         for date, phase, budget in project.tickets),
-        key=lambda p: (p[0], p[1].id),
-    )  # fmt: skip
-    pending = 0
-    n = scale.tickets
-    for i in range(n):
-        raw = START_TS + int((i + rng.random()) * SPAN / n)
-        day, second = divmod(raw, DAY)
-        entered = day * DAY + 12 * HOUR + second * 11 // 24  # business hours, order kept
-        while pending < len(planned) and planned[pending][0] <= entered:
-            _project_ticket(rng, making, world, *planned[pending])
-            pending += 1
-        board = rng.choices(boards, board_weights)[0]
-        without_customer = rng.random() < CASES["ticket_company_without_customer"].share
-        company = (others if without_customer else clients).pick(rng, entered)
-        _service_ticket(rng, making, world, board, company, entered)
-    for plan in planned[pending:]:
-        _project_ticket(rng, making, world, *plan)
-
-
-def _ticket_base(rng: random.Random, world: World, ticket_id: int, summary: str,
-                 company: Company, board_ref: dict, entered: int) -> dict:  # fmt: skip
-    site = company.sites[0] if rng.random() < 0.6 else rng.choice(company.sites)
-    doc = {
-        "id": ticket_id,
-        "summary": summary,
-        "board": board_ref,
-        "company": company.ref,
-        "site": site.ref,
-        "siteName": clip(site.ref["name"], 50),
-        "addressLine1": site.address1,
-        "city": site.city,
-        "stateIdentifier": site.state,
-        "zip": site.zip,
-        "priority": rng.choices(world.priorities, (3, 12, 70, 15))[0],
-        "location": world.location[company.branch],
-        "department": world.department["SVC"],
-        "billTime": "Billable",
-        "billExpenses": "Billable",
-        "billProducts": "Billable",
-        "customerUpdatedFlag": False,
-        "approved": True,
-    }
-    if company.contacts and rng.random() < 0.85:
-        contact = rng.choice(company.contacts)
-        doc["contact"] = contact.ref
-        doc["contactName"] = contact.ref["name"]
-        if contact.phone:
-            doc["contactPhoneNumber"] = contact.phone
-        if contact.email:
-            doc["contactEmailAddress"] = contact.email
-    if rng.random() < 0.1:
-        doc["requiredDate"] = iso(entered + rng.randint(1, 14) * DAY)
-    return doc
+            self.store.audit_entry(
+                kind,
+                ticket_id,
+                at,
+                {
+                    "text": text,
+                    "enteredDate": iso(at),
+                    "enteredBy": who,
+                    "auditType": kind,
+                    "auditSubType": sub,
+                    "auditSource": "Ticket",
+                },
+            )
 
 
 def _summary(rng: random.Random, kind: str, company: Company) -> str:
-    first, last = rng.choice(("Ana", "Ben", "Chloé", "Dev", "Eli", "Fatima")), rng.choice(
-        ("Ortiz", "Shah", "Brennan", "O'Neil", "Kim"))  # fmt: skip
+    user = f"{rng.choice(('Ana', 'Ben', 'Chloé', 'Dev', 'Eli', 'Fatima'))} " + rng.choice(
+        ("Ortiz", "Shah", "Brennan", "O'Neil", "Kim")
+    )
+    host = f"{company.identifier[:6].upper()}-{rng.choice(('SRV', 'PC', 'LT', 'FS'))}"
     text = rng.choice(SUMMARIES[kind]).format(
-        user=f"{first} {last}",
-        host=f"{company.identifier[:6].upper()}-{rng.choice(('SRV', 'PC', 'LT', 'FS'))}{rng.randint(1, 40):02d}",  # noqa: E501
+        user=user,
+        host=f"{host}{rng.randint(1, 40):02d}",
         n=rng.randint(2, 30),
         site=company.sites[-1].ref["name"],
         domain="example.org",
@@ -353,165 +528,15 @@ def _summary(rng: random.Random, kind: str, company: Company) -> str:
     return clip(text, 100)
 
 
-def _service_ticket(rng: random.Random, making: _Ticketing, world: World, board_name: str,
-                    company: Company, entered: int) -> None:  # fmt: skip
-    store, people = making.store, making.people
-    board = world.boards[board_name]
-    if company.kind == "vendor":
-        board_name, board = "Help Desk", world.boards["Help Desk"]
-    _, no_time, resolve_days = BOARDS[board_name]
-    kind = rng.choice(board.types)
-    ticket_id = making.counters.ticket
-    making.counters.ticket += 1
-    doc = _ticket_base(rng, world, ticket_id, _summary(rng, kind["name"], company), company,
-                       board.ref, entered)  # fmt: skip
-    doc["recordType"] = "ServiceTicket"
-    doc["type"] = kind
-    doc["severity"] = doc["impact"] = "Medium" if rng.random() < 0.9 else "High"
-    if rng.random() < 0.05:
-        doc["poNumber"] = f"PO{rng.randint(1000, 99999)}"
-    source = {"Alerts": "Monitoring", "Managed Print": "Portal"}.get(board_name)
-    doc["source"] = world.source[source or rng.choice(("Phone", "Phone", "Email", "Portal",
-                                                       "Walk-In"))]  # fmt: skip
-    agreement = None
-    covering = [a for a in company.agreements if a.start <= entered < a.stop]
-    if covering and rng.random() < 0.7:
-        agreement = rng.choice(covering).ref
-        doc["agreement"] = agreement
-
-    delay = rng.expovariate(1 / (resolve_days * DAY))
-    if rng.random() < 0.02:
-        delay = float(ANCHOR_TS)  # forgotten: still open
-    closed_at = int(entered + max(delay, 10 * MINUTE))
-    status, closed = None, closed_at < ANCHOR_TS
-    cancelled = closed and board.cancelled is not None and rng.random() < 0.04
-    if (
-        closed
-        and not cancelled
-        and board.completed
-        and ANCHOR_TS - closed_at < 10 * DAY
-        and (rng.random() < 0.5)
-    ):
-        status, closed = board.completed, False  # done, waiting for someone to close it
-    if closed:
-        status = board.cancelled if cancelled else board.closed
-    elif status is None:
-        status = rng.choice(board.open)
-    doc["status"] = status
-
-    finish = closed_at if closed else min(ANCHOR_TS - HOUR, max(closed_at, entered + HOUR))
-    owner = people.worker(rng, board_name, entered)
-    entries = []
-    if not cancelled and rng.random() >= no_time:
-        entries = making.entries(doc, entered, max(finish, entered + HOUR), board_name,
-                                 agreement, owner, 0.85)  # fmt: skip
-    hours = round(sum(e["actualHours"] for e in entries), 2)
-    doc["actualHours"] = hours
-    if rng.random() < 0.3:
-        doc["budgetHours"] = float(rng.choice((1, 2, 4, 8)))
-    if entries or rng.random() < 0.8:
-        doc["owner"] = entries[0]["member"] if entries else owner.ref
-    invoice = None
-    if closed and closed_at < ANCHOR_TS - 20 * DAY and agreement is None and rng.random() < 0.5:
-        billed = sum(e["hoursBilled"] * e["_rate"] for e in entries)
-        if billed:
-            invoice = making.invoices.add(
-                rng, kind="Standard", apply_to="Ticket", apply_to_id=ticket_id, company=company,
-                date=closed_at - closed_at % DAY + DAY, service=billed, by=doc["owner"]["identifier"],
-                extra={"ticket": {"id": ticket_id, "summary": doc["summary"]}})  # fmt: skip
-    last = max([entered + 5 * MINUTE, *(e["_end"] for e in entries)])
-    closer = entries[-1]["member"]["identifier"] if entries else owner.identifier
-    if closed:
-        doc["closedFlag"] = True
-        doc["closedDate"] = iso(closed_at)
-        doc["closedBy"] = closer
-        doc["dateResolved"] = iso(closed_at)
-        last = max(last, closed_at)
-    else:
-        doc["closedFlag"] = False
-        if rng.random() < 0.15:
-            doc["customerUpdatedFlag"] = True
-    if entries:
-        doc["dateResponded"] = entries[0]["timeStart"]
-    updated = min(ANCHOR_TS - MINUTE, last + rng.randint(1, 30) * MINUTE)
-    entered_by = owner.identifier if doc["source"]["name"] != "Monitoring" else "RMM"
-    doc["_info"] = info(updated, closer, entered, entered_by)
-    store.records["tickets"].put(ticket_id, None, updated, doc)
-
-    def case(name: str) -> None:
-        store.case(name, "connectwise", "tickets", ticket_id)
-
-    if not entries:
-        case("ticket_without_time")
-        if closed:
-            case("ticket_closed_without_time")
-    if company.customer is None:
-        case("ticket_company_without_customer")
-    if agreement is not None:
-        case("ticket_on_agreement")
-    if any(not e["_mapped"] for e in entries):
-        case("ticket_unmapped_technician")
-    making.audit(ticket_id, entered, entered_by, closed_at if closed else None,
-                 status["name"] if closed else None, entries, False)  # fmt: skip
-    making.write_entries(entries, closed_at if closed else None, invoice)
-
-
-def _project_ticket(rng: random.Random, making: _Ticketing, world: World, entered: int,
-                    project: Project, phase: dict, budget: int) -> None:  # fmt: skip
-    store = making.store
-    board = world.boards["Projects"]
-    company = project.company
-    ticket_id = making.counters.ticket
-    making.counters.ticket += 1
-    summary = clip(f"{phase['name'].split(' - ', 1)[1]}: "
-                   f"{rng.choice(('Site survey', 'Order hardware', 'Configure', 'Deploy', 'Test', 'Train users', 'Document', 'Migrate data'))}"  # noqa: E501
-                   f" - {company.name}", 100)  # fmt: skip
-    doc = _ticket_base(rng, world, ticket_id, summary, company, board.ref, entered)
-    doc["isIssueFlag"] = False
-    doc["project"] = project.ref
-    doc["phase"] = phase
-    doc["department"] = world.department["PRJ"]
-    project.issued += 1
-    doc["wbsCode"] = f"{phase['name'].split(' ', 1)[0]}.{project.issued}"
-    doc["budgetHours"] = float(budget)
-    closed_at = entered + rng.randint(1, 30) * DAY
-    closed = closed_at < ANCHOR_TS and rng.random() < 0.9
-    doc["status"] = board.closed if closed else rng.choice(board.open)
-    owner = making.people.worker(rng, "Projects", entered)
-    entries = []
-    if rng.random() >= CASES["project_ticket_without_time"].share:
-        finish = closed_at if closed else ANCHOR_TS - HOUR
-        entries = making.entries(doc, entered, max(finish, entered + HOUR), "Projects", None,
-                                 owner, 0.0 if project.fixed_fee else 0.9)  # fmt: skip
-    hours = round(sum(e["actualHours"] for e in entries), 2)
-    project.actual_hours += hours
-    project.budget_hours += budget
-    project.billable += sum(e["hoursBilled"] * e["_rate"] for e in entries)
-    doc["actualHours"] = hours
-    doc["owner"] = owner.ref
-    doc["closedFlag"] = closed
-    last = max([entered + 5 * MINUTE, *(e["_end"] for e in entries)])
-    if closed:
-        doc["closedDate"] = iso(closed_at)
-        doc["closedBy"] = owner.identifier
-        last = max(last, closed_at)
-    updated = min(ANCHOR_TS - MINUTE, last + rng.randint(1, 30) * MINUTE)
-    doc["_info"] = info(updated, owner.identifier, entered, project.manager.identifier)
-    store.records["project_tickets"].put(ticket_id, None, updated, doc)
-    if not entries:
-        store.case("project_ticket_without_time", "connectwise", "project_tickets", ticket_id)
-    making.audit(ticket_id, entered, project.manager.identifier, closed_at if closed else None,
-                 board.closed["name"] if closed else None, entries, True)  # fmt: skip
-    making.write_entries(entries, closed_at if closed else None, None)
-
-
-def _write_projects(rng: random.Random, world: World, projects: list[Project],
-                    invoices: Invoices, store: Store) -> None:  # fmt: skip
+def _write_projects(
+    rng: random.Random, world: World, projects: list[Project], invoices: Invoices, store: Store
+) -> None:
     for project in projects:
         company = project.company
         closed = project.end + 15 * DAY < ANCHOR_TS and rng.random() < 0.85
-        status = "Closed" if closed else rng.choice(("Open", "In Progress", "In Progress",
-                                                     "On Hold"))  # fmt: skip
+        status = (
+            "Closed" if closed else rng.choice(("Open", "In Progress", "In Progress", "On Hold"))
+        )
         fee = money(round(rng.uniform(4000, 60000), -2)) if project.fixed_fee else None
         doc = {
             "id": project.id,
@@ -547,25 +572,50 @@ def _write_projects(rng: random.Random, world: World, projects: list[Project],
             doc["actualEnd"] = iso(project.end - project.end % DAY)
         updated = min(
             ANCHOR_TS - HOUR, (project.end if closed else ANCHOR_TS) - rng.randint(1, 10) * HOUR
-        )  # noqa: E501
+        )
         updated = max(updated, project.start + HOUR)
-        doc["_info"] = info(updated, project.manager.identifier, project.start,
-                            project.manager.identifier)  # fmt: skip
+        doc["_info"] = info(
+            updated, project.manager.identifier, project.start, project.manager.identifier
+        )
         store.records["projects"].put(project.id, None, updated, doc)
         if project.fixed_fee:
             store.case("project_fixed_fee", "connectwise", "projects", project.id)
         by = project.manager.identifier
         extra = {"project": project.ref}
         if fee is not None:
-            ref = invoices.add(rng, kind="DownPayment", apply_to="Project", apply_to_id=project.id,
-                               company=company, date=project.start - project.start % DAY,
-                               service=fee * 0.3, by=by, extra=extra)  # fmt: skip
+            ref = invoices.add(
+                rng,
+                kind="DownPayment",
+                apply_to="Project",
+                apply_to_id=project.id,
+                company=company,
+                date=project.start - project.start % DAY,
+                service=fee * 0.3,
+                by=by,
+                extra=extra,
+            )
             store.case("invoice_down_payment", "connectwise", "invoices", ref["id"])
             if closed:
-                invoices.add(rng, kind="Progress", apply_to="Project", apply_to_id=project.id,
-                             company=company, date=project.end - project.end % DAY + DAY,
-                             service=fee * 0.7, by=by, extra=extra)  # fmt: skip
+                invoices.add(
+                    rng,
+                    kind="Progress",
+                    apply_to="Project",
+                    apply_to_id=project.id,
+                    company=company,
+                    date=project.end - project.end % DAY + DAY,
+                    service=fee * 0.7,
+                    by=by,
+                    extra=extra,
+                )
         elif closed and project.billable:
-            invoices.add(rng, kind="Standard", apply_to="Project", apply_to_id=project.id,
-                         company=company, date=project.end - project.end % DAY + DAY,
-                         service=project.billable, by=by, extra=extra)  # fmt: skip
+            invoices.add(
+                rng,
+                kind="Standard",
+                apply_to="Project",
+                apply_to_id=project.id,
+                company=company,
+                date=project.end - project.end % DAY + DAY,
+                service=project.billable,
+                by=by,
+                extra=extra,
+            )

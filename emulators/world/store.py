@@ -102,14 +102,17 @@ class Rows:
         for column, value in zip(self.columns, values, strict=True):
             column.append(value)
         self.count += 1
-        if len(self.columns[0]) >= BATCH:
+        if self.count % BATCH == 0:
             self.flush()
 
     def flush(self) -> None:
         if not self.columns[0]:
             return
         batch = pa.Table.from_arrays(
-            [pa.array(column, type=f.type) for column, f in zip(self.columns, self.schema)],
+            [
+                pa.array(column, type=f.type)
+                for column, f in zip(self.columns, self.schema, strict=True)
+            ],
             schema=self.schema,
         )
         self.con.register("_world_batch", batch)
@@ -139,7 +142,14 @@ class Records(Rows):
         if id_ <= self.last_id:
             raise ValueError(f"{self.table}: id {id_} after {self.last_id}")
         self.last_id = id_
-        self.add(id_, parent_id, last_updated, dumps(doc))
+        ids, parents, stamps, docs = self.columns
+        ids.append(id_)
+        parents.append(parent_id)
+        stamps.append(last_updated)
+        docs.append(dumps(doc))
+        self.count += 1
+        if self.count % BATCH == 0:
+            self.flush()
 
 
 class Store:
@@ -149,7 +159,8 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         for stale in (path, path.with_name(path.name + ".wal")):
             stale.unlink(missing_ok=True)
-        self.con = duckdb.connect(str(path))
+        # A small buffer pool: the world is written once and read later, keep RSS flat.
+        self.con = duckdb.connect(str(path), config={"memory_limit": "512MB"})
         for statement in DDL:
             self.con.execute(statement).fetchall()
         self.records = {table: Records(self.con, table) for table in ENTITY_TABLES}
