@@ -56,12 +56,16 @@ def test_pyconnectwise_paginates_all_and_counts(manage):
 
 
 def test_pyconnectwise_reads_every_entity_it_models(manage):
-    company = manage.company.companies.get(params={"pageSize": 1})[0]
-    agreement = manage.finance.agreements.get(params={"pageSize": 1})[0]
+    companies = manage.company.companies.get(params={"pageSize": 50})
+    agreements = manage.finance.agreements.get(params={"pageSize": 50})
+    sites = next(filter(None, (manage.company.companies.id(c.id).sites.get() for c in companies)))
+    additions = next(
+        filter(None, (manage.finance.agreements.id(a.id).additions.get() for a in agreements))
+    )
+    assert sites[0].company.id in {c.id for c in companies}
+    assert additions[0].agreement_id in {a.id for a in agreements}
     readers = [
-        lambda: manage.company.companies.id(company.id).sites.get(),
         lambda: manage.company.contacts.get(),
-        lambda: manage.finance.agreements.id(agreement.id).additions.get(),
         lambda: manage.finance.invoices.get(),
         lambda: manage.service.tickets.get(),
         lambda: manage.time.entries.get(),
