@@ -30,6 +30,9 @@ truly is and what the incumbent wrote into ``ZCJ_CW_CompanyID`` / ``ZCJ_CW_SiteA
 items and the catalog item each mirrors), ``codes`` (ERP code lists and the PSA reference each
 maps to) and ``cases``.
 
+Schema ``eautomate``: the ERP records as the e-automate emulator serves them, rendered from that
+truth by ``erp.py`` (its docstring is the storage contract).
+
 DuckDB names a database after its file, so the file must not be called ``world.duckdb`` or
 ``connectwise.duckdb`` (``world.customers`` would be ambiguous); ``generate`` refuses those names.
 
@@ -112,7 +115,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from . import agreements, catalog, orders, parties, people, service
+from . import agreements, catalog, erp, orders, parties, people, service
 from .cases import CASES, Case, quota
 from .catalog import World
 from .common import ANCHOR, stream
@@ -155,7 +158,7 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
     """Write the world for ``seed`` at ``scale`` to a new DuckDB file at ``path``."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
-    if Path(path).stem in ("world", "connectwise"):
+    if Path(path).stem in ("world", "connectwise", "eautomate"):
         # DuckDB names the database after the file: world.customers would then be ambiguous.
         raise ValueError(f"{Path(path).name}: a world file must not be named after its schemas")
     size = SCALES[scale]
@@ -170,6 +173,7 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
         service.build(seed, size, world, staff, everyone, invoices, store)
         orders.build(stream(seed, "sales_orders"), size, world, staff, everyone, invoices, store)
         catalog.write(store, world, everyone.dealer.number)
+        erp.build(seed, size, store)
         store.table(
             "world.meta",
             [
