@@ -11,6 +11,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -114,6 +115,20 @@ class EAutomateConfig(SystemConfig):
     company_id: str = Field(min_length=1)
     user: str = Field(min_length=1)
     password: SecretRef
+    # AuthInfo.Version and, for a registered partner, AuthInfo.PartnerToken.
+    version: str = Field(default="25.0", pattern=r"^\d{1,2}(\.\d{1,3}){0,3}$")
+    partner_token: SecretRef | None = None
+    # e-automate's date-times are the dealer's local time without offset.
+    time_zone: str = "America/New_York"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
 
 
 class OperateConfig(SystemConfig):

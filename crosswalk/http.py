@@ -5,9 +5,11 @@ Retry rules (DESIGN.md section 5):
 - 429 is always retried after ``Retry-After`` (the server did not act on the request);
 - a connection that could not be opened is always retried (nothing was sent);
 - 5xx, read timeouts and dropped connections are retried for idempotent calls (GET,
-  PUT, PATCH, DELETE); for a POST the outcome is unknown, so :class:`OutcomeUnknown` is
-  raised at once and the caller looks its deterministic key up before trying again;
-- any other 4xx is the caller's problem and is never retried.
+  PUT, PATCH, DELETE, or any call the client marks ``idempotent``, such as a read sent as
+  a POST); for a POST the outcome is unknown, so :class:`OutcomeUnknown` is raised at once
+  and the caller looks its deterministic key up before trying again;
+- any other 4xx is the caller's problem and is never retried, and so is an error
+  response the client's ``error_class`` names (an API that answers refusals with a 500).
 
 Errors carry what an operator needs: the system, the HTTP status, the API's own code,
 message and field, and the request that failed (never its credentials).
@@ -125,6 +127,9 @@ class RequestBudget:
 
 
 ErrorParser = Callable[[requests.Response], tuple[str | None, str, str | None, list]]
+# Maps an error response (and the code parse_error read) to the error raised at once,
+# never retried; None leaves the decision to the status.
+ErrorClass = Callable[[requests.Response, str | None], "type[RemoteError] | None"]
 
 
 def json_error(response: requests.Response) -> tuple[str | None, str, str | None, list]:
@@ -156,6 +161,7 @@ class HttpClient:
         retry: RetryPolicy | None = None,
         per_minute: int | None = None,
         parse_error: ErrorParser = json_error,
+        error_class: ErrorClass | None = None,
         session: requests.Session | None = None,
     ):
         self.system = system
@@ -164,6 +170,7 @@ class HttpClient:
         self.retry = retry or RetryPolicy()
         self.budget = RequestBudget(per_minute)
         self.parse_error = parse_error
+        self.error_class = error_class
         self.session = session or requests.Session()
         self.session.headers.update(headers or {})
         self.calls = 0
@@ -180,9 +187,13 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
     ) -> requests.Response:
-        """Send, retrying what is safe to retry; returns a response with an expected status."""
+        """Send, retrying what is safe to retry; returns a response with an expected status.
+
+        ``idempotent`` overrides what the method says: True for a read sent as a POST."""
         method = method.upper()
+        safe = method in IDEMPOTENT if idempotent is None else idempotent
         url = self.url(path)
         where = f"{method} {url.removeprefix(self.base_url) or '/'}"
         for attempt in range(self.retry.attempts):
@@ -195,7 +206,7 @@ class HttpClient:
                 )
             except requests.ConnectionError as exc:
                 sent = not isinstance(exc, requests.ConnectTimeout) and not _refused(exc)
-                if sent and method not in IDEMPOTENT:
+                if sent and not safe:
                     raise OutcomeUnknown(
                         self.system, f"connection lost: {exc}", request=where
                     ) from exc
@@ -206,7 +217,7 @@ class HttpClient:
                 self.retry.sleep(self.retry.delay(attempt))
                 continue
             except requests.Timeout as exc:
-                if method not in IDEMPOTENT:
+                if not safe:
                     raise OutcomeUnknown(self.system, f"timed out: {exc}", request=where) from exc
                 if last:
                     raise SystemUnreachable(
@@ -219,8 +230,11 @@ class HttpClient:
                 return response
             code, message, field_name, details = self.parse_error(response)
             error = dict(status=status, code=code, field=field_name, request=where, details=details)
+            refused = self.error_class(response, code) if self.error_class else None
+            if refused is not None:
+                raise refused(self.system, message, **error)
             if status == 429 or status >= 500:
-                if status >= 500 and method not in IDEMPOTENT:
+                if status >= 500 and not safe:
                     raise OutcomeUnknown(self.system, message, **error)
                 if last:
                     raise TransientError(self.system, message, **error)

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emulators.connectwise.app import ConnectWise
+from emulators.eautomate.app import EAutomate
 from emulators.framework import EmulatorServer, Faults, Store
 
 WORLD_FILE = "state.duckdb"  # not "world": the catalog would shadow the world schema
-# The systems served today, by port offset; e-automate (+1), Operate (+2) and Connect (+3)
-# join as their emulators land.
-OFFSETS = {"connectwise": 0}
+# The systems served today, by port offset; Operate (+2) and Connect (+3) join as their
+# emulators land.
+OFFSETS = {"connectwise": 0, "eautomate": 1}
 CREDENTIALS = {
     "CROSSWALK_CW_PUBLIC_KEY": "demo-public",
     "CROSSWALK_CW_PRIVATE_KEY": "demo-private",
@@ -76,39 +77,6 @@ def open_world(data: Path, seed: int, scale: str) -> Path:
     return path
 
 
-def export_erp_customers(world: Path, folder: Path) -> Path:
-    """The world's ERP customers as an e-automate export (``<folder>/eautomate/
-    customers.json``, the shape of the bundled fixture), so the demo's customer sync has
-    the ERP side of the same world until the e-automate emulator serves it."""
-    import duckdb
-
-    target = folder / "eautomate" / "customers.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(world), read_only=True) as con:
-        con.execute(
-            f"""
-            COPY (
-                SELECT c.customer_number AS CustomerNumber, c.name AS CustomerName,
-                       p.customer_number AS ParentLocationNumber, c.address1 AS Address,
-                       c.city AS City, c.state AS State, c.zip AS Zip, c.country AS Country,
-                       c.phone AS Phone1, c.is_active AS Active, c.on_hold AS OnHold,
-                       c.customer_type AS CustomerTypeCode, c.branch AS BranchNumber,
-                       c.territory AS TerritoryCode,
-                       list_filter([
-                           {{'Name': 'ZCJ_CW_CompanyID', 'Value': c.cw_company_id_property}},
-                           {{'Name': 'ZCJ_CW_SiteAddressRecID', 'Value': c.cw_site_id_property}},
-                           {{'Name': 'ZCJ_SyncToCW', 'Value': c.sync_to_cw_property}}
-                       ], lambda p: p.Value IS NOT NULL) AS CustomProperties,
-                       strftime(c.last_update, '%Y-%m-%dT%H:%M:%S') AS LastUpdate
-                FROM world.customers c
-                LEFT JOIN world.customers p ON p.customer_id = c.parent_customer_id
-                ORDER BY c.customer_id
-            ) TO '{target}' (FORMAT JSON, ARRAY true)
-            """
-        )
-    return target
-
-
 def start(
     data: Path,
     *,
@@ -121,7 +89,6 @@ def start(
     """Serve every emulated system from ``data``; stop with ``.stop()`` or ``with``."""
     data = Path(data).resolve()
     world = open_world(data, seed, scale)
-    export_erp_customers(world, data / "exports")
     store = Store(world)
     emulators = Emulators(data, store)
     context = None
@@ -130,8 +97,8 @@ def start(
 
         context = server_context(data / "tls")
         emulators.ca_bundle = certificate(data / "tls")[0]
-    systems = {"connectwise": ConnectWise(store)}
     try:
+        systems = {"connectwise": ConnectWise(store), "eautomate": EAutomate(store)}
         for name, system in systems.items():
             port = port_base + OFFSETS[name] if port_base else 0
             server = EmulatorServer(
@@ -148,13 +115,14 @@ def start(
 def write_config(emulators: Emulators) -> Path:
     """``<data>/crosswalk.toml``: every system pointed at its emulator, secrets by variable.
 
-    Until their emulators land, e-automate reads the world's customers exported by
-    :func:`export_erp_customers` and Operate reads the bundled fixture exports.
+    Until its emulator lands, Operate reads the bundled fixture exports.
     """
     cw = emulators.url("connectwise")
     port = int(cw.rsplit(":", 1)[1])
 
-    def url(offset: int) -> str:
+    def url(offset: int, system: str = "") -> str:
+        if system in emulators.servers:  # on a free port when port_base is 0
+            return emulators.url(system) + "/"
         return f"http://127.0.0.1:{port + offset}/"
 
     names = "".join(f"#   {name}\n" for name in CREDENTIALS)
@@ -177,11 +145,10 @@ public_key = {{ env = "CROSSWALK_CW_PUBLIC_KEY" }}
 private_key = {{ env = "CROSSWALK_CW_PRIVATE_KEY" }}
 
 [systems.eautomate]
-base_url = "{url(1)}"
+base_url = "{url(1, "eautomate")}"
 company_id = "dealer"
 user = "api"
 password = {{ env = "CROSSWALK_EA_PASSWORD" }}
-fixtures = {str(emulators.data / "exports")!r}
 
 [systems.operate]
 base_url = "{url(2)}"

@@ -1,4 +1,11 @@
-"""e-automate entities as landed in ``raw_eautomate`` (field limits from the PublicAPI)."""
+"""e-automate entities as landed in ``raw_eautomate`` (field limits from the PublicAPI).
+
+Date-times arrive with the dealer's offset (the source adds it: e-automate speaks local time)
+and land as UTC; dates (``YYYY-MM-DD``) stay text until staging casts them. Lists (custom
+properties, contract lines, call labor and materials) are JSON text on their record's row:
+they come with the record in one read, and a line removed in the ERP disappears with the
+next version of its record instead of lingering in a table of its own.
+"""
 
 import pandas as pd
 import pandera.pandas as pa
@@ -7,37 +14,145 @@ from pandera.typing import Series
 from crosswalk.entities import Entity
 
 Text = Series[pd.StringDtype]
+Id = Series[pd.Int64Dtype]
 Flag = Series[pd.BooleanDtype]
+Money = Series[pd.Float64Dtype]
 Stamp = Series[pd.DatetimeTZDtype(tz="UTC")]
+DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
-class Customer(pa.DataFrameModel):
+class _Record(pa.DataFrameModel):
+    class Config:
+        coerce = True
+        strict = "filter"
+
+
+class Customer(_Record):
     """A customer; a location is a customer whose ``parent_location_number`` names its parent."""
 
     customer_number: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 15})
     customer_name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 100})
     parent_location_number: Text = pa.Field(nullable=True)
     bill_to_number: Text = pa.Field(nullable=True)
+    mail_to_number: Text = pa.Field(nullable=True)
+    attn: Text = pa.Field(nullable=True)
     address: Text = pa.Field(nullable=True)
     city: Text = pa.Field(nullable=True)
     state: Text = pa.Field(nullable=True)
     zip: Text = pa.Field(nullable=True)
     country: Text = pa.Field(nullable=True)
     phone1: Text = pa.Field(nullable=True)
+    phone2: Text = pa.Field(nullable=True)
     fax: Text = pa.Field(nullable=True)
     email: Text = pa.Field(nullable=True)
     web_site: Text = pa.Field(nullable=True)
     active: Flag = pa.Field(nullable=True)
+    prospect: Flag = pa.Field(nullable=True)
     on_hold: Flag = pa.Field(nullable=True)
+    on_hold_code: Text = pa.Field(nullable=True)
     customer_type_code: Text = pa.Field(nullable=True)
     branch_number: Text = pa.Field(nullable=True)
     territory_code: Text = pa.Field(nullable=True)
+    sales_rep: Text = pa.Field(nullable=True)
+    remarks: Text = pa.Field(nullable=True)
     custom_properties: Text = pa.Field(nullable=True)
+    create_date: Stamp = pa.Field(nullable=True)
     last_update: Stamp = pa.Field(nullable=False)
 
-    class Config:
-        coerce = True
-        strict = "filter"
+
+class Technician(_Record):
+    technician_number: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 15})
+    first_name: Text = pa.Field(nullable=True)
+    last_name: Text = pa.Field(nullable=True)
+    email: Text = pa.Field(nullable=True)
+    active: Flag = pa.Field(nullable=True)
+    last_update: Stamp = pa.Field(nullable=False)
+
+
+class Item(_Record):
+    item_id: Id = pa.Field(nullable=True)
+    item: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 30})
+    description: Text = pa.Field(nullable=True)
+    item_kind: Text = pa.Field(
+        nullable=False, isin=["expense", "inventory", "nonstock", "serviceable"]
+    )
+    sales_code: Text = pa.Field(nullable=True)
+    inventory_code: Text = pa.Field(nullable=True)
+    expense_code: Text = pa.Field(nullable=True)
+    active: Flag = pa.Field(nullable=True)
+    create_date: Stamp = pa.Field(nullable=True)
+    last_update: Stamp = pa.Field(nullable=False)
+
+
+class Contract(_Record):
+    """A contract or template (``is_template``), its lines in ``details`` (JSON)."""
+
+    contract_id: Id = pa.Field(nullable=False, ge=1)
+    contract_number: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 20})
+    customer_number: Text = pa.Field(nullable=False)
+    bill_to_number: Text = pa.Field(nullable=True)
+    contract_type: Text = pa.Field(nullable=True)
+    status: Text = pa.Field(
+        nullable=False, isin=["Active", "Cancelled", "Expired", "Inactive", "Terminated"]
+    )
+    is_template: Flag = pa.Field(nullable=False)
+    start_date: Text = pa.Field(nullable=True, str_matches=DATE)
+    exp_date: Text = pa.Field(nullable=True, str_matches=DATE)
+    billing_cycle: Text = pa.Field(nullable=True)
+    base_rate: Money = pa.Field(nullable=True)
+    po_number: Text = pa.Field(nullable=True, str_length={"max_value": 30})
+    remarks: Text = pa.Field(nullable=True)
+    template_number: Text = pa.Field(nullable=True)
+    termination_code: Text = pa.Field(nullable=True)
+    custom_properties: Text = pa.Field(nullable=True)
+    details: Text = pa.Field(nullable=True)
+    create_date: Stamp = pa.Field(nullable=True)
+    last_update: Stamp = pa.Field(nullable=False)
+
+
+class Call(_Record):
+    """A service call, its ``labors`` and ``materials_used`` as JSON."""
+
+    call_number: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 15})
+    customer_number: Text = pa.Field(nullable=False)
+    bill_to_number: Text = pa.Field(nullable=True)
+    contract_number: Text = pa.Field(nullable=True)
+    call_type: Text = pa.Field(nullable=True)
+    status_code: Text = pa.Field(
+        nullable=False,
+        isin=["Canceled", "Cleared", "Complete", "Dispatched", "Invoiced", "OKToInvoice",
+              "Pending", "Scheduled"],
+    )  # fmt: skip
+    hold_code: Text = pa.Field(nullable=True)
+    bill_code: Text = pa.Field(nullable=True)
+    caller: Text = pa.Field(nullable=True, str_length={"max_value": 255})
+    description: Text = pa.Field(nullable=True, str_length={"max_value": 2048})
+    po_number: Text = pa.Field(nullable=True, str_length={"max_value": 15})
+    technician_number: Text = pa.Field(nullable=True)
+    equipment_number: Text = pa.Field(nullable=True)
+    use_unknown_equipment: Flag = pa.Field(nullable=True)
+    call_date: Stamp = pa.Field(nullable=True)
+    close_date: Stamp = pa.Field(nullable=True)
+    labors: Text = pa.Field(nullable=True)
+    materials_used: Text = pa.Field(nullable=True)
+    create_date: Stamp = pa.Field(nullable=True)
+    last_update: Stamp = pa.Field(nullable=False)
+
+
+class CodeList(_Record):
+    """One code of one list; ``HoldCode`` are call holds, ``OnHoldCode`` customer holds."""
+
+    list_type: Text = pa.Field(nullable=False, str_length={"min_value": 1})
+    code: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 15})
+    description: Text = pa.Field(nullable=True)
+    active: Flag = pa.Field(nullable=True)
 
 
 customers = Entity("eautomate", "customers", Customer, ("customer_number",), cursor="last_update")
+technicians = Entity(
+    "eautomate", "technicians", Technician, ("technician_number",), cursor="last_update"
+)
+items = Entity("eautomate", "items", Item, ("item",), cursor="last_update")
+contracts = Entity("eautomate", "contracts", Contract, ("contract_id",), cursor="last_update")
+calls = Entity("eautomate", "calls", Call, ("call_number",), cursor="last_update")
+code_lists = Entity("eautomate", "code_lists", CodeList, ("list_type", "code"))

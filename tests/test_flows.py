@@ -40,6 +40,7 @@ def test_customer_sync_lands_builds_and_a_rerun_changes_nothing(prefect_server, 
         "connectwise.companies": (11, 10, 10, 0, 1),
         "connectwise.sites": (0, 0, 0, 0, 0),  # the fixture exports hold no sites
         "eautomate.customers": (10, 9, 9, 0, 1),
+        "eautomate.code_lists": (0, 0, 0, 0, 0),  # the fixture exports hold no code lists
     }
     second = customer_sync(config=str(config_file))
     for read, landed, inserted, updated, quarantined in counts(second).values():

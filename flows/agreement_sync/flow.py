@@ -1,7 +1,9 @@
 """agreement-sync: PSA agreements (and their invoices) -> ERP contracts from templates.
 
-Reads ConnectWise agreements changed since the watermark (less the configured overlap),
-validates and lands them in ``raw_connectwise.agreements`` and builds their models.
+Reads ConnectWise agreements (with additions and invoices) and e-automate contracts (with
+their lines, templates included) and items changed since each watermark (less the
+configured overlap), validates and lands them in ``raw_connectwise.*`` and
+``raw_eautomate.*`` and builds their models.
 A re-run is safe: rows merge by primary key and the watermark advances in the same
 transaction as the rows it covers.
 """
@@ -10,9 +12,15 @@ from prefect import flow
 
 from crosswalk.config import load_settings
 from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entities, report
-from schemas import connectwise
+from schemas import connectwise, eautomate
 
-ENTITIES = (connectwise.agreements, connectwise.additions, connectwise.invoices)
+ENTITIES = (
+    connectwise.agreements,
+    connectwise.additions,
+    connectwise.invoices,
+    eautomate.contracts,
+    eautomate.items,
+)
 MODELS = ("source:raw_connectwise.agreements+", "+sync_health")
 
 

@@ -1,10 +1,11 @@
 """customer-sync: ERP customers and locations <-> PSA companies and sites.
 
 Reads ConnectWise companies and e-automate customers changed since each entity's
-watermark (less the configured overlap), validates them, lands them in
-``raw_connectwise.companies`` and ``raw_eautomate.customers``, and builds the mapping
-models (``marts.mapped_customers``). A re-run is safe: rows merge by primary key and a
-watermark advances in the same transaction as the rows it covers.
+watermark (less the configured overlap) and e-automate's code lists whole, validates them,
+lands them in ``raw_connectwise.companies``, ``raw_eautomate.customers`` and
+``raw_eautomate.code_lists``, and builds the mapping models (``marts.mapped_customers``).
+A re-run is safe: rows merge by primary key and a watermark advances in the same
+transaction as the rows it covers.
 """
 
 from prefect import flow
@@ -13,7 +14,7 @@ from crosswalk.config import load_settings
 from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entities, report
 from schemas import connectwise, eautomate
 
-ENTITIES = (connectwise.companies, connectwise.sites, eautomate.customers)
+ENTITIES = (connectwise.companies, connectwise.sites, eautomate.customers, eautomate.code_lists)
 MODELS = ("source:raw_connectwise.companies+", "source:raw_eautomate.customers+", "+sync_health")
 
 

@@ -1,8 +1,9 @@
 """service-sync: PSA tickets with time -> ERP service calls, and calls back to tickets.
 
-Reads ConnectWise service tickets changed since the watermark (less the configured
-overlap), validates and lands them in ``raw_connectwise.tickets`` and builds their
-models. A re-run is safe: rows merge by primary key and the watermark advances in the
+Reads ConnectWise service tickets (with time entries and members) and e-automate service
+calls (with labor) and technicians changed since each watermark (less the configured
+overlap), validates and lands them in ``raw_connectwise.*`` and ``raw_eautomate.*`` and
+builds their models. A re-run is safe: rows merge by primary key and the watermark advances in the
 same transaction as the rows it covers.
 """
 
@@ -10,9 +11,15 @@ from prefect import flow
 
 from crosswalk.config import load_settings
 from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entities, report
-from schemas import connectwise
+from schemas import connectwise, eautomate
 
-ENTITIES = (connectwise.tickets, connectwise.time_entries, connectwise.members)
+ENTITIES = (
+    connectwise.tickets,
+    connectwise.time_entries,
+    connectwise.members,
+    eautomate.calls,
+    eautomate.technicians,
+)
 MODELS = ("source:raw_connectwise.tickets+", "+sync_health")
 
 

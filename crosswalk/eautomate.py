@@ -1,0 +1,403 @@
+"""ECI e-automate PublicAPI client: transport only (specs/eautomate-api.md).
+
+- One seam, :class:`Transport`: ``call(operation, params, idempotent=...)`` returns the
+  operation's result. :class:`JsonTransport` carries it as JSON over HTTP (``POST
+  {base}/PublicAPI/{Operation}`` with ``AuthInfo``); a SOAP transport can replace it
+  without any flow noticing.
+- Faults: ``soap:Client`` is the request's fault and is never retried: a login fault is
+  :class:`CredentialsRefused`, a missing record :class:`NotFound`, anything else
+  :class:`DataError` naming the record and the field. ``soap:Server`` faults, the
+  "server busy" answer and dropped connections are retried with backoff for reads and
+  for writes that are safe to repeat (partial saves, property sets); for a create the
+  outcome is unknown (:class:`OutcomeUnknown`) and the caller looks its key up.
+- Delta reads: :meth:`EAutomate.changes` takes the server's ``TimeStamp`` first, then lists
+  the skinny rows changed at or after the given stamp; :meth:`EAutomate.details` fetches full
+  records in bulk, at most 500 keys a call (falling back to one call per record where a
+  server lacks the bulk operation).
+- Time: e-automate speaks the dealer's local time without offset. :meth:`EAutomate.local`
+  turns a UTC cursor into the server's spelling, :meth:`EAutomate.aware` and
+  :meth:`EAutomate.with_offsets` give its date-times their offset, so nothing downstream
+  has to know the zone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import requests
+
+from crosswalk.http import (
+    CredentialsRefused,
+    DataError,
+    HttpClient,
+    NotFound,
+    RemoteError,
+    RetryPolicy,
+    json_error,
+)
+
+SYSTEM = "eautomate"
+EVERYTHING = "1900-01-01T00:00:00"  # an empty TimeStamp is a fault, as in the real service
+MAX_KEYS = 500
+_LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
+
+
+class Transport(Protocol):
+    """How operations reach the server; the only thing a SOAP transport would replace."""
+
+    def call(self, operation: str, params: Mapping[str, Any], *, idempotent: bool) -> Any:
+        """The operation's result; raises the typed errors of :mod:`crosswalk.http`."""
+        ...
+
+
+@dataclass(frozen=True)
+class AuthInfo:
+    user: str
+    password: str
+    company_id: str
+    version: str = "25.0"
+    partner_token: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        auth = {
+            "User": self.user,
+            "Password": self.password,
+            "CompanyID": self.company_id,
+            "Version": self.version,
+        }
+        if self.partner_token:
+            auth["PartnerToken"] = self.partner_token
+        return auth
+
+
+def _fault(response: requests.Response) -> dict | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    fault = body.get("Fault") if isinstance(body, dict) else None
+    return fault if isinstance(fault, dict) else None
+
+
+def fault_error(response: requests.Response) -> tuple[str | None, str, str | None, list]:
+    """``(code, message, field, details)`` of a ``{"Fault": {...}}`` body: the detail's
+    ``Code`` and ``Field``, the fault string naming the record."""
+    fault = _fault(response)
+    if fault is None:
+        return json_error(response)
+    detail = fault.get("detail") if isinstance(fault.get("detail"), dict) else {}
+    message = str(fault.get("faultstring") or response.reason or "fault")
+    key = detail.get("Key")
+    if key and str(key) not in message:
+        message = f"{key}: {message}"
+    code = detail.get("Code") or fault.get("faultcode")
+    return code, message, detail.get("Field"), [{"faultcode": fault.get("faultcode"), **detail}]
+
+
+def fault_class(response: requests.Response, code: str | None) -> type[RemoteError] | None:
+    """``soap:Client`` faults are final; ``soap:Server`` ones are left to the retry rules."""
+    fault = _fault(response)
+    if fault is None or fault.get("faultcode") != "soap:Client":
+        return None
+    if code == "InvalidLogin":
+        return CredentialsRefused
+    if code == "NotFound":
+        return NotFound
+    return DataError
+
+
+class JsonTransport:
+    """PublicAPI operations as JSON: ``POST {base}/PublicAPI/{Operation}``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: AuthInfo,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        per_minute: int | None = None,
+        session: requests.Session | None = None,
+    ):
+        self.auth = auth.as_json()
+        self.http = HttpClient(
+            SYSTEM,
+            base_url,
+            {"Content-Type": "application/json", "Accept": "application/json"},
+            timeout=timeout,
+            retry=retry,
+            per_minute=per_minute,
+            parse_error=fault_error,
+            error_class=fault_class,
+            session=session,
+        )
+
+    def call(self, operation: str, params: Mapping[str, Any], *, idempotent: bool) -> Any:
+        response = self.http.request(
+            "POST",
+            f"PublicAPI/{operation}",
+            json={"AuthInfo": self.auth, **params},
+            idempotent=idempotent,
+        )
+        return response.json()
+
+
+@dataclass(frozen=True)
+class Changes:
+    """A delta read: the server's stamp taken before it, and the skinny rows it listed."""
+
+    stamp: str
+    rows: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Detail:
+    """How one record type is listed and fetched."""
+
+    list_operation: str
+    key: str  # the key field of a list row
+    bulk: str | None = None  # bulk detail operation and its parameter
+    bulk_parameter: str = ""
+    single: str | None = None  # one-record operation and its parameter
+    single_parameter: str = ""
+
+
+DETAILS: dict[str, Detail] = {
+    "customers": Detail("getCustomerList", "CustomerNumber", "getCustomerDataList",
+                        "CustomerNumbers", "getCustomer", "CustomerNumber"),
+    "technicians": Detail("getTechnicianList", "TechnicianNumber"),  # list rows are whole
+    "items": Detail("getItemList", "Item", "getItemDataList", "Items", "getItem", "Item"),
+    "contracts": Detail("getContractList", "ContractID", "getContractDataList", "ContractIDs",
+                        "getContract", "ContractID"),
+    "calls": Detail("getCallList", "CallNumber", "getCallDataList", "CallNumbers", "getCall",
+                    "CallNumber"),
+    "sales_orders": Detail("getSalesOrderList", "SONumber", "getSalesOrderDataList",
+                           "SONumbers", "getSalesOrder", "SONumber"),
+}  # fmt: skip
+CODE_LISTS = ("CustomerType", "Branch", "Territory", "ContractType", "CallType", "CallStatus",
+              "BillCode", "ActivityCode", "SalesCode", "InventoryCode", "ExpenseCode")  # fmt: skip
+
+
+class EAutomate:
+    """A session with one e-automate company."""
+
+    def __init__(
+        self, transport: Transport, *, time_zone: str = "America/New_York", chunk: int = MAX_KEYS
+    ):
+        self.transport = transport
+        self.zone = ZoneInfo(time_zone)
+        self.chunk = min(max(chunk, 1), MAX_KEYS)
+        self._no_bulk: set[str] = set()
+
+    @classmethod
+    def from_settings(
+        cls, config, secrets: Mapping[str, Any], retry: RetryPolicy | None = None
+    ) -> EAutomate:
+        """From ``[systems.eautomate]`` and its resolved secrets."""
+        token = secrets.get("partner_token")
+        auth = AuthInfo(
+            config.user,
+            secrets["password"].get_secret_value(),
+            config.company_id,
+            config.version,
+            token.get_secret_value() if token else None,
+        )
+        transport = JsonTransport(
+            config.base_url,
+            auth,
+            timeout=config.timeout_seconds,
+            retry=retry,
+            per_minute=config.requests_per_minute,
+        )
+        return cls(transport, time_zone=config.time_zone, chunk=config.page_size)
+
+    def call(self, operation: str, *, idempotent: bool, **params: Any) -> Any:
+        return self.transport.call(operation, params, idempotent=idempotent)
+
+    def read(self, operation: str, **params: Any) -> Any:
+        return self.call(operation, idempotent=True, **params)
+
+    # --- time ---------------------------------------------------------------------------
+
+    def local(self, moment: str | datetime) -> str:
+        """A date-time as the server spells it: local wall-clock time, no offset (a naive
+        value is taken as UTC, as crosswalk's cursors are)."""
+        value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=ZoneInfo("UTC"))
+        return value.astimezone(self.zone).replace(tzinfo=None).isoformat()
+
+    def aware(self, local: str) -> str:
+        """A server date-time with the dealer's offset (``…T10:00:00-05:00``)."""
+        return datetime.fromisoformat(local).replace(tzinfo=self.zone).isoformat()
+
+    def with_offsets(self, value: Any) -> Any:
+        """A record with every local date-time given its offset; dates stay dates."""
+        if isinstance(value, dict):
+            return {k: self.with_offsets(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.with_offsets(v) for v in value]
+        if isinstance(value, str) and _LOCAL_DATETIME.match(value):
+            return self.aware(value)
+        return value
+
+    # --- reads --------------------------------------------------------------------------
+
+    def current_timestamp(self) -> str:
+        return self.read("getCurrentTimeStamp")["TimeStamp"]
+
+    def changes(self, entity: str, since: str | None) -> Changes:
+        """Rows of ``entity`` changed at or after ``since`` (the server's local spelling;
+        None: everything), with the server's stamp taken before the list was read."""
+        stamp = self.current_timestamp()
+        listed = self.read(DETAILS[entity].list_operation, TimeStamp=since or EVERYTHING)
+        return Changes(stamp, list(listed.get("Details") or []))
+
+    def details(self, entity: str, keys: Sequence[Any]) -> Iterator[list[dict[str, Any]]]:
+        """Full records for ``keys``, one bulk call per chunk of at most 500; records gone
+        since they were listed are left out."""
+        spec = DETAILS[entity]
+        for start in range(0, len(keys), self.chunk):
+            chunk = list(keys[start : start + self.chunk])
+            if spec.bulk and entity not in self._no_bulk:
+                try:
+                    found = self.read(spec.bulk, **{spec.bulk_parameter: chunk})
+                    yield list(found.get("Details") or [])
+                    continue
+                except DataError as exc:
+                    if exc.code != "UnknownOperation":
+                        raise
+                    self._no_bulk.add(entity)  # this server has no bulk read: one by one
+            records = []
+            for key in chunk:
+                try:
+                    records.append(self.read(spec.single, **{spec.single_parameter: key}))
+                except NotFound:
+                    continue
+            yield records
+
+    def customer(self, number: str) -> dict[str, Any]:
+        return self.read("getCustomer", CustomerNumber=number)
+
+    def customers_by_property(self, name: str, value: str) -> list[dict[str, Any]]:
+        found = self.read("GetCustomerByCustomAttribute", Attribute=name, AttributeValue=value)
+        return list(found.get("Details") or [])
+
+    def custom_property_attributes(self, group: str) -> list[dict[str, Any]]:
+        return self.read("getCustomPropertyAttributes", GroupType=group)
+
+    def code_list(self, list_type: str) -> list[dict[str, Any]]:
+        """A code list: one of :data:`CODE_LISTS`, ``HoldCode`` (calls) or ``OnHoldCode``
+        (customers and sales orders)."""
+        if list_type == "HoldCode":
+            found = self.read("getHoldCodeList")
+        elif list_type == "OnHoldCode":
+            found = self.read("getOnHoldCodeList")
+        else:
+            found = self.read("getCodeList", ListType=list_type)
+        return list(found.get("Details") or [])
+
+    def item(self, item: str) -> dict[str, Any]:
+        return self.read("getItem", Item=item)
+
+    def contract(self, contract_id: int) -> dict[str, Any]:
+        return self.read("getContract", ContractID=contract_id)
+
+    def contract_invoices(self, contract_id: int) -> list[dict[str, Any]]:
+        return self.read("getContractInvoices", ContractID=contract_id)
+
+    def call_record(self, number: str) -> dict[str, Any]:
+        return self.read("getCall", CallNumber=number)
+
+    def sales_order(self, number: str) -> dict[str, Any]:
+        return self.read("getSalesOrder", SONumber=number)
+
+    # --- writes -------------------------------------------------------------------------
+    # Saves send only the fields given (a partial save) and are safe to repeat; creates
+    # are not: after an unknown outcome the caller looks the record up by its key.
+
+    def add_customer(self, customer: Mapping[str, Any]) -> dict[str, Any]:
+        return self.call("addCustomer", idempotent=False, Customer=dict(customer))
+
+    def save_customer(self, number: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        return self.call(
+            "saveCustomer", idempotent=True, Customer={**changes, "CustomerNumber": number}
+        )
+
+    def set_custom_properties(
+        self, group: str, key: str | int, values: Mapping[str, str | None]
+    ) -> list[dict[str, Any]]:
+        """Set (or, with None, remove) custom properties; returns the record's full list."""
+        properties = [{"Name": name, "Value": value or ""} for name, value in values.items()]
+        return self.call(
+            "setCustomProperties", idempotent=True, GroupType=group, Key=key, Properties=properties
+        )
+
+    def add_item(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return self.call("addItem", idempotent=False, ItemData=dict(item))
+
+    def save_item(self, item_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+        return self.call("saveItem", idempotent=True, ItemData={**changes, "ItemID": item_id})
+
+    def add_contract_from_template(
+        self,
+        template: str,
+        customer: str,
+        start: str,
+        *,
+        expires: str | None = None,
+        bill_to: str | None = None,
+        po_number: str | None = None,
+        remarks: str | None = None,
+        lines: Sequence[Mapping[str, Any]] | None = None,
+        number: str | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A contract copied from the ``**CW <type>`` template; ``lines`` are
+        ``{Item, Description, Quantity, Rate}`` (the template's lines when None)."""
+        params: dict[str, Any] = {
+            "TemplateNumber": template,
+            "CustomerNumber": customer,
+            "StartDate": start,
+            "ExpDate": expires,
+            "BillToNumber": bill_to,
+            "PONumber": po_number,
+            "Remarks": remarks,
+            "ContractNumber": number,
+            "Details": [dict(line) for line in lines] if lines is not None else None,
+            "CustomProperties": [{"Name": k, "Value": v} for k, v in properties.items()]
+            if properties
+            else None,
+        }
+        params = {k: v for k, v in params.items() if v is not None}
+        return self.call("addContractFromTemplate", idempotent=False, **params)
+
+    def save_contract(self, contract_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+        return self.call(
+            "saveContract", idempotent=True, Contract={**changes, "ContractID": contract_id}
+        )
+
+    def renew_contract(self, contract_id: int) -> dict[str, Any]:
+        return self.call("renewContract", idempotent=False, ContractID=contract_id)
+
+    def terminate_contract(self, contract_id: int, code: str) -> dict[str, Any]:
+        return self.call(
+            "terminateContract", idempotent=True, ContractID=contract_id, TerminationCode=code
+        )
+
+    def add_call(self, call: Mapping[str, Any]) -> dict[str, Any]:
+        return self.call("addCall", idempotent=False, Call=dict(call))
+
+    def save_call(self, number: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        return self.call("saveCall", idempotent=True, Call={**changes, "CallNumber": number})
+
+    def save_sales_order(self, order: Mapping[str, Any]) -> dict[str, Any]:
+        """Create (no ``SONumber``) or partially update a sales order."""
+        return self.call(
+            "saveSalesOrder", idempotent=bool(order.get("SONumber")), SalesOrder=dict(order)
+        )

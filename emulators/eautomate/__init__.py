@@ -1,0 +1,1 @@
+"""The emulated ECI e-automate PublicAPI."""
