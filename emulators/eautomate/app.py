@@ -25,7 +25,7 @@ handed out carries a ``LastUpdate`` at or after it: a delta read from a stamp mi
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from emulators.eautomate.operations import OPERATIONS, Operations, fault, fault_body
@@ -37,7 +37,8 @@ OLDEST_VERSION = (8, 7)  # CEO Juice's integration needs 8.7 or later
 
 
 class Clock:
-    """The server's wall clock in its zone, naive, never earlier than a time it gave out."""
+    """The server's wall clock in its zone, naive; each reading is later than the last (and
+    than ``floor``), so no write shares its ``LastUpdate`` with a stamp handed out."""
 
     def __init__(self, zone: str, floor: datetime | None = None):
         self.zone = ZoneInfo(zone)
@@ -45,7 +46,7 @@ class Clock:
 
     def now(self) -> datetime:
         current = datetime.now(self.zone).replace(tzinfo=None)
-        self.last = max(self.last, current)
+        self.last = max(current, self.last + timedelta(microseconds=1))
         return self.last
 
 
