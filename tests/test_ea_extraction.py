@@ -1,0 +1,178 @@
+"""Extraction from the e-automate emulator through the flows: a run lands what changed after
+the server's stamp of the run before, once, and nothing else; an unchanged rerun lands
+nothing; server faults and dropped connections do not change what lands."""
+
+import uuid
+
+import pytest
+
+from crosswalk import eautomate
+from crosswalk.eautomate import AuthInfo, EAutomate, JsonTransport
+from crosswalk.http import RetryPolicy
+from crosswalk.warehouse import Warehouse
+from flows.agreement_sync.flow import agreement_sync
+from flows.customer_sync.flow import customer_sync
+from flows.service_sync.flow import service_sync
+
+pytestmark = pytest.mark.flow
+
+
+@pytest.fixture
+def ea_server(emulated):
+    server = emulated.servers["eautomate"]
+    server.faults.clear()
+    yield server
+    server.faults.clear()
+
+
+@pytest.fixture
+def client(ea_server):
+    transport = JsonTransport(ea_server.url, AuthInfo("api", "demo", "dealer"))
+    return EAutomate(transport)
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    """Retries inside flows back off without sleeping (the emulator's faults are instant)."""
+    build = EAutomate.from_settings.__func__
+
+    def quick(cls, config, secrets, retry=None):
+        return build(cls, config, secrets, RetryPolicy(attempts=10, sleep=lambda s: None))
+
+    monkeypatch.setattr(eautomate.EAutomate, "from_settings", classmethod(quick))
+
+
+def config_in(folder, emulated, extra=""):
+    folder.mkdir(exist_ok=True)
+    text = emulated.config.read_text(encoding="utf-8")
+    path = folder / "crosswalk.toml"
+    path.write_text(text + "\n[extract]\noverlap_minutes = 0\n" + extra, encoding="utf-8")
+    return path
+
+
+def landed(run):
+    return {
+        r.entity: (r.read, r.inserted, r.updated, r.quarantined)
+        for r in run.landed
+        if r.system == "eautomate"
+    }
+
+
+def raw(config, table):
+    with Warehouse(config.parent / "warehouse.duckdb").connect(read_only=True) as con:
+        columns = [
+            c
+            for (c,) in con.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = 'raw_eautomate' AND table_name = ?"
+                " AND column_name NOT IN ('_loaded_at', '_run_id') ORDER BY column_name",
+                [table],
+            ).fetchall()
+        ]
+        return con.execute(
+            f"SELECT {', '.join(columns)} FROM raw_eautomate.{table} ORDER BY ALL"
+        ).fetchall()
+
+
+def test_customers_changed_after_the_stamp_land_once_and_nothing_else(
+    prefect_server, emulated, tmp_path, credentials, client, ea_server
+):
+    config = config_in(tmp_path / "wh", emulated)
+    first = customer_sync(config=str(config))
+    total = len(client.changes("customers", None).rows)
+    assert landed(first)["customers"] == (total, total, 0, 0)
+    codes = landed(first)["code_lists"]
+    assert codes[0] == codes[1] > 50
+
+    before = len(ea_server.requests)
+    second = customer_sync(config=str(config))
+    assert landed(second)["customers"] == (0, 0, 0, 0)
+    assert landed(second)["code_lists"][1:3] == (0, 0)
+    operations = [r.path.rsplit("/", 1)[-1] for r in list(ea_server.requests)[before:]]
+    assert "getCustomerDataList" not in operations
+    assert operations[:2] == ["getCurrentTimeStamp", "getCustomerList"]
+
+    world = client.changes("customers", None).rows
+    moved, flagged = world[0]["CustomerNumber"], world[1]["CustomerNumber"]
+    client.save_customer(moved, {"City": "Changed Incrementally"})
+    client.set_custom_properties("Customer", flagged, {"ZCJ_SyncToCW": "No"})
+    added = client.add_customer(
+        {"CustomerNumber": f"N{uuid.uuid4().hex[:8].upper()}", "CustomerName": "Brand New"}
+    )["CustomerNumber"]
+    third = customer_sync(config=str(config))
+    assert landed(third)["customers"] == (3, 1, 2, 0)
+    rows = {row[0]: row for row in _customers(config)}
+    assert rows[moved][1] == "Changed Incrementally"
+    assert '"ZCJ_SyncToCW"' in rows[flagged][2] and '"No"' in rows[flagged][2]
+    assert added in rows
+
+    with Warehouse(config.parent / "warehouse.duckdb").connect(read_only=True) as con:
+        (sync_off,) = con.execute(
+            "SELECT count(*) FROM staging.stg_eautomate__customers WHERE sync_to_cw_property = 'No'"
+        ).fetchone()
+    assert sync_off >= 4
+
+
+def _customers(config):
+    with Warehouse(config.parent / "warehouse.duckdb").connect(read_only=True) as con:
+        return con.execute(
+            "SELECT customer_number, city, custom_properties FROM raw_eautomate.customers"
+        ).fetchall()
+
+
+def test_calls_and_technicians_land_incrementally(
+    prefect_server, emulated, tmp_path, credentials, client
+):
+    config = config_in(tmp_path / "wh", emulated)
+    first = service_sync(config=str(config))
+    calls = len(client.changes("calls", None).rows)
+    assert landed(first)["calls"] == (calls, calls, 0, 0)
+    assert landed(first)["technicians"][1] > 0
+    customer = client.changes("customers", None).rows[-1]["CustomerNumber"]
+    made = client.add_call(
+        {"CustomerNumber": customer, "Description": "Incremental", "UseUnknownEquipment": True}
+    )
+    existing = next(
+        row["CallNumber"]
+        for row in client.changes("calls", None).rows
+        if row["StatusCode"] in ("Pending", "Complete", "Cleared", "OKToInvoice")
+    )
+    client.save_call(existing, {"HoldCode": "WP"})
+    second = service_sync(config=str(config))
+    assert landed(second)["calls"] == (2, 1, 1, 0)
+    assert landed(second)["technicians"] == (0, 0, 0, 0)
+    with Warehouse(config.parent / "warehouse.duckdb").connect(read_only=True) as con:
+        held, call_date = con.execute(
+            "SELECT hold_code, (SELECT call_date FROM raw_eautomate.calls WHERE call_number = ?)"
+            " FROM raw_eautomate.calls WHERE call_number = ?",
+            [made["CallNumber"], existing],
+        ).fetchone()
+    assert held == "WP" and call_date.tzinfo is not None  # local time landed as UTC
+
+
+def test_faults_and_dropped_connections_do_not_change_what_lands(
+    prefect_server, emulated, tmp_path, credentials, ea_server, no_sleep
+):
+    # Small chunks, so that the runs make enough requests (about 150) for faults to bite.
+    small = "\npage_size = 10\n"
+    clean = config_in(tmp_path / "clean", emulated)
+    faulty = config_in(tmp_path / "faulty", emulated)
+    for path in (clean, faulty):
+        path.write_text(
+            path.read_text().replace('user = "api"', 'user = "api"' + small), encoding="utf-8"
+        )
+    flows = (customer_sync, agreement_sync)  # service-sync's calls: the test above
+    for flow in flows:
+        assert flow(config=str(clean)).status == "completed"
+    before = dict(ea_server.faults.injected)
+    ea_server.faults.configure(seed=11, error=0.1, drop=0.1, throttle=0.05, retry_after=0)
+    try:
+        runs = [flow(config=str(faulty)) for flow in flows]
+    finally:
+        ea_server.faults.clear()
+    assert all(run.status == "completed" for run in runs)
+    injected = {k: v - before[k] for k, v in ea_server.faults.injected.items()}
+    assert injected["error"] >= 3 and injected["drop"] >= 3 and injected["throttle"] >= 1
+    for table in ("customers", "code_lists", "contracts", "items"):
+        rows = raw(faulty, table)
+        assert rows and rows == raw(clean, table), table
