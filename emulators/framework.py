@@ -232,13 +232,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         payload = response.payload() if self.command != "HEAD" else b""
+        # Logged before it is sent: a client that has its answer finds it in the log.
+        self.server.log_request_line(request, response.status, started)
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-        self.server.log_request_line(request, response.status, started)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
 

@@ -10,7 +10,6 @@ from crosswalk import eautomate
 from crosswalk.eautomate import AuthInfo, EAutomate, JsonTransport
 from crosswalk.http import RetryPolicy
 from crosswalk.warehouse import Warehouse
-from flows.agreement_sync.flow import agreement_sync
 from flows.customer_sync.flow import customer_sync
 from flows.service_sync.flow import service_sync
 
@@ -153,7 +152,7 @@ def test_calls_and_technicians_land_incrementally(
 def test_faults_and_dropped_connections_do_not_change_what_lands(
     prefect_server, emulated, tmp_path, credentials, ea_server, no_sleep
 ):
-    # Small chunks, so that the runs make enough requests (about 150) for faults to bite.
+    # Small chunks, so that the runs make enough requests (about 50) for faults to bite.
     small = "\npage_size = 10\n"
     clean = config_in(tmp_path / "clean", emulated)
     faulty = config_in(tmp_path / "faulty", emulated)
@@ -161,18 +160,18 @@ def test_faults_and_dropped_connections_do_not_change_what_lands(
         path.write_text(
             path.read_text().replace('user = "api"', 'user = "api"' + small), encoding="utf-8"
         )
-    flows = (customer_sync, agreement_sync)  # service-sync's calls: the test above
-    for flow in flows:
-        assert flow(config=str(clean)).status == "completed"
+    # service-sync: the quickest flow that reads e-automate's delta lists and bulk details
+    # (customer-sync and agreement-sync spend their time reading ConnectWise per parent).
+    assert service_sync(config=str(clean)).status == "completed"
     before = dict(ea_server.faults.injected)
     ea_server.faults.configure(seed=11, error=0.1, drop=0.1, throttle=0.05, retry_after=0)
     try:
-        runs = [flow(config=str(faulty)) for flow in flows]
+        run = service_sync(config=str(faulty))
     finally:
         ea_server.faults.clear()
-    assert all(run.status == "completed" for run in runs)
+    assert run.status == "completed"
     injected = {k: v - before[k] for k, v in ea_server.faults.injected.items()}
-    assert injected["error"] >= 3 and injected["drop"] >= 3 and injected["throttle"] >= 1
-    for table in ("customers", "code_lists", "contracts", "items"):
+    assert injected["error"] >= 2 and injected["drop"] >= 2 and injected["throttle"] >= 1
+    for table in ("calls", "technicians"):
         rows = raw(faulty, table)
         assert rows and rows == raw(clean, table), table
