@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -45,6 +45,15 @@ SYSTEM = "eautomate"
 EVERYTHING = "1900-01-01T00:00:00"  # an empty TimeStamp is a fault, as in the real service
 MAX_KEYS = 500
 _LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
+
+
+def _is_local_datetime(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) >= 16
+        and value[10] == "T"
+        and _LOCAL_DATETIME.match(value) is not None
+    )
 
 
 class Transport(Protocol):
@@ -193,6 +202,7 @@ class EAutomate:
         self.zone = ZoneInfo(time_zone)
         self.chunk = min(max(chunk, 1), MAX_KEYS)
         self._no_bulk: set[str] = set()
+        self._offsets: dict[str, str] = {}
 
     @classmethod
     def from_settings(
@@ -233,18 +243,36 @@ class EAutomate:
         return value.astimezone(self.zone).replace(tzinfo=None).isoformat()
 
     def aware(self, local: str) -> str:
-        """A server date-time with the dealer's offset (``…T10:00:00-05:00``)."""
-        return datetime.fromisoformat(local).replace(tzinfo=self.zone).isoformat()
+        """A server date-time with the dealer's offset (``…T10:00:00-05:00``); a time in
+        the hour repeated when clocks go back is taken as the first of the two."""
+        hour = local[:13]
+        offset = self._offsets.get(hour)
+        if offset is None:  # offsets change on the hour: one zone lookup per hour
+            moment = datetime.fromisoformat(f"{hour}:00").replace(tzinfo=self.zone)
+            offset = self._offsets[hour] = moment.isoformat()[19:]
+        return local + offset
+
+    def instant(self, local: str) -> datetime:
+        """A server date-time as an aware UTC datetime."""
+        return datetime.fromisoformat(self.aware(local)).astimezone(UTC)
 
     def with_offsets(self, value: Any) -> Any:
-        """A record with every local date-time given its offset; dates stay dates."""
-        if isinstance(value, dict):
-            return {k: self.with_offsets(v) for k, v in value.items()}
+        """A record with every local date-time given its offset; dates stay dates.
+
+        e-automate names its date-time fields ``…Date`` or ``LastUpdate``; only those are
+        looked at, which keeps this cheap on records with long lists of labor."""
         if isinstance(value, list):
             return [self.with_offsets(v) for v in value]
-        if isinstance(value, str) and _LOCAL_DATETIME.match(value):
-            return self.aware(value)
-        return value
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for key, field in value.items():
+            if isinstance(field, dict | list):
+                field = self.with_offsets(field)
+            elif (key.endswith("Date") or key == "LastUpdate") and _is_local_datetime(field):
+                field = self.aware(field)
+            out[key] = field
+        return out
 
     # --- reads --------------------------------------------------------------------------
 

@@ -135,10 +135,8 @@ class EAutomateSource:
             return
         key = DETAILS[entity.name].key
         changes = client.changes(entity.name, client.local(since) if since else None)
-        stamp = utc_stamp(client.aware(changes.stamp))
-        rows = sorted(
-            changes.rows, key=lambda row: (utc_stamp(client.aware(row["LastUpdate"])), row[key])
-        )
+        stamp = client.instant(changes.stamp)
+        rows = sorted(changes.rows, key=lambda row: (client.instant(row["LastUpdate"]), row[key]))
         if not rows:
             yield Page([], watermark=stamp.isoformat())
             return
@@ -148,7 +146,7 @@ class EAutomateSource:
         else:
             records = client.details(entity.name, [row[key] for row in rows])
         for n, (chunk, found) in enumerate(zip(chunks, records, strict=True)):
-            last = utc_stamp(client.aware(chunk[-1]["LastUpdate"]))
+            last = client.instant(chunk[-1]["LastUpdate"])
             watermark = stamp if n == len(chunks) - 1 else min(stamp, last)
             yield Page(client.with_offsets(found), watermark=watermark.isoformat())
 

@@ -333,21 +333,20 @@ def test_local_time_with_and_without_offsets():
     record = {
         "LastUpdate": "2026-01-15T10:00:00",
         "StartDate": "2026-01-01",
-        "Caller": "Ann",
+        "Remarks": "2026-01-15T10:00:00",  # text, not a date-time field
         "Labors": [{"ArrivalDate": "2026-07-15T10:00:00.5"}],
     }
     assert client.with_offsets(record) == {
         "LastUpdate": "2026-01-15T10:00:00-05:00",
         "StartDate": "2026-01-01",
-        "Caller": "Ann",
-        "Labors": [{"ArrivalDate": "2026-07-15T10:00:00.500000-04:00"}],
+        "Remarks": "2026-01-15T10:00:00",  # text, not a date-time field
+        "Labors": [{"ArrivalDate": "2026-07-15T10:00:00.5-04:00"}],
     }
-    assert (
-        EAutomate(Recording({}), time_zone="Europe/London").local(
-            "2026-07-01T12:00:00Z".replace("Z", "+00:00")
-        )
-        == "2026-07-01T13:00:00"
-    )
+    london = EAutomate(Recording({}), time_zone="Europe/London")
+    assert london.local("2026-07-01T12:00:00+00:00") == "2026-07-01T13:00:00"
+    # The hour repeated when clocks go back is read as the first of the two.
+    assert client.aware("2026-11-01T01:30:00") == "2026-11-01T01:30:00-04:00"
+    assert client.instant("2026-11-01T01:30:00").isoformat() == "2026-11-01T05:30:00+00:00"
 
 
 def test_settings_build_the_client(credentials, monkeypatch):
