@@ -52,6 +52,12 @@ KINDS: dict[tuple[str, str], RecordKind] = {
     ("eautomate", "customers"): RecordKind(
         "customer", "customer_number", "customer_name", "customer number"
     ),
+    ("eautomate", "contracts"): RecordKind("contract", "contract_number", None, "contract number"),
+    ("eautomate", "calls"): RecordKind("call", "call_number", None, "call number"),
+    ("eautomate", "items"): RecordKind("item", "item", "description", "item number"),
+    ("eautomate", "technicians"): RecordKind(
+        "technician", "technician_number", None, "technician number"
+    ),
     ("operate", "accounts"): RecordKind("account", "id", "name"),
 }
 
