@@ -1218,6 +1218,31 @@ def test_injected_server_faults(ea):
     assert "TimeStamp" in ok(ea, "getCurrentTimeStamp")
 
 
+# --- state ------------------------------------------------------------------------------
+
+
+def test_writes_survive_a_restart_and_the_clock_never_goes_back(tmp_path):
+    from emulators import serve
+
+    with serve.start(tmp_path, seed=5, scale="small", port_base=0) as first:
+        made = new_customer(first.servers["eautomate"], City="Kept")
+    with serve.start(tmp_path, seed=5, scale="small", port_base=0) as second:
+        server = second.servers["eautomate"]
+        assert ok(server, "getCustomer", CustomerNumber=made["CustomerNumber"])["City"] == "Kept"
+        assert ok(server, "getCurrentTimeStamp")["TimeStamp"] > made["LastUpdate"]
+
+
+def test_a_world_without_the_erp_is_refused_with_what_to_do(tmp_path):
+    from emulators.framework import Store
+
+    store = Store(tmp_path / "old.duckdb")
+    try:
+        with pytest.raises(ValueError, match="no eautomate schema"):
+            EAutomate(store)
+    finally:
+        store.close()
+
+
 # --- helpers ----------------------------------------------------------------------------
 
 
