@@ -550,25 +550,26 @@ class Operations:
         numeric = table.key == "contract_id"
         probe = [int(k) for k in keys] if numeric else [str(k).lower() for k in keys]
         match = "t.contract_id = k.key" if numeric else f"lower(t.{table.key}) = k.key"
-        select = "t.doc"
-        join = ""
+        select, join, params = "t.doc", "", [probe, probe]
         if properties:
             record_key = "CAST(t.contract_id AS VARCHAR)" if numeric else f"t.{table.key}"
             select = (
                 "json_merge_patch(t.doc, json_object('CustomProperties',"
                 " coalesce(p.props, '[]'::JSON)))"
             )
+            # Only the asked records' properties are gathered, not the whole table's.
             join = (
                 "LEFT JOIN (SELECT record_key, to_json(list({'Name': name, 'Value': value}"
                 " ORDER BY name)) AS props FROM eautomate.custom_values"
-                f" WHERE group_type = '{properties}' GROUP BY record_key) p"
-                f" ON p.record_key = {record_key}"
+                " WHERE group_type = ? AND lower(record_key) IN (SELECT unnest(?))"
+                f" GROUP BY record_key) p ON p.record_key = {record_key}"
             )
+            params = [probe, probe, properties, [str(k).lower() for k in probe]]
         rows = self.store.query(
             f"SELECT min(k.i), {select} FROM (SELECT unnest(?) AS key,"
             " generate_subscripts(?, 1) AS i) k"
             f" JOIN {table.qualified} t ON {match} {join} GROUP BY ALL ORDER BY 1",
-            [probe, probe],
+            params,
         )
         return [doc for _, doc in rows]
 
