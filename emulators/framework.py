@@ -205,6 +205,11 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: EmulatorServer
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as two writes; without this, delayed ACKs cost 40 ms a call.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the server logs each request itself, with status and time
 
