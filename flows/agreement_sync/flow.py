@@ -13,7 +13,12 @@ from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entiti
 from schemas import connectwise
 
 ENTITIES = (connectwise.agreements, connectwise.additions, connectwise.invoices)
-MODELS = ("source:raw_connectwise.agreements+", "+sync_health")
+MODELS = (
+    "source:raw_connectwise.agreements+",
+    "source:raw_connectwise.additions+",
+    "source:raw_connectwise.invoices+",
+    "+sync_health",
+)
 
 
 @flow(name="agreement-sync")

@@ -14,7 +14,12 @@ from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entiti
 from schemas import connectwise, eautomate
 
 ENTITIES = (connectwise.companies, connectwise.sites, eautomate.customers)
-MODELS = ("source:raw_connectwise.companies+", "source:raw_eautomate.customers+", "+sync_health")
+MODELS = (
+    "source:raw_connectwise.companies+",
+    "source:raw_connectwise.sites+",
+    "source:raw_eautomate.customers+",
+    "+sync_health",
+)
 
 
 @flow(name="customer-sync")

@@ -13,7 +13,12 @@ from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entiti
 from schemas import connectwise
 
 ENTITIES = (connectwise.tickets, connectwise.time_entries, connectwise.members)
-MODELS = ("source:raw_connectwise.tickets+", "+sync_health")
+MODELS = (
+    "source:raw_connectwise.tickets+",
+    "source:raw_connectwise.time_entries+",
+    "source:raw_connectwise.members+",
+    "+sync_health",
+)
 
 
 @flow(name="service-sync")
