@@ -58,16 +58,27 @@ def test_mapped_customers_golden_rows(built):
             "SELECT customer_number, company_id, match_rule, match_reason "
             "FROM marts.mapped_customers ORDER BY customer_number"
         ).fetchall()
+        findings = con.execute(
+            "SELECT customer_number, finding_code, finding, fix FROM marts.mapped_customers "
+            "WHERE finding_code IS NOT NULL"
+        ).fetchall()
     assert [(number, company, rule) for number, company, rule, _ in rows] == [
-        ("ACME01", 101, "company_identifier"),
+        ("ACME01", 101, "custom_property"),  # the incumbent's ZCJ_CW_CompanyID link
         ("BRIG01", 102, "account_number"),
         ("CAFE01", 103, "company_identifier"),
         ("DELT01", None, None),
-        ("EAGL01", 106, "account_number"),  # 105 has the identifier but is merged away
+        ("EAGL01", 106, "account_number"),  # its property names 105, merged away
         ("FOXT01", 107, "company_identifier"),
         ("GLOB01", None, None),
         ("HOLL01", None, None),
     ]
+    [(number, code, finding, fix)] = findings
+    assert (number, code) == ("EAGL01", "link-deleted-company")
+    assert finding == (
+        'customer EAGL01 is linked (custom_property) to PSA company 105 "Eagle Law", '
+        "which is deleted (merged)"
+    )
+    assert "106 carries the customer number" in fix
     reasons = {number: reason for number, _, _, reason in rows}
     assert (
         reasons["GLOB01"]

@@ -27,7 +27,11 @@ final as (
         companies.company_name,
         matched.match_rule,
         matched.match_reason,
-        matched.company_id is not null as is_mapped
+        matched.company_id is not null as is_mapped,
+        matched.claimed_company_id,
+        matched.finding_code,
+        matched.finding,
+        matched.fix
     from matched
     inner join customers on matched.customer_number = customers.customer_number
     left join companies on matched.company_id = companies.company_id
