@@ -18,6 +18,7 @@ MODELS = (
     "source:raw_connectwise.companies+",
     "source:raw_connectwise.sites+",
     "source:raw_eautomate.customers+",
+    "source:sync.links+",
     "+sync_health",
 )
 

@@ -7,7 +7,9 @@
 --    Company ID is another customer's number, or at a company another customer claims
 --    with better evidence; a link an operator made is never second-guessed by data;
 -- 2. else the customer number equals a live company's Company ID (identifier), or the
---    account number of exactly one live company; trimmed, case-insensitive;
+--    account number of exactly one live company; trimmed, case-insensitive; a number
+--    held by a company with an unrelated name is a finding, not a link (the incumbent's
+--    classic wrong link);
 -- 3. else no link (int_customer_suggestions lists likely partners; a name never links).
 
 with
@@ -94,6 +96,9 @@ claims as (
 checked as (
     select
         claims.*,
+        jaro_winkler_similarity(
+            lower(claims.customer_name), lower(data_company.company_name)
+        ) as data_name_similarity,
         claimed.company_id is not null as is_claimed_known,
         coalesce(claimed.is_deleted, false) as is_claimed_deleted,
         claimed.identifier as claimed_identifier,
@@ -103,6 +108,7 @@ checked as (
             as customers_claiming
     from claims
     left join companies as claimed on claims.claimed_company_id = claimed.company_id
+    left join companies as data_company on claims.data_company_id = data_company.company_id
     left join customer_keys as other_customer
         on upper(trim(claimed.identifier)) = other_customer.number_key
         and other_customer.number_key <> claims.number_key
@@ -123,19 +129,52 @@ findings as (
     from checked
 ),
 
+proposed as (
+    select
+        findings.*,
+        case
+            when claim_source is not null and finding_code is null then claimed_company_id
+            else data_company_id
+        end as proposed_company_id,
+        claim_source is not null and finding_code is null as is_claim_kept
+    from findings
+),
+
+-- A company one customer keeps by link or property is not also another's by number.
+deduplicated as (
+    select
+        proposed.*,
+        case
+            when finding_code is null and not is_claim_kept and proposed_company_id in (
+                select proposed_company_id from proposed where is_claim_kept
+            ) then 'company-claimed-twice'
+            when finding_code is null and not is_claim_kept and data_name_similarity < 0.6
+                then 'number-match-name-differs'
+            else finding_code
+        end as final_finding_code
+    from proposed
+),
+
 decided as (
     select
         customer_number,
         customer_name,
         case
-            when claim_source is not null and finding_code is null then claimed_company_id
-            else data_company_id
+            when final_finding_code in ('company-claimed-twice', 'number-match-name-differs')
+                and not is_claim_kept then null
+            else proposed_company_id
         end as company_id,
         case
-            when claim_source is not null and finding_code is null then claim_source
+            when final_finding_code in ('company-claimed-twice', 'number-match-name-differs')
+                and not is_claim_kept then null
+            when is_claim_kept then claim_source
             else data_rule
         end as match_rule,
         case
+            when final_finding_code = 'company-claimed-twice' and not is_claim_kept
+                then 'the company its number points at is linked to another customer'
+            when final_finding_code = 'number-match-name-differs'
+                then 'the company holding its number has an unrelated name; not linked'
             when claim_source = 'link' and finding_code is null
                 then 'linked ' || coalesce('by ' || link_made_by, '') || ' (sync.links)'
             when claim_source = 'custom_property' and finding_code is null
@@ -151,8 +190,8 @@ decided as (
         end as match_reason,
         claim_source,
         claimed_company_id,
-        finding_code,
-        case finding_code
+        final_finding_code as finding_code,
+        case final_finding_code
             when 'link-unknown-company'
                 then 'customer ' || customer_number || ' is linked (' || claim_source
                     || ') to PSA company ' || claimed_company_id || ', which does not exist'
@@ -166,11 +205,14 @@ decided as (
                     || '", whose Company ID ' || claimed_identifier || ' is customer '
                     || claimed_identifier_customer
             when 'company-claimed-twice'
-                then 'customer ' || customer_number || ' and ' || (customers_claiming - 1)
-                    || ' other customer(s) are linked to PSA company ' || claimed_company_id
-                    || ' "' || claimed_company_name || '"'
+                then 'customer ' || customer_number || ' and another customer are both '
+                    || 'linked to PSA company ' || coalesce(claimed_company_id, data_company_id)
+            when 'number-match-name-differs'
+                then 'customer ' || customer_number || ' "' || customer_name
+                    || '" has its number on PSA company ' || data_company_id
+                    || ', whose name is unrelated'
         end as finding,
-        case finding_code
+        case final_finding_code
             when 'link-unknown-company'
                 then 'Clear or correct ZCJ_CW_CompanyID on the ERP customer'
                     || case when data_company_id is not null
@@ -187,8 +229,11 @@ decided as (
             when 'company-claimed-twice'
                 then 'Keep ZCJ_CW_CompanyID on the customer the PSA company really is and '
                     || 'clear it on the others'
+            when 'number-match-name-differs'
+                then 'If they are the same business, link them (crosswalk links add); if not, '
+                    || 'correct the Company ID or account number in ConnectWise'
         end as fix
-    from findings
+    from deduplicated
 )
 
 select * from decided
