@@ -351,23 +351,35 @@ class ConnectWise:
                     400, "InvalidObject", "orderBy is not allowed with forward-only pagination"
                 )
             after = self._int(params, "pageid", 0)
-            rows = self.store.query(
-                f"SELECT id, doc FROM {table} WHERE ({where.text}) AND id > ? ORDER BY id LIMIT ?",
+            ids = self.store.query(
+                f"SELECT id FROM {table} WHERE ({where.text}) AND id > ? ORDER BY id LIMIT ?",
                 [*where.params, after, size + 1],
             )
-            more, rows = len(rows) > size, rows[:size]
+            more, ids = len(ids) > size, [i for (i,) in ids[:size]]
+            rows = list(zip(ids, self._docs(table, ids), strict=True))
             link = ""
             if more:
                 url = page_link(request, {"page", "pageid", "pagesize"}, {"pageSize": size})
                 link = f'<{url}&pageId={rows[-1][0]}>; rel="next"'.replace("?&", "?")
             return self._page([doc for _, doc in rows], params, link)
         page = max(self._int(params, "page", 1), 1)
-        rows = self.store.query(
-            f"SELECT doc FROM {table} WHERE {where.text} ORDER BY {order} LIMIT ? OFFSET ?",
+        ids = self.store.query(
+            f"SELECT id FROM {table} WHERE {where.text} ORDER BY {order} LIMIT ? OFFSET ?",
             [*where.params, size, (page - 1) * size],
         )
         (total,) = self.store.one(f"SELECT count(*) FROM {table} WHERE {where.text}", where.params)
-        return self._page([doc for (doc,) in rows], params, self._links(request, page, size, total))
+        docs = self._docs(table, [i for (i,) in ids])
+        return self._page(docs, params, self._links(request, page, size, total))
+
+    def _docs(self, table: str, ids: list[int]) -> list[str]:
+        """The records of ``ids``, in that order. Sorting and skipping happen on ids alone,
+        so they never carry the JSON text of rows that are not on the page."""
+        if not ids:
+            return []
+        found = dict(
+            self.store.query(f"SELECT id, doc FROM {table} WHERE id IN (SELECT unnest(?))", [ids])
+        )
+        return [found[i] for i in ids if i in found]
 
     @staticmethod
     def _links(request: Request, page: int, size: int, total: int) -> str:
