@@ -19,6 +19,7 @@ MODELS = (
     "source:raw_connectwise.sites+",
     "source:raw_eautomate.customers+",
     "source:sync.links+",
+    "source:sync.exclusions+",
     "+sync_health",
 )
 

@@ -26,7 +26,8 @@ companies as (
 links as (
     select
         source_key as customer_number,
-        try_cast(target_key as bigint) as company_id,
+        try_cast(nullif(target_key, '') as bigint) as company_id,
+        target_key = '' as is_unlinked,
         made_by
     from {{ ref('stg_sync__links') }}
     where link_kind = 'customer'
@@ -61,6 +62,7 @@ candidates as (
         upper(trim(customers.customer_number)) as number_key,
         links.company_id as link_company_id,
         links.made_by as link_made_by,
+        coalesce(links.is_unlinked, false) as is_unlinked,
         customers.cw_company_id_property,
         try_cast(trim(customers.cw_company_id_property) as bigint) as property_company_id,
         by_identifier.company_id as identifier_company_id,
@@ -78,10 +80,12 @@ claims as (
     select
         candidates.*,
         case
+            when is_unlinked then null
             when link_company_id is not null then 'link'
             when nullif(trim(cw_company_id_property), '') is not null then 'custom_property'
         end as claim_source,
-        coalesce(link_company_id, property_company_id) as claimed_company_id,
+        case when not is_unlinked
+            then coalesce(link_company_id, property_company_id) end as claimed_company_id,
         case
             when identifier_company_id is not null then identifier_company_id
             when account_number_companies = 1 then account_number_company_id
@@ -160,17 +164,21 @@ decided as (
         customer_number,
         customer_name,
         case
+            when is_unlinked then null
             when final_finding_code in ('company-claimed-twice', 'number-match-name-differs')
                 and not is_claim_kept then null
             else proposed_company_id
         end as company_id,
         case
+            when is_unlinked then 'unlinked'
             when final_finding_code in ('company-claimed-twice', 'number-match-name-differs')
                 and not is_claim_kept then null
             when is_claim_kept then claim_source
             else data_rule
         end as match_rule,
         case
+            when is_unlinked
+                then 'unlinked by ' || link_made_by || ' (crosswalk links break); no rule links it'
             when final_finding_code = 'company-claimed-twice' and not is_claim_kept
                 then 'the company its number points at is linked to another customer'
             when final_finding_code = 'number-match-name-differs'
@@ -190,8 +198,8 @@ decided as (
         end as match_reason,
         claim_source,
         claimed_company_id,
-        final_finding_code as finding_code,
-        case final_finding_code
+        case when not is_unlinked then final_finding_code end as finding_code,
+        case case when not is_unlinked then final_finding_code end
             when 'link-unknown-company'
                 then 'customer ' || customer_number || ' is linked (' || claim_source
                     || ') to PSA company ' || claimed_company_id || ', which does not exist'
@@ -212,7 +220,7 @@ decided as (
                     || '" has its number on PSA company ' || data_company_id
                     || ', whose name is unrelated'
         end as finding,
-        case final_finding_code
+        case case when not is_unlinked then final_finding_code end
             when 'link-unknown-company'
                 then 'Clear or correct ZCJ_CW_CompanyID on the ERP customer'
                     || case when data_company_id is not null
