@@ -139,6 +139,12 @@ def test_operators_link_break_and_exclude_without_e_mailing_anyone(prefect_serve
     findings = runner.invoke(app, ["links", "list", "--findings", "--config", config], **wide)
     assert findings.exit_code == 0, findings.output
     assert "EAGL01" in findings.output and "customers: 1" in findings.output
+    (wrong_link,) = [
+        e
+        for e in list_errors(Warehouse(load_settings(config).warehouse.path), "customer-sync")
+        if e.code == "link-deleted-company"
+    ]
+    assert wrong_link.record_id == "EAGL01" and "106" in wrong_link.fix
 
     for command in (
         ["links", "break", "ACME01", "--note", "not the same business"],
