@@ -107,3 +107,43 @@ def test_sync_health_shows_the_running_run(built):
         assert con.execute("SELECT flow, status FROM marts.sync_health").fetchall() == [
             ("customer-sync", "running")
         ]
+
+
+def test_filters_in_the_configuration_exclude_with_a_reason(built, tmp_path):
+    warehouse, _ = built
+    config = tmp_path / "crosswalk.toml"
+    config.write_text(
+        f"[warehouse]\npath = {str(warehouse.path)!r}\n"
+        '[flows.customer_sync]\ncustomer_types = ["MPS"]\nbranches = ["TPA", "O\'Hare"]\n'
+        "locations = false\n"
+    )
+    outcome = dbt.build(load_settings(config), ["mapped_customers", "mapped_locations"])
+    assert outcome.ok
+    with warehouse.connect(read_only=True) as con:
+        customers = dict(
+            con.execute(
+                "SELECT customer_number, exclusion_reason FROM marts.mapped_customers"
+            ).fetchall()
+        )
+        locations = con.execute(
+            "SELECT DISTINCT exclusion_reason FROM marts.mapped_locations"
+        ).fetchall()
+        types = dict(
+            con.execute(
+                "SELECT customer_number, (customer_type_code, branch_number) "
+                "FROM staging.stg_eautomate__customers WHERE is_parent"
+            ).fetchall()
+        )
+    for number, (kind, branch) in types.items():
+        if number == "DELT01":
+            assert customers[number] == "ZCJ_SyncToCW is No on the ERP customer"
+        elif kind != "MPS":
+            assert customers[number] == (
+                f"customer type {kind or '(none)'} is not in flows.customer_sync.customer_types"
+            )
+        elif branch not in ("TPA", "O'Hare"):
+            assert "is not in flows.customer_sync.branches" in customers[number]
+        else:
+            assert customers[number] is None
+    assert any(reason is None for reason in customers.values())
+    assert locations == [("flows.customer_sync.locations is false: customers only",)]

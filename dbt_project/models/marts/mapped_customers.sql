@@ -38,13 +38,15 @@ final as (
         matched.finding,
         matched.fix,
         exclusions.record_key is not null
-            or upper(trim(customers.sync_to_cw_property)) = 'NO' as is_excluded,
+            or upper(trim(customers.sync_to_cw_property)) = 'NO'
+            or {{ customer_sync_filter('customers') }} is not null as is_excluded,
         case
             when exclusions.record_key is not null
                 then 'excluded by ' || exclusions.excluded_by
                     || coalesce(': ' || exclusions.reason, '') || ' (crosswalk exclude)'
             when upper(trim(customers.sync_to_cw_property)) = 'NO'
                 then 'ZCJ_SyncToCW is No on the ERP customer'
+            else {{ customer_sync_filter('customers') }}
         end as exclusion_reason
     from matched
     inner join customers on matched.customer_number = customers.customer_number

@@ -10,6 +10,10 @@ sites as (
     select * from {{ ref('stg_connectwise__sites') }}
 ),
 
+parents as (
+    select * from {{ ref('mapped_customers') }}
+),
+
 final as (
     select
         matched.customer_number,
@@ -24,8 +28,18 @@ final as (
         matched.claimed_site_id,
         matched.finding_code,
         matched.finding,
-        matched.fix
+        matched.fix,
+        parents.is_excluded or not {{ var('customer_sync', {}).get('locations', true) }}
+            as is_excluded,
+        case
+            when not {{ var('customer_sync', {}).get('locations', true) }}
+                then 'flows.customer_sync.locations is false: customers only'
+            when parents.is_excluded
+                then 'its parent ' || matched.parent_customer_number || ' is excluded: '
+                    || parents.exclusion_reason
+        end as exclusion_reason
     from matched
+    left join parents on matched.parent_customer_number = parents.customer_number
     left join sites on matched.site_id = sites.site_id
 )
 
