@@ -38,6 +38,16 @@ errors_app = typer.Typer(help="Failures the flows found, open and resolved.", no
 app.add_typer(emulators_app, name="emulators")
 app.add_typer(config_app, name="config")
 app.add_typer(errors_app, name="errors")
+links_app = typer.Typer(
+    help="Which ERP customer is which PSA company: see, confirm and break links.",
+    no_args_is_help=True,
+)
+exclude_app = typer.Typer(
+    help="Leave an ERP customer out of the customer sync, or take it back.",
+    no_args_is_help=True,
+)
+app.add_typer(links_app, name="links")
+app.add_typer(exclude_app, name="exclude")
 # Wide when piped or captured, so that tables in logs and e-mails keep whole words.
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -414,6 +424,194 @@ def errors_show(
         ("resolved", _when(row.resolved_at)),
     ):
         table.add_row(name, Text(value))
+    console.print(table)
+
+
+LocationOption = Annotated[
+    bool, typer.Option("--location", help="An ERP location and a PSA site, not a parent.")
+]
+
+
+def _mart(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of a mart the last customer-sync built, or exit saying why there are none."""
+    warehouse = Warehouse(settings.warehouse.path)
+    if not warehouse.path.exists():
+        console.print(f"no runs yet: {warehouse.path} does not exist")
+        raise typer.Exit(0)
+    try:
+        with warehouse.connect(read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+    except Exception as exc:  # no mart before the first customer-sync; or the file is busy
+        console.print(f"[red]cannot read the mapping:[/red] {escape(str(exc))}")
+        console.print("run `crosswalk run customer-sync` first")
+        raise typer.Exit(1) from None
+
+
+def _set_link(settings: Settings, kind: str, number: str, target: str, note: str) -> None:
+    warehouse = Warehouse(settings.warehouse.path)
+    warehouse.migrate()
+    with warehouse.transaction() as con:
+        con.execute(
+            "INSERT OR REPLACE INTO sync.links VALUES (?, 'eautomate', ?, 'connectwise', ?, "
+            "'operator', ?, now(), NULL)",
+            [kind, number, target, note],
+        )
+
+
+@links_app.command("list")
+def links_list(
+    config: ConfigOption = None,
+    location: LocationOption = False,
+    unlinked: Annotated[bool, typer.Option(help="Only records without a link.")] = False,
+    findings: Annotated[bool, typer.Option(help="Only links that contradict the data.")] = False,
+) -> None:
+    """Each ERP customer (or location) with its PSA partner, the rule and the reason."""
+    settings = _settings(config)
+    mart, partner = (
+        ("marts.mapped_locations", "site_id")
+        if location
+        else ("marts.mapped_customers", "company_id")
+    )
+    where = []
+    if unlinked:
+        where.append("NOT is_mapped")
+    if findings:
+        where.append("finding_code IS NOT NULL")
+    rows = _mart(
+        settings,
+        f"SELECT customer_number, customer_name, {partner}, coalesce(match_rule, ''), "
+        f"coalesce(finding, match_reason), coalesce(fix, '') FROM {mart} "
+        + (f"WHERE {' AND '.join(where)} " if where else "")
+        + "ORDER BY customer_number",
+    )
+    table = Table(title=f"{'locations' if location else 'customers'}: {len(rows)}")
+    for column in ("customer", "name", "site" if location else "company", "rule", "why", "fix"):
+        table.add_column(column, overflow="fold")
+    for number, name, target, rule, why, fix in rows:
+        table.add_row(
+            *(Text(str(v if v is not None else "")) for v in (number, name, target, rule, why, fix))
+        )
+    console.print(table)
+
+
+@links_app.command("suggestions")
+def links_suggestions(config: ConfigOption = None) -> None:
+    """Likely partners for unlinked customers, with the evidence; confirm with `links add`."""
+    settings = _settings(config)
+    rows = _mart(
+        settings,
+        "SELECT customer_number, customer_name, company_id, company_name, score, evidence "
+        "FROM marts.customer_suggestions ORDER BY customer_number, suggestion_rank",
+    )
+    table = Table(title=f"suggestions: {len(rows)}")
+    for column in ("customer", "name", "company", "company name", "score", "evidence"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(str(v)) for v in row))
+    console.print(table)
+
+
+@links_app.command("add")
+def links_add(
+    customer: Annotated[str, typer.Argument(help="The ERP customer (or location) number.")],
+    target: Annotated[int, typer.Argument(help="The PSA company (or site) id.")],
+    config: ConfigOption = None,
+    location: LocationOption = False,
+    note: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
+) -> None:
+    """Link a customer to a company (or a location to a site) by hand; it wins over rules,
+    and the next customer-sync writes it into the ERP's custom property."""
+    settings = _settings(config)
+    _set_link(settings, "location" if location else "customer", customer, str(target), note)
+    console.print(
+        f"linked {customer} -> {'site' if location else 'company'} {target}; "
+        "the next `crosswalk run customer-sync` applies it",
+        highlight=False,
+    )
+
+
+@links_app.command("break")
+def links_break(
+    customer: Annotated[str, typer.Argument(help="The ERP customer (or location) number.")],
+    config: ConfigOption = None,
+    location: LocationOption = False,
+    note: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
+) -> None:
+    """Break a wrong link: no rule links this record again until `links add` or `links reset`."""
+    settings = _settings(config)
+    _set_link(settings, "location" if location else "customer", customer, "", note)
+    console.print(f"unlinked {customer}; no rule will link it again", highlight=False)
+
+
+@links_app.command("reset")
+def links_reset(
+    customer: Annotated[str, typer.Argument(help="The ERP customer (or location) number.")],
+    config: ConfigOption = None,
+    location: LocationOption = False,
+) -> None:
+    """Forget what an operator decided for this record: the rules decide again."""
+    settings = _settings(config)
+    warehouse = Warehouse(settings.warehouse.path)
+    warehouse.migrate()
+    with warehouse.transaction() as con:
+        con.execute(
+            "DELETE FROM sync.links WHERE kind = ? AND source_key = ?",
+            ["location" if location else "customer", customer],
+        )
+    console.print(f"{customer}: the rules decide again", highlight=False)
+
+
+@exclude_app.command("add")
+def exclude_add(
+    customer: Annotated[str, typer.Argument(help="The ERP customer number.")],
+    config: ConfigOption = None,
+    reason: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
+) -> None:
+    """Leave a customer out of the customer sync; it is listed as excluded, never skipped
+    silently."""
+    settings = _settings(config)
+    warehouse = Warehouse(settings.warehouse.path)
+    warehouse.migrate()
+    with warehouse.transaction() as con:
+        con.execute(
+            "INSERT OR REPLACE INTO sync.exclusions VALUES "
+            "('customer-sync', 'eautomate', ?, ?, 'operator', now())",
+            [customer, reason or None],
+        )
+    console.print(f"{customer} is excluded from customer-sync", highlight=False)
+
+
+@exclude_app.command("remove")
+def exclude_remove(
+    customer: Annotated[str, typer.Argument(help="The ERP customer number.")],
+    config: ConfigOption = None,
+) -> None:
+    """Take a customer back into the customer sync."""
+    settings = _settings(config)
+    warehouse = Warehouse(settings.warehouse.path)
+    warehouse.migrate()
+    with warehouse.transaction() as con:
+        con.execute(
+            "DELETE FROM sync.exclusions WHERE flow = 'customer-sync' AND record_key = ?",
+            [customer],
+        )
+    console.print(f"{customer} is back in customer-sync", highlight=False)
+
+
+@exclude_app.command("list")
+def exclude_list(config: ConfigOption = None) -> None:
+    """Excluded customers and why: by an operator, or by ZCJ_SyncToCW = No."""
+    settings = _settings(config)
+    rows = _mart(
+        settings,
+        "SELECT customer_number, customer_name, exclusion_reason FROM marts.mapped_customers "
+        "WHERE is_excluded ORDER BY customer_number",
+    )
+    table = Table(title=f"excluded from customer-sync: {len(rows)}")
+    for column in ("customer", "name", "why"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(str(v)) for v in row))
     console.print(table)
 
 

@@ -209,8 +209,18 @@ class FlowConfig(_Strict):
     recipients: list[EmailAddress] | None = None
 
 
+class CustomerSyncConfig(FlowConfig):
+    """Which ERP customers the customer sync takes (empty lists take every value), and
+    whether locations follow their parents to PSA sites."""
+
+    customer_types: list[str] = []
+    branches: list[str] = []
+    territories: list[str] = []
+    locations: bool = True
+
+
 class Flows(_Strict):
-    customer_sync: FlowConfig = FlowConfig()
+    customer_sync: CustomerSyncConfig = CustomerSyncConfig()
     agreement_sync: FlowConfig = FlowConfig()
     service_sync: FlowConfig = FlowConfig()
     charge_import: FlowConfig = FlowConfig()

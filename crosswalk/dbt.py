@@ -7,6 +7,8 @@ open after a run; closing it hands the file back to other processes.
 
 from __future__ import annotations
 
+import json
+
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -50,6 +52,11 @@ def _environment(name: str, value: str) -> Iterator[None]:
             os.environ[name] = before
 
 
+def model_vars(settings: Settings) -> dict:
+    """The settings models read (``var('customer_sync')``): filters, not secrets."""
+    return {"customer_sync": settings.flows.customer_sync.model_dump(exclude={"recipients"})}
+
+
 def build(settings: Settings, select: Sequence[str], full_refresh: bool = False) -> DbtOutcome:
     """``dbt build --select ...``: models, seeds and tests, in dependency order."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
@@ -67,6 +74,7 @@ def build(settings: Settings, select: Sequence[str], full_refresh: bool = False)
         "--no-send-anonymous-usage-stats",
         "--quiet",
         "--select", *select,
+        "--vars", json.dumps(model_vars(settings)),
     ]  # fmt: skip
     if full_refresh:
         args.append("--full-refresh")

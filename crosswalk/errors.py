@@ -92,6 +92,13 @@ CODE_TITLES = {
     "system-unreachable": "a system could not be reached",
     "models-failed": "the warehouse models failed to build",
     "run-failed": "the run stopped on an unexpected error",
+    "link-unknown-company": "ERP customers linked to a PSA company that does not exist",
+    "link-deleted-company": "ERP customers linked to a deleted (merged) PSA company",
+    "link-names-another-customer": "ERP customers linked to another customer's PSA company",
+    "company-claimed-twice": "PSA companies two ERP customers are linked to",
+    "number-match-name-differs": "customer numbers held by a PSA company with another name",
+    "link-unknown-site": "ERP locations linked to a PSA site that does not exist",
+    "link-site-of-another-company": "ERP locations linked to a site of another company",
 }
 
 

@@ -95,9 +95,16 @@ class ConnectWiseSource:
     ) -> Iterator[Page]:
         path = ENDPOINTS[entity.name]
         if entity.parent:
+            # A few records per parent: gather them into full pages, one landing each.
+            batch: list[dict[str, Any]] = []
             for parent_id in parents or []:
                 for records in self.client.pages(path.format(id=parent_id)):
-                    yield Page(records)
+                    batch += records
+                if len(batch) >= self.client.page_size:
+                    yield Page(batch)
+                    batch = []
+            if batch:
+                yield Page(batch)
             return
         stamp = utc_stamp(since)
         conditions = f"lastUpdated >= {literal(stamp.to_pydatetime())}" if stamp else None

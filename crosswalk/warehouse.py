@@ -120,6 +120,33 @@ MIGRATIONS: tuple[str, ...] = (
         reported_at TIMESTAMPTZ NOT NULL
     );
     """,
+    # Links between records of two systems (DESIGN.md section 5), and the records an
+    # operator excluded from a flow. A link's kind names both sides: ``customer`` is an ERP
+    # parent customer (source) and a PSA company (target), ``location`` an ERP location and
+    # a PSA site.
+    """
+    CREATE TABLE sync.links (
+        kind VARCHAR NOT NULL,
+        source_system VARCHAR NOT NULL,
+        source_key VARCHAR NOT NULL,
+        target_system VARCHAR NOT NULL,
+        target_key VARCHAR NOT NULL,
+        made_by VARCHAR NOT NULL,
+        note VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        run_id VARCHAR,
+        PRIMARY KEY (kind, source_key)
+    );
+    CREATE TABLE sync.exclusions (
+        flow VARCHAR NOT NULL,
+        system VARCHAR NOT NULL,
+        record_key VARCHAR NOT NULL,
+        reason VARCHAR,
+        excluded_by VARCHAR NOT NULL,
+        excluded_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (flow, system, record_key)
+    );
+    """,
 )
 
 

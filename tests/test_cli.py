@@ -127,3 +127,45 @@ def test_errors_list_and_show_print_values_as_text(tmp_path, make_config, creden
     assert shown.exit_code == 0 and error_id in shown.output
     missing = runner.invoke(app, ["errors", "show", "ffffffff", "--config", str(config)])
     assert missing.exit_code == 1 and "no error with id 'ffffffff'" in missing.output
+
+
+@pytest.mark.flow
+def test_operators_link_break_and_exclude_without_e_mailing_anyone(prefect_server, config_file):
+    from flows.customer_sync.flow import customer_sync
+
+    config = str(config_file)
+    customer_sync(config=config)
+    wide = {"terminal_width": 250}
+    findings = runner.invoke(app, ["links", "list", "--findings", "--config", config], **wide)
+    assert findings.exit_code == 0, findings.output
+    assert "EAGL01" in findings.output and "customers: 1" in findings.output
+    (wrong_link,) = [
+        e
+        for e in list_errors(Warehouse(load_settings(config).warehouse.path), "customer-sync")
+        if e.code == "link-deleted-company"
+    ]
+    assert wrong_link.record_id == "EAGL01" and "106" in wrong_link.fix
+
+    for command in (
+        ["links", "break", "ACME01", "--note", "not the same business"],
+        ["links", "add", "DELT01", "104"],
+        ["exclude", "add", "BRIG01", "--reason", "billing only"],
+    ):
+        result = runner.invoke(app, [*command, "--config", config])
+        assert result.exit_code == 0, result.output
+    customer_sync(config=config)
+
+    listed = runner.invoke(app, ["links", "list", "--config", config], **wide)
+    assert listed.exit_code == 0 and "ACME01" in listed.output
+    with Warehouse(load_settings(config).warehouse.path).connect(read_only=True) as con:
+        rows = dict(
+            con.execute(
+                "SELECT customer_number, (company_id, match_rule) FROM marts.mapped_customers "
+                "WHERE customer_number IN ('ACME01', 'DELT01')"
+            ).fetchall()
+        )
+    assert rows == {"ACME01": (None, "unlinked"), "DELT01": (104, "link")}
+    excluded = runner.invoke(app, ["exclude", "list", "--config", config], **wide)
+    assert "billing only" in excluded.output and "ZCJ_SyncToCW is No" in excluded.output
+    reset = runner.invoke(app, ["links", "reset", "ACME01", "--config", config])
+    assert reset.exit_code == 0

@@ -66,8 +66,11 @@ def test_paths_and_parameters_are_case_insensitive_and_unknown_ones_ignored(cw_s
     assert response.status_code == 200 and len(response.json()) == 2
 
 
-def test_system_info(cw_api):
-    info = get(f"{cw_api}/system/info").json()
+def test_system_info_and_the_headers_every_answer_carries(cw_api):
+    response = get(f"{cw_api}/system/info")
+    assert response.headers["api-current-version"] and response.headers["x-cw-request-id"]
+    assert get(f"{cw_api}/nothing/here").headers["api-current-version"]
+    info = response.json()
     assert info["version"].startswith("v") and info["isCloud"] is False
 
 
@@ -200,6 +203,15 @@ def test_post_returns_201_with_info_and_expanded_references(cw_api):
     assert company["status"]["name"] == status["name"]
     assert set(company["_info"]) >= {"lastUpdated", "updatedBy", "dateEntered", "enteredBy"}
     assert get(f"{cw_api}/company/companies/{company['id']}").json() == company
+    partial = requests.post(
+        f"{cw_api}/company/companies",
+        params={"fields": "id,identifier"},
+        json={"identifier": unique(), "name": "Partial"},
+        headers=CW_HEADERS,
+        timeout=10,
+    )
+    assert partial.status_code == 201 and set(partial.json()) == {"id", "identifier"}
+    assert partial.headers["Location"].endswith(f"/company/companies/{partial.json()['id']}")
 
 
 def test_validation_errors_name_the_field(cw_api):
@@ -273,6 +285,8 @@ def test_delete_is_204_soft_for_companies(cw_api):
     assert send("DELETE", f"{cw_api}/company/contacts/{contact['id']}").status_code == 204
     gone = get(f"{cw_api}/company/contacts/{contact['id']}")
     assert gone.status_code == 404 and gone.json()["code"] == "NotFound"
+    member = get(f"{cw_api}/system/members", {"pageSize": 1}).json()[0]
+    assert send("DELETE", f"{cw_api}/system/members/{member['id']}").status_code == 405
 
 
 def test_writes_are_in_the_audit_trail(cw_api):

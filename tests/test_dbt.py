@@ -58,16 +58,27 @@ def test_mapped_customers_golden_rows(built):
             "SELECT customer_number, company_id, match_rule, match_reason "
             "FROM marts.mapped_customers ORDER BY customer_number"
         ).fetchall()
+        findings = con.execute(
+            "SELECT customer_number, finding_code, finding, fix FROM marts.mapped_customers "
+            "WHERE finding_code IS NOT NULL"
+        ).fetchall()
     assert [(number, company, rule) for number, company, rule, _ in rows] == [
-        ("ACME01", 101, "company_identifier"),
+        ("ACME01", 101, "custom_property"),  # the incumbent's ZCJ_CW_CompanyID link
         ("BRIG01", 102, "account_number"),
         ("CAFE01", 103, "company_identifier"),
         ("DELT01", None, None),
-        ("EAGL01", 106, "account_number"),  # 105 has the identifier but is merged away
+        ("EAGL01", 106, "account_number"),  # its property names 105, merged away
         ("FOXT01", 107, "company_identifier"),
         ("GLOB01", None, None),
         ("HOLL01", None, None),
     ]
+    [(number, code, finding, fix)] = findings
+    assert (number, code) == ("EAGL01", "link-deleted-company")
+    assert finding == (
+        'customer EAGL01 is linked (custom_property) to PSA company 105 "Eagle Law", '
+        "which is deleted (merged)"
+    )
+    assert "106 carries the customer number" in fix
     reasons = {number: reason for number, _, _, reason in rows}
     assert (
         reasons["GLOB01"]
@@ -96,3 +107,43 @@ def test_sync_health_shows_the_running_run(built):
         assert con.execute("SELECT flow, status FROM marts.sync_health").fetchall() == [
             ("customer-sync", "running")
         ]
+
+
+def test_filters_in_the_configuration_exclude_with_a_reason(built, tmp_path):
+    warehouse, _ = built
+    config = tmp_path / "crosswalk.toml"
+    config.write_text(
+        f"[warehouse]\npath = {str(warehouse.path)!r}\n"
+        '[flows.customer_sync]\ncustomer_types = ["MPS"]\nbranches = ["TPA", "O\'Hare"]\n'
+        "locations = false\n"
+    )
+    outcome = dbt.build(load_settings(config), ["mapped_customers", "mapped_locations"])
+    assert outcome.ok
+    with warehouse.connect(read_only=True) as con:
+        customers = dict(
+            con.execute(
+                "SELECT customer_number, exclusion_reason FROM marts.mapped_customers"
+            ).fetchall()
+        )
+        locations = con.execute(
+            "SELECT DISTINCT exclusion_reason FROM marts.mapped_locations"
+        ).fetchall()
+        types = dict(
+            con.execute(
+                "SELECT customer_number, (customer_type_code, branch_number) "
+                "FROM staging.stg_eautomate__customers WHERE is_parent"
+            ).fetchall()
+        )
+    for number, (kind, branch) in types.items():
+        if number == "DELT01":
+            assert customers[number] == "ZCJ_SyncToCW is No on the ERP customer"
+        elif kind != "MPS":
+            assert customers[number] == (
+                f"customer type {kind or '(none)'} is not in flows.customer_sync.customer_types"
+            )
+        elif branch not in ("TPA", "O'Hare"):
+            assert "is not in flows.customer_sync.branches" in customers[number]
+        else:
+            assert customers[number] is None
+    assert any(reason is None for reason in customers.values())
+    assert locations == [("flows.customer_sync.locations is false: customers only",)]

@@ -14,6 +14,7 @@ import binascii
 import json
 import math
 import re
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -159,6 +160,21 @@ class ConnectWise:
         return json_response(body, 500)
 
     def handle(self, request: Request) -> Response:
+        """Every answer, errors included, carries the headers the real API sends."""
+        headers = {
+            "api-current-version": "2025.1",
+            "x-cw-request-id": uuid.uuid4().hex,
+            "x-server-name": "emulator",
+        }
+        try:
+            response = self._route(request)
+        except ApiError as exc:
+            exc.headers.update(headers)
+            raise
+        response.headers.update(headers)
+        return response
+
+    def _route(self, request: Request) -> Response:
         segments = request.segments
         if segments[:2] == ["login", "companyinfo"] and len(segments) == 3:
             return self.company_info(segments[2])
@@ -246,7 +262,7 @@ class ConnectWise:
                 return self.get(request, resource, parent_id, record_id)
             if method in ("PUT", "PATCH"):
                 return self.update(request, resource, parent_id, record_id)
-            if method == "DELETE":
+            if method == "DELETE" and resource.deletable:
                 return self.delete(resource, parent_id, record_id)
         else:
             raise error(404, "NotFound", f"no resource at {request.path}")
@@ -335,23 +351,35 @@ class ConnectWise:
                     400, "InvalidObject", "orderBy is not allowed with forward-only pagination"
                 )
             after = self._int(params, "pageid", 0)
-            rows = self.store.query(
-                f"SELECT id, doc FROM {table} WHERE ({where.text}) AND id > ? ORDER BY id LIMIT ?",
+            ids = self.store.query(
+                f"SELECT id FROM {table} WHERE ({where.text}) AND id > ? ORDER BY id LIMIT ?",
                 [*where.params, after, size + 1],
             )
-            more, rows = len(rows) > size, rows[:size]
+            more, ids = len(ids) > size, [i for (i,) in ids[:size]]
+            rows = list(zip(ids, self._docs(table, ids), strict=True))
             link = ""
             if more:
                 url = page_link(request, {"page", "pageid", "pagesize"}, {"pageSize": size})
                 link = f'<{url}&pageId={rows[-1][0]}>; rel="next"'.replace("?&", "?")
             return self._page([doc for _, doc in rows], params, link)
         page = max(self._int(params, "page", 1), 1)
-        rows = self.store.query(
-            f"SELECT doc FROM {table} WHERE {where.text} ORDER BY {order} LIMIT ? OFFSET ?",
+        ids = self.store.query(
+            f"SELECT id FROM {table} WHERE {where.text} ORDER BY {order} LIMIT ? OFFSET ?",
             [*where.params, size, (page - 1) * size],
         )
         (total,) = self.store.one(f"SELECT count(*) FROM {table} WHERE {where.text}", where.params)
-        return self._page([doc for (doc,) in rows], params, self._links(request, page, size, total))
+        docs = self._docs(table, [i for (i,) in ids])
+        return self._page(docs, params, self._links(request, page, size, total))
+
+    def _docs(self, table: str, ids: list[int]) -> list[str]:
+        """The records of ``ids``, in that order. Sorting and skipping happen on ids alone,
+        so they never carry the JSON text of rows that are not on the page."""
+        if not ids:
+            return []
+        found = dict(
+            self.store.query(f"SELECT id, doc FROM {table} WHERE id IN (SELECT unnest(?))", [ids])
+        )
+        return [found[i] for i in ids if i in found]
 
     @staticmethod
     def _links(request: Request, page: int, size: int, total: int) -> str:
@@ -405,11 +433,15 @@ class ConnectWise:
     def get(
         self, request: Request, resource: Resource, parent_id: int | None, record_id: int
     ) -> Response:
-        doc = self._load(resource, parent_id, record_id)
+        return json_response(self._fields(request, self._load(resource, parent_id, record_id)))
+
+    @staticmethod
+    def _fields(request: Request, doc: dict) -> dict:
+        """The record, or the part ``fields`` asks for (on reads and writes alike)."""
         fields = request.param("fields")
-        if fields:
-            doc = project(doc, [f.strip().split("/") for f in fields.split(",") if f.strip()])
-        return json_response(doc)
+        if not fields:
+            return doc
+        return project(doc, [f.strip().split("/") for f in fields.split(",") if f.strip()])
 
     def audit_trail(self, request: Request, rest: list[str]) -> Response:
         if request.method != "GET" or rest not in ([], ["count"]):
@@ -468,7 +500,8 @@ class ConnectWise:
                 doc.setdefault("enteredBy", API_MEMBER)
             self._save(cur, resource, doc, parent_id, insert=True)
             self._audit(cur, resource, doc["id"], f"{resource.label} created", now)
-        return json_response(doc, 201)
+        location = f"{request.base_url}{request.path.rstrip('/')}/{doc['id']}"
+        return json_response(self._fields(request, doc), 201, {"Location": location})
 
     def update(
         self, request: Request, resource: Resource, parent_id: int | None, record_id: int
@@ -500,12 +533,12 @@ class ConnectWise:
             )
             doc = {"id": record_id, **doc}
             if not changed:
-                return json_response(current)
+                return json_response(self._fields(request, current))
             now = stamp()
             doc["_info"] = {**current.get("_info", {}), "lastUpdated": now, "updatedBy": API_MEMBER}
             self._save(cur, resource, doc, parent_id, insert=False)
             self._audit(cur, resource, record_id, f"{', '.join(changed)} changed", now)
-        return json_response(doc)
+        return json_response(self._fields(request, doc))
 
     def delete(self, resource: Resource, parent_id: int | None, record_id: int) -> Response:
         with self.store.write() as cur:

@@ -37,6 +37,7 @@ class Resource:
     parent: tuple[str, str] | None = None  # (parent table, field that names the parent)
     searchable: bool = False
     id_group: str | None = None  # resources sharing one id numbering
+    deletable: bool = True
 
 
 BILLABLE = ("Billable", "DoNotBill", "NoCharge", "NoDefault")
@@ -345,6 +346,7 @@ RESOURCES: dict[str, Resource] = {
                 "defaultDepartment": kind("department", "iref"),
             },
             enums={"licenseClass": ("A", "C", "F", "X")},
+            deletable=False,  # the API has no DELETE for members
             # pyconnectwise 0.6.1.2 cannot read a member without these (spec 9.11).
             defaults={
                 "inactiveFlag": False,

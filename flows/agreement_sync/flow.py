@@ -21,7 +21,12 @@ ENTITIES = (
     eautomate.contracts,
     eautomate.items,
 )
-MODELS = ("source:raw_connectwise.agreements+", "+sync_health")
+MODELS = (
+    "source:raw_connectwise.agreements+",
+    "source:raw_connectwise.additions+",
+    "source:raw_connectwise.invoices+",
+    "+sync_health",
+)
 
 
 @flow(name="agreement-sync")

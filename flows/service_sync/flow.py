@@ -20,7 +20,12 @@ ENTITIES = (
     eautomate.calls,
     eautomate.technicians,
 )
-MODELS = ("source:raw_connectwise.tickets+", "+sync_health")
+MODELS = (
+    "source:raw_connectwise.tickets+",
+    "source:raw_connectwise.time_entries+",
+    "source:raw_connectwise.members+",
+    "+sync_health",
+)
 
 
 @flow(name="service-sync")

@@ -1,57 +1,162 @@
--- Each ERP parent customer with the PSA company its number points at, and why.
--- Rule: the customer number equals a live company's Company ID (identifier), else its
--- account number when exactly one live company carries it; compared trimmed and
--- case-insensitively. Existing links and suggestions join this model as the customer
--- sync grows; a name alone never links.
+-- Each ERP parent customer, the PSA company it is linked to, the rule that decided, and,
+-- where the data contradicts a link, a finding that names both records and the fix.
+--
+-- Rules, in order (seed 004, DESIGN.md section 5):
+-- 1. an existing link wins: sync.links, else the customer's ZCJ_CW_CompanyID property;
+--    unless it points at an unknown or deleted (merged) company, at a company whose
+--    Company ID is another customer's number, or at a company another customer claims
+--    with better evidence; a link an operator made is never second-guessed by data;
+-- 2. else the customer number equals a live company's Company ID (identifier), or the
+--    account number of exactly one live company; trimmed, case-insensitive; a number
+--    held by a company with an unrelated name is a finding, not a link (the incumbent's
+--    classic wrong link);
+-- 3. else no link (int_customer_suggestions lists likely partners; a name never links).
 
 with
 
 customers as (
     select * from {{ ref('stg_eautomate__customers') }}
+    where is_parent
 ),
 
 companies as (
     select * from {{ ref('stg_connectwise__companies') }}
 ),
 
-live_companies as (
+links as (
     select
-        company_id,
-        upper(trim(identifier)) as identifier_key,
-        upper(trim(account_number)) as account_number_key
-    from companies
-    where not is_deleted
+        source_key as customer_number,
+        try_cast(nullif(target_key, '') as bigint) as company_id,
+        target_key = '' as is_unlinked,
+        made_by
+    from {{ ref('stg_sync__links') }}
+    where link_kind = 'customer'
+),
+
+customer_keys as (
+    select upper(trim(customer_number)) as number_key, customer_number
+    from customers
 ),
 
 by_identifier as (
-    select identifier_key as match_key, min(company_id) as company_id
-    from live_companies
+    select upper(trim(identifier)) as number_key, min(company_id) as company_id
+    from companies
+    where not is_deleted
     group by 1
 ),
 
 by_account_number as (
     select
-        account_number_key as match_key,
+        upper(trim(account_number)) as number_key,
         min(company_id) as company_id,
         count(*) as companies_sharing
-    from live_companies
-    where account_number_key is not null and account_number_key <> ''
+    from companies
+    where not is_deleted and nullif(trim(account_number), '') is not null
     group by 1
 ),
 
-matched as (
+candidates as (
     select
         customers.customer_number,
         customers.customer_name,
+        upper(trim(customers.customer_number)) as number_key,
+        links.company_id as link_company_id,
+        links.made_by as link_made_by,
+        coalesce(links.is_unlinked, false) as is_unlinked,
+        customers.cw_company_id_property,
+        try_cast(trim(customers.cw_company_id_property) as bigint) as property_company_id,
         by_identifier.company_id as identifier_company_id,
         by_account_number.company_id as account_number_company_id,
         coalesce(by_account_number.companies_sharing, 0) as account_number_companies
     from customers
+    left join links on customers.customer_number = links.customer_number
     left join by_identifier
-        on upper(trim(customers.customer_number)) = by_identifier.match_key
+        on upper(trim(customers.customer_number)) = by_identifier.number_key
     left join by_account_number
-        on upper(trim(customers.customer_number)) = by_account_number.match_key
-    where customers.is_parent
+        on upper(trim(customers.customer_number)) = by_account_number.number_key
+),
+
+claims as (
+    select
+        candidates.*,
+        case
+            when is_unlinked then null
+            when link_company_id is not null then 'link'
+            when nullif(trim(cw_company_id_property), '') is not null then 'custom_property'
+        end as claim_source,
+        case when not is_unlinked
+            then coalesce(link_company_id, property_company_id) end as claimed_company_id,
+        case
+            when identifier_company_id is not null then identifier_company_id
+            when account_number_companies = 1 then account_number_company_id
+        end as data_company_id,
+        case
+            when identifier_company_id is not null then 'company_identifier'
+            when account_number_companies = 1 then 'account_number'
+        end as data_rule
+    from candidates
+),
+
+checked as (
+    select
+        claims.*,
+        jaro_winkler_similarity(
+            lower(claims.customer_name), lower(data_company.company_name)
+        ) as data_name_similarity,
+        claimed.company_id is not null as is_claimed_known,
+        coalesce(claimed.is_deleted, false) as is_claimed_deleted,
+        claimed.identifier as claimed_identifier,
+        claimed.company_name as claimed_company_name,
+        other_customer.customer_number as claimed_identifier_customer,
+        count(claims.claimed_company_id) over (partition by claims.claimed_company_id)
+            as customers_claiming
+    from claims
+    left join companies as claimed on claims.claimed_company_id = claimed.company_id
+    left join companies as data_company on claims.data_company_id = data_company.company_id
+    left join customer_keys as other_customer
+        on upper(trim(claimed.identifier)) = other_customer.number_key
+        and other_customer.number_key <> claims.number_key
+),
+
+findings as (
+    select
+        checked.*,
+        case
+            when claim_source is null then null
+            when not is_claimed_known then 'link-unknown-company'
+            when is_claimed_deleted then 'link-deleted-company'
+            when link_made_by = 'operator' then null
+            when claimed_identifier_customer is not null then 'link-names-another-customer'
+            when customers_claiming > 1 and data_company_id is distinct from claimed_company_id
+                then 'company-claimed-twice'
+        end as finding_code
+    from checked
+),
+
+proposed as (
+    select
+        findings.*,
+        case
+            when claim_source is not null and finding_code is null then claimed_company_id
+            else data_company_id
+        end as proposed_company_id,
+        claim_source is not null and finding_code is null as is_claim_kept
+    from findings
+),
+
+-- A company one customer keeps by link or property is not also another's by number.
+deduplicated as (
+    select
+        proposed.*,
+        case
+            when finding_code is null and not is_claim_kept and proposed_company_id in (
+                select proposed_company_id from proposed where is_claim_kept
+            ) then 'company-claimed-twice'
+            when finding_code is null and not is_claim_kept and data_name_similarity < 0.6
+                then 'number-match-name-differs'
+            else finding_code
+        end as final_finding_code
+    from proposed
 ),
 
 decided as (
@@ -59,24 +164,84 @@ decided as (
         customer_number,
         customer_name,
         case
-            when identifier_company_id is not null then identifier_company_id
-            when account_number_companies = 1 then account_number_company_id
+            when is_unlinked then null
+            when final_finding_code in ('company-claimed-twice', 'number-match-name-differs')
+                and not is_claim_kept then null
+            else proposed_company_id
         end as company_id,
         case
-            when identifier_company_id is not null then 'company_identifier'
-            when account_number_companies = 1 then 'account_number'
+            when is_unlinked then 'unlinked'
+            when final_finding_code in ('company-claimed-twice', 'number-match-name-differs')
+                and not is_claim_kept then null
+            when is_claim_kept then claim_source
+            else data_rule
         end as match_rule,
         case
-            when identifier_company_id is not null
+            when is_unlinked
+                then 'unlinked by ' || link_made_by || ' (crosswalk links break); no rule links it'
+            when final_finding_code = 'company-claimed-twice' and not is_claim_kept
+                then 'the company its number points at is linked to another customer'
+            when final_finding_code = 'number-match-name-differs'
+                then 'the company holding its number has an unrelated name; not linked'
+            when claim_source = 'link' and finding_code is null
+                then 'linked ' || coalesce('by ' || link_made_by, '') || ' (sync.links)'
+            when claim_source = 'custom_property' and finding_code is null
+                then 'the customer''s ZCJ_CW_CompanyID names this company'
+            when data_rule = 'company_identifier'
                 then 'customer number equals the company''s Company ID'
-            when account_number_companies = 1
+            when data_rule = 'account_number'
                 then 'customer number equals the company''s account number'
             when account_number_companies > 1
                 then 'customer number is the account number of '
                     || account_number_companies || ' companies; link one by hand'
             else 'no company has this customer number as Company ID or account number'
-        end as match_reason
-    from matched
+        end as match_reason,
+        claim_source,
+        claimed_company_id,
+        case when not is_unlinked then final_finding_code end as finding_code,
+        case case when not is_unlinked then final_finding_code end
+            when 'link-unknown-company'
+                then 'customer ' || customer_number || ' is linked (' || claim_source
+                    || ') to PSA company ' || claimed_company_id || ', which does not exist'
+            when 'link-deleted-company'
+                then 'customer ' || customer_number || ' is linked (' || claim_source
+                    || ') to PSA company ' || claimed_company_id || ' "' || claimed_company_name
+                    || '", which is deleted (merged)'
+            when 'link-names-another-customer'
+                then 'customer ' || customer_number || ' is linked (' || claim_source
+                    || ') to PSA company ' || claimed_company_id || ' "' || claimed_company_name
+                    || '", whose Company ID ' || claimed_identifier || ' is customer '
+                    || claimed_identifier_customer
+            when 'company-claimed-twice'
+                then 'customer ' || customer_number || ' and another customer are both '
+                    || 'linked to PSA company ' || coalesce(claimed_company_id, data_company_id)
+            when 'number-match-name-differs'
+                then 'customer ' || customer_number || ' "' || customer_name
+                    || '" has its number on PSA company ' || data_company_id
+                    || ', whose name is unrelated'
+        end as finding,
+        case case when not is_unlinked then final_finding_code end
+            when 'link-unknown-company'
+                then 'Clear or correct ZCJ_CW_CompanyID on the ERP customer'
+                    || case when data_company_id is not null
+                        then '; crosswalk will write ' || data_company_id || ', the company '
+                            || 'that carries the customer number' else '' end
+            when 'link-deleted-company'
+                then 'Point ZCJ_CW_CompanyID at the company this one was merged into'
+                    || case when data_company_id is not null
+                        then ' (' || data_company_id || ' carries the customer number; '
+                            || 'crosswalk will write it)' else '' end
+            when 'link-names-another-customer'
+                then 'Decide which customer the PSA company is: correct its Company ID in '
+                    || 'ConnectWise, or the customer''s ZCJ_CW_CompanyID in e-automate'
+            when 'company-claimed-twice'
+                then 'Keep ZCJ_CW_CompanyID on the customer the PSA company really is and '
+                    || 'clear it on the others'
+            when 'number-match-name-differs'
+                then 'If they are the same business, link them (crosswalk links add); if not, '
+                    || 'correct the Company ID or account number in ConnectWise'
+        end as fix
+    from deduplicated
 )
 
 select * from decided

@@ -14,6 +14,11 @@ companies as (
     select * from {{ ref('stg_connectwise__companies') }}
 ),
 
+exclusions as (
+    select * from {{ ref('stg_sync__exclusions') }}
+    where flow = 'customer-sync' and system = 'eautomate'
+),
+
 final as (
     select
         matched.customer_number,
@@ -27,10 +32,26 @@ final as (
         companies.company_name,
         matched.match_rule,
         matched.match_reason,
-        matched.company_id is not null as is_mapped
+        matched.company_id is not null as is_mapped,
+        matched.claimed_company_id,
+        matched.finding_code,
+        matched.finding,
+        matched.fix,
+        exclusions.record_key is not null
+            or upper(trim(customers.sync_to_cw_property)) = 'NO'
+            or {{ customer_sync_filter('customers') }} is not null as is_excluded,
+        case
+            when exclusions.record_key is not null
+                then 'excluded by ' || exclusions.excluded_by
+                    || coalesce(': ' || exclusions.reason, '') || ' (crosswalk exclude)'
+            when upper(trim(customers.sync_to_cw_property)) = 'NO'
+                then 'ZCJ_SyncToCW is No on the ERP customer'
+            else {{ customer_sync_filter('customers') }}
+        end as exclusion_reason
     from matched
     inner join customers on matched.customer_number = customers.customer_number
     left join companies on matched.company_id = companies.company_id
+    left join exclusions on matched.customer_number = exclusions.record_key
 )
 
 select * from final

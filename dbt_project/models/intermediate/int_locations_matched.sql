@@ -1,0 +1,139 @@
+-- Each ERP location (child customer), the PSA site it is linked to, and why: the same
+-- rules as customers, within the company its parent customer is linked to.
+-- 1. an existing link wins: sync.links, else ZCJ_CW_SiteAddressRecID, unless the site
+--    does not exist or belongs to a company other than the parent's (a finding);
+-- 2. else the one site of the parent's company named as the location (its name or its
+--    customer number), trimmed, case-insensitive;
+-- 3. else no link: the location waits for its parent, or for a site to be created.
+
+with
+
+locations as (
+    select * from {{ ref('stg_eautomate__customers') }}
+    where not is_parent
+),
+
+parents as (
+    select * from {{ ref('int_customers_matched') }}
+),
+
+sites as (
+    select * from {{ ref('stg_connectwise__sites') }}
+),
+
+links as (
+    select
+        source_key as customer_number,
+        try_cast(target_key as bigint) as site_id,
+        made_by
+    from {{ ref('stg_sync__links') }}
+    where link_kind = 'location'
+),
+
+named_sites as (
+    select
+        company_id,
+        upper(trim(site_name)) as name_key,
+        min(site_id) as site_id,
+        count(*) as sites_named
+    from sites
+    group by 1, 2
+),
+
+candidates as (
+    select
+        locations.customer_number,
+        locations.customer_name,
+        locations.parent_customer_number,
+        parents.company_id as parent_company_id,
+        links.site_id as link_site_id,
+        links.made_by as link_made_by,
+        locations.cw_site_id_property,
+        case
+            when links.site_id is not null then 'link'
+            when nullif(trim(locations.cw_site_id_property), '') is not null
+                then 'custom_property'
+        end as claim_source,
+        coalesce(links.site_id, try_cast(trim(locations.cw_site_id_property) as bigint))
+            as claimed_site_id,
+        coalesce(by_name.site_id, by_number.site_id) as named_site_id,
+        coalesce(by_name.sites_named, by_number.sites_named, 0) as sites_named
+    from locations
+    left join parents on locations.parent_customer_number = parents.customer_number
+    left join links on locations.customer_number = links.customer_number
+    left join named_sites as by_name
+        on parents.company_id = by_name.company_id
+        and upper(trim(locations.customer_name)) = by_name.name_key
+    left join named_sites as by_number
+        on parents.company_id = by_number.company_id
+        and upper(trim(locations.customer_number)) = by_number.name_key
+),
+
+checked as (
+    select
+        candidates.*,
+        claimed.site_id is not null as is_claimed_known,
+        claimed.company_id as claimed_site_company_id,
+        claimed.site_name as claimed_site_name,
+        case
+            when claim_source is null then null
+            when claimed.site_id is null then 'link-unknown-site'
+            when link_made_by = 'operator' then null
+            when parent_company_id is not null and claimed.company_id <> parent_company_id
+                then 'link-site-of-another-company'
+        end as finding_code
+    from candidates
+    left join sites as claimed on candidates.claimed_site_id = claimed.site_id
+),
+
+decided as (
+    select
+        customer_number,
+        customer_name,
+        parent_customer_number,
+        parent_company_id,
+        case
+            when claim_source is not null and finding_code is null then claimed_site_id
+            when sites_named = 1 then named_site_id
+        end as site_id,
+        case
+            when claim_source is not null and finding_code is null then claim_source
+            when sites_named = 1 then 'site_name'
+        end as match_rule,
+        case
+            when claim_source = 'link' and finding_code is null
+                then 'linked ' || coalesce('by ' || link_made_by, '') || ' (sync.links)'
+            when claim_source = 'custom_property' and finding_code is null
+                then 'the location''s ZCJ_CW_SiteAddressRecID names this site'
+            when sites_named = 1 then 'a site of the parent''s company has the location''s name'
+            when sites_named > 1
+                then sites_named || ' sites of the parent''s company have the location''s name; '
+                    || 'link one by hand'
+            when parent_company_id is null
+                then 'the parent customer ' || parent_customer_number || ' is not linked yet'
+            else 'no site of the parent''s company has the location''s name or number'
+        end as match_reason,
+        claim_source,
+        claimed_site_id,
+        finding_code,
+        case finding_code
+            when 'link-unknown-site'
+                then 'location ' || customer_number || ' is linked (' || claim_source
+                    || ') to PSA site ' || claimed_site_id || ', which does not exist'
+            when 'link-site-of-another-company'
+                then 'location ' || customer_number || ' is linked (' || claim_source
+                    || ') to PSA site ' || claimed_site_id || ' "' || claimed_site_name
+                    || '" of company ' || claimed_site_company_id || ', but its parent '
+                    || parent_customer_number || ' is company ' || parent_company_id
+        end as finding,
+        case finding_code
+            when 'link-unknown-site'
+                then 'Clear or correct ZCJ_CW_SiteAddressRecID on the ERP location'
+            when 'link-site-of-another-company'
+                then 'Point ZCJ_CW_SiteAddressRecID at a site of company ' || parent_company_id
+                    || ', or correct the parent''s link'
+        end as fix
+    from checked
+)
+
+select * from decided
