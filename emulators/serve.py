@@ -13,13 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulators.connect.app import Connect
 from emulators.connectwise.app import ConnectWise
 from emulators.framework import EmulatorServer, Faults, Store
+from emulators.operate.app import Operate
 
 WORLD_FILE = "state.duckdb"  # not "world": the catalog would shadow the world schema
-# The systems served today, by port offset; e-automate (+1), Operate (+2) and Connect (+3)
-# join as their emulators land.
-OFFSETS = {"connectwise": 0}
+# The systems served today, by port offset; e-automate (+1) joins as its emulator lands.
+OFFSETS = {"connectwise": 0, "operate": 2, "connect": 3}
 CREDENTIALS = {
     "CROSSWALK_CW_PUBLIC_KEY": "demo-public",
     "CROSSWALK_CW_PRIVATE_KEY": "demo-private",
@@ -29,7 +30,6 @@ CREDENTIALS = {
     "CROSSWALK_CONNECT_KEY": "demo-connect",
 }
 CLIENT_ID = "6f1c2a3e-0000-4000-8000-000000000001"
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @dataclass
@@ -130,7 +130,11 @@ def start(
 
         context = server_context(data / "tls")
         emulators.ca_bundle = certificate(data / "tls")[0]
-    systems = {"connectwise": ConnectWise(store)}
+    systems = {
+        "connectwise": ConnectWise(store),
+        "operate": Operate(store),
+        "connect": Connect(store),
+    }
     try:
         for name, system in systems.items():
             port = port_base + OFFSETS[name] if port_base else 0
@@ -148,13 +152,15 @@ def start(
 def write_config(emulators: Emulators) -> Path:
     """``<data>/crosswalk.toml``: every system pointed at its emulator, secrets by variable.
 
-    Until their emulators land, e-automate reads the world's customers exported by
-    :func:`export_erp_customers` and Operate reads the bundled fixture exports.
+    Until its emulator lands, e-automate reads the world's customers exported by
+    :func:`export_erp_customers`.
     """
     cw = emulators.url("connectwise")
     port = int(cw.rsplit(":", 1)[1])
 
-    def url(offset: int) -> str:
+    def url(offset: int, system: str = "") -> str:
+        if system in emulators.servers:
+            return emulators.url(system) + "/"
         return f"http://127.0.0.1:{port + offset}/"
 
     names = "".join(f"#   {name}\n" for name in CREDENTIALS)
@@ -184,13 +190,12 @@ password = {{ env = "CROSSWALK_EA_PASSWORD" }}
 fixtures = {str(emulators.data / "exports")!r}
 
 [systems.operate]
-base_url = "{url(2)}"
+base_url = "{url(2, "operate")}"
 api_key = {{ env = "CROSSWALK_OPERATE_KEY" }}
 approver_key = {{ env = "CROSSWALK_OPERATE_APPROVER_KEY" }}
-fixtures = {str(FIXTURES)!r}
 
 [systems.connect]
-base_url = "{url(3)}"
+base_url = "{url(3, "connect")}"
 api_key = {{ env = "CROSSWALK_CONNECT_KEY" }}
 """
     path = emulators.data / "crosswalk.toml"
