@@ -92,6 +92,18 @@ CODE_TITLES = {
     "system-unreachable": "a system could not be reached",
     "models-failed": "the warehouse models failed to build",
     "run-failed": "the run stopped on an unexpected error",
+    # charge-import
+    "account-code-unknown": "calls waiting: no account at the location has their account code",
+    "account-code-unsupported": "calls waiting: account codes with characters Operate refuses",
+    "account-code-blank": "calls waiting: no account code",
+    "import-map-missing": "call logs not imported: no device import map of that name",
+    "import-map-product-missing": "calls waiting: the device import map's product is missing",
+    "call-log-location-unknown": "call-log files in the inbox of a location Operate lacks",
+    "batch-line-rejected": "charge lines Operate refused",
+    "batch-sheet-rejected": "batch sheets Operate refused",
+    "batch-sheet-total-mismatch": "batch sheets whose total differs from the lines sent",
+    "connect-site-missing": "accounts to send to Connect whose location has no Connect site",
+    "connect-client-rejected": "accounts Connect refused as clients",
 }
 
 

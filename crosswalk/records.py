@@ -53,6 +53,7 @@ KINDS: dict[tuple[str, str], RecordKind] = {
         "customer", "customer_number", "customer_name", "customer number"
     ),
     ("operate", "accounts"): RecordKind("account", "id", "name"),
+    ("calllogs", "calls"): RecordKind("call-log line", "source", number_title="file and line"),
 }
 
 

@@ -11,13 +11,16 @@ environment variable (DESIGN.md section 6).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from emulators.connect.app import Connect
 from emulators.connectwise.app import ConnectWise
 from emulators.framework import EmulatorServer, Faults, Store
 from emulators.operate.app import Operate
+from emulators.world.workspace import PERIOD_START_TS
 
+PERIOD_START = datetime.fromtimestamp(PERIOD_START_TS, UTC)
 WORLD_FILE = "state.duckdb"  # not "world": the catalog would shadow the world schema
 # The systems served today, by port offset; e-automate (+1) joins as its emulator lands.
 OFFSETS = {"connectwise": 0, "operate": 2, "connect": 3}
@@ -164,6 +167,12 @@ def write_config(emulators: Emulators) -> Path:
         return f"http://127.0.0.1:{port + offset}/"
 
     names = "".join(f"#   {name}\n" for name in CREDENTIALS)
+    layouts = ", ".join(
+        f'"{location}" = "{layout}"'
+        for location, layout in emulators.store.query(
+            "SELECT location_id, format FROM world.call_loggers ORDER BY location_id"
+        )
+    )
     text = f"""# Written by `crosswalk emulators serve`: crosswalk against the emulated systems.
 # Secrets are named, never written here; set these variables first (the serve command
 # prints the demo values):
@@ -197,6 +206,11 @@ approver_key = {{ env = "CROSSWALK_OPERATE_APPROVER_KEY" }}
 [systems.connect]
 base_url = "{url(3, "connect")}"
 api_key = {{ env = "CROSSWALK_CONNECT_KEY" }}
+
+[flows.charge_import]
+# The world's calls start on this day; each call-logger location records in its format.
+first_date = "{PERIOD_START:%Y-%m-%d}"
+location_layouts = {{ {layouts} }}
 """
     path = emulators.data / "crosswalk.toml"
     path.write_text(text, encoding="utf-8")
