@@ -5,7 +5,6 @@ Connect, and a crash at either write point repaired by the next run."""
 
 from datetime import date
 
-import duckdb
 import pytest
 import requests
 
@@ -96,3 +95,163 @@ def test_every_format_is_charged_once_and_every_call_accounted_for(world, config
     assert sheet_lines(world) == lines
     again = accounting(warehouse(config), second.id)
     assert again.charged == 0 and again.balanced
+
+
+def with_settings(config, text):
+    """The configuration with more keys in [flows.charge_import]."""
+    body = config.read_text()
+    body = body.replace("[flows.charge_import]\n", "[flows.charge_import]\n" + text + "\n")
+    config.write_text(body)
+    return config
+
+
+def charged_once(world, config):
+    """Every line on Operate's sheets is there once, and recorded as charged once."""
+    (lines, distinct) = operate(
+        world, "SELECT count(*), count(DISTINCT source_line_hash) FROM operate.batch_sheet_lines"
+    )[0]
+    with warehouse(config).connect(read_only=True) as con:
+        (recorded,) = con.execute("SELECT count(*) FROM sync.charged_lines").fetchall()[0]
+        (to_charge,) = con.execute(
+            "SELECT count(*) FROM intermediate.int_calls_matched WHERE decision = 'to_charge'"
+        ).fetchall()[0]
+    assert lines == distinct == recorded and to_charge == 0
+    return lines
+
+
+def test_an_overlapping_reimport_adds_no_line(world, config):
+    first = run(config, until=NOVEMBER)
+    november = charged_once(world, config)
+    second = run(config, until=DECEMBER)  # from 28 November: three days read again
+    books = accounting(warehouse(config), second.id)
+    assert books.balanced and books.already_charged > 0
+    assert charged_once(world, config) == november + books.charged
+    with warehouse(config).connect(read_only=True) as con:
+        windows = con.execute(
+            "SELECT cursor_value FROM sync.watermarks WHERE system = 'calllogs' ORDER BY 1"
+        ).fetchall()
+    assert windows == [("2025-12-31",)] * 3
+    assert accounting(warehouse(config), first.id).read == 0  # reads are kept for the last run
+    downloads = sorted(p.name for p in (config.parent / "calllogs" / "downloads").iterdir())
+    assert "location-1-20251128-20251228-generic.csv" in downloads
+
+
+def failures(config, code):
+    with warehouse(config).connect(read_only=True) as con:
+        return con.execute(
+            "SELECT record_id, label, message, fix, status FROM sync.errors WHERE code = ? "
+            "ORDER BY record_id",
+            [code],
+        ).fetchall()
+
+
+def test_a_missing_account_code_waits_then_is_charged_once_added(world, config):
+    run(config)
+    missing = operate(
+        world,
+        "SELECT a.id, a.location_id, e.account_code, count(c.call_id) FROM world.cases w "
+        "JOIN operate.accounts a ON a.id = w.id "
+        "JOIN connect.extensions e ON e.account_id = a.id "
+        "LEFT JOIN connect.calls c ON c.site_id = e.site_id AND c.extension = e.extension "
+        "AND c.account_code = e.account_code AND c.segment = 1 "
+        "AND c.direction = 'O' AND NOT c.is_internal AND c.disposition = 'ANSWERED' "
+        "WHERE w.case_name = 'account_code_missing' GROUP BY ALL ORDER BY 1",
+    )
+    account, location, code, calls = missing[0]
+    assert calls > 0
+    found = {r[0]: r for r in failures(config, "account-code-unknown")}
+    application = location  # the world's n-th call-logger location records in format n
+    record = f"{location}|{application}|{code}"
+    assert record in found
+    _, label, message, fix, status = found[record]
+    assert status == "open" and label.startswith(f'account code "{code}"')
+    assert message.startswith(f"{calls} calls (") and "waiting)" in message
+    assert f"Add account code {code} for application" in fix
+
+    with warehouse(config).connect(read_only=True) as con:
+        before = con.execute("SELECT count(*) FROM sync.charged_lines").fetchall()[0][0]
+    added = requests.post(
+        f"{world.url('operate')}/api/v1/accounts/{account}/account-codes",
+        json={"application_id": application, "code": code},
+        headers=OPERATE,
+    )
+    assert added.status_code == 201, added.text
+    later = run(config)
+    books = accounting(warehouse(config), later.id)
+    with warehouse(config).connect(read_only=True) as con:
+        now_charged = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE account_id = ?) FROM sync.charged_lines "
+            "WHERE run_id = ?",
+            [account, later.id],
+        ).fetchall()[0]
+        after = con.execute("SELECT count(*) FROM sync.charged_lines").fetchall()[0][0]
+    assert now_charged == (calls, calls)
+    assert after == before + calls and books.balanced
+    assert {r[0]: r[4] for r in failures(config, "account-code-unknown")}[record] == "resolved"
+    charged_once(world, config)
+
+
+def test_a_code_with_special_characters_is_reported_with_operates_reason(world, config):
+    run(config)
+    (account, location, code), *_ = operate(
+        world,
+        "SELECT a.id, a.location_id, any_value(e.account_code) FROM world.cases w "
+        "JOIN operate.accounts a ON a.id = w.id JOIN connect.extensions e ON e.account_id = a.id "
+        "WHERE w.case_name = 'account_code_special' GROUP BY ALL ORDER BY 1",
+    )
+    refused = requests.post(
+        f"{world.url('operate')}/api/v1/accounts/{account}/account-codes",
+        json={"application_id": location, "code": code},
+        headers=OPERATE,
+    )
+    assert refused.status_code == 422
+    assert "letters and digits only" in refused.json()["error"]["fields"]["code"]
+    found = {r[0]: r for r in failures(config, "account-code-unsupported")}
+    _, label, message, fix, _ = found[f"{location}|{location}|{code}"]
+    assert code in label
+    assert "which Operate refuses: account codes are letters and digits only" in message
+    assert "Change the code in the call logger to letters and digits only" in fix
+    suggestion = "".join(ch for ch in code if ch.isalnum())
+    assert f"(for example {suggestion})" in fix
+
+
+def test_accounts_are_sent_to_connect_once_and_an_existing_client_is_adopted(world, config):
+    requested = dict(
+        operate(
+            world,
+            "SELECT w.case_name, list(w.id ORDER BY w.id) FROM world.cases w "
+            "WHERE w.case_name LIKE 'account_send%' OR w.case_name = 'account_client_unlinked' "
+            "GROUP BY 1",
+        )
+    )
+    (unlinked,) = requested["account_client_unlinked"]
+    (siteless,) = requested["account_send_without_site"]
+    clients_before = operate(world, "SELECT count(*) FROM connect.clients")[0][0]
+    run(config)
+    accounts = {
+        row[0]: row[1:]
+        for row in operate(
+            world,
+            "SELECT a.id, a.connect_client_id, a.send_to_connect_requested, c.billing_reference, "
+            "c.type, c.status, c.site_id = l.connect_site_id, "
+            "date_diff('day', c.start_date, c.end_date), a.type "
+            "FROM operate.accounts a JOIN operate.locations l ON l.id = a.location_id "
+            "LEFT JOIN connect.clients c ON c.id::VARCHAR = a.connect_client_id "
+            "WHERE a.id IN (SELECT unnest(?))",
+            [requested["account_send_to_connect"] + [siteless]],
+        )
+    }
+    created = [a for a in requested["account_send_to_connect"] if a != unlinked]
+    for account in created:
+        client, flag, reference, ctype, status, same_site, days, atype = accounts[account]
+        assert client and flag is False and reference == str(account) and same_site
+        assert status == "Awaiting Provisioning" and days in (365, 366)
+        assert ctype == (atype if atype in ("Residential", "Virtual") else "Residential")
+    assert accounts[unlinked][:3] == (accounts[unlinked][0], False, str(unlinked))
+    assert accounts[siteless][:2] == (None, True)
+    clients_after = operate(world, "SELECT count(*) FROM connect.clients")[0][0]
+    assert clients_after == clients_before + len(created)  # the unlinked one adopted
+    assert [r[4] for r in failures(config, "connect-site-missing")] == ["open"]
+
+    run(config)  # nothing is sent twice
+    assert operate(world, "SELECT count(*) FROM connect.clients")[0][0] == clients_after
