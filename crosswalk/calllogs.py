@@ -461,13 +461,22 @@ def _read(
             strict_mode = true, parallel = false)
         """
     )
+    # DuckDB reports a line once per missing column; one reason per line, fields counted
+    # without the line number in front.
     bad = [
         BadLine(int(number), {"text": text.split(layout.delimiter, 1)[-1]}, reason)
         for number, text, reason in con.execute(
             f"""
-            SELECT TRY_CAST(split_part(csv_line, {_literal(layout.delimiter)}, 1) AS BIGINT),
-                   csv_line, error_type || ': ' || error_message
-            FROM rejects ORDER BY line
+            SELECT TRY_CAST(split_part(csv_line, {_literal(layout.delimiter)}, 1) AS BIGINT)
+                       AS number,
+                   any_value(csv_line),
+                   CASE WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS')
+                        THEN (min(TRY_CAST(regexp_extract(error_message, 'Found: (\\d+)', 1)
+                                           AS BIGINT)) - 1)::VARCHAR
+                             || ' fields where the layout has {len(layout.columns)}'
+                        ELSE lower(error_type::VARCHAR) || ': ' || any_value(error_message)
+                   END
+            FROM rejects GROUP BY number, error_type ORDER BY number
             """
         ).fetchall()
     ]

@@ -4,10 +4,12 @@ sheets exactly once, unmatched calls reported until their code exists, accounts 
 Connect, and a crash at either write point repaired by the next run."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 import requests
 
+from crosswalk.operate import Operate
 from crosswalk.warehouse import Warehouse
 from emulators import serve
 from flows.charge_import.flow import charge_import
@@ -255,3 +257,112 @@ def test_accounts_are_sent_to_connect_once_and_an_existing_client_is_adopted(wor
 
     run(config)  # nothing is sent twice
     assert operate(world, "SELECT count(*) FROM connect.clients")[0][0] == clients_after
+
+
+def killed_after(monkeypatch, method):
+    """``Operate.<method>`` sends its request, then the process dies before the answer
+    is recorded (the first time only)."""
+    original = getattr(Operate, method)
+    calls = []
+
+    def send_then_die(self, *args):
+        answer = original(self, *args)
+        calls.append(answer)
+        if len(calls) == 1:
+            raise RuntimeError(f"killed after {method} returned")
+        return answer
+
+    monkeypatch.setattr(Operate, method, send_then_die)
+    return calls
+
+
+def one_sheet_per_key(world):
+    return operate(
+        world,
+        "SELECT location_id, product_group_id, batch_date, count(*) FROM operate.batch_sheets "
+        "GROUP BY ALL HAVING count(*) > 1",
+    )
+
+
+@pytest.mark.parametrize("method", ["create_sheet", "append_lines"])
+def test_a_crash_between_a_write_and_its_record_charges_nothing_twice(
+    world, config, monkeypatch, method
+):
+    with_settings(config, "lines_per_request = 40")
+    with monkeypatch.context() as patch:
+        calls = killed_after(patch, method)
+        with pytest.raises(RuntimeError, match="killed after"):
+            charge_import(config=str(config), batch_date=BATCH, until=DECEMBER)
+    assert len(calls) == 1
+    with warehouse(config).connect(read_only=True) as con:
+        unknown = con.execute("SELECT action FROM sync.push_log WHERE outcome IS NULL").fetchall()
+    assert unknown == [({"create_sheet": "create-sheet", "append_lines": "append-lines"}[method],)]
+
+    rerun = run(config)
+    assert one_sheet_per_key(world) == []
+    # Everything is on a sheet once: the first 40 lines recorded before the crash when it
+    # hit an append, the lines sent before the crash found on their sheet by the re-run.
+    books = accounting(warehouse(config), rerun.id)
+    before = 40 if method == "append_lines" else 0
+    assert charged_once(world, config) == before + books.charged + books.charged_from_earlier
+    with warehouse(config).connect(read_only=True) as con:
+        settled = con.execute(
+            "SELECT outcome FROM sync.push_log WHERE detail LIKE 'settled by run %'"
+        ).fetchall()
+    assert settled == [("adopted",)]
+
+
+def test_inbox_files_any_layout_bad_lines_quarantined_with_file_and_line(world, config):
+    inbox = config.parent / "inbox"
+    with_settings(config, f'inbox = "{inbox}"')
+    config.write_text(
+        config.read_text() + "\n[flows.charge_import.layouts.us_switchboard]\n"
+        'device = "Switchboard"\n'
+        'delimiter = ";"\n'
+        'columns = ["Date", "Time", "Ext", "Number", "Seconds", "Charge"]\n'
+        'start = ["Date", "Time"]\n'
+        'start_format = "%m/%d/%Y %H:%M"\n'
+        'extension = "Ext"\n'
+        'dialled_number = "Number"\n'
+        'billable = "Seconds"\n'
+        'cost = "Charge"\n'
+        'outbound = { column = "Number", matches = "^0" }\n'
+    )
+    folder = inbox / "1" / "us_switchboard"
+    folder.mkdir(parents=True)
+    (folder / "switchboard.txt").write_text(
+        "Date;Time;Ext;Number;Seconds;Charge\n"
+        "12/01/2025;09:15;2000;02079460001;125;0.31\n"
+        "12/01/2025;09:20;2000;07700900002;60;0.12\n"
+        "13/01/2025;09:25;2000;07700900003;60;0.12\n"
+        "12/01/2025;09:30;2000;07700900004;sixty;0.12\n"
+        "12/01/2025;09:35;2000;07700900005\n"
+        "Total;;;;;0.67\n"
+    )
+    first = run(config)
+    with warehouse(config).connect(read_only=True) as con:
+        rejected = con.execute(
+            "SELECT source, reason FROM sync.quarantine WHERE system = 'calllogs' ORDER BY 1"
+        ).fetchall()
+        board = con.execute(
+            "SELECT account_id, amount FROM sync.charged_lines c "
+            "JOIN raw_calllogs.calls USING (line_hash) WHERE layout = 'us_switchboard' "
+            "ORDER BY amount"
+        ).fetchall()
+    assert rejected == [
+        ("switchboard.txt:4", "Date Time '13/01/2025 09:25' is not a date-time in the format "
+         "%m/%d/%Y %H:%M"),
+        ("switchboard.txt:5", "Seconds 'sixty' is not a duration in seconds"),
+        ("switchboard.txt:6", "4 fields where the layout has 6"),
+    ]  # fmt: skip
+    (mapped,) = operate(
+        world,
+        "SELECT a.id FROM operate.device_import_maps m JOIN operate.account_codes c "
+        "ON c.code = m.account_code JOIN operate.accounts a ON a.id = c.account_id "
+        "WHERE m.device_name = 'Switchboard'",
+    )[0]
+    assert board == [(mapped, Decimal("0.12")), (mapped, Decimal("0.31"))]  # the map's account
+    assert not list(folder.iterdir())
+    assert (inbox / "imported" / "1" / "us_switchboard" / "switchboard.txt").exists()
+    books = accounting(warehouse(config), first.id)
+    assert books.quarantined == 3 and books.balanced

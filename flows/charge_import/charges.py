@@ -205,11 +205,11 @@ class ChargePusher:
         sheet_id = min(s["id"] for s in open_sheets) if open_sheets else None
         pending = self._unsent(lines)
         size = self.settings.lines_per_request
-        attempts = 0
+        attempts, limit = 0, ATTEMPTS * (1 + len(pending) // size)
         while pending:
             attempts += 1
-            if attempts > ATTEMPTS * (1 + len(pending) // size):
-                raise RuntimeError(f"{key.text()}: lines still unsent after {attempts} tries")
+            if attempts > limit:
+                raise RuntimeError(f"{key.text()}: lines still unsent after {limit} requests")
             chunk = pending[:size]
             if sheet_id is None:
                 sheet_id = self._create(key, chunk, devices)
