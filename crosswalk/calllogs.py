@@ -480,6 +480,28 @@ def _read(
             """
         ).fetchall()
     ]
+    # A line neither read nor rejected (a quote left open swallows what follows it) is
+    # still a line: found by reading the file again, one whole line per row.
+    seen = {b.line for b in bad}
+    for number, text in con.execute(
+        f"""
+        SELECT TRY_CAST(split_part(line, {_literal(layout.delimiter)}, 1) AS BIGINT) AS number,
+               line
+        FROM read_csv({_literal(str(numbered))}, columns = {{'line': 'VARCHAR'}},
+                      header = false, auto_detect = false, delim = '\x01', quote = '',
+                      escape = '', strict_mode = false)
+        WHERE number NOT IN (SELECT _line FROM lines)
+        ORDER BY number
+        """
+    ).fetchall():
+        if number not in seen:
+            bad.append(
+                BadLine(
+                    number,
+                    {"text": text.split(layout.delimiter, 1)[-1]},
+                    "could not be read: a quote opened and never closed?",
+                )
+            )
     con.execute(f"CREATE TABLE typed AS {typed_sql(layout, 'lines')}")
     raw_columns = ", ".join(f"lines.{_ident(c)}" for c in layout.columns)
     for row in con.execute(
