@@ -167,7 +167,7 @@ def test_a_missing_account_code_waits_then_is_charged_once_added(world, config):
     assert record in found
     _, label, message, fix, status = found[record]
     assert status == "open" and label.startswith(f'account code "{code}"')
-    assert message.startswith(f"{calls} calls (") and "waiting)" in message
+    assert message.startswith(f"{calls} calls at ") and " waiting, 2025-1" in message
     assert f"Add account code {code} for application" in fix
 
     with warehouse(config).connect(read_only=True) as con:

@@ -43,16 +43,16 @@ def waiting_failure(row: dict):
     code, system, entity = WAITING[row["reason_code"]]
     where = row["location_name"] or f"location {row['location_id']}"
     app = row["application_name"] or row["source_device"]
-    calls = f"{row['calls']} call{'s' if row['calls'] != 1 else ''}"
-    waiting = f"{calls} ({_money(row['amount'])} waiting) from {row['first_call_date']} to " \
-        f"{row['last_call_date']}"  # fmt: skip
+    calls = f"{row['calls']} call{'s' if row['calls'] != 1 else ''} at {where}"
+    money = f"{_money(row['amount'])} waiting"
+    period = f"{row['first_call_date']} to {row['last_call_date']}"
     record = f"{row['location_id']}|{row['application_id']}|"
     account_code = row["account_code"]
     if row["reason_code"] == "unknown_account_code":
         return data_failure(
             system, entity, record + account_code, code,
-            f"{waiting} at {where} carry account code {account_code}, which no account at "
-            f"{where} has for {app}",
+            f"{calls} ({money}, {period}) carry account code {account_code}, which no "
+            f"account at {where} has for {app}",
             f"Add account code {account_code} for application {app} to the account it belongs "
             f"to at {where} (Operate: Member > Accounts > the account > Account Codes > New). "
             "The next run charges these calls.",
@@ -62,8 +62,8 @@ def waiting_failure(row: dict):
         suggestion = "".join(ch for ch in account_code if ch.isalnum())
         return data_failure(
             system, entity, record + account_code, code,
-            f"{waiting} at {where} carry account code {account_code}, which Operate refuses: "
-            "account codes are letters and digits only, so no account can have it",
+            f"{calls} ({money}, {period}) carry account code {account_code}, which Operate "
+            "refuses: account codes are letters and digits only, so no account can have it",
             f"Change the code in the call logger to letters and digits only (for example "
             f"{suggestion}) and add that code to the account in Operate for {app}. Calls "
             "already logged with the old code stay waiting: correct the code in their file "
@@ -71,17 +71,17 @@ def waiting_failure(row: dict):
             label=f'account code "{account_code}" ({app}) at {where}',
         )  # fmt: skip
     if row["reason_code"] == "no_account_code":
-        extension = row["extension"] or "(none)"
         return data_failure(
-            system, entity, record + f"ext {extension}", code,
-            f"{waiting} from extension {extension} at {where} carry no account code",
-            f"Give extension {extension} an account code in the call logger, or name an "
-            f"account code on the device import map of {row['source_device']} in Operate.",
-            label=f"extension {extension} at {where} ({app})",
+            system, entity, record + "no code", code,
+            f"{calls} ({money}, {period}) carry no account code; extensions: "
+            f"{row['extensions']}",
+            "Give these extensions an account code in the call logger, or name an account "
+            f"code on the device import map of {row['source_device']} in Operate.",
+            label=f"calls without an account code at {where} ({app})",
         )  # fmt: skip
     return data_failure(
         system, entity, row["source_device"], code,
-        f"{waiting} at {where} wait: the default product of device import map "
+        f"{calls} ({money}, {period}) wait: the default product of device import map "
         f"{row['source_device']} is not in Operate",
         f"Set an existing product as the default product of {row['source_device']} in "
         "Operate (Charges > Device Import Maps).",
@@ -98,7 +98,7 @@ def waiting_groups(warehouse: Warehouse) -> list[dict]:
             LEFT JOIN staging.stg_operate__locations l USING (location_id)
             LEFT JOIN staging.stg_operate__applications a USING (application_id)
             WHERE w.reason_code IN (SELECT unnest(?))
-            ORDER BY w.location_id, w.reason_code, w.account_code, w.extension
+            ORDER BY w.location_id, w.reason_code, w.account_code
             """,
             [list(WAITING)],
         )

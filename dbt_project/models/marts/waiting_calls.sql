@@ -1,6 +1,6 @@
 -- Calls that are not charged yet and what would let them through: one row per location,
--- application, reason and account code (per extension when the calls have no code),
--- with how many calls and how much money wait on it.
+-- device, reason and account code (calls with no code: one row per location and device,
+-- naming their extensions), with how many calls and how much money wait on it.
 
 with
 
@@ -15,7 +15,7 @@ waiting as (
         application_id,
         reason_code,
         case when reason_code <> 'no_account_code' then account_code end as account_code,
-        case when reason_code = 'no_account_code' then extension end as extension,
+        string_agg(distinct extension, ', ' order by extension) as extensions,
         count(*) as calls,
         sum(amount) as amount,
         min(call_date) as first_call_date,
@@ -23,14 +23,13 @@ waiting as (
         any_value(reason) as reason
     from matched
     where decision = 'waiting'
-    group by all
+    group by location_id, source_device, application_id, reason_code, 5
 ),
 
 final as (
     select
         concat_ws(
-            '|', location_id, source_device, reason_code,
-            coalesce(account_code, ''), coalesce(extension, '')
+            '|', location_id, source_device, reason_code, coalesce(account_code, '')
         ) as waiting_id,
         *
     from waiting
