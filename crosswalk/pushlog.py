@@ -1,0 +1,110 @@
+"""The push log (``sync.push_log``): every write to a system is recorded before the call
+(its intent: system, action, the deterministic key that finds its result again, what was
+sent) and after it (the outcome and the record it made), DESIGN.md section 5.
+
+An intent without an outcome is a write whose result is not known: the run stopped
+between the call and the record, or the call's answer was lost. Before writing again, a
+pusher looks such keys up in the target (:meth:`PushLog.pending`) and adopts what it
+finds, so a crash at any point followed by a re-run makes no duplicate and loses nothing.
+
+    push = log.intend("operate", "create-sheet", key, {"lines": hashes})
+    sheet = client.create_sheet(...)
+    log.finish(push, "done", sheet["id"], also=lambda con: record_lines(con, sheet))
+
+``also`` writes what the outcome means (lines now charged, a link) in the same
+transaction as the outcome, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from crosswalk.warehouse import Warehouse
+
+
+@dataclass(frozen=True)
+class Intent:
+    push_id: str
+    run_id: str
+    system: str
+    action: str
+    target_key: str
+    payload: Any
+    intended_at: datetime
+
+
+class PushLog:
+    """The push log of one flow run."""
+
+    def __init__(self, warehouse: Warehouse, run_id: str, flow: str):
+        self.warehouse = warehouse
+        self.run_id = run_id
+        self.flow = flow
+
+    def intend(self, system: str, action: str, target_key: str, payload: Any = None) -> str:
+        """Record that ``action`` on ``target_key`` is about to be sent; returns its id."""
+        push_id = uuid.uuid4().hex
+        with self.warehouse.transaction() as con:
+            con.execute(
+                "INSERT INTO sync.push_log (push_id, run_id, flow, system, action, target_key, "
+                "payload, intended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [push_id, self.run_id, self.flow, system, action, target_key,
+                 None if payload is None else json.dumps(payload), _now()],
+            )  # fmt: skip
+        return push_id
+
+    def finish(
+        self,
+        push_id: str,
+        outcome: str,
+        target_id: Any = None,
+        detail: str | None = None,
+        also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    ) -> None:
+        """The outcome (``done``, ``adopted``, ``failed``, ``not-applied``) and what it
+        means, in one transaction."""
+        with self.warehouse.transaction() as con:
+            if also is not None:
+                also(con)
+            con.execute(
+                "UPDATE sync.push_log SET outcome = ?, target_id = ?, detail = ?, "
+                "finished_at = ? WHERE push_id = ?",
+                [outcome, None if target_id is None else str(target_id), detail, _now(), push_id],
+            )
+
+    def pending(self, system: str, actions: tuple[str, ...]) -> list[Intent]:
+        """Intents of this flow (any run) whose outcome is not known, oldest first."""
+        with self.warehouse.connect(read_only=True) as con:
+            rows = con.execute(
+                "SELECT push_id, run_id, system, action, target_key, payload, intended_at "
+                "FROM sync.push_log WHERE flow = ? AND system = ? AND outcome IS NULL "
+                "AND action IN (SELECT unnest(?)) ORDER BY intended_at",
+                [self.flow, system, list(actions)],
+            ).fetchall()
+        return [
+            Intent(p, r, s, a, k, json.loads(payload) if payload else None, at)
+            for p, r, s, a, k, payload, at in rows
+        ]
+
+    def settle(self, target_key: str, outcome: str, target_id: Any = None) -> int:
+        """Close every unknown intent on ``target_key`` (what it did is now known)."""
+        with self.warehouse.transaction() as con:
+            rows = con.execute(
+                "UPDATE sync.push_log SET outcome = ?, target_id = ?, finished_at = ?, "
+                "detail = 'settled by run ' || ? WHERE flow = ? AND target_key = ? "
+                "AND outcome IS NULL RETURNING push_id",
+                [outcome, None if target_id is None else str(target_id), _now(), self.run_id,
+                 self.flow, target_key],
+            ).fetchall()  # fmt: skip
+        return len(rows)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
