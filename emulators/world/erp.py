@@ -688,7 +688,8 @@ def _calls(
         ).fetchall()
     }
     synced: dict[int, Ticket] = {}
-    query = con.execute(
+    # Streams read on a cursor of their own: the writers flush on the store's connection.
+    query = con.cursor().execute(
         """SELECT id, json_extract_string(doc, ['$.company.id', '$.site.id', '$.board.name',
                   '$.summary', '$.contactName', '$.poNumber', '$.agreement.id',
                   '$.owner.identifier', '$._info.dateEntered', '$.closedDate'])
@@ -796,10 +797,10 @@ def _synced_calls(
     contracts: dict[int, str],
 ) -> None:
     """One call per synced ticket, one labor per time entry, in ticket order."""
-    con = store.con
+    reader = store.con.cursor()  # the table writer flushes on the store's connection
     chosen = pa.table({"ticket_id": pa.array(sorted(synced), type=BIG)})
-    con.register("_erp_synced", chosen)
-    query = con.execute(
+    reader.register("_erp_synced", chosen)
+    query = reader.execute(
         """SELECT e.ticket_id, list(e.fields ORDER BY e.id)
            FROM (SELECT id, json_extract(doc, '$.chargeToId')::BIGINT AS ticket_id,
                         json_extract_string(doc, ['$.member.identifier', '$.workType.name',
@@ -849,7 +850,7 @@ def _synced_calls(
                 LastUpdate=text(min(updated, ANCHOR_TS - HOUR)),
             )
             _add_call(table, doc)
-    con.unregister("_erp_synced")
+    reader.close()
 
 
 def _own_calls(
