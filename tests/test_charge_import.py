@@ -5,6 +5,7 @@ Connect, and a crash at either write point repaired by the next run."""
 
 from datetime import date
 from decimal import Decimal
+from email import message_from_bytes, policy
 
 import pytest
 import requests
@@ -246,6 +247,12 @@ def test_account_codes_missing_waits_until_added_special_reported_with_operates_
     assert status == "open" and label.startswith(f'account code "{code}"')
     assert message.startswith(f"{calls} calls at ") and " waiting, 2025-1" in message
     assert f"Add account code {code} for application" in fix
+    # The run's report (an .eml in the outbox: no SMTP server here) says the same.
+    (email,) = (config.parent / "outbox").glob("*-charge-import-*.eml")
+    report = message_from_bytes(email.read_bytes(), policy=policy.default)
+    plain = report.get_body(("plain",)).get_content()
+    assert "Operate data (Operate and Connect) / account-code-unknown" in plain
+    assert label in plain and fix.split(" (Operate:")[0] in " ".join(plain.split())
 
     with warehouse(config).connect(read_only=True) as con:
         before = con.execute("SELECT count(*) FROM sync.charged_lines").fetchall()[0][0]
