@@ -7,19 +7,23 @@ between the call and the record, or the call's answer was lost. Before writing a
 pusher looks such keys up in the target (:meth:`PushLog.pending`) and adopts what it
 finds, so a crash at any point followed by a re-run makes no duplicate and loses nothing.
 
-    push = log.intend("operate", "create-sheet", key, {"lines": hashes})
-    sheet = client.create_sheet(...)
-    log.finish(push, "done", sheet["id"], also=lambda con: record_lines(con, sheet))
+    with PushLog.open(warehouse, run_id, flow) as log:
+        push = log.intend("operate", "create-sheet", key, {"lines": hashes})
+        sheet = client.create_sheet(...)
+        log.finish(push, "done", sheet["id"], also=lambda con: record_lines(con, sheet))
 
 ``also`` writes what the outcome means (lines now charged, a link) in the same
-transaction as the outcome, so the two never disagree.
+transaction as the outcome, so the two never disagree. A push step holds one warehouse
+connection for its duration (``with PushLog.open(warehouse, run, flow) as log``) and each
+record is its own transaction on it: committed before the next call is sent.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,17 +45,34 @@ class Intent:
 
 
 class PushLog:
-    """The push log of one flow run."""
+    """The push log of one flow run, over one open warehouse connection."""
 
-    def __init__(self, warehouse: Warehouse, run_id: str, flow: str):
-        self.warehouse = warehouse
+    def __init__(self, con: duckdb.DuckDBPyConnection, run_id: str, flow: str):
+        self.con = con
         self.run_id = run_id
         self.flow = flow
+
+    @classmethod
+    @contextmanager
+    def open(cls, warehouse: Warehouse, run_id: str, flow: str) -> Iterator[PushLog]:
+        with warehouse.connect() as con:
+            yield cls(con, run_id, flow)
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction on the log's connection; an exception rolls it back."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
 
     def intend(self, system: str, action: str, target_key: str, payload: Any = None) -> str:
         """Record that ``action`` on ``target_key`` is about to be sent; returns its id."""
         push_id = uuid.uuid4().hex
-        with self.warehouse.transaction() as con:
+        with self.transaction() as con:
             con.execute(
                 "INSERT INTO sync.push_log (push_id, run_id, flow, system, action, target_key, "
                 "payload, intended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -70,7 +91,7 @@ class PushLog:
     ) -> None:
         """The outcome (``done``, ``adopted``, ``failed``, ``not-applied``) and what it
         means, in one transaction."""
-        with self.warehouse.transaction() as con:
+        with self.transaction() as con:
             if also is not None:
                 also(con)
             con.execute(
@@ -81,13 +102,12 @@ class PushLog:
 
     def pending(self, system: str, actions: tuple[str, ...]) -> list[Intent]:
         """Intents of this flow (any run) whose outcome is not known, oldest first."""
-        with self.warehouse.connect(read_only=True) as con:
-            rows = con.execute(
-                "SELECT push_id, run_id, system, action, target_key, payload, intended_at "
-                "FROM sync.push_log WHERE flow = ? AND system = ? AND outcome IS NULL "
-                "AND action IN (SELECT unnest(?)) ORDER BY intended_at",
-                [self.flow, system, list(actions)],
-            ).fetchall()
+        rows = self.con.execute(
+            "SELECT push_id, run_id, system, action, target_key, payload, intended_at "
+            "FROM sync.push_log WHERE flow = ? AND system = ? AND outcome IS NULL "
+            "AND action IN (SELECT unnest(?)) ORDER BY intended_at",
+            [self.flow, system, list(actions)],
+        ).fetchall()
         return [
             Intent(p, r, s, a, k, json.loads(payload) if payload else None, at)
             for p, r, s, a, k, payload, at in rows
@@ -95,7 +115,7 @@ class PushLog:
 
     def settle(self, target_key: str, outcome: str, target_id: Any = None) -> int:
         """Close every unknown intent on ``target_key`` (what it did is now known)."""
-        with self.warehouse.transaction() as con:
+        with self.transaction() as con:
             rows = con.execute(
                 "UPDATE sync.push_log SET outcome = ?, target_id = ?, finished_at = ?, "
                 "detail = 'settled by run ' || ? WHERE flow = ? AND target_key = ? "

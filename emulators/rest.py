@@ -173,7 +173,7 @@ class Collection:
 
 def next_id(cur, table: str) -> int:
     """The id a new record of ``table`` gets (inside the write transaction)."""
-    return cur.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
+    return cur.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchall()[0][0]
 
 
 def paging(request: Request) -> tuple[int, int]:

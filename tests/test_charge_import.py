@@ -5,6 +5,7 @@ Connect, and a crash at either write point repaired by the next run."""
 
 from datetime import date
 from decimal import Decimal
+from email import message_from_bytes, policy
 
 import pytest
 import requests
@@ -62,7 +63,55 @@ def warehouse(config) -> Warehouse:
     return Warehouse(config.parent / "wh.duckdb")
 
 
-def test_every_format_is_charged_once_and_every_call_accounted_for(world, config):
+def connect_requests(world):
+    requested = dict(
+        operate(
+            world,
+            "SELECT w.case_name, list(w.id ORDER BY w.id) FROM world.cases w "
+            "WHERE w.case_name LIKE 'account_send%' OR w.case_name = 'account_client_unlinked' "
+            "GROUP BY 1",
+        )
+    )
+    clients = operate(world, "SELECT count(*) FROM connect.clients")[0][0]
+    return requested, clients
+
+
+def check_sent_to_connect(world, config, requested, clients_before):
+    """Requested accounts are Connect clients, linked back; the one already in Connect is
+    adopted; the one whose location has no Connect site is reported."""
+    (unlinked,) = requested["account_client_unlinked"]
+    (siteless,) = requested["account_send_without_site"]
+    accounts = {
+        row[0]: row[1:]
+        for row in operate(
+            world,
+            "SELECT a.id, a.connect_client_id, a.send_to_connect_requested, c.billing_reference, "
+            "c.type, c.status, c.site_id = l.connect_site_id, "
+            "date_diff('day', c.start_date, c.end_date), a.type "
+            "FROM operate.accounts a JOIN operate.locations l ON l.id = a.location_id "
+            "LEFT JOIN connect.clients c ON c.id::VARCHAR = a.connect_client_id "
+            "WHERE a.id IN (SELECT unnest(?))",
+            [requested["account_send_to_connect"] + [siteless]],
+        )
+    }
+    created = [a for a in requested["account_send_to_connect"] if a != unlinked]
+    for account in created:
+        client, flag, reference, ctype, status, same_site, days, atype = accounts[account]
+        assert client and flag is False and reference == str(account) and same_site
+        assert status == "Awaiting Provisioning" and days in (365, 366)
+        assert ctype == (atype if atype in ("Residential", "Virtual") else "Residential")
+    assert accounts[unlinked][1:3] == (False, str(unlinked))
+    assert accounts[siteless][:2] == (None, True)
+    clients_after = operate(world, "SELECT count(*) FROM connect.clients")[0][0]
+    assert clients_after == clients_before + len(created)  # the unlinked one adopted
+    assert [r[4] for r in failures(config, "connect-site-missing")] == ["open"]
+    return clients_after
+
+
+def test_every_format_charged_once_accounts_sent_to_connect_and_a_rerun_changes_nothing(
+    world, config
+):
+    requested, clients = connect_requests(world)
     first = run(config)
     with warehouse(config).connect(read_only=True) as con:
         landed = dict(
@@ -91,10 +140,12 @@ def test_every_format_is_charged_once_and_every_call_accounted_for(world, config
     assert sum(count for _, count, _, _ in lines) == books.charged
     sheets = operate(world, "SELECT completed, approved, batch_date FROM operate.batch_sheets")
     assert sheets and all(s == (False, False, BATCH) for s in sheets)
+    clients = check_sent_to_connect(world, config, requested, clients)
 
     # An unchanged re-run charges nothing and sends nothing.
     second = run(config)
     assert sheet_lines(world) == lines
+    assert operate(world, "SELECT count(*) FROM connect.clients")[0][0] == clients
     again = accounting(warehouse(config), second.id)
     assert again.charged == 0 and again.balanced
 
@@ -119,6 +170,30 @@ def charged_once(world, config):
         ).fetchall()[0]
     assert lines == distinct == recorded and to_charge == 0
     return lines
+
+
+def check_special_code(world, config):
+    """A code with characters Operate refuses is reported with Operate's reason."""
+    (special, location, code), *_ = operate(
+        world,
+        "SELECT a.id, a.location_id, any_value(e.account_code) FROM world.cases w "
+        "JOIN operate.accounts a ON a.id = w.id JOIN connect.extensions e ON e.account_id = a.id "
+        "WHERE w.case_name = 'account_code_special' GROUP BY ALL ORDER BY 1",
+    )
+    refused = requests.post(
+        f"{world.url('operate')}/api/v1/accounts/{special}/account-codes",
+        json={"application_id": location, "code": code},
+        headers=OPERATE,
+    )
+    assert refused.status_code == 422
+    assert "letters and digits only" in refused.json()["error"]["fields"]["code"]
+    found = {r[0]: r for r in failures(config, "account-code-unsupported")}
+    _, label, message, fix, _ = found[f"{location}|{location}|{code}"]
+    assert code in label
+    assert "which Operate refuses: account codes are letters and digits only" in message
+    assert "Change the code in the call logger to letters and digits only" in fix
+    suggestion = "".join(ch for ch in code if ch.isalnum())
+    assert f"(for example {suggestion})" in fix
 
 
 def test_an_overlapping_reimport_adds_no_line(world, config):
@@ -147,8 +222,11 @@ def failures(config, code):
         ).fetchall()
 
 
-def test_a_missing_account_code_waits_then_is_charged_once_added(world, config):
+def test_account_codes_missing_waits_until_added_special_reported_with_operates_reason(
+    world, config
+):
     run(config)
+    check_special_code(world, config)
     missing = operate(
         world,
         "SELECT a.id, a.location_id, e.account_code, count(c.call_id) FROM world.cases w "
@@ -169,6 +247,12 @@ def test_a_missing_account_code_waits_then_is_charged_once_added(world, config):
     assert status == "open" and label.startswith(f'account code "{code}"')
     assert message.startswith(f"{calls} calls at ") and " waiting, 2025-1" in message
     assert f"Add account code {code} for application" in fix
+    # The run's report (an .eml in the outbox: no SMTP server here) says the same.
+    (email,) = (config.parent / "outbox").glob("*-charge-import-*.eml")
+    report = message_from_bytes(email.read_bytes(), policy=policy.default)
+    plain = report.get_body(("plain",)).get_content()
+    assert "Operate data (Operate and Connect) / account-code-unknown" in plain
+    assert label in plain and fix.split(" (Operate:")[0] in " ".join(plain.split())
 
     with warehouse(config).connect(read_only=True) as con:
         before = con.execute("SELECT count(*) FROM sync.charged_lines").fetchall()[0][0]
@@ -191,72 +275,6 @@ def test_a_missing_account_code_waits_then_is_charged_once_added(world, config):
     assert after == before + calls and books.balanced
     assert {r[0]: r[4] for r in failures(config, "account-code-unknown")}[record] == "resolved"
     charged_once(world, config)
-
-
-def test_a_code_with_special_characters_is_reported_with_operates_reason(world, config):
-    run(config)
-    (account, location, code), *_ = operate(
-        world,
-        "SELECT a.id, a.location_id, any_value(e.account_code) FROM world.cases w "
-        "JOIN operate.accounts a ON a.id = w.id JOIN connect.extensions e ON e.account_id = a.id "
-        "WHERE w.case_name = 'account_code_special' GROUP BY ALL ORDER BY 1",
-    )
-    refused = requests.post(
-        f"{world.url('operate')}/api/v1/accounts/{account}/account-codes",
-        json={"application_id": location, "code": code},
-        headers=OPERATE,
-    )
-    assert refused.status_code == 422
-    assert "letters and digits only" in refused.json()["error"]["fields"]["code"]
-    found = {r[0]: r for r in failures(config, "account-code-unsupported")}
-    _, label, message, fix, _ = found[f"{location}|{location}|{code}"]
-    assert code in label
-    assert "which Operate refuses: account codes are letters and digits only" in message
-    assert "Change the code in the call logger to letters and digits only" in fix
-    suggestion = "".join(ch for ch in code if ch.isalnum())
-    assert f"(for example {suggestion})" in fix
-
-
-def test_accounts_are_sent_to_connect_once_and_an_existing_client_is_adopted(world, config):
-    requested = dict(
-        operate(
-            world,
-            "SELECT w.case_name, list(w.id ORDER BY w.id) FROM world.cases w "
-            "WHERE w.case_name LIKE 'account_send%' OR w.case_name = 'account_client_unlinked' "
-            "GROUP BY 1",
-        )
-    )
-    (unlinked,) = requested["account_client_unlinked"]
-    (siteless,) = requested["account_send_without_site"]
-    clients_before = operate(world, "SELECT count(*) FROM connect.clients")[0][0]
-    run(config)
-    accounts = {
-        row[0]: row[1:]
-        for row in operate(
-            world,
-            "SELECT a.id, a.connect_client_id, a.send_to_connect_requested, c.billing_reference, "
-            "c.type, c.status, c.site_id = l.connect_site_id, "
-            "date_diff('day', c.start_date, c.end_date), a.type "
-            "FROM operate.accounts a JOIN operate.locations l ON l.id = a.location_id "
-            "LEFT JOIN connect.clients c ON c.id::VARCHAR = a.connect_client_id "
-            "WHERE a.id IN (SELECT unnest(?))",
-            [requested["account_send_to_connect"] + [siteless]],
-        )
-    }
-    created = [a for a in requested["account_send_to_connect"] if a != unlinked]
-    for account in created:
-        client, flag, reference, ctype, status, same_site, days, atype = accounts[account]
-        assert client and flag is False and reference == str(account) and same_site
-        assert status == "Awaiting Provisioning" and days in (365, 366)
-        assert ctype == (atype if atype in ("Residential", "Virtual") else "Residential")
-    assert accounts[unlinked][:3] == (accounts[unlinked][0], False, str(unlinked))
-    assert accounts[siteless][:2] == (None, True)
-    clients_after = operate(world, "SELECT count(*) FROM connect.clients")[0][0]
-    assert clients_after == clients_before + len(created)  # the unlinked one adopted
-    assert [r[4] for r in failures(config, "connect-site-missing")] == ["open"]
-
-    run(config)  # nothing is sent twice
-    assert operate(world, "SELECT count(*) FROM connect.clients")[0][0] == clients_after
 
 
 def killed_after(monkeypatch, method):

@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pyarrow as pa
+
 from emulators import rest
 from emulators.framework import ApiError, Request, Response, Store, json_response
 
@@ -78,14 +80,11 @@ DEVICE_IMPORT_MAPS = rest.Collection(
 )
 BATCH_SHEETS = rest.Collection(
     "batch sheet",
-    "SELECT s.id, s.location_id, s.product_group_id, strftime(s.batch_date, '%Y-%m-%d') "
-    "AS batch_date, strftime(s.reference_date, '%Y-%m-%d') AS reference_date, "
-    "s.reference_text, s.import_type, "
-    "CAST(coalesce(l.total, 0) AS DOUBLE) AS total, coalesce(l.line_count, 0) AS line_count, "
-    f"s.completed, s.approved, {rest.iso('s.created_at')} AS created_at, "
-    f"{rest.iso('s.updated_at')} AS updated_at FROM operate.batch_sheets s "
-    "LEFT JOIN (SELECT batch_sheet_id, sum(amount) AS total, count(*) AS line_count "
-    "FROM operate.batch_sheet_lines GROUP BY 1) l ON l.batch_sheet_id = s.id",
+    "SELECT id, location_id, product_group_id, strftime(batch_date, '%Y-%m-%d') AS batch_date, "
+    "strftime(reference_date, '%Y-%m-%d') AS reference_date, reference_text, import_type, "
+    "CAST(total AS DOUBLE) AS total, line_count, completed, approved, "
+    f"{rest.iso('created_at')} AS created_at, {rest.iso('updated_at')} AS updated_at "
+    "FROM operate.batch_sheets",
     filters={
         "location_id": ("location_id", "BIGINT"),
         "product_group_id": ("product_group_id", "BIGINT"),
@@ -348,7 +347,8 @@ class Operate:
             sheet = rest.next_id(cur, "operate.batch_sheets")
             moment = rest.now()
             cur.execute(
-                "INSERT INTO operate.batch_sheets VALUES (?, ?, ?, ?, ?, ?, ?, false, false, ?, ?)",
+                "INSERT INTO operate.batch_sheets "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, false, false, ?, ?, 0, 0)",
                 [sheet, location, group, batch_date, reference_date, body.get("reference_text"),
                  body.get("import_type"), moment, moment],
             )  # fmt: skip
@@ -479,19 +479,48 @@ class Operate:
 
     @staticmethod
     def _insert_lines(cur, sheet: int, lines: list[dict], moment) -> None:
+        """Insert the lines as one Arrow batch and keep the sheet's total and count."""
         if not lines:
             return
         first = rest.next_id(cur, "operate.batch_sheet_lines")
-        cur.executemany(
-            "INSERT INTO operate.batch_sheet_lines VALUES (?, ?, ?, ?, ?, ?, ?, "
-            "round(CAST(? AS DECIMAL(14, 3)) * CAST(? AS DECIMAL(12, 4)), 2), ?, ?, ?)",
-            [
-                [first + i, sheet, line["account_id"], line["product_id"], line["charge_date"],
-                 line["quantity"], line["unit_price"], line["quantity"], line["unit_price"],
-                 line["description"], line["source_line_hash"], moment]
-                for i, line in enumerate(lines)
-            ],
-        )  # fmt: skip
+        batch = pa.table(
+            {
+                "id": pa.array(range(first, first + len(lines)), pa.int64()),
+                "account_id": pa.array([ln["account_id"] for ln in lines], pa.int64()),
+                "product_id": pa.array([ln["product_id"] for ln in lines], pa.int64()),
+                "charge_date": pa.array([ln["charge_date"] for ln in lines], pa.date32()),
+                "quantity": pa.array([float(ln["quantity"]) for ln in lines], pa.float64()),
+                "unit_price": pa.array([float(ln["unit_price"]) for ln in lines], pa.float64()),
+                "description": pa.array([ln["description"] for ln in lines], pa.string()),
+                "source_line_hash": pa.array([ln["source_line_hash"] for ln in lines], pa.string()),
+            }
+        )
+        cur.register("new_lines", batch)
+        try:
+            cur.execute(
+                """
+                INSERT INTO operate.batch_sheet_lines
+                SELECT id, $sheet, account_id, product_id, charge_date,
+                       CAST(quantity AS DECIMAL(14, 3)), CAST(unit_price AS DECIMAL(12, 4)),
+                       round(CAST(quantity AS DECIMAL(14, 3))
+                             * CAST(unit_price AS DECIMAL(12, 4)), 2),
+                       description, source_line_hash, $moment
+                FROM new_lines
+                """,
+                {"sheet": sheet, "moment": moment},
+            )
+        finally:
+            cur.unregister("new_lines")
+        cur.execute(
+            """
+            UPDATE operate.batch_sheets SET
+                total = total + (SELECT coalesce(sum(amount), 0) FROM operate.batch_sheet_lines
+                                 WHERE batch_sheet_id = $sheet AND id >= $first),
+                line_count = line_count + $count
+            WHERE id = $sheet
+            """,
+            {"sheet": sheet, "first": first, "count": len(lines)},
+        )
 
     def update_sheet(self, request: Request, sheet_id: int, role: str) -> Response:
         body = rest.body_object(request)

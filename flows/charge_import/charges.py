@@ -19,7 +19,6 @@ Sheets are completed or approved only when the configuration says so.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -93,13 +92,16 @@ class Pushed:
 class ChargePusher:
     """Pushes one run's charge lines to Operate through the push log."""
 
-    def __init__(self, run: Run, operate: Operate, batch_date: date, reference_date: date):
+    def __init__(
+        self, run: Run, operate: Operate, log: PushLog, batch_date: date, reference_date: date
+    ):
         self.run = run
         self.operate = operate
+        self.log = log
+        self.con = log.con  # the push step's one warehouse connection
         self.batch_date = batch_date
         self.reference_date = reference_date
         self.settings = run.settings.flows.charge_import
-        self.log = PushLog(run.warehouse, run.id, run.flow)
         self.pushed = Pushed()
         self.failures: list[Failure] = []
 
@@ -142,10 +144,9 @@ class ChargePusher:
         return found
 
     def _recorded_count(self, sheet_id: int) -> int:
-        with self.run.warehouse.connect(read_only=True) as con:
-            return con.execute(
-                "SELECT count(*) FROM sync.charged_lines WHERE batch_sheet_id = ?", [sheet_id]
-            ).fetchall()[0][0]
+        return self.con.execute(
+            "SELECT count(*) FROM sync.charged_lines WHERE batch_sheet_id = ?", [sheet_id]
+        ).fetchall()[0][0]
 
     def _record(self, key: SheetKey, sheet_id: int, hashes, accounts, amounts, con=None) -> int:
         """Record lines as charged on ``sheet_id`` (those already recorded stay as they are)."""
@@ -177,19 +178,17 @@ class ChargePusher:
 
         if con is not None:
             return write(con)
-        with self.run.warehouse.transaction() as connection:
+        with self.log.transaction() as connection:
             return write(connection)
 
     def _charged(self, hashes: list[str]) -> set[str]:
-        with self.run.warehouse.connect(read_only=True) as con:
-            return {
-                h
-                for (h,) in con.execute(
-                    "SELECT line_hash FROM sync.charged_lines "
-                    "WHERE line_hash IN (SELECT unnest(?))",
-                    [hashes],
-                ).fetchall()
-            }
+        return {
+            h
+            for (h,) in self.con.execute(
+                "SELECT line_hash FROM sync.charged_lines WHERE line_hash IN (SELECT unnest(?))",
+                [hashes],
+            ).fetchall()
+        }
 
     # --- pushing ------------------------------------------------------------------------
 
@@ -212,10 +211,12 @@ class ChargePusher:
                 raise RuntimeError(f"{key.text()}: lines still unsent after {limit} requests")
             chunk = pending[:size]
             if sheet_id is None:
-                sheet_id = self._create(key, chunk, devices)
+                sheet_id, sent = self._create(key, chunk, devices)
             else:
-                sheet_id = self._append(key, sheet_id, chunk)
-            pending = self._unsent_rows(pending)
+                sheet_id, sent = self._append(key, sheet_id, chunk)
+            # Sent: the chunk is recorded. Otherwise what is on the sheet was recorded, or
+            # lines were refused: look again at what is left.
+            pending = pending[len(chunk) :] if sent else self._unsent_rows(pending)
         if sheet_id is not None:
             self.pushed.sheets_used.add(sheet_id)
             self._check_total(key, sheet_id)
@@ -231,7 +232,9 @@ class ChargePusher:
         rejected = {f.record_id for f in self.failures if f.code == "batch-line-rejected"}
         return [r for r in rows if r["line_hash"] not in charged | rejected]
 
-    def _create(self, key: SheetKey, chunk: list[dict], devices: list[str]) -> int | None:
+    def _create(
+        self, key: SheetKey, chunk: list[dict], devices: list[str]
+    ) -> tuple[int | None, bool]:
         body = {
             **key.payload(),
             "reference_date": self.reference_date.isoformat(),
@@ -252,17 +255,17 @@ class ChargePusher:
         try:
             sheet = self.operate.create_sheet(body)
         except OutcomeUnknown:
-            return self._after_unknown_create(key, push, known)
+            return self._after_unknown_create(key, push, known), False
         except DataError as exc:
             self._refused(push, key, chunk, exc)
-            return None
+            return None, False
         self.log.finish(
             push, "done", sheet["id"],
             also=lambda con: self._record_chunk(key, sheet["id"], chunk, con),
         )  # fmt: skip
         self.pushed.sheets_created += 1
         self._count_sent(chunk)
-        return sheet["id"]
+        return sheet["id"], True
 
     def _after_unknown_create(self, key: SheetKey, push: str, known: set[int]) -> int | None:
         """A create whose answer was lost: the sheet is there (adopt it) or it is not."""
@@ -279,7 +282,7 @@ class ChargePusher:
         self.pushed.sheets_created += 1
         return made[0]["id"]
 
-    def _append(self, key: SheetKey, sheet_id: int, chunk: list[dict]) -> int | None:
+    def _append(self, key: SheetKey, sheet_id: int, chunk: list[dict]) -> tuple[int | None, bool]:
         hashes = [row["line_hash"] for row in chunk]
         push = self.log.intend(
             "operate", APPEND, f"batch-sheet {sheet_id}",
@@ -290,22 +293,22 @@ class ChargePusher:
         except OutcomeUnknown:
             self.reconcile(self.operate.sheet(sheet_id), key)
             self.log.finish(push, "adopted", sheet_id, "answer lost; the sheet's lines read")
-            return sheet_id
+            return sheet_id, False
         except DataError as exc:
             if exc.status == 409 and exc.code == "duplicate_line":
                 self.reconcile(self.operate.sheet(sheet_id), key)
                 self.log.finish(push, "adopted", sheet_id, str(exc))
-                return sheet_id
+                return sheet_id, False
             if exc.status == 409:  # completed by someone meanwhile: a new sheet takes the rest
                 self.log.finish(push, "failed", sheet_id, str(exc))
-                return None
+                return None, False
             self._refused(push, key, chunk, exc)
-            return sheet_id
+            return sheet_id, False
         self.log.finish(
             push, "done", sheet_id, also=lambda con: self._record_chunk(key, sheet_id, chunk, con)
         )
         self._count_sent(chunk)
-        return sheet_id
+        return sheet_id, True
 
     def _record_chunk(self, key: SheetKey, sheet_id: int, chunk: list[dict], con) -> None:
         self._record(
@@ -360,12 +363,11 @@ class ChargePusher:
 
     def _check_total(self, key: SheetKey, sheet_id: int) -> None:
         sheet = self.operate.sheet(sheet_id)
-        with self.run.warehouse.connect(read_only=True) as con:
-            expected = con.execute(
-                "SELECT coalesce(sum(amount), 0), count(*) FROM sync.charged_lines "
-                "WHERE batch_sheet_id = ?",
-                [sheet_id],
-            ).fetchall()[0]
+        expected = self.con.execute(
+            "SELECT coalesce(sum(amount), 0), count(*) FROM sync.charged_lines "
+            "WHERE batch_sheet_id = ?",
+            [sheet_id],
+        ).fetchall()[0]
         total = Decimal(str(sheet["total"])).quantize(Decimal("0.01"))
         if total != expected[0] or sheet["line_count"] != expected[1]:
             self.failures.append(
@@ -402,47 +404,45 @@ def _line(row: dict) -> dict:
     }
 
 
-def sheet_groups(run: Run) -> Iterator[tuple[int, int, list[str]]]:
+def sheet_groups(con) -> list[tuple[int, int, list[str]]]:
     """(location, product group, devices) of every group of lines to push."""
-    with run.warehouse.connect(read_only=True) as con:
-        rows = con.execute(
-            "SELECT location_id, product_group_id, list(DISTINCT source_device ORDER BY 1) "
-            "FROM marts.charge_lines WHERE line_hash NOT IN "
-            "(SELECT line_hash FROM sync.charged_lines) GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
-    yield from rows
+    return con.execute(
+        "SELECT location_id, product_group_id, list(DISTINCT source_device ORDER BY 1) "
+        "FROM marts.charge_lines WHERE line_hash NOT IN "
+        "(SELECT line_hash FROM sync.charged_lines) GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
 
 
-def group_lines(run: Run, location_id: int, product_group_id: int) -> pa.Table:
-    with run.warehouse.connect(read_only=True) as con:
-        return con.sql(
-            "SELECT line_hash, account_id, product_id, charge_date, quantity, unit_price, "
-            "amount, description FROM marts.charge_lines "
-            f"WHERE location_id = {int(location_id)} "
-            f"AND product_group_id = {int(product_group_id)} "
-            "AND line_hash NOT IN (SELECT line_hash FROM sync.charged_lines) "
-            "ORDER BY call_started_at, line_hash"
-        ).to_arrow_table()
+def group_lines(con, location_id: int, product_group_id: int) -> pa.Table:
+    return con.sql(
+        "SELECT line_hash, account_id, product_id, charge_date, quantity, unit_price, "
+        "amount, description FROM marts.charge_lines "
+        f"WHERE location_id = {int(location_id)} "
+        f"AND product_group_id = {int(product_group_id)} "
+        "AND line_hash NOT IN (SELECT line_hash FROM sync.charged_lines) "
+        "ORDER BY call_started_at, line_hash"
+    ).to_arrow_table()
 
 
 @task(cache_policy=NO_CACHE)
 def push_charges(run: Run, operate: Operate, batch_date: date, reference_date: date) -> Pushed:
     """Settle unknown outcomes, then push every group of lines to its batch sheet."""
     logger = get_run_logger()
-    pusher = ChargePusher(run, operate, batch_date, reference_date)
-    if run.plan:
-        for location, group, _ in sheet_groups(run):
-            lines = group_lines(run, location, group)
-            amount = sum((a.as_py() for a in lines["amount"]), Decimal(0))
-            logger.info(
-                "plan: %d lines (%.2f) for location %s, product group %s, batch date %s",
-                lines.num_rows, amount, location, group, batch_date,
-            )  # fmt: skip
-        return pusher.pushed
-    pusher.settle_pending()
-    for location, group, devices in sheet_groups(run):
-        key = SheetKey(location, group, batch_date)
-        pusher.push(key, group_lines(run, location, group), devices)
+    with PushLog.open(run.warehouse, run.id, run.flow) as log:
+        pusher = ChargePusher(run, operate, log, batch_date, reference_date)
+        if run.plan:
+            for location, group, _ in sheet_groups(log.con):
+                lines = group_lines(log.con, location, group)
+                amount = sum((a.as_py() for a in lines["amount"]), Decimal(0))
+                logger.info(
+                    "plan: %d lines (%.2f) for location %s, product group %s, batch date %s",
+                    lines.num_rows, amount, location, group, batch_date,
+                )  # fmt: skip
+            return pusher.pushed
+        pusher.settle_pending()
+        for location, group, devices in sheet_groups(log.con):
+            key = SheetKey(location, group, batch_date)
+            pusher.push(key, group_lines(log.con, location, group), devices)
     for failure in pusher.failures:
         run.failures.add(failure)
     run.failures.looked_at("operate", "batch_sheets", CODES)

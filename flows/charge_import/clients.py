@@ -131,14 +131,15 @@ def send_accounts_to_connect(run: Run, operate: Operate, connect: Connect) -> Se
     """Every requested account to Connect, each linked back in Operate."""
     logger = get_run_logger()
     sent = Sent()
-    log = PushLog(run.warehouse, run.id, run.flow)
-    for request in requests_to_send(run):
-        if run.plan:
-            logger.info("plan: account %s -> Connect client %s", request["account_id"],
-                        client_for(request, datetime.now(UTC)))  # fmt: skip
-            continue
-        outcome = send_account(run, operate, connect, log, request)
-        setattr(sent, outcome, getattr(sent, outcome) + 1)
+    requests = requests_to_send(run)
+    with PushLog.open(run.warehouse, run.id, run.flow) as log:
+        for request in requests:
+            if run.plan:
+                logger.info("plan: account %s -> Connect client %s", request["account_id"],
+                            client_for(request, datetime.now(UTC)))  # fmt: skip
+                continue
+            outcome = send_account(run, operate, connect, log, request)
+            setattr(sent, outcome, getattr(sent, outcome) + 1)
     run.failures.looked_at("operate", "accounts", ["connect-site-missing"])
     run.failures.looked_at("connect", "clients", ["connect-client-rejected"])
     logger.info("send to Connect: %s", sent)
