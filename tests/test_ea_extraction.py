@@ -76,6 +76,11 @@ def raw(config, table):
 def test_customers_changed_after_the_stamp_land_once_and_nothing_else(
     prefect_server, emulated, tmp_path, credentials, client, ea_server
 ):
+    # The records this test changes are its own: other tests read the world's as it is.
+    moved, flagged = (
+        client.add_customer({"CustomerNumber": unique(), "CustomerName": name})["CustomerNumber"]
+        for name in ("To Move", "To Flag")
+    )
     config = config_in(tmp_path / "wh", emulated)
     first = customer_sync(config=str(config))
     total = len(client.changes("customers", None).rows)
@@ -91,13 +96,10 @@ def test_customers_changed_after_the_stamp_land_once_and_nothing_else(
     assert "getCustomerDataList" not in operations
     assert operations[:2] == ["getCurrentTimeStamp", "getCustomerList"]
 
-    world = client.changes("customers", None).rows
-    moved, flagged = world[0]["CustomerNumber"], world[1]["CustomerNumber"]
     client.save_customer(moved, {"City": "Changed Incrementally"})
     client.set_custom_properties("Customer", flagged, {"ZCJ_SyncToCW": "No"})
-    added = client.add_customer(
-        {"CustomerNumber": f"N{uuid.uuid4().hex[:8].upper()}", "CustomerName": "Brand New"}
-    )["CustomerNumber"]
+    added = client.add_customer({"CustomerNumber": unique(), "CustomerName": "Brand New"})
+    added = added["CustomerNumber"]
     third = customer_sync(config=str(config))
     assert landed(third)["customers"] == (3, 1, 2, 0)
     rows = {row[0]: row for row in _customers(config)}
@@ -112,6 +114,10 @@ def test_customers_changed_after_the_stamp_land_once_and_nothing_else(
     assert sync_off >= 4
 
 
+def unique():
+    return f"N{uuid.uuid4().hex[:8].upper()}"
+
+
 def _customers(config):
     with Warehouse(config.parent / "warehouse.duckdb").connect(read_only=True) as con:
         return con.execute(
@@ -122,20 +128,15 @@ def _customers(config):
 def test_calls_and_technicians_land_incrementally(
     prefect_server, emulated, tmp_path, credentials, client
 ):
+    customer = client.add_customer({"CustomerNumber": unique(), "CustomerName": "Calls Co"})
+    call = {"CustomerNumber": customer["CustomerNumber"], "UseUnknownEquipment": True}
+    existing = client.add_call({**call, "Description": "Before"})["CallNumber"]
     config = config_in(tmp_path / "wh", emulated)
     first = service_sync(config=str(config))
     calls = len(client.changes("calls", None).rows)
     assert landed(first)["calls"] == (calls, calls, 0, 0)
     assert landed(first)["technicians"][1] > 0
-    customer = client.changes("customers", None).rows[-1]["CustomerNumber"]
-    made = client.add_call(
-        {"CustomerNumber": customer, "Description": "Incremental", "UseUnknownEquipment": True}
-    )
-    existing = next(
-        row["CallNumber"]
-        for row in client.changes("calls", None).rows
-        if row["StatusCode"] in ("Pending", "Complete", "Cleared", "OKToInvoice")
-    )
+    made = client.add_call({**call, "Description": "After"})
     client.save_call(existing, {"HoldCode": "WP"})
     second = service_sync(config=str(config))
     assert landed(second)["calls"] == (2, 1, 1, 0)

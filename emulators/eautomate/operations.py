@@ -396,20 +396,21 @@ class Operations:
         return moment
 
     def delta(self, table: Table, params: dict) -> str:
-        """``{TimeStamp, Details}``: the skinny rows changed at or after ``TimeStamp``."""
+        """``{TimeStamp, Details}``: the skinny rows changed at or after ``TimeStamp``,
+        encoded by DuckDB (a full list is hundreds of thousands of rows at large scale)."""
         since = self.since(params)
         stamp = self.timestamp()
-        columns = ", ".join(column for column, _ in table.list_columns)
+        fields = [
+            f"'{name}': {_iso(column) if column in TIMESTAMPS else column}"
+            for column, name in (*table.list_columns, ("last_update", "LastUpdate"))
+        ]
         rows = self.store.query(
-            f"SELECT {columns}{', ' if columns else ''}last_update FROM {table.qualified}"
+            f"SELECT to_json({{{', '.join(fields)}}}) FROM {table.qualified}"
             f" WHERE last_update >= ? ORDER BY last_update, {table.key}",
             [since],
         )
-        fields = [name for _, name in table.list_columns] + ["LastUpdate"]
-        details = [
-            {name: _plain(value) for name, value in zip(fields, row, strict=True)} for row in rows
-        ]
-        return dumps({"TimeStamp": stamp.isoformat(), "Details": details})
+        details = ",".join(row for (row,) in rows)
+        return f'{{"TimeStamp":"{stamp.isoformat()}","Details":[{details}]}}'
 
     def keys(self, params: dict, name: str) -> list:
         keys = params[name]
@@ -544,13 +545,17 @@ class Operations:
 
     def docs(self, table: Table, keys: list, properties: str | None = None) -> list[str]:
         """Stored docs for ``keys`` in the order asked (unknown keys are skipped), with
-        their custom properties joined in when the type has them."""
+        their custom properties joined in when the type has them.
+
+        The keys are matched on the key column alone and the docs fetched by row id, so a
+        call never scans the JSON of records it does not return."""
         if not keys:
             return []
         numeric = table.key == "contract_id"
         probe = [int(k) for k in keys] if numeric else [str(k).lower() for k in keys]
-        match = "t.contract_id = k.key" if numeric else f"lower(t.{table.key}) = k.key"
-        select, join, params = "t.doc", "", [probe, probe]
+        key = "t.contract_id" if numeric else f"lower(t.{table.key})"
+        match = table.key if numeric else f"lower({table.key})"
+        select, join, params = "t.doc", "", [probe]
         if properties:
             record_key = "CAST(t.contract_id AS VARCHAR)" if numeric else f"t.{table.key}"
             select = (
@@ -564,14 +569,17 @@ class Operations:
                 " WHERE group_type = ? AND lower(record_key) IN (SELECT unnest(?))"
                 f" GROUP BY record_key) p ON p.record_key = {record_key}"
             )
-            params = [probe, probe, properties, [str(k).lower() for k in probe]]
-        rows = self.store.query(
-            f"SELECT min(k.i), {select} FROM (SELECT unnest(?) AS key,"
-            " generate_subscripts(?, 1) AS i) k"
-            f" JOIN {table.qualified} t ON {match} {join} GROUP BY ALL ORDER BY 1",
-            params,
+            params = [probe, properties, [str(k).lower() for k in probe]]
+        found = dict(
+            self.store.query(
+                f"WITH hit AS (SELECT rowid AS r FROM {table.qualified}"
+                f" WHERE {match} IN (SELECT unnest(?)))"
+                f" SELECT {key}, {select} FROM {table.qualified} t {join}"
+                " WHERE t.rowid IN (SELECT r FROM hit)",
+                params,
+            )
         )
-        return [doc for _, doc in rows]
+        return [found[k] for k in dict.fromkeys(probe) if k in found]
 
     def one(self, table: Table, key: Any, properties: str | None = None) -> str:
         found = self.docs(table, [key], properties)
@@ -1700,8 +1708,16 @@ class Operations:
         return out
 
 
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+TIMESTAMPS = ("last_update", "call_date")  # list columns stored as TIMESTAMP
+
+
+def _iso(column: str) -> str:
+    """SQL for a TIMESTAMP as Python's ``isoformat`` spells it (microseconds only if any)."""
+    return (
+        f"CASE WHEN microsecond({column}) % 1000000 = 0"
+        f" THEN strftime({column}, '%Y-%m-%dT%H:%M:%S')"
+        f" ELSE strftime({column}, '%Y-%m-%dT%H:%M:%S.%f') END"
+    )
 
 
 def _text(key: Any) -> str | None:
