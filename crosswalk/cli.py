@@ -460,15 +460,21 @@ def _mart(settings: Settings, sql: str, params: list | None = None) -> list[tupl
         raise typer.Exit(1) from None
 
 
-def _set_link(settings: Settings, kind: str, number: str, target: str, note: str) -> None:
+def _write(settings: Settings, sql: str, params: list) -> None:
+    """One statement on the ``sync`` tables an operator's command changes."""
     warehouse = Warehouse(settings.warehouse.path)
     warehouse.migrate()
     with warehouse.transaction() as con:
-        con.execute(
-            "INSERT OR REPLACE INTO sync.links VALUES (?, 'eautomate', ?, 'connectwise', ?, "
-            "'operator', ?, now(), NULL)",
-            [kind, number, target, note],
-        )
+        con.execute(sql, params)
+
+
+def _set_link(settings: Settings, kind: str, number: str, target: str, note: str) -> None:
+    _write(
+        settings,
+        "INSERT OR REPLACE INTO sync.links VALUES (?, 'eautomate', ?, 'connectwise', ?, "
+        "'operator', ?, now(), NULL)",
+        [kind, number, target, note],
+    )
 
 
 @links_app.command("list")
@@ -563,14 +569,11 @@ def links_reset(
     location: LocationOption = False,
 ) -> None:
     """Forget what an operator decided for this record: the rules decide again."""
-    settings = _settings(config)
-    warehouse = Warehouse(settings.warehouse.path)
-    warehouse.migrate()
-    with warehouse.transaction() as con:
-        con.execute(
-            "DELETE FROM sync.links WHERE kind = ? AND source_key = ?",
-            ["location" if location else "customer", customer],
-        )
+    _write(
+        _settings(config),
+        "DELETE FROM sync.links WHERE kind = ? AND source_key = ?",
+        ["location" if location else "customer", customer],
+    )
     console.print(f"{customer}: the rules decide again", highlight=False)
 
 
@@ -582,15 +585,12 @@ def exclude_add(
 ) -> None:
     """Leave a customer out of the customer sync; it is listed as excluded, never skipped
     silently."""
-    settings = _settings(config)
-    warehouse = Warehouse(settings.warehouse.path)
-    warehouse.migrate()
-    with warehouse.transaction() as con:
-        con.execute(
-            "INSERT OR REPLACE INTO sync.exclusions VALUES "
-            "('customer-sync', 'eautomate', ?, ?, 'operator', now())",
-            [customer, reason or None],
-        )
+    _write(
+        _settings(config),
+        "INSERT OR REPLACE INTO sync.exclusions VALUES "
+        "('customer-sync', 'eautomate', ?, ?, 'operator', now())",
+        [customer, reason or None],
+    )
     console.print(f"{customer} is excluded from customer-sync", highlight=False)
 
 
@@ -600,14 +600,11 @@ def exclude_remove(
     config: ConfigOption = None,
 ) -> None:
     """Take a customer back into the customer sync."""
-    settings = _settings(config)
-    warehouse = Warehouse(settings.warehouse.path)
-    warehouse.migrate()
-    with warehouse.transaction() as con:
-        con.execute(
-            "DELETE FROM sync.exclusions WHERE flow = 'customer-sync' AND record_key = ?",
-            [customer],
-        )
+    _write(
+        _settings(config),
+        "DELETE FROM sync.exclusions WHERE flow = 'customer-sync' AND record_key = ?",
+        [customer],
+    )
     console.print(f"{customer} is back in customer-sync", highlight=False)
 
 
