@@ -211,6 +211,13 @@ def demo(
             "WHERE run_id IN (SELECT unnest(?)) GROUP BY ALL ORDER BY 3 DESC, 1, 2",
             [[r.id for r in runs]],
         ).fetchall()
+        charged = con.execute(
+            "SELECT count(*), count(DISTINCT batch_sheet_id), coalesce(sum(amount), 0) "
+            "FROM sync.charged_lines"
+        ).fetchone()
+        waiting = con.execute(
+            "SELECT coalesce(sum(calls), 0), coalesce(sum(amount), 0) FROM marts.waiting_calls"
+        ).fetchone()
         (written,) = con.execute(
             "SELECT count(*) FROM sync.reports WHERE delivery = 'outbox' "
             "AND run_id IN (SELECT unnest(?))",
@@ -218,6 +225,12 @@ def demo(
         ).fetchone()
     console.print(
         f"\nmarts.mapped_customers: {mapped} of {total} ERP customers mapped to a PSA company."
+    )
+    console.print(
+        f"charge-import: {charged[0]} calls charged ({charged[2]:.2f}) on {charged[1]} Operate "
+        f"batch sheets; {waiting[0]} calls ({waiting[1]:.2f}) wait for a fix "
+        "(crosswalk errors list).",
+        highlight=False,
     )
     if reasons:
         console.print("\nQuarantined this run (kept in sync.quarantine with the record):")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from crosswalk.calllogs import BUILT_IN, Layout
 
 CONFIG_ENV = "CROSSWALK_CONFIG"
 WAREHOUSE_ENV = "CROSSWALK_WAREHOUSE"
@@ -219,11 +222,52 @@ class CustomerSyncConfig(FlowConfig):
     locations: bool = True
 
 
+class ChargeImportConfig(FlowConfig):
+    """``[flows.charge_import]``: where call logs come from, how they are read, and what
+    the flow may do in Operate and Connect (crosswalk.example.toml documents each key)."""
+
+    first_date: date | None = None  # a site's first import starts here (unset: 31 days ago)
+    overlap_days: int = Field(default=2, ge=0, le=60)
+    layout: str = "generic"  # the layout of every Connect call-logger location ...
+    location_layouts: dict[str, str] = {}  # ... unless its Operate location id is here
+    inbox: Path | None = None  # files dropped in <inbox>/<location id>/<layout>/
+    layouts: dict[str, Layout] = {}  # added to (or replacing) the built-in layouts
+    reference_text: str = Field(default="Call charges imported by crosswalk", max_length=255)
+    lines_per_request: int = Field(default=500, ge=1, le=500)
+    complete_sheets: bool = False
+    approve_sheets: bool = False
+    send_to_connect: bool = True
+
+    @model_validator(mode="after")
+    def _layouts_known(self) -> ChargeImportConfig:
+        known = {**BUILT_IN, **self.layouts}
+        if self.layout not in known:
+            raise ValueError(f"layout: unknown layout {self.layout!r}; known: {', '.join(known)}")
+        for location, name in self.location_layouts.items():
+            if not location.isdigit():
+                raise ValueError(f"location_layouts.{location}: not an Operate location id")
+            if name not in known:
+                raise ValueError(
+                    f"location_layouts.{location}: unknown layout {name!r}; "
+                    f"known: {', '.join(known)}"
+                )
+        if self.approve_sheets and not self.complete_sheets:
+            raise ValueError("approve_sheets: a sheet is approved only once completed; "
+                             "set complete_sheets = true as well")  # fmt: skip
+        return self
+
+    def all_layouts(self) -> dict[str, Layout]:
+        return {**BUILT_IN, **self.layouts}
+
+    def layout_of(self, location_id: int) -> str:
+        return self.location_layouts.get(str(location_id), self.layout)
+
+
 class Flows(_Strict):
     customer_sync: CustomerSyncConfig = CustomerSyncConfig()
     agreement_sync: FlowConfig = FlowConfig()
     service_sync: FlowConfig = FlowConfig()
-    charge_import: FlowConfig = FlowConfig()
+    charge_import: ChargeImportConfig = ChargeImportConfig()
 
 
 class Settings(_Strict):
@@ -343,6 +387,12 @@ def _anchor_paths(settings: Settings, base: Path) -> Settings:
     if smtp and smtp.ca_file:
         smtp = smtp.model_copy(update={"ca_file": (base / smtp.ca_file).resolve()})
     report = report.model_copy(update={"outbox": (base / report.outbox).resolve(), "smtp": smtp})
+    flows = settings.flows
+    if flows.charge_import.inbox:
+        charges = flows.charge_import
+        flows = flows.model_copy(
+            update={"charge_import": charges.model_copy(update={"inbox": base / charges.inbox})}
+        )
     return settings.model_copy(
         update={
             "warehouse": WarehouseConfig(path=warehouse.resolve()),
@@ -351,5 +401,6 @@ def _anchor_paths(settings: Settings, base: Path) -> Settings:
                 update={"project_dir": (base / settings.dbt.project_dir).resolve()}
             ),
             "systems": Systems(**systems),
+            "flows": flows,
         }
     )

@@ -8,7 +8,6 @@ open after a run; closing it hands the file back to other processes.
 from __future__ import annotations
 
 import json
-
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager

@@ -99,6 +99,18 @@ CODE_TITLES = {
     "number-match-name-differs": "customer numbers held by a PSA company with another name",
     "link-unknown-site": "ERP locations linked to a PSA site that does not exist",
     "link-site-of-another-company": "ERP locations linked to a site of another company",
+    # charge-import
+    "account-code-unknown": "calls waiting: no account at the location has their account code",
+    "account-code-unsupported": "calls waiting: account codes with characters Operate refuses",
+    "account-code-blank": "calls waiting: no account code",
+    "import-map-missing": "call logs not imported: no device import map of that name",
+    "import-map-product-missing": "calls waiting: the device import map's product is missing",
+    "call-log-location-unknown": "call-log files in the inbox of a location Operate lacks",
+    "batch-line-rejected": "charge lines Operate refused",
+    "batch-sheet-rejected": "batch sheets Operate refused",
+    "batch-sheet-total-mismatch": "batch sheets whose total differs from the lines sent",
+    "connect-site-missing": "accounts to send to Connect whose location has no Connect site",
+    "connect-client-rejected": "accounts Connect refused as clients",
 }
 
 

@@ -59,6 +59,7 @@ KINDS: dict[tuple[str, str], RecordKind] = {
         "technician", "technician_number", None, "technician number"
     ),
     ("operate", "accounts"): RecordKind("account", "id", "name"),
+    ("calllogs", "calls"): RecordKind("call-log line", "source", number_title="file and line"),
 }
 
 

@@ -20,6 +20,7 @@ from crosswalk.config import ConfigError, Settings
 from crosswalk.connectwise import ENDPOINTS, ConnectWise, literal
 from crosswalk.eautomate import CODE_LISTS, DETAILS, EAutomate
 from crosswalk.entities import Entity, flatten, utc_stamp
+from crosswalk.operate import Operate
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,22 @@ class EAutomateSource:
             yield Page(client.with_offsets(found), watermark=watermark.isoformat())
 
 
+class OperateSource:
+    """Operate records read from its API: an entity with a cursor from ``updated_since``,
+    the small collections whole every run."""
+
+    def __init__(self, client: Operate):
+        self.client = client
+
+    def pages(
+        self, entity: Entity, since: str | None, parents: list[Any] | None = None
+    ) -> Iterator[Page]:
+        stamp = utc_stamp(since) if entity.cursor else None
+        updated_since = stamp.strftime("%Y-%m-%dT%H:%M:%SZ") if stamp is not None else None
+        for records in self.client.collection(entity.name, updated_since):
+            yield Page(records)
+
+
 def open_source(settings: Settings, system: str, flow: str) -> Source:
     """The source that reads ``system`` for ``flow``, with its secrets checked first."""
     config = settings.system(system, flow)
@@ -168,6 +185,8 @@ def open_source(settings: Settings, system: str, flow: str) -> Source:
         return ConnectWiseSource(ConnectWise.from_settings(config, secrets[system]))
     if system == "eautomate":
         return EAutomateSource(EAutomate.from_settings(config, secrets[system]))
+    if system == "operate":
+        return OperateSource(Operate.from_settings(config, secrets[system]))
     raise ConfigError(
         f"systems.{system}: reading the {system} API is not available in this version; "
         f"set systems.{system}.fixtures to a folder of JSON exports"

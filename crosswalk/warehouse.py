@@ -147,6 +147,39 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (flow, system, record_key)
     );
     """,
+    # Pushes (crosswalk/pushlog.py): each write's intent before the call, its outcome
+    # after; the charge import's record of what Operate holds and of what a run read.
+    """
+    CREATE TABLE sync.push_log (
+        push_id VARCHAR PRIMARY KEY,
+        run_id VARCHAR NOT NULL,
+        flow VARCHAR NOT NULL,
+        system VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        target_key VARCHAR NOT NULL,
+        payload JSON,
+        intended_at TIMESTAMPTZ NOT NULL,
+        outcome VARCHAR,
+        target_id VARCHAR,
+        detail VARCHAR,
+        finished_at TIMESTAMPTZ
+    );
+    CREATE TABLE sync.charged_lines (
+        line_hash VARCHAR PRIMARY KEY,
+        location_id BIGINT NOT NULL,
+        product_group_id BIGINT NOT NULL,
+        batch_sheet_id BIGINT NOT NULL,
+        batch_date DATE NOT NULL,
+        account_id BIGINT,
+        amount DECIMAL(14, 2),
+        run_id VARCHAR NOT NULL,
+        charged_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE sync.calls_read (
+        run_id VARCHAR NOT NULL,
+        line_hash VARCHAR NOT NULL
+    );
+    """,
 )
 
 
@@ -277,6 +310,11 @@ class Warehouse:
                 [system, entity],
             ).fetchone()
         return row[0] if row else None
+
+    def set_watermark(self, system: str, entity: str, value: str, run_id: str) -> None:
+        """Advance a cursor that is not a landed column (a call logger's last day read)."""
+        with self.transaction() as con:
+            _set_watermark(con, system, entity, value, run_id)
 
     def keys_landed(
         self, system: str, entity: str, key: str, run_id: str | None = None

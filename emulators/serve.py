@@ -11,16 +11,20 @@ environment variable (DESIGN.md section 6).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from emulators.connect.app import Connect
 from emulators.connectwise.app import ConnectWise
 from emulators.eautomate.app import EAutomate
 from emulators.framework import EmulatorServer, Faults, Store
+from emulators.operate.app import Operate
+from emulators.world.workspace import PERIOD_START_TS
 
+PERIOD_START = datetime.fromtimestamp(PERIOD_START_TS, UTC)
 WORLD_FILE = "state.duckdb"  # not "world": the catalog would shadow the world schema
-# The systems served today, by port offset; Operate (+2) and Connect (+3) join as their
-# emulators land.
-OFFSETS = {"connectwise": 0, "eautomate": 1}
+# The systems served, by port offset from the base port.
+OFFSETS = {"connectwise": 0, "eautomate": 1, "operate": 2, "connect": 3}
 CREDENTIALS = {
     "CROSSWALK_CW_PUBLIC_KEY": "demo-public",
     "CROSSWALK_CW_PRIVATE_KEY": "demo-private",
@@ -30,7 +34,6 @@ CREDENTIALS = {
     "CROSSWALK_CONNECT_KEY": "demo-connect",
 }
 CLIENT_ID = "6f1c2a3e-0000-4000-8000-000000000001"
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @dataclass
@@ -98,7 +101,12 @@ def start(
         context = server_context(data / "tls")
         emulators.ca_bundle = certificate(data / "tls")[0]
     try:
-        systems = {"connectwise": ConnectWise(store), "eautomate": EAutomate(store)}
+        systems = {
+            "connectwise": ConnectWise(store),
+            "eautomate": EAutomate(store),
+            "operate": Operate(store),
+            "connect": Connect(store),
+        }
         for name, system in systems.items():
             port = port_base + OFFSETS[name] if port_base else 0
             server = EmulatorServer(
@@ -113,10 +121,7 @@ def start(
 
 
 def write_config(emulators: Emulators) -> Path:
-    """``<data>/crosswalk.toml``: every system pointed at its emulator, secrets by variable.
-
-    Until its emulator lands, Operate reads the bundled fixture exports.
-    """
+    """``<data>/crosswalk.toml``: every system pointed at its emulator, secrets by variable."""
     cw = emulators.url("connectwise")
     port = int(cw.rsplit(":", 1)[1])
 
@@ -126,6 +131,12 @@ def write_config(emulators: Emulators) -> Path:
         return f"http://127.0.0.1:{port + offset}/"
 
     names = "".join(f"#   {name}\n" for name in CREDENTIALS)
+    layouts = ", ".join(
+        f'"{location}" = "{layout}"'
+        for location, layout in emulators.store.query(
+            "SELECT location_id, format FROM world.call_loggers ORDER BY location_id"
+        )
+    )
     text = f"""# Written by `crosswalk emulators serve`: crosswalk against the emulated systems.
 # Secrets are named, never written here; set these variables first (the serve command
 # prints the demo values):
@@ -151,14 +162,18 @@ user = "api"
 password = {{ env = "CROSSWALK_EA_PASSWORD" }}
 
 [systems.operate]
-base_url = "{url(2)}"
+base_url = "{url(2, "operate")}"
 api_key = {{ env = "CROSSWALK_OPERATE_KEY" }}
 approver_key = {{ env = "CROSSWALK_OPERATE_APPROVER_KEY" }}
-fixtures = {str(FIXTURES)!r}
 
 [systems.connect]
-base_url = "{url(3)}"
+base_url = "{url(3, "connect")}"
 api_key = {{ env = "CROSSWALK_CONNECT_KEY" }}
+
+[flows.charge_import]
+# The world's calls start on this day; each call-logger location records in its format.
+first_date = "{PERIOD_START:%Y-%m-%d}"
+location_layouts = {{ {layouts} }}
 """
     path = emulators.data / "crosswalk.toml"
     path.write_text(text, encoding="utf-8")

@@ -2,11 +2,11 @@
 as an :class:`crosswalk.entities.Entity` with its primary key and cursor."""
 
 from crosswalk.entities import Entity
-from schemas import connectwise, eautomate, operate
+from schemas import calllogs, connectwise, eautomate, operate
 
 ENTITIES: dict[str, Entity] = {
     str(entity): entity
-    for module in (connectwise, eautomate, operate)
+    for module in (connectwise, eautomate, operate, calllogs)
     for entity in vars(module).values()
     if isinstance(entity, Entity)
 }

@@ -56,7 +56,15 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
             "SELECT count(*) FROM world.customers WHERE parent_customer_id IS NULL"
         ).fetchone()
     assert 0 < mapped < total == customers
-    assert "1 x operate.accounts: location_id: required, got null" in result.output
+    charged, sheets, waiting = map(
+        int,
+        re.search(
+            r"charge-import: (\d+) calls charged \([\d.]+\) on (\d+) Operate batch sheets; "
+            r"(\d+) calls \([\d.]+\) wait for a fix",
+            result.output,
+        ).groups(),
+    )
+    assert charged > 0 and sheets == 3 and waiting > 0
 
     status = runner.invoke(
         app,
@@ -71,21 +79,21 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
     assert reports, result.output
     assert len(list(Path(reports[1]).glob("*.eml"))) == int(reports[2]) >= 1
 
-    # The errors view: the rejected Operate account, with its problem and fix.
+    # The errors view: calls waiting for an account code, with the problem and the fix.
     config = str(tmp_path / "demo" / "crosswalk.toml")
     errors = list_errors(Warehouse(load_settings(config).warehouse.path), "charge-import")
-    error = next(e for e in errors if e.message == "location_id: required, got null")
+    error = next(e for e in errors if e.code == "account-code-unknown")
     listed = runner.invoke(
         app, ["errors", "list", "--flow", "charge-import", "--config", config], terminal_width=250
     )
     assert listed.exit_code == 0, listed.output
-    assert error.error_id[:8] in listed.output and "invalid-record" in listed.output
+    assert error.error_id[:8] in listed.output
     shown = runner.invoke(
         app, ["errors", "show", error.error_id[:8], "--config", config], terminal_width=200
     )
     assert shown.exit_code == 0, shown.output
-    assert "location_id: required, got null" in shown.output
-    assert "Correct this account in Operate" in shown.output
+    assert "carry account code" in shown.output
+    assert "Add account code" in shown.output
     assert "1 of at most 3" in shown.output  # the demo's one report listed it
 
 

@@ -106,7 +106,24 @@ project_fixed_fee                   project  25%     2 all projects
 product_cancelled                   product   4%     2 all product lines
 product_dropship                    product   8%     2 all product lines
 catalog_item_without_erp_item       refs     fixed   2 catalog.ITEMS_NOT_IN_ERP
+account_code_missing                account   3%     2 accounts at call-logger locations (A)
+account_code_special                account   1%     2 A; the logger's code has - / & or .
+account_send_to_connect             account   8%     3 accounts at Connect locations
+account_client_unlinked             account  fixed   1 the first of those: client exists
+account_send_without_site           account  fixed   1 accounts at a location without Connect
+account_custom_type                 account  ~15%    2 drawn
 =================================== ======== ===== === ===================================
+
+Workspace operator
+------------------
+Schemas ``operate`` and ``connect`` (``workspace.py``): one of the dealer's customers runs
+serviced offices billed through essensys Operate, with telephony in essensys Connect.
+Columnar tables, one per API collection (``operate.locations, accounts, applications,
+account_codes, product_groups, products, device_import_maps, batch_sheets,
+batch_sheet_lines``; ``connect.sites, clients``), plus ``connect.extensions`` (each site's
+phone extensions and the account code its call logger puts on their calls) and
+``connect.calls`` (one row per call segment, the source of every call-log export).
+``world.call_loggers`` says which call-log format each call-logger location records in.
 """
 
 import time
@@ -115,7 +132,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from . import agreements, catalog, erp, orders, parties, people, service
+from . import agreements, catalog, erp, orders, parties, people, service, workspace
 from .cases import CASES, Case, quota
 from .catalog import World
 from .common import ANCHOR, stream
@@ -174,6 +191,7 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
         orders.build(stream(seed, "sales_orders"), size, world, staff, everyone, invoices, store)
         catalog.write(store, world, everyone.dealer.number)
         erp.build(seed, size, store)
+        workspace.build(seed, scale, store)
         store.table(
             "world.meta",
             [

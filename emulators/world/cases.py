@@ -12,7 +12,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Case:
     name: str
-    system: str  # connectwise | eautomate
+    system: str  # connectwise | eautomate | operate
     entity: str  # the table whose ids the case rows hold
     share: float
     minimum: int
@@ -131,6 +131,20 @@ _CASES = (
     Case("product_dropship", "connectwise", "products", 0.08, 2, True, "dropshipFlag true"),
     Case("catalog_item_without_erp_item", "connectwise", "refs", 0, 2, True,
          "PSA catalog item with no ERP item (refs kind catalog_item)"),
+    # The workspace operator's Operate accounts (workspace.py); population: accounts at
+    # call-logger locations for the codes, at Connect locations for Send to Connect.
+    Case("account_code_missing", "operate", "accounts", 0.03, 2, True,
+         "its calls carry its code, Operate holds none: unmatched until the code is added"),
+    Case("account_code_special", "operate", "accounts", 0.01, 2, True,
+         "the call logger's code has a character Operate refuses (- / & .)"),
+    Case("account_send_to_connect", "operate", "accounts", 0.08, 3, True,
+         "send_to_connect_requested and no connect_client_id"),
+    Case("account_client_unlinked", "operate", "accounts", 0, 1, True,
+         "requested, but Connect already has a client with its billing reference"),
+    Case("account_send_without_site", "operate", "accounts", 0, 1, True,
+         "requested at a location without a Connect site"),
+    Case("account_custom_type", "operate", "accounts", 0.15, 2, False,
+         "a custom account type (Connect gets Residential)"),
 )  # fmt: skip
 
 CASES: dict[str, Case] = {case.name: case for case in _CASES}

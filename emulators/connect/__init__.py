@@ -1,0 +1,1 @@
+"""The essensys Connect emulator: telephony clients and call-log exports."""

@@ -1,0 +1,1 @@
+"""The essensys Operate emulator: workspace billing (accounts, codes, batch sheets)."""

@@ -1,0 +1,451 @@
+"""Charges out: the matched calls (``marts.charge_lines``) onto Operate batch sheets.
+
+One sheet per (location, product group, batch date): the run's batch date, its reference
+date and text. The sheet is created with the first lines, or the open sheet for the same
+key is appended to; each line carries its call's ``source_line_hash``, and
+``sync.charged_lines`` records every hash Operate holds, so a call read again from an
+overlapping export is never charged twice.
+
+Idempotency (DESIGN.md section 5): every create or append is an intent in the push log
+before the call and an outcome after it, the outcome written with the lines it charged in
+one transaction. An intent without an outcome (the run stopped in between, or the answer
+was lost) is settled before anything new is sent: the sheet is looked up by its key (or
+its id) and every line on it is recorded as charged, so nothing is sent twice. Sheets
+found for a key whose recorded lines do not add up to Operate's count are read the same
+way. After pushing, each sheet's total in Operate is checked against the lines recorded.
+Sheets are completed or approved only when the configuration says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pyarrow as pa
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from crosswalk.errors import Failure, data_failure
+from crosswalk.http import DataError, OutcomeUnknown
+from crosswalk.operate import Operate
+from crosswalk.pipeline import Run
+from crosswalk.pushlog import PushLog
+
+CREATE, APPEND = "create-sheet", "append-lines"
+CODES = ("batch-line-rejected", "batch-sheet-total-mismatch", "batch-sheet-rejected")
+LINE_FIELD = re.compile(r"^lines\[(\d+)\]")
+IMPORT_TYPE = "crosswalk call-log import"
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class SheetKey:
+    """What finds a batch sheet again: its location, product group and batch date."""
+
+    location_id: int
+    product_group_id: int
+    batch_date: date
+
+    def text(self) -> str:
+        return (
+            f"batch-sheet location={self.location_id} product_group={self.product_group_id} "
+            f"batch_date={self.batch_date}"
+        )
+
+    def payload(self) -> dict:
+        return {
+            "location_id": self.location_id,
+            "product_group_id": self.product_group_id,
+            "batch_date": self.batch_date.isoformat(),
+        }
+
+    @classmethod
+    def of(cls, payload: dict) -> SheetKey:
+        return cls(
+            int(payload["location_id"]),
+            int(payload["product_group_id"]),
+            date.fromisoformat(payload["batch_date"]),
+        )
+
+
+@dataclass
+class Pushed:
+    """What the push did: sheets made or reused, lines sent and found, money charged."""
+
+    sheets_created: int = 0
+    sheets_used: set[int] = field(default_factory=set)
+    lines_sent: int = 0
+    lines_adopted: int = 0  # found on a sheet after an unknown outcome or a crash
+    lines_rejected: int = 0
+    amount: Decimal = Decimal(0)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.lines_sent} lines ({self.amount:.2f}) sent on {len(self.sheets_used)} "
+            f"batch sheets ({self.sheets_created} new); {self.lines_adopted} found already "
+            f"on a sheet; {self.lines_rejected} refused"
+        )
+
+
+class ChargePusher:
+    """Pushes one run's charge lines to Operate through the push log."""
+
+    def __init__(
+        self, run: Run, operate: Operate, log: PushLog, batch_date: date, reference_date: date
+    ):
+        self.run = run
+        self.operate = operate
+        self.log = log
+        self.con = log.con  # the push step's one warehouse connection
+        self.batch_date = batch_date
+        self.reference_date = reference_date
+        self.settings = run.settings.flows.charge_import
+        self.pushed = Pushed()
+        self.failures: list[Failure] = []
+
+    # --- what Operate already holds ---------------------------------------------------
+
+    def settle_pending(self) -> None:
+        """Settle every create or append whose outcome is not known (an earlier run
+        stopped, or an answer was lost): record what Operate holds for its key."""
+        for intent in self.log.pending("operate", (CREATE, APPEND)):
+            if intent.action == CREATE:
+                key = SheetKey.of(intent.payload["key"])
+                sheets = self.operate.find_sheets(
+                    key.location_id, key.product_group_id, key.batch_date.isoformat()
+                )
+                for sheet in sheets:
+                    self.reconcile(sheet, key)
+                ids = ",".join(str(s["id"]) for s in sheets) or None
+                self.log.settle(intent.target_key, "adopted" if sheets else "not-applied", ids)
+            else:
+                sheet = self.operate.sheet(intent.payload["sheet_id"])
+                self.reconcile(sheet, SheetKey.of(intent.payload["key"]))
+                self.log.settle(intent.target_key, "adopted", sheet["id"])
+
+    def reconcile(self, sheet: dict, key: SheetKey) -> int:
+        """Record every line on ``sheet`` as charged; returns how many were new here."""
+        recorded = self._recorded_count(sheet["id"])
+        if recorded == sheet.get("line_count", -1):
+            return 0
+        found = 0
+        for page in self.operate.sheet_lines(sheet["id"]):
+            lines = [line for line in page if line.get("source_line_hash")]
+            found += self._record(
+                key,
+                sheet["id"],
+                [line["source_line_hash"] for line in lines],
+                [line.get("account_id") for line in lines],
+                [Decimal(str(line.get("amount", 0))) for line in lines],
+            )
+        self.pushed.lines_adopted += found
+        return found
+
+    def _recorded_count(self, sheet_id: int) -> int:
+        return self.con.execute(
+            "SELECT count(*) FROM sync.charged_lines WHERE batch_sheet_id = ?", [sheet_id]
+        ).fetchall()[0][0]
+
+    def _record(self, key: SheetKey, sheet_id: int, hashes, accounts, amounts, con=None) -> int:
+        """Record lines as charged on ``sheet_id`` (those already recorded stay as they are)."""
+        if not hashes:
+            return 0
+        batch = pa.table(
+            {
+                "line_hash": pa.array(hashes, pa.string()),
+                "account_id": pa.array(accounts, pa.int64()),
+                "amount": pa.array(amounts, pa.decimal128(14, 2)),
+            }
+        )
+
+        def write(connection) -> int:
+            connection.register("charged_batch", batch)
+            try:
+                rows = connection.execute(
+                    """
+                    INSERT OR IGNORE INTO sync.charged_lines
+                    SELECT line_hash, ?, ?, ?, ?, account_id, amount, ?, ?
+                    FROM charged_batch RETURNING line_hash
+                    """,
+                    [key.location_id, key.product_group_id, sheet_id, key.batch_date,
+                     self.run.id, datetime.now(UTC)],
+                ).fetchall()  # fmt: skip
+            finally:
+                connection.unregister("charged_batch")
+            return len(rows)
+
+        if con is not None:
+            return write(con)
+        with self.log.transaction() as connection:
+            return write(connection)
+
+    def _charged(self, hashes: list[str]) -> set[str]:
+        return {
+            h
+            for (h,) in self.con.execute(
+                "SELECT line_hash FROM sync.charged_lines WHERE line_hash IN (SELECT unnest(?))",
+                [hashes],
+            ).fetchall()
+        }
+
+    # --- pushing ------------------------------------------------------------------------
+
+    def push(self, key: SheetKey, lines: pa.Table, devices: list[str]) -> None:
+        """Every line of ``lines`` (one location and product group) onto the open sheet
+        for ``key``, creating it when there is none."""
+        sheets = self.operate.find_sheets(
+            key.location_id, key.product_group_id, key.batch_date.isoformat()
+        )
+        for sheet in sheets:
+            self.reconcile(sheet, key)
+        open_sheets = [s for s in sheets if not s["completed"]]
+        sheet_id = min(s["id"] for s in open_sheets) if open_sheets else None
+        pending = self._unsent(lines)
+        size = self.settings.lines_per_request
+        attempts, limit = 0, ATTEMPTS * (1 + len(pending) // size)
+        while pending:
+            attempts += 1
+            if attempts > limit:
+                raise RuntimeError(f"{key.text()}: lines still unsent after {limit} requests")
+            chunk = pending[:size]
+            if sheet_id is None:
+                sheet_id, sent = self._create(key, chunk, devices)
+            else:
+                sheet_id, sent = self._append(key, sheet_id, chunk)
+            # Sent: the chunk is recorded. Otherwise what is on the sheet was recorded, or
+            # lines were refused: look again at what is left.
+            pending = pending[len(chunk) :] if sent else self._unsent_rows(pending)
+        if sheet_id is not None:
+            self.pushed.sheets_used.add(sheet_id)
+            self._check_total(key, sheet_id)
+            self._finish_sheet(sheet_id)
+
+    def _unsent(self, lines: pa.Table) -> list[dict]:
+        rows = lines.to_pylist()
+        charged = self._charged([r["line_hash"] for r in rows])
+        return [r for r in rows if r["line_hash"] not in charged]
+
+    def _unsent_rows(self, rows: list[dict]) -> list[dict]:
+        charged = self._charged([r["line_hash"] for r in rows])
+        rejected = {f.record_id for f in self.failures if f.code == "batch-line-rejected"}
+        return [r for r in rows if r["line_hash"] not in charged | rejected]
+
+    def _create(
+        self, key: SheetKey, chunk: list[dict], devices: list[str]
+    ) -> tuple[int | None, bool]:
+        body = {
+            **key.payload(),
+            "reference_date": self.reference_date.isoformat(),
+            "reference_text": f"{self.settings.reference_text} ({', '.join(devices)})"[:255],
+            "import_type": IMPORT_TYPE,
+            "lines": [_line(row) for row in chunk],
+        }
+        hashes = [row["line_hash"] for row in chunk]
+        known = {
+            s["id"]
+            for s in self.operate.find_sheets(
+                key.location_id, key.product_group_id, key.batch_date.isoformat()
+            )
+        }
+        push = self.log.intend(
+            "operate", CREATE, key.text(), {"key": key.payload(), "lines": hashes}
+        )
+        try:
+            sheet = self.operate.create_sheet(body)
+        except OutcomeUnknown:
+            return self._after_unknown_create(key, push, known), False
+        except DataError as exc:
+            self._refused(push, key, chunk, exc)
+            return None, False
+        self.log.finish(
+            push, "done", sheet["id"],
+            also=lambda con: self._record_chunk(key, sheet["id"], chunk, con),
+        )  # fmt: skip
+        self.pushed.sheets_created += 1
+        self._count_sent(chunk)
+        return sheet["id"], True
+
+    def _after_unknown_create(self, key: SheetKey, push: str, known: set[int]) -> int | None:
+        """A create whose answer was lost: the sheet is there (adopt it) or it is not."""
+        sheets = self.operate.find_sheets(
+            key.location_id, key.product_group_id, key.batch_date.isoformat()
+        )
+        made = [s for s in sheets if s["id"] not in known]
+        for sheet in made:
+            self.reconcile(sheet, key)
+        if not made:
+            self.log.finish(push, "not-applied")
+            return None
+        self.log.finish(push, "adopted", made[0]["id"])
+        self.pushed.sheets_created += 1
+        return made[0]["id"]
+
+    def _append(self, key: SheetKey, sheet_id: int, chunk: list[dict]) -> tuple[int | None, bool]:
+        hashes = [row["line_hash"] for row in chunk]
+        push = self.log.intend(
+            "operate", APPEND, f"batch-sheet {sheet_id}",
+            {"key": key.payload(), "sheet_id": sheet_id, "lines": hashes},
+        )  # fmt: skip
+        try:
+            self.operate.append_lines(sheet_id, [_line(row) for row in chunk])
+        except OutcomeUnknown:
+            self.reconcile(self.operate.sheet(sheet_id), key)
+            self.log.finish(push, "adopted", sheet_id, "answer lost; the sheet's lines read")
+            return sheet_id, False
+        except DataError as exc:
+            if exc.status == 409 and exc.code == "duplicate_line":
+                self.reconcile(self.operate.sheet(sheet_id), key)
+                self.log.finish(push, "adopted", sheet_id, str(exc))
+                return sheet_id, False
+            if exc.status == 409:  # completed by someone meanwhile: a new sheet takes the rest
+                self.log.finish(push, "failed", sheet_id, str(exc))
+                return None, False
+            self._refused(push, key, chunk, exc)
+            return sheet_id, False
+        self.log.finish(
+            push, "done", sheet_id, also=lambda con: self._record_chunk(key, sheet_id, chunk, con)
+        )
+        self._count_sent(chunk)
+        return sheet_id, True
+
+    def _record_chunk(self, key: SheetKey, sheet_id: int, chunk: list[dict], con) -> None:
+        self._record(
+            key,
+            sheet_id,
+            [row["line_hash"] for row in chunk],
+            [row["account_id"] for row in chunk],
+            [row["amount"] for row in chunk],
+            con,
+        )
+
+    def _count_sent(self, chunk: list[dict]) -> None:
+        self.pushed.lines_sent += len(chunk)
+        self.pushed.amount += sum((row["amount"] for row in chunk), Decimal(0))
+
+    def _refused(self, push: str, key: SheetKey, chunk: list[dict], exc: DataError) -> None:
+        """Operate refused the request: the lines it names fail (the rest go again); a
+        request refused as a whole fails every line of it."""
+        self.log.finish(push, "failed", None, str(exc))
+        named: dict[int, list[str]] = {}
+        for detail in exc.details:
+            match = LINE_FIELD.match(str(detail.get("field", "")))
+            if match:
+                named.setdefault(int(match[1]), []).append(
+                    f"{detail['field'].split('.', 1)[-1]}: {detail.get('message')}"
+                )
+        rows = [(chunk[i], "; ".join(m)) for i, m in named.items() if i < len(chunk)]
+        if not rows:
+            rows = [(row, exc.message) for row in chunk]
+            self.failures.append(
+                data_failure(
+                    "operate", "batch_sheets", key.text(), "batch-sheet-rejected",
+                    f"Operate refused the batch sheet for location {key.location_id}, product "
+                    f"group {key.product_group_id}, batch date {key.batch_date}: {exc.message}",
+                    "Correct what Operate names (the location, product group or the "
+                    "configuration); the next run sends these charges again.",
+                    label=f"batch sheet for location {key.location_id} on {key.batch_date}",
+                )
+            )  # fmt: skip
+        for row, reason in rows:
+            self.pushed.lines_rejected += 1
+            self.failures.append(
+                data_failure(
+                    "calllogs", "calls", row["line_hash"], "batch-line-rejected",
+                    f"Operate refused the charge line of the call {row['description']} "
+                    f"(account {row['account_id']}): {reason}",
+                    "Correct the account or product in Operate as the reason says; the next "
+                    "run sends the line again.",
+                    label=f"call {row['description']}",
+                )
+            )  # fmt: skip
+
+    def _check_total(self, key: SheetKey, sheet_id: int) -> None:
+        sheet = self.operate.sheet(sheet_id)
+        expected = self.con.execute(
+            "SELECT coalesce(sum(amount), 0), count(*) FROM sync.charged_lines "
+            "WHERE batch_sheet_id = ?",
+            [sheet_id],
+        ).fetchall()[0]
+        total = Decimal(str(sheet["total"])).quantize(Decimal("0.01"))
+        if total != expected[0] or sheet["line_count"] != expected[1]:
+            self.failures.append(
+                data_failure(
+                    "operate", "batch_sheets", sheet_id, "batch-sheet-total-mismatch",
+                    f"Batch sheet {sheet_id} holds {sheet['line_count']} lines for {total}; "
+                    f"crosswalk sent {expected[1]} lines for {expected[0]}",
+                    "Compare the sheet's lines in Operate with the call logs: a line added, "
+                    "changed or deleted by hand explains the difference. Correct the sheet "
+                    "before approving it.",
+                    label=f"batch sheet {sheet_id} (location {key.location_id}, "
+                    f"{key.batch_date})",
+                )
+            )  # fmt: skip
+
+    def _finish_sheet(self, sheet_id: int) -> None:
+        if not self.settings.complete_sheets:
+            return
+        changes = {"completed": True}
+        if self.settings.approve_sheets:
+            changes["approved"] = True
+        self.operate.update_sheet(sheet_id, changes)
+
+
+def _line(row: dict) -> dict:
+    return {
+        "account_id": row["account_id"],
+        "product_id": row["product_id"],
+        "charge_date": row["charge_date"].isoformat(),
+        "quantity": float(row["quantity"]),
+        "unit_price": float(row["unit_price"]),
+        "description": row["description"],
+        "source_line_hash": row["line_hash"],
+    }
+
+
+def sheet_groups(con) -> list[tuple[int, int, list[str]]]:
+    """(location, product group, devices) of every group of lines to push."""
+    return con.execute(
+        "SELECT location_id, product_group_id, list(DISTINCT source_device ORDER BY 1) "
+        "FROM marts.charge_lines WHERE line_hash NOT IN "
+        "(SELECT line_hash FROM sync.charged_lines) GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+
+
+def group_lines(con, location_id: int, product_group_id: int) -> pa.Table:
+    return con.sql(
+        "SELECT line_hash, account_id, product_id, charge_date, quantity, unit_price, "
+        "amount, description FROM marts.charge_lines "
+        f"WHERE location_id = {int(location_id)} "
+        f"AND product_group_id = {int(product_group_id)} "
+        "AND line_hash NOT IN (SELECT line_hash FROM sync.charged_lines) "
+        "ORDER BY call_started_at, line_hash"
+    ).to_arrow_table()
+
+
+@task(cache_policy=NO_CACHE)
+def push_charges(run: Run, operate: Operate, batch_date: date, reference_date: date) -> Pushed:
+    """Settle unknown outcomes, then push every group of lines to its batch sheet."""
+    logger = get_run_logger()
+    with PushLog.open(run.warehouse, run.id, run.flow) as log:
+        pusher = ChargePusher(run, operate, log, batch_date, reference_date)
+        if run.plan:
+            for location, group, _ in sheet_groups(log.con):
+                lines = group_lines(log.con, location, group)
+                amount = sum((a.as_py() for a in lines["amount"]), Decimal(0))
+                logger.info(
+                    "plan: %d lines (%.2f) for location %s, product group %s, batch date %s",
+                    lines.num_rows, amount, location, group, batch_date,
+                )  # fmt: skip
+            return pusher.pushed
+        pusher.settle_pending()
+        for location, group, devices in sheet_groups(log.con):
+            key = SheetKey(location, group, batch_date)
+            pusher.push(key, group_lines(log.con, location, group), devices)
+    for failure in pusher.failures:
+        run.failures.add(failure)
+    run.failures.looked_at("operate", "batch_sheets", CODES)
+    run.failures.looked_at("calllogs", "calls", ["batch-line-rejected"])
+    logger.info("batch sheets: %s", pusher.pushed)
+    return pusher.pushed
