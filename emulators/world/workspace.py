@@ -385,7 +385,8 @@ def _extensions(
     rng: random.Random, loggers: list[tuple[int, int]], at_logger: list[Account]
 ) -> list[tuple]:
     """Each site's extensions: a shared reception without an account code, then one to
-    three per account; a few names carry quotes (they reach the CDR's quoted ``clid``)."""
+    three per account, a few without the account's code; a few names carry quotes (they
+    reach the CDR's quoted ``clid``)."""
     rows = []
     for location, site in loggers:
         number = FIRST_EXTENSION
@@ -394,7 +395,9 @@ def _extensions(
             for _ in range(rng.choice((1, 1, 2, 3))):
                 word = rng.choice(EXTENSION_NAMES)
                 name = f'{word} "{number % 100}"' if rng.random() < 0.05 else f"{word} {number}"
-                rows.append((site, str(number), name, account.code, account.id))
+                # A few extensions were never given their account's code in the logger.
+                code = None if rng.random() < 0.04 else account.code
+                rows.append((site, str(number), name, code, account.id))
                 number += 1
     return rows
 
@@ -449,7 +452,7 @@ def _calls(
                 "second": second_leg.astype(np.int32),
                 "category": category.astype(np.int8),
                 "digits": rng.integers(0, 10**7, n),
-                "blank_code": rng.random(n) < 0.03,
+                "blank_code": rng.random(n) < 0.005,
                 "cost": cost,
             },
             schema=schema,

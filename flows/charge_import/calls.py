@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -33,6 +34,7 @@ from schemas import calllogs
 SYSTEM = "calllogs"
 FIRST_IMPORT_DAYS = 31  # how far back a location's first import reads without first_date
 DOWNLOAD_DAYS = 31  # one export file covers at most this many days
+LAND_ROWS = 500_000  # calls landed in one merge
 
 
 @dataclass(frozen=True)
@@ -133,9 +135,9 @@ def download_call_log(
     return CallLog(path, location.id, layout_name, origin, last_day=last)
 
 
-def land_call_log(run: Run, log: CallLog, layout: Layout, rows: tuple[int, int]) -> LandResult:
-    """Parse one file (``rows``: its map's header and footer rows) and land it."""
-    parsed = parse(
+def parse_call_log(log: CallLog, layout: Layout, rows: tuple[int, int]) -> Parsed:
+    """Parse one file (``rows``: its map's header and footer rows)."""
+    return parse(
         log.path,
         layout,
         location_id=log.location_id,
@@ -144,42 +146,70 @@ def land_call_log(run: Run, log: CallLog, layout: Layout, rows: tuple[int, int])
         name=log.path.name,
         layout_name=log.layout,
     )
-    return land_parsed(run, log, parsed)
 
 
-def land_parsed(run: Run, log: CallLog, parsed: Parsed) -> LandResult:
-    warehouse = run.warehouse
-    entity = calllogs.calls
-    total = LandResult(entity.system, entity.name)
-    rejected = [
-        Rejected(
-            record={**bad.record, "source": f"{log.path.name}:{bad.line}"},
-            reason=bad.reason,
-            key=f"{log.path.name}:{bad.line}",
-            source=f"{log.path.name}:{bad.line}",
+class Lander:
+    """Lands parsed files together, up to ``LAND_ROWS`` calls in one merge (a merge costs
+    a pass over the landed calls, however few it adds); a file's cursor advances, and an
+    inbox file moves, only once its calls have landed."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.total = LandResult(calllogs.calls.system, calllogs.calls.name)
+        self._tables: list[pa.Table] = []
+        self._rejected: list[Rejected] = []
+        self._logs: list[CallLog] = []
+        self._rows = 0
+
+    def add(self, log: CallLog, parsed: Parsed) -> None:
+        self._tables += [b.cast(calllogs.calls.arrow_schema) for b in parsed.batches]
+        self._rejected += [
+            Rejected(
+                record={**bad.record, "source": f"{log.path.name}:{bad.line}"},
+                reason=bad.reason,
+                key=f"{log.path.name}:{bad.line}",
+                source=f"{log.path.name}:{bad.line}",
+            )
+            for bad in parsed.bad
+        ]
+        self._logs.append(log)
+        self._rows += parsed.calls
+        if self._rows >= LAND_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._logs:
+            return
+        entity, warehouse = calllogs.calls, self.run.warehouse
+        batch = first_of_each(
+            pa.concat_tables(self._tables) if self._tables else entity.arrow_schema.empty_table()
         )
-        for bad in parsed.bad
-    ]
-    batches = parsed.batches or [entity.arrow_schema.empty_table()]
-    for index, batch in enumerate(batches):
-        batch = batch.cast(entity.arrow_schema)
         landed = warehouse.land(
-            entity.system, entity.name, entity.primary_key, batch, run.id,
-            rejected if index == 0 else (),
-        )  # fmt: skip
-        total.add(landed)
-        _record_read(warehouse, run.id, batch)
-    if log.last_day is not None:
-        warehouse.set_watermark(
-            SYSTEM, cursor_key(log.location_id), log.last_day.isoformat(), run.id
+            entity.system, entity.name, entity.primary_key, batch, self.run.id, self._rejected
         )
-    if log.done is not None:
-        log.done.parent.mkdir(parents=True, exist_ok=True)
-        target = log.done
-        if target.exists():
-            target = target.with_name(f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{target.name}")
-        shutil.move(log.path, target)
-    return total
+        self.total.add(landed)
+        _record_read(warehouse, self.run.id, batch)
+        for log in self._logs:
+            if log.last_day is not None:
+                warehouse.set_watermark(
+                    SYSTEM, cursor_key(log.location_id), log.last_day.isoformat(), self.run.id
+                )
+            if log.done is not None:
+                log.done.parent.mkdir(parents=True, exist_ok=True)
+                target = log.done
+                if target.exists():
+                    target = target.with_name(f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{target.name}")
+                shutil.move(log.path, target)
+        self._tables, self._rejected, self._logs, self._rows = [], [], [], 0
+
+
+def first_of_each(table: pa.Table) -> pa.Table:
+    """One row per line hash (a call in two files of one landing: the first read)."""
+    if not table.num_rows:
+        return table
+    numbered = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
+    first = numbered.group_by("line_hash").aggregate([("_row", "min")])["_row_min"]
+    return table.take(pc.take(first, pc.sort_indices(first)))
 
 
 def _record_read(warehouse: Warehouse, run_id: str, batch: pa.Table) -> None:
@@ -244,16 +274,17 @@ def import_call_logs(run: Run, connect: Connect | None, until: date) -> LandResu
             _no_map(run, locations[log.location_id], log.layout, layout)
         else:
             logs.append(log)
-    total = LandResult(calllogs.calls.system, calllogs.calls.name)
+    lander = Lander(run)
     for log in logs:
         layout = layouts[log.layout]
-        landed = land_call_log(run, log, layout, maps[layout.device])
-        total.add(landed)
+        parsed = parse_call_log(log, layout, maps[layout.device])
+        lander.add(log, parsed)
         log_.info(
-            "%s (%s): %d calls landed, %d lines quarantined", log.path.name, log.origin,
-            landed.landed, landed.quarantined,
+            "%s (%s): %d calls, %d lines unreadable", log.path.name, log.origin,
+            parsed.calls, len(parsed.bad),
         )  # fmt: skip
-    return total
+    lander.flush()
+    return lander.total
 
 
 def _no_map(run: Run, location: Location, name: str, layout: Layout) -> None:

@@ -73,7 +73,7 @@ def waiting_failure(row: dict):
     if row["reason_code"] == "no_account_code":
         return data_failure(
             system, entity, record + "no code", code,
-            f"{calls} ({money}, {period}) carry no account code; extensions: "
+            f"{calls} ({money}, {period}) carry no account code; by extension (calls): "
             f"{row['extensions']}",
             "Give these extensions an account code in the call logger, or name an account "
             f"code on the device import map of {row['source_device']} in Operate.",
