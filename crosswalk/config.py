@@ -212,6 +212,10 @@ class FlowConfig(_Strict):
     recipients: list[EmailAddress] | None = None
 
 
+SyncField = Literal["name", "address", "address_line1", "address_line2", "city", "state", "zip",
+                    "phone", "fax", "website"]  # fmt: skip
+
+
 class CustomerSyncConfig(FlowConfig):
     """Which ERP customers the customer sync takes (empty lists take every value), and
     whether locations follow their parents to PSA sites."""
@@ -220,6 +224,14 @@ class CustomerSyncConfig(FlowConfig):
     branches: list[str] = []
     territories: list[str] = []
     locations: bool = True
+    # Fields the sync leaves alone in the PSA ("address" is both address lines).
+    skip_fields: list[SyncField] = []
+    # The incumbent's insert option: active ERP customers without a partner become PSA
+    # companies (identifier = customer number), their locations sites.
+    create_companies: bool = False
+    new_company_type_id: int | None = Field(default=None, ge=1)
+    new_company_status_id: int | None = Field(default=None, ge=1)
+    new_company_territory_id: int | None = Field(default=None, ge=1)
 
 
 class ChargeImportConfig(FlowConfig):

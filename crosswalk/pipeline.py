@@ -59,6 +59,8 @@ class Run:
     message: str | None = None
     error: Exception | None = None
     failures: Failures = field(default_factory=Failures)
+    # The writes a push step made, or in a plan run would make, in order.
+    planned: list = field(default_factory=list)
 
     @property
     def warehouse(self) -> Warehouse:

@@ -180,6 +180,40 @@ MIGRATIONS: tuple[str, ...] = (
         line_hash VARCHAR NOT NULL
     );
     """,
+    # The customer sync's memory of each linked pair (DESIGN.md section 5): per link and
+    # field, the value both sides last agreed on (normalised), and the fields both sides
+    # changed since, waiting for an operator's choice.
+    """
+    CREATE TABLE sync.field_base (
+        kind VARCHAR NOT NULL,
+        source_key VARCHAR NOT NULL,
+        field VARCHAR NOT NULL,
+        target_key VARCHAR NOT NULL,
+        value VARCHAR NOT NULL,
+        synced_at TIMESTAMPTZ NOT NULL,
+        run_id VARCHAR,
+        PRIMARY KEY (kind, source_key, field)
+    );
+    CREATE SEQUENCE sync.conflict_ids START 1;
+    CREATE TABLE sync.conflicts (
+        conflict_id BIGINT PRIMARY KEY DEFAULT nextval('sync.conflict_ids'),
+        kind VARCHAR NOT NULL,
+        source_key VARCHAR NOT NULL,
+        target_key VARCHAR NOT NULL,
+        field VARCHAR NOT NULL,
+        base_value VARCHAR,
+        erp_value VARCHAR,
+        psa_value VARCHAR,
+        raised_at TIMESTAMPTZ NOT NULL,
+        run_id VARCHAR,
+        resolution VARCHAR,
+        resolved_value VARCHAR,
+        resolved_by VARCHAR,
+        resolved_at TIMESTAMPTZ,
+        settled_at TIMESTAMPTZ,
+        settled_by_run VARCHAR
+    );
+    """,
 )
 
 

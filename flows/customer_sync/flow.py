@@ -14,8 +14,11 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from crosswalk.config import load_settings
+from crosswalk.connectwise import ConnectWise
+from crosswalk.eautomate import EAutomate
 from crosswalk.errors import data_failure
 from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entities, report
+from flows.customer_sync.push import push_customers
 from schemas import connectwise, eautomate
 
 ENTITIES = (connectwise.companies, connectwise.sites, eautomate.customers, eautomate.code_lists)
@@ -25,6 +28,10 @@ MODELS = (
     "source:raw_eautomate.customers+",
     "source:sync.links+",
     "source:sync.exclusions+",
+    "source:sync.field_base+",
+    "source:sync.conflicts+",
+    "+customer_field_sync",
+    "+customer_link_writes",
     "+sync_health",
 )
 
@@ -59,13 +66,34 @@ def report_link_findings(run: Run) -> int:
     return len(rows)
 
 
+def open_apis(run: Run) -> tuple[ConnectWise | None, EAutomate | None]:
+    """The APIs the pushes write to (None: not configured, or read from exports)."""
+    systems = run.settings.systems
+    names = [n for n in ("connectwise", "eautomate")
+             if getattr(systems, n) is not None and not getattr(systems, n).fixtures]  # fmt: skip
+    secrets = run.settings.resolve_secrets(names)
+    return (
+        ConnectWise.from_settings(systems.connectwise, secrets["connectwise"])
+        if "connectwise" in names else None,
+        EAutomate.from_settings(systems.eautomate, secrets["eautomate"])
+        if "eautomate" in names else None,
+    )  # fmt: skip
+
+
 @flow(name="customer-sync")
-def customer_sync(config: str | None = None, plan: bool = False, full_refresh: bool = False) -> Run:
-    """Extract companies and customers, land them, build the mapping, report."""
+def customer_sync(
+    config: str | None = None,
+    plan: bool = False,
+    full_refresh: bool = False,
+    customer: str | None = None,
+) -> Run:
+    """Extract companies and customers, land them, build the mapping, push what changed
+    (only ``customer`` and its locations, when given), report."""
     settings = load_settings(config)
     with flow_run_recorded("customer-sync", settings, ENTITIES, plan, full_refresh) as run:
         land_entities(run, ENTITIES)
         run.models = build_models(run, MODELS)
         report_link_findings(run)
+        push_customers(run, *open_apis(run), customer)
     report(run)
     return run

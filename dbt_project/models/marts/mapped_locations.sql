@@ -29,7 +29,7 @@ final as (
         matched.finding_code,
         matched.finding,
         matched.fix,
-        parents.is_excluded or not {{ var('customer_sync', {}).get('locations', true) }}
+        coalesce(parents.is_excluded, false) or not {{ var('customer_sync', {}).get('locations', true) }}
             as is_excluded,
         case
             when not {{ var('customer_sync', {}).get('locations', true) }}
