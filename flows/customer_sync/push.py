@@ -211,8 +211,9 @@ class Pusher:
                 first["site_id"],
                 "site",
             )
+        changes = {r["psa_path"]: (r["psa_value"], r["to_psa"] or None) for r in changed}
         planned = Planned("connectwise", f"update-{noun}", f"{noun} {record_id}", label(first),
-                          {r["psa_path"]: (r["psa_value"], r["to_psa"] or None) for r in changed})  # fmt: skip
+                          changes)  # fmt: skip
         patch = {r["psa_path"]: _psa_value(r["psa_path"], r["to_psa"]) for r in changed}
         entity = connectwise.companies if noun == "company" else connectwise.sites
         try:
@@ -243,8 +244,9 @@ class Pusher:
             ).fetchall())  # fmt: skip
             current.update(lines)
             changes["Address"] = "\n".join(v for v in current.values() if v)
+        shown = {r["field"]: (r["erp_value"], r["to_erp"] or None) for r in changed}
         planned = Planned("eautomate", "update-customer", f"customer {number}", label(changed[0]),
-                          {r["field"]: (r["erp_value"], r["to_erp"] or None) for r in changed})  # fmt: skip
+                          shown)  # fmt: skip
         try:
             self.write(planned, lambda: self.ea.save_customer(number, changes),
                        also=lambda con: self._agreed(con, changed, True))  # fmt: skip
@@ -421,8 +423,8 @@ class Pusher:
                  f"{noun} {'created' if outcome == 'done' else 'found'} by crosswalk",
                  datetime.now(UTC), self.run.id],
             )  # fmt: skip
-        setattr(self.pushed, "created" if outcome == "done" else "adopted",
-                getattr(self.pushed, "created" if outcome == "done" else "adopted") + 1)  # fmt: skip
+        counter = "created" if outcome == "done" else "adopted"
+        setattr(self.pushed, counter, getattr(self.pushed, counter) + 1)
         self.write_link(row, number, str(made))
         return made
 
