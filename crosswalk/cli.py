@@ -6,6 +6,7 @@ so ``crosswalk --help`` is instant and Prefect reads the settings meant for it.
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from collections.abc import Callable
@@ -42,12 +43,17 @@ links_app = typer.Typer(
     help="Which ERP customer is which PSA company: see, confirm and break links.",
     no_args_is_help=True,
 )
+conflicts_app = typer.Typer(
+    help="Fields both systems changed: see them, and pick the value that wins.",
+    no_args_is_help=True,
+)
 exclude_app = typer.Typer(
     help="Leave an ERP customer out of the customer sync, or take it back.",
     no_args_is_help=True,
 )
 app.add_typer(links_app, name="links")
 app.add_typer(exclude_app, name="exclude")
+app.add_typer(conflicts_app, name="conflicts")
 # Wide when piped or captured, so that tables in logs and e-mails keep whole words.
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -83,8 +89,11 @@ def _settings(config: Path | None) -> Settings:
         raise _config_failed(exc) from None
 
 
-def _run_flows(names: list[str], config: Path, plan: bool, full_refresh: bool) -> list[Run]:
-    """Run the named flows in order; stop at the first that fails."""
+def _run_flows(
+    names: list[str], config: Path, plan: bool, full_refresh: bool, **options: str
+) -> list[Run]:
+    """Run the named flows in order (``options`` are flow parameters, for one flow); stop
+    at the first that fails."""
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     from prefect.flows import load_flow_from_entrypoint
@@ -96,7 +105,9 @@ def _run_flows(names: list[str], config: Path, plan: bool, full_refresh: bool) -
         flow = load_flow_from_entrypoint(FLOWS[name])
         with console.status(f"[bold]{name}[/bold]: extract, land, build, report"):
             try:
-                runs.append(flow(config=str(config), plan=plan, full_refresh=full_refresh))
+                runs.append(
+                    flow(config=str(config), plan=plan, full_refresh=full_refresh, **options)
+                )
             except ConfigError as exc:
                 raise _config_failed(exc, f"{name}: ") from None
             except Exception as exc:
@@ -136,6 +147,14 @@ def _print_runs(runs: list[Run]) -> None:
             + f"; dbt build: {run.models}",
             highlight=False,
         )
+        if run.plan:
+            console.print(f"{run.flow} would write {len(run.planned)} times:", highlight=False)
+            for planned in run.planned:
+                console.print(f"  {planned}", highlight=False, soft_wrap=True)
+        elif run.planned:
+            console.print(
+                f"{run.flow} wrote {len(run.planned)} times (sync.push_log)", highlight=False
+            )
 
 
 @app.command()
@@ -154,6 +173,12 @@ def run(
     full_refresh: Annotated[
         bool, typer.Option("--full-refresh", help="Forget watermarks and read everything again.")
     ] = False,
+    customer: Annotated[
+        str | None,
+        typer.Option(
+            "--customer", help="customer-sync: push only this ERP customer and its locations."
+        ),
+    ] = None,
 ) -> None:
     """Run one flow, or all of them in dependency order."""
     from flows import FLOWS
@@ -165,7 +190,11 @@ def run(
     names = [name for name in FLOWS if flow in (name, "all")]
     if flow == "all":
         names = [n for n in names if getattr(settings.flows, n.replace("-", "_")).enabled]
-    runs = _run_flows(names, settings.source, plan, full_refresh)
+    if customer is not None and flow != "customer-sync":
+        console.print("[red]--customer goes with customer-sync[/red]")
+        raise typer.Exit(2)
+    options = {"customer": customer} if customer is not None else {}
+    runs = _run_flows(names, settings.source, plan, full_refresh, **options)
     _print_runs(runs)
 
 
@@ -623,6 +652,70 @@ def exclude_list(config: ConfigOption = None) -> None:
     for row in rows:
         table.add_row(*(Text(str(v)) for v in row))
     console.print(table)
+
+
+@conflicts_app.command("list")
+def conflicts_list(
+    config: ConfigOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="Settled ones too.")] = False,
+) -> None:
+    """Fields changed in both e-automate and ConnectWise since they last agreed."""
+    settings = _settings(config)
+    rows = _mart(
+        settings,
+        "SELECT conflict_id, kind, source_key, target_key, field, erp_value, psa_value, "
+        "coalesce(resolution || coalesce(': ' || resolved_value, ''), '') || CASE "
+        "WHEN settled_at IS NOT NULL THEN ' (settled)' WHEN resolved_at IS NOT NULL "
+        "THEN ' (next run)' ELSE 'open' END FROM sync.conflicts "
+        + ("" if all_ else "WHERE settled_at IS NULL ")
+        + "ORDER BY conflict_id",
+    )
+    table = Table(title=f"customer-sync conflicts: {len(rows)}")
+    for column in ("id", "kind", "ERP record", "PSA record", "field", "e-automate", "ConnectWise",
+                   "state"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
+    console.print(table)
+    if rows and not all_:
+        console.print("settle one: crosswalk conflicts resolve ID --take erp|psa (or --value TEXT)")
+
+
+@conflicts_app.command("resolve")
+def conflicts_resolve(
+    conflict: Annotated[int, typer.Argument(help="The conflict's id (conflicts list).")],
+    config: ConfigOption = None,
+    take: Annotated[
+        str | None, typer.Option(help="erp: keep the e-automate value; psa: the ConnectWise one.")
+    ] = None,
+    value: Annotated[str | None, typer.Option(help="Neither: this value, on both sides.")] = None,
+) -> None:
+    """Pick the value a conflicting field gets; the next customer-sync writes it to the side
+    that lacks it and remembers it, so the conflict does not come back."""
+    if (take is None) == (value is None) or take not in (None, "erp", "psa"):
+        console.print("[red]give --take erp, --take psa, or --value TEXT[/red]")
+        raise typer.Exit(2)
+    settings = _settings(config)
+    found = _mart(
+        settings,
+        "SELECT source_key, field, settled_at FROM sync.conflicts WHERE conflict_id = ?",
+        [conflict],
+    )
+    if not found or found[0][2] is not None:
+        console.print(f"[red]no open conflict {conflict}[/red] (crosswalk conflicts list)")
+        raise typer.Exit(1)
+    _write(
+        settings,
+        "UPDATE sync.conflicts SET resolution = ?, resolved_value = ?, resolved_by = ?, "
+        "resolved_at = now() WHERE conflict_id = ?",
+        [take or "value", value, getpass.getuser(), conflict],
+    )
+    chosen = f"the {take.upper()} value" if take else repr(value)
+    console.print(
+        f"conflict {conflict} ({found[0][0]} {found[0][1]}): {chosen}; the next "
+        "`crosswalk run customer-sync` writes it",
+        highlight=False,
+    )
 
 
 def _interrupted(signum: int, frame: object) -> None:

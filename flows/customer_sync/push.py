@@ -347,6 +347,34 @@ class Pusher:
             if company_id is not None:
                 self.site(row, company_id)
 
+    def recover(self) -> None:
+        """Creates a run sent but never recorded (it stopped, or the answer was lost):
+        look each up by its key; what exists is adopted (the rules link it by its
+        identifier), what does not was never made and the mapping proposes it again."""
+        for intent in self.log.pending("connectwise", ("create-company", "create-site")):
+            sent = {k: after for k, (_, after) in intent.payload["changes"].items()}
+            if intent.action == "create-company":
+                found = self.cw.find(COMPANIES, identifier=sent["identifier"])
+                found = [c for c in found if not c.get("deletedFlag")]
+            else:
+                company = intent.target_key.rsplit(" ", 1)[1]
+                found = self.cw.records(f"{COMPANIES}/{company}/sites",
+                                        f"name={literal(sent['name'])}")  # fmt: skip
+            made = min((r["id"] for r in found), default=None)
+            self.log.settle(intent.target_key, "adopted" if made else "not-applied", made)
+            if made is not None:
+                kind, number = intent.payload["record"].split(" ", 1)
+                self._link(kind, number, made, f"{intent.action[7:]} found by crosswalk")
+
+    def _link(self, kind: str, number: str, made: int, note: str) -> None:
+        """Record a partner crosswalk made (or found after a lost answer) in sync.links."""
+        with self.log.transaction() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO sync.links VALUES (?, 'eautomate', ?, 'connectwise', ?, "
+                "'crosswalk', ?, ?, ?)",
+                [kind, number, str(made), note, datetime.now(UTC), self.run.id],
+            )
+
     def company(self, row: dict) -> int | None:
         number = row["customer_number"]
         config = self.run.settings.flows.customer_sync
@@ -415,14 +443,8 @@ class Pusher:
                 return None
             self.log.finish(push, outcome, made)
         self.log.settle(target, "adopted", made)
-        with self.log.transaction() as con:
-            con.execute(
-                "INSERT OR REPLACE INTO sync.links VALUES (?, 'eautomate', ?, 'connectwise', ?, "
-                "'crosswalk', ?, ?, ?)",
-                [row["link_kind"], number, str(made),
-                 f"{noun} {'created' if outcome == 'done' else 'found'} by crosswalk",
-                 datetime.now(UTC), self.run.id],
-            )  # fmt: skip
+        how = "created" if outcome == "done" else "found"
+        self._link(row["link_kind"], number, made, f"{noun} {how} by crosswalk")
         counter = "created" if outcome == "done" else "adopted"
         setattr(self.pushed, counter, getattr(self.pushed, counter) + 1)
         self.write_link(row, number, str(made))
@@ -468,6 +490,8 @@ def push_customers(
     with PushLog.open(run.warehouse, run.id, run.flow) as log:
         pusher = Pusher(run, log, cw, ea)
         if cw is not None and ea is not None:
+            if not run.plan:
+                pusher.recover()
             if run.settings.flows.customer_sync.create_companies:
                 pusher.partners(customer)
             pusher.fields(customer)

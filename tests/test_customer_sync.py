@@ -1,0 +1,279 @@
+"""customer-sync pushes end to end on a small world of their own (the tests write to it,
+in order): ERP fields to PSA companies and sites, links written back, conflicts raised,
+resolved and settled, exclusions and switched-off fields left alone, truncation reported,
+a plan that matches the run, companies created exactly once across a crash."""
+
+import pytest
+from typer.testing import CliRunner
+
+from crosswalk.cli import app
+from crosswalk.config import load_settings
+from crosswalk.connectwise import ConnectWise
+from crosswalk.eautomate import EAutomate
+from crosswalk.warehouse import Warehouse
+from emulators import serve
+from flows.customer_sync.flow import customer_sync
+from flows.customer_sync.push import CODES as PUSH_CODES
+
+pytestmark = pytest.mark.flow
+
+COMPANIES = "company/companies"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, prefect_server):
+    import os
+
+    os.environ.update(serve.CREDENTIALS)
+    with serve.start(tmp_path_factory.mktemp("sync-world"), seed=7, scale="small",
+                     port_base=0) as running:  # fmt: skip
+        yield running
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("customer-sync")
+
+
+def configure(world, folder, extra: str = "") -> str:
+    """The world's configuration on the module's warehouse, with ``extra`` TOML."""
+    text = world.config.read_text(encoding="utf-8").replace(
+        'path = "warehouse.duckdb"', f'path = "{folder}/wh.duckdb"'
+    )
+    path = folder / "crosswalk.toml"
+    path.write_text(text + "\n" + extra, encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def apis(world, folder):
+    settings = load_settings(configure(world, folder))
+    secrets = settings.resolve_secrets(["connectwise", "eautomate"])
+    return (
+        ConnectWise.from_settings(settings.systems.connectwise, secrets["connectwise"]),
+        EAutomate.from_settings(settings.systems.eautomate, secrets["eautomate"]),
+    )
+
+
+def sync(world, folder, extra: str = "", **kwargs):
+    run = customer_sync(config=configure(world, folder, extra), **kwargs)
+    assert run.status == "completed", run.message
+    return run
+
+
+def query(folder, sql, params=None):
+    with Warehouse(folder / "wh.duckdb").connect(read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def writes(run) -> list[tuple]:
+    return sorted((p.system, p.action, p.target, tuple(sorted(p.changes.items())))
+                  for p in run.planned)  # fmt: skip
+
+
+def logged(folder, run) -> list[tuple]:
+    return query(folder, "SELECT system, action, target_key, payload, outcome "
+                 "FROM sync.push_log WHERE run_id = ?", [run.id])  # fmt: skip
+
+
+def case_records(world, case):
+    return [r[0] for r in world.store.query(
+        "SELECT c.customer_number FROM world.cases k JOIN world.customers c "
+        "ON k.id = c.customer_id WHERE k.case_name = ? ORDER BY 1", [case])]  # fmt: skip
+
+
+def linked(folder, count, offset=0, order="ASC") -> list[str]:
+    """Customers linked to a company and synchronised, picked by number."""
+    return [r[0] for r in query(
+        folder, "SELECT customer_number FROM marts.mapped_customers WHERE company_id IS NOT NULL "
+        f"AND NOT is_excluded ORDER BY customer_number {order} LIMIT ? OFFSET ?",
+        [count, offset])]  # fmt: skip
+
+
+def company_of(folder, number):
+    found = query(folder, "SELECT company_id FROM marts.mapped_customers WHERE customer_number = ?",
+                  [number])  # fmt: skip
+    return found[0][0]
+
+
+def pushes_found(run) -> list[str]:
+    """The codes of the failures the push step found (the mapping's findings aside)."""
+    return sorted(f.code for f in run.failures.found.values() if f.code in PUSH_CODES)
+
+
+def cli(folder, *args):
+    result = runner.invoke(app, [*args, "--config", str(folder / "crosswalk.toml")])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_first_run_pushes_what_differs_and_the_second_writes_nothing(world, folder, apis):
+    cw, _ = apis
+    first = sync(world, folder)
+    log = logged(folder, first)
+    assert log and all(outcome == "done" for *_, outcome in log)
+    updated = {target for _, action, target, _, _ in log if action == "update-company"}
+    # Companies whose address the ERP moved on from get the ERP's address ...
+    stale = [int(r[0]) for r in world.store.query(
+        "SELECT id FROM world.cases WHERE case_name = 'company_stale_address'")]  # fmt: skip
+    linked_stale = {c for c in stale if query(
+        folder, "SELECT 1 FROM marts.mapped_customers WHERE company_id = ? AND NOT is_excluded",
+        [c])}  # fmt: skip
+    assert linked_stale and {f"company {c}" for c in linked_stale} <= updated
+    for company in linked_stale:
+        number = query(folder, "SELECT customer_number FROM marts.mapped_customers "
+                       "WHERE company_id = ?", [company])[0][0]  # fmt: skip
+        erp = query(folder, "SELECT address_line1, city FROM intermediate.int_erp_customer_fields "
+                    "WHERE customer_number = ?", [number])[0]  # fmt: skip
+        record = cw.get(COMPANIES, company)
+        assert (record["addressLine1"], record["city"]) == erp
+    # ... while a phone number written another way is the same number: not sent.
+    reformatted = [int(r[0]) for r in world.store.query(
+        "SELECT id FROM world.cases WHERE case_name = 'company_phone_format'")]  # fmt: skip
+    phoned = {t for _, a, t, p, _ in log if a == "update-company" and "phoneNumber" in p}
+    assert reformatted and not phoned & {f"company {c}" for c in reformatted}
+    # Properties missing in the ERP are written back.
+    missing = [n for n in case_records(world, "customer_property_missing") if query(
+        folder, "SELECT 1 FROM marts.mapped_customers WHERE customer_number = ? AND is_mapped "
+        "AND NOT is_excluded", [n])]  # fmt: skip
+    set_links = {t for _, a, t, _, _ in log if a == "set-link"}
+    assert missing and {f"customer {n}" for n in missing} <= set_links
+
+    second = sync(world, folder)
+    assert second.planned == []
+    assert logged(folder, second) == []
+
+
+def test_a_plan_lists_exactly_what_the_run_then_writes(world, folder, apis):
+    cw, ea = apis
+    numbers = linked(folder, 2)
+    ea.save_customer(numbers[0], {"Phone1": "(813) 555-7001", "City": "Brandon"})
+    ea.save_customer(numbers[1], {"WebSite": "https://plan-test.example.com"})
+    before = {n: cw.get(COMPANIES, company_of(folder, n)) for n in numbers}
+
+    plan = sync(world, folder, plan=True)
+    assert logged(folder, plan) == []
+    assert {n: cw.get(COMPANIES, company_of(folder, n)) for n in numbers} == before
+    planned = writes(plan)
+    assert [p[2] for p in planned] == sorted(f"company {company_of(folder, n)}" for n in numbers)
+    assert dict(planned[0][3] if planned[0][2].endswith(str(company_of(folder, numbers[0])))
+                else planned[1][3])["city"][1] == "Brandon"  # fmt: skip
+
+    real = sync(world, folder)
+    assert writes(real) == planned
+    assert [o for *_, o in logged(folder, real)] == ["done", "done"]
+    record = cw.get(COMPANIES, company_of(folder, numbers[0]))
+    assert (record["phoneNumber"], record["city"]) == ("(813) 555-7001", "Brandon")
+
+
+def test_a_conflict_waits_for_an_operator_then_goes_through_once(world, folder, apis):
+    cw, ea = apis
+    number = linked(folder, 1, offset=0, order="DESC")[0]
+    company = company_of(folder, number)
+    ea.save_customer(number, {"Phone1": "(727) 555-1111"})
+    cw.patch(COMPANIES, company, {"phoneNumber": "(727) 555-2222"})
+
+    raised = sync(world, folder)
+    assert logged(folder, raised) == []
+    assert pushes_found(raised) == ["field-conflict"]
+    conflicts = query(folder, "SELECT conflict_id, source_key, field, erp_value, psa_value "
+                      "FROM sync.conflicts WHERE settled_at IS NULL")  # fmt: skip
+    assert [c[1:] for c in conflicts] == [(number, "phone", "(727) 555-1111", "(727) 555-2222")]
+    assert cw.get(COMPANIES, company)["phoneNumber"] == "(727) 555-2222"
+    assert ea.customer(number)["Phone1"] == "(727) 555-1111"
+    # Still both changed: raised again, once, not duplicated.
+    sync(world, folder)
+    assert len(query(folder, "SELECT * FROM sync.conflicts WHERE settled_at IS NULL")) == 1
+
+    assert str(conflicts[0][0]) in cli(folder, "conflicts", "list")
+    cli(folder, "conflicts", "resolve", str(conflicts[0][0]), "--take", "psa")
+    applied = sync(world, folder)
+    assert [(a, t) for _, a, t, _, _ in logged(folder, applied)] == [
+        ("update-customer", f"customer {number}")
+    ]
+    assert ea.customer(number)["Phone1"] == "(727) 555-2222"
+    assert query(folder, "SELECT count(*) FROM sync.conflicts WHERE settled_at IS NULL") == [(0,)]
+
+    quiet = sync(world, folder)
+    assert quiet.planned == [] and pushes_found(quiet) == []
+
+
+def test_excluded_customers_and_switched_off_fields_are_left_alone(world, folder, apis):
+    cw, ea = apis
+    numbers = linked(folder, 3, offset=5)
+    excluded, switched, sent = numbers
+    cli(folder, "exclude", "add", excluded, "--reason", "test")
+    ea.save_customer(excluded, {"City": "Nowhere"})
+    ea.save_customer(switched, {"WebSite": "https://switched-off.example.com"})
+    ea.save_customer(sent, {"WebSite": "https://sent.example.com", "City": "Sarasota"})
+    by_property = case_records(world, "customer_sync_off")
+
+    run = sync(world, folder, '[flows.customer_sync]\nskip_fields = ["website"]\n')
+    assert [(w[1], w[2]) for w in writes(run)] == [
+        ("update-company", f"company {company_of(folder, sent)}")
+    ]
+    assert dict(writes(run)[0][3])["city"][1] == "Sarasota"
+    assert set(dict(writes(run)[0][3])) == {"city"}
+    assert cw.get(COMPANIES, company_of(folder, excluded))["city"] != "Nowhere"
+    assert "switched-off" not in cw.get(COMPANIES, company_of(folder, switched)).get("website", "")
+    touched = {p.record for p in run.planned}
+    assert not touched & {f"customer {n}" for n in [excluded, *by_property]}
+    cli(folder, "exclude", "remove", excluded)
+
+
+def test_a_value_too_long_for_the_psa_is_cut_and_reported(world, folder, apis):
+    cw, ea = apis
+    number = linked(folder, 1, offset=9)[0]
+    long_name = "The Extraordinarily Long-Named Regional Medical Imaging Partnership LLC"
+    ea.save_customer(number, {"CustomerName": long_name})
+    run = sync(world, folder)
+    assert cw.get(COMPANIES, company_of(folder, number))["name"] == long_name[:50]
+    truncated = [f for f in run.failures.found.values() if f.code == "field-truncated"]
+    assert [f.record_id for f in truncated] == [f"{number}/name"]
+    assert f"is {len(long_name)} characters" in truncated[0].message
+    again = sync(world, folder)
+    assert again.planned == []
+    assert pushes_found(again) == ["field-truncated"]
+
+
+CREATE = "[flows.customer_sync]\ncreate_companies = true\n"
+
+
+def test_one_customer_created_on_demand_exactly_once_across_a_crash(
+    world, folder, apis, monkeypatch
+):
+    cw, ea = apis
+    waiting = case_records(world, "customer_without_company")
+    number, other = waiting[0], waiting[1]
+    assert not cw.find(COMPANIES, identifier=number)
+
+    original = ConnectWise.create
+
+    def crash_after_sending(self, path, record):
+        original(self, path, record)
+        raise RuntimeError("crash between the create call and recording its outcome")
+
+    monkeypatch.setattr(ConnectWise, "create", crash_after_sending)
+    with pytest.raises(RuntimeError, match="crash between"):
+        customer_sync(config=configure(world, folder, CREATE), customer=number)
+    monkeypatch.setattr(ConnectWise, "create", original)
+    pending = query(folder, "SELECT target_key FROM sync.push_log WHERE outcome IS NULL")
+    assert pending == [(f"company identifier={number}",)]
+
+    rerun = sync(world, folder, CREATE, customer=number)
+    made = [c for c in cw.find(COMPANIES, identifier=number) if not c.get("deletedFlag")]
+    assert len(made) == 1
+    assert query(folder, "SELECT count(*) FROM sync.push_log WHERE outcome IS NULL") == [(0,)]
+    links = query(folder, "SELECT target_key, made_by FROM sync.links WHERE source_key = ?",
+                  [number])  # fmt: skip
+    assert links == [(str(made[0]["id"]), "crosswalk")]
+    props = {p["Name"]: p["Value"] for p in ea.customer(number)["CustomProperties"]}
+    assert props["ZCJ_CW_CompanyID"] == str(made[0]["id"])
+    assert made[0]["name"] == ea.customer(number)["CustomerName"][:50]
+    assert not cw.find(COMPANIES, identifier=other)  # --customer: only that one
+    assert {p.action for p in rerun.planned} <= {"create-site", "set-link"}
+
+    again = sync(world, folder, CREATE, customer=number)
+    assert again.planned == []
+    assert len([c for c in cw.find(COMPANIES, identifier=number) if not c.get("deletedFlag")]) == 1
