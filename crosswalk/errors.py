@@ -99,6 +99,13 @@ CODE_TITLES = {
     "number-match-name-differs": "customer numbers held by a PSA company with another name",
     "link-unknown-site": "ERP locations linked to a PSA site that does not exist",
     "link-site-of-another-company": "ERP locations linked to a site of another company",
+    "field-conflict": "fields changed in both e-automate and ConnectWise: pick one",
+    "field-truncated": "values longer than ConnectWise holds (sent cut to the limit)",
+    "psa-update-rejected": "customer changes ConnectWise refused",
+    "erp-update-rejected": "chosen values e-automate refused",
+    "link-write-rejected": "links e-automate refused to store in a custom property",
+    "company-create-rejected": "ERP customers ConnectWise refused as new companies",
+    "site-create-rejected": "ERP locations ConnectWise refused as new sites",
     # charge-import
     "account-code-unknown": "calls waiting: no account at the location has their account code",
     "account-code-unsupported": "calls waiting: account codes with characters Operate refuses",

@@ -32,6 +32,7 @@ MODELS = (
     "source:sync.conflicts+",
     "+customer_field_sync",
     "+customer_link_writes",
+    "+customer_sync_findings",
     "+sync_health",
 )
 

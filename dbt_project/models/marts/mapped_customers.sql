@@ -14,6 +14,18 @@ companies as (
     select * from {{ ref('stg_connectwise__companies') }}
 ),
 
+links as (
+    select * from {{ ref('stg_sync__links') }}
+    where link_kind = 'customer'
+),
+
+synced as (
+    select source_key as customer_number, max(synced_at) as last_synced_at
+    from {{ ref('stg_sync__field_base') }}
+    where link_kind = 'customer'
+    group by 1
+),
+
 exclusions as (
     select * from {{ ref('stg_sync__exclusions') }}
     where flow = 'customer-sync' and system = 'eautomate'
@@ -33,6 +45,12 @@ final as (
         matched.match_rule,
         matched.match_reason,
         matched.company_id is not null as is_mapped,
+        -- links an operator or crosswalk made; a rule's link holds as long as its data
+        case when links.target_key = cast(matched.company_id as varchar)
+            then links.linked_at end as linked_since,
+        case when links.target_key = cast(matched.company_id as varchar)
+            then links.made_by end as linked_by,
+        synced.last_synced_at,
         matched.claimed_company_id,
         matched.finding_code,
         matched.finding,
@@ -52,6 +70,8 @@ final as (
     inner join customers on matched.customer_number = customers.customer_number
     left join companies on matched.company_id = companies.company_id
     left join exclusions on matched.customer_number = exclusions.record_key
+    left join links on matched.customer_number = links.source_key
+    left join synced on matched.customer_number = synced.customer_number
 )
 
 select * from final
