@@ -232,6 +232,11 @@ class CustomerSyncConfig(FlowConfig):
     new_company_type_id: int | None = Field(default=None, ge=1)
     new_company_status_id: int | None = Field(default=None, ge=1)
     new_company_territory_id: int | None = Field(default=None, ge=1)
+    # The other direction (CleanManager's "create partners"): active PSA companies of these
+    # types that no ERP customer is linked to become ERP customers, numbered by their
+    # Company ID where it fits (15 characters) and is free, else by e-automate.
+    create_customers: bool = False
+    new_customer_company_types: list[str] = ["Client"]
 
 
 class ChargeImportConfig(FlowConfig):

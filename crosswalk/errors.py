@@ -106,6 +106,7 @@ CODE_TITLES = {
     "link-write-rejected": "links e-automate refused to store in a custom property",
     "company-create-rejected": "ERP customers ConnectWise refused as new companies",
     "site-create-rejected": "ERP locations ConnectWise refused as new sites",
+    "customer-create-rejected": "PSA companies e-automate refused as new customers",
     # charge-import
     "account-code-unknown": "calls waiting: no account at the location has their account code",
     "account-code-unsupported": "calls waiting: account codes with characters Operate refuses",

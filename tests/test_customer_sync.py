@@ -277,3 +277,25 @@ def test_one_customer_created_on_demand_exactly_once_across_a_crash(
     again = sync(world, folder, CREATE, customer=number)
     assert again.planned == []
     assert len([c for c in cw.find(COMPANIES, identifier=number) if not c.get("deletedFlag")]) == 1
+
+
+def test_a_new_psa_client_becomes_an_erp_customer_once(world, folder, apis):
+    cw, ea = apis
+    company = cw.create(COMPANIES, {
+        "identifier": "HARBORVIEW", "name": "Harborview Dental Group", "types": [{"id": 1}],
+        "status": {"name": "Active"}, "addressLine1": "12 Harbor Blvd", "city": "Tampa",
+        "state": "FL", "zip": "33602", "phoneNumber": "813-555-0199",
+    })  # fmt: skip
+    extra = "[flows.customer_sync]\ncreate_customers = true\n"
+    run = sync(world, folder, extra)
+    assert [p.action for p in run.planned if p.action.startswith("create")] == ["create-customer"]
+    made = ea.customers_by_property("ZCJ_CW_CompanyID", str(company["id"]))
+    assert [(c["CustomerNumber"], c["CustomerName"], c["City"]) for c in made] == [
+        ("HARBORVIEW", "Harborview Dental Group", "Tampa")
+    ]
+    again = sync(world, folder, extra)
+    assert again.planned == []
+    mapped = query(folder, "SELECT company_id, match_rule FROM marts.mapped_customers "
+                   "WHERE customer_number = 'HARBORVIEW'")  # fmt: skip
+    assert mapped == [(company["id"], "link")]
+    assert len(ea.customers_by_property("ZCJ_CW_CompanyID", str(company["id"]))) == 1

@@ -52,6 +52,7 @@ CODES = (
     "company-create-rejected",
     "site-create-rejected",
 )
+COMPANY_CODES = ("customer-create-rejected",)
 
 
 @dataclass(frozen=True)
@@ -366,6 +367,85 @@ class Pusher:
                 kind, number = intent.payload["record"].split(" ", 1)
                 self._link(kind, number, made, f"{intent.action[7:]} found by crosswalk")
 
+    def customers(self) -> None:
+        """ERP customers for active PSA companies of the configured types that no ERP
+        customer is linked to, claims, numbers or is suggested for (CleanManager's
+        "create partners"); a likely partner is for an operator to confirm first."""
+        types = self.run.settings.flows.customer_sync.new_customer_company_types
+        found = rows(self.log.con, """
+            SELECT * FROM staging.stg_connectwise__companies c
+            WHERE NOT c.is_deleted AND c.status = 'Active'
+              AND list_has_any(c.company_types, ?::VARCHAR[])
+              AND c.company_id NOT IN (SELECT company_id FROM marts.mapped_customers
+                                       WHERE company_id IS NOT NULL)
+              AND c.company_id NOT IN (SELECT claimed_company_id FROM marts.mapped_customers
+                                       WHERE claimed_company_id IS NOT NULL)
+              AND c.company_id NOT IN (SELECT company_id FROM marts.customer_suggestions)
+              AND upper(trim(c.identifier)) NOT IN (
+                  SELECT upper(trim(customer_number)) FROM staging.stg_eautomate__customers)
+              AND upper(trim(coalesce(c.account_number, ''))) NOT IN (
+                  SELECT upper(trim(customer_number)) FROM staging.stg_eautomate__customers)
+            ORDER BY c.company_id""", [types])  # fmt: skip
+        for company in found:
+            self.customer(company)
+
+    def customer(self, company: dict) -> None:
+        company_id, identifier = company["company_id"], company["identifier"].strip()
+        address = "\n".join(v for v in (company["address_line1"], company["address_line2"]) if v)
+        body = {
+            "CustomerNumber": identifier.upper() if len(identifier) <= 15 else None,
+            "CustomerName": company["company_name"][:100],
+            "Address": address or None,
+            "City": company["city"],
+            "State": company["state"],
+            "Zip": company["zip"],
+            "Phone1": company["phone_number"],
+            "Fax": company["fax_number"],
+            "WebSite": company["website"],
+            "CustomProperties": [{"Name": PROPERTY["customer"], "Value": str(company_id)}],
+        }
+        body = {k: v for k, v in body.items() if v}
+        target = f"customer {PROPERTY['customer']}={company_id}"
+        record = f"company {company_id}"
+        shown = {k: (None, v) for k, v in body.items() if k != "CustomProperties"}
+        planned = Planned("eautomate", "create-customer", target, record, shown)
+
+        def find() -> str | None:
+            found = self.ea.customers_by_property(PROPERTY["customer"], str(company_id))
+            return min((c["CustomerNumber"] for c in found), default=None)
+
+        if self.run.plan:
+            self.run.planned.append(planned)
+            return
+        number, outcome = find(), "adopted"
+        if number is None:
+            self.run.planned.append(planned)
+            push = self.log.intend("eautomate", planned.action, target, planned.payload())
+            try:
+                number, outcome = self.ea.add_customer(body)["CustomerNumber"], "done"
+            except OutcomeUnknown:
+                number = find()
+                if number is None:
+                    self.log.finish(push, "not-applied", None, "answer lost; nothing found")
+                    raise
+            except DataError as exc:
+                self.log.finish(push, "failed", None, str(exc))
+                self.pushed.failed += 1
+                self.run.failures.add(data_failure(
+                    "connectwise", "companies", company_id, "customer-create-rejected",
+                    f'e-automate refused company {company_id} "{company["company_name"]}" as a '
+                    f"customer: {exc.message}",
+                    "Correct the company in ConnectWise as the reason says; the next run "
+                    "creates the customer.",
+                    label=f'company {company_id} "{company["company_name"]}"',
+                ))  # fmt: skip
+                return
+            self.log.finish(push, outcome, number)
+        self.log.settle(target, "adopted", number)
+        self._link("customer", number, company_id, f"customer {outcome} by crosswalk")
+        counter = "created" if outcome == "done" else "adopted"
+        setattr(self.pushed, counter, getattr(self.pushed, counter) + 1)
+
     def _link(self, kind: str, number: str, made: int, note: str) -> None:
         """Record a partner crosswalk made (or found after a lost answer) in sync.links."""
         with self.log.transaction() as con:
@@ -494,11 +574,14 @@ def push_customers(
                 pusher.recover()
             if run.settings.flows.customer_sync.create_companies:
                 pusher.partners(customer)
+            if run.settings.flows.customer_sync.create_customers and customer is None:
+                pusher.customers()
             pusher.fields(customer)
         if ea is not None:
             pusher.links(customer)
     land_written(run, pusher.written)
     if customer is None:  # one customer's run leaves the others' failures open
         run.failures.looked_at("eautomate", "customers", CODES)
+        run.failures.looked_at("connectwise", "companies", COMPANY_CODES)
     pusher.logger.info("customer pushes: %s", pusher.pushed)
     return pusher.pushed

@@ -20,6 +20,10 @@ renamed as (
         cast(fax_number as varchar) as fax_number,
         cast(website as varchar) as website,
         cast(territory__name as varchar) as territory,
+        list_transform(
+            from_json(coalesce(cast(types as varchar), '[]'), '[{"name": "VARCHAR"}]'),
+            lambda t: t.name
+        ) as company_types,
         coalesce(cast(deleted_flag as boolean), false) as is_deleted,
         cast(info__last_updated as timestamptz) as last_updated_at,
         _loaded_at as loaded_at
