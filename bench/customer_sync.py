@@ -34,6 +34,8 @@ def main() -> None:
         data = Path(folder)
         os.environ["PREFECT_HOME"] = str(data / "prefect")
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         os.environ.pop("PREFECT_API_URL", None)
         began = time.perf_counter()
         with serve.start(data / "emulators", seed=args.seed, scale=args.scale, port_base=0) as on:
