@@ -69,3 +69,26 @@ def test_planted_wrong_links_are_findings(matched, case, codes):
     carriers = [n for n, found in cases.items() if case in found]
     assert carriers
     assert {n: rows[n][2] for n in carriers if rows[n][2] not in codes} == {}
+
+
+def test_each_rule_links_the_customers_it_is_for(matched, emulated):
+    """Without a property, the number in the company's identifier or account number links;
+    with one, the property does; every one of them to the true company."""
+    rows, truth, cases = matched
+    key_of = dict(emulated.store.query(
+        "SELECT c.customer_number, k.case_name FROM world.cases k JOIN world.customers c "
+        "ON k.entity = 'companies' AND k.id = c.cw_company_id "
+        "WHERE k.case_name IN ('company_key_in_identifier', 'company_key_in_account_number')"
+    ))  # fmt: skip
+    expected = {"company_key_in_identifier": "company_identifier",
+                "company_key_in_account_number": "account_number"}  # fmt: skip
+    by_rule = {}
+    for number, (company, rule, finding) in rows.items():
+        if finding is None and company is not None:
+            by_rule.setdefault(rule, set()).add(number)
+            assert company == truth[number], number
+    without_property = {n for n, found in cases.items() if "customer_property_missing" in found}
+    checked = [n for n in without_property if n in key_of and rows[n][2] is None]
+    assert {key_of[n] for n in checked} == set(expected)
+    assert {n: rows[n][1] for n in checked} == {n: expected[key_of[n]] for n in checked}
+    assert {"company_identifier", "account_number", "custom_property"} <= set(by_rule)
