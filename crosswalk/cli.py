@@ -469,10 +469,12 @@ def _write(settings: Settings, sql: str, params: list) -> None:
 
 
 def _set_link(settings: Settings, kind: str, number: str, target: str, note: str) -> None:
+    """An operator's link (or, with an empty target, unlink); it is not broken."""
     _write(
         settings,
-        "INSERT OR REPLACE INTO sync.links VALUES (?, 'eautomate', ?, 'connectwise', ?, "
-        "'operator', ?, now(), NULL)",
+        "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, target_system, "
+        "target_key, made_by, note, created_at, run_id, broken_at, broken_reason) "
+        "VALUES (?, 'eautomate', ?, 'connectwise', ?, 'operator', ?, now(), NULL, NULL, NULL)",
         [kind, number, target, note],
     )
 

@@ -219,7 +219,10 @@ class CustomerSyncConfig(FlowConfig):
     customer_types: list[str] = []
     branches: list[str] = []
     territories: list[str] = []
+    contract_types: list[str] = []  # only customers with an active ERP contract of these
     locations: bool = True
+    # Every company id is read again (deletions, merges) when the last sweep is older.
+    sweep_hours: int = Field(default=24, ge=0)
 
 
 class ChargeImportConfig(FlowConfig):
