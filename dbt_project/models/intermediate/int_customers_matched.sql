@@ -185,7 +185,7 @@ decided as (
         end as match_rule,
         case
             when is_unlinked
-                then 'unlinked by ' || link_made_by || ' (crosswalk links break); no rule links it'
+                then 'unlinked by ' || link_made_by || ' (crosswalk links unlink); no rule links it'
             when final_finding_code = 'company-claimed-twice' and not is_claim_kept
                 then 'the company its number points at is linked to another customer'
             when final_finding_code = 'number-match-name-differs'
@@ -265,7 +265,7 @@ decided as (
                 then 'Keep ZCJ_CW_CompanyID on the customer the PSA company really is and '
                     || 'clear it on the others'
             when 'number-match-name-differs'
-                then 'If they are the same business, link them (crosswalk links add); if not, '
+                then 'If they are the same business, link them (crosswalk links set); if not, '
                     || 'correct the Company ID or account number in ConnectWise'
         end as fix
     from deduplicated
