@@ -201,3 +201,20 @@ def test_contract_types_keep_customers_with_an_active_contract_of_one(built, tmp
         "GLOB01": no_contract,  # a template is not a contract
         "HOLL01": None,
     }
+
+
+def test_unmapped_customers_are_the_unmapped_ones_not_excluded(built, tmp_path):
+    warehouse, _ = built
+    config = tmp_path / "crosswalk.toml"
+    config.write_text(f"[warehouse]\npath = {str(warehouse.path)!r}\n")  # no filters
+    assert dbt.build(load_settings(config), ["mapped_customers+"]).ok
+    with warehouse.connect(read_only=True) as con:
+        unmapped = con.execute(
+            "SELECT customer_number, unmapped_reason FROM marts.unmapped_customers "
+            "ORDER BY customer_number"
+        ).fetchall()
+        expected = con.execute(
+            "SELECT customer_number, coalesce(finding, match_reason) FROM marts.mapped_customers "
+            "WHERE NOT is_mapped AND NOT is_excluded ORDER BY customer_number"
+        ).fetchall()
+    assert unmapped == expected and unmapped
