@@ -498,10 +498,12 @@ def _write(settings: Settings, sql: str, params: list) -> None:
 
 
 def _set_link(settings: Settings, kind: str, number: str, target: str, note: str) -> None:
+    """An operator's link (or, with an empty target, unlink); it is not broken."""
     _write(
         settings,
-        "INSERT OR REPLACE INTO sync.links VALUES (?, 'eautomate', ?, 'connectwise', ?, "
-        "'operator', ?, now(), NULL)",
+        "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, target_system, "
+        "target_key, made_by, note, created_at, run_id, broken_at, broken_reason) "
+        "VALUES (?, 'eautomate', ?, 'connectwise', ?, 'operator', ?, now(), NULL, NULL, NULL)",
         [kind, number, target, note],
     )
 
@@ -513,8 +515,10 @@ def links_list(
     unlinked: Annotated[bool, typer.Option(help="Only records without a link.")] = False,
     findings: Annotated[bool, typer.Option(help="Only links that contradict the data.")] = False,
 ) -> None:
-    """Each ERP customer (or location) with its PSA partner, the rule and the reason."""
+    """Each ERP customer (or location) with its PSA partner, the rule and the reason; a
+    link in sync.links shows who made it and whether it is broken."""
     settings = _settings(config)
+    kind = "location" if location else "customer"
     mart, partner = (
         ("marts.mapped_locations", "site_id")
         if location
@@ -522,29 +526,116 @@ def links_list(
     )
     where = []
     if unlinked:
-        where.append("NOT is_mapped")
+        where.append("NOT m.is_mapped")
     if findings:
-        where.append("finding_code IS NOT NULL")
+        where.append("m.finding_code IS NOT NULL")
     rows = _mart(
         settings,
-        f"SELECT customer_number, customer_name, {partner}, coalesce(match_rule, ''), "
-        f"coalesce(finding, match_reason), coalesce(fix, '') FROM {mart} "
+        f"SELECT m.customer_number, m.customer_name, m.{partner}, "
+        "coalesce(m.match_rule, ''), coalesce(m.finding, m.match_reason), coalesce(m.fix, ''), "
+        "l.made_by, l.broken_at "
+        f"FROM {mart} AS m LEFT JOIN sync.links AS l "
+        "ON l.kind = ? AND l.source_key = m.customer_number "
         + (f"WHERE {' AND '.join(where)} " if where else "")
-        + "ORDER BY customer_number",
+        + "ORDER BY m.customer_number",
+        [kind],
     )
     table = Table(title=f"{'locations' if location else 'customers'}: {len(rows)}")
-    for column in ("customer", "name", "site" if location else "company", "rule", "why", "fix"):
+    columns = ("customer", "name", "site" if location else "company", "rule", "why", "fix", "link")
+    for column in columns:
         table.add_column(column, overflow="fold")
-    for number, name, target, rule, why, fix in rows:
+    for number, name, target, rule, why, fix, made_by, broken_at in rows:
+        link = f"{made_by}, broken {broken_at:%Y-%m-%d}" if broken_at else made_by
         table.add_row(
-            *(Text(str(v if v is not None else "")) for v in (number, name, target, rule, why, fix))
+            *(
+                Text(str(v if v is not None else ""))
+                for v in (number, name, target, rule, why, fix, link)
+            )
         )
+    console.print(table)
+
+
+@links_app.command("show")
+def links_show(
+    customer: Annotated[str, typer.Argument(help="The ERP customer (or location) number.")],
+    config: ConfigOption = None,
+    location: LocationOption = False,
+) -> None:
+    """One customer (or location) in full: its link, how and when it was made and by whom,
+    the matched company or site, findings, exclusion, and suggestions."""
+    settings = _settings(config)
+    kind = "location" if location else "customer"
+    columns = "match_rule, match_reason, finding_code, finding, fix, is_excluded, exclusion_reason"
+    if location:
+        sql = (
+            "SELECT customer_name, site_id, site_name, company_id, "
+            f"{columns} FROM marts.mapped_locations WHERE customer_number = ?"
+        )
+    else:
+        sql = (
+            "SELECT customer_name, company_id, company_name, company_identifier, "
+            f"{columns} FROM marts.mapped_customers WHERE customer_number = ?"
+        )
+    found = _mart(settings, sql, [customer])
+    if not found:
+        console.print(f"no {kind} {escape(customer)!r} in the last customer-sync")
+        raise typer.Exit(1)
+    (
+        (name, target, target_name, more, rule, reason, code, finding, fix, excluded, why_excluded),
+    ) = found
+    if target is None:
+        partner = "none"
+    elif location:
+        partner = f'site {target} "{target_name}" of company {more}'
+    else:
+        partner = f'company {target} {more} "{target_name}"'
+    links = _mart(
+        settings,
+        "SELECT target_key, made_by, note, created_at, broken_at, broken_reason "
+        "FROM sync.links WHERE kind = ? AND source_key = ?",
+        [kind, customer],
+    )
+    table = Table(show_header=False, title=f"{kind} {customer}")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    fields = [
+        ("name", name),
+        ("site" if location else "company", partner),
+        ("rule", rule),
+        ("why", reason),
+    ]
+    if links:
+        ((linked_to, made_by, note, created_at, broken_at, broken_reason),) = links
+        fields += [
+            ("sync.links", f"-> {linked_to}" if linked_to else "unlinked (no rule links it)"),
+            ("made by", f"{made_by}, {_when(created_at)}" + (f": {note}" if note else "")),
+        ]
+        if broken_at:
+            fields.append(("broken", f"{_when(broken_at)}: {broken_reason}"))
+    else:
+        fields.append(("sync.links", "none: the rules decide"))
+    if code:
+        fields += [("finding", f"{code}: {finding}"), ("fix", fix)]
+    fields.append(("excluded", why_excluded if excluded else "no"))
+    if not location:
+        suggestions = _mart(
+            settings,
+            "SELECT company_id, company_name, score, evidence FROM marts.customer_suggestions "
+            "WHERE customer_number = ? ORDER BY suggestion_rank",
+            [customer],
+        )
+        for n, (company, company_name, score, evidence) in enumerate(suggestions, 1):
+            fields.append(
+                (f"suggestion {n}", f'company {company} "{company_name}", {score}: {evidence}')
+            )
+    for field_name, value in fields:
+        table.add_row(field_name, Text(str(value if value is not None else "")))
     console.print(table)
 
 
 @links_app.command("suggestions")
 def links_suggestions(config: ConfigOption = None) -> None:
-    """Likely partners for unlinked customers, with the evidence; confirm with `links add`."""
+    """Likely partners for unlinked customers, with the evidence; confirm with `links set`."""
     settings = _settings(config)
     rows = _mart(
         settings,
@@ -559,8 +650,8 @@ def links_suggestions(config: ConfigOption = None) -> None:
     console.print(table)
 
 
-@links_app.command("add")
-def links_add(
+@links_app.command("set")
+def links_set(
     customer: Annotated[str, typer.Argument(help="The ERP customer (or location) number.")],
     target: Annotated[int, typer.Argument(help="The PSA company (or site) id.")],
     config: ConfigOption = None,
@@ -578,17 +669,22 @@ def links_add(
     )
 
 
-@links_app.command("break")
-def links_break(
+@links_app.command("unlink")
+def links_unlink(
     customer: Annotated[str, typer.Argument(help="The ERP customer (or location) number.")],
     config: ConfigOption = None,
     location: LocationOption = False,
     note: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
 ) -> None:
-    """Break a wrong link: no rule links this record again until `links add` or `links reset`."""
+    """Break a wrong link: no rule links this record again until `links set` or `links reset`."""
     settings = _settings(config)
     _set_link(settings, "location" if location else "customer", customer, "", note)
     console.print(f"unlinked {customer}; no rule will link it again", highlight=False)
+
+
+# The names before issue 5's set / unlink; they still work, unlisted.
+links_app.command("add", hidden=True)(links_set)
+links_app.command("break", hidden=True)(links_unlink)
 
 
 @links_app.command("reset")

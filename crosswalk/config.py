@@ -223,6 +223,7 @@ class CustomerSyncConfig(FlowConfig):
     customer_types: list[str] = []
     branches: list[str] = []
     territories: list[str] = []
+    contract_types: list[str] = []  # only customers with an active ERP contract of these
     locations: bool = True
     # Fields the sync leaves alone in the PSA ("address" is both address lines).
     skip_fields: list[SyncField] = []
@@ -237,6 +238,8 @@ class CustomerSyncConfig(FlowConfig):
     # Company ID where it fits (15 characters) and is free, else by e-automate.
     create_customers: bool = False
     new_customer_company_types: list[str] = ["Client"]
+    # Every company id is read again (deletions, merges) when the last sweep is older.
+    sweep_hours: int = Field(default=24, ge=0)
 
 
 class ChargeImportConfig(FlowConfig):

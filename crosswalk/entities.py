@@ -33,6 +33,12 @@ class Entity:
     ``cursor`` names the column whose greatest value is the watermark once a page
     has landed (None for entities read whole every run). ``parent`` names the entity
     whose records own this one's collections, when the API serves them only per parent.
+
+    A narrow read of another entity's collection names it in ``resource`` and the API
+    fields it asks for in ``fields``. A ``mirror`` is read whole and stands for the
+    whole collection: once every page has landed, rows the read did not return are
+    deleted (the record is gone from the system) and its watermark is the moment the
+    read began.
     """
 
     system: str
@@ -42,10 +48,18 @@ class Entity:
     cursor: str | None = None
     # A child collection read per parent record (sites of a company), named in the same system.
     parent: str | None = None
+    resource: str | None = None
+    fields: tuple[str, ...] = ()
+    mirror: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.system, self.name)
+
+    @property
+    def collection(self) -> str:
+        """The entity whose records are read: this one, or the one ``resource`` names."""
+        return self.resource or self.name
 
     def __str__(self) -> str:
         return f"{self.system}.{self.name}"

@@ -118,11 +118,14 @@ def _transient(task, task_run, state) -> bool:
 )
 def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
     """Read the entity's changes since its watermark (less the overlap) and land them page
-    by page; repeats from the overlap merge away by primary key."""
+    by page; repeats from the overlap merge away by primary key. A mirror is read whole
+    and then loses the rows the read did not return."""
     logger = get_run_logger()
     warehouse = run.warehouse
+    started = datetime.now(UTC)
     stored = warehouse.watermark(entity.system, entity.name)
-    since = _minus(stored, timedelta(minutes=run.settings.extract.overlap_minutes))
+    overlap = timedelta(minutes=run.settings.extract.overlap_minutes)
+    since = None if entity.mirror else _minus(stored, overlap)
     parents, changed_in = None, None
     if entity.parent:
         parent = ENTITIES[f"{entity.system}.{entity.parent}"]
@@ -133,6 +136,7 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
     # Complete: every record was read again, so failures not seen again are resolved.
     complete = since is None and (parents is None or changed_in is None)
     total = LandResult(entity.system, entity.name, watermark=stored, complete=complete)
+    seen: set[str] = set()
     for page in source.pages(entity, since, parents):
         checked = validate(entity, page.records, page.sources)
         if not total.complete:
@@ -153,6 +157,14 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
             entity, landed.read, landed.landed, landed.inserted, landed.updated,
             landed.quarantined,
         )  # fmt: skip
+        if entity.mirror:
+            seen |= _keys_read(entity, checked)
+    # An empty answer is far likelier a fault than a system without records: keep all.
+    if entity.mirror and seen:
+        gone = warehouse.mirror(
+            entity.system, entity.name, entity.primary_key[0], seen, started.isoformat(), run.id
+        )
+        logger.info("%s: %d rows no longer in %s, deleted", entity, gone, entity.system)
     return total
 
 

@@ -52,13 +52,15 @@ class ExportFolder:
     def pages(
         self, entity: Entity, since: str | None, parents: list[Any] | None = None
     ) -> Iterator[Page]:
-        path = self.folder / entity.system / f"{entity.name}.json"
+        path = self.folder / entity.system / f"{entity.collection}.json"
         if not path.exists():
             return
         try:
             records = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from None
+        if entity.fields:  # as the API answers ``fields=``: only those, when present
+            records = [{k: r[k] for k in entity.fields if k in r} for r in records]
         numbered = [(f"{path.name}#{i + 1}", r) for i, r in enumerate(records)]
         if entity.cursor:
             numbered = [(s, r) for s, r in numbered if _at_or_after(entity, r, since)]
@@ -81,7 +83,8 @@ def _at_or_after(entity: Entity, record: dict[str, Any], since: str | None) -> b
 
 
 class ConnectWiseSource:
-    """Changes read from the ConnectWise API: ``lastUpdated >= since``, forward-only.
+    """Changes read from the ConnectWise API: ``lastUpdated >= since``, forward-only; an
+    entity without a cursor whole, only its ``fields`` when it names some.
 
     Child collections (sites, additions) exist only per parent record; the pipeline
     names the parents whose records changed in this run (all of them on a full refresh).
@@ -94,7 +97,7 @@ class ConnectWiseSource:
     def pages(
         self, entity: Entity, since: str | None, parents: list[Any] | None = None
     ) -> Iterator[Page]:
-        path = ENDPOINTS[entity.name]
+        path = ENDPOINTS[entity.collection]
         if entity.parent:
             # A few records per parent: gather them into full pages, one landing each.
             batch: list[dict[str, Any]] = []
@@ -107,9 +110,10 @@ class ConnectWiseSource:
             if batch:
                 yield Page(batch)
             return
-        stamp = utc_stamp(since)
+        stamp = utc_stamp(since) if entity.cursor else None
         conditions = f"lastUpdated >= {literal(stamp.to_pydatetime())}" if stamp else None
-        for records in self.client.pages(path, conditions):
+        fields = ",".join(entity.fields) or None
+        for records in self.client.pages(path, conditions, fields=fields):
             yield Page(records)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -214,6 +214,12 @@ MIGRATIONS: tuple[str, ...] = (
         settled_by_run VARCHAR
     );
     """,
+    # A link whose target is gone (deleted, merged away, purged) is marked broken with
+    # the reason, not dropped: it no longer decides a match, and an operator settles it.
+    """
+    ALTER TABLE sync.links ADD COLUMN broken_at TIMESTAMPTZ;
+    ALTER TABLE sync.links ADD COLUMN broken_reason VARCHAR;
+    """,
 )
 
 
@@ -334,6 +340,30 @@ class Warehouse:
                 _set_watermark(con, system, entity, watermark, run_id)
                 result.watermark = watermark
         return result
+
+    def mirror(
+        self,
+        system: str,
+        entity: str,
+        key: str,
+        keys_read: Collection[str],
+        read_at: str,
+        run_id: str,
+    ) -> int:
+        """After a whole read of a mirrored entity: delete the rows whose ``key`` it did
+        not return and record ``read_at`` as its watermark, in one transaction; returns
+        the rows deleted."""
+        with self.transaction() as con:
+            con.register("keys_read", pa.table({"key": pa.array(sorted(keys_read), pa.string())}))
+            try:
+                (deleted,) = con.execute(
+                    f"DELETE FROM {raw_table(system, entity)} "
+                    f"WHERE CAST({_quote(key)} AS VARCHAR) NOT IN (SELECT key FROM keys_read)"
+                ).fetchone()
+            finally:
+                con.unregister("keys_read")
+            _set_watermark(con, system, entity, read_at, run_id)
+        return deleted
 
     def watermark(self, system: str, entity: str) -> str | None:
         if not self.path.exists():

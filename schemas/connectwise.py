@@ -40,6 +40,18 @@ class Company(_Record):
     deleted_flag: Flag = pa.Field(nullable=True)
 
 
+class CompanyId(pa.DataFrameModel):
+    """A company as the deletion sweep reads it: id, Company ID and whether it is deleted."""
+
+    id: Id = pa.Field(nullable=False, ge=1)
+    identifier: Text = pa.Field(nullable=True)
+    deleted_flag: Flag = pa.Field(nullable=True)
+
+    class Config:
+        coerce = True
+        strict = "filter"
+
+
 class Agreement(_Record):
     name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 100})
     type__name: Text = pa.Field(nullable=True)
@@ -141,6 +153,17 @@ class Member(_Record):
 
 
 companies = Entity("connectwise", "companies", Company, ("id",), cursor="info__last_updated")
+# Every company id, cheaply (customer-sync's sweep): deletions and merges that leave
+# lastUpdated alone, and companies purged outright, which an incremental read never sees.
+company_ids = Entity(
+    "connectwise",
+    "company_ids",
+    CompanyId,
+    ("id",),
+    resource="companies",
+    fields=("id", "deletedFlag", "identifier"),
+    mirror=True,
+)
 agreements = Entity("connectwise", "agreements", Agreement, ("id",), cursor="info__last_updated")
 tickets = Entity("connectwise", "tickets", Ticket, ("id",), cursor="info__last_updated")
 sites = Entity(

@@ -155,8 +155,8 @@ def test_operators_link_break_and_exclude_without_e_mailing_anyone(prefect_serve
     assert wrong_link.record_id == "EAGL01" and "106" in wrong_link.fix
 
     for command in (
-        ["links", "break", "ACME01", "--note", "not the same business"],
-        ["links", "add", "DELT01", "104"],
+        ["links", "unlink", "ACME01", "--note", "not the same business"],
+        ["links", "set", "DELT01", "104"],
         ["exclude", "add", "BRIG01", "--reason", "billing only"],
     ):
         result = runner.invoke(app, [*command, "--config", config])
@@ -177,3 +177,27 @@ def test_operators_link_break_and_exclude_without_e_mailing_anyone(prefect_serve
     assert "billing only" in excluded.output and "ZCJ_SyncToCW is No" in excluded.output
     reset = runner.invoke(app, ["links", "reset", "ACME01", "--config", config])
     assert reset.exit_code == 0
+
+    shown = runner.invoke(app, ["links", "show", "DELT01", "--config", config], **wide)
+    assert shown.exit_code == 0, shown.output
+    for expected in ("-> 104", "made by", "operator", "company 104", "link", "ZCJ_SyncToCW"):
+        assert expected in shown.output
+    unlinked = runner.invoke(app, ["links", "show", "ACME01", "--config", config], **wide)
+    assert "none: the rules decide" in unlinked.output  # reset above
+    missing = runner.invoke(app, ["links", "show", "NOPE", "--config", config])
+    assert missing.exit_code == 1 and "no customer 'NOPE'" in missing.output
+
+
+def test_links_add_and_break_are_the_old_names_of_set_and_unlink(tmp_path, make_config):
+    config = str(make_config(tmp_path))
+    helped = runner.invoke(app, ["links", "--help"], terminal_width=200)
+    names = set(re.findall(r"^│ (\w+)", helped.output, re.MULTILINE))
+    assert {"list", "show", "set", "unlink", "reset", "suggestions"} <= names
+    assert not names & {"add", "break"}
+    for command in (["links", "add", "X1", "7"], ["links", "break", "X2"]):
+        assert runner.invoke(app, [*command, "--config", config]).exit_code == 0
+    with Warehouse(load_settings(config).warehouse.path).connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT source_key, target_key, made_by FROM sync.links ORDER BY 1"
+        ).fetchall()
+    assert rows == [("X1", "7", "operator"), ("X2", "", "operator")]

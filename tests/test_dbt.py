@@ -147,3 +147,74 @@ def test_filters_in_the_configuration_exclude_with_a_reason(built, tmp_path):
             assert customers[number] is None
     assert any(reason is None for reason in customers.values())
     assert locations == [("flows.customer_sync.locations is false: customers only",)]
+
+
+def _contract(number: str, customer: str, kind: str, status: str = "Active", **more) -> dict:
+    return {
+        "ContractID": len(number) * 1000 + sum(map(ord, number)),
+        "ContractNumber": number,
+        "CustomerNumber": customer,
+        "BillToNumber": more.pop("bill_to", customer),
+        "ContractType": kind,
+        "Status": status,
+        "IsTemplate": more.pop("template", False),
+        "LastUpdate": "2026-01-01T00:00:00Z",
+        **more,
+    }
+
+
+def test_contract_types_keep_customers_with_an_active_contract_of_one(built, tmp_path):
+    warehouse, _ = built
+    contracts = [
+        _contract("C-ACME", "ACME01", "MPS"),
+        _contract("C-BRIG", "BRIG01", "IT"),
+        _contract("C-CAFE", "CAFE01", "MPS", status="Expired"),
+        _contract("C-EAGL", "EAGL01", "MPS", ExpDate="2001-01-31"),
+        _contract("C-FOXT", "FOXT01-1", "MPS", bill_to="FOXT01"),
+        _contract("**MPS", "GLOB01", "MPS", template=True),
+        _contract("C-HOLL", "HOLL01", "O'Care"),
+    ]
+    checked = validate(ENTITIES["eautomate.contracts"], contracts)
+    assert not checked.rejected
+    warehouse.land("eautomate", "contracts", ("contract_id",), checked.table, "run-2")
+    config = tmp_path / "crosswalk.toml"
+    config.write_text(
+        f"[warehouse]\npath = {str(warehouse.path)!r}\n"
+        '[flows.customer_sync]\ncontract_types = ["MPS", "O\'Care"]\n'
+    )
+    outcome = dbt.build(load_settings(config), ["+mapped_customers"])
+    assert outcome.ok
+    with warehouse.connect(read_only=True) as con:
+        reasons = dict(
+            con.execute(
+                "SELECT customer_number, exclusion_reason FROM marts.mapped_customers"
+            ).fetchall()
+        )
+    no_contract = "no active contract of type MPS, O'Care (flows.customer_sync.contract_types)"
+    assert reasons == {
+        "ACME01": None,
+        "BRIG01": no_contract,  # IT only
+        "CAFE01": no_contract,  # expired
+        "DELT01": "ZCJ_SyncToCW is No on the ERP customer",
+        "EAGL01": no_contract,  # past its expiration date
+        "FOXT01": None,  # a location's contract, billed to it
+        "GLOB01": no_contract,  # a template is not a contract
+        "HOLL01": None,
+    }
+
+
+def test_unmapped_customers_are_the_unmapped_ones_not_excluded(built, tmp_path):
+    warehouse, _ = built
+    config = tmp_path / "crosswalk.toml"
+    config.write_text(f"[warehouse]\npath = {str(warehouse.path)!r}\n")  # no filters
+    assert dbt.build(load_settings(config), ["mapped_customers+"]).ok
+    with warehouse.connect(read_only=True) as con:
+        unmapped = con.execute(
+            "SELECT customer_number, unmapped_reason FROM marts.unmapped_customers "
+            "ORDER BY customer_number"
+        ).fetchall()
+        expected = con.execute(
+            "SELECT customer_number, coalesce(finding, match_reason) FROM marts.mapped_customers "
+            "WHERE NOT is_mapped AND NOT is_excluded ORDER BY customer_number"
+        ).fetchall()
+    assert unmapped == expected and unmapped

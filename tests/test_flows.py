@@ -41,6 +41,9 @@ def test_customer_sync_lands_builds_and_a_rerun_changes_nothing(prefect_server, 
         "connectwise.sites": (0, 0, 0, 0, 0),  # the fixture exports hold no sites
         "eautomate.customers": (10, 9, 9, 0, 1),
         "eautomate.code_lists": (0, 0, 0, 0, 0),  # the fixture exports hold no code lists
+        # The first run sweeps every company id; the narrow read passes the one row
+        # whose full record is quarantined.
+        "connectwise.company_ids": (11, 11, 11, 0, 0),
     }
     second = customer_sync(config=str(config_file))
     for read, landed, inserted, updated, quarantined in counts(second).values():

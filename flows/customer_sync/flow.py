@@ -5,26 +5,37 @@ watermark (less the configured overlap) and e-automate's code lists whole, valid
 lands them in ``raw_connectwise.companies``, ``raw_eautomate.customers`` and
 ``raw_eautomate.code_lists``, and builds the mapping models (``marts.mapped_customers``,
 ``marts.mapped_locations``), and reports every link that contradicts the data as a
-failure for the ERP's owners. A re-run is safe: rows merge by primary key and a watermark
-advances in the same transaction as the rows it covers; a finding that no longer occurs
-is resolved.
+failure for the ERP's owners. Every ``sweep_hours`` it also reads every company id, so
+that companies deleted or merged without a ``lastUpdated`` change are found and the links
+to them marked broken (``sweep.py``); with ``contract_types`` set it reads e-automate
+contracts too. A re-run is safe: rows merge by primary key and a watermark advances in
+the same transaction as the rows it covers; a finding that no longer occurs is resolved.
 """
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from crosswalk.config import load_settings
+from crosswalk.config import Settings, load_settings
 from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
+from crosswalk.entities import Entity
 from crosswalk.errors import data_failure
 from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entities, report
 from flows.customer_sync.push import push_customers
+from flows.customer_sync.sweep import due, mark_broken_links
 from schemas import connectwise, eautomate
 
-ENTITIES = (connectwise.companies, connectwise.sites, eautomate.customers, eautomate.code_lists)
+ENTITIES = (
+    connectwise.companies,
+    connectwise.sites,
+    eautomate.customers,
+    eautomate.code_lists,
+    connectwise.company_ids,
+)
 MODELS = (
     "source:raw_connectwise.companies+",
     "source:raw_connectwise.sites+",
+    "source:raw_connectwise.company_ids+",
     "source:raw_eautomate.customers+",
     "source:sync.links+",
     "source:sync.exclusions+",
@@ -33,6 +44,7 @@ MODELS = (
     "+customer_field_sync",
     "+customer_link_writes",
     "+customer_sync_findings",
+    "source:sync.watermarks+",
     "+sync_health",
 )
 
@@ -40,6 +52,8 @@ MODELS = (
 FINDINGS = (
     "link-unknown-company",
     "link-deleted-company",
+    "link-broken",
+    "link-site-of-deleted-company",
     "link-names-another-customer",
     "company-claimed-twice",
     "number-match-name-differs",
@@ -81,6 +95,15 @@ def open_apis(run: Run) -> tuple[ConnectWise | None, EAutomate | None]:
     )  # fmt: skip
 
 
+def reads(settings: Settings) -> tuple[tuple[Entity, ...], tuple[str, ...]]:
+    """The entities the flow lands and the models it builds: e-automate contracts only
+    when ``contract_types`` filters customers by them (a customers-only setup never
+    reads them; when set, they come incrementally, shared with agreement-sync)."""
+    if not settings.flows.customer_sync.contract_types:
+        return ENTITIES, MODELS
+    return (*ENTITIES, eautomate.contracts), (*MODELS, "source:raw_eautomate.contracts+")
+
+
 @flow(name="customer-sync")
 def customer_sync(
     config: str | None = None,
@@ -91,9 +114,11 @@ def customer_sync(
     """Extract companies and customers, land them, build the mapping, push what changed
     (only ``customer`` and its locations, when given), report."""
     settings = load_settings(config)
-    with flow_run_recorded("customer-sync", settings, ENTITIES, plan, full_refresh) as run:
-        land_entities(run, ENTITIES)
-        run.models = build_models(run, MODELS)
+    entities, models = reads(settings)
+    with flow_run_recorded("customer-sync", settings, entities, plan, full_refresh) as run:
+        land_entities(run, due(run, entities))
+        run.models = build_models(run, models)
+        mark_broken_links(run)
         report_link_findings(run)
         push_customers(run, *open_apis(run), customer)
     report(run)

@@ -373,7 +373,7 @@ class Pusher:
         "create partners"); a likely partner is for an operator to confirm first."""
         types = self.run.settings.flows.customer_sync.new_customer_company_types
         found = rows(self.log.con, """
-            SELECT * FROM staging.stg_connectwise__companies c
+            SELECT * FROM intermediate.int_companies_swept c
             WHERE NOT c.is_deleted AND c.status = 'Active'
               AND list_has_any(c.company_types, ?::VARCHAR[])
               AND c.company_id NOT IN (SELECT company_id FROM marts.mapped_customers
@@ -450,8 +450,10 @@ class Pusher:
         """Record a partner crosswalk made (or found after a lost answer) in sync.links."""
         with self.log.transaction() as con:
             con.execute(
-                "INSERT OR REPLACE INTO sync.links VALUES (?, 'eautomate', ?, 'connectwise', ?, "
-                "'crosswalk', ?, ?, ?)",
+                "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, "
+                "target_system, target_key, made_by, note, created_at, run_id, broken_at, "
+                "broken_reason) VALUES (?, 'eautomate', ?, 'connectwise', ?, 'crosswalk', ?, ?, "
+                "?, NULL, NULL)",
                 [kind, number, str(made), note, datetime.now(UTC), self.run.id],
             )
 

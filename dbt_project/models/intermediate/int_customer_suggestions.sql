@@ -15,7 +15,7 @@ customers as (
 ),
 
 companies as (
-    select * from {{ ref('stg_connectwise__companies') }}
+    select * from {{ ref('int_companies_swept') }}
     where not is_deleted
 ),
 

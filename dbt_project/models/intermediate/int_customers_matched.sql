@@ -3,9 +3,10 @@
 --
 -- Rules, in order (seed 004, DESIGN.md section 5):
 -- 1. an existing link wins: sync.links, else the customer's ZCJ_CW_CompanyID property;
---    unless it points at an unknown or deleted (merged) company, at a company whose
---    Company ID is another customer's number, or at a company another customer claims
---    with better evidence; a link an operator made is never second-guessed by data;
+--    unless it points at an unknown, deleted (merged) or purged company (int_companies_swept),
+--    at a company whose Company ID is another customer's number, or at a company another
+--    customer claims with better evidence, or the link is marked broken; a link an operator
+--    made is never second-guessed by data;
 -- 2. else the customer number equals a live company's Company ID (identifier), or the
 --    account number of exactly one live company; trimmed, case-insensitive; a number
 --    held by a company with an unrelated name is a finding, not a link (the incumbent's
@@ -20,7 +21,7 @@ customers as (
 ),
 
 companies as (
-    select * from {{ ref('stg_connectwise__companies') }}
+    select * from {{ ref('int_companies_swept') }}
 ),
 
 links as (
@@ -28,7 +29,9 @@ links as (
         source_key as customer_number,
         try_cast(nullif(target_key, '') as bigint) as company_id,
         target_key = '' as is_unlinked,
-        made_by
+        made_by,
+        broken_at,
+        broken_reason
     from {{ ref('stg_sync__links') }}
     where link_kind = 'customer'
 ),
@@ -62,6 +65,8 @@ candidates as (
         upper(trim(customers.customer_number)) as number_key,
         links.company_id as link_company_id,
         links.made_by as link_made_by,
+        links.broken_at as link_broken_at,
+        links.broken_reason as link_broken_reason,
         coalesce(links.is_unlinked, false) as is_unlinked,
         customers.cw_company_id_property,
         try_cast(trim(customers.cw_company_id_property) as bigint) as property_company_id,
@@ -103,7 +108,8 @@ checked as (
         jaro_winkler_similarity(
             lower(claims.customer_name), lower(data_company.company_name)
         ) as data_name_similarity,
-        claimed.company_id is not null as is_claimed_known,
+        claimed.company_id is not null and not claimed.is_purged as is_claimed_known,
+        coalesce(claimed.is_purged, false) as is_claimed_purged,
         coalesce(claimed.is_deleted, false) as is_claimed_deleted,
         claimed.identifier as claimed_identifier,
         claimed.company_name as claimed_company_name,
@@ -125,6 +131,7 @@ findings as (
             when claim_source is null then null
             when not is_claimed_known then 'link-unknown-company'
             when is_claimed_deleted then 'link-deleted-company'
+            when link_broken_at is not null then 'link-broken'
             when link_made_by = 'operator' then null
             when claimed_identifier_customer is not null then 'link-names-another-customer'
             when customers_claiming > 1 and data_company_id is distinct from claimed_company_id
@@ -178,7 +185,7 @@ decided as (
         end as match_rule,
         case
             when is_unlinked
-                then 'unlinked by ' || link_made_by || ' (crosswalk links break); no rule links it'
+                then 'unlinked by ' || link_made_by || ' (crosswalk links unlink); no rule links it'
             when final_finding_code = 'company-claimed-twice' and not is_claim_kept
                 then 'the company its number points at is linked to another customer'
             when final_finding_code = 'number-match-name-differs'
@@ -203,10 +210,18 @@ decided as (
             when 'link-unknown-company'
                 then 'customer ' || customer_number || ' is linked (' || claim_source
                     || ') to PSA company ' || claimed_company_id || ', which does not exist'
+                    || case when is_claimed_purged
+                        then ' any more (the last sweep of every company did not find it)'
+                        else '' end
             when 'link-deleted-company'
                 then 'customer ' || customer_number || ' is linked (' || claim_source
                     || ') to PSA company ' || claimed_company_id || ' "' || claimed_company_name
                     || '", which is deleted (merged)'
+            when 'link-broken'
+                then 'customer ' || customer_number || ' is linked (sync.links) to PSA company '
+                    || claimed_company_id || ', a link marked broken on '
+                    || strftime(timezone('UTC', link_broken_at), '%Y-%m-%d') || ': '
+                    || coalesce(link_broken_reason, 'no reason recorded')
             when 'link-names-another-customer'
                 then 'customer ' || customer_number || ' is linked (' || claim_source
                     || ') to PSA company ' || claimed_company_id || ' "' || claimed_company_name
@@ -222,15 +237,27 @@ decided as (
         end as finding,
         case case when not is_unlinked then final_finding_code end
             when 'link-unknown-company'
-                then 'Clear or correct ZCJ_CW_CompanyID on the ERP customer'
+                then case when claim_source = 'link'
+                    then 'Link it to the right company (crosswalk links set ' || customer_number
+                        || ' ID), or let the rules decide (crosswalk links reset '
+                        || customer_number || ')'
+                    else 'Clear or correct ZCJ_CW_CompanyID on the ERP customer' end
                     || case when data_company_id is not null
                         then '; crosswalk will write ' || data_company_id || ', the company '
                             || 'that carries the customer number' else '' end
             when 'link-deleted-company'
-                then 'Point ZCJ_CW_CompanyID at the company this one was merged into'
+                then case when claim_source = 'link'
+                    then 'Link it to the company this one was merged into (crosswalk links set '
+                        || customer_number || ' ID), or let the rules decide (crosswalk links '
+                        || 'reset ' || customer_number || ')'
+                    else 'Point ZCJ_CW_CompanyID at the company this one was merged into' end
                     || case when data_company_id is not null
                         then ' (' || data_company_id || ' carries the customer number; '
                             || 'crosswalk will write it)' else '' end
+            when 'link-broken'
+                then 'Confirm the link (crosswalk links set ' || customer_number || ' '
+                    || claimed_company_id || '), or let the rules decide (crosswalk links reset '
+                    || customer_number || ')'
             when 'link-names-another-customer'
                 then 'Decide which customer the PSA company is: correct its Company ID in '
                     || 'ConnectWise, or the customer''s ZCJ_CW_CompanyID in e-automate'
@@ -238,7 +265,7 @@ decided as (
                 then 'Keep ZCJ_CW_CompanyID on the customer the PSA company really is and '
                     || 'clear it on the others'
             when 'number-match-name-differs'
-                then 'If they are the same business, link them (crosswalk links add); if not, '
+                then 'If they are the same business, link them (crosswalk links set); if not, '
                     || 'correct the Company ID or account number in ConnectWise'
         end as fix
     from deduplicated

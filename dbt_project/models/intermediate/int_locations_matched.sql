@@ -1,7 +1,8 @@
 -- Each ERP location (child customer), the PSA site it is linked to, and why: the same
 -- rules as customers, within the company its parent customer is linked to.
 -- 1. an existing link wins: sync.links, else ZCJ_CW_SiteAddressRecID, unless the site
---    does not exist or belongs to a company other than the parent's (a finding);
+--    does not exist, belongs to a deleted (merged) or purged company, or to a company other
+--    than the parent's, or the link is marked broken (a finding);
 -- 2. else the one site of the parent's company named as the location (its name or its
 --    customer number), trimmed, case-insensitive;
 -- 3. else no link: the location waits for its parent, or for a site to be created.
@@ -21,11 +22,17 @@ sites as (
     select * from {{ ref('stg_connectwise__sites') }}
 ),
 
+companies as (
+    select * from {{ ref('int_companies_swept') }}
+),
+
 links as (
     select
         source_key as customer_number,
         try_cast(target_key as bigint) as site_id,
-        made_by
+        made_by,
+        broken_at,
+        broken_reason
     from {{ ref('stg_sync__links') }}
     where link_kind = 'location'
 ),
@@ -48,6 +55,8 @@ candidates as (
         parents.company_id as parent_company_id,
         links.site_id as link_site_id,
         links.made_by as link_made_by,
+        links.broken_at as link_broken_at,
+        links.broken_reason as link_broken_reason,
         locations.cw_site_id_property,
         case
             when links.site_id is not null then 'link'
@@ -75,15 +84,20 @@ checked as (
         claimed.site_id is not null as is_claimed_known,
         claimed.company_id as claimed_site_company_id,
         claimed.site_name as claimed_site_name,
+        claimed_company.company_name as claimed_company_name,
+        claimed_company.deletion as claimed_company_deletion,
         case
             when claim_source is null then null
             when claimed.site_id is null then 'link-unknown-site'
+            when claimed_company.is_deleted then 'link-site-of-deleted-company'
+            when link_broken_at is not null then 'link-broken'
             when link_made_by = 'operator' then null
             when parent_company_id is not null and claimed.company_id <> parent_company_id
                 then 'link-site-of-another-company'
         end as finding_code
     from candidates
     left join sites as claimed on candidates.claimed_site_id = claimed.site_id
+    left join companies as claimed_company on claimed.company_id = claimed_company.company_id
 ),
 
 decided as (
@@ -120,6 +134,16 @@ decided as (
             when 'link-unknown-site'
                 then 'location ' || customer_number || ' is linked (' || claim_source
                     || ') to PSA site ' || claimed_site_id || ', which does not exist'
+            when 'link-site-of-deleted-company'
+                then 'location ' || customer_number || ' is linked (' || claim_source
+                    || ') to PSA site ' || claimed_site_id || ' "' || claimed_site_name
+                    || '" of company ' || claimed_site_company_id || ' "' || claimed_company_name
+                    || '", ' || claimed_company_deletion
+            when 'link-broken'
+                then 'location ' || customer_number || ' is linked (sync.links) to PSA site '
+                    || claimed_site_id || ', a link marked broken on '
+                    || strftime(timezone('UTC', link_broken_at), '%Y-%m-%d') || ': '
+                    || coalesce(link_broken_reason, 'no reason recorded')
             when 'link-site-of-another-company'
                 then 'location ' || customer_number || ' is linked (' || claim_source
                     || ') to PSA site ' || claimed_site_id || ' "' || claimed_site_name
@@ -129,6 +153,16 @@ decided as (
         case finding_code
             when 'link-unknown-site'
                 then 'Clear or correct ZCJ_CW_SiteAddressRecID on the ERP location'
+            when 'link-site-of-deleted-company'
+                then 'Point the location at a site of the company its parent is now ('
+                    || case when claim_source = 'link'
+                        then 'crosswalk links set ' || customer_number || ' SITE --location'
+                        else 'ZCJ_CW_SiteAddressRecID' end
+                    || ')'
+            when 'link-broken'
+                then 'Confirm the link (crosswalk links set ' || customer_number || ' '
+                    || claimed_site_id || ' --location), or let the rules decide '
+                    || '(crosswalk links reset ' || customer_number || ' --location)'
             when 'link-site-of-another-company'
                 then 'Point ZCJ_CW_SiteAddressRecID at a site of company ' || parent_company_id
                     || ', or correct the parent''s link'

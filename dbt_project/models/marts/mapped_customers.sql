@@ -56,7 +56,7 @@ final as (
         matched.finding,
         matched.fix,
         exclusions.record_key is not null
-            or coalesce(upper(trim(customers.sync_to_cw_property)) = 'NO', false)
+            or upper(trim(coalesce(customers.sync_to_cw_property, ''))) = 'NO'
             or {{ customer_sync_filter('customers') }} is not null as is_excluded,
         case
             when exclusions.record_key is not null

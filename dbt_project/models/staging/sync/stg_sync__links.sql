@@ -13,7 +13,10 @@ renamed as (
         cast(target_key as varchar) as target_key,
         cast(made_by as varchar) as made_by,
         cast(note as varchar) as note,
-        cast(created_at as timestamptz) as linked_at
+        cast(created_at as timestamptz) as linked_at,
+        cast(run_id as varchar) as run_id,
+        cast(broken_at as timestamptz) as broken_at,
+        cast(broken_reason as varchar) as broken_reason
     from source
 )
 
