@@ -225,6 +225,8 @@ class CustomerSyncConfig(FlowConfig):
     territories: list[str] = []
     contract_types: list[str] = []  # only customers with an active ERP contract of these
     locations: bool = True
+    # false: read, map and report only; nothing is written to either system.
+    push: bool = True
     # Fields the sync leaves alone in the PSA ("address" is both address lines).
     skip_fields: list[SyncField] = []
     # The incumbent's insert option: active ERP customers without a partner become PSA

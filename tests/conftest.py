@@ -76,12 +76,16 @@ def emulated(tmp_path_factory):
 
     Tests that write make their own records (unique names), so they do not depend on
     one another; tests that inject faults clear them when done (``faults`` fixture).
+    Its configuration reads and maps customers without pushing (``push = false``): the
+    customer-sync push tests write to a world of their own.
     """
     from emulators import serve
 
     with serve.start(
         tmp_path_factory.mktemp("emulators"), seed=7, scale="small", port_base=0
     ) as running:
+        with running.config.open("a", encoding="utf-8") as config:
+            config.write("\n[flows.customer_sync]\npush = false\n")
         yield running
 
 

@@ -31,8 +31,9 @@ def test_customers_without_an_active_contract_of_the_types_are_excluded(
     )
     config = tmp_path / "crosswalk.toml"
     config.write_text(
-        emulated.config.read_text(encoding="utf-8")
-        + f'\n[flows.customer_sync]\ncontract_types = ["{kind}"]\n',
+        emulated.config.read_text(encoding="utf-8").replace(
+            "[flows.customer_sync]\n", f'[flows.customer_sync]\ncontract_types = ["{kind}"]\n'
+        ),
         encoding="utf-8",
     )
     run = customer_sync(config=str(config))

@@ -60,7 +60,9 @@ def test_deleted_and_purged_companies_break_their_links(
 ):
     config = tmp_path / "crosswalk.toml"
     config.write_text(
-        emulated.config.read_text(encoding="utf-8") + "\n[flows.customer_sync]\nsweep_hours = 0\n",
+        emulated.config.read_text(encoding="utf-8").replace(
+            "[flows.customer_sync]\n", "[flows.customer_sync]\nsweep_hours = 0\n"
+        ),
         encoding="utf-8",
     )
     cw = ConnectWise(cw_server.url, "dealer", "demo-public", "demo-private", CW_HEADERS["clientId"])

@@ -120,6 +120,7 @@ def customer_sync(
         run.models = build_models(run, models)
         mark_broken_links(run)
         report_link_findings(run)
-        push_customers(run, *open_apis(run), customer)
+        if settings.flows.customer_sync.push:
+            push_customers(run, *open_apis(run), customer)
     report(run)
     return run
