@@ -69,6 +69,9 @@ def main() -> None:
                 actions = Counter(p.action for p in run.planned)
                 if actions:
                     print("  writes: " + ", ".join(f"{a} {n}" for a, n in sorted(actions.items())))
+                if label == "no-change run":
+                    for planned in run.planned[:10]:
+                        print(f"    {planned}")
 
 
 if __name__ == "__main__":

@@ -299,3 +299,18 @@ def test_a_new_psa_client_becomes_an_erp_customer_once(world, folder, apis):
                    "WHERE customer_number = 'HARBORVIEW'")  # fmt: skip
     assert mapped == [(company["id"], "link")]
     assert len(ea.customers_by_property("ZCJ_CW_CompanyID", str(company["id"]))) == 1
+
+
+def test_the_command_line_plans_one_customer_field_by_field(world, folder, apis):
+    _, ea = apis
+    number, other = linked(folder, 2, offset=12)
+    ea.save_customer(number, {"City": "Lakeland"})
+    ea.save_customer(other, {"City": "Ocala"})
+    configure(world, folder)
+    before = query(folder, "SELECT count(*) FROM sync.push_log")
+    output = cli(folder, "run", "customer-sync", "--plan", "--customer", number)
+    company = company_of(folder, number)
+    assert "customer-sync would write 1 times:" in output
+    assert f"connectwise update-company company {company} (customer {number}): city:" in output
+    assert "-> 'Lakeland'" in output and "Ocala" not in output
+    assert query(folder, "SELECT count(*) FROM sync.push_log") == before

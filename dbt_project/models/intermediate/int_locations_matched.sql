@@ -107,18 +107,21 @@ decided as (
         parent_customer_number,
         parent_company_id,
         case
-            when claim_source is not null and finding_code is null then claimed_site_id
+            when is_claim_kept then claimed_site_id
             when sites_named = 1 then named_site_id
         end as site_id,
         case
-            when claim_source is not null and finding_code is null then claim_source
+            when is_claim_kept then claim_source
             when sites_named = 1 then 'site_name'
         end as match_rule,
         case
-            when claim_source = 'link' and finding_code is null
+            when claim_source = 'link' and is_claim_kept
                 then 'linked ' || coalesce('by ' || link_made_by, '') || ' (sync.links)'
-            when claim_source = 'custom_property' and finding_code is null
+            when claim_source = 'custom_property' and is_claim_kept
                 then 'the location''s ZCJ_CW_SiteAddressRecID names this site'
+            when claim_source is not null and finding_code is null
+                then 'the parent customer ' || parent_customer_number || ' is not linked yet; '
+                    || 'the claim on site ' || claimed_site_id || ' waits for it'
             when sites_named = 1 then 'a site of the parent''s company has the location''s name'
             when sites_named > 1
                 then sites_named || ' sites of the parent''s company have the location''s name; '
@@ -167,7 +170,16 @@ decided as (
                 then 'Point ZCJ_CW_SiteAddressRecID at a site of company ' || parent_company_id
                     || ', or correct the parent''s link'
         end as fix
-    from checked
+    from (
+        -- a rule's claim holds only on a site of the parent's company: it waits while
+        -- the parent is unlinked (an operator's or crosswalk's link is taken as made)
+        select
+            *,
+            claim_source is not null and finding_code is null
+                and (parent_company_id is not null or link_made_by in ('operator', 'crosswalk'))
+                as is_claim_kept
+        from checked
+    )
 )
 
 select * from decided

@@ -29,7 +29,7 @@ erp as (
     select * from {{ ref('int_erp_customer_fields') }}
 ),
 
-pairs as (
+all_pairs as (
     select
         'customer' as link_kind,
         mapped.customer_number,
@@ -49,6 +49,12 @@ pairs as (
         cast(mapped.site_id as varchar)
     from {{ ref('mapped_locations') }} as mapped
     where mapped.site_id is not null and not mapped.is_excluded
+),
+
+-- A PSA record two ERP records map to gets neither's values (the mapping reports why).
+pairs as (
+    select * from all_pairs
+    qualify count(*) over (partition by link_kind, target_key) = 1
 ),
 
 fields as (
