@@ -99,6 +99,7 @@ CODE_TITLES = {
     "number-match-name-differs": "customer numbers held by a PSA company with another name",
     "link-unknown-site": "ERP locations linked to a PSA site that does not exist",
     "link-site-of-another-company": "ERP locations linked to a site of another company",
+    "site-claimed-twice": "PSA sites two ERP locations are matched to",
     "field-conflict": "fields changed in both e-automate and ConnectWise: pick one",
     "field-truncated": "values longer than ConnectWise holds (sent cut to the limit)",
     "psa-update-rejected": "customer changes ConnectWise refused",

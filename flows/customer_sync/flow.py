@@ -59,6 +59,7 @@ FINDINGS = (
     "number-match-name-differs",
     "link-unknown-site",
     "link-site-of-another-company",
+    "site-claimed-twice",
 )
 
 

@@ -180,6 +180,34 @@ decided as (
                 as is_claim_kept
         from checked
     )
+),
+
+-- A site two locations land on is neither's: both are findings, for a person to settle.
+deduplicated as (
+    select
+        *,
+        site_id is not null and count(*) over (partition by site_id) > 1 as is_claimed_twice
+    from decided
+),
+
+final as (
+    select * exclude (is_claimed_twice) replace (
+        case when is_claimed_twice then null else site_id end as site_id,
+        case when is_claimed_twice then null else match_rule end as match_rule,
+        case when is_claimed_twice then 'another location is matched to the same site'
+            else match_reason end as match_reason,
+        case when is_claimed_twice then 'site-claimed-twice' else finding_code end
+            as finding_code,
+        case when is_claimed_twice
+            then 'location ' || customer_number || ' and another location are both matched '
+                || 'to PSA site ' || site_id
+            else finding end as finding,
+        case when is_claimed_twice
+            then 'Keep ZCJ_CW_SiteAddressRecID on the location the site really is and clear '
+                || 'it on the other (or link by hand: crosswalk links set --location)'
+            else fix end as fix
+    )
+    from deduplicated
 )
 
-select * from decided
+select * from final
