@@ -237,6 +237,30 @@ def test_a_value_too_long_for_the_psa_is_cut_and_reported(world, folder, apis):
     assert pushes_found(again) == ["field-truncated"]
 
 
+def test_throttling_and_server_errors_change_nothing_that_is_written(world, folder, apis):
+    cw, ea = apis
+    numbers = linked(folder, 4, offset=20)
+    for i, number in enumerate(numbers):
+        ea.save_customer(number, {"City": f"Faultville {i}", "Phone1": f"(941) 555-01{i:02d}"})
+    servers = [world.servers["connectwise"], world.servers["eautomate"]]
+    for server in servers:
+        server.faults.configure(seed=3, throttle=0.2, error=0.1, retry_after=0)
+    try:
+        run = sync(world, folder)
+    finally:
+        for server in servers:
+            server.faults.clear()
+    assert sum(sum(s.faults.injected.values()) for s in servers) > 0
+    assert [o for *_, o in logged(folder, run)] == ["done"] * len(numbers)
+    for i, number in enumerate(numbers):
+        record = cw.get(COMPANIES, company_of(folder, number))
+        assert (record["city"], record["phoneNumber"]) == (
+            f"Faultville {i}",
+            f"(941) 555-01{i:02d}",
+        )
+    assert sync(world, folder).planned == []
+
+
 CREATE = "[flows.customer_sync]\ncreate_companies = true\n"
 
 

@@ -349,9 +349,15 @@ class Pusher:
                 self.site(row, company_id)
 
     def recover(self) -> None:
-        """Creates a run sent but never recorded (it stopped, or the answer was lost):
-        look each up by its key; what exists is adopted (the rules link it by its
-        identifier), what does not was never made and the mapping proposes it again."""
+        """Writes a run sent but never recorded (it stopped, or the answer was lost). An
+        update is settled as superseded: this run's diff sends it again if still needed.
+        A create is looked up by its key: what exists is adopted and linked, what does not
+        was never made and is proposed again."""
+        updates = ("update-company", "update-site", "update-customer", "set-link")
+        for system in ("connectwise", "eautomate"):
+            for intent in self.log.pending(system, updates):
+                # idempotent writes: this run's diff sends them again if still needed
+                self.log.settle(intent.target_key, "superseded")
         for intent in self.log.pending("connectwise", ("create-company", "create-site")):
             sent = {k: after for k, (_, after) in intent.payload["changes"].items()}
             if intent.action == "create-company":
@@ -366,6 +372,13 @@ class Pusher:
             if made is not None:
                 kind, number = intent.payload["record"].split(" ", 1)
                 self._link(kind, number, made, f"{intent.action[7:]} found by crosswalk")
+        for intent in self.log.pending("eautomate", ("create-customer",)):
+            company = intent.target_key.rsplit("=", 1)[1]
+            found = self.ea.customers_by_property(PROPERTY["customer"], company)
+            number = min((c["CustomerNumber"] for c in found), default=None)
+            self.log.settle(intent.target_key, "adopted" if number else "not-applied", number)
+            if number is not None:
+                self._link("customer", number, int(company), "customer found by crosswalk")
 
     def customers(self) -> None:
         """ERP customers for active PSA companies of the configured types that no ERP
