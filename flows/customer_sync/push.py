@@ -32,7 +32,7 @@ from prefect.cache_policies import NO_CACHE
 from crosswalk.connectwise import ConnectWise, literal
 from crosswalk.eautomate import EAutomate
 from crosswalk.entities import Entity, validate
-from crosswalk.errors import data_failure
+from crosswalk.errors import Failure, data_failure
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.pipeline import Run
 from crosswalk.pushlog import PushLog
@@ -427,37 +427,21 @@ class Pusher:
             found = self.ea.customers_by_property(PROPERTY["customer"], str(company_id))
             return min((c["CustomerNumber"] for c in found), default=None)
 
-        if self.run.plan:
-            self.run.planned.append(planned)
-            return
-        number, outcome = find(), "adopted"
-        if number is None:
-            self.run.planned.append(planned)
-            push = self.log.intend("eautomate", planned.action, target, planned.payload())
-            try:
-                number, outcome = self.ea.add_customer(body)["CustomerNumber"], "done"
-            except OutcomeUnknown:
-                number = find()
-                if number is None:
-                    self.log.finish(push, "not-applied", None, "answer lost; nothing found")
-                    raise
-            except DataError as exc:
-                self.log.finish(push, "failed", None, str(exc))
-                self.pushed.failed += 1
-                self.run.failures.add(data_failure(
-                    "connectwise", "companies", company_id, "customer-create-rejected",
-                    f'e-automate refused company {company_id} "{company["company_name"]}" as a '
-                    f"customer: {exc.message}",
-                    "Correct the company in ConnectWise as the reason says; the next run "
-                    "creates the customer.",
-                    label=f'company {company_id} "{company["company_name"]}"',
-                ))  # fmt: skip
-                return
-            self.log.finish(push, outcome, number)
-        self.log.settle(target, "adopted", number)
-        self._link("customer", number, company_id, f"customer {outcome} by crosswalk")
-        counter = "created" if outcome == "done" else "adopted"
-        setattr(self.pushed, counter, getattr(self.pushed, counter) + 1)
+        def rejected(exc: DataError) -> Failure:
+            name = f'company {company_id} "{company["company_name"]}"'
+            return data_failure(
+                "connectwise", "companies", company_id, "customer-create-rejected",
+                f"e-automate refused {name} as a customer: {exc.message}",
+                "Correct the company in ConnectWise as the reason says; the next run creates "
+                "the customer.",
+                label=name,
+            )  # fmt: skip
+
+        made = self._create(planned, find, lambda: self.ea.add_customer(body)["CustomerNumber"],
+                            rejected)  # fmt: skip
+        if made is not None:
+            number, how = made
+            self._link("customer", number, company_id, f"customer {how} by crosswalk")
 
     def _link(self, kind: str, number: str, made: int, note: str) -> None:
         """Record a partner crosswalk made (or found after a lost answer) in sync.links."""
@@ -489,8 +473,8 @@ class Pusher:
             ]
             return min(c["id"] for c in found) if found else None
 
-        return self._create(row, "company", target, body, find,
-                            lambda: self.cw.create(COMPANIES, body)["id"])  # fmt: skip
+        return self._partner(row, "company", target, body, find,
+                             lambda: self.cw.create(COMPANIES, body)["id"])  # fmt: skip
 
     def site(self, row: dict, company_id: int) -> int | None:
         body = _address(row, "stateReference")
@@ -501,23 +485,46 @@ class Pusher:
             found = self.cw.records(path, f"name={literal(body['name'])}")
             return min(s["id"] for s in found) if found else None
 
-        return self._create(row, "site", target, body, find,
-                            lambda: self.cw.create(path, body)["id"])  # fmt: skip
+        return self._partner(row, "site", target, body, find,
+                             lambda: self.cw.create(path, body)["id"])  # fmt: skip
 
-    def _create(self, row: dict, noun: str, target: str, body: dict, find, create) -> int | None:
-        """Adopt the record ``find`` finds, else create it (in the push log), then link it
-        in ``sync.links`` and in the ERP's property. A lost answer is looked up again."""
-        number = row["customer_number"]
+    def _partner(self, row: dict, noun: str, target: str, body: dict, find, create) -> int | None:
+        """A PSA company or site for an ERP record, linked in ``sync.links`` and in the
+        ERP's custom property."""
+
+        def rejected(exc: DataError) -> Failure:
+            return data_failure(
+                "eautomate", "customers", row["customer_number"], f"{noun}-create-rejected",
+                f"ConnectWise refused the {noun} for {label(row)}: {exc.message}",
+                f"Correct the customer in e-automate as the reason says; the next run creates "
+                f"the {noun}.",
+                label=label(row),
+            )  # fmt: skip
+
         planned = Planned("connectwise", f"create-{noun}", target, label(row),
                           {k: (None, v) for k, v in body.items()})  # fmt: skip
+        made = self._create(planned, find, create, rejected)
+        if made is None:
+            return None
+        record_id, how = made
+        self._link(
+            row["link_kind"], row["customer_number"], record_id, f"{noun} {how} by crosswalk"
+        )
+        self.write_link(row, row["customer_number"], str(record_id))
+        return record_id
+
+    def _create(self, planned: Planned, find, create, rejected) -> tuple[Any, str] | None:
+        """Adopt the record ``find`` finds, else ``create`` it through the push log; a lost
+        answer is looked up again. Returns the record's key and "created" or "found", or
+        None when planning or refused (``rejected`` makes the failure)."""
         if self.run.plan:
             self.run.planned.append(planned)
             return None
-        made = find()
-        outcome = "adopted"
+        made, outcome = find(), "adopted"
         if made is None:
-            push = self.log.intend("connectwise", planned.action, target, planned.payload())
             self.run.planned.append(planned)
+            push = self.log.intend(planned.system, planned.action, planned.target,
+                                   planned.payload())  # fmt: skip
             try:
                 made, outcome = create(), "done"
             except OutcomeUnknown:
@@ -528,22 +535,13 @@ class Pusher:
             except DataError as exc:
                 self.log.finish(push, "failed", None, str(exc))
                 self.pushed.failed += 1
-                self.run.failures.add(data_failure(
-                    "eautomate", "customers", number, f"{noun}-create-rejected",
-                    f"ConnectWise refused the {noun} for {label(row)}: {exc.message}",
-                    "Correct the customer in e-automate as the reason says; the next run "
-                    f"creates the {noun}.",
-                    label=label(row),
-                ))  # fmt: skip
+                self.run.failures.add(rejected(exc))
                 return None
             self.log.finish(push, outcome, made)
-        self.log.settle(target, "adopted", made)
-        how = "created" if outcome == "done" else "found"
-        self._link(row["link_kind"], number, made, f"{noun} {how} by crosswalk")
+        self.log.settle(planned.target, "adopted", made)
         counter = "created" if outcome == "done" else "adopted"
         setattr(self.pushed, counter, getattr(self.pushed, counter) + 1)
-        self.write_link(row, number, str(made))
-        return made
+        return made, "created" if outcome == "done" else "found"
 
 
 def _psa_value(path: str, value: str) -> Any:
