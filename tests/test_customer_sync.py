@@ -10,6 +10,7 @@ from crosswalk.cli import app
 from crosswalk.config import load_settings
 from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
+from crosswalk.http import OutcomeUnknown
 from crosswalk.warehouse import Warehouse
 from emulators import serve
 from flows.customer_sync.flow import customer_sync
@@ -301,6 +302,32 @@ def test_one_customer_created_on_demand_exactly_once_across_a_crash(
     again = sync(world, folder, CREATE, customer=number)
     assert again.planned == []
     assert len([c for c in cw.find(COMPANIES, identifier=number) if not c.get("deletedFlag")]) == 1
+
+
+def test_a_create_whose_answers_are_lost_is_made_once(world, folder, apis, monkeypatch):
+    """The first POST is lost before ConnectWise sees it (looked up: not made, so sent
+    again); the second is made but its answer is lost (looked up: found, adopted)."""
+    cw, _ = apis
+    number = query(folder, "SELECT customer_number FROM marts.mapped_customers "
+                   "WHERE company_id IS NULL AND NOT is_excluded AND finding_code IS NULL "
+                   "AND is_active AND match_rule IS NULL ORDER BY 1 LIMIT 1")[0][0]  # fmt: skip
+    original, sent = ConnectWise.create, []
+
+    def lossy(self, path, record):
+        sent.append(path)
+        if len(sent) > 1:
+            original(self, path, record)
+        raise OutcomeUnknown("connectwise", "connection reset", request=f"POST {path}")
+
+    monkeypatch.setattr(ConnectWise, "create", lossy)
+    run = sync(world, folder, CREATE, customer=number)
+    monkeypatch.setattr(ConnectWise, "create", original)
+    assert sent[:2] == [COMPANIES, COMPANIES]
+    made = [c for c in cw.find(COMPANIES, identifier=number) if not c.get("deletedFlag")]
+    assert len(made) == 1
+    assert [(a, o) for _, a, _, _, o in logged(folder, run) if a == "create-company"] == [
+        ("create-company", "done")
+    ]
 
 
 def test_a_new_psa_client_becomes_an_erp_customer_once(world, folder, apis):

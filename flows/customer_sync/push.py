@@ -443,6 +443,20 @@ class Pusher:
             number, how = made
             self._link("customer", number, company_id, f"customer {how} by crosswalk")
 
+    @staticmethod
+    def _create_once(create, find, attempts: int = 3) -> Any:
+        """``create``; when its answer is lost, ``find`` tells whether it was made, and
+        only when it was not is it sent again (``attempts`` times in all; a lost last
+        answer is the caller's to look up)."""
+        for _ in range(attempts - 1):
+            try:
+                return create()
+            except OutcomeUnknown:
+                made = find()
+                if made is not None:
+                    return made
+        return create()
+
     def _link(self, kind: str, number: str, made: int, note: str) -> None:
         """Record a partner crosswalk made (or found after a lost answer) in sync.links."""
         with self.log.transaction() as con:
@@ -526,11 +540,11 @@ class Pusher:
             push = self.log.intend(planned.system, planned.action, planned.target,
                                    planned.payload())  # fmt: skip
             try:
-                made, outcome = create(), "done"
+                made, outcome = self._create_once(create, find), "done"
             except OutcomeUnknown:
-                made = find()
+                made, outcome = find(), "done"
                 if made is None:
-                    self.log.finish(push, "not-applied", None, "answer lost; nothing found")
+                    self.log.finish(push, "not-applied", None, "answers lost; nothing found")
                     raise
             except DataError as exc:
                 self.log.finish(push, "failed", None, str(exc))
