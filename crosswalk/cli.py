@@ -176,7 +176,8 @@ def run(
     customer: Annotated[
         str | None,
         typer.Option(
-            "--customer", help="customer-sync: push only this ERP customer and its locations."
+            "--customer",
+            help="customer-sync: push only this ERP customer and its locations (or location).",
         ),
     ] = None,
 ) -> None:

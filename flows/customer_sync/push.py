@@ -99,10 +99,15 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable[Any] = ()) -
 
 
 def scoped(sql: str, customer: str | None) -> tuple[str, list[str]]:
-    """``sql`` limited to one parent customer and its locations (``--customer``)."""
+    """``sql`` limited to one customer and its locations, or one location
+    (``--customer``)."""
     if customer is None:
         return sql, []
-    return f"{sql} AND upper(parent_customer_number) = upper(?)", [customer]
+    return (
+        f"{sql} AND (upper(parent_customer_number) = upper(?) "
+        "OR upper(customer_number) = upper(?))",
+        [customer, customer],
+    )
 
 
 def label(row: dict) -> str:
