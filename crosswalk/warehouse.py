@@ -220,6 +220,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sync.links ADD COLUMN broken_at TIMESTAMPTZ;
     ALTER TABLE sync.links ADD COLUMN broken_reason VARCHAR;
     """,
+    # When the customer sync first found each pair linked (by any rule): "since when".
+    """
+    CREATE TABLE sync.pairs_seen (
+        kind VARCHAR NOT NULL,
+        source_key VARCHAR NOT NULL,
+        target_key VARCHAR NOT NULL,
+        first_seen_at TIMESTAMPTZ NOT NULL,
+        run_id VARCHAR,
+        PRIMARY KEY (kind, source_key, target_key)
+    );
+    """,
 )
 
 

@@ -144,6 +144,11 @@ def test_first_run_pushes_what_differs_and_the_second_writes_nothing(world, fold
     second = sync(world, folder)
     assert second.planned == []
     assert logged(folder, second) == []
+    # Since when each pair is linked (every one now), and when its fields last agreed.
+    linked, since, synced = query(
+        folder, "SELECT count(*), count(linked_since), count(last_synced_at) FROM "
+        "marts.mapped_customers WHERE company_id IS NOT NULL AND NOT is_excluded")[0]  # fmt: skip
+    assert linked == since > 0 and synced > 0
 
 
 def test_a_plan_lists_exactly_what_the_run_then_writes(world, folder, apis):

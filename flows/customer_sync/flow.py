@@ -41,6 +41,7 @@ MODELS = (
     "source:sync.exclusions+",
     "source:sync.field_base+",
     "source:sync.conflicts+",
+    "source:sync.pairs_seen+",
     "+customer_field_sync",
     "+customer_link_writes",
     "+customer_sync_findings",
@@ -105,6 +106,23 @@ def reads(settings: Settings) -> tuple[tuple[Entity, ...], tuple[str, ...]]:
     return (*ENTITIES, eautomate.contracts), (*MODELS, "source:raw_eautomate.contracts+")
 
 
+@task(cache_policy=NO_CACHE)
+def remember_pairs(run: Run) -> None:
+    """When each pair was first found linked (``sync.pairs_seen``): the mapping's "since
+    when" for links no one made by hand. A plan run records nothing."""
+    if run.plan:
+        return
+    with run.warehouse.transaction() as con:
+        con.execute(
+            "INSERT OR IGNORE INTO sync.pairs_seen "
+            "SELECT 'customer', customer_number, CAST(company_id AS VARCHAR), now(), ? "
+            "FROM marts.mapped_customers WHERE company_id IS NOT NULL UNION ALL "
+            "SELECT 'location', customer_number, CAST(site_id AS VARCHAR), now(), ? "
+            "FROM marts.mapped_locations WHERE site_id IS NOT NULL",
+            [run.id, run.id],
+        )
+
+
 @flow(name="customer-sync")
 def customer_sync(
     config: str | None = None,
@@ -121,6 +139,7 @@ def customer_sync(
         run.models = build_models(run, models)
         mark_broken_links(run)
         report_link_findings(run)
+        remember_pairs(run)
         if settings.flows.customer_sync.push:
             push_customers(run, *open_apis(run), customer)
     report(run)

@@ -19,6 +19,11 @@ links as (
     where link_kind = 'customer'
 ),
 
+seen as (
+    select * from {{ ref('stg_sync__pairs_seen') }}
+    where link_kind = 'customer'
+),
+
 synced as (
     select source_key as customer_number, max(synced_at) as last_synced_at
     from {{ ref('stg_sync__field_base') }}
@@ -45,9 +50,12 @@ final as (
         matched.match_rule,
         matched.match_reason,
         matched.company_id is not null as is_mapped,
-        -- links an operator or crosswalk made; a rule's link holds as long as its data
-        case when links.target_key = cast(matched.company_id as varchar)
-            then links.linked_at end as linked_since,
+        -- when an operator or crosswalk made the link, else when the sync first found it
+        coalesce(
+            case when links.target_key = cast(matched.company_id as varchar)
+                then links.linked_at end,
+            seen.first_seen_at
+        ) as linked_since,
         case when links.target_key = cast(matched.company_id as varchar)
             then links.made_by end as linked_by,
         synced.last_synced_at,
@@ -72,6 +80,9 @@ final as (
     left join exclusions on matched.customer_number = exclusions.record_key
     left join links on matched.customer_number = links.source_key
     left join synced on matched.customer_number = synced.customer_number
+    left join seen
+        on matched.customer_number = seen.source_key
+        and cast(matched.company_id as varchar) = seen.target_key
 )
 
 select * from final

@@ -14,6 +14,16 @@ parents as (
     select * from {{ ref('mapped_customers') }}
 ),
 
+links as (
+    select * from {{ ref('stg_sync__links') }}
+    where link_kind = 'location'
+),
+
+seen as (
+    select * from {{ ref('stg_sync__pairs_seen') }}
+    where link_kind = 'location'
+),
+
 final as (
     select
         matched.customer_number,
@@ -25,6 +35,12 @@ final as (
         matched.match_rule,
         matched.match_reason,
         matched.site_id is not null as is_mapped,
+        -- when an operator or crosswalk made the link, else when the sync first found it
+        coalesce(
+            case when links.target_key = cast(matched.site_id as varchar)
+                then links.linked_at end,
+            seen.first_seen_at
+        ) as linked_since,
         matched.claimed_site_id,
         matched.finding_code,
         matched.finding,
@@ -41,6 +57,10 @@ final as (
     from matched
     left join parents on matched.parent_customer_number = parents.customer_number
     left join sites on matched.site_id = sites.site_id
+    left join links on matched.customer_number = links.source_key
+    left join seen
+        on matched.customer_number = seen.source_key
+        and cast(matched.site_id as varchar) = seen.target_key
 )
 
 select * from final
