@@ -106,6 +106,21 @@ def record_id(text: str, what: str) -> int:
     return int(text)
 
 
+class System:
+    """An emulated REST system over one ``Store``, its API keys, and the shared fault
+    answers; subclasses set ``name`` and ``default_keys`` and answer ``handle``."""
+
+    name = ""
+    default_keys: Mapping[str, str] = {}
+
+    def __init__(self, store: Store, keys: Mapping[str, str] | None = None):
+        self.store = store
+        self.keys = keys or self.default_keys
+
+    def fault(self, kind: str, retry_after: int) -> Response:
+        return fault(kind, retry_after)
+
+
 @dataclass(frozen=True)
 class Collection:
     """A list endpoint: ``source`` is a SELECT (or table) whose columns are the API's

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from emulators import rest
 from emulators.connect import exports
-from emulators.framework import Request, Response, Store, json_response
+from emulators.framework import Request, Response, json_response
 
 API = ["api"]
 KEYS = {"demo-connect": "user"}
@@ -31,17 +31,11 @@ CLIENTS = rest.Collection(
 SITES = rest.Collection("site", "SELECT id, name FROM connect.sites", updated=None)
 
 
-class Connect:
+class Connect(rest.System):
     """The emulated telephony system; one instance serves one ``Store``."""
 
     name = "connect"
-
-    def __init__(self, store: Store, keys: dict[str, str] | None = None):
-        self.store = store
-        self.keys = keys or KEYS
-
-    def fault(self, kind: str, retry_after: int) -> Response:
-        return rest.fault(kind, retry_after)
+    default_keys = KEYS
 
     def handle(self, request: Request) -> Response:
         segments = request.segments

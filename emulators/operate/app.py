@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from emulators import rest
-from emulators.framework import ApiError, Request, Response, Store, json_response
+from emulators.framework import ApiError, Request, Response, json_response
 
 API = ["api", "v1"]
 KEYS = {"demo-operate": "user", "demo-operate-approver": "approver"}
@@ -113,17 +113,11 @@ LISTS = {
 }
 
 
-class Operate:
+class Operate(rest.System):
     """The emulated workspace billing system; one instance serves one ``Store``."""
 
     name = "operate"
-
-    def __init__(self, store: Store, keys: dict[str, str] | None = None):
-        self.store = store
-        self.keys = keys or KEYS
-
-    def fault(self, kind: str, retry_after: int) -> Response:
-        return rest.fault(kind, retry_after)
+    default_keys = KEYS
 
     def handle(self, request: Request) -> Response:
         segments = request.segments
