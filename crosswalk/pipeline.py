@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -166,6 +167,21 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
         )
         logger.info("%s: %d rows no longer in %s, deleted", entity, gone, entity.system)
     return total
+
+
+def open_apis(run: Run, clients: Mapping[str, type]) -> dict[str, Any]:
+    """A client (``ConnectWise``, ``Operate``...) per named system a push writes to, with
+    its secrets checked first; None where the system is not configured or is read from
+    exports."""
+    systems = run.settings.systems
+    names = [
+        n for n in clients if getattr(systems, n) is not None and not getattr(systems, n).fixtures
+    ]
+    secrets = run.settings.resolve_secrets(names)
+    return {
+        name: client.from_settings(getattr(systems, name), secrets[name]) if name in names else None
+        for name, client in clients.items()
+    }
 
 
 def land_entities(run: Run, entities: Sequence[Entity]) -> None:

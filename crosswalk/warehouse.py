@@ -446,6 +446,13 @@ class Warehouse:
             )
 
 
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+    """A query's rows as dicts by column name."""
+    cursor = con.execute(sql, list(params))
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
 def raw_table(system: str, entity: str) -> str:
     return f"raw_{system}.{entity}"
 

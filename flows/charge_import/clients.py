@@ -24,6 +24,7 @@ from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.operate import Operate
 from crosswalk.pipeline import Run
 from crosswalk.pushlog import PushLog
+from crosswalk.warehouse import rows
 
 CODES = ("connect-site-missing", "connect-client-rejected")
 
@@ -49,9 +50,7 @@ def one_year_later(moment: datetime) -> datetime:
 
 def requests_to_send(run: Run) -> list[dict]:
     with run.warehouse.connect(read_only=True) as con:
-        cursor = con.execute("SELECT * FROM marts.connect_client_requests ORDER BY account_id")
-        columns = [d[0] for d in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        return rows(con, "SELECT * FROM marts.connect_client_requests ORDER BY account_id")
 
 
 def client_for(request: dict, now: datetime) -> dict:

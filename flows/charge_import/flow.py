@@ -27,7 +27,14 @@ from prefect import flow
 from crosswalk.config import load_settings
 from crosswalk.connect import Connect
 from crosswalk.operate import Operate
-from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entities, report
+from crosswalk.pipeline import (
+    Run,
+    build_models,
+    flow_run_recorded,
+    land_entities,
+    open_apis,
+    report,
+)
 from flows.charge_import.calls import import_call_logs
 from flows.charge_import.charges import push_charges
 from flows.charge_import.clients import send_accounts_to_connect
@@ -62,20 +69,6 @@ class Apis:
     connect: Connect | None
 
 
-def open_apis(run: Run) -> Apis:
-    systems = run.settings.systems
-    names = [
-        name
-        for name in ("operate", "connect")
-        if getattr(systems, name) is not None and not getattr(systems, name).fixtures
-    ]
-    secrets = run.settings.resolve_secrets(names)
-    return Apis(
-        Operate.from_settings(systems.operate, secrets["operate"]) if "operate" in names else None,
-        Connect.from_settings(systems.connect, secrets["connect"]) if "connect" in names else None,
-    )
-
-
 @flow(name="charge-import")
 def charge_import(
     config: str | None = None,
@@ -92,7 +85,7 @@ def charge_import(
     entities = (*ENTITIES, calllogs.calls)
     with flow_run_recorded("charge-import", settings, entities, plan, full_refresh) as run:
         land_entities(run, ENTITIES)
-        apis = open_apis(run)
+        apis = Apis(**open_apis(run, {"operate": Operate, "connect": Connect}))
         run.landed.append(import_call_logs(run, apis.connect, until or today))
         run.models = build_models(run, MODELS)
         if apis.operate is not None:

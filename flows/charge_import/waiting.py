@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from crosswalk.errors import data_failure
 from crosswalk.pipeline import Run
-from crosswalk.warehouse import Warehouse
+from crosswalk.warehouse import Warehouse, rows
 
 # reason code -> (failure code, system, entity) of a waiting group
 WAITING = {
@@ -91,7 +91,8 @@ def waiting_failure(row: dict):
 
 def waiting_groups(warehouse: Warehouse) -> list[dict]:
     with warehouse.connect(read_only=True) as con:
-        cursor = con.execute(
+        return rows(
+            con,
             """
             SELECT w.*, l.location_name, a.application_name
             FROM marts.waiting_calls w
@@ -102,8 +103,6 @@ def waiting_groups(warehouse: Warehouse) -> list[dict]:
             """,
             [list(WAITING)],
         )
-        columns = [d[0] for d in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 @dataclass

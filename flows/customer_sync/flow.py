@@ -20,7 +20,14 @@ from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
 from crosswalk.entities import Entity
 from crosswalk.errors import data_failure
-from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entities, report
+from crosswalk.pipeline import (
+    Run,
+    build_models,
+    flow_run_recorded,
+    land_entities,
+    open_apis,
+    report,
+)
 from flows.customer_sync.push import push_customers
 from flows.customer_sync.sweep import due, mark_broken_links
 from schemas import connectwise, eautomate
@@ -83,20 +90,6 @@ def report_link_findings(run: Run) -> int:
     return len(rows)
 
 
-def open_apis(run: Run) -> tuple[ConnectWise | None, EAutomate | None]:
-    """The APIs the pushes write to (None: not configured, or read from exports)."""
-    systems = run.settings.systems
-    names = [n for n in ("connectwise", "eautomate")
-             if getattr(systems, n) is not None and not getattr(systems, n).fixtures]  # fmt: skip
-    secrets = run.settings.resolve_secrets(names)
-    return (
-        ConnectWise.from_settings(systems.connectwise, secrets["connectwise"])
-        if "connectwise" in names else None,
-        EAutomate.from_settings(systems.eautomate, secrets["eautomate"])
-        if "eautomate" in names else None,
-    )  # fmt: skip
-
-
 def reads(settings: Settings) -> tuple[tuple[Entity, ...], tuple[str, ...]]:
     """The entities the flow lands and the models it builds: e-automate contracts only
     when ``contract_types`` filters customers by them (a customers-only setup never
@@ -141,6 +134,7 @@ def customer_sync(
         report_link_findings(run)
         remember_pairs(run)
         if settings.flows.customer_sync.push:
-            push_customers(run, *open_apis(run), customer)
+            apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
+            push_customers(run, apis["connectwise"], apis["eautomate"], customer)
     report(run)
     return run

@@ -20,7 +20,6 @@ before and after.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +35,7 @@ from crosswalk.errors import Failure, data_failure
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.pipeline import Run
 from crosswalk.pushlog import PushLog
+from crosswalk.warehouse import rows
 from schemas import connectwise
 
 COMPANIES = "company/companies"
@@ -92,22 +92,20 @@ class Pushed:
         return ", ".join(f"{n} {k}" for k, n in vars(self).items())
 
 
-def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable[Any] = ()) -> list[dict]:
-    cursor = con.execute(sql, list(params))
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-
-
-def scoped(sql: str, customer: str | None) -> tuple[str, list[str]]:
+def scoped(
+    sql: str,
+    customer: str | None,
+    parent: str = "parent_customer_number",
+    number: str = "customer_number",
+) -> tuple[str, list[str]]:
     """``sql`` limited to one customer and its locations, or one location
-    (``--customer``)."""
+    (``--customer``), by the columns naming the record and its parent."""
     if customer is None:
         return sql, []
-    return (
-        f"{sql} AND (upper(parent_customer_number) = upper(?) "
-        "OR upper(customer_number) = upper(?))",
-        [customer, customer],
-    )
+    return f"{sql} AND (upper({parent}) = upper(?) OR upper({number}) = upper(?))", [
+        customer,
+        customer,
+    ]
 
 
 def label(row: dict) -> str:
@@ -335,8 +333,9 @@ class Pusher:
             "WHERE m.company_id IS NULL AND NOT m.is_excluded AND f.is_active "
             "AND m.finding_code IS NULL AND m.match_rule IS DISTINCT FROM 'unlinked'",
             customer,
+            parent="f.customer_number",
+            number="f.customer_number",
         )
-        sql = sql.replace("parent_customer_number", "f.customer_number")
         companies = {}
         for row in rows(self.log.con, sql + " ORDER BY customer_number", params):
             companies[row["customer_number"]] = self.company(row)
@@ -346,8 +345,9 @@ class Pusher:
             "WHERE m.site_id IS NULL AND NOT m.is_excluded AND f.is_active "
             "AND m.finding_code IS NULL",
             customer,
+            parent="f.parent_customer_number",
+            number="f.customer_number",
         )
-        sql = sql.replace("parent_customer_number", "f.parent_customer_number")
         for row in rows(self.log.con, sql + " ORDER BY customer_number", params):
             company_id = row["company_id"] or companies.get(row["parent_customer_number"])
             if company_id is not None:
