@@ -120,6 +120,7 @@ CODE_TITLES = {
     "batch-sheet-total-mismatch": "batch sheets whose total differs from the lines sent",
     "connect-site-missing": "accounts to send to Connect whose location has no Connect site",
     "connect-client-rejected": "accounts Connect refused as clients",
+    "account-link-rejected": "accounts Operate refused to link to their Connect client",
 }
 
 

@@ -2,20 +2,13 @@
 (its intent: system, action, the deterministic key that finds its result again, what was
 sent) and after it (the outcome and the record it made), DESIGN.md section 5.
 
+This module keeps the table; ``crosswalk.pushing`` is the one way flows write through it.
 An intent without an outcome is a write whose result is not known: the run stopped
-between the call and the record, or the call's answer was lost. Before writing again, a
-pusher looks such keys up in the target (:meth:`PushLog.pending`) and adopts what it
-finds, so a crash at any point followed by a re-run makes no duplicate and loses nothing.
-
-    with PushLog.open(warehouse, run_id, flow) as log:
-        push = log.intend("operate", "create-sheet", key, {"lines": hashes})
-        sheet = client.create_sheet(...)
-        log.finish(push, "done", sheet["id"], also=lambda con: record_lines(con, sheet))
-
-``also`` writes what the outcome means (lines now charged, a link) in the same
-transaction as the outcome, so the two never disagree. A push step holds one warehouse
-connection for its duration (``with PushLog.open(warehouse, run, flow) as log``) and each
-record is its own transaction on it: committed before the next call is sent.
+between the call and the record, or the call's answer was lost (:meth:`PushLog.pending`).
+``finish``'s ``also`` writes what the outcome means (lines now charged, a link) in the
+same transaction as the outcome, so the two never disagree. A push step holds one
+warehouse connection for its duration and each record is its own transaction on it:
+committed before the next call is sent.
 """
 
 from __future__ import annotations
@@ -42,6 +35,11 @@ class Intent:
     target_key: str
     payload: Any
     intended_at: datetime
+
+    @property
+    def key(self) -> dict[str, Any]:
+        """What finds the write's result again (``Write.key``)."""
+        return (self.payload or {}).get("key") or {}
 
 
 class PushLog:
@@ -100,13 +98,14 @@ class PushLog:
                 [outcome, None if target_id is None else str(target_id), detail, _now(), push_id],
             )
 
-    def pending(self, system: str, actions: tuple[str, ...]) -> list[Intent]:
-        """Intents of this flow (any run) whose outcome is not known, oldest first."""
+    def pending(self, actions: tuple[str, ...]) -> list[Intent]:
+        """Intents of this flow (any run) for ``actions`` whose outcome is not known,
+        oldest first."""
         rows = self.con.execute(
             "SELECT push_id, run_id, system, action, target_key, payload, intended_at "
-            "FROM sync.push_log WHERE flow = ? AND system = ? AND outcome IS NULL "
+            "FROM sync.push_log WHERE flow = ? AND outcome IS NULL "
             "AND action IN (SELECT unnest(?)) ORDER BY intended_at",
-            [self.flow, system, list(actions)],
+            [self.flow, list(actions)],
         ).fetchall()
         return [
             Intent(p, r, s, a, k, json.loads(payload) if payload else None, at)

@@ -31,13 +31,14 @@ from crosswalk.errors import Failure, data_failure
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.operate import Operate
 from crosswalk.pipeline import Run
-from crosswalk.pushlog import PushLog
+from crosswalk.pushing import Pusher, Write
 
 CREATE, APPEND = "create-sheet", "append-lines"
 CODES = ("batch-line-rejected", "batch-sheet-total-mismatch", "batch-sheet-rejected")
 LINE_FIELD = re.compile(r"^lines\[(\d+)\]")
 IMPORT_TYPE = "crosswalk call-log import"
 ATTEMPTS = 5
+NEW_SHEET = 0  # in a plan: the sheet the first request would make
 
 
 @dataclass(frozen=True)
@@ -90,40 +91,44 @@ class Pushed:
 
 
 class ChargePusher:
-    """Pushes one run's charge lines to Operate through the push log."""
+    """Pushes one run's charge lines to Operate; its writes go through ``pusher``."""
 
-    def __init__(
-        self, run: Run, operate: Operate, log: PushLog, batch_date: date, reference_date: date
-    ):
-        self.run = run
+    def __init__(self, pusher: Pusher, operate: Operate, batch_date: date, reference_date: date):
+        self.pusher = pusher
+        self.run = pusher.run
         self.operate = operate
-        self.log = log
-        self.con = log.con  # the push step's one warehouse connection
+        self.con = pusher.con  # the push step's one warehouse connection
         self.batch_date = batch_date
         self.reference_date = reference_date
-        self.settings = run.settings.flows.charge_import
+        self.settings = self.run.settings.flows.charge_import
         self.pushed = Pushed()
-        self.failures: list[Failure] = []
+        self.rejected: set[str] = set()  # line hashes Operate refused this run
 
     # --- what Operate already holds ---------------------------------------------------
 
-    def settle_pending(self) -> None:
+    def recover(self) -> None:
         """Settle every create or append whose outcome is not known (an earlier run
         stopped, or an answer was lost): record what Operate holds for its key."""
-        for intent in self.log.pending("operate", (CREATE, APPEND)):
-            if intent.action == CREATE:
-                key = SheetKey.of(intent.payload["key"])
-                sheets = self.operate.find_sheets(
-                    key.location_id, key.product_group_id, key.batch_date.isoformat()
-                )
-                for sheet in sheets:
-                    self.reconcile(sheet, key)
-                ids = ",".join(str(s["id"]) for s in sheets) or None
-                self.log.settle(intent.target_key, "adopted" if sheets else "not-applied", ids)
-            else:
-                sheet = self.operate.sheet(intent.payload["sheet_id"])
-                self.reconcile(sheet, SheetKey.of(intent.payload["key"]))
-                self.log.settle(intent.target_key, "adopted", sheet["id"])
+        self.pusher.recover({CREATE: self._found_sheets, APPEND: self._found_lines})
+
+    def _found_sheets(self, key: dict) -> str | None:
+        """The sheets Operate holds for a create's key, each one's lines recorded."""
+        sheet_key = SheetKey.of(key)
+        sheets = self._sheets(sheet_key)
+        for sheet in sheets:
+            self.reconcile(sheet, sheet_key)
+        return ",".join(str(s["id"]) for s in sheets) or None
+
+    def _found_lines(self, key: dict) -> int:
+        """The sheet an append went to, its lines recorded."""
+        sheet = self.operate.sheet(key["sheet_id"])
+        self.reconcile(sheet, SheetKey.of(key))
+        return sheet["id"]
+
+    def _sheets(self, key: SheetKey) -> list[dict]:
+        return self.operate.find_sheets(
+            key.location_id, key.product_group_id, key.batch_date.isoformat()
+        )
 
     def reconcile(self, sheet: dict, key: SheetKey) -> int:
         """Record every line on ``sheet`` as charged; returns how many were new here."""
@@ -178,7 +183,7 @@ class ChargePusher:
 
         if con is not None:
             return write(con)
-        with self.log.transaction() as connection:
+        with self.pusher.transaction() as connection:
             return write(connection)
 
     def _charged(self, hashes: list[str]) -> set[str]:
@@ -194,12 +199,12 @@ class ChargePusher:
 
     def push(self, key: SheetKey, lines: pa.Table, devices: list[str]) -> None:
         """Every line of ``lines`` (one location and product group) onto the open sheet
-        for ``key``, creating it when there is none."""
-        sheets = self.operate.find_sheets(
-            key.location_id, key.product_group_id, key.batch_date.isoformat()
-        )
-        for sheet in sheets:
-            self.reconcile(sheet, key)
+        for ``key``, creating it when there is none. A plan reads Operate's sheets and
+        lists the same requests without sending them."""
+        sheets = self._sheets(key)
+        if not self.pusher.plan:
+            for sheet in sheets:
+                self.reconcile(sheet, key)
         open_sheets = [s for s in sheets if not s["completed"]]
         sheet_id = min(s["id"] for s in open_sheets) if open_sheets else None
         pending = self._unsent(lines)
@@ -217,10 +222,12 @@ class ChargePusher:
             # Sent: the chunk is recorded. Otherwise what is on the sheet was recorded, or
             # lines were refused: look again at what is left.
             pending = pending[len(chunk) :] if sent else self._unsent_rows(pending)
-        if sheet_id is not None:
+        if sheet_id is None:
+            return
+        if not self.pusher.plan:
             self.pushed.sheets_used.add(sheet_id)
             self._check_total(key, sheet_id)
-            self._finish_sheet(sheet_id)
+        self._finish_sheet(key, sheet_id)
 
     def _unsent(self, lines: pa.Table) -> list[dict]:
         rows = lines.to_pylist()
@@ -229,12 +236,21 @@ class ChargePusher:
 
     def _unsent_rows(self, rows: list[dict]) -> list[dict]:
         charged = self._charged([r["line_hash"] for r in rows])
-        rejected = {f.record_id for f in self.failures if f.code == "batch-line-rejected"}
-        return [r for r in rows if r["line_hash"] not in charged | rejected]
+        return [r for r in rows if r["line_hash"] not in charged | self.rejected]
 
-    def _create(
-        self, key: SheetKey, chunk: list[dict], devices: list[str]
-    ) -> tuple[int | None, bool]:
+    def _write(self, action: str, target: str, key: SheetKey, chunk: list[dict], **more) -> Write:
+        """The lines of ``chunk`` as one request: how many, and the money they charge."""
+        return Write(
+            "operate", action, target,
+            f"location {key.location_id}, product group {key.product_group_id}, "
+            f"batch date {key.batch_date}",
+            {"lines": (None, len(chunk))},
+            money=sum((row["amount"] for row in chunk), Decimal(0)),
+            key={**key.payload(), **more},
+            detail={"lines": [row["line_hash"] for row in chunk]},
+        )  # fmt: skip
+
+    def _create(self, key: SheetKey, chunk: list[dict], devices: list[str]) -> tuple[int, bool]:
         body = {
             **key.payload(),
             "reference_date": self.reference_date.isoformat(),
@@ -242,73 +258,56 @@ class ChargePusher:
             "import_type": IMPORT_TYPE,
             "lines": [_line(row) for row in chunk],
         }
-        hashes = [row["line_hash"] for row in chunk]
-        known = {
-            s["id"]
-            for s in self.operate.find_sheets(
-                key.location_id, key.product_group_id, key.batch_date.isoformat()
-            )
-        }
-        push = self.log.intend(
-            "operate", CREATE, key.text(), {"key": key.payload(), "lines": hashes}
-        )
-        try:
-            sheet = self.operate.create_sheet(body)
-        except OutcomeUnknown:
-            return self._after_unknown_create(key, push, known), False
-        except DataError as exc:
-            self._refused(push, key, chunk, exc)
-            return None, False
-        self.log.finish(
-            push, "done", sheet["id"],
-            also=lambda con: self._record_chunk(key, sheet["id"], chunk, con),
+        known = set() if self.pusher.plan else {s["id"] for s in self._sheets(key)}
+
+        def made() -> int | None:
+            """A sheet for the key that was not there before the create: it made it."""
+            new = [s for s in self._sheets(key) if s["id"] not in known]
+            for sheet in new:
+                self.reconcile(sheet, key)
+            return min((s["id"] for s in new), default=None)
+
+        sheet = self.pusher.create(
+            self._write(CREATE, key.text(), key, chunk), find=made,
+            send=lambda: self.operate.create_sheet(body)["id"],
+            refused=lambda exc: self._refused(key, chunk, exc),
+            also=lambda con, sheet_id: self._record_chunk(key, sheet_id, chunk, con),
+            look_first=False,
         )  # fmt: skip
+        if sheet is None:
+            return (NEW_SHEET, True) if self.pusher.plan else (None, False)
         self.pushed.sheets_created += 1
         self._count_sent(chunk)
-        return sheet["id"], True
-
-    def _after_unknown_create(self, key: SheetKey, push: str, known: set[int]) -> int | None:
-        """A create whose answer was lost: the sheet is there (adopt it) or it is not."""
-        sheets = self.operate.find_sheets(
-            key.location_id, key.product_group_id, key.batch_date.isoformat()
-        )
-        made = [s for s in sheets if s["id"] not in known]
-        for sheet in made:
-            self.reconcile(sheet, key)
-        if not made:
-            self.log.finish(push, "not-applied")
-            return None
-        self.log.finish(push, "adopted", made[0]["id"])
-        self.pushed.sheets_created += 1
-        return made[0]["id"]
+        return sheet.key, True
 
     def _append(self, key: SheetKey, sheet_id: int, chunk: list[dict]) -> tuple[int | None, bool]:
-        hashes = [row["line_hash"] for row in chunk]
-        push = self.log.intend(
-            "operate", APPEND, f"batch-sheet {sheet_id}",
-            {"key": key.payload(), "sheet_id": sheet_id, "lines": hashes},
+        lines = [_line(row) for row in chunk]
+
+        def send() -> dict:
+            try:
+                return self.operate.append_lines(sheet_id, lines)
+            except DataError as exc:
+                if exc.status == 409 and exc.code == "duplicate_line":
+                    # Operate holds some of these lines already: read back what it holds.
+                    raise OutcomeUnknown("operate", exc.message, request=exc.request) from exc
+                raise
+
+        def refused(exc: DataError) -> list[Failure]:
+            # 409: completed by someone meanwhile; a new sheet takes the rest.
+            return [] if exc.status == 409 else self._refused(key, chunk, exc)
+
+        sent = self.pusher.update(
+            self._write(APPEND, _sheet(sheet_id), key, chunk, sheet_id=sheet_id), send,
+            refused=refused,
+            also=lambda con: self._record_chunk(key, sheet_id, chunk, con),
+            lost=lambda: self._found_lines({**key.payload(), "sheet_id": sheet_id}),
         )  # fmt: skip
-        try:
-            self.operate.append_lines(sheet_id, [_line(row) for row in chunk])
-        except OutcomeUnknown:
-            self.reconcile(self.operate.sheet(sheet_id), key)
-            self.log.finish(push, "adopted", sheet_id, "answer lost; the sheet's lines read")
-            return sheet_id, False
-        except DataError as exc:
-            if exc.status == 409 and exc.code == "duplicate_line":
-                self.reconcile(self.operate.sheet(sheet_id), key)
-                self.log.finish(push, "adopted", sheet_id, str(exc))
-                return sheet_id, False
-            if exc.status == 409:  # completed by someone meanwhile: a new sheet takes the rest
-                self.log.finish(push, "failed", sheet_id, str(exc))
-                return None, False
-            self._refused(push, key, chunk, exc)
-            return sheet_id, False
-        self.log.finish(
-            push, "done", sheet_id, also=lambda con: self._record_chunk(key, sheet_id, chunk, con)
-        )
-        self._count_sent(chunk)
-        return sheet_id, True
+        if sent.outcome == "failed" and sent.error.status == 409:
+            return None, False
+        if sent.outcome in ("done", "planned"):
+            self._count_sent(chunk)
+            return sheet_id, True
+        return sheet_id, False
 
     def _record_chunk(self, key: SheetKey, sheet_id: int, chunk: list[dict], con) -> None:
         self._record(
@@ -324,10 +323,9 @@ class ChargePusher:
         self.pushed.lines_sent += len(chunk)
         self.pushed.amount += sum((row["amount"] for row in chunk), Decimal(0))
 
-    def _refused(self, push: str, key: SheetKey, chunk: list[dict], exc: DataError) -> None:
+    def _refused(self, key: SheetKey, chunk: list[dict], exc: DataError) -> list[Failure]:
         """Operate refused the request: the lines it names fail (the rest go again); a
         request refused as a whole fails every line of it."""
-        self.log.finish(push, "failed", None, str(exc))
         named: dict[int, list[str]] = {}
         for detail in exc.details:
             match = LINE_FIELD.match(str(detail.get("field", "")))
@@ -336,9 +334,10 @@ class ChargePusher:
                     f"{detail['field'].split('.', 1)[-1]}: {detail.get('message')}"
                 )
         rows = [(chunk[i], "; ".join(m)) for i, m in named.items() if i < len(chunk)]
+        failures = []
         if not rows:
             rows = [(row, exc.message) for row in chunk]
-            self.failures.append(
+            failures.append(
                 data_failure(
                     "operate", "batch_sheets", key.text(), "batch-sheet-rejected",
                     f"Operate refused the batch sheet for location {key.location_id}, product "
@@ -350,7 +349,8 @@ class ChargePusher:
             )  # fmt: skip
         for row, reason in rows:
             self.pushed.lines_rejected += 1
-            self.failures.append(
+            self.rejected.add(row["line_hash"])
+            failures.append(
                 data_failure(
                     "calllogs", "calls", row["line_hash"], "batch-line-rejected",
                     f"Operate refused the charge line of the call {row['description']} "
@@ -360,6 +360,7 @@ class ChargePusher:
                     label=f"call {row['description']}",
                 )
             )  # fmt: skip
+        return failures
 
     def _check_total(self, key: SheetKey, sheet_id: int) -> None:
         sheet = self.operate.sheet(sheet_id)
@@ -370,7 +371,7 @@ class ChargePusher:
         ).fetchall()[0]
         total = Decimal(str(sheet["total"])).quantize(Decimal("0.01"))
         if total != expected[0] or sheet["line_count"] != expected[1]:
-            self.failures.append(
+            self.run.failures.add(
                 data_failure(
                     "operate", "batch_sheets", sheet_id, "batch-sheet-total-mismatch",
                     f"Batch sheet {sheet_id} holds {sheet['line_count']} lines for {total}; "
@@ -383,13 +384,32 @@ class ChargePusher:
                 )
             )  # fmt: skip
 
-    def _finish_sheet(self, sheet_id: int) -> None:
+    def _finish_sheet(self, key: SheetKey, sheet_id: int) -> None:
+        """Complete (and approve) the sheet when the configuration says so."""
         if not self.settings.complete_sheets:
             return
         changes = {"completed": True}
         if self.settings.approve_sheets:
             changes["approved"] = True
-        self.operate.update_sheet(sheet_id, changes)
+        write = Write("operate", "complete-sheet", _sheet(sheet_id),
+                      f"location {key.location_id}, batch date {key.batch_date}",
+                      {name: (False, True) for name in changes})  # fmt: skip
+
+        def refused(exc: DataError) -> Failure:
+            return data_failure(
+                "operate", "batch_sheets", sheet_id, "batch-sheet-rejected",
+                f"Operate refused to {' and '.join(changes)} batch sheet {sheet_id}: "
+                f"{exc.message}",
+                "Complete or approve the sheet in Operate by hand once the reason is fixed.",
+                label=f"batch sheet {sheet_id} (location {key.location_id}, {key.batch_date})",
+            )  # fmt: skip
+
+        self.pusher.update(write, lambda: self.operate.update_sheet(sheet_id, changes),
+                           refused=refused)  # fmt: skip
+
+
+def _sheet(sheet_id: int) -> str:
+    return "the new batch-sheet" if sheet_id == NEW_SHEET else f"batch-sheet {sheet_id}"
 
 
 def _line(row: dict) -> dict:
@@ -427,25 +447,13 @@ def group_lines(con, location_id: int, product_group_id: int) -> pa.Table:
 @task(cache_policy=NO_CACHE)
 def push_charges(run: Run, operate: Operate, batch_date: date, reference_date: date) -> Pushed:
     """Settle unknown outcomes, then push every group of lines to its batch sheet."""
-    logger = get_run_logger()
-    with PushLog.open(run.warehouse, run.id, run.flow) as log:
-        pusher = ChargePusher(run, operate, log, batch_date, reference_date)
-        if run.plan:
-            for location, group, _ in sheet_groups(log.con):
-                lines = group_lines(log.con, location, group)
-                amount = sum((a.as_py() for a in lines["amount"]), Decimal(0))
-                logger.info(
-                    "plan: %d lines (%.2f) for location %s, product group %s, batch date %s",
-                    lines.num_rows, amount, location, group, batch_date,
-                )  # fmt: skip
-            return pusher.pushed
-        pusher.settle_pending()
-        for location, group, devices in sheet_groups(log.con):
+    with Pusher.open(run) as pusher:
+        charges = ChargePusher(pusher, operate, batch_date, reference_date)
+        charges.recover()
+        for location, group, devices in sheet_groups(pusher.con):
             key = SheetKey(location, group, batch_date)
-            pusher.push(key, group_lines(log.con, location, group), devices)
-    for failure in pusher.failures:
-        run.failures.add(failure)
+            charges.push(key, group_lines(pusher.con, location, group), devices)
     run.failures.looked_at("operate", "batch_sheets", CODES)
     run.failures.looked_at("calllogs", "calls", ["batch-line-rejected"])
-    logger.info("batch sheets: %s", pusher.pushed)
-    return pusher.pushed
+    get_run_logger().info("batch sheets: %s", charges.pushed)
+    return charges.pushed

@@ -19,14 +19,15 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from crosswalk.connect import Connect
-from crosswalk.errors import data_failure
+from crosswalk.errors import Failure, data_failure
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.operate import Operate
 from crosswalk.pipeline import Run
-from crosswalk.pushlog import PushLog
+from crosswalk.pushing import Pusher, Write
 from crosswalk.warehouse import rows
 
-CODES = ("connect-site-missing", "connect-client-rejected")
+ACCOUNT_CODES = ("connect-site-missing", "account-link-rejected")
+CLIENT_CODES = ("connect-client-rejected",)
 
 
 @dataclass
@@ -34,10 +35,12 @@ class Sent:
     created: int = 0
     adopted: int = 0
     failed: int = 0
+    planned: int = 0
 
     def __str__(self) -> str:
         return (
-            f"{self.created} clients created, {self.adopted} found and linked, {self.failed} failed"
+            f"{self.created} clients created, {self.adopted} found and linked, {self.failed} "
+            f"failed, {self.planned} planned"
         )
 
 
@@ -65,13 +68,15 @@ def client_for(request: dict, now: datetime) -> dict:
     }
 
 
-def existing_client(connect: Connect, reference: str, site_id: int) -> dict | None:
-    found = connect.clients(billing_reference=reference, site_id=site_id)
-    return min(found, key=lambda c: c["id"]) if found else None
+def existing_client(connect: Connect, key: dict) -> int | None:
+    found = connect.clients(billing_reference=key["billing_reference"], site_id=key["site"])
+    return min((c["id"] for c in found), default=None)
 
 
-def send_account(run: Run, operate: Operate, connect: Connect, log: PushLog, request: dict):
-    """One account to Connect; returns "created", "adopted" or "failed"."""
+def send_account(push: Pusher, operate: Operate, connect: Connect, request: dict) -> str:
+    """One account to Connect; returns "created", "adopted" or "failed" ("planned" in a
+    plan run)."""
+    run = push.run
     account, site = request["account_id"], request["connect_site_id"]
     label = f'account {account} "{request["account_name"]}"'
     if site is None:
@@ -86,60 +91,68 @@ def send_account(run: Run, operate: Operate, connect: Connect, log: PushLog, req
             )
         )  # fmt: skip
         return "failed"
-    reference = str(account)
-    key = f"connect-client billing_reference={reference} site={site}"
-    client = existing_client(connect, reference, site)
-    outcome = "adopted"
-    if client is None:
-        body = client_for(request, datetime.now(UTC).replace(microsecond=0))
-        push = log.intend("connect", "create-client", key, body)
+    key = {"billing_reference": str(account), "site": site}
+    body = client_for(request, datetime.now(UTC).replace(microsecond=0))
+    write = Write(
+        "connect", "create-client",
+        f"connect-client billing_reference={account} site={site}", label,
+        {name: (None, value) for name, value in body.items()}, key=key,
+    )  # fmt: skip
+
+    def send() -> int:
         try:
-            client = connect.create_client(body)
-            outcome = "created"
-        except OutcomeUnknown:
-            client = existing_client(connect, reference, site)
-            if client is None:
-                log.finish(push, "not-applied", None, "answer lost; no client found")
-                raise
+            return connect.create_client(body)["id"]
         except DataError as exc:
-            client = existing_client(connect, reference, site) if exc.status == 409 else None
-            if client is None:
-                log.finish(push, "failed", None, str(exc))
-                run.failures.add(
-                    data_failure(
-                        "connect", "clients", reference, "connect-client-rejected",
-                        f"Connect refused {label} as a client: {exc.message}",
-                        "Correct the account in Operate as the reason says (or the client in "
-                        "Connect); the next run sends it again.",
-                        label=label,
-                    )
-                )  # fmt: skip
-                return "failed"
-        log.finish(push, "done" if outcome == "created" else "adopted", client["id"])
-    log.settle(key, "adopted", client["id"])
-    push = log.intend("operate", "link-account", f"account {account}", {"client": client["id"]})
-    operate.update_account(
-        account, {"connect_client_id": str(client["id"]), "send_to_connect_requested": False}
-    )
-    log.finish(push, "done", account)
-    return outcome
+            if exc.status == 409:  # Connect has a client with this reference: find it
+                raise OutcomeUnknown("connect", exc.message, request=exc.request) from exc
+            raise
+
+    def refused(exc: DataError) -> Failure:
+        return data_failure(
+            "connect", "clients", str(account), "connect-client-rejected",
+            f"Connect refused {label} as a client: {exc.message}",
+            "Correct the account in Operate as the reason says (or the client in "
+            "Connect); the next run sends it again.",
+            label=label,
+        )  # fmt: skip
+
+    client = push.create(write, find=lambda: existing_client(connect, key), send=send,
+                         refused=refused)  # fmt: skip
+    if client is None:
+        return "planned" if push.plan else "failed"
+    changes = {"connect_client_id": str(client.key), "send_to_connect_requested": False}
+
+    def link_refused(exc: DataError) -> Failure:
+        return data_failure(
+            "operate", "accounts", account, "account-link-rejected",
+            f"Operate refused Connect client {client.key} on {label}: {exc.message}",
+            "Correct the account in Operate as the reason says; the next run links it.",
+            label=label,
+        )  # fmt: skip
+
+    linked = push.update(
+        Write("operate", "link-account", f"account {account}", label,
+              {"connect_client_id": (None, str(client.key)),
+               "send_to_connect_requested": (True, False)}),
+        lambda: operate.update_account(account, changes), refused=link_refused,
+    )  # fmt: skip
+    if linked.outcome == "failed":
+        return "failed"
+    return "created" if client.created else "adopted"
 
 
 @task(cache_policy=NO_CACHE)
 def send_accounts_to_connect(run: Run, operate: Operate, connect: Connect) -> Sent:
     """Every requested account to Connect, each linked back in Operate."""
-    logger = get_run_logger()
     sent = Sent()
     requests = requests_to_send(run)
-    with PushLog.open(run.warehouse, run.id, run.flow) as log:
+    with Pusher.open(run) as push:
+        push.recover({"create-client": lambda key: existing_client(connect, key)},
+                     updates=("link-account",))  # fmt: skip
         for request in requests:
-            if run.plan:
-                logger.info("plan: account %s -> Connect client %s", request["account_id"],
-                            client_for(request, datetime.now(UTC)))  # fmt: skip
-                continue
-            outcome = send_account(run, operate, connect, log, request)
+            outcome = send_account(push, operate, connect, request)
             setattr(sent, outcome, getattr(sent, outcome) + 1)
-    run.failures.looked_at("operate", "accounts", ["connect-site-missing"])
-    run.failures.looked_at("connect", "clients", ["connect-client-rejected"])
-    logger.info("send to Connect: %s", sent)
+    run.failures.looked_at("operate", "accounts", ACCOUNT_CODES)
+    run.failures.looked_at("connect", "clients", CLIENT_CODES)
+    get_run_logger().info("send to Connect: %s", sent)
     return sent

@@ -12,15 +12,15 @@
   site. A company is looked up by its identifier, a site by its name, before it is
   created and after an answer that was lost: a re-run adopts, never duplicates.
 
-Every write is in the push log before it is sent (what, why, the request) and after (the
-outcome). A plan run sends nothing and lists, per record, what it would send: field,
-before and after.
+Every write goes through ``crosswalk.pushing``: in the push log before it is sent and
+after, creates looked up by their key first, a plan run listing field by field what it
+would send.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,13 +28,14 @@ import duckdb
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from crosswalk import decisions
 from crosswalk.connectwise import ConnectWise, literal
 from crosswalk.eautomate import EAutomate
 from crosswalk.entities import Entity, validate
 from crosswalk.errors import Failure, data_failure
-from crosswalk.http import DataError, OutcomeUnknown
+from crosswalk.http import DataError
 from crosswalk.pipeline import Run
-from crosswalk.pushlog import PushLog
+from crosswalk.pushing import Made, Pusher, Sent, Write, shown
 from crosswalk.warehouse import rows
 from schemas import connectwise
 
@@ -53,30 +54,6 @@ CODES = (
     "site-create-rejected",
 )
 COMPANY_CODES = ("customer-create-rejected",)
-
-
-@dataclass(frozen=True)
-class Planned:
-    """One write a run makes (or, planning, would make): field -> (before, after)."""
-
-    system: str
-    action: str
-    target: str
-    record: str
-    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        changes = "; ".join(
-            f"{k}: {_shown(a)} -> {_shown(b)}" for k, (a, b) in self.changes.items()
-        )
-        return f"{self.system} {self.action} {self.target} ({self.record}): {changes}"
-
-    def payload(self) -> dict[str, Any]:
-        return {"record": self.record, "changes": {k: list(v) for k, v in self.changes.items()}}
-
-
-def _shown(value: Any) -> str:
-    return "(empty)" if value in (None, "") else repr(value)
 
 
 @dataclass
@@ -113,29 +90,15 @@ def label(row: dict) -> str:
     return f"{noun} {row['customer_number']}"
 
 
-class Pusher:
-    """One push step's systems, push log and plan; each method handles one kind of write."""
+class CustomerPush:
+    """One push step's systems and writes; each method handles one kind of write."""
 
-    def __init__(self, run: Run, log: PushLog, cw: ConnectWise | None, ea: EAutomate | None):
-        self.run, self.log, self.cw, self.ea = run, log, cw, ea
+    def __init__(self, pusher: Pusher, cw: ConnectWise | None, ea: EAutomate | None):
+        self.pusher, self.cw, self.ea = pusher, cw, ea
+        self.run = pusher.run
+        self.con = pusher.con
         self.pushed = Pushed()
-        self.logger = get_run_logger()
         self.written: dict[Entity, list[dict]] = defaultdict(list)  # records as written
-
-    def write(self, planned: Planned, send, also=None) -> Any:
-        """Send one write through the push log; in a plan run, only list it."""
-        self.run.planned.append(planned)
-        if self.run.plan:
-            return None
-        push = self.log.intend(planned.system, planned.action, planned.target, planned.payload())
-        try:
-            answer = send()
-        except DataError as exc:
-            self.log.finish(push, "failed", None, str(exc))
-            self.pushed.failed += 1
-            raise
-        self.log.finish(push, "done", planned.target, also=also)
-        return answer
 
     # --- fields -----------------------------------------------------------------------
 
@@ -144,7 +107,7 @@ class Pusher:
             "SELECT * FROM marts.customer_field_sync WHERE (action <> 'in-sync' OR is_truncated)",
             customer,
         )
-        found = rows(self.log.con, sql + " ORDER BY link_kind, customer_number, field", params)
+        found = rows(self.con, sql + " ORDER BY link_kind, customer_number, field", params)
         self.truncations([r for r in found if r["is_truncated"]])
         self.raise_conflicts([r for r in found if r["action"] == "conflict"])
         to_psa, to_erp = defaultdict(list), defaultdict(list)
@@ -173,32 +136,23 @@ class Pusher:
             ))  # fmt: skip
 
     def raise_conflicts(self, found: list[dict]) -> None:
-        now = datetime.now(UTC)
         for row in found:
             if not self.run.plan:
-                with self.log.transaction() as con:
-                    if row["conflict_id"] is None:
-                        row["conflict_id"] = con.execute(
-                            "INSERT INTO sync.conflicts (kind, source_key, target_key, field, "
-                            "base_value, erp_value, psa_value, raised_at, run_id) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING conflict_id",
-                            [row["link_kind"], row["customer_number"], row["target_key"],
-                             row["field"], row["base_value"], row["erp_value"], row["psa_value"],
-                             now, self.run.id],
-                        ).fetchone()[0]  # fmt: skip
-                    else:
-                        con.execute(
-                            "UPDATE sync.conflicts SET erp_value = ?, psa_value = ? "
-                            "WHERE conflict_id = ?",
-                            [row["erp_value"], row["psa_value"], row["conflict_id"]],
-                        )
+                with self.pusher.transaction() as con:
+                    row["conflict_id"] = decisions.raise_conflict(
+                        con, kind=row["link_kind"], source_key=row["customer_number"],
+                        target_key=row["target_key"], field=row["field"],
+                        base_value=row["base_value"], erp_value=row["erp_value"],
+                        psa_value=row["psa_value"], run_id=self.run.id,
+                        conflict_id=row["conflict_id"],
+                    )  # fmt: skip
             self.pushed.conflicts += 1
             conflict = row["conflict_id"] or "(new)"
             self.run.failures.add(data_failure(
                 "eautomate", "customers", f"{row['customer_number']}/{row['field']}",
                 "field-conflict",
-                f"{label(row)}: {row['field']} changed in e-automate ({_shown(row['erp_value'])}) "
-                f"and in ConnectWise ({_shown(row['psa_value'])}) since they last agreed; "
+                f"{label(row)}: {row['field']} changed in e-automate ({shown(row['erp_value'])}) "
+                f"and in ConnectWise ({shown(row['psa_value'])}) since they last agreed; "
                 f"neither is sent (conflict {conflict})",
                 f"Pick one: crosswalk conflicts resolve {conflict} --take erp (or --take psa, "
                 "or --value TEXT); the next run sends it.",
@@ -216,32 +170,34 @@ class Pusher:
                 "site",
             )
         changes = {r["psa_path"]: (r["psa_value"], r["to_psa"] or None) for r in changed}
-        planned = Planned("connectwise", f"update-{noun}", f"{noun} {record_id}", label(first),
-                          changes)  # fmt: skip
+        write = Write("connectwise", f"update-{noun}", f"{noun} {record_id}", label(first),
+                      changes)  # fmt: skip
         patch = {r["psa_path"]: _psa_value(r["psa_path"], r["to_psa"]) for r in changed}
-        entity = connectwise.companies if noun == "company" else connectwise.sites
-        try:
-            record = self.write(planned, lambda: self.cw.patch(path, record_id, patch),
-                                also=lambda con: self._agreed(con, changed, settle))  # fmt: skip
-            if record is not None:
-                self.written[entity].append(record)
-            self.pushed.updated += 1
-        except DataError as exc:
-            self.run.failures.add(data_failure(
+
+        def refused(exc: DataError) -> Failure:
+            return data_failure(
                 "eautomate", "customers", first["customer_number"], "psa-update-rejected",
                 f"ConnectWise refused the changes of {label(first)} to {noun} {record_id}: "
                 f"{exc.message}",
                 "Correct the value in e-automate (or the PSA record) as the reason says; the "
                 "next run sends it again.",
                 label=label(first),
-            ))  # fmt: skip
+            )  # fmt: skip
+
+        sent = self.pusher.update(write, lambda: self.cw.patch(path, record_id, patch),
+                                  refused=refused,
+                                  also=lambda con: self._agreed(con, changed, settle))  # fmt: skip
+        if sent.outcome == "done":
+            entity = connectwise.companies if noun == "company" else connectwise.sites
+            self.written[entity].append(sent.answer)
+        self._count("updated", sent)
 
     def update_erp(self, number: str, changed: list[dict]) -> None:
         """Values an operator took from the PSA (or typed) go into the ERP customer."""
         changes = {ERP_FIELDS[r["field"]]: r["to_erp"] for r in changed if r["field"] in ERP_FIELDS}
         lines = {r["field"]: r["to_erp"] for r in changed if r["field"].startswith("address_")}
         if lines:
-            current = dict(self.log.con.execute(
+            current = dict(self.con.execute(
                 "SELECT 'address_line1', address_line1 UNION ALL "
                 "SELECT 'address_line2', address_line2 FROM intermediate.int_erp_customer_fields "
                 "WHERE customer_number = ?", [number],
@@ -249,19 +205,21 @@ class Pusher:
             current.update(lines)
             changes["Address"] = "\n".join(v for v in current.values() if v)
         shown = {r["field"]: (r["erp_value"], r["to_erp"] or None) for r in changed}
-        planned = Planned("eautomate", "update-customer", f"customer {number}", label(changed[0]),
-                          shown)  # fmt: skip
-        try:
-            self.write(planned, lambda: self.ea.save_customer(number, changes),
-                       also=lambda con: self._agreed(con, changed, True))  # fmt: skip
-            self.pushed.updated += 1
-        except DataError as exc:
-            self.run.failures.add(data_failure(
+        write = Write("eautomate", "update-customer", f"customer {number}", label(changed[0]),
+                      shown)  # fmt: skip
+
+        def refused(exc: DataError) -> Failure:
+            return data_failure(
                 "eautomate", "customers", number, "erp-update-rejected",
                 f"e-automate refused the value chosen for {label(changed[0])}: {exc.message}",
                 "Resolve the conflict again with a value e-automate accepts.",
                 label=label(changed[0]),
-            ))  # fmt: skip
+            )  # fmt: skip
+
+        sent = self.pusher.update(write, lambda: self.ea.save_customer(number, changes),
+                                  refused=refused,
+                                  also=lambda con: self._agreed(con, changed, True))  # fmt: skip
+        self._count("updated", sent)
 
     def _agreed(self, con: duckdb.DuckDBPyConnection, changed: list[dict], settle: bool) -> None:
         """Both sides now hold these values: stamp them, and settle resolved conflicts."""
@@ -273,54 +231,55 @@ class Pusher:
                 [r["link_kind"], r["customer_number"], r["field"], r["target_key"], value, now,
                  self.run.id],
             )  # fmt: skip
-            if settle and r["conflict_id"] is not None:
-                con.execute(
-                    "UPDATE sync.conflicts SET settled_at = ?, settled_by_run = ? "
-                    "WHERE conflict_id = ?",
-                    [now, self.run.id, r["conflict_id"]],
-                )
+        conflicts = [r["conflict_id"] for r in changed if r["conflict_id"] is not None]
+        if settle and conflicts:
+            decisions.settle_conflicts(con, conflicts, self.run.id)
 
     def stamp_agreed(self, customer: str | None) -> None:
         """Fields both sides already agree on: stamp the base, settle their conflicts."""
         where, params = scoped("action = 'in-sync'", customer)
-        with self.log.transaction() as con:
+        with self.pusher.transaction() as con:
             con.execute(
                 "INSERT OR REPLACE INTO sync.field_base SELECT link_kind, customer_number, field, "
                 f"target_key, erp_key, now(), ? FROM marts.customer_field_sync WHERE {where} "
                 "AND base_value IS DISTINCT FROM erp_key",
                 [self.run.id, *params],
             )
-            con.execute(
-                "UPDATE sync.conflicts SET settled_at = now(), settled_by_run = ?, "
-                "resolution = coalesce(resolution, 'agreed') WHERE conflict_id IN (SELECT "
-                f"conflict_id FROM marts.customer_field_sync WHERE {where})",
-                [self.run.id, *params],
-            )
+            agreed = con.execute(
+                f"SELECT conflict_id FROM marts.customer_field_sync WHERE {where} "
+                "AND conflict_id IS NOT NULL",
+                params,
+            ).fetchall()
+            if agreed:
+                decisions.settle_conflicts(con, [c for (c,) in agreed], self.run.id, "agreed")
 
     # --- links written back to the ERP ----------------------------------------------
 
     def links(self, customer: str | None) -> None:
         sql, params = scoped("SELECT * FROM marts.customer_link_writes WHERE true", customer)
-        for row in rows(self.log.con, sql + " ORDER BY link_kind, customer_number", params):
+        for row in rows(self.con, sql + " ORDER BY link_kind, customer_number", params):
             self.write_link(row, row["customer_number"], row["new_value"], row["current_value"])
 
     def write_link(self, row: dict, number: str, value: str, current: str | None = None) -> None:
         prop = PROPERTY[row["link_kind"]]
-        planned = Planned("eautomate", "set-link", f"customer {number}", label(row),
-                          {prop: (current, value or None)})  # fmt: skip
-        try:
-            self.write(
-                planned, lambda: self.ea.set_custom_properties("Customer", number, {prop: value})
-            )
-            self.pushed.links += 1
-        except DataError as exc:
-            self.run.failures.add(data_failure(
+        write = Write("eautomate", "set-link", f"customer {number}", label(row),
+                      {prop: (current, value or None)})  # fmt: skip
+
+        def refused(exc: DataError) -> Failure:
+            return data_failure(
                 "eautomate", "customers", number, "link-write-rejected",
                 f"e-automate refused {prop} = {value!r} on {label(row)}: {exc.message}",
                 f"Give the customer a custom property configuration that has {prop} "
                 "(seed 004: the sync needs the property available to update it).",
                 label=label(row),
-            ))  # fmt: skip
+            )  # fmt: skip
+
+        sent = self.pusher.update(
+            write,
+            lambda: self.ea.set_custom_properties("Customer", number, {prop: value}),
+            refused=refused,
+        )
+        self._count("links", sent)
 
     # --- partners created -------------------------------------------------------------
 
@@ -337,7 +296,7 @@ class Pusher:
             number="f.customer_number",
         )
         companies = {}
-        for row in rows(self.log.con, sql + " ORDER BY customer_number", params):
+        for row in rows(self.con, sql + " ORDER BY customer_number", params):
             companies[row["customer_number"]] = self.company(row)
         sql, params = scoped(
             "SELECT f.*, m.company_id, 'location' AS link_kind FROM marts.mapped_locations m "
@@ -348,49 +307,53 @@ class Pusher:
             parent="f.parent_customer_number",
             number="f.customer_number",
         )
-        for row in rows(self.log.con, sql + " ORDER BY customer_number", params):
+        for row in rows(self.con, sql + " ORDER BY customer_number", params):
             company_id = row["company_id"] or companies.get(row["parent_customer_number"])
             if company_id is not None:
                 self.site(row, company_id)
 
+    # How each create finds what it made, from its key: before it is sent, after a lost
+    # answer, and when a later run settles it.
+
+    def find_company(self, key: dict) -> int | None:
+        found = self.cw.find(COMPANIES, identifier=key["identifier"])
+        return min((c["id"] for c in found if not c.get("deletedFlag")), default=None)
+
+    def find_site(self, key: dict) -> int | None:
+        found = self.cw.records(f"{COMPANIES}/{key['company']}/sites",
+                                f"name={literal(key['name'])}")  # fmt: skip
+        return min((s["id"] for s in found), default=None)
+
+    def find_customer(self, key: dict) -> str | None:
+        found = self.ea.customers_by_property(PROPERTY["customer"], str(key["company"]))
+        return min((c["CustomerNumber"] for c in found), default=None)
+
     def recover(self) -> None:
-        """Writes a run sent but never recorded (it stopped, or the answer was lost). An
-        update is settled as superseded: this run's diff sends it again if still needed.
-        A create is looked up by its key: what exists is adopted and linked, what does not
-        was never made and is proposed again."""
-        updates = ("update-company", "update-site", "update-customer", "set-link")
-        for system in ("connectwise", "eautomate"):
-            for intent in self.log.pending(system, updates):
-                # idempotent writes: this run's diff sends them again if still needed
-                self.log.settle(intent.target_key, "superseded")
-        for intent in self.log.pending("connectwise", ("create-company", "create-site")):
-            sent = {k: after for k, (_, after) in intent.payload["changes"].items()}
-            if intent.action == "create-company":
-                found = self.cw.find(COMPANIES, identifier=sent["identifier"])
-                found = [c for c in found if not c.get("deletedFlag")]
-            else:
-                company = intent.target_key.rsplit(" ", 1)[1]
-                found = self.cw.records(f"{COMPANIES}/{company}/sites",
-                                        f"name={literal(sent['name'])}")  # fmt: skip
-            made = min((r["id"] for r in found), default=None)
-            self.log.settle(intent.target_key, "adopted" if made else "not-applied", made)
-            if made is not None:
-                kind, number = intent.payload["record"].split(" ", 1)
-                self._link(kind, number, made, f"{intent.action[7:]} found by crosswalk")
-        for intent in self.log.pending("eautomate", ("create-customer",)):
-            company = intent.target_key.rsplit("=", 1)[1]
-            found = self.ea.customers_by_property(PROPERTY["customer"], company)
-            number = min((c["CustomerNumber"] for c in found), default=None)
-            self.log.settle(intent.target_key, "adopted" if number else "not-applied", number)
-            if number is not None:
-                self._link("customer", number, int(company), "customer found by crosswalk")
+        """Writes an earlier run sent but never recorded: a create found made is adopted
+        and linked; an update is superseded (this run's diff sends it again if needed)."""
+        self.pusher.recover(
+            {"create-company": self.find_company, "create-site": self.find_site,
+             "create-customer": self.find_customer},
+            updates=("update-company", "update-site", "update-customer", "set-link"),
+            adopted=lambda key, made: self._linked(key, made, "found"),
+        )  # fmt: skip
+
+    def _linked(self, key: dict, made: Any, how: str) -> None:
+        """Record a partner crosswalk made (or found made) in sync.links."""
+        if "number" in key:  # a PSA company or site for an ERP record
+            kind, number, target, noun = key["kind"], key["number"], made, key["noun"]
+        else:  # an ERP customer for a PSA company
+            kind, number, target, noun = "customer", made, key["company"], "customer"
+        with self.pusher.transaction() as con:
+            decisions.set_link(con, kind, number, str(target), made_by="crosswalk",
+                               note=f"{noun} {how} by crosswalk", run_id=self.run.id)  # fmt: skip
 
     def customers(self) -> None:
         """ERP customers for active PSA companies of the configured types that no ERP
         customer is linked to, claims, numbers or is suggested for (CleanManager's
         "create partners"); a likely partner is for an operator to confirm first."""
         types = self.run.settings.flows.customer_sync.new_customer_company_types
-        found = rows(self.log.con, """
+        found = rows(self.con, """
             SELECT * FROM intermediate.int_companies_swept c
             WHERE NOT c.is_deleted AND c.status = 'Active'
               AND list_has_any(c.company_types, ?::VARCHAR[])
@@ -423,16 +386,14 @@ class Pusher:
             "CustomProperties": [{"Name": PROPERTY["customer"], "Value": str(company_id)}],
         }
         body = {k: v for k, v in body.items() if v}
-        target = f"customer {PROPERTY['customer']}={company_id}"
-        record = f"company {company_id}"
-        shown = {k: (None, v) for k, v in body.items() if k != "CustomProperties"}
-        planned = Planned("eautomate", "create-customer", target, record, shown)
+        key = {"company": company_id}
+        write = Write(
+            "eautomate", "create-customer", f"customer {PROPERTY['customer']}={company_id}",
+            f"company {company_id}",
+            {k: (None, v) for k, v in body.items() if k != "CustomProperties"}, key=key,
+        )  # fmt: skip
 
-        def find() -> str | None:
-            found = self.ea.customers_by_property(PROPERTY["customer"], str(company_id))
-            return min((c["CustomerNumber"] for c in found), default=None)
-
-        def rejected(exc: DataError) -> Failure:
+        def refused(exc: DataError) -> Failure:
             name = f'company {company_id} "{company["company_name"]}"'
             return data_failure(
                 "connectwise", "companies", company_id, "customer-create-rejected",
@@ -442,36 +403,10 @@ class Pusher:
                 label=name,
             )  # fmt: skip
 
-        made = self._create(planned, find, lambda: self.ea.add_customer(body)["CustomerNumber"],
-                            rejected)  # fmt: skip
-        if made is not None:
-            number, how = made
-            self._link("customer", number, company_id, f"customer {how} by crosswalk")
-
-    @staticmethod
-    def _create_once(create, find, attempts: int = 3) -> Any:
-        """``create``; when its answer is lost, ``find`` tells whether it was made, and
-        only when it was not is it sent again (``attempts`` times in all; a lost last
-        answer is the caller's to look up)."""
-        for _ in range(attempts - 1):
-            try:
-                return create()
-            except OutcomeUnknown:
-                made = find()
-                if made is not None:
-                    return made
-        return create()
-
-    def _link(self, kind: str, number: str, made: int, note: str) -> None:
-        """Record a partner crosswalk made (or found after a lost answer) in sync.links."""
-        with self.log.transaction() as con:
-            con.execute(
-                "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, "
-                "target_system, target_key, made_by, note, created_at, run_id, broken_at, "
-                "broken_reason) VALUES (?, 'eautomate', ?, 'connectwise', ?, 'crosswalk', ?, ?, "
-                "?, NULL, NULL)",
-                [kind, number, str(made), note, datetime.now(UTC), self.run.id],
-            )
+        made = self.pusher.create(write, find=lambda: self.find_customer(key),
+                                  send=lambda: self.ea.add_customer(body)["CustomerNumber"],
+                                  refused=refused)  # fmt: skip
+        self._made(made, key)
 
     def company(self, row: dict) -> int | None:
         number = row["customer_number"]
@@ -484,34 +419,23 @@ class Pusher:
                          ("territory", config.new_company_territory_id)):  # fmt: skip
             if ref is not None:
                 body[key] = [{"id": ref}] if key == "types" else {"id": ref}
-        target = f"company identifier={number}"
-
-        def find() -> int | None:
-            found = [
-                c for c in self.cw.find(COMPANIES, identifier=number) if not c.get("deletedFlag")
-            ]
-            return min(c["id"] for c in found) if found else None
-
-        return self._partner(row, "company", target, body, find,
+        return self._partner(row, "company", f"company identifier={number}",
+                             {"identifier": number[:30]}, body, self.find_company,
                              lambda: self.cw.create(COMPANIES, body)["id"])  # fmt: skip
 
     def site(self, row: dict, company_id: int) -> int | None:
         body = _address(row, "stateReference")
         path = f"{COMPANIES}/{company_id}/sites"
-        target = f"site {body['name']!r} of company {company_id}"
+        return self._partner(row, "site", f"site {body['name']!r} of company {company_id}",
+                             {"company": company_id, "name": body["name"]}, body,
+                             self.find_site, lambda: self.cw.create(path, body)["id"])  # fmt: skip
 
-        def find() -> int | None:
-            found = self.cw.records(path, f"name={literal(body['name'])}")
-            return min(s["id"] for s in found) if found else None
-
-        return self._partner(row, "site", target, body, find,
-                             lambda: self.cw.create(path, body)["id"])  # fmt: skip
-
-    def _partner(self, row: dict, noun: str, target: str, body: dict, find, create) -> int | None:
+    def _partner(self, row: dict, noun: str, target: str, found_by: dict, body: dict,
+                 find, send) -> int | None:  # fmt: skip
         """A PSA company or site for an ERP record, linked in ``sync.links`` and in the
         ERP's custom property."""
 
-        def rejected(exc: DataError) -> Failure:
+        def refused(exc: DataError) -> Failure:
             return data_failure(
                 "eautomate", "customers", row["customer_number"], f"{noun}-create-rejected",
                 f"ConnectWise refused the {noun} for {label(row)}: {exc.message}",
@@ -520,47 +444,30 @@ class Pusher:
                 label=label(row),
             )  # fmt: skip
 
-        planned = Planned("connectwise", f"create-{noun}", target, label(row),
-                          {k: (None, v) for k, v in body.items()})  # fmt: skip
-        made = self._create(planned, find, create, rejected)
-        if made is None:
+        key = {**found_by, "kind": row["link_kind"], "number": row["customer_number"],
+               "noun": noun}  # fmt: skip
+        write = Write("connectwise", f"create-{noun}", target, label(row),
+                      {k: (None, v) for k, v in body.items()}, key=key)  # fmt: skip
+        made = self.pusher.create(write, find=lambda: find(key), send=send, refused=refused)
+        if not self._made(made, key):
             return None
-        record_id, how = made
-        self._link(
-            row["link_kind"], row["customer_number"], record_id, f"{noun} {how} by crosswalk"
-        )
-        self.write_link(row, row["customer_number"], str(record_id))
-        return record_id
+        self.write_link(row, row["customer_number"], str(made.key))
+        return made.key
 
-    def _create(self, planned: Planned, find, create, rejected) -> tuple[Any, str] | None:
-        """Adopt the record ``find`` finds, else ``create`` it through the push log; a lost
-        answer is looked up again. Returns the record's key and "created" or "found", or
-        None when planning or refused (``rejected`` makes the failure)."""
-        if self.run.plan:
-            self.run.planned.append(planned)
-            return None
-        made, outcome = find(), "adopted"
+    def _made(self, made: Made | None, key: dict) -> bool:
+        """Link what a create made or found; False when it was only planned or refused."""
         if made is None:
-            self.run.planned.append(planned)
-            push = self.log.intend(planned.system, planned.action, planned.target,
-                                   planned.payload())  # fmt: skip
-            try:
-                made, outcome = self._create_once(create, find), "done"
-            except OutcomeUnknown:
-                made, outcome = find(), "done"
-                if made is None:
-                    self.log.finish(push, "not-applied", None, "answers lost; nothing found")
-                    raise
-            except DataError as exc:
-                self.log.finish(push, "failed", None, str(exc))
+            if not self.run.plan:
                 self.pushed.failed += 1
-                self.run.failures.add(rejected(exc))
-                return None
-            self.log.finish(push, outcome, made)
-        self.log.settle(planned.target, "adopted", made)
-        counter = "created" if outcome == "done" else "adopted"
+            return False
+        self._linked(key, made.key, "created" if made.created else "found")
+        self._count("created" if made.created else "adopted")
+        return True
+
+    def _count(self, counter: str, sent: Sent | None = None) -> None:
+        if sent is not None and sent.outcome == "failed":
+            counter = "failed"
         setattr(self.pushed, counter, getattr(self.pushed, counter) + 1)
-        return made, "created" if outcome == "done" else "found"
 
 
 def _psa_value(path: str, value: str) -> Any:
@@ -599,21 +506,20 @@ def push_customers(
     run: Run, cw: ConnectWise | None, ea: EAutomate | None, customer: str | None = None
 ) -> Pushed:
     """Every push of the customer sync, in order: partners created, fields, links."""
-    with PushLog.open(run.warehouse, run.id, run.flow) as log:
-        pusher = Pusher(run, log, cw, ea)
+    with Pusher.open(run) as pusher:
+        push = CustomerPush(pusher, cw, ea)
         if cw is not None and ea is not None:
-            if not run.plan:
-                pusher.recover()
+            push.recover()
             if run.settings.flows.customer_sync.create_companies:
-                pusher.partners(customer)
+                push.partners(customer)
             if run.settings.flows.customer_sync.create_customers and customer is None:
-                pusher.customers()
-            pusher.fields(customer)
+                push.customers()
+            push.fields(customer)
         if ea is not None:
-            pusher.links(customer)
-    land_written(run, pusher.written)
+            push.links(customer)
+    land_written(run, push.written)
     if customer is None:  # one customer's run leaves the others' failures open
         run.failures.looked_at("eautomate", "customers", CODES)
         run.failures.looked_at("connectwise", "companies", COMPANY_CODES)
-    pusher.logger.info("customer pushes: %s", pusher.pushed)
-    return pusher.pushed
+    get_run_logger().info("customer pushes: %s", push.pushed)
+    return push.pushed

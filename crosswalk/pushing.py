@@ -1,0 +1,273 @@
+"""One way to write to a system (DESIGN.md section 5), for every flow.
+
+A push step says what it wants written as a :class:`Write`: the system, the action, the
+target (the deterministic key that finds the result again), the record it is for, each
+field's value before and after, and the money it moves where it moves money. It hands
+the write to its :class:`Pusher` with the call that sends it, and keeps only its own
+rules: what to write, and how to find a record again.
+
+    with Pusher.open(run) as pusher:
+        pusher.recover({"create-company": find_company}, updates=("update-company",))
+        pusher.update(write, lambda: cw.patch(path, id, patch), refused=failure_of)
+        made = pusher.create(write, find=lambda: find_company(number),
+                             send=lambda: cw.create(path, body)["id"], refused=failure_of)
+
+What the pusher does with a write:
+
+- In a plan run it sends nothing: every write is collected in ``run.planned``, which the
+  CLI prints field by field (``--plan``) or as JSON lines (``--plan --json``).
+- Otherwise the intent goes into ``sync.push_log`` before the call and the outcome after
+  it, the outcome together with what it means (``also``) in one transaction.
+- A create is looked up by its key before it is sent and after any answer that was lost;
+  it is sent again only when the lookup shows it was not made, and what is found is
+  adopted, so a record is never made twice.
+- At the start of a run, :meth:`Pusher.recover` settles every intent of an earlier run
+  that has no outcome: a create that was made is adopted, an update is superseded (the
+  new run's diff decides whether it is still needed).
+- A write the system refuses becomes the flow's failure (with the record, the field and
+  the fix, made by the push step's ``refused``) and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from crosswalk.errors import Failure
+from crosswalk.http import DataError, OutcomeUnknown
+from crosswalk.pushlog import PushLog
+
+if TYPE_CHECKING:
+    from crosswalk.pipeline import Run
+
+# What a refused write means to the flow: a failure, several, or none (the caller handles it).
+Refused = Callable[[DataError], Failure | Iterable[Failure] | None]
+Also = Callable[[duckdb.DuckDBPyConnection], None]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write a run makes, or in a plan run would make.
+
+    ``changes`` maps each field to its value before and after; ``money`` is what the write
+    moves, when it moves money; ``key`` is what finds the result again after a crash (kept
+    in the push log with the changes); ``detail`` is what else the log keeps of the
+    request (the line hashes of a batch sheet), not shown in a plan.
+    """
+
+    system: str
+    action: str
+    target: str
+    record: str
+    changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    money: Decimal | None = None
+    key: Mapping[str, Any] | None = None
+    detail: Any = None
+
+    def __str__(self) -> str:
+        changes = "; ".join(
+            f"{name}: {shown(before)} -> {shown(after)}"
+            for name, (before, after) in self.changes.items()
+        )
+        money = f" [{self.money:.2f}]" if self.money is not None else ""
+        return f"{self.system} {self.action} {self.target} ({self.record}){money}: {changes}"
+
+    def payload(self) -> dict[str, Any]:
+        """What the push log keeps of the write."""
+        payload: dict[str, Any] = {
+            "record": self.record,
+            "changes": {name: list(values) for name, values in self.changes.items()},
+        }
+        if self.money is not None:
+            payload["money"] = str(self.money)
+        if self.key is not None:
+            payload["key"] = dict(self.key)
+        if self.detail is not None:
+            payload["detail"] = self.detail
+        return payload
+
+    def to_json(self, flow: str) -> str:
+        """One line of ``--plan --json``."""
+        return json.dumps(
+            {
+                "flow": flow,
+                "system": self.system,
+                "action": self.action,
+                "target": self.target,
+                "record": self.record,
+                "changes": {
+                    name: {"before": before, "after": after}
+                    for name, (before, after) in self.changes.items()
+                },
+                "money": None if self.money is None else str(self.money),
+            },
+            default=str,
+            ensure_ascii=False,
+        )
+
+
+def shown(value: Any) -> str:
+    return "(empty)" if value in (None, "") else repr(value)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What became of a write: ``planned`` (a plan run), ``done`` (``answer`` is the
+    system's), ``adopted`` (the answer was lost; ``answer`` is what was read back) or
+    ``failed`` (refused: ``error``)."""
+
+    outcome: str
+    answer: Any = None
+    error: DataError | None = None
+
+
+@dataclass(frozen=True)
+class Made:
+    """A record a create made (``created``) or found already made: its key in the system."""
+
+    key: Any
+    created: bool
+
+
+class Pusher:
+    """The writes of one push step, over the push log's one warehouse connection."""
+
+    def __init__(self, run: Run, log: PushLog):
+        self.run = run
+        self.log = log
+        self.con = log.con
+
+    @classmethod
+    @contextmanager
+    def open(cls, run: Run) -> Iterator[Pusher]:
+        with PushLog.open(run.warehouse, run.id, run.flow) as log:
+            yield cls(run, log)
+
+    @property
+    def plan(self) -> bool:
+        return self.run.plan
+
+    def transaction(self):
+        """One transaction on the step's connection (for what a write means, recorded
+        outside a write)."""
+        return self.log.transaction()
+
+    def update(
+        self,
+        write: Write,
+        send: Callable[[], Any],
+        *,
+        refused: Refused,
+        also: Also | None = None,
+        lost: Callable[[], Any] | None = None,
+    ) -> Sent:
+        """Send a write whose repeat does no harm (a PATCH, a property set, lines keyed by
+        their hash). When its answer is lost, ``lost`` reads back what the system holds
+        and the write counts as adopted; without ``lost`` the error goes on and the
+        intent stays open, for the next run to settle as superseded."""
+        self.run.planned.append(write)
+        if self.plan:
+            return Sent("planned")
+        push = self.log.intend(write.system, write.action, write.target, write.payload())
+        try:
+            answer = send()
+        except OutcomeUnknown:
+            if lost is None:
+                raise
+            found = lost()
+            self.log.finish(push, "adopted", found, "answer lost; read back")
+            return Sent("adopted", found)
+        except DataError as exc:
+            self._refused(push, exc, refused)
+            return Sent("failed", error=exc)
+        self.log.finish(push, "done", write.target, also=also)
+        return Sent("done", answer)
+
+    def create(
+        self,
+        write: Write,
+        *,
+        find: Callable[[], Any],
+        send: Callable[[], Any],
+        refused: Refused,
+        also: Callable[[duckdb.DuckDBPyConnection, Any], None] | None = None,
+        look_first: bool = True,
+        attempts: int = 3,
+    ) -> Made | None:
+        """Adopt the record ``find`` finds by the write's key, else send the create
+        (``send`` returns the new record's key). An answer that is lost is looked up, and
+        the create sent again only when nothing was made (``attempts`` sends in all; when
+        the last answer is lost too and nothing is found, the error goes on). Returns
+        None in a plan run or when the system refused the record."""
+        if self.plan:
+            self.run.planned.append(write)
+            return None
+        found = find() if look_first else None
+        if found is not None:
+            self.log.settle(write.target, "adopted", found)
+            return Made(found, created=False)
+        self.run.planned.append(write)
+        push = self.log.intend(write.system, write.action, write.target, write.payload())
+        try:
+            made = _send_once(send, find, attempts)
+        except OutcomeUnknown:
+            made = find()
+            if made is None:
+                self.log.finish(push, "not-applied", None, "answers lost; nothing found")
+                raise
+        except DataError as exc:
+            self._refused(push, exc, refused)
+            return None
+        self.log.finish(push, "done", made, also=None if also is None else lambda c: also(c, made))
+        self.log.settle(write.target, "adopted", made)
+        return Made(made, created=True)
+
+    def recover(
+        self,
+        creates: Mapping[str, Callable[[dict[str, Any]], Any]],
+        updates: Iterable[str] = (),
+        adopted: Callable[[dict[str, Any], Any], None] | None = None,
+    ) -> None:
+        """Settle the writes of earlier runs whose outcome is not known (the run stopped,
+        or the answer was lost). A create (its action in ``creates``, with the lookup that
+        finds what it made from the write's ``key``) is adopted when found, ``adopted``
+        recording what that means, and is otherwise not applied: this run proposes it
+        again. An update is superseded: this run's diff sends it again if still needed."""
+        if self.plan:
+            return
+        for intent in self.log.pending(actions=(*creates, *updates)):
+            look = creates.get(intent.action)
+            if look is None:
+                self.log.settle(intent.target_key, "superseded")
+                continue
+            made = look(intent.key)
+            self.log.settle(intent.target_key, "not-applied" if made is None else "adopted", made)
+            if made is not None and adopted is not None:
+                adopted(intent.key, made)
+
+    def _refused(self, push: str, exc: DataError, refused: Refused) -> None:
+        self.log.finish(push, "failed", None, str(exc))
+        failures = refused(exc)
+        if isinstance(failures, Failure):
+            failures = [failures]
+        for failure in failures or ():
+            self.run.failures.add(failure)
+
+
+def _send_once(send: Callable[[], Any], find: Callable[[], Any], attempts: int) -> Any:
+    """``send``; when its answer is lost, ``find`` tells whether it was made, and only when
+    it was not is it sent again."""
+    for _ in range(attempts - 1):
+        try:
+            return send()
+        except OutcomeUnknown:
+            made = find()
+            if made is not None:
+                return made
+    return send()
