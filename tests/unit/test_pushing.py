@@ -1,0 +1,225 @@
+"""The one write mechanism (crosswalk/pushing.py) on a real warehouse, with the system
+played by functions that count their calls: plans send nothing, every write is in the
+push log, creates are looked up before and after a lost answer, earlier runs' unknown
+outcomes are settled, refusals become failures and the batch goes on."""
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from crosswalk.config import load_settings
+from crosswalk.errors import data_failure
+from crosswalk.http import DataError, OutcomeUnknown
+from crosswalk.pipeline import Run
+from crosswalk.pushing import Pusher, Write
+
+WRITE = Write(
+    "connectwise", "update-company", "company 7", "customer ACME01",
+    {"city": ("Tampa", "Brandon"), "phoneNumber": (None, "813-555-0100")},
+)  # fmt: skip
+
+
+@pytest.fixture
+def settings(config_file):
+    return load_settings(config_file)
+
+
+def a_run(settings, plan=False, run_id="run-1") -> Run:
+    run = Run(run_id, "customer-sync", settings, plan=plan)
+    run.warehouse.migrate()
+    return run
+
+
+def log_rows(run):
+    with run.warehouse.connect(read_only=True) as con:
+        return con.execute(
+            "SELECT run_id, action, target_key, outcome, target_id, payload FROM sync.push_log "
+            "ORDER BY intended_at"
+        ).fetchall()
+
+
+def refused(exc):
+    return data_failure("eautomate", "customers", "ACME01", "psa-update-rejected", exc.message,
+                        "fix it")  # fmt: skip
+
+
+def create(identifier):
+    """The write that creates the company for customer ``identifier``."""
+    return Write("connectwise", "create-company", f"company identifier={identifier}",
+                 f"customer {identifier}", {"identifier": (None, identifier)},
+                 key={"identifier": identifier})  # fmt: skip
+
+
+class System:
+    """A system that makes records and can lose answers: ``lose`` answers are lost, the
+    first ``drop`` of them before the record is made."""
+
+    def __init__(self, lose=0, drop=0):
+        self.records, self.sends, self.lookups = {}, 0, 0
+        self.lose, self.drop = lose, drop
+
+    def send(self, identifier):
+        self.sends += 1
+        if self.drop:
+            self.drop -= 1
+            self.lose -= 1
+            raise OutcomeUnknown("connectwise", "connection reset before it was read")
+        self.records[identifier] = 100 + len(self.records)
+        if self.lose:
+            self.lose -= 1
+            raise OutcomeUnknown("connectwise", "connection reset after it was made")
+        return self.records[identifier]
+
+    def find(self, identifier):
+        self.lookups += 1
+        return self.records.get(identifier)
+
+
+def test_a_plan_collects_every_write_and_sends_nothing(settings):
+    run = a_run(settings, plan=True)
+    system = System()
+    with Pusher.open(run) as pusher:
+        sent = pusher.update(WRITE, lambda: pytest.fail("sent in a plan"), refused=refused)
+        made = pusher.create(create("ACME01"), find=lambda: system.find("ACME01"),
+                             send=lambda: system.send("ACME01"), refused=refused)  # fmt: skip
+    assert sent.outcome == "planned" and made is None
+    assert [w.action for w in run.planned] == ["update-company", "create-company"]
+    assert system.sends == 0 and log_rows(run) == []
+
+
+def test_a_write_is_logged_before_and_after_with_what_it_means(settings):
+    run = a_run(settings)
+    seen = []
+    with Pusher.open(run) as pusher:
+
+        def send():  # the intent is there, without an outcome, before the call
+            seen.extend(pusher.con.execute("SELECT outcome FROM sync.push_log").fetchall())
+            return {"id": 7}
+
+        def also(con):
+            con.execute("CREATE TABLE meant AS SELECT 1 AS x")
+
+        sent = pusher.update(WRITE, send, refused=refused, also=also)
+    assert sent.outcome == "done" and sent.answer == {"id": 7}
+    assert seen == [(None,)]
+    ((run_id, action, target, outcome, _, payload),) = log_rows(run)
+    assert (run_id, action, target, outcome) == ("run-1", "update-company", "company 7", "done")
+    assert json.loads(payload)["changes"] == {
+        "city": ["Tampa", "Brandon"], "phoneNumber": [None, "813-555-0100"]
+    }  # fmt: skip
+    with run.warehouse.connect(read_only=True) as con:
+        assert con.execute("SELECT x FROM meant").fetchall() == [(1,)]
+
+
+def test_a_refused_write_is_a_failure_and_the_batch_goes_on(settings):
+    run = a_run(settings)
+    answers = iter([DataError("connectwise", "city is too long", status=400), {"id": 8}])
+
+    def send():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with Pusher.open(run) as pusher:
+        first = pusher.update(WRITE, send, refused=refused)
+        second = pusher.update(WRITE, send, refused=refused)
+    assert (first.outcome, second.outcome) == ("failed", "done")
+    assert first.error.message == "city is too long"
+    assert [f.code for f in run.failures.found.values()] == ["psa-update-rejected"]
+    assert [r[3] for r in log_rows(run)] == ["failed", "done"]
+
+
+def test_a_lost_update_answer_is_read_back_when_the_step_can(settings):
+    run = a_run(settings)
+
+    def lost():
+        raise OutcomeUnknown("operate", "timed out")
+
+    with Pusher.open(run) as pusher:
+        sent = pusher.update(WRITE, lost, refused=refused, lost=lambda: 12)
+        with pytest.raises(OutcomeUnknown):
+            pusher.update(WRITE, lost, refused=refused)
+    assert (sent.outcome, sent.answer) == ("adopted", 12)
+    assert [(r[3], r[4]) for r in log_rows(run)] == [("adopted", "12"), (None, None)]
+
+
+def test_a_create_already_made_is_adopted_without_sending(settings):
+    run = a_run(settings)
+    system = System()
+    system.records["ACME01"] = 55
+    with Pusher.open(run) as pusher:
+        made = pusher.create(create("ACME01"), find=lambda: system.find("ACME01"),
+                             send=lambda: system.send("ACME01"), refused=refused)  # fmt: skip
+    assert (made.key, made.created, system.sends) == (55, False, 0)
+    assert run.planned == [] and log_rows(run) == []
+
+
+@pytest.mark.parametrize(
+    ("lose", "drop", "sends", "outcome"),
+    [
+        (0, 0, 1, "done"),  # answered
+        (1, 0, 1, "done"),  # made, answer lost: found, not sent again
+        (1, 1, 2, "done"),  # lost before it was made: not found, sent again
+        (2, 1, 2, "done"),  # sent again, made, answer lost again: found
+    ],
+)
+def test_a_create_is_made_exactly_once_whatever_answers_are_lost(
+    settings, lose, drop, sends, outcome
+):
+    run = a_run(settings)
+    system = System(lose=lose, drop=drop)
+    with Pusher.open(run) as pusher:
+        made = pusher.create(create("ACME01"), find=lambda: system.find("ACME01"),
+                             send=lambda: system.send("ACME01"), refused=refused)  # fmt: skip
+    assert (made.key, made.created) == (system.records["ACME01"], True)
+    assert len(system.records) == 1 and system.sends == sends
+    assert [(r[3], r[4]) for r in log_rows(run)] == [(outcome, str(made.key))]
+
+
+def test_a_create_whose_every_answer_is_lost_before_it_is_made_stays_unmade(settings):
+    run = a_run(settings)
+    system = System(lose=3, drop=3)
+    with Pusher.open(run) as pusher, pytest.raises(OutcomeUnknown):
+        pusher.create(create("ACME01"), find=lambda: system.find("ACME01"),
+                      send=lambda: system.send("ACME01"), refused=refused)  # fmt: skip
+    assert system.sends == 3 and system.records == {}
+    assert [r[3] for r in log_rows(run)] == ["not-applied"]
+
+
+def test_the_next_run_settles_what_an_earlier_run_left_unknown(settings):
+    crashed = a_run(settings)
+    system = System()
+    with Pusher.open(crashed) as pusher:
+        for identifier in ("MADE01", "LOST01"):
+            pusher.log.intend("connectwise", "create-company", f"company identifier={identifier}",
+                              create(identifier).payload())  # fmt: skip
+        pusher.log.intend("connectwise", "update-company", "company 7", WRITE.payload())
+    system.records["MADE01"] = 77  # the crash came after ConnectWise made it
+
+    rerun, adopted = a_run(settings, run_id="run-2"), []
+    with Pusher.open(rerun) as pusher:
+        pusher.recover(
+            {"create-company": lambda key: system.find(key["identifier"])},
+            updates=("update-company",),
+            adopted=lambda key, made: adopted.append((key["identifier"], made)),
+        )
+    assert adopted == [("MADE01", 77)]
+    assert [(r[2], r[3], r[4]) for r in log_rows(rerun)] == [
+        ("company identifier=MADE01", "adopted", "77"),
+        ("company identifier=LOST01", "not-applied", None),
+        ("company 7", "superseded", None),
+    ]
+
+
+def test_a_write_reads_field_by_field_and_as_one_json_line():
+    write = Write("operate", "create-sheet", "batch-sheet location=3", "location 3",
+                  {"lines": (None, 40)}, money=Decimal("12.50"))  # fmt: skip
+    assert str(write) == "operate create-sheet batch-sheet location=3 (location 3) [12.50]: " \
+        "lines: (empty) -> 40"  # fmt: skip
+    assert json.loads(write.to_json("charge-import")) == {
+        "flow": "charge-import", "system": "operate", "action": "create-sheet",
+        "target": "batch-sheet location=3", "record": "location 3",
+        "changes": {"lines": {"before": None, "after": 40}}, "money": "12.50",
+    }  # fmt: skip
