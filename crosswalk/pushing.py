@@ -203,16 +203,18 @@ class Pusher:
         """Adopt the record ``find`` finds by the write's key, else send the create
         (``send`` returns the new record's key). An answer that is lost is looked up, and
         the create sent again only when nothing was made (``attempts`` sends in all; when
-        the last answer is lost too and nothing is found, the error goes on). Returns
-        None in a plan run or when the system refused the record."""
-        if self.plan:
-            self.run.planned.append(write)
-            return None
+        the last answer is lost too and nothing is found, the error goes on). A plan run
+        looks first too, and lists the create only when nothing is found. Returns None in a
+        plan run or when the system refused the record."""
         found = find() if look_first else None
         if found is not None:
+            if self.plan:
+                return None
             self.log.settle(write.target, "adopted", found)
             return Made(found, created=False)
         self.run.planned.append(write)
+        if self.plan:
+            return None
         push = self.log.intend(write.system, write.action, write.target, write.payload())
         try:
             made = _send_once(send, find, attempts)

@@ -150,6 +150,34 @@ def test_every_format_charged_once_accounts_sent_to_connect_and_a_rerun_changes_
     assert again.charged == 0 and again.balanced
 
 
+def requests_of(result):
+    """What a run sent (or planned): per request, the lines it carries and their money."""
+    return sorted(
+        (w.system, w.action, w.record, dict(w.changes).get("lines"), w.money)
+        for w in result.planned
+    )
+
+
+def test_a_plan_lists_the_requests_the_run_then_sends(world, config):
+    with_settings(config, "lines_per_request = 40")
+    sheets = operate(world, "SELECT count(*) FROM operate.batch_sheets")
+    clients = operate(world, "SELECT count(*) FROM connect.clients")
+    plan = run(config, plan=True)
+    assert operate(world, "SELECT count(*) FROM operate.batch_sheets") == sheets
+    assert operate(world, "SELECT count(*) FROM connect.clients") == clients
+    with warehouse(config).connect(read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM sync.push_log").fetchall() == [(0,)]
+    planned = requests_of(plan)
+    assert {(system, action) for system, action, *_ in planned} == {
+        ("operate", "create-sheet"), ("operate", "append-lines"), ("connect", "create-client")
+    }  # fmt: skip
+    assert sum(money for *_, money in planned if money) > 0
+    sent = requests_of(run(config))
+    # A client's id is not known before it is made: its link to the account is not planned.
+    links = [r for r in sent if r[1] == "link-account"]
+    assert links and sorted(planned + links) == sent, set(planned + links) ^ set(sent)
+
+
 def with_settings(config, text):
     """The configuration with more keys in [flows.charge_import]."""
     body = config.read_text()

@@ -88,6 +88,16 @@ def test_a_plan_collects_every_write_and_sends_nothing(settings):
     assert system.sends == 0 and log_rows(run) == []
 
 
+def test_a_plan_does_not_list_a_create_the_run_would_adopt(settings):
+    run = a_run(settings, plan=True)
+    system = System()
+    system.records["ACME01"] = 55
+    with Pusher.open(run) as pusher:
+        made = pusher.create(create("ACME01"), find=lambda: system.find("ACME01"),
+                             send=lambda: system.send("ACME01"), refused=refused)  # fmt: skip
+    assert made is None and run.planned == [] and system.lookups == 1
+
+
 def test_a_write_is_logged_before_and_after_with_what_it_means(settings):
     run = a_run(settings)
     seen = []
