@@ -31,8 +31,9 @@ class Entity:
     """One landed table: ``raw_<system>.<name>``, merged by ``primary_key``.
 
     ``cursor`` names the column whose greatest value is the watermark once a page
-    has landed (None for entities read whole every run). ``parent`` names the entity
-    whose records own this one's collections, when the API serves them only per parent.
+    has landed (None for entities read whole every run). ``parent`` is the entity, of
+    the same system, whose records own this one's collections, when the API serves them
+    only per parent.
 
     A narrow read of another entity's collection names it in ``resource`` and the API
     fields it asks for in ``fields``. A ``mirror`` is read whole and stands for the
@@ -46,8 +47,8 @@ class Entity:
     model: type[pa_.DataFrameModel]
     primary_key: tuple[str, ...]
     cursor: str | None = None
-    # A child collection read per parent record (sites of a company), named in the same system.
-    parent: str | None = None
+    # A child collection read per parent record (sites of a company).
+    parent: Entity | None = None
     resource: str | None = None
     fields: tuple[str, ...] = ()
     mirror: bool = False

@@ -166,11 +166,9 @@ company_ids = Entity(
 )
 agreements = Entity("connectwise", "agreements", Agreement, ("id",), cursor="info__last_updated")
 tickets = Entity("connectwise", "tickets", Ticket, ("id",), cursor="info__last_updated")
-sites = Entity(
-    "connectwise", "sites", Site, ("id",), cursor="info__last_updated", parent="companies"
-)
+sites = Entity("connectwise", "sites", Site, ("id",), cursor="info__last_updated", parent=companies)
 additions = Entity(
-    "connectwise", "additions", Addition, ("id",), cursor="info__last_updated", parent="agreements"
+    "connectwise", "additions", Addition, ("id",), cursor="info__last_updated", parent=agreements
 )
 invoices = Entity("connectwise", "invoices", Invoice, ("id",), cursor="info__last_updated")
 time_entries = Entity(
