@@ -21,8 +21,6 @@ import pandas as pd
 import pandera.pandas as pa_
 import pyarrow as pa
 
-from crosswalk.warehouse import Rejected
-
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -85,6 +83,16 @@ class Entity:
             else f
             for f in schema
         )
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row that failed validation: the record as read, and why."""
+
+    record: dict[str, Any]
+    reason: str
+    key: str | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
