@@ -21,8 +21,6 @@ import pandas as pd
 import pandera.pandas as pa_
 import pyarrow as pa
 
-from crosswalk.warehouse import Rejected
-
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -31,8 +29,9 @@ class Entity:
     """One landed table: ``raw_<system>.<name>``, merged by ``primary_key``.
 
     ``cursor`` names the column whose greatest value is the watermark once a page
-    has landed (None for entities read whole every run). ``parent`` names the entity
-    whose records own this one's collections, when the API serves them only per parent.
+    has landed (None for entities read whole every run). ``parent`` is the entity, of
+    the same system, whose records own this one's collections, when the API serves them
+    only per parent.
 
     A narrow read of another entity's collection names it in ``resource`` and the API
     fields it asks for in ``fields``. A ``mirror`` is read whole and stands for the
@@ -46,8 +45,8 @@ class Entity:
     model: type[pa_.DataFrameModel]
     primary_key: tuple[str, ...]
     cursor: str | None = None
-    # A child collection read per parent record (sites of a company), named in the same system.
-    parent: str | None = None
+    # A child collection read per parent record (sites of a company).
+    parent: Entity | None = None
     resource: str | None = None
     fields: tuple[str, ...] = ()
     mirror: bool = False
@@ -84,6 +83,16 @@ class Entity:
             else f
             for f in schema
         )
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row that failed validation: the record as read, and why."""
+
+    record: dict[str, Any]
+    reason: str
+    key: str | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,6 @@ from crosswalk.errors import (
 )
 from crosswalk.sources import Source, open_source
 from crosswalk.warehouse import LandResult, Warehouse
-from schemas import ENTITIES
 
 
 @dataclass
@@ -128,11 +127,10 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
     overlap = timedelta(minutes=run.settings.extract.overlap_minutes)
     since = None if entity.mirror else _minus(stored, overlap)
     parents, changed_in = None, None
-    if entity.parent:
-        parent = ENTITIES[f"{entity.system}.{entity.parent}"]
+    if (parent := entity.parent) is not None:
         changed_in = None if run.full_refresh else run.id
         parents = warehouse.keys_landed(
-            entity.system, parent.name, parent.primary_key[0], changed_in
+            parent.system, parent.name, parent.primary_key[0], changed_in
         )
     # Complete: every record was read again, so failures not seen again are resolved.
     complete = since is None and (parents is None or changed_in is None)

@@ -98,7 +98,7 @@ class ConnectWiseSource:
         self, entity: Entity, since: str | None, parents: list[Any] | None = None
     ) -> Iterator[Page]:
         path = ENDPOINTS[entity.collection]
-        if entity.parent:
+        if entity.parent is not None:
             # A few records per parent: gather them into full pages, one landing each.
             batch: list[dict[str, Any]] = []
             for parent_id in parents or []:

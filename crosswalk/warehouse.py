@@ -14,10 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
+
+if TYPE_CHECKING:  # annotations only: the warehouse loads without pandas and pandera
+    from crosswalk.entities import Rejected
 
 LOADED_AT = "_loaded_at"
 RUN_ID = "_run_id"
@@ -232,16 +235,6 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
-
-
-@dataclass(frozen=True)
-class Rejected:
-    """A row that failed validation: the record as read, and why."""
-
-    record: dict[str, Any]
-    reason: str
-    key: str | None = None
-    source: str | None = None
 
 
 @dataclass

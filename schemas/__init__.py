@@ -1,5 +1,6 @@
 """pandera models of every landed entity, one module per system, each model declared
-as an :class:`crosswalk.entities.Entity` with its primary key and cursor."""
+as an :class:`crosswalk.entities.Entity` with its primary key and cursor; the column
+types and the base model they share are in :mod:`schemas.base`."""
 
 from crosswalk.entities import Entity
 from schemas import calllogs, connectwise, eautomate, operate

@@ -1,28 +1,19 @@
 """ConnectWise Manage entities as landed in ``raw_connectwise`` (field limits from the API)."""
 
-import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import Series
 
 from crosswalk.entities import Entity
-
-Text = Series[pd.StringDtype]
-Id = Series[pd.Int64Dtype]
-Flag = Series[pd.BooleanDtype]
-Money = Series[pd.Float64Dtype]
-Stamp = Series[pd.DatetimeTZDtype(tz="UTC")]
+from schemas.base import Flag, Id, Money, Record, Stamp, Text
 
 
-class _Record(pa.DataFrameModel):
+class _Tracked(Record):
+    """A record with its id and when it last changed (the cursor)."""
+
     id: Id = pa.Field(nullable=False, ge=1)
     info__last_updated: Stamp = pa.Field(nullable=False)
 
-    class Config:
-        coerce = True
-        strict = "filter"
 
-
-class Company(_Record):
+class Company(_Tracked):
     identifier: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 30})
     name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 50})
     status__name: Text = pa.Field(nullable=True)
@@ -40,19 +31,15 @@ class Company(_Record):
     deleted_flag: Flag = pa.Field(nullable=True)
 
 
-class CompanyId(pa.DataFrameModel):
+class CompanyId(Record):
     """A company as the deletion sweep reads it: id, Company ID and whether it is deleted."""
 
     id: Id = pa.Field(nullable=False, ge=1)
     identifier: Text = pa.Field(nullable=True)
     deleted_flag: Flag = pa.Field(nullable=True)
 
-    class Config:
-        coerce = True
-        strict = "filter"
 
-
-class Agreement(_Record):
+class Agreement(_Tracked):
     name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 100})
     type__name: Text = pa.Field(nullable=True)
     company__id: Id = pa.Field(nullable=False)
@@ -66,7 +53,7 @@ class Agreement(_Record):
     cancelled_flag: Flag = pa.Field(nullable=True)
 
 
-class Ticket(_Record):
+class Ticket(_Tracked):
     summary: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 100})
     record_type: Text = pa.Field(
         nullable=True, isin=["ProjectIssue", "ProjectTicket", "ServiceTicket"]
@@ -79,7 +66,7 @@ class Ticket(_Record):
     actual_hours: Money = pa.Field(nullable=True, ge=0)
 
 
-class Site(_Record):
+class Site(_Tracked):
     name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 50})
     company__id: Id = pa.Field(nullable=False)
     address_line1: Text = pa.Field(nullable=True, str_length={"max_value": 50})
@@ -93,7 +80,7 @@ class Site(_Record):
     primary_address_flag: Flag = pa.Field(nullable=True)
 
 
-class Addition(_Record):
+class Addition(_Tracked):
     agreement_id: Id = pa.Field(nullable=False)
     product__id: Id = pa.Field(nullable=True)
     product__identifier: Text = pa.Field(nullable=True)
@@ -107,7 +94,7 @@ class Addition(_Record):
     description: Text = pa.Field(nullable=True)
 
 
-class Invoice(_Record):
+class Invoice(_Tracked):
     invoice_number: Text = pa.Field(nullable=True, str_length={"max_value": 15})
     type: Text = pa.Field(
         nullable=False,
@@ -125,7 +112,7 @@ class Invoice(_Record):
     balance: Money = pa.Field(nullable=True)
 
 
-class TimeEntry(_Record):
+class TimeEntry(_Tracked):
     time_start: Stamp = pa.Field(nullable=False)
     time_end: Stamp = pa.Field(nullable=True)
     charge_to_id: Id = pa.Field(nullable=True)
@@ -143,7 +130,7 @@ class TimeEntry(_Record):
     status: Text = pa.Field(nullable=True)
 
 
-class Member(_Record):
+class Member(_Tracked):
     identifier: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 15})
     first_name: Text = pa.Field(nullable=True)
     last_name: Text = pa.Field(nullable=True)
@@ -166,11 +153,9 @@ company_ids = Entity(
 )
 agreements = Entity("connectwise", "agreements", Agreement, ("id",), cursor="info__last_updated")
 tickets = Entity("connectwise", "tickets", Ticket, ("id",), cursor="info__last_updated")
-sites = Entity(
-    "connectwise", "sites", Site, ("id",), cursor="info__last_updated", parent="companies"
-)
+sites = Entity("connectwise", "sites", Site, ("id",), cursor="info__last_updated", parent=companies)
 additions = Entity(
-    "connectwise", "additions", Addition, ("id",), cursor="info__last_updated", parent="agreements"
+    "connectwise", "additions", Addition, ("id",), cursor="info__last_updated", parent=agreements
 )
 invoices = Entity("connectwise", "invoices", Invoice, ("id",), cursor="info__last_updated")
 time_entries = Entity(

@@ -7,27 +7,15 @@ they come with the record in one read, and a line removed in the ERP disappears 
 next version of its record instead of lingering in a table of its own.
 """
 
-import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import Series
 
 from crosswalk.entities import Entity
+from schemas.base import Flag, Id, Money, Record, Stamp, Text
 
-Text = Series[pd.StringDtype]
-Id = Series[pd.Int64Dtype]
-Flag = Series[pd.BooleanDtype]
-Money = Series[pd.Float64Dtype]
-Stamp = Series[pd.DatetimeTZDtype(tz="UTC")]
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
-class _Record(pa.DataFrameModel):
-    class Config:
-        coerce = True
-        strict = "filter"
-
-
-class Customer(_Record):
+class Customer(Record):
     """A customer; a location is a customer whose ``parent_location_number`` names its parent."""
 
     customer_number: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 15})
@@ -60,7 +48,7 @@ class Customer(_Record):
     last_update: Stamp = pa.Field(nullable=False)
 
 
-class Technician(_Record):
+class Technician(Record):
     technician_number: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 15})
     first_name: Text = pa.Field(nullable=True)
     last_name: Text = pa.Field(nullable=True)
@@ -69,7 +57,7 @@ class Technician(_Record):
     last_update: Stamp = pa.Field(nullable=False)
 
 
-class Item(_Record):
+class Item(Record):
     item_id: Id = pa.Field(nullable=True)
     item: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 30})
     description: Text = pa.Field(nullable=True)
@@ -84,7 +72,7 @@ class Item(_Record):
     last_update: Stamp = pa.Field(nullable=False)
 
 
-class Contract(_Record):
+class Contract(Record):
     """A contract or template (``is_template``), its lines in ``details`` (JSON)."""
 
     contract_id: Id = pa.Field(nullable=False, ge=1)
@@ -110,7 +98,7 @@ class Contract(_Record):
     last_update: Stamp = pa.Field(nullable=False)
 
 
-class Call(_Record):
+class Call(Record):
     """A service call, its ``labors`` and ``materials_used`` as JSON."""
 
     call_number: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 15})
@@ -139,7 +127,7 @@ class Call(_Record):
     last_update: Stamp = pa.Field(nullable=False)
 
 
-class CodeList(_Record):
+class CodeList(Record):
     """One code of one list; ``HoldCode`` are call holds, ``OnHoldCode`` customer holds."""
 
     list_type: Text = pa.Field(nullable=False, str_length={"min_value": 1})

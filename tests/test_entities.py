@@ -103,3 +103,12 @@ def test_every_declared_entity_has_its_key_and_cursor_in_its_model():
         assert set(entity.primary_key) <= columns, name
         assert entity.cursor is None or entity.cursor in columns, name
         assert not any(entity.schema.columns[k].nullable for k in entity.primary_key), name
+
+
+def test_a_child_entity_holds_its_parent_entity_of_the_same_system():
+    assert connectwise.sites.parent is connectwise.companies
+    assert connectwise.additions.parent is connectwise.agreements
+    for name, entity in ENTITIES.items():
+        if entity.parent is not None:
+            assert ENTITIES[str(entity.parent)] is entity.parent, name
+            assert entity.parent.system == entity.system, name

@@ -6,8 +6,8 @@ import pyarrow as pa
 import pytest
 
 from crosswalk import warehouse as warehouse_module
-from crosswalk.entities import validate
-from crosswalk.warehouse import Rejected, Warehouse
+from crosswalk.entities import Rejected, validate
+from crosswalk.warehouse import Warehouse
 from schemas import connectwise
 
 

@@ -26,9 +26,10 @@ from prefect.cache_policies import NO_CACHE
 from crosswalk.calllogs import Layout, Parsed, parse
 from crosswalk.config import ChargeImportConfig
 from crosswalk.connect import Connect
+from crosswalk.entities import Rejected
 from crosswalk.errors import data_failure
 from crosswalk.pipeline import Run
-from crosswalk.warehouse import LandResult, Rejected, Warehouse
+from crosswalk.warehouse import LandResult, Warehouse
 from schemas import calllogs
 
 SYSTEM = "calllogs"
