@@ -9,17 +9,20 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from crosswalk import decisions
 from crosswalk.config import ConfigError, Settings, load_settings
 from crosswalk.warehouse import Warehouse
 from emulators.serve import CREDENTIALS
@@ -490,23 +493,13 @@ def _mart(settings: Settings, sql: str, params: list | None = None) -> list[tupl
         raise typer.Exit(1) from None
 
 
-def _write(settings: Settings, sql: str, params: list) -> None:
-    """One statement on the ``sync`` tables an operator's command changes."""
+@contextmanager
+def _deciding(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A transaction on the warehouse for an operator's decision (crosswalk.decisions)."""
     warehouse = Warehouse(settings.warehouse.path)
     warehouse.migrate()
     with warehouse.transaction() as con:
-        con.execute(sql, params)
-
-
-def _set_link(settings: Settings, kind: str, number: str, target: str, note: str) -> None:
-    """An operator's link (or, with an empty target, unlink); it is not broken."""
-    _write(
-        settings,
-        "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, target_system, "
-        "target_key, made_by, note, created_at, run_id, broken_at, broken_reason) "
-        "VALUES (?, 'eautomate', ?, 'connectwise', ?, 'operator', ?, now(), NULL, NULL, NULL)",
-        [kind, number, target, note],
-    )
+        yield con
 
 
 @links_app.command("list")
@@ -661,8 +654,15 @@ def links_set(
 ) -> None:
     """Link a customer to a company (or a location to a site) by hand; it wins over rules,
     and the next customer-sync writes it into the ERP's custom property."""
-    settings = _settings(config)
-    _set_link(settings, "location" if location else "customer", customer, str(target), note)
+    with _deciding(_settings(config)) as con:
+        decisions.set_link(
+            con,
+            "location" if location else "customer",
+            customer,
+            str(target),
+            made_by="operator",
+            note=note or None,
+        )
     console.print(
         f"linked {customer} -> {'site' if location else 'company'} {target}; "
         "the next `crosswalk run customer-sync` applies it",
@@ -678,8 +678,8 @@ def links_unlink(
     note: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
 ) -> None:
     """Break a wrong link: no rule links this record again until `links set` or `links reset`."""
-    settings = _settings(config)
-    _set_link(settings, "location" if location else "customer", customer, "", note)
+    with _deciding(_settings(config)) as con:
+        decisions.unlink(con, "location" if location else "customer", customer, note=note or None)
     console.print(f"unlinked {customer}; no rule will link it again", highlight=False)
 
 
@@ -695,11 +695,8 @@ def links_reset(
     location: LocationOption = False,
 ) -> None:
     """Forget what an operator decided for this record: the rules decide again."""
-    _write(
-        _settings(config),
-        "DELETE FROM sync.links WHERE kind = ? AND source_key = ?",
-        ["location" if location else "customer", customer],
-    )
+    with _deciding(_settings(config)) as con:
+        decisions.reset_link(con, "location" if location else "customer", customer)
     console.print(f"{customer}: the rules decide again", highlight=False)
 
 
@@ -711,12 +708,8 @@ def exclude_add(
 ) -> None:
     """Leave a customer out of the customer sync; it is listed as excluded, never skipped
     silently."""
-    _write(
-        _settings(config),
-        "INSERT OR REPLACE INTO sync.exclusions VALUES "
-        "('customer-sync', 'eautomate', ?, ?, 'operator', now())",
-        [customer, reason or None],
-    )
+    with _deciding(_settings(config)) as con:
+        decisions.exclude(con, "customer-sync", "eautomate", customer, reason or None)
     console.print(f"{customer} is excluded from customer-sync", highlight=False)
 
 
@@ -726,11 +719,8 @@ def exclude_remove(
     config: ConfigOption = None,
 ) -> None:
     """Take a customer back into the customer sync."""
-    _write(
-        _settings(config),
-        "DELETE FROM sync.exclusions WHERE flow = 'customer-sync' AND record_key = ?",
-        [customer],
-    )
+    with _deciding(_settings(config)) as con:
+        decisions.include(con, "customer-sync", customer)
     console.print(f"{customer} is back in customer-sync", highlight=False)
 
 
@@ -801,12 +791,8 @@ def conflicts_resolve(
     if not found or found[0][2] is not None:
         console.print(f"[red]no open conflict {conflict}[/red] (crosswalk conflicts list)")
         raise typer.Exit(1)
-    _write(
-        settings,
-        "UPDATE sync.conflicts SET resolution = ?, resolved_value = ?, resolved_by = ?, "
-        "resolved_at = now() WHERE conflict_id = ?",
-        [take or "value", value, getpass.getuser(), conflict],
-    )
+    with _deciding(settings) as con:
+        decisions.resolve_conflict(con, conflict, take=take, value=value, by=getpass.getuser())
     chosen = f"the {take.upper()} value" if take else repr(value)
     console.print(
         f"conflict {conflict} ({found[0][0]} {found[0][1]}): {chosen}; the next "
