@@ -24,8 +24,8 @@ from rich.text import Text
 
 from crosswalk import decisions
 from crosswalk.config import ConfigError, Settings, load_settings
+from crosswalk.demo import CREDENTIALS
 from crosswalk.warehouse import Warehouse
-from emulators.serve import CREDENTIALS
 
 if TYPE_CHECKING:
     from crosswalk.errors import ErrorRow
@@ -76,7 +76,6 @@ PREFECT_DEFAULTS = {
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "DO_NOT_TRACK": "1",
 }
-DEMO_CREDENTIALS = CREDENTIALS
 
 
 def _config_failed(exc: ConfigError, where: str = "") -> typer.Exit:
@@ -218,7 +217,7 @@ def demo(
     from emulators import serve
 
     data = data.resolve()
-    for key, value in DEMO_CREDENTIALS.items():
+    for key, value in CREDENTIALS.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("PREFECT_HOME", str(data / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -844,7 +843,7 @@ def emulators_serve(
             console.print(f"{name:12} {server.url}", highlight=False)
         console.print(f"\nconfig: {running.config}", highlight=False)
         console.print("set the credentials it names first:", highlight=False)
-        for key, value in serve.CREDENTIALS.items():
+        for key, value in CREDENTIALS.items():
             console.print(f"  export {key}={value}", highlight=False, markup=False)
         if running.ca_bundle:
             console.print(f"  export REQUESTS_CA_BUNDLE={running.ca_bundle}", highlight=False)
