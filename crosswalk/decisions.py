@@ -15,8 +15,10 @@ write, so a decision and what it depends on are kept or lost together.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:
+    import duckdb
 
 KINDS = ("customer", "location")
 TAKES = ("erp", "psa")
