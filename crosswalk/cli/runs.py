@@ -27,6 +27,9 @@ PREFECT_DEFAULTS = {
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "DO_NOT_TRACK": "1",
 }
+# The last run of each flow (dbt_project/models/marts/sync_health.sql): a view, so it shows
+# the runs recorded after the build that made it; only a warehouse no run has built lacks it.
+HEALTH = "marts.sync_health"
 
 
 def _run_flows(
@@ -228,28 +231,32 @@ def status(config: ConfigOption = None) -> None:
         return
     try:
         with warehouse.connect(read_only=True) as con:
+            present = {
+                f"{schema}.{name}"
+                for schema, name in con.execute(
+                    "SELECT schema_name, table_name FROM duckdb_tables() "
+                    "UNION ALL SELECT schema_name, view_name FROM duckdb_views()"
+                ).fetchall()
+            }
+            if HEALTH not in present:
+                console.print(
+                    f"no dbt build yet: {warehouse.path} has no {HEALTH}, which a flow run "
+                    "builds; run one (crosswalk run all), and if it stops before its build, "
+                    "crosswalk errors list says why",
+                    highlight=False,
+                )
+                return
             rows = con.execute(
-                """
-                SELECT r.flow, r.status, r.started_at, r.finished_at,
-                       coalesce(sum(e.rows_read), 0), coalesce(sum(e.rows_landed), 0),
-                       coalesce(sum(e.rows_quarantined), 0), r.message
-                FROM sync.runs r LEFT JOIN sync.run_entities e USING (run_id)
-                WHERE r.started_at = (SELECT max(started_at) FROM sync.runs x
-                                      WHERE x.flow = r.flow)
-                GROUP BY ALL ORDER BY r.flow
-                """
+                "SELECT flow, status, started_at, finished_at, rows_read, rows_landed, "
+                f"rows_quarantined, message FROM {HEALTH} ORDER BY flow"
             ).fetchall()
-            has_errors = con.execute(
-                "SELECT count(*) FROM duckdb_tables() "
-                "WHERE schema_name = 'sync' AND table_name = 'errors'"
-            ).fetchone()[0]
             errors = (
                 dict(
                     con.execute(
                         "SELECT flow, count(*) FROM sync.errors WHERE status = 'open' GROUP BY 1"
                     ).fetchall()
                 )
-                if has_errors
+                if "sync.errors" in present
                 else None
             )
     except Exception as exc:  # duckdb.IOException when a flow holds the file
