@@ -1,12 +1,31 @@
-"""Operator decisions (placeholder until the cli-package branch lands its module)."""
+"""Every write to the decisions crosswalk keeps: ``sync.links``, ``sync.exclusions`` and
+``sync.conflicts``.
+
+A link says which PSA record an ERP record is (``customer``: an ERP parent customer and a
+PSA company; ``location``: an ERP location and a PSA site), who decided it (``operator``
+or ``crosswalk``) and whether its target has gone. An exclusion leaves a record out of a
+flow. A conflict is a field both systems changed since they last agreed, until an
+operator picks a value and a run settles it.
+
+Each function takes an open DuckDB connection and does not commit: the CLI calls it
+inside ``Warehouse.transaction()``, a push step inside the transaction that records its
+write, so a decision and what it depends on are kept or lost together.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+
+KINDS = ("customer", "location")
+TAKES = ("erp", "psa")
 
 
 def set_link(
-    con,
+    con: duckdb.DuckDBPyConnection,
     kind: str,
     number: str,
     target: str,
@@ -15,6 +34,11 @@ def set_link(
     note: str | None = None,
     run_id: str | None = None,
 ) -> None:
+    """Link ERP record ``number`` (e-automate) to PSA record ``target`` (ConnectWise); an
+    empty ``target`` means "linked to nothing", which no rule overrides. Replaces any
+    earlier decision for the record, and a link set again is no longer broken."""
+    if kind not in KINDS:
+        raise ValueError(f"a link's kind is one of {', '.join(KINDS)}, not {kind!r}")
     con.execute(
         "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, target_system, "
         "target_key, made_by, note, created_at, run_id, broken_at, broken_reason) "
@@ -23,38 +47,119 @@ def set_link(
     )
 
 
-def raise_conflict(
-    con,
+def unlink(
+    con: duckdb.DuckDBPyConnection, kind: str, number: str, *, note: str | None = None
+) -> None:
+    """An operator's "this record has no partner": no rule links it again."""
+    set_link(con, kind, number, "", made_by="operator", note=note)
+
+
+def reset_link(con: duckdb.DuckDBPyConnection, kind: str, number: str) -> None:
+    """Forget the decision for a record: the matching rules decide again."""
+    con.execute("DELETE FROM sync.links WHERE kind = ? AND source_key = ?", [kind, number])
+
+
+def mark_broken_links(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Mark each link whose target ``intermediate.int_links_checked`` found gone as broken,
+    with the reason; a link already broken keeps its first reason. Returns
+    ``(kind, source_key, target_key, broken_reason)`` of each link marked now."""
+    return con.execute(
+        "UPDATE sync.links AS l SET broken_at = now(), broken_reason = c.gone_reason "
+        "FROM intermediate.int_links_checked AS c "
+        "WHERE l.kind = c.link_kind AND l.source_key = c.source_key "
+        "AND l.target_key = c.target_key AND l.broken_at IS NULL "
+        "AND c.gone_reason IS NOT NULL "
+        "RETURNING l.kind, l.source_key, l.target_key, l.broken_reason"
+    ).fetchall()
+
+
+def exclude(
+    con: duckdb.DuckDBPyConnection,
+    flow: str,
+    system: str,
+    key: str,
+    reason: str | None,
     *,
-    kind,
-    source_key,
-    target_key,
-    field,
-    base_value,
-    erp_value,
-    psa_value,
-    run_id,
+    by: str = "operator",
+) -> None:
+    """Leave record ``key`` of ``system`` out of ``flow``; excluding it again replaces the
+    reason."""
+    con.execute(
+        "INSERT OR REPLACE INTO sync.exclusions (flow, system, record_key, reason, excluded_by, "
+        "excluded_at) VALUES (?, ?, ?, ?, ?, now())",
+        [flow, system, key, reason, by],
+    )
+
+
+def include(con: duckdb.DuckDBPyConnection, flow: str, key: str) -> None:
+    """Take record ``key`` back into ``flow``."""
+    con.execute("DELETE FROM sync.exclusions WHERE flow = ? AND record_key = ?", [flow, key])
+
+
+def raise_conflict(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    kind: str,
+    source_key: str,
+    target_key: str,
+    field: str,
+    base_value: str | None,
+    erp_value: str | None,
+    psa_value: str | None,
+    run_id: str,
     conflict_id: int | None = None,
 ) -> int:
+    """Record a field both sides changed since ``base_value``, and return its id; with the
+    ``conflict_id`` of one still open, refresh the two values it now holds instead."""
     if conflict_id is not None:
         con.execute(
             "UPDATE sync.conflicts SET erp_value = ?, psa_value = ? WHERE conflict_id = ?",
             [erp_value, psa_value, conflict_id],
         )
         return conflict_id
-    return con.execute(
+    (made,) = con.execute(
         "INSERT INTO sync.conflicts (kind, source_key, target_key, field, base_value, "
         "erp_value, psa_value, raised_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?) "
         "RETURNING conflict_id",
         [kind, source_key, target_key, field, base_value, erp_value, psa_value, run_id],
-    ).fetchone()[0]
+    ).fetchone()
+    return made
+
+
+def resolve_conflict(
+    con: duckdb.DuckDBPyConnection,
+    conflict_id: int,
+    *,
+    take: str | None,
+    value: str | None,
+    by: str,
+) -> None:
+    """An operator's choice for an open conflict: the ERP's value (``take="erp"``), the
+    PSA's (``"psa"``), or ``value`` on both sides. The next run writes it where it is
+    missing and settles the conflict."""
+    if (take is None) == (value is None) or take not in (None, *TAKES):
+        raise ValueError("resolve a conflict with take='erp', take='psa', or a value")
+    resolved = con.execute(
+        "UPDATE sync.conflicts SET resolution = ?, resolved_value = ?, resolved_by = ?, "
+        "resolved_at = now() WHERE conflict_id = ? AND settled_at IS NULL RETURNING conflict_id",
+        [take or "value", value, by, conflict_id],
+    ).fetchall()
+    if not resolved:
+        raise LookupError(f"no open conflict {conflict_id}")
 
 
 def settle_conflicts(
-    con, conflict_ids: Iterable[int], run_id: str, resolution: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    conflict_ids: Iterable[int],
+    run_id: str,
+    resolution: str | None = None,
 ) -> None:
+    """Both sides hold the same value again: the conflicts are settled by run ``run_id``.
+    ``resolution`` names how, for those no operator resolved (``"agreed"``: the two
+    sides came to agree by themselves). A settled conflict stays as it was settled."""
     con.execute(
         "UPDATE sync.conflicts SET settled_at = now(), settled_by_run = ?, "
-        "resolution = coalesce(resolution, ?) WHERE conflict_id IN (SELECT unnest(?))",
+        "resolution = coalesce(resolution, ?) "
+        "WHERE conflict_id IN (SELECT unnest(?::BIGINT[])) AND settled_at IS NULL",
         [run_id, resolution, list(conflict_ids)],
     )

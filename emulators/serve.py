@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crosswalk.demo import CLIENT_ID, CREDENTIALS
 from emulators.connect.app import Connect
 from emulators.connectwise.app import ConnectWise
 from emulators.eautomate.app import EAutomate
@@ -25,15 +26,6 @@ PERIOD_START = datetime.fromtimestamp(PERIOD_START_TS, UTC)
 WORLD_FILE = "state.duckdb"  # not "world": the catalog would shadow the world schema
 # The systems served, by port offset from the base port.
 OFFSETS = {"connectwise": 0, "eautomate": 1, "operate": 2, "connect": 3}
-CREDENTIALS = {
-    "CROSSWALK_CW_PUBLIC_KEY": "demo-public",
-    "CROSSWALK_CW_PRIVATE_KEY": "demo-private",
-    "CROSSWALK_EA_PASSWORD": "demo",
-    "CROSSWALK_OPERATE_KEY": "demo-operate",
-    "CROSSWALK_OPERATE_APPROVER_KEY": "demo-operate-approver",
-    "CROSSWALK_CONNECT_KEY": "demo-connect",
-}
-CLIENT_ID = "6f1c2a3e-0000-4000-8000-000000000001"
 
 
 @dataclass

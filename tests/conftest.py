@@ -22,8 +22,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 import pytest  # noqa: E402
 
 import emulators  # noqa: E402
-from crosswalk.cli import DEMO_CREDENTIALS  # noqa: E402
 from crosswalk.config import PROJECT_ROOT  # noqa: E402
+from crosswalk.demo import CREDENTIALS as DEMO_CREDENTIALS  # noqa: E402
 
 FIXTURES = Path(emulators.__file__).parent / "fixtures"
 PROJECT = PROJECT_ROOT

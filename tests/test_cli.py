@@ -41,6 +41,52 @@ def test_status_before_any_run(config_file):
     assert "no runs yet" in result.output
 
 
+def test_status_before_any_dbt_build_and_of_an_unreadable_file(config_file):
+    warehouse = Warehouse(load_settings(config_file).warehouse.path)
+    warehouse.migrate()
+    warehouse.start_run("run-1", "customer-sync", plan=False, full_refresh=False)
+    result = runner.invoke(app, ["status", "--config", str(config_file)], terminal_width=250)
+    assert result.exit_code == 0, result.output
+    assert "no dbt build yet" in result.output and "marts.sync_health" in result.output
+    warehouse.path.write_bytes(b"not a DuckDB file")
+    unreadable = runner.invoke(app, ["status", "--config", str(config_file)])
+    assert unreadable.exit_code == 1 and "cannot read" in unreadable.output
+
+
+@pytest.mark.dbt
+def test_status_shows_sync_health_and_the_open_errors(config_file):
+    from crosswalk import dbt
+    from crosswalk.errors import ErrorBook, data_failure
+    from crosswalk.warehouse import LandResult
+
+    settings = load_settings(config_file)
+    warehouse = Warehouse(settings.warehouse.path)
+    warehouse.migrate()
+    warehouse.start_run("run-1", "customer-sync", plan=False, full_refresh=False)
+    warehouse.finish_run("run-1", "failed", [], "ConnectWise did not answer")
+    warehouse.start_run("run-2", "customer-sync", plan=False, full_refresh=False)
+    warehouse.finish_run("run-2", "completed", [
+        LandResult("eautomate", "customers", read=5, landed=4, quarantined=1),
+        LandResult("connectwise", "companies", read=3, landed=3),
+    ])  # fmt: skip
+    failure = data_failure("eautomate", "customers", "X1", "unmapped-customer", "No.", "Fix.")
+    ErrorBook(warehouse, "customer-sync").record("run-2", [failure], [])
+    assert dbt.build(settings, ["+sync_health"]).ok
+    warehouse.start_run("run-3", "charge-import", plan=True, full_refresh=False)  # after it
+
+    result = runner.invoke(app, ["status", "--config", str(config_file)], terminal_width=250)
+    assert result.exit_code == 0, result.output
+    rows = [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in result.output.splitlines()
+        if line.startswith("│") and "-" in line.split("│")[1]
+    ]
+    assert [[flow, state, *counts, message] for flow, state, _, _, *counts, message in rows] == [
+        ["charge-import", "running", "0", "0", "0", "0", ""],
+        ["customer-sync", "completed", "8", "7", "1", "1", ""],
+    ]
+
+
 @pytest.mark.flow
 def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
     data = tmp_path / "demo"

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from crosswalk import decisions
 from crosswalk.entities import Entity, utc_stamp
 from crosswalk.pipeline import Run
 from schemas import connectwise
@@ -49,14 +50,7 @@ def mark_broken_links(run: Run) -> int:
     if run.plan:
         return 0
     with run.warehouse.transaction() as con:
-        rows = con.execute(
-            "UPDATE sync.links AS l SET broken_at = now(), broken_reason = c.gone_reason "
-            "FROM intermediate.int_links_checked AS c "
-            "WHERE l.kind = c.link_kind AND l.source_key = c.source_key "
-            "AND l.target_key = c.target_key AND l.broken_at IS NULL "
-            "AND c.gone_reason IS NOT NULL "
-            "RETURNING l.kind, l.source_key, l.target_key, l.broken_reason"
-        ).fetchall()
+        rows = decisions.mark_broken_links(con)
     logger = get_run_logger()
     for kind, number, target, reason in rows:
         logger.warning("link %s %s -> %s marked broken: %s", kind, number, target, reason)

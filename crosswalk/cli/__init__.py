@@ -1,0 +1,72 @@
+"""The ``crosswalk`` command line: run flows, run the demo, show status, see failures,
+make the operator's decisions, check the configuration, serve the emulated systems.
+
+One module per purpose: ``runs`` (run, demo, status), ``errors``, ``decisions`` (links,
+exclude, conflicts), ``config`` and ``emulators``. At import only typer and rich are
+loaded: the configuration, the warehouse, Prefect, dbt, the flows and the emulators are
+imported inside the commands that use them, so ``crosswalk --help`` is instant and Prefect
+reads the settings a command sets for it.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from crosswalk.config import ConfigError, Settings
+
+app = typer.Typer(
+    help="Keep ConnectWise Manage, e-automate, Operate and Connect in step.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+# Wide when piped or captured, so that tables in logs and e-mails keep whole words.
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="crosswalk.toml to use (else $CROSSWALK_CONFIG, else ./crosswalk.toml).",
+    ),
+]
+
+
+def _config_failed(exc: ConfigError, where: str = "") -> typer.Exit:
+    """Print a configuration error; the caller raises the returned exit (status 2)."""
+    console.print(f"[red]{where}configuration error:[/red] {exc}", highlight=False)
+    return typer.Exit(2)
+
+
+def _settings(config: Path | None) -> Settings:
+    from crosswalk.config import ConfigError, load_settings
+
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        raise _config_failed(exc) from None
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment else ""
+
+
+# The commands, registered once the helpers above exist for them to import.
+from crosswalk.cli import config, decisions, emulators, errors, runs  # noqa: E402
+
+app.command()(runs.run)
+app.command()(runs.demo)
+app.command()(runs.status)
+app.add_typer(emulators.app, name="emulators")
+app.add_typer(config.app, name="config")
+app.add_typer(errors.app, name="errors")
+app.add_typer(decisions.links_app, name="links")
+app.add_typer(decisions.exclude_app, name="exclude")
+app.add_typer(decisions.conflicts_app, name="conflicts")

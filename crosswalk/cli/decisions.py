@@ -1,0 +1,368 @@
+"""``crosswalk links``, ``crosswalk exclude`` and ``crosswalk conflicts``: an operator's
+decisions about the customer sync. They are read from the marts the last customer-sync
+built and written through crosswalk.decisions, one transaction per command.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from crosswalk import decisions
+from crosswalk.cli import ConfigOption, _settings, _when, console
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from crosswalk.config import Settings
+
+links_app = typer.Typer(
+    help="Which ERP customer is which PSA company: see, confirm and break links.",
+    no_args_is_help=True,
+)
+conflicts_app = typer.Typer(
+    help="Fields both systems changed: see them, and pick the value that wins.",
+    no_args_is_help=True,
+)
+exclude_app = typer.Typer(
+    help="Leave an ERP customer out of the customer sync, or take it back.",
+    no_args_is_help=True,
+)
+
+LocationOption = Annotated[
+    bool, typer.Option("--location", help="An ERP location and a PSA site, not a parent.")
+]
+
+
+def _mart(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of a mart the last customer-sync built, or exit saying why there are none."""
+    from crosswalk.warehouse import Warehouse
+
+    warehouse = Warehouse(settings.warehouse.path)
+    if not warehouse.path.exists():
+        console.print(f"no runs yet: {warehouse.path} does not exist")
+        raise typer.Exit(0)
+    try:
+        with warehouse.connect(read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+    except Exception as exc:  # no mart before the first customer-sync; or the file is busy
+        console.print(f"[red]cannot read the mapping:[/red] {escape(str(exc))}")
+        console.print("run `crosswalk run customer-sync` first")
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _deciding(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A transaction on the warehouse for an operator's decision (crosswalk.decisions)."""
+    from crosswalk.warehouse import Warehouse
+
+    warehouse = Warehouse(settings.warehouse.path)
+    warehouse.migrate()
+    with warehouse.transaction() as con:
+        yield con
+
+
+@links_app.command("list")
+def links_list(
+    config: ConfigOption = None,
+    location: LocationOption = False,
+    unlinked: Annotated[bool, typer.Option(help="Only records without a link.")] = False,
+    findings: Annotated[bool, typer.Option(help="Only links that contradict the data.")] = False,
+) -> None:
+    """Each ERP customer (or location) with its PSA partner, the rule and the reason; a
+    link in sync.links shows who made it and whether it is broken."""
+    settings = _settings(config)
+    kind = "location" if location else "customer"
+    mart, partner = (
+        ("marts.mapped_locations", "site_id")
+        if location
+        else ("marts.mapped_customers", "company_id")
+    )
+    where = []
+    if unlinked:
+        where.append("NOT m.is_mapped")
+    if findings:
+        where.append("m.finding_code IS NOT NULL")
+    rows = _mart(
+        settings,
+        f"SELECT m.customer_number, m.customer_name, m.{partner}, "
+        "coalesce(m.match_rule, ''), coalesce(m.finding, m.match_reason), coalesce(m.fix, ''), "
+        "l.made_by, l.broken_at "
+        f"FROM {mart} AS m LEFT JOIN sync.links AS l "
+        "ON l.kind = ? AND l.source_key = m.customer_number "
+        + (f"WHERE {' AND '.join(where)} " if where else "")
+        + "ORDER BY m.customer_number",
+        [kind],
+    )
+    table = Table(title=f"{'locations' if location else 'customers'}: {len(rows)}")
+    columns = ("customer", "name", "site" if location else "company", "rule", "why", "fix", "link")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for number, name, target, rule, why, fix, made_by, broken_at in rows:
+        link = f"{made_by}, broken {broken_at:%Y-%m-%d}" if broken_at else made_by
+        table.add_row(
+            *(
+                Text(str(v if v is not None else ""))
+                for v in (number, name, target, rule, why, fix, link)
+            )
+        )
+    console.print(table)
+
+
+@links_app.command("show")
+def links_show(
+    customer: Annotated[str, typer.Argument(help="The ERP customer (or location) number.")],
+    config: ConfigOption = None,
+    location: LocationOption = False,
+) -> None:
+    """One customer (or location) in full: its link, how and when it was made and by whom,
+    the matched company or site, findings, exclusion, and suggestions."""
+    settings = _settings(config)
+    kind = "location" if location else "customer"
+    columns = "match_rule, match_reason, finding_code, finding, fix, is_excluded, exclusion_reason"
+    if location:
+        sql = (
+            "SELECT customer_name, site_id, site_name, company_id, "
+            f"{columns} FROM marts.mapped_locations WHERE customer_number = ?"
+        )
+    else:
+        sql = (
+            "SELECT customer_name, company_id, company_name, company_identifier, "
+            f"{columns} FROM marts.mapped_customers WHERE customer_number = ?"
+        )
+    found = _mart(settings, sql, [customer])
+    if not found:
+        console.print(f"no {kind} {escape(customer)!r} in the last customer-sync")
+        raise typer.Exit(1)
+    (
+        (name, target, target_name, more, rule, reason, code, finding, fix, excluded, why_excluded),
+    ) = found
+    if target is None:
+        partner = "none"
+    elif location:
+        partner = f'site {target} "{target_name}" of company {more}'
+    else:
+        partner = f'company {target} {more} "{target_name}"'
+    links = _mart(
+        settings,
+        "SELECT target_key, made_by, note, created_at, broken_at, broken_reason "
+        "FROM sync.links WHERE kind = ? AND source_key = ?",
+        [kind, customer],
+    )
+    table = Table(show_header=False, title=f"{kind} {customer}")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    fields = [
+        ("name", name),
+        ("site" if location else "company", partner),
+        ("rule", rule),
+        ("why", reason),
+    ]
+    if links:
+        ((linked_to, made_by, note, created_at, broken_at, broken_reason),) = links
+        fields += [
+            ("sync.links", f"-> {linked_to}" if linked_to else "unlinked (no rule links it)"),
+            ("made by", f"{made_by}, {_when(created_at)}" + (f": {note}" if note else "")),
+        ]
+        if broken_at:
+            fields.append(("broken", f"{_when(broken_at)}: {broken_reason}"))
+    else:
+        fields.append(("sync.links", "none: the rules decide"))
+    if code:
+        fields += [("finding", f"{code}: {finding}"), ("fix", fix)]
+    fields.append(("excluded", why_excluded if excluded else "no"))
+    if not location:
+        suggestions = _mart(
+            settings,
+            "SELECT company_id, company_name, score, evidence FROM marts.customer_suggestions "
+            "WHERE customer_number = ? ORDER BY suggestion_rank",
+            [customer],
+        )
+        for n, (company, company_name, score, evidence) in enumerate(suggestions, 1):
+            fields.append(
+                (f"suggestion {n}", f'company {company} "{company_name}", {score}: {evidence}')
+            )
+    for field_name, value in fields:
+        table.add_row(field_name, Text(str(value if value is not None else "")))
+    console.print(table)
+
+
+@links_app.command("suggestions")
+def links_suggestions(config: ConfigOption = None) -> None:
+    """Likely partners for unlinked customers, with the evidence; confirm with `links set`."""
+    settings = _settings(config)
+    rows = _mart(
+        settings,
+        "SELECT customer_number, customer_name, company_id, company_name, score, evidence "
+        "FROM marts.customer_suggestions ORDER BY customer_number, suggestion_rank",
+    )
+    table = Table(title=f"suggestions: {len(rows)}")
+    for column in ("customer", "name", "company", "company name", "score", "evidence"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(str(v)) for v in row))
+    console.print(table)
+
+
+@links_app.command("set")
+def links_set(
+    customer: Annotated[str, typer.Argument(help="The ERP customer (or location) number.")],
+    target: Annotated[int, typer.Argument(help="The PSA company (or site) id.")],
+    config: ConfigOption = None,
+    location: LocationOption = False,
+    note: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
+) -> None:
+    """Link a customer to a company (or a location to a site) by hand; it wins over rules,
+    and the next customer-sync writes it into the ERP's custom property."""
+    with _deciding(_settings(config)) as con:
+        decisions.set_link(
+            con,
+            "location" if location else "customer",
+            customer,
+            str(target),
+            made_by="operator",
+            note=note or None,
+        )
+    console.print(
+        f"linked {customer} -> {'site' if location else 'company'} {target}; "
+        "the next `crosswalk run customer-sync` applies it",
+        highlight=False,
+    )
+
+
+@links_app.command("unlink")
+def links_unlink(
+    customer: Annotated[str, typer.Argument(help="The ERP customer (or location) number.")],
+    config: ConfigOption = None,
+    location: LocationOption = False,
+    note: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
+) -> None:
+    """Break a wrong link: no rule links this record again until `links set` or `links reset`."""
+    with _deciding(_settings(config)) as con:
+        decisions.unlink(con, "location" if location else "customer", customer, note=note or None)
+    console.print(f"unlinked {customer}; no rule will link it again", highlight=False)
+
+
+# The names before issue 5's set / unlink; they still work, unlisted.
+links_app.command("add", hidden=True)(links_set)
+links_app.command("break", hidden=True)(links_unlink)
+
+
+@links_app.command("reset")
+def links_reset(
+    customer: Annotated[str, typer.Argument(help="The ERP customer (or location) number.")],
+    config: ConfigOption = None,
+    location: LocationOption = False,
+) -> None:
+    """Forget what an operator decided for this record: the rules decide again."""
+    with _deciding(_settings(config)) as con:
+        decisions.reset_link(con, "location" if location else "customer", customer)
+    console.print(f"{customer}: the rules decide again", highlight=False)
+
+
+@exclude_app.command("add")
+def exclude_add(
+    customer: Annotated[str, typer.Argument(help="The ERP customer number.")],
+    config: ConfigOption = None,
+    reason: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
+) -> None:
+    """Leave a customer out of the customer sync; it is listed as excluded, never skipped
+    silently."""
+    with _deciding(_settings(config)) as con:
+        decisions.exclude(con, "customer-sync", "eautomate", customer, reason or None)
+    console.print(f"{customer} is excluded from customer-sync", highlight=False)
+
+
+@exclude_app.command("remove")
+def exclude_remove(
+    customer: Annotated[str, typer.Argument(help="The ERP customer number.")],
+    config: ConfigOption = None,
+) -> None:
+    """Take a customer back into the customer sync."""
+    with _deciding(_settings(config)) as con:
+        decisions.include(con, "customer-sync", customer)
+    console.print(f"{customer} is back in customer-sync", highlight=False)
+
+
+@exclude_app.command("list")
+def exclude_list(config: ConfigOption = None) -> None:
+    """Excluded customers and why: by an operator, or by ZCJ_SyncToCW = No."""
+    settings = _settings(config)
+    rows = _mart(
+        settings,
+        "SELECT customer_number, customer_name, exclusion_reason FROM marts.mapped_customers "
+        "WHERE is_excluded ORDER BY customer_number",
+    )
+    table = Table(title=f"excluded from customer-sync: {len(rows)}")
+    for column in ("customer", "name", "why"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(str(v)) for v in row))
+    console.print(table)
+
+
+@conflicts_app.command("list")
+def conflicts_list(
+    config: ConfigOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="Settled ones too.")] = False,
+) -> None:
+    """Fields changed in both e-automate and ConnectWise since they last agreed."""
+    settings = _settings(config)
+    rows = _mart(
+        settings,
+        "SELECT conflict_id, kind, source_key, target_key, field, erp_value, psa_value, "
+        "coalesce(resolution || coalesce(': ' || resolved_value, ''), '') || CASE "
+        "WHEN settled_at IS NOT NULL THEN ' (settled)' WHEN resolved_at IS NOT NULL "
+        "THEN ' (next run)' ELSE 'open' END FROM sync.conflicts "
+        + ("" if all_ else "WHERE settled_at IS NULL ")
+        + "ORDER BY conflict_id",
+    )
+    table = Table(title=f"customer-sync conflicts: {len(rows)}")
+    for column in ("id", "kind", "ERP record", "PSA record", "field", "e-automate", "ConnectWise",
+                   "state"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
+    console.print(table)
+    if rows and not all_:
+        console.print("settle one: crosswalk conflicts resolve ID --take erp|psa (or --value TEXT)")
+
+
+@conflicts_app.command("resolve")
+def conflicts_resolve(
+    conflict: Annotated[int, typer.Argument(help="The conflict's id (conflicts list).")],
+    config: ConfigOption = None,
+    take: Annotated[
+        str | None, typer.Option(help="erp: keep the e-automate value; psa: the ConnectWise one.")
+    ] = None,
+    value: Annotated[str | None, typer.Option(help="Neither: this value, on both sides.")] = None,
+) -> None:
+    """Pick the value a conflicting field gets; the next customer-sync writes it to the side
+    that lacks it and remembers it, so the conflict does not come back."""
+    if (take is None) == (value is None) or take not in (None, "erp", "psa"):
+        console.print("[red]give --take erp, --take psa, or --value TEXT[/red]")
+        raise typer.Exit(2)
+    settings = _settings(config)
+    found = _mart(
+        settings,
+        "SELECT source_key, field, settled_at FROM sync.conflicts WHERE conflict_id = ?",
+        [conflict],
+    )
+    if not found or found[0][2] is not None:
+        console.print(f"[red]no open conflict {conflict}[/red] (crosswalk conflicts list)")
+        raise typer.Exit(1)
+    with _deciding(settings) as con:
+        decisions.resolve_conflict(con, conflict, take=take, value=value, by=getpass.getuser())
+    chosen = f"the {take.upper()} value" if take else repr(value)
+    console.print(
+        f"conflict {conflict} ({found[0][0]} {found[0][1]}): {chosen}; the next "
+        "`crosswalk run customer-sync` writes it",
+        highlight=False,
+    )

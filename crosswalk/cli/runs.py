@@ -1,0 +1,290 @@
+"""``crosswalk run``, ``crosswalk demo`` and ``crosswalk status``: run the flows, run them
+against the emulated systems, and show how each flow's last run went.
+
+Prefect and the flows are imported inside the commands, after the environment is set,
+so that Prefect reads the settings meant for it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from crosswalk.cli import ConfigOption, _config_failed, _settings, console
+from crosswalk.demo import CREDENTIALS
+
+if TYPE_CHECKING:
+    from crosswalk.pipeline import Run
+
+# Settings Prefect reads at import; the user's environment wins.
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+    "DO_NOT_TRACK": "1",
+}
+# The last run of each flow (dbt_project/models/marts/sync_health.sql): a view, so it shows
+# the runs recorded after the build that made it; only a warehouse no run has built lacks it.
+HEALTH = "marts.sync_health"
+
+
+def _run_flows(
+    names: list[str], config: Path, plan: bool, full_refresh: bool, **options: str
+) -> list[Run]:
+    """Run the named flows in order (``options`` are flow parameters, for one flow); stop
+    at the first that fails."""
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    from prefect.flows import load_flow_from_entrypoint
+
+    from crosswalk.config import ConfigError
+    from flows import FLOWS
+
+    runs = []
+    for name in names:
+        flow = load_flow_from_entrypoint(FLOWS[name])
+        with console.status(f"[bold]{name}[/bold]: extract, land, build, report"):
+            try:
+                runs.append(
+                    flow(config=str(config), plan=plan, full_refresh=full_refresh, **options)
+                )
+            except ConfigError as exc:
+                raise _config_failed(exc, f"{name}: ") from None
+            except Exception as exc:
+                console.print(
+                    f"[red]{name} failed:[/red] {type(exc).__name__}: {exc}", highlight=False
+                )
+                raise typer.Exit(1) from None
+    return runs
+
+
+def _summary(runs: list[Run]) -> Table:
+    table = Table(title="crosswalk run summary")
+    table.add_column("flow")
+    table.add_column("entity")
+    for column in ("read", "landed", "new", "changed", "quarantined"):
+        table.add_column(column, justify="right")
+    for run in runs:
+        for i, r in enumerate(run.landed):
+            table.add_row(
+                run.flow if i == 0 else "",
+                f"{r.system}.{r.entity}",
+                str(r.read),
+                str(r.landed),
+                str(r.inserted),
+                str(r.updated),
+                str(r.quarantined),
+            )
+    return table
+
+
+def _print_runs(runs: list[Run]) -> None:
+    console.print(_summary(runs))
+    for run in runs:
+        console.print(
+            f"{run.flow}: {run.status}"
+            + (" (plan)" if run.plan else "")
+            + f"; dbt build: {run.models}",
+            highlight=False,
+        )
+        if run.plan:
+            console.print(f"{run.flow} would write {len(run.planned)} times:", highlight=False)
+            for planned in run.planned:
+                console.print(f"  {planned}", highlight=False, soft_wrap=True)
+        elif run.planned:
+            console.print(
+                f"{run.flow} wrote {len(run.planned)} times (sync.push_log)", highlight=False
+            )
+
+
+def run(
+    flow: Annotated[
+        str,
+        typer.Argument(
+            help="customer-sync, agreement-sync, service-sync, "
+            "charge-import, or all (in that order)."
+        ),
+    ],
+    config: ConfigOption = None,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Write nothing to any system; show what would change.")
+    ] = False,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Forget watermarks and read everything again.")
+    ] = False,
+    customer: Annotated[
+        str | None,
+        typer.Option(
+            "--customer",
+            help="customer-sync: push only this ERP customer and its locations (or location).",
+        ),
+    ] = None,
+) -> None:
+    """Run one flow, or all of them in dependency order."""
+    from flows import FLOWS
+
+    if flow != "all" and flow not in FLOWS:
+        console.print(f"[red]unknown flow {flow!r}[/red]; choose one of: {', '.join(FLOWS)}, all")
+        raise typer.Exit(2)
+    settings = _settings(config)
+    names = [name for name in FLOWS if flow in (name, "all")]
+    if flow == "all":
+        names = [n for n in names if getattr(settings.flows, n.replace("-", "_")).enabled]
+    if customer is not None and flow != "customer-sync":
+        console.print("[red]--customer goes with customer-sync[/red]")
+        raise typer.Exit(2)
+    options = {"customer": customer} if customer is not None else {}
+    runs = _run_flows(names, settings.source, plan, full_refresh, **options)
+    _print_runs(runs)
+
+
+def demo(
+    data: Annotated[
+        Path,
+        typer.Option(
+            help="Folder for the demo's world, configuration, warehouse and Prefect state."
+        ),
+    ] = Path("data/demo"),
+    scale: Annotated[str, typer.Option(help="World size: small, medium or large.")] = "medium",
+    seed: Annotated[int, typer.Option(help="World seed.")] = 1,
+) -> None:
+    """Serve the emulated systems over a seeded world, run every flow once against them,
+    and print what happened."""
+    from crosswalk.warehouse import Warehouse
+    from emulators import serve
+
+    data = data.resolve()
+    for key, value in CREDENTIALS.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("PREFECT_HOME", str(data / "prefect"))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    console.print(f"preparing the {scale} world (seed {seed}) in {data} ...", highlight=False)
+    try:
+        running = serve.start(data, seed=seed, scale=scale, port_base=0)
+    except (ValueError, OSError) as exc:
+        console.print(f"[red]cannot start the emulated systems:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    with running:
+        config = running.config
+        settings = _settings(config)
+        from flows import FLOWS
+
+        runs = _run_flows(list(FLOWS), config, plan=False, full_refresh=False)
+    _print_runs(runs)
+    with Warehouse(settings.warehouse.path).connect(read_only=True) as con:
+        mapped, total = con.execute(
+            "SELECT count(*) FILTER (WHERE is_mapped), count(*) FROM marts.mapped_customers"
+        ).fetchone()
+        reasons = con.execute(
+            "SELECT system || '.' || entity, reason, count(*) FROM sync.quarantine "
+            "WHERE run_id IN (SELECT unnest(?)) GROUP BY ALL ORDER BY 3 DESC, 1, 2",
+            [[r.id for r in runs]],
+        ).fetchall()
+        charged = con.execute(
+            "SELECT count(*), count(DISTINCT batch_sheet_id), coalesce(sum(amount), 0) "
+            "FROM sync.charged_lines"
+        ).fetchone()
+        waiting = con.execute(
+            "SELECT coalesce(sum(calls), 0), coalesce(sum(amount), 0) FROM marts.waiting_calls"
+        ).fetchone()
+        (written,) = con.execute(
+            "SELECT count(*) FROM sync.reports WHERE delivery = 'outbox' "
+            "AND run_id IN (SELECT unnest(?))",
+            [[r.id for r in runs]],
+        ).fetchone()
+    console.print(
+        f"\nmarts.mapped_customers: {mapped} of {total} ERP customers mapped to a PSA company."
+    )
+    console.print(
+        f"charge-import: {charged[0]} calls charged ({charged[2]:.2f}) on {charged[1]} Operate "
+        f"batch sheets; {waiting[0]} calls ({waiting[1]:.2f}) wait for a fix "
+        "(crosswalk errors list).",
+        highlight=False,
+    )
+    if reasons:
+        console.print("\nQuarantined this run (kept in sync.quarantine with the record):")
+        for entity, reason, count in reasons:
+            console.print(f"  {count:>5} x {entity}: {reason}", highlight=False, markup=False)
+    console.print(
+        f"\nwarehouse: {settings.warehouse.path}\nconfig:    {config}\n"
+        f"reports:   {settings.report.outbox} ({written} report e-mails saved as .eml files; "
+        "no SMTP server set)\n"
+        f"next:      crosswalk status --config {config}\n"
+        f"           crosswalk errors list --config {config}\n"
+        f"explore:   crosswalk emulators serve --data {data} --scale {scale} --seed {seed}",
+        highlight=False,
+    )
+
+
+def status(config: ConfigOption = None) -> None:
+    """The last run of each flow: when, outcome, rows landed and quarantined, errors open."""
+    from crosswalk.warehouse import Warehouse
+
+    settings = _settings(config)
+    warehouse = Warehouse(settings.warehouse.path)
+    if not warehouse.path.exists():
+        console.print(f"no runs yet: {warehouse.path} does not exist")
+        return
+    try:
+        with warehouse.connect(read_only=True) as con:
+            present = {
+                f"{schema}.{name}"
+                for schema, name in con.execute(
+                    "SELECT schema_name, table_name FROM duckdb_tables() "
+                    "UNION ALL SELECT schema_name, view_name FROM duckdb_views()"
+                ).fetchall()
+            }
+            if HEALTH not in present:
+                console.print(
+                    f"no dbt build yet: {warehouse.path} has no {HEALTH}, which a flow run "
+                    "builds; run one (crosswalk run all), and if it stops before its build, "
+                    "crosswalk errors list says why",
+                    highlight=False,
+                )
+                return
+            rows = con.execute(
+                "SELECT flow, status, started_at, finished_at, rows_read, rows_landed, "
+                f"rows_quarantined, message FROM {HEALTH} ORDER BY flow"
+            ).fetchall()
+            errors = (
+                dict(
+                    con.execute(
+                        "SELECT flow, count(*) FROM sync.errors WHERE status = 'open' GROUP BY 1"
+                    ).fetchall()
+                )
+                if "sync.errors" in present
+                else None
+            )
+    except Exception as exc:  # duckdb.IOException when a flow holds the file
+        console.print(f"[red]cannot read {warehouse.path}:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    table = Table(title=f"crosswalk status: {warehouse.path}")
+    for column in (
+        "flow",
+        "status",
+        "started",
+        "finished",
+        "read",
+        "landed",
+        "quarantined",
+        "errors open",
+        "message",
+    ):
+        table.add_column(column)
+    for flow, state, started, finished, read, landed, quarantined, message in rows:
+        table.add_row(
+            flow,
+            state,
+            f"{started:%Y-%m-%d %H:%M:%S}",
+            f"{finished:%Y-%m-%d %H:%M:%S}" if finished else "",
+            str(read),
+            str(landed),
+            str(quarantined),
+            "n/a" if errors is None else str(errors.get(flow, 0)),
+            message or "",
+        )
+    console.print(table)
