@@ -3,6 +3,9 @@ in order): ERP fields to PSA companies and sites, links written back, conflicts 
 resolved and settled, exclusions and switched-off fields left alone, truncation reported,
 a plan that matches the run, companies created exactly once across a crash."""
 
+import json
+from unittest import mock
+
 import pytest
 from typer.testing import CliRunner
 
@@ -369,4 +372,13 @@ def test_the_command_line_plans_one_customer_field_by_field(world, folder, apis)
     assert "customer-sync would write 1 times:" in output
     assert f"connectwise update-company company {company} (customer {number}): city:" in output
     assert "-> 'Lakeland'" in output and "Ocala" not in output
+    # The same plan for a script: one JSON object per write, and nothing else.
+    result = runner.invoke(app, ["run", "customer-sync", "--plan", "--json", "--customer",
+                                 number, "--config", str(folder / "crosswalk.toml")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{
+        "flow": "customer-sync", "system": "connectwise", "action": "update-company",
+        "target": f"company {company}", "record": f"customer {number}",
+        "changes": {"city": {"before": mock.ANY, "after": "Lakeland"}}, "money": None,
+    }]  # fmt: skip
     assert query(folder, "SELECT count(*) FROM sync.push_log") == before

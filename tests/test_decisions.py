@@ -189,9 +189,6 @@ DECISION_WRITE = re.compile(
     r"sync\.(?:links|exclusions|conflicts)\b",
     re.IGNORECASE,
 )
-# Temporary: the customer-sync push still writes its own; removed when the push uses
-# crosswalk.decisions (the push rewrite on its own branch).
-STILL_WRITING = {"flows/customer_sync/push.py"}
 SKIPPED_FOLDERS = {"data", "target", "dbt_packages", "__pycache__"}
 
 
@@ -226,6 +223,4 @@ def test_only_crosswalk_decisions_writes_links_exclusions_and_conflicts():
             for text in strings((PROJECT_ROOT / name).read_text(encoding="utf-8"))
         )
     }
-    assert "crosswalk/decisions.py" in writers  # the pattern finds what it is meant to
-    assert writers - STILL_WRITING == {"crosswalk/decisions.py"}
-    assert writers >= STILL_WRITING, "the push uses crosswalk.decisions: drop its exception"
+    assert writers == {"crosswalk/decisions.py"}

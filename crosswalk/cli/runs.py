@@ -8,6 +8,7 @@ so that Prefect reads the settings meant for it.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -101,6 +102,15 @@ def _print_runs(runs: list[Run]) -> None:
             )
 
 
+def _print_writes(runs: list[Run]) -> None:
+    """Every write the runs made (or planned), one JSON object per line, and nothing else
+    on standard output: for scripts."""
+    for run in runs:
+        for write in run.planned:
+            sys.stdout.write(write.to_json(run.flow) + "\n")
+    sys.stdout.flush()
+
+
 def run(
     flow: Annotated[
         str,
@@ -123,6 +133,14 @@ def run(
             help="customer-sync: push only this ERP customer and its locations (or location).",
         ),
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print each write (with --plan: each write it would make) as one JSON object "
+            "per line, and nothing else.",
+        ),
+    ] = False,
 ) -> None:
     """Run one flow, or all of them in dependency order."""
     from flows import FLOWS
@@ -139,7 +157,7 @@ def run(
         raise typer.Exit(2)
     options = {"customer": customer} if customer is not None else {}
     runs = _run_flows(names, settings.source, plan, full_refresh, **options)
-    _print_runs(runs)
+    (_print_writes if as_json else _print_runs)(runs)
 
 
 def demo(
