@@ -26,6 +26,7 @@ MODELS = (
     "source:raw_connectwise.additions+",
     "source:raw_connectwise.invoices+",
     "+sync_health",
+    "failure_codes",
 )
 
 

@@ -25,6 +25,7 @@ MODELS = (
     "source:raw_connectwise.time_entries+",
     "source:raw_connectwise.members+",
     "+sync_health",
+    "failure_codes",
 )
 
 
