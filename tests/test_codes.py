@@ -132,6 +132,18 @@ def test_a_failure_on_a_record_is_owned_where_the_registry_says():
     assert not wrong
 
 
+def test_a_code_raised_in_a_flow_folder_is_declared_for_that_flow():
+    literals, _, _ = python_codes()
+    wrong = {
+        f"{where}: {code} is declared for {codes.CODES[code].flow}"
+        for code, where in literals
+        if where.startswith("flows/")
+        and code in codes.CODES
+        and codes.CODES[code].flow not in (where.split("/")[1].replace("_", "-"), "any")
+    }
+    assert not wrong
+
+
 # ---------------------------------------------------------------------------------------
 # The SQL scan
 
@@ -343,7 +355,9 @@ def _code_argument(call: ast.Call) -> ast.expr | None:
         return None
     index, keyword = CODE_ARGUMENTS[name]
     given = [k.value for k in call.keywords if k.arg == keyword]
-    return given[0] if given else call.args[index] if len(call.args) > index else None
+    if given:
+        return given[0]
+    return call.args[index] if len(call.args) > index else None
 
 
 def _functions(tree: ast.Module):
