@@ -26,7 +26,6 @@ MODELS = (
     "source:raw_connectwise.additions+",
     "source:raw_connectwise.invoices+",
     "+sync_health",
-    "failure_codes",
 )
 
 

@@ -57,7 +57,6 @@ MODELS = (
     "+waiting_calls",
     "+connect_client_requests",
     "+sync_health",
-    "failure_codes",
 )
 
 

@@ -55,7 +55,7 @@ MODELS = (
     "+customer_sync_findings",
     "source:sync.watermarks+",
     "+sync_health",
-    "failure_codes",
+    "failure_codes",  # the registry its finding codes are tested against
 )
 
 

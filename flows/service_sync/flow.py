@@ -25,7 +25,6 @@ MODELS = (
     "source:raw_connectwise.time_entries+",
     "source:raw_connectwise.members+",
     "+sync_health",
-    "failure_codes",
 )
 
 
