@@ -5,9 +5,13 @@ A failure says what is wrong, where, and who fixes it: its class (``data``, ``co
 groups alike failures, the record (system, entity, id, a label people recognise, a link
 where the system has one), the message and the fix. Its identity is a hash of flow,
 system, entity, record id and code, so the same failure on a later run updates the same
-row (``first_seen_at``, ``last_seen_at``, ``times_seen``) instead of piling up.
+row (``first_seen_at``, ``last_seen_at``, ``times_seen``) instead of piling up. Codes are
+declared once, with their report heading and general fix, in
+``dbt_project/seeds/failure_codes.csv`` (:mod:`crosswalk.codes`): a failure, or a
+``looked_at``, with a code not declared there is refused with a ValueError.
 
-Adding a failure from a flow is one line, on the run the flow is recording::
+Adding a failure from a flow is one line, on the run the flow is recording, once its code
+is declared::
 
     run.failures.add(data_failure(
         "eautomate", "customers", "ACME01", "unmapped-parent",
@@ -49,6 +53,7 @@ from typing import Any
 import pyarrow as pa
 
 from crosswalk import records
+from crosswalk.codes import CODES, check
 from crosswalk.config import ConfigError, SecretRef, Settings
 from crosswalk.http import CredentialsRefused, TransientError
 from crosswalk.warehouse import Warehouse
@@ -83,45 +88,6 @@ SYSTEM_OWNERS = {
     "connect": Owner.OPERATE,
     "calllogs": Owner.OPERATE,
 }
-# What each code means, as a report's group heading says it. A flow that adds a code
-# adds its title here.
-CODE_TITLES = {
-    INVALID_RECORD: "records crosswalk cannot read (not synced until corrected)",
-    "config-invalid": "the configuration is wrong",
-    "credentials-refused": "a system refused crosswalk's credentials",
-    "system-unreachable": "a system could not be reached",
-    "models-failed": "the warehouse models failed to build",
-    "run-failed": "the run stopped on an unexpected error",
-    "link-unknown-company": "ERP customers linked to a PSA company that does not exist",
-    "link-deleted-company": "ERP customers linked to a deleted (merged) PSA company",
-    "link-names-another-customer": "ERP customers linked to another customer's PSA company",
-    "company-claimed-twice": "PSA companies two ERP customers are linked to",
-    "number-match-name-differs": "customer numbers held by a PSA company with another name",
-    "link-unknown-site": "ERP locations linked to a PSA site that does not exist",
-    "link-site-of-another-company": "ERP locations linked to a site of another company",
-    "site-claimed-twice": "PSA sites two ERP locations are matched to",
-    "field-conflict": "fields changed in both e-automate and ConnectWise: pick one",
-    "field-truncated": "values longer than ConnectWise holds (sent cut to the limit)",
-    "psa-update-rejected": "customer changes ConnectWise refused",
-    "erp-update-rejected": "chosen values e-automate refused",
-    "link-write-rejected": "links e-automate refused to store in a custom property",
-    "company-create-rejected": "ERP customers ConnectWise refused as new companies",
-    "site-create-rejected": "ERP locations ConnectWise refused as new sites",
-    "customer-create-rejected": "PSA companies e-automate refused as new customers",
-    # charge-import
-    "account-code-unknown": "calls waiting: no account at the location has their account code",
-    "account-code-unsupported": "calls waiting: account codes with characters Operate refuses",
-    "account-code-blank": "calls waiting: no account code",
-    "import-map-missing": "call logs not imported: no device import map of that name",
-    "import-map-product-missing": "calls waiting: the device import map's product is missing",
-    "call-log-location-unknown": "call-log files in the inbox of a location Operate lacks",
-    "batch-line-rejected": "charge lines Operate refused",
-    "batch-sheet-rejected": "batch sheets Operate refused",
-    "batch-sheet-total-mismatch": "batch sheets whose total differs from the lines sent",
-    "connect-site-missing": "accounts to send to Connect whose location has no Connect site",
-    "connect-client-rejected": "accounts Connect refused as clients",
-    "account-link-rejected": "accounts Operate refused to link to their Connect client",
-}
 
 
 @dataclass(frozen=True)
@@ -138,6 +104,9 @@ class Failure:
     fix: str
     label: str | None = None
     url: str | None = None
+
+    def __post_init__(self) -> None:
+        check(self.code)
 
     def identity(self, flow: str) -> str:
         """Stable across runs: the same failure of the same record is the same row."""
@@ -180,6 +149,10 @@ class Checked:
     entity: str
     codes: frozenset[str]
     record_ids: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        for code in self.codes:
+            check(code)
 
 
 @dataclass
@@ -225,10 +198,7 @@ def run_failure(exc: BaseException, settings: Settings | None = None) -> Failure
     )
     if isinstance(exc, ConfigError):
         kind, code = Kind.CONFIG, "config-invalid"
-        fix = (
-            "Correct the setting the message names in crosswalk.toml or its environment; "
-            "`crosswalk config check` validates the file and every secret it names."
-        )
+        fix = CODES[code].fix
     elif isinstance(exc, CredentialsRefused) or status in (401, 403):
         kind, code = Kind.CONFIG, "credentials-refused"
         fix = (
@@ -243,13 +213,10 @@ def run_failure(exc: BaseException, settings: Settings | None = None) -> Failure
         )
     elif isinstance(exc, DbtBuildError):
         kind, code = Kind.CONFIG, "models-failed"
-        fix = "Read the dbt failures in the message and the flow run's log in Prefect."
+        fix = CODES[code].fix
     else:
         kind, code = Kind.CONFIG, "run-failed"
-        fix = (
-            "Read the flow run's log in Prefect. If the cause is not in the data or the "
-            "configuration, report it to the crosswalk maintainers with the log."
-        )
+        fix = CODES[code].fix
     return Failure(kind, Owner.CONFIG, code, system, RUN, "run", message, fix, label="the run")
 
 

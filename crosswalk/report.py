@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
 
-from crosswalk.errors import CODE_TITLES, OWNER_TITLES, ErrorRow, Findings, Owner
+from crosswalk import codes
+from crosswalk.errors import OWNER_TITLES, ErrorRow, Findings, Owner
 from crosswalk.records import SYSTEM_NAMES
 
 OWNER_ORDER = [Owner.PSA, Owner.ERP, Owner.OPERATE, Owner.CONFIG]
@@ -174,7 +175,7 @@ def _more(report: Report, group: list[ErrorRow], owner: str, code: str) -> str |
 
 
 def _code_title(code: str) -> str:
-    title = CODE_TITLES.get(code)
+    title = codes.title(code)
     return f"{code}: {title}" if title else code
 
 
@@ -324,8 +325,8 @@ def html_body(report: Report) -> str:
                 f'<h3 style="font-size:15px;margin:16px 0 4px">{_e(owner)} &middot; '
                 f"<code>{_e(code)}</code> ({len(group)})</h3>"
             )
-            if code in CODE_TITLES:
-                out.append(f'<p style="margin:0 0 6px;color:#555">{_e(CODE_TITLES[code])}</p>')
+            if meaning := codes.title(code):
+                out.append(f'<p style="margin:0 0 6px;color:#555">{_e(meaning)}</p>')
             out.append(_html_table(group[: report.group_limit], report.findings.max_times, section))
             if more := _more(report, group, owner, code):
                 out.append(f"<p>{_e(more)}</p>")

@@ -169,7 +169,7 @@ def test_errors_list_and_show_print_values_as_text(tmp_path, make_config, creden
     warehouse = Warehouse(load_settings(config).warehouse.path)
     warehouse.migrate()
     failure = data_failure(
-        "eautomate", "customers", "X1", "unmapped-customer", "[red]not markup[/red] <b>", "Fix it.",
+        "eautomate", "customers", "X1", "link-broken", "[red]not markup[/red] <b>", "Fix it.",
         label="customer X1 \"[bold]Evil[/bold]\"",
     )  # fmt: skip
     ErrorBook(warehouse, "customer-sync").record("run-1", [failure], [])

@@ -25,24 +25,23 @@ STAMP = {"_info": {"lastUpdated": "2026-11-01T09:00:00Z"}}
 
 
 def test_identity_is_stable_and_names_flow_record_and_code():
-    a = data_failure("eautomate", "customers", "ACME01", "unmapped", "m", "f")
-    same = data_failure("eautomate", "customers", "ACME01", "unmapped", "other words", "f")
+    code = "link-unknown-company"
+    a = data_failure("eautomate", "customers", "ACME01", code, "m", "f")
+    same = data_failure("eautomate", "customers", "ACME01", code, "other words", "f")
     assert a.identity("customer-sync") == same.identity("customer-sync")
     assert len(a.identity("customer-sync")) == 16
     others = {
         a.identity("service-sync"),
-        data_failure("eautomate", "customers", "ACME02", "unmapped", "m", "f").identity(
-            "customer-sync"
-        ),
-        data_failure("eautomate", "customers", "ACME01", "wrong-link", "m", "f").identity(
-            "customer-sync"
-        ),
+        data_failure("eautomate", "customers", "ACME02", code, "m", "f").identity("customer-sync"),
+        data_failure(
+            "eautomate", "customers", "ACME01", "link-names-another-customer", "m", "f"
+        ).identity("customer-sync"),
     }
     assert a.identity("customer-sync") not in others and len(others) == 3
     assert (a.kind, a.owner) == (Kind.DATA, Owner.ERP)
-    assert data_failure("operate", "accounts", 1, "c", "m", "f").owner == Owner.OPERATE
-    assert data_failure("connect", "clients", 1, "c", "m", "f").owner == Owner.OPERATE
-    assert data_failure("connectwise", "tickets", 1, "c", "m", "f").owner == Owner.PSA
+    assert data_failure("operate", "accounts", 1, INVALID_RECORD, "m", "f").owner == Owner.OPERATE
+    assert data_failure("connect", "clients", 1, INVALID_RECORD, "m", "f").owner == Owner.OPERATE
+    assert data_failure("connectwise", "tickets", 1, INVALID_RECORD, "m", "f").owner == Owner.PSA
 
 
 def test_a_record_quarantined_on_every_run_is_one_failure_not_a_pile(

@@ -7,6 +7,7 @@ import ssl
 
 import pytest
 
+from crosswalk.codes import CODES, Code
 from crosswalk.config import load_settings
 from crosswalk.errors import (
     data_failure,
@@ -20,6 +21,19 @@ from .conftest import free_port, report_section
 
 LOG = logging.getLogger("test-report")
 FLOW = "service-sync"
+# service-sync raises no failures yet; these stand for codes it will, declared for the tests.
+SERVICE_CODES = {
+    "unmapped-member": ("psa-data", "ticket members not mapped to an e-automate technician"),
+    "no-time": ("psa-data", "tickets without time entries"),
+    "unmapped-customer": ("erp-data", "customers not mapped to a ConnectWise company"),
+    "unmapped-location": ("erp-data", "locations not mapped to a ConnectWise site"),
+}
+
+
+@pytest.fixture(autouse=True)
+def service_sync_codes(monkeypatch):
+    for code, (owner, title) in SERVICE_CODES.items():
+        monkeypatch.setitem(CODES, code, Code(code, FLOW, "test", owner, title, "Map it."))
 
 
 def ticket(number, code="unmapped-member", summary="Copier jams", message=None, fix=None):

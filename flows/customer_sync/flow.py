@@ -15,6 +15,7 @@ the same transaction as the rows it covers; a finding that no longer occurs is r
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from crosswalk import codes
 from crosswalk.config import Settings, load_settings
 from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
@@ -54,21 +55,12 @@ MODELS = (
     "+customer_sync_findings",
     "source:sync.watermarks+",
     "+sync_health",
+    "failure_codes",  # the registry its finding codes are tested against
 )
 
 
-FINDINGS = (
-    "link-unknown-company",
-    "link-deleted-company",
-    "link-broken",
-    "link-site-of-deleted-company",
-    "link-names-another-customer",
-    "company-claimed-twice",
-    "number-match-name-differs",
-    "link-unknown-site",
-    "link-site-of-another-company",
-    "site-claimed-twice",
-)
+# The link findings the models raise (finding_code), looked at on every customer each run.
+FINDINGS = codes.raised_by("customer-sync", "mapping")
 
 
 @task(cache_policy=NO_CACHE)

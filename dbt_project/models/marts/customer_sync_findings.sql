@@ -48,24 +48,31 @@ conflicts as (
 ),
 
 exclusions as (
-    select 'excluded', 'customer', customer_number, customer_name, null, 'excluded',
-        exclusion_reason, 'crosswalk exclude remove (operator exclusions); else the ERP or the '
-            || 'configuration, as the reason says'
+    select
+        'excluded' as finding_kind,
+        'customer' as link_kind,
+        customer_number,
+        customer_name,
+        null as field,
+        'excluded' as code,
+        exclusion_reason as detail,
+        'crosswalk exclude remove (operator exclusions); else the ERP or the '
+            || 'configuration, as the reason says' as fix
     from customers
     where is_excluded
 ),
 
 truncations as (
     select
-        'truncated',
+        'truncated' as finding_kind,
         fields.link_kind,
         fields.customer_number,
         customers.customer_name,
         fields.field,
-        'field-truncated',
+        'field-truncated' as code,
         fields.field || ' is ' || length(fields.erp_value) || ' characters; ConnectWise holds '
-            || fields.psa_limit || ': ' || fields.erp_sent,
-        'Shorten it in e-automate if the cut is wrong'
+            || fields.psa_limit || ': ' || fields.erp_sent as detail,
+        'Shorten it in e-automate if the cut is wrong' as fix
     from {{ ref('customer_field_sync') }} as fields
     left join {{ ref('stg_eautomate__customers') }} as customers
         on fields.customer_number = customers.customer_number
