@@ -93,11 +93,6 @@ def test_crosswalk_imports_neither_schemas_flows_nor_emulators():
     assert found == []
 
 
-@pytest.mark.xfail(
-    reason="crosswalk/cli.py imports emulators.serve.CREDENTIALS at module level for "
-    "DEMO_CREDENTIALS; cli.py is being rewritten as the crosswalk/cli package elsewhere",
-    strict=True,
-)
 def test_the_command_line_loads_flows_and_emulators_only_inside_its_commands():
     found = [
         str(i)
