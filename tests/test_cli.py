@@ -69,7 +69,7 @@ def test_status_shows_sync_health_and_the_open_errors(config_file):
         LandResult("eautomate", "customers", read=5, landed=4, quarantined=1),
         LandResult("connectwise", "companies", read=3, landed=3),
     ])  # fmt: skip
-    failure = data_failure("eautomate", "customers", "X1", "unmapped-customer", "No.", "Fix.")
+    failure = data_failure("eautomate", "customers", "X1", "link-unknown-company", "No.", "Fix.")
     ErrorBook(warehouse, "customer-sync").record("run-2", [failure], [])
     assert dbt.build(settings, ["+sync_health"]).ok
     warehouse.start_run("run-3", "charge-import", plan=True, full_refresh=False)  # after it
