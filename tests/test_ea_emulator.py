@@ -910,6 +910,16 @@ def test_terminate(ea):
         ea, "terminateContract", ContractID=contract["ContractID"], TerminationCode="CANCEL"
     )
     assert repeat["LastUpdate"] == ended["LastUpdate"]
+    for change in ({"PONumber": "6002"}, {"Status": "Active"}, {"Details": []}):
+        fails(
+            ea,
+            "saveContract",
+            "InvalidState",
+            field="Status",
+            Contract={"ContractID": contract["ContractID"], **change},
+        )
+    same = ok(ea, "saveContract", Contract={"ContractID": contract["ContractID"], "Remarks": None})
+    assert same == ok(ea, "getContract", ContractID=contract["ContractID"]) == repeat
     fails(
         ea,
         "terminateContract",
