@@ -280,6 +280,8 @@ LIMITS = {
     "products": {"description": 2000, "customerDescription": 6000},
     "additions": {"invoiceDescription": 6000},
     "members": {"identifier": 15, "firstName": 30, "lastName": 30},
+    "agreement_types": {"name": 50},
+    "billing_statuses": {"name": 30},
 }
 MONEY = (
     "billAmount",
@@ -341,6 +343,8 @@ def _models():
         "sales_orders": manage.Order,
         "products": manage.ProductItem,
         "members": manage.Member,
+        "agreement_types": manage.AgreementType,
+        "billing_statuses": manage.BillingStatus,
     }, manage.AuditTrailEntry
 
 

@@ -11,8 +11,9 @@ years before it, nothing is updated after it), nothing reads the clock or iterat
 Storage contract
 ----------------
 Schema ``connectwise``: one table per entity (``companies, sites, contacts, agreements, additions,
-invoices, tickets, time_entries, project_tickets, projects, sales_orders, products, members``),
-each ``(id BIGINT, parent_id BIGINT, last_updated TIMESTAMP, doc VARCHAR)``, rows in id order.
+invoices, tickets, time_entries, project_tickets, projects, sales_orders, products, members``,
+and the setup tables ``agreement_types, billing_statuses``), each ``(id BIGINT, parent_id
+BIGINT, last_updated TIMESTAMP, doc VARCHAR)``, rows in id order.
 ``doc`` is the record as the API serves it: compact JSON, camelCase, no nulls, ``_info`` =
 ``{lastUpdated, updatedBy, dateEntered, enteredBy}`` as strings, ``last_updated`` =
 ``_info.lastUpdated`` (UTC). ``parent_id`` is set for children only: a site's company, an
@@ -140,7 +141,7 @@ from .invoices import Invoices
 from .scales import SCALES, Scale
 from .store import ENTITY_TABLES, Store
 
-GENERATOR = "crosswalk-world 1"
+GENERATOR = "crosswalk-world 2"
 
 __all__ = [
     "ANCHOR",
@@ -189,7 +190,7 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
         agreements.build(stream(seed, "agreements"), size, world, staff, everyone, invoices, store)
         service.build(seed, size, world, staff, everyone, invoices, store)
         orders.build(stream(seed, "sales_orders"), size, world, staff, everyone, invoices, store)
-        catalog.write(store, world, everyone.dealer.number)
+        catalog.write(store, world, everyone.dealer.number, staff.admins[0].identifier)
         erp.build(seed, size, store)
         workspace.build(seed, scale, store)
         store.table(

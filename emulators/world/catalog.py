@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from .common import START_TS, YEAR, info
 from .store import Store, dumps
 
 
@@ -100,6 +101,12 @@ AGREEMENT_TYPES = (
     ("Lease", True, 2, "Annual", (1200, 12000)),
 )
 CYCLE_MONTHS = {"Monthly": 1, "Quarterly": 3, "Annual": 12, "One-Time": 0}
+# Invoice (billing) statuses: (name, flags); the first is the default of new invoices.
+BILLING_STATUSES = (
+    ("Open", {"defaultFlag": True}),
+    ("Sent", {"sentFlag": True}),
+    ("Paid", {"sentFlag": True, "closedFlag": True}),
+)
 
 # (identifier, name, productClass, serialized, price, cost, use, uom)
 ITEMS = (
@@ -246,7 +253,7 @@ class World:
             "tax_code",
             (("FL", "Florida Sales Tax"), ("EXEMPT", "Tax Exempt"), ("ON", "Ontario HST")),
         )
-        self.billing_status = cat.keyed("billing_status", ("Open", "Sent", "Paid"))
+        self.billing_status = cat.keyed("billing_status", [n for n, _ in BILLING_STATUSES])
         self.member_type = cat.keyed("member_type", ("Employee", ("API", "API Member")))
         self.security_role = cat.keyed(
             "security_role",
@@ -312,10 +319,79 @@ class World:
         return ref
 
 
-def write(store: Store, world: World, dealer_number: str) -> None:
-    """The catalogs into ``connectwise.refs``, the ERP setup into the ``world`` tables."""
+def write(store: Store, world: World, dealer_number: str, admin: str) -> None:
+    """The catalogs into ``connectwise.refs``, the PSA setup tables the API serves
+    (``agreement_types``, ``billing_statuses``), the ERP setup into the ``world`` tables."""
     _write_refs(store, world)
+    _write_setup(store, world, admin)
     _write_erp_setup(store, world, dealer_number)
+
+
+def _write_setup(store: Store, world: World, admin: str) -> None:
+    """Agreement types and billing statuses as full records, set up before any agreement."""
+    at = START_TS - 2 * YEAR
+    for name, _, _, cycle, _ in AGREEMENT_TYPES:
+        ref = world.agreement_types[name][0]
+        months = CYCLE_MONTHS[cycle]
+        block = name == "Block Hours"
+        doc = {
+            **ref,
+            "defaultFlag": ref["id"] == 1,
+            "inactiveFlag": False,
+            "prePaymentFlag": block,
+            "location": world.location["TPA"],
+            "department": world.department["SVC"],
+            "restrictLocationFlag": False,
+            "restrictDepartmentFlag": False,
+            "applicationUnits": "Hours" if block else "Amount",
+            "applicationCycle": "CalendarMonth",
+            "applicationUnlimitedFlag": not block,
+            "oneTimeFlag": months == 0,
+            "coverAgreementTimeFlag": True,
+            "coverAgreementProductFlag": False,
+            "coverAgreementExpenseFlag": False,
+            "coverSalesTaxFlag": False,
+            "carryOverUnusedFlag": False,
+            "allowOverrunsFlag": True,
+            "expireWhenZero": False,
+            "chargeToFirmFlag": False,
+            "employeeCompRate": "Actual",
+            "employeeCompNotExceed": "Billing",
+            "billingCycle": world.billing_cycle[cycle],
+            "billOneTimeFlag": months == 0,
+            "billingTerms": world.billing_terms[0],
+            "invoicingCycle": "ContractYear",
+            "taxableFlag": False,
+            "restrictDownPaymentFlag": False,
+            "topCommentFlag": False,
+            "bottomCommentFlag": False,
+            "workRole": world.work_roles["Help Desk Tech"],
+            "workType": world.work_types["Remote"],
+            "invoiceTemplate": world.invoice_templates[1],
+            "billTime": "Billable",
+            "billExpenses": "Billable",
+            "billProducts": "Billable",
+            "billableTimeInvoiceFlag": False,
+            "billableExpenseInvoiceFlag": False,
+            "billableProductInvoiceFlag": False,
+            "prorateFlag": False,
+            "autoInvoiceFlag": True,
+            "_info": info(at, admin, at, admin),
+        }
+        store.records["agreement_types"].put(ref["id"], None, at, doc)
+    for sort, (name, flags) in enumerate(BILLING_STATUSES, 1):
+        ref = world.billing_status[name]
+        doc = {
+            **ref,
+            "sortOrder": sort,
+            "defaultFlag": False,
+            "closedFlag": False,
+            "inactiveFlag": False,
+            "sentFlag": False,
+            **flags,
+            "_info": info(at, admin, at, admin),
+        }
+        store.records["billing_statuses"].put(ref["id"], None, at, doc)
 
 
 def _write_refs(store: Store, world: World) -> None:

@@ -23,6 +23,8 @@ ENTITY_TABLES = (
     "sales_orders",
     "products",
     "members",
+    "agreement_types",
+    "billing_statuses",
 )
 
 DDL = [
