@@ -101,6 +101,12 @@ AGREEMENT_TYPES = (
     ("Lease", True, 2, "Annual", (1200, 12000)),
 )
 CYCLE_MONTHS = {"Monthly": 1, "Quarterly": 3, "Annual": 12, "One-Time": 0}
+# The ERP's template for agreement types without one of their own (the number is ours).
+DEFAULT_TEMPLATE = "**CW Default"
+# A template named after a type the PSA does not have: meant for the type named here, but a
+# template must match its type exactly (seed 004), so that type still gets the default.
+MISNAMED_TEMPLATES = {"Net Monitoring": "Network Monitor"}
+DEFAULT_CONTRACT_TYPE = ("CWDEFAULT", "CW agreement, no template")
 # Invoice (billing) statuses: (name, flags); the first is the default of new invoices.
 BILLING_STATUSES = (
     ("Open", {"defaultFlag": True}),
@@ -414,6 +420,11 @@ def _write_refs(store: Store, world: World) -> None:
             store.case("catalog_item_without_erp_item", "connectwise", "refs", item.ref["id"])
 
 
+def _contract_type(agreement_type: str) -> str:
+    """The ERP contract type code of a PSA agreement type."""
+    return agreement_type.upper().replace(" ", "")[:15]
+
+
 def _cents(value: float) -> Decimal:
     return Decimal(f"{value:.2f}")
 
@@ -428,7 +439,16 @@ def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
         base = f"**CWBase {name}" if has_template else None
         types.append((type_id, name, has_template, template, base, cycle))
         if has_template:
-            templates.append((template, name, dealer_number, base, False, "PH"))
+            templates.append(
+                (template, name, dealer_number, base, False, "PH", _contract_type(name), cycle)
+            )
+    for meant, misnamed in MISNAMED_TEMPLATES.items():
+        cycle = next(c for n, _, _, c, _ in AGREEMENT_TYPES if n == meant)
+        templates.append((f"**CW {misnamed}", None, dealer_number, f"**CWBase {misnamed}", False,
+                          "PH", _contract_type(meant), cycle))  # fmt: skip
+    # The default template: billing cycle blank, as the incumbent sets its templates up.
+    templates.append((DEFAULT_TEMPLATE, None, dealer_number, "**CWBase Default", False, "PH",
+                      DEFAULT_CONTRACT_TYPE[0], None))  # fmt: skip
     store.table(
         "world.agreement_types",
         types,
@@ -454,6 +474,8 @@ def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
                 ("base_item_number", text),
                 ("bill_contract", flag),
                 ("tax_code", text),
+                ("contract_type", text),
+                ("billing_cycle", text),
             ]
         ),
     )
@@ -476,19 +498,10 @@ def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
         for number, description, kind, serial, cost, msrp in ERP_ONLY_ITEMS
     ]
     items += [
-        (
-            f"**CWBase {name}",
-            f"CW agreement base rate: {name}",
-            "nonstock",
-            False,
-            _cents(0),
-            _cents(0),
-            True,
-            None,
-        )
-        for name, has_template, *_ in AGREEMENT_TYPES
-        if has_template
-    ]
+        (base, f"CW agreement base rate: {base.removeprefix('**CWBase ')}", "nonstock", False,
+         _cents(0), _cents(0), True, None)
+        for _, _, _, base, *_ in templates
+    ]  # fmt: skip
     store.table(
         "world.items",
         items,
@@ -516,9 +529,8 @@ def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
     codes.append(("OnHold", "WAuth", "Waiting Authorization", None, None))
     for name, *_ in AGREEMENT_TYPES:
         ref = world.agreement_types[name][0]
-        codes.append(
-            ("ContractType", name.upper().replace(" ", "")[:15], name, "agreement_type", ref["id"])
-        )
+        codes.append(("ContractType", _contract_type(name), name, "agreement_type", ref["id"]))
+    codes.append(("ContractType", *DEFAULT_CONTRACT_TYPE, None, None))
     for code, name, kind in (
         ("FL", "Florida Sales Tax", "FL"),
         ("EXEMPT", "Tax Exempt", "EXEMPT"),
