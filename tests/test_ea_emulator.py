@@ -644,8 +644,11 @@ def test_templates_exist_for_most_but_not_all_agreement_types(ea, store):
     rows = ok(ea, "getContractList", TimeStamp=EVERYTHING)["Details"]
     templates = {r["ContractNumber"] for r in rows if r["IsTemplate"]}
     types = store.query("SELECT name, has_template FROM world.agreement_types")
-    assert templates == {f"**CW {name}" for name, has in types if has}
-    assert any(not has for _, has in types)
+    assert {f"**CW {name}" for name, has in types if has} < templates
+    assert "**CW Default" in templates
+    truth = store.query("SELECT contract_number FROM world.contract_templates")
+    assert templates == {number for (number,) in truth}
+    assert any(not has and f"**CW {name}" not in templates for name, has in types)
     dealer = store.one("SELECT customer_number FROM world.customers WHERE customer_id = 1")[0]
     assert {r["CustomerNumber"] for r in rows if r["IsTemplate"]} == {dealer}
 
@@ -666,6 +669,8 @@ def test_incumbent_contracts_carry_their_agreement_and_its_invoices(ea, store):
     contract_id, agreement = store.one(
         "SELECT c.contract_id, v.value FROM eautomate.contracts c JOIN eautomate.custom_values v"
         " ON v.group_type = 'Contract' AND v.record_key = CAST(c.contract_id AS VARCHAR)"
+        " WHERE c.contract_id NOT IN (SELECT id FROM world.cases WHERE case_name IN"
+        " ('contract_terminated_agreement_live', 'contract_invoiced_before_sync'))"
         " ORDER BY c.contract_id LIMIT 1"
     )
     contract = ok(ea, "getContract", ContractID=contract_id)
@@ -910,6 +915,16 @@ def test_terminate(ea):
         ea, "terminateContract", ContractID=contract["ContractID"], TerminationCode="CANCEL"
     )
     assert repeat["LastUpdate"] == ended["LastUpdate"]
+    for change in ({"PONumber": "6002"}, {"Status": "Active"}, {"Details": []}):
+        fails(
+            ea,
+            "saveContract",
+            "InvalidState",
+            field="Status",
+            Contract={"ContractID": contract["ContractID"], **change},
+        )
+    same = ok(ea, "saveContract", Contract={"ContractID": contract["ContractID"], "Remarks": None})
+    assert same == ok(ea, "getContract", ContractID=contract["ContractID"]) == repeat
     fails(
         ea,
         "terminateContract",

@@ -13,7 +13,7 @@ import pytest
 
 from emulators import world as world_module
 from emulators.world import ANCHOR, CASES, ENTITY_TABLES, SCALES, generate, quota
-from emulators.world.catalog import ITEMS_NOT_IN_ERP
+from emulators.world.catalog import DEFAULT_TEMPLATE, ITEMS_NOT_IN_ERP, MISNAMED_TEMPLATES
 from emulators.world.names import SPECIAL_NAMES
 
 SCALE = SCALES["small"]
@@ -280,6 +280,8 @@ LIMITS = {
     "products": {"description": 2000, "customerDescription": 6000},
     "additions": {"invoiceDescription": 6000},
     "members": {"identifier": 15, "firstName": 30, "lastName": 30},
+    "agreement_types": {"name": 50},
+    "billing_statuses": {"name": 30},
 }
 MONEY = (
     "billAmount",
@@ -341,6 +343,8 @@ def _models():
         "sales_orders": manage.Order,
         "products": manage.ProductItem,
         "members": manage.Member,
+        "agreement_types": manage.AgreementType,
+        "billing_statuses": manage.BillingStatus,
     }, manage.AuditTrailEntry
 
 
@@ -493,12 +497,17 @@ def test_records_agree_with_each_other(docs, refs):
     for table in ("tickets", "project_tickets", "agreements", "sales_orders", "projects"):
         for doc in docs[table].values():
             company = doc["company"]["id"]
+            payer = (
+                doc.get("billToCompany", doc["company"])["id"] if table == "agreements" else company
+            )
             for key in ("site", "shipToSite", "billToSite"):
                 if key in doc:
-                    assert doc[key]["id"] in sites[company], (table, doc["id"], key)
+                    owner = payer if key == "billToSite" else company
+                    assert doc[key]["id"] in sites[owner], (table, doc["id"], key)
             for key in ("contact", "billToContact"):
                 if key in doc:
-                    assert doc[key]["id"] in contacts[company], (table, doc["id"], key)
+                    owner = payer if key == "billToContact" else company
+                    assert doc[key]["id"] in contacts[owner], (table, doc["id"], key)
             if "agreement" in doc:
                 assert docs["agreements"][doc["agreement"]["id"]]["company"]["id"] == company
     for table in ("tickets", "project_tickets"):
@@ -535,10 +544,11 @@ def test_records_agree_with_each_other(docs, refs):
     for invoice in docs["invoices"].values():
         target = docs[applied[invoice["applyToType"]]][invoice["applyToId"]]
         assert target["company"]["id"] == invoice["company"]["id"]
-        assert invoice["billingSite"]["id"] in sites[invoice["company"]["id"]]
+        assert invoice["billingSite"]["id"] in sites[invoice["billToCompany"]["id"]]
         if invoice["type"] == "Agreement":
             assert invoice["applyToType"] == "Agreement"
             assert invoice["agreement"]["id"] == invoice["applyToId"]
+            assert invoice["billToCompany"] == target["billToCompany"]
     for order in docs["sales_orders"].values():
         for product_id in order["productIds"]:
             assert docs["products"][product_id]["salesOrder"]["id"] == order["id"]
@@ -638,11 +648,17 @@ def test_technicians_agreement_types_templates_items_codes(con, docs, refs):
         "SELECT customer_number FROM world.customers WHERE customer_id = 1"
     ).fetchall()[0][0]
     templates = con.execute(
-        "SELECT contract_number, customer_number, base_item_number FROM world.contract_templates"
+        "SELECT contract_number, customer_number, base_item_number, agreement_type"
+        " FROM world.contract_templates"
     ).fetchall()
     items = {row[0] for row in con.execute("SELECT item_number FROM world.items").fetchall()}
-    assert len(templates) == sum(has for _, _, has, _ in types)
-    for number, customer, base in templates:
+    # One per type that has one, the default, and the misnamed ones (serving no type).
+    assert len(templates) == sum(has for _, _, has, _ in types) + 1 + len(MISNAMED_TEMPLATES)
+    assert {n for n, _, _, kind in templates if kind is None} == {
+        DEFAULT_TEMPLATE,
+        *(f"**CW {name}" for name in MISNAMED_TEMPLATES.values()),
+    }
+    for number, customer, base, _ in templates:
         assert len(number) <= 20 and customer == dealer and base in items
     mirrored = con.execute(
         "SELECT cw_catalog_item_id FROM world.items WHERE cw_catalog_item_id IS NOT NULL"
@@ -672,6 +688,10 @@ def test_cases_name_known_records(con, docs, customers, cases):
             ).fetchall()
         },
         "accounts": {r[0] for r in con.execute("SELECT id FROM operate.accounts").fetchall()},
+        "contracts": {
+            r[0] for r in con.execute("SELECT contract_id FROM eautomate.contracts").fetchall()
+        },
+        "items": {r[0] for r in con.execute("SELECT item_id FROM eautomate.items").fetchall()},
         **{table: set(docs[table]) for table in ENTITY_TABLES},
     }
     rows = con.execute("SELECT system, entity, id, case_name FROM world.cases").fetchall()
@@ -700,6 +720,7 @@ def test_exact_case_counts(docs, customers, cases, con):
     techs = con.execute(
         "SELECT count(*) FROM world.technicians WHERE member_id IS NOT NULL"
     ).fetchall()[0][0]
+    templated = con.execute("SELECT name FROM world.agreement_types WHERE has_template").fetchall()
     expected = {
         "dealer_own_customer": 1,
         "customer_without_company": quota("customer_without_company", others),
@@ -760,11 +781,56 @@ def test_exact_case_counts(docs, customers, cases, con):
         "product_cancelled": quota("product_cancelled", len(docs["products"])),
         "product_dropship": quota("product_dropship", len(docs["products"])),
         "catalog_item_without_erp_item": len(ITEMS_NOT_IN_ERP),
+        "agreement_bill_to_other_company": quota(
+            "agreement_bill_to_other_company",
+            SCALE.agreements - quota("agreement_company_without_customer", SCALE.agreements),
+        ),
+        **{
+            name: quota(name, _named_contract_population(docs, parents))
+            for name in (
+                "agreement_contract_number_right",
+                "agreement_contract_wrong_revision",
+                "agreement_contract_other_customer",
+            )
+        },
+        "addition_less_included": quota("addition_less_included", len(docs["additions"])),
+        "contract_template": len(templated),
+        "contract_template_default": 1,
+        "contract_template_misnamed": len(MISNAMED_TEMPLATES),
+        "item_template": len(templated) + 1 + len(MISNAMED_TEMPLATES),
     }
-    # The workspace operator's cases: tests/test_operate_world.py.
-    exact = {name for name, case in CASES.items() if case.exact and case.system != "operate"}
+    # The workspace operator's cases: tests/test_operate_world.py; the incumbent's contracts:
+    # tests/emulators/test_agreement_world.py.
+    exact = {
+        name
+        for name, case in CASES.items()
+        if case.exact and case.system != "operate" and name not in INCUMBENT_CONTRACT_CASES
+    }
     assert exact == set(expected)
     assert {name: len(cases[name]) for name in expected} == expected
+
+
+INCUMBENT_CONTRACT_CASES = {
+    "contract_without_agreement_property",
+    "contract_terminated_agreement_live",
+    "contract_active_agreement_ended",
+    "contract_invoiced_before_sync",
+    "contract_billed_ahead",
+}
+
+
+def _named_contract_population(docs, parents) -> int:
+    """Agreements that may name their contract in ZCJ_ContractNumber: live, invoiced, of a
+    customer that syncs (the incumbent made a contract for each)."""
+    syncing = {c["cw_company_id"] for c in parents if c["cw_company_id"] and c["sync_to_cw"]}
+    invoiced = {i["applyToId"] for i in docs["invoices"].values() if i["type"] == "Agreement"}
+    return sum(
+        1
+        for a in docs["agreements"].values()
+        if a["agreementStatus"] == "Active"
+        and a["company"]["id"] in syncing
+        and a["id"] in invoiced
+    )
 
 
 def test_company_key_cases_mean_what_they_say(docs, customers, cases):

@@ -153,7 +153,7 @@ RESOURCES: dict[str, Resource] = {
             required=("name", "type", "company", "contact"),
             limits={"name": 100, "reasonCancelled": 100, "customerPO": 50, "workOrder": 20},
             refs={
-                "type": kind("agreement_type"),
+                "type": Ref("agreement_types"),
                 "company": COMPANY,
                 "contact": CONTACT,
                 "billToCompany": COMPANY,
@@ -199,6 +199,7 @@ RESOURCES: dict[str, Resource] = {
             required=("type", "company"),
             limits={"invoiceNumber": 15, "reference": 50, "customerPO": 50, "attention": 60},
             refs={
+                "status": Ref("billing_statuses"),
                 "company": COMPANY,
                 "billToCompany": COMPANY,
                 "shipToCompany": COMPANY,
@@ -333,6 +334,65 @@ RESOURCES: dict[str, Resource] = {
             defaults={"cancelledFlag": False},
             audit_type="ProductCatalog",
         ),
+        # Setup tables the sync checks its configuration against (agreement types, invoice
+        # statuses). Records point at them, so a row in use must stay: no DELETE here.
+        Resource(
+            "agreement_types",
+            "AgreementType",
+            required=("name",),
+            limits={
+                "name": 50,
+                "invoicePreSuffix": 5,
+                "invoiceDescription": 4000,
+                "integrationXRef": 50,
+            },
+            unique=("name",),
+            refs={
+                "location": kind("location"),
+                "department": kind("department", "iref"),
+                "billingCycle": kind("billing_cycle"),
+                "billingTerms": kind("billing_terms"),
+                "invoiceTemplate": kind("invoice_template"),
+                "workRole": kind("work_role"),
+                "workType": kind("work_type"),
+            },
+            enums={
+                "billTime": BILLABLE,
+                "billExpenses": BILLABLE,
+                "billProducts": BILLABLE,
+                "invoicingCycle": ("ContractYear", "CalendarYear"),
+                "employeeCompRate": ("Actual", "Hourly"),
+                "employeeCompNotExceed": ("Billing", "Amount", "Percent"),
+                "applicationUnits": ("Amount", "Hours", "Incidents"),
+                "prefixSuffixOption": ("Prefix", "Suffix"),
+            },
+            # pyconnectwise 0.6.1.2 cannot read an agreement type without these.
+            defaults={
+                "billTime": "Billable",
+                "billExpenses": "Billable",
+                "billProducts": "Billable",
+                "invoicingCycle": "ContractYear",
+                "employeeCompRate": "Actual",
+                "employeeCompNotExceed": "Billing",
+                "defaultFlag": False,
+                "inactiveFlag": False,
+            },
+            deletable=False,
+        ),
+        Resource(
+            "billing_statuses",
+            "BillingStatus",
+            required=("name",),
+            limits={"name": 30},
+            unique=("name",),
+            defaults={
+                "defaultFlag": False,
+                "closedFlag": False,
+                "sentFlag": False,
+                "inactiveFlag": False,
+            },
+            deletable=False,
+        ),
         Resource(
             "members",
             "Member",
@@ -368,6 +428,9 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("finance", "agreements"): "agreements",
     ("finance", "agreements", "*", "additions"): "additions",
     ("finance", "invoices"): "invoices",
+    ("finance", "agreements", "types"): "agreement_types",
+    ("finance", "agreementtypes"): "agreement_types",  # newer versions' spelling
+    ("finance", "billingstatuses"): "billing_statuses",
     ("service", "tickets"): "tickets",
     ("time", "entries"): "time_entries",
     ("project", "tickets"): "project_tickets",

@@ -11,6 +11,9 @@ Choices the spec leaves open ([I], noted here so tests pin them):
   terminated contract does not fault). ``Details`` (contracts, sales orders), ``Labors``
   and ``MaterialsUsed`` (calls) replace the whole list when supplied, so a repeated save
   is harmless; to add a line, send the current lines plus the new one.
+- A terminated contract is final: a ``saveContract`` that would change it (fields or
+  lines) is an ``InvalidState`` fault on ``Status``, as a change to an invoiced call is.
+  Its custom properties live apart from it and stay settable, so a link can be removed.
 - A field the record type does not have is a ``soap:Client`` fault, so a client's typo
   does not pass silently.
 - ``addCustomer`` numbers a customer from its name's initials: the first letters of the
@@ -1277,6 +1280,13 @@ class Operations:
                 doc["Details"] = self._lines(cur, supplied["Details"], number, current["Details"])
             self._contract_rules(cur, doc, number)
             changed = doc != current
+            if changed and current["Status"] == "Terminated":
+                raise fault(
+                    f"Contract {number} is terminated; a terminated contract cannot change.",
+                    "InvalidState",
+                    field="Status",
+                    key=number,
+                )
             if supplied.get("CustomProperties") is not None:
                 changed |= self.set_properties(
                     cur, "Contract", str(contract_id), "Contract", supplied["CustomProperties"]

@@ -11,8 +11,9 @@ years before it, nothing is updated after it), nothing reads the clock or iterat
 Storage contract
 ----------------
 Schema ``connectwise``: one table per entity (``companies, sites, contacts, agreements, additions,
-invoices, tickets, time_entries, project_tickets, projects, sales_orders, products, members``),
-each ``(id BIGINT, parent_id BIGINT, last_updated TIMESTAMP, doc VARCHAR)``, rows in id order.
+invoices, tickets, time_entries, project_tickets, projects, sales_orders, products, members``,
+and the setup tables ``agreement_types, billing_statuses``), each ``(id BIGINT, parent_id
+BIGINT, last_updated TIMESTAMP, doc VARCHAR)``, rows in id order.
 ``doc`` is the record as the API serves it: compact JSON, camelCase, no nulls, ``_info`` =
 ``{lastUpdated, updatedBy, dateEntered, enteredBy}`` as strings, ``last_updated`` =
 ``_info.lastUpdated`` (UTC). ``parent_id`` is set for children only: a site's company, an
@@ -26,7 +27,8 @@ Schema ``world``, the truth the other emulators and the tests rely on: ``meta`` 
 anchor, generator), ``customers`` (ERP parents and locations, with the PSA company or site each
 truly is and what the incumbent wrote into ``ZCJ_CW_CompanyID`` / ``ZCJ_CW_SiteAddressRecID``),
 ``technicians`` (ERP technicians and the member each truly is), ``agreement_types`` and
-``contract_templates`` (``**CW <type>`` contracts on the dealer's own customer), ``items`` (ERP
+``contract_templates`` (``**CW <type>`` contracts on the dealer's own customer, plus ``**CW
+Default`` and a misnamed one, both serving no type by name), ``items`` (ERP
 items and the catalog item each mirrors), ``codes`` (ERP code lists and the PSA reference each
 maps to) and ``cases``.
 
@@ -38,7 +40,10 @@ DuckDB names a database after its file, so the file must not be called ``world.d
 
 Where the keys live: a member's ERP technician number is in ``employeeIdentifer`` (the API's own
 spelling); an agreement invoice's billing period is in ``reference`` (``YYYY-MM-DD - YYYY-MM-DD``);
-a location's site is named after the location (names kept within the site's 50 characters).
+an agreement's ERP contract number, when the incumbent or a user wrote it, in the custom field
+``ZCJ_ContractNumber`` (every agreement lists the field); the ERP contract's agreement in its
+property ``ZCJ_CW_AgreementID``; a location's site is named after the location (names kept within
+the site's 50 characters).
 
 Cases
 -----
@@ -91,8 +96,16 @@ agreement_expired                   agreem.   6%     3 all agreements
 agreement_without_invoice           agreem.  >=4%    2 quota started in the last 25 days,
                                                        plus any other not billed yet
 agreement_company_without_customer  agreem.   1%     2 all agreements (on prospects)
+agreement_bill_to_other_company     agreem.   4%     2 agreements on clients (payer: a
+                                                       mapped company; invoices follow)
+agreement_contract_number_right     agreem.  10%     2 live, invoiced, customer syncs (Z):
+                                                       ZCJ_ContractNumber CW-<id>-01
+agreement_contract_wrong_revision   agreem.   1%     2 Z; CW-<id>-02, the ERP has -01 only
+agreement_contract_other_customer   agreem.   1%     2 Z; another customer's CW-<id>-01
 addition_zero_billed                addition  5%     3 all additions
 addition_cancelled                  addition  5%     2 all additions
+addition_less_included              addition  5%     3 all additions; billed = quantity -
+                                                       lessIncluded, extPrice of the billed
 invoice_down_payment                invoice   drawn  2 one per started fixed-fee project
 ticket_without_time                 ticket   ~30%    3 drawn (80% on Alerts)
 ticket_closed_without_time          ticket   ~28%    3 drawn
@@ -106,6 +119,21 @@ project_fixed_fee                   project  25%     2 all projects
 product_cancelled                   product   4%     2 all product lines
 product_dropship                    product   8%     2 all product lines
 catalog_item_without_erp_item       refs     fixed   2 catalog.ITEMS_NOT_IN_ERP
+contract_template                   contract fixed     one per type with a template
+contract_template_default           contract fixed   1 **CW Default
+contract_template_misnamed          contract fixed   1 catalog.MISNAMED_TEMPLATES
+item_template                       item     fixed     the **CWBase item of each template
+contract_linked_to_agreement        contract  rest   3 the incumbent's contracts (I):
+                                                       ZCJ_CW_AgreementID set
+contract_without_agreement_property contract  5%     2 I; no ZCJ_CW_AgreementID
+contract_from_default_template      contract ~15%    2 I of a type without a template
+                                                       (drawn)
+contract_terminated_agreement_live  contract  3%     2 I of Active agreements, none named
+                                                       by a ZCJ_ContractNumber
+contract_active_agreement_ended     contract 20%     2 I of Cancelled/Expired agreements
+contract_invoiced_before_sync       contract  5%     2 I of live monthly agreements last
+                                                       invoiced in December (M)
+contract_billed_ahead               contract 10%     2 M; billed for January
 account_code_missing                account   3%     2 accounts at call-logger locations (A)
 account_code_special                account   1%     2 A; the logger's code has - / & or .
 account_send_to_connect             account   8%     3 accounts at Connect locations
@@ -140,7 +168,7 @@ from .invoices import Invoices
 from .scales import SCALES, Scale
 from .store import ENTITY_TABLES, Store
 
-GENERATOR = "crosswalk-world 1"
+GENERATOR = "crosswalk-world 2"
 
 __all__ = [
     "ANCHOR",
@@ -186,10 +214,19 @@ def generate(path: Path, *, seed: int = 1, scale: str = "small") -> WorldSummary
         staff = people.build(stream(seed, "members"), size, world, store)
         everyone = parties.build(seed, size, world, staff, store)
         invoices = Invoices(world, store)
-        agreements.build(stream(seed, "agreements"), size, world, staff, everyone, invoices, store)
+        agreements.build(
+            stream(seed, "agreements"),
+            stream(seed, "agreement_links"),
+            size,
+            world,
+            staff,
+            everyone,
+            invoices,
+            store,
+        )
         service.build(seed, size, world, staff, everyone, invoices, store)
         orders.build(stream(seed, "sales_orders"), size, world, staff, everyone, invoices, store)
-        catalog.write(store, world, everyone.dealer.number)
+        catalog.write(store, world, everyone.dealer.number, staff.admins[0].identifier)
         erp.build(seed, size, store)
         workspace.build(seed, scale, store)
         store.table(

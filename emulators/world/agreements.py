@@ -14,6 +14,20 @@ from .store import Store
 
 FIRST_AGREEMENT_ID = 3001
 FIRST_ADDITION_ID = 4001
+# The incumbent's agreement custom field naming the ERP contract, with its revision.
+CONTRACT_NUMBER_FIELD = {
+    "id": 5,
+    "caption": "ZCJ_ContractNumber",
+    "type": "Text",
+    "entryMethod": "EntryField",
+    "numberOfDecimals": 0,
+}
+# What ZCJ_ContractNumber says: the right contract, a revision never made, another's.
+LINK_CASES = (
+    "agreement_contract_number_right",
+    "agreement_contract_wrong_revision",
+    "agreement_contract_other_customer",
+)
 CANCEL_REASONS = (
     "Customer moved to another provider",
     "Business closed",
@@ -58,10 +72,24 @@ class Plan:
     kind: tuple  # an entry of World.agreement_types
     fate: str | None = None  # Cancelled | Expired
     additions: int = 0
+    bill_to: Company | None = None  # another company that pays
+    contract_number: str | None = None  # what ZCJ_ContractNumber holds
+    link_case: str | None = None  # the agreement_contract_* case it carries
+
+
+def contract_number(agreement_id: int, revision: int = 1) -> str:
+    """The incumbent's ERP contract for an agreement: ``CW-<agreement id>-<revision>``."""
+    return f"CW-{agreement_id}-{revision:02d}"
+
+
+def first_bill(start: int) -> int:
+    """The PSA bills from the 1st: the first period starts on the 1st after the start."""
+    return start if start == month_start(start) else month_start(start, 1)
 
 
 def build(
     rng: random.Random,
+    links: random.Random,
     scale,
     world: World,
     people: People,
@@ -69,11 +97,16 @@ def build(
     invoices: Invoices,
     store: Store,
 ) -> None:
-    """Agreements (in start order), each followed by its additions and invoices."""
+    """Agreements (in start order), each followed by its additions and invoices. ``links``
+    draws who pays for whom and what ZCJ_ContractNumber says, apart from the agreements'
+    own stream."""
     plans = _plans(rng, scale, world, parties)
+    _link(links, plans, parties)
     total = sum(plan.additions for plan in plans)
     zero_billed = set(rng.sample(range(total), quota("addition_zero_billed", total)))
     cancelled_lines = set(rng.sample(range(total), quota("addition_cancelled", total)))
+    rest = sorted(set(range(total)) - zero_billed)
+    less_included = set(links.sample(rest, quota("addition_less_included", total)))
     addition_items = [item for item in world.items if item.use in ("addition", "both")]
     addition_id = FIRST_ADDITION_ID
     for agreement_id, plan in enumerate(plans, start=FIRST_AGREEMENT_ID):
@@ -93,13 +126,12 @@ def build(
         name = clip(f"{company.name} - {type_ref['name']}", 100)
         ref = {"id": agreement_id, "name": name, "type": type_ref["name"]}
         company.agreements.append(Agreement(agreement_id, ref, start, stop))
-        # The PSA bills from the 1st: the first period starts on the 1st after the start.
-        first_bill = start if start == month_start(start) else month_start(start, 1)
-        periods = _periods(first_bill, months, min(stop, ANCHOR_TS))[-scale.invoice_periods :]
+        first = first_bill(start)
+        periods = _periods(first, months, min(stop, ANCHOR_TS))[-scale.invoice_periods :]
         by = people.api.identifier if rng.random() < 0.2 else rng.choice(people.admins).identifier
-        doc = _doc(rng, world, plan, ref, amount, first_bill, end, cancelled)
+        doc = _doc(rng, world, plan, ref, amount, first, end, cancelled)
         if stop > ANCHOR_TS and months:
-            upcoming = _periods(first_bill, months, ANCHOR_TS + 13 * 31 * DAY)
+            upcoming = _periods(first, months, ANCHOR_TS + 13 * 31 * DAY)
             doc["nextInvoiceDate"] = iso(next(p for p in upcoming if p >= ANCHOR_TS))
         updated = min(ANCHOR_TS - HOUR, (cancelled or start) + rng.randint(1, 400) * DAY)
         doc["_info"] = info(updated, by, start, by)
@@ -110,6 +142,8 @@ def build(
             ("agreement_expired", fate == "Expired"),
             ("agreement_company_without_customer", company.customer is None),
             ("agreement_without_invoice", not periods),
+            ("agreement_bill_to_other_company", plan.bill_to is not None),
+            (plan.link_case, plan.link_case is not None),
         ):
             if holds:
                 store.case(case, "connectwise", "agreements", agreement_id)
@@ -120,7 +154,8 @@ def build(
             line = addition_id - FIRST_ADDITION_ID
             lines.append(
                 _addition(rng, store, doc, start, addition_id, sequence, rng.choice(addition_items),
-                          line in zero_billed, line in cancelled_lines, cancelled, by)
+                          line in zero_billed, line in less_included, line in cancelled_lines,
+                          cancelled, by)
             )  # fmt: skip
             addition_id += 1
         for period_start in periods:
@@ -136,6 +171,7 @@ def build(
                 products=products * max(months, 1),
                 agreement=amount,
                 by=by,
+                bill_to=plan.bill_to,
                 extra={
                     "agreement": ref,
                     "reference": f"{iso(period_start)[:10]} - {iso(period_end)[:10]}",
@@ -172,6 +208,53 @@ def _plans(rng: random.Random, scale, world: World, parties: Parties) -> list[Pl
         plan.start = rng.randint(ANCHOR_TS - 25 * DAY, ANCHOR_TS - DAY)  # first bill: Jan 1st
     plans.sort(key=lambda p: p.start)
     return plans
+
+
+def _link(rng: random.Random, plans: list[Plan], parties: Parties) -> None:
+    """Agreements billed to another company, and the ZCJ_ContractNumber cases: naming the
+    incumbent's contract right, with a revision it never made, or another customer's.
+
+    Only live agreements of customers that sync and that were invoiced name a contract: the
+    incumbent made one for each of those (emulators/world/erp.py keeps that promise for the
+    agreements named here)."""
+    payers = [c for c in parties.clients if c.contacts and c.customer.sync]
+    created = [c.created for c in payers]
+    clients = [i for i, plan in enumerate(plans) if plan.company.customer is not None]
+    for i in sorted(rng.sample(clients, quota("agreement_bill_to_other_company", len(clients)))):
+        plan = plans[i]
+        known = max(2, bisect.bisect_right(created, plan.start))
+        while (payer := payers[rng.randrange(known)]) is plan.company:
+            pass
+        plan.bill_to = payer
+
+    def linked(plan: Plan) -> bool:
+        customer = plan.company.customer
+        return (
+            plan.fate is None
+            and customer is not None
+            and customer.sync
+            and customer.company is plan.company
+            and first_bill(plan.start) < ANCHOR_TS
+        )
+
+    eligible = [i for i, plan in enumerate(plans) if linked(plan)]
+    picked: dict[str, list[int]] = {}
+    rest = eligible
+    for case in LINK_CASES:
+        picked[case] = sorted(rng.sample(rest, quota(case, len(eligible))))
+        rest = sorted(set(rest) - set(picked[case]))
+    right, wrong, other = (picked[case] for case in LINK_CASES)
+    for i in right:
+        plans[i].contract_number = contract_number(FIRST_AGREEMENT_ID + i)
+        plans[i].link_case = LINK_CASES[0]
+    for i in wrong:
+        plans[i].contract_number = contract_number(FIRST_AGREEMENT_ID + i, 2)
+        plans[i].link_case = LINK_CASES[1]
+    for i in other:
+        mine = plans[i].company.customer
+        theirs = [j for j in right if plans[j].company.customer is not mine]
+        plans[i].contract_number = contract_number(FIRST_AGREEMENT_ID + rng.choice(theirs))
+        plans[i].link_case = LINK_CASES[2]
 
 
 def _doc(
@@ -239,6 +322,16 @@ def _doc(
         doc["reasonCancelled"] = rng.choice(CANCEL_REASONS)
     if rng.random() < 0.25:
         doc["customerPO"] = f"PO-{rng.randint(10000, 99999)}"
+    if plan.bill_to is not None:
+        payer = plan.bill_to
+        doc["billToCompany"] = payer.ref
+        doc["billToContact"] = payer.contacts[0].ref
+        doc["billToSite"] = payer.sites[0].ref
+    # Every agreement lists the field; an empty one has no value (nulls are omitted).
+    field = dict(CONTRACT_NUMBER_FIELD)
+    if plan.contract_number is not None:
+        field["value"] = plan.contract_number
+    doc["customFields"] = [field]
     return doc
 
 
@@ -261,12 +354,15 @@ def _addition(
     sequence: int,
     item,
     zero_billed: bool,
+    less_included: bool,
     cancel: bool,
     cancelled: int | None,
     by: str,
 ) -> tuple[int, int, float]:
     """Write one addition; returns (effective, gone, amount billed each period)."""
     quantity = float(rng.choice((1, 2, 3, 5, 8, 10, 15, 20, 25, 40, 60)))
+    if less_included:
+        quantity = max(quantity, 2.0)  # some included, some billed
     effective = start if rng.random() < 0.6 else rng.randint(start, max(start, ANCHOR_TS - 5 * DAY))
     gone = cancelled or ANCHOR_TS + YEAR
     status = agreement["agreementStatus"]
@@ -302,6 +398,15 @@ def _addition(
         doc["billedQuantity"] = 0.0
         doc["lessIncluded"] = quantity
         store.case("addition_zero_billed", "connectwise", "additions", addition_id)
+    elif less_included:
+        # The agreement includes part of the quantity; the rest is billed, priced as billed.
+        billed = quantity - float(max(1, int(quantity * 0.4)))
+        doc["lessIncluded"] = quantity - billed
+        doc["billedQuantity"] = billed
+        doc["extPrice"] = money(billed * item.price)
+        doc["extCost"] = money(billed * item.cost)
+        doc["margin"] = money(billed * (item.price - item.cost))
+        store.case("addition_less_included", "connectwise", "additions", addition_id)
     if cancel:
         gone = rng.randint(effective, max(effective, min(gone, ANCHOR_TS) - DAY))
         doc["cancelledDate"] = iso(gone)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from .common import START_TS, YEAR, info
 from .store import Store, dumps
 
 
@@ -100,6 +101,18 @@ AGREEMENT_TYPES = (
     ("Lease", True, 2, "Annual", (1200, 12000)),
 )
 CYCLE_MONTHS = {"Monthly": 1, "Quarterly": 3, "Annual": 12, "One-Time": 0}
+# The ERP's template for agreement types without one of their own (the number is ours).
+DEFAULT_TEMPLATE = "**CW Default"
+# A template named after a type the PSA does not have: meant for the type named here, but a
+# template must match its type exactly (seed 004), so that type still gets the default.
+MISNAMED_TEMPLATES = {"Net Monitoring": "Network Monitor"}
+DEFAULT_CONTRACT_TYPE = ("CWDEFAULT", "CW agreement, no template")
+# Invoice (billing) statuses: (name, flags); the first is the default of new invoices.
+BILLING_STATUSES = (
+    ("Open", {"defaultFlag": True}),
+    ("Sent", {"sentFlag": True}),
+    ("Paid", {"sentFlag": True, "closedFlag": True}),
+)
 
 # (identifier, name, productClass, serialized, price, cost, use, uom)
 ITEMS = (
@@ -246,7 +259,7 @@ class World:
             "tax_code",
             (("FL", "Florida Sales Tax"), ("EXEMPT", "Tax Exempt"), ("ON", "Ontario HST")),
         )
-        self.billing_status = cat.keyed("billing_status", ("Open", "Sent", "Paid"))
+        self.billing_status = cat.keyed("billing_status", [n for n, _ in BILLING_STATUSES])
         self.member_type = cat.keyed("member_type", ("Employee", ("API", "API Member")))
         self.security_role = cat.keyed(
             "security_role",
@@ -312,10 +325,79 @@ class World:
         return ref
 
 
-def write(store: Store, world: World, dealer_number: str) -> None:
-    """The catalogs into ``connectwise.refs``, the ERP setup into the ``world`` tables."""
+def write(store: Store, world: World, dealer_number: str, admin: str) -> None:
+    """The catalogs into ``connectwise.refs``, the PSA setup tables the API serves
+    (``agreement_types``, ``billing_statuses``), the ERP setup into the ``world`` tables."""
     _write_refs(store, world)
+    _write_setup(store, world, admin)
     _write_erp_setup(store, world, dealer_number)
+
+
+def _write_setup(store: Store, world: World, admin: str) -> None:
+    """Agreement types and billing statuses as full records, set up before any agreement."""
+    at = START_TS - 2 * YEAR
+    for name, _, _, cycle, _ in AGREEMENT_TYPES:
+        ref = world.agreement_types[name][0]
+        months = CYCLE_MONTHS[cycle]
+        block = name == "Block Hours"
+        doc = {
+            **ref,
+            "defaultFlag": ref["id"] == 1,
+            "inactiveFlag": False,
+            "prePaymentFlag": block,
+            "location": world.location["TPA"],
+            "department": world.department["SVC"],
+            "restrictLocationFlag": False,
+            "restrictDepartmentFlag": False,
+            "applicationUnits": "Hours" if block else "Amount",
+            "applicationCycle": "CalendarMonth",
+            "applicationUnlimitedFlag": not block,
+            "oneTimeFlag": months == 0,
+            "coverAgreementTimeFlag": True,
+            "coverAgreementProductFlag": False,
+            "coverAgreementExpenseFlag": False,
+            "coverSalesTaxFlag": False,
+            "carryOverUnusedFlag": False,
+            "allowOverrunsFlag": True,
+            "expireWhenZero": False,
+            "chargeToFirmFlag": False,
+            "employeeCompRate": "Actual",
+            "employeeCompNotExceed": "Billing",
+            "billingCycle": world.billing_cycle[cycle],
+            "billOneTimeFlag": months == 0,
+            "billingTerms": world.billing_terms[0],
+            "invoicingCycle": "ContractYear",
+            "taxableFlag": False,
+            "restrictDownPaymentFlag": False,
+            "topCommentFlag": False,
+            "bottomCommentFlag": False,
+            "workRole": world.work_roles["Help Desk Tech"],
+            "workType": world.work_types["Remote"],
+            "invoiceTemplate": world.invoice_templates[1],
+            "billTime": "Billable",
+            "billExpenses": "Billable",
+            "billProducts": "Billable",
+            "billableTimeInvoiceFlag": False,
+            "billableExpenseInvoiceFlag": False,
+            "billableProductInvoiceFlag": False,
+            "prorateFlag": False,
+            "autoInvoiceFlag": True,
+            "_info": info(at, admin, at, admin),
+        }
+        store.records["agreement_types"].put(ref["id"], None, at, doc)
+    for sort, (name, flags) in enumerate(BILLING_STATUSES, 1):
+        ref = world.billing_status[name]
+        doc = {
+            **ref,
+            "sortOrder": sort,
+            "defaultFlag": False,
+            "closedFlag": False,
+            "inactiveFlag": False,
+            "sentFlag": False,
+            **flags,
+            "_info": info(at, admin, at, admin),
+        }
+        store.records["billing_statuses"].put(ref["id"], None, at, doc)
 
 
 def _write_refs(store: Store, world: World) -> None:
@@ -338,6 +420,11 @@ def _write_refs(store: Store, world: World) -> None:
             store.case("catalog_item_without_erp_item", "connectwise", "refs", item.ref["id"])
 
 
+def _contract_type(agreement_type: str) -> str:
+    """The ERP contract type code of a PSA agreement type."""
+    return agreement_type.upper().replace(" ", "")[:15]
+
+
 def _cents(value: float) -> Decimal:
     return Decimal(f"{value:.2f}")
 
@@ -352,7 +439,16 @@ def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
         base = f"**CWBase {name}" if has_template else None
         types.append((type_id, name, has_template, template, base, cycle))
         if has_template:
-            templates.append((template, name, dealer_number, base, False, "PH"))
+            templates.append(
+                (template, name, dealer_number, base, False, "PH", _contract_type(name), cycle)
+            )
+    for meant, misnamed in MISNAMED_TEMPLATES.items():
+        cycle = next(c for n, _, _, c, _ in AGREEMENT_TYPES if n == meant)
+        templates.append((f"**CW {misnamed}", None, dealer_number, f"**CWBase {misnamed}", False,
+                          "PH", _contract_type(meant), cycle))  # fmt: skip
+    # The default template: billing cycle blank, as the incumbent sets its templates up.
+    templates.append((DEFAULT_TEMPLATE, None, dealer_number, "**CWBase Default", False, "PH",
+                      DEFAULT_CONTRACT_TYPE[0], None))  # fmt: skip
     store.table(
         "world.agreement_types",
         types,
@@ -378,6 +474,8 @@ def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
                 ("base_item_number", text),
                 ("bill_contract", flag),
                 ("tax_code", text),
+                ("contract_type", text),
+                ("billing_cycle", text),
             ]
         ),
     )
@@ -400,19 +498,10 @@ def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
         for number, description, kind, serial, cost, msrp in ERP_ONLY_ITEMS
     ]
     items += [
-        (
-            f"**CWBase {name}",
-            f"CW agreement base rate: {name}",
-            "nonstock",
-            False,
-            _cents(0),
-            _cents(0),
-            True,
-            None,
-        )
-        for name, has_template, *_ in AGREEMENT_TYPES
-        if has_template
-    ]
+        (base, f"CW agreement base rate: {base.removeprefix('**CWBase ')}", "nonstock", False,
+         _cents(0), _cents(0), True, None)
+        for _, _, _, base, *_ in templates
+    ]  # fmt: skip
     store.table(
         "world.items",
         items,
@@ -440,9 +529,8 @@ def _write_erp_setup(store: Store, world: World, dealer_number: str) -> None:
     codes.append(("OnHold", "WAuth", "Waiting Authorization", None, None))
     for name, *_ in AGREEMENT_TYPES:
         ref = world.agreement_types[name][0]
-        codes.append(
-            ("ContractType", name.upper().replace(" ", "")[:15], name, "agreement_type", ref["id"])
-        )
+        codes.append(("ContractType", _contract_type(name), name, "agreement_type", ref["id"]))
+    codes.append(("ContractType", *DEFAULT_CONTRACT_TYPE, None, None))
     for code, name, kind in (
         ("FL", "Florida Sales Tax", "FL"),
         ("EXEMPT", "Tax Exempt", "EXEMPT"),

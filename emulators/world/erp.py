@@ -30,15 +30,24 @@ joins on; ``last_update`` is the doc's ``LastUpdate`` as a TIMESTAMP (local time
 
 What the ERP holds, and its awkward parts:
 
-- Templates: one ``**CW <type>`` contract per agreement type that has one (world truth), on
-  the dealer's own customer, with one ``**CWBase <type>`` line.
+- Templates (``world.contract_templates``): one ``**CW <type>`` contract per agreement type
+  that has one, ``**CW Default`` (billing cycle blank) and ``**CW Network Monitor`` (meant
+  for Net Monitoring, misnamed), all on the dealer's own customer, each with one
+  ``**CWBase <name>`` line.
 - Contracts the incumbent made from agreement invoices (ID964): ``CW-<agreement id>-01``
-  for 90% of the agreements with a template, a customer that syncs and at least one invoice;
-  a base line plus one line per addition whose product the ERP has (a zero-billed addition
-  is stored with its billed quantity, 0). 5% lack ``ZCJ_CW_AgreementID``; 20% of the
-  cancelled or expired agreements still show an Active contract. One contract invoice per
-  agreement invoice, its ``PONumber`` the PSA invoice number; 10% of the Active monthly
-  contracts are also billed for January 2026, a period the PSA has not invoiced yet.
+  for 90% of the agreements of a customer that syncs with at least one invoice, and for
+  every agreement whose ``ZCJ_ContractNumber`` names its own contract (right or wrong
+  revision); from the type's template, else from ``**CW Default``. A base line plus one
+  line per addition whose product the ERP has, at its billed quantity (0 when zero-billed,
+  so its amount is 0). ``BillToNumber`` is the agreement's bill-to customer. One contract
+  invoice per PSA invoice, its ``PONumber`` the PSA invoice number; the contract's
+  ``PONumber`` is the latest PSA invoice it took. Quotas (world.cases): 5% lack
+  ``ZCJ_CW_AgreementID``; 3% of those of Active agreements are Terminated before the
+  latest PSA invoice; 20% of those of cancelled or expired agreements still show Active;
+  of the live monthly ones last invoiced in December, 5% were billed for December before
+  the sync took that invoice (their December invoice carries November's PSA number and
+  amount, the contract too) and 10% were also billed for January, which the PSA has not
+  invoiced yet. Agreements named by a ``ZCJ_ContractNumber`` carry none of these.
 - The dealer's own copier-service contracts (``CN<n>-<rev>``, about 30% as many as
   agreements), no agreement behind them; a term that ended was renewed into revision -02.
 - Service calls: 35% of the closed service tickets with time whose customer syncs and whose
@@ -64,7 +73,9 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from . import names
-from .catalog import CYCLE_MONTHS
+from .agreements import LINK_CASES, contract_number
+from .cases import quota
+from .catalog import DEFAULT_TEMPLATE
 from .common import ANCHOR_TS, DAY, HOUR, MINUTE, START_TS, money, month_start, stream
 from .service import MODELS
 from .store import Rows, Store
@@ -384,6 +395,8 @@ def _items(rng: random.Random, store: Store) -> set[str]:
             "LastUpdate": text(updated),
         }
         table.add(item_id, number, active, local(updated), dumps(doc))
+        if number.startswith("**CWBase "):
+            store.case("item_template", "eautomate", "items", item_id)
     table.flush()
     return {row[0] for row in rows}
 
@@ -399,6 +412,23 @@ class Plan:
     properties: tuple[tuple[str, str], ...] = ()
     invoices: tuple[tuple[int, dict], ...] = ()  # (invoice date, doc without number)
     is_template: bool = False
+    cases: tuple[str, ...] = ()  # world.cases rows, once the contract has its id
+
+
+@dataclass(slots=True)
+class Billed:
+    """An agreement the incumbent made a contract for (ID964), as the PSA shows it."""
+
+    id: int
+    kind: str
+    customer: str
+    bill_to: str
+    status: str
+    start: str | None
+    end: str | None
+    amount: float
+    cycle: str | None
+    invoices: list[tuple[str, int, str, float]]  # PSA (number, date, period, total)
 
 
 def _contracts(
@@ -406,86 +436,30 @@ def _contracts(
 ) -> dict[int, str]:
     """Templates, the incumbent's contracts and the dealer's own; returns agreement id ->
     contract number of the contracts made from agreements."""
-    con = store.con
-    types = {
-        name: (template, base, cycle)
-        for name, template, base, cycle in con.execute(
-            "SELECT name, template_number, base_item_number, billing_cycle"
-            " FROM world.agreement_types WHERE has_template ORDER BY agreement_type_id"
-        ).fetchall()
-    }
-    type_codes = dict(
-        con.execute(
-            "SELECT description, code FROM world.codes WHERE list_type = 'ContractType'"
-        ).fetchall()
-    )
     plans: list[Plan] = []
-    for name, (template, base, cycle) in types.items():
-        doc = _contract_doc(template, customers.dealer, type_codes[name], "Active", None, None,
-                            cycle, 0.0, None, "Contract template", None,
-                            [(base, f"{name} base rate", 1.0, 0.0)])  # fmt: skip
-        plans.append(Plan(START_TS - 3 * 365 * DAY, template, customers.dealer, doc,
-                          is_template=True))  # fmt: skip
-
-    invoices: dict[int, list[tuple]] = {}
-    for agreement_id, number, date, reference, total in con.execute(
-        """SELECT json_extract(doc, '$.applyToId')::BIGINT, doc->>'$.invoiceNumber',
-                  doc->>'$.date', doc->>'$.reference', (doc->>'$.total')::DOUBLE
-           FROM connectwise.invoices WHERE doc->>'$.type' = 'Agreement' ORDER BY id"""
+    templates: dict[str | None, tuple[str, str, str]] = {}  # agreement type -> template
+    for number, kind, base, contract_type, cycle in store.con.execute(
+        "SELECT contract_number, agreement_type, base_item_number, contract_type,"
+        " billing_cycle FROM world.contract_templates ORDER BY contract_number"
     ).fetchall():
-        invoices.setdefault(agreement_id, []).append((number, epoch(date), reference, total))
-    additions: dict[int, list[tuple]] = {}
-    for agreement_id, item, description, billed, price, cancelled, bill in con.execute(
-        """SELECT parent_id, doc->>'$.product.identifier', doc->>'$.description',
-                  (doc->>'$.billedQuantity')::DOUBLE, (doc->>'$.unitPrice')::DOUBLE,
-                  doc->>'$.cancelledDate', doc->>'$.billCustomer'
-           FROM connectwise.additions ORDER BY id"""
-    ).fetchall():
-        additions.setdefault(agreement_id, []).append(
-            (item, description, billed, price, epoch(cancelled), bill)
-        )
-    for agreement_id, kind, company_id, status, start, end, amount, po, cycle in con.execute(
-        """SELECT id, doc->>'$.type.name', json_extract(doc, '$.company.id')::BIGINT,
-                  doc->>'$.agreementStatus', doc->>'$.billStartDate', doc->>'$.endDate',
-                  (doc->>'$.billAmount')::DOUBLE, doc->>'$.customerPO',
-                  doc->>'$.billingCycle.name'
-           FROM connectwise.agreements ORDER BY id"""
-    ).fetchall():
-        customer = customers.by_company.get(company_id)
-        billed = invoices.get(agreement_id)
-        if kind not in types or customer is None or not billed or rng.random() >= 0.9:
-            continue
-        template, base, _ = types[kind]
-        first = billed[0][1]
-        created = first + rng.randint(1, 36) * HOUR
-        last_invoice = billed[-1][1]
-        shown = status if status == "Active" or rng.random() >= 0.2 else "Active"
-        lines = [(base, f"{kind} base rate", 1.0, amount)]
-        for item, description, quantity, price, cancelled, bill in additions.get(agreement_id, []):
-            if item in items and bill == "Billable" and (cancelled is None or cancelled > first):
-                lines.append((item, description, quantity, price))
-        doc = _contract_doc(f"CW-{agreement_id}-01", customer, type_codes[kind], shown,
-                            day(epoch(start)), day(epoch(end)), cycle, amount, po,
-                            f"ConnectWise agreement #{agreement_id}", template,
-                            lines)  # fmt: skip
-        properties = () if rng.random() < 0.05 else (("ZCJ_CW_AgreementID", str(agreement_id)),)
-        contract_invoices = [
-            (date + rng.randint(0, 2) * DAY, _invoice(reference, number, total, rng))
-            for number, date, reference, total in billed
-        ]
-        months = CYCLE_MONTHS.get(cycle or "", 0)
-        # Billed ahead: the ERP invoiced January, a period the PSA has not invoiced yet.
-        ahead = months == 1 and last_invoice == month_start(ANCHOR_TS, -1)
-        if shown == "Active" and ahead and rng.random() < 0.1:
-            period = f"{day(ANCHOR_TS)} - {day(month_start(ANCHOR_TS, 1) - DAY)}"
-            total = money(sum(q * r for _, _, q, r in lines))
-            when = ANCHOR_TS - rng.randint(3, 10) * DAY
-            contract_invoices.append((when, _invoice(period, None, total, rng)))
-        updated = max(created, max(date for date, _ in contract_invoices)) + HOUR
-        doc["CreateDate"], doc["LastUpdate"] = text(created), text(updated)
-        plans.append(Plan(created, doc["ContractNumber"], customer, doc, properties,
-                          tuple(contract_invoices)))  # fmt: skip
-    plans += _own_contracts(rng, scale, customers, type_codes)
+        label = kind or number.removeprefix("**CW ")
+        doc = _contract_doc(number, customers.dealer, contract_type, "Active", None, None, cycle,
+                            0.0, None, "Contract template", None,
+                            [(base, f"{label} base rate", 1.0, 0.0)])  # fmt: skip
+        if kind is not None:
+            case = "contract_template"
+            templates[kind] = (number, base, contract_type)
+        elif number == DEFAULT_TEMPLATE:
+            case = "contract_template_default"
+            templates[None] = (number, base, contract_type)
+        else:
+            case = "contract_template_misnamed"
+        plans.append(Plan(START_TS - 3 * 365 * DAY, number, customers.dealer, doc,
+                          is_template=True, cases=(case,)))  # fmt: skip
+    billed = _billed(rng, store, customers)
+    plans += _incumbent_contracts(rng, store, billed, templates, items)
+    kinds = {kind: code for kind, (_, _, code) in templates.items() if kind is not None}
+    plans += _own_contracts(rng, scale, customers, kinds)
     plans.sort(key=lambda plan: (plan.created, plan.number))
 
     table = _writer(store, "contracts", ("contract_id", BIG), ("contract_number", TEXT),
@@ -512,6 +486,8 @@ def _contracts(
             invoice_number += 1
             invoice = {"InvoiceNumber": number, **invoice, "InvoiceDate": day(when)}
             billing.add(contract_id, number, dumps(invoice))
+        for case in plan.cases:
+            store.case(case, "eautomate", "contracts", contract_id)
     for writer in (table, billing, values):
         writer.flush()
     return {
@@ -519,6 +495,168 @@ def _contracts(
         for p in plans
         if p.number.startswith("CW-") and not p.is_template
     }
+
+
+def _billed(rng: random.Random, store: Store, customers: Customers) -> list[Billed]:
+    """The agreements the incumbent made contracts for: 90% of those of a customer that
+    syncs with at least one invoice, and every one whose ZCJ_ContractNumber names its own
+    contract (the PSA was promised, emulators/world/agreements.py)."""
+    con = store.con
+    invoices: dict[int, list[tuple]] = {}
+    for agreement_id, number, date, reference, total in con.execute(
+        """SELECT json_extract(doc, '$.applyToId')::BIGINT, doc->>'$.invoiceNumber',
+                  doc->>'$.date', doc->>'$.reference', (doc->>'$.total')::DOUBLE
+           FROM connectwise.invoices WHERE doc->>'$.type' = 'Agreement' ORDER BY id"""
+    ).fetchall():
+        invoices.setdefault(agreement_id, []).append((number, epoch(date), reference, total))
+    promised = _cased(store, LINK_CASES[:2])
+    found = []
+    for (agreement_id, kind, company_id, payer_id, status, start, end, amount,
+         cycle) in con.execute(
+        """SELECT id, doc->>'$.type.name', json_extract(doc, '$.company.id')::BIGINT,
+                  json_extract(doc, '$.billToCompany.id')::BIGINT, doc->>'$.agreementStatus',
+                  doc->>'$.billStartDate', doc->>'$.endDate', (doc->>'$.billAmount')::DOUBLE,
+                  doc->>'$.billingCycle.name'
+           FROM connectwise.agreements ORDER BY id"""
+    ).fetchall():  # fmt: skip
+        customer = customers.by_company.get(company_id)
+        sent = invoices.get(agreement_id)
+        if customer is None or not sent:
+            continue
+        if agreement_id not in promised and rng.random() >= 0.9:
+            continue
+        bill_to = customers.by_company.get(payer_id, customer)
+        found.append(Billed(agreement_id, kind, customer, bill_to, status, start, end, amount,
+                            cycle, sent))  # fmt: skip
+    promised -= {b.id for b in found}
+    if promised:
+        raise RuntimeError(f"agreements name contracts the ERP never made: {sorted(promised)}")
+    return found
+
+
+def _incumbent_contracts(
+    rng: random.Random,
+    store: Store,
+    billed: list[Billed],
+    templates: dict[str | None, tuple[str, str, str]],
+    items: set[str],
+) -> list[Plan]:
+    """``CW-<agreement id>-01`` per agreement the incumbent billed, with its awkward cases."""
+    additions: dict[int, list[tuple]] = {}
+    for agreement_id, item, description, quantity, price, cancelled, bill in store.con.execute(
+        """SELECT parent_id, doc->>'$.product.identifier', doc->>'$.description',
+                  (doc->>'$.billedQuantity')::DOUBLE, (doc->>'$.unitPrice')::DOUBLE,
+                  doc->>'$.cancelledDate', doc->>'$.billCustomer'
+           FROM connectwise.additions ORDER BY id"""
+    ).fetchall():
+        additions.setdefault(agreement_id, []).append(
+            (item, description, quantity, price, epoch(cancelled), bill)
+        )
+    promised = _cased(store, LINK_CASES)
+    free = [b for b in billed if b.id not in promised]
+    live = [b for b in free if b.status == "Active"]
+    ended = [b for b in billed if b.status != "Active"]
+    terminated = _pick(rng, "contract_terminated_agreement_live", live)
+    still_active = _pick(rng, "contract_active_agreement_ended", ended)
+    unlinked = _pick(
+        rng,
+        "contract_without_agreement_property",
+        [b for b in free if b.id not in terminated],
+        len(billed),
+    )
+    december = month_start(ANCHOR_TS, -1)
+    monthly = [
+        b
+        for b in live
+        if b.id not in terminated
+        and b.cycle == "Monthly"
+        and len(b.invoices) >= 2
+        and b.invoices[-1][1] == december
+    ]
+    before_sync = _pick(rng, "contract_invoiced_before_sync", monthly)
+    ahead = _pick(
+        rng, "contract_billed_ahead", [b for b in monthly if b.id not in before_sync], len(monthly)
+    )
+
+    plans = []
+    for agreement in billed:
+        template, base, contract_type = templates.get(agreement.kind, templates[None])
+        first = agreement.invoices[0][1]
+        created = first + rng.randint(1, 36) * HOUR
+        cases = ["contract_linked_to_agreement" if agreement.id not in unlinked
+                 else "contract_without_agreement_property"]  # fmt: skip
+        if template == templates[None][0]:
+            cases.append("contract_from_default_template")
+        status = agreement.status
+        if agreement.id in still_active:
+            status = "Active"
+            cases.append("contract_active_agreement_ended")
+        lines = [(base, f"{agreement.kind} base rate", 1.0, agreement.amount)]
+        for item, description, quantity, price, cancelled, bill in additions.get(agreement.id, []):
+            if item in items and bill == "Billable" and (cancelled is None or cancelled > first):
+                lines.append((item, description, quantity, price))
+        synced = agreement.invoices  # the PSA invoices the incumbent brought into the contract
+        stopped = None
+        if agreement.id in terminated:
+            # Terminated before the latest PSA invoice: the ERP stopped billing it.
+            stopped = max(created + DAY, agreement.invoices[-1][1] - rng.randint(2, 10) * DAY)
+            synced = [invoice for invoice in synced if invoice[1] < stopped]
+            status = "Terminated"
+            cases.append("contract_terminated_agreement_live")
+        elif agreement.id in before_sync:
+            synced = synced[:-1]
+            cases.append("contract_invoiced_before_sync")
+        contract_invoices = [
+            (date + rng.randint(0, 2) * DAY, _invoice(reference, number, total, rng))
+            for number, date, reference, total in synced
+        ]
+        po = synced[-1][0] if synced else None  # the incumbent writes the PSA invoice number
+        if agreement.id in before_sync:
+            # The ERP billed the latest month before the sync updated the contract, so the
+            # invoice carries the previous PSA invoice's number and amount.
+            _, date, reference, _ = agreement.invoices[-1]
+            previous = {**_invoice(reference, po, synced[-1][3], rng), "Void": False}
+            contract_invoices.append((date - rng.randint(0, 2) * DAY, previous))
+        if agreement.id in ahead:
+            # Billed January in advance: the PSA has not invoiced it yet.
+            period = f"{day(ANCHOR_TS)} - {day(month_start(ANCHOR_TS, 1) - DAY)}"
+            total = money(sum(q * r for _, _, q, r in lines))
+            when = ANCHOR_TS - rng.randint(3, 10) * DAY
+            contract_invoices.append((when, {**_invoice(period, po, total, rng), "Void": False}))
+            cases.append("contract_billed_ahead")
+        doc = _contract_doc(contract_number(agreement.id), agreement.customer, contract_type,
+                            status, day(epoch(agreement.start)), day(epoch(agreement.end)),
+                            agreement.cycle, agreement.amount, po,
+                            f"ConnectWise agreement #{agreement.id}", template,
+                            lines)  # fmt: skip
+        doc["BillToNumber"] = agreement.bill_to
+        if stopped is not None:
+            doc["TerminationCode"] = rng.choice(("CANCEL", "REPLACED"))
+        updated = max([created, stopped or created, *(date for date, _ in contract_invoices)])
+        doc["CreateDate"], doc["LastUpdate"] = text(created), text(updated + HOUR)
+        properties = (
+            () if agreement.id in unlinked else (("ZCJ_CW_AgreementID", str(agreement.id)),)
+        )
+        plans.append(Plan(created, doc["ContractNumber"], agreement.customer, doc, properties,
+                          tuple(contract_invoices), cases=tuple(cases)))  # fmt: skip
+    return plans
+
+
+def _cased(store: Store, names: tuple[str, ...]) -> set[int]:
+    """The ids of the records carrying any of the cases ``names``."""
+    rows = store.con.execute(
+        "SELECT id FROM world.cases WHERE list_contains(?, case_name)", [list(names)]
+    ).fetchall()
+    return {id_ for (id_,) in rows}
+
+
+def _pick(
+    rng: random.Random, case: str, among: list[Billed], population: int | None = None
+) -> set[int]:
+    """The ids of ``among`` that carry ``case``: its quota of ``population`` (default: of
+    ``among``), at most all of them."""
+    size = quota(case, len(among) if population is None else population)
+    return {b.id for b in rng.sample(among, min(size, len(among)))}
 
 
 def _contract_doc(
@@ -681,12 +819,7 @@ def _calls(
         ).fetchall()
         if number in technicians
     }
-    unmapped = {
-        id_
-        for (id_,) in con.execute(
-            "SELECT id FROM world.cases WHERE case_name = 'ticket_unmapped_technician'"
-        ).fetchall()
-    }
+    unmapped = _cased(store, ("ticket_unmapped_technician",))
     synced: dict[int, Ticket] = {}
     # Streams read on a cursor of their own: the writers flush on the store's connection.
     query = con.cursor().execute(

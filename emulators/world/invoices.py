@@ -30,13 +30,17 @@ class Invoices:
         products: float = 0.0,
         agreement: float = 0.0,
         by: str,
+        bill_to: Company | None = None,
         extra: dict | None = None,
     ) -> dict:
-        """Write one invoice; returns the InvoiceReference time entries carry."""
+        """Write one invoice; returns the InvoiceReference time entries carry. ``bill_to``
+        (the company by default) is billed at its first site; tax follows the company's."""
         world = self.world
         invoice_id = self.next_id
         self.next_id += 1
         site = company.sites[0]
+        payer = bill_to or company
+        billing = payer.sites[0]
         rate = 0.13 if site.state == "ON" else 0.07
         tax = money(products * rate)
         subtotal = money(service + products + agreement)
@@ -50,7 +54,7 @@ class Invoices:
             "type": kind,
             "status": world.billing_status[status],
             "company": company.ref,
-            "billToCompany": company.ref,
+            "billToCompany": payer.ref,
             "shipToCompany": company.ref,
             "applyToType": apply_to,
             "applyToId": apply_to_id,
@@ -69,12 +73,12 @@ class Invoices:
             "expenseTotal": 0.0,
             "taxCode": world.tax_code["ON" if site.state == "ON" else "FL"],
             "taxableFlag": products > 0,
-            "billingSite": site.ref,
-            "billingSiteAddressLine1": site.address1,
-            "billingSiteCity": site.city,
-            "billingSiteState": site.state,
-            "billingSiteZip": site.zip,
-            "billingSiteCountry": "Canada" if site.state == "ON" else "United States",
+            "billingSite": billing.ref,
+            "billingSiteAddressLine1": billing.address1,
+            "billingSiteCity": billing.city,
+            "billingSiteState": billing.state,
+            "billingSiteZip": billing.zip,
+            "billingSiteCountry": "Canada" if billing.state == "ON" else "United States",
             "specialInvoiceFlag": False,
             "locationId": world.location[company.branch]["id"],
             "departmentId": world.department["SVC"]["id"],

@@ -23,6 +23,8 @@ ENTITY_TABLES = (
     "sales_orders",
     "products",
     "members",
+    "agreement_types",
+    "billing_statuses",
 )
 
 DDL = [
@@ -70,9 +72,10 @@ DDL = [
         agreement_type_id BIGINT NOT NULL, name VARCHAR NOT NULL, has_template BOOLEAN NOT NULL,
         template_number VARCHAR, base_item_number VARCHAR, billing_cycle VARCHAR)""",
     """CREATE TABLE world.contract_templates (
-        contract_number VARCHAR NOT NULL, agreement_type VARCHAR NOT NULL,
+        contract_number VARCHAR NOT NULL, agreement_type VARCHAR,
         customer_number VARCHAR NOT NULL, base_item_number VARCHAR NOT NULL,
-        bill_contract BOOLEAN NOT NULL, tax_code VARCHAR NOT NULL)""",
+        bill_contract BOOLEAN NOT NULL, tax_code VARCHAR NOT NULL,
+        contract_type VARCHAR NOT NULL, billing_cycle VARCHAR)""",
     """CREATE TABLE world.items (
         item_number VARCHAR NOT NULL, description VARCHAR NOT NULL, item_kind VARCHAR NOT NULL,
         serialized BOOLEAN NOT NULL, cost DECIMAL(12, 2) NOT NULL, msrp DECIMAL(12, 2) NOT NULL,
