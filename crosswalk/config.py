@@ -285,9 +285,40 @@ class ChargeImportConfig(FlowConfig):
         return self.location_layouts.get(str(location_id), self.layout)
 
 
+class AgreementSyncConfig(FlowConfig):
+    """``[flows.agreement_sync]``: which PSA agreement invoices become ERP contracts, and
+    how (crosswalk.example.toml documents each key). Names are checked against what the
+    PSA serves at the start of every run."""
+
+    # Billing status names of the invoices synced (the incumbent's variable 10); empty: all.
+    invoice_statuses: list[str] = []
+    # Agreement type names synced (variable 2); empty: all.
+    agreement_types: list[str] = []
+    # The template for a type without its own "**CW <type>" template.
+    default_template: str = Field(default="**CW Default", min_length=1, max_length=20)
+    # A new contract is numbered "<prefix>-<agreement id>-<revision>".
+    contract_prefix: str = Field(default="CW", pattern=r"^[A-Za-z0-9]{1,8}$")
+    # Where the PSA invoice number goes on the contract.
+    invoice_number_in: Literal["po", "remarks"] = "po"
+    # Terminate the contract of an agreement cancelled or expired in the PSA.
+    terminate_ended: bool = False
+    termination_code: str | None = Field(default=None, min_length=1)
+    # false: read, decide and report only; nothing is written to either system.
+    push: bool = True
+
+    @model_validator(mode="after")
+    def _termination_code_when_terminating(self) -> AgreementSyncConfig:
+        if self.terminate_ended and self.termination_code is None:
+            raise ValueError(
+                "termination_code: terminate_ended = true needs the e-automate termination "
+                "code to use"
+            )
+        return self
+
+
 class Flows(_Strict):
     customer_sync: CustomerSyncConfig = CustomerSyncConfig()
-    agreement_sync: FlowConfig = FlowConfig()
+    agreement_sync: AgreementSyncConfig = AgreementSyncConfig()
     service_sync: FlowConfig = FlowConfig()
     charge_import: ChargeImportConfig = ChargeImportConfig()
 

@@ -30,6 +30,8 @@ ENDPOINTS: dict[str, str] = {
     "sites": "company/companies/{id}/sites",
     "contacts": "company/contacts",
     "agreements": "finance/agreements",
+    "agreement_types": "finance/agreements/types",
+    "billing_statuses": "finance/billingStatuses",
     "additions": "finance/agreements/{id}/additions",
     "invoices": "finance/invoices",
     "tickets": "service/tickets",

@@ -45,8 +45,11 @@ class Entity:
     model: type[pa_.DataFrameModel]
     primary_key: tuple[str, ...]
     cursor: str | None = None
-    # A child collection read per parent record (sites of a company).
+    # A child collection read per parent record (sites of a company), for the parents
+    # changed in the run and those that changed records of other entities name (an
+    # invoice names its agreement: (invoices, "agreement__id")).
     parent: Entity | None = None
+    parents_named_by: tuple[tuple[Entity, str], ...] = ()
     resource: str | None = None
     fields: tuple[str, ...] = ()
     mirror: bool = False

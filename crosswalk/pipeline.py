@@ -132,6 +132,14 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
         parents = warehouse.keys_landed(
             parent.system, parent.name, parent.primary_key[0], changed_in
         )
+        if changed_in is not None:
+            named = {
+                key
+                for other, column in entity.parents_named_by
+                for key in warehouse.keys_landed(other.system, other.name, column, changed_in)
+                if key is not None
+            }
+            parents = sorted(set(parents) | named)
     # Complete: every record was read again, so failures not seen again are resolved.
     complete = since is None and (parents is None or changed_in is None)
     total = LandResult(entity.system, entity.name, watermark=stored, complete=complete)

@@ -51,6 +51,15 @@ class Agreement(_Tracked):
     end_date: Stamp = pa.Field(nullable=True)
     bill_amount: Money = pa.Field(nullable=True)
     cancelled_flag: Flag = pa.Field(nullable=True)
+    type__id: Id = pa.Field(nullable=True)
+    bill_to_company__id: Id = pa.Field(nullable=True)
+    bill_to_company__identifier: Text = pa.Field(nullable=True)
+    billing_cycle__name: Text = pa.Field(nullable=True)
+    bill_start_date: Stamp = pa.Field(nullable=True)
+    no_ending_date_flag: Flag = pa.Field(nullable=True)
+    date_cancelled: Stamp = pa.Field(nullable=True)
+    customer_po: Text = pa.Field(nullable=True, str_length={"max_value": 50})
+    custom_fields: Text = pa.Field(nullable=True)  # JSON: [{id, caption, value, ...}]
 
 
 class Ticket(_Tracked):
@@ -92,6 +101,10 @@ class Addition(_Tracked):
     cancelled_date: Stamp = pa.Field(nullable=True)
     agreement_status: Text = pa.Field(nullable=True)
     description: Text = pa.Field(nullable=True)
+    less_included: Money = pa.Field(nullable=True)
+    billed_quantity: Money = pa.Field(nullable=True)
+    ext_price: Money = pa.Field(nullable=True)
+    invoice_description: Text = pa.Field(nullable=True)
 
 
 class Invoice(_Tracked):
@@ -110,6 +123,13 @@ class Invoice(_Tracked):
     total: Money = pa.Field(nullable=True)
     sales_tax: Money = pa.Field(nullable=True)
     balance: Money = pa.Field(nullable=True)
+    status__id: Id = pa.Field(nullable=True)
+    status__name: Text = pa.Field(nullable=True)
+    reference: Text = pa.Field(nullable=True, str_length={"max_value": 50})
+    bill_to_company__id: Id = pa.Field(nullable=True)
+    bill_to_company__identifier: Text = pa.Field(nullable=True)
+    agreement_amount: Money = pa.Field(nullable=True)
+    product_total: Money = pa.Field(nullable=True)
 
 
 class TimeEntry(_Tracked):
@@ -139,6 +159,26 @@ class Member(_Tracked):
     license_class: Text = pa.Field(nullable=True)
 
 
+class AgreementType(Record):
+    """An agreement type, read whole (a short list): the names ``agreement_types`` may use."""
+
+    id: Id = pa.Field(nullable=False, ge=1)
+    name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 50})
+    inactive_flag: Flag = pa.Field(nullable=True)
+    billing_cycle__name: Text = pa.Field(nullable=True)
+
+
+class BillingStatus(Record):
+    """An invoice status, read whole: the names ``invoice_statuses`` may use."""
+
+    id: Id = pa.Field(nullable=False, ge=1)
+    name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 30})
+    default_flag: Flag = pa.Field(nullable=True)
+    sent_flag: Flag = pa.Field(nullable=True)
+    closed_flag: Flag = pa.Field(nullable=True)
+    inactive_flag: Flag = pa.Field(nullable=True)
+
+
 companies = Entity("connectwise", "companies", Company, ("id",), cursor="info__last_updated")
 # Every company id, cheaply (customer-sync's sweep): deletions and merges that leave
 # lastUpdated alone, and companies purged outright, which an incremental read never sees.
@@ -154,11 +194,21 @@ company_ids = Entity(
 agreements = Entity("connectwise", "agreements", Agreement, ("id",), cursor="info__last_updated")
 tickets = Entity("connectwise", "tickets", Ticket, ("id",), cursor="info__last_updated")
 sites = Entity("connectwise", "sites", Site, ("id",), cursor="info__last_updated", parent=companies)
-additions = Entity(
-    "connectwise", "additions", Addition, ("id",), cursor="info__last_updated", parent=agreements
-)
 invoices = Entity("connectwise", "invoices", Invoice, ("id",), cursor="info__last_updated")
+# An addition can change without its agreement's lastUpdated moving: they are read again
+# for every agreement an invoice changed in the run names too.
+additions = Entity(
+    "connectwise",
+    "additions",
+    Addition,
+    ("id",),
+    cursor="info__last_updated",
+    parent=agreements,
+    parents_named_by=((invoices, "agreement__id"),),
+)
 time_entries = Entity(
     "connectwise", "time_entries", TimeEntry, ("id",), cursor="info__last_updated"
 )
 members = Entity("connectwise", "members", Member, ("id",), cursor="info__last_updated")
+agreement_types = Entity("connectwise", "agreement_types", AgreementType, ("id",), mirror=True)
+billing_statuses = Entity("connectwise", "billing_statuses", BillingStatus, ("id",), mirror=True)
