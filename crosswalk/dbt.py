@@ -53,7 +53,19 @@ def _environment(name: str, value: str) -> Iterator[None]:
 
 def model_vars(settings: Settings) -> dict:
     """The settings models read (``var('customer_sync')``): filters, not secrets."""
-    return {"customer_sync": settings.flows.customer_sync.model_dump(exclude={"recipients"})}
+    agreements = settings.flows.agreement_sync
+    return {
+        "customer_sync": settings.flows.customer_sync.model_dump(exclude={"recipients"}),
+        "agreement_sync": agreements.model_dump(
+            include={
+                "invoice_statuses",
+                "agreement_types",
+                "default_template",
+                "contract_prefix",
+                "invoice_number_in",
+            }
+        ),
+    }
 
 
 def build(settings: Settings, select: Sequence[str], full_refresh: bool = False) -> DbtOutcome:

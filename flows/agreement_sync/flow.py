@@ -15,16 +15,16 @@ from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entiti
 from schemas import connectwise, eautomate
 
 ENTITIES = (
+    connectwise.agreement_types,
+    connectwise.billing_statuses,
     connectwise.agreements,
-    connectwise.additions,
     connectwise.invoices,
+    connectwise.additions,
     eautomate.contracts,
     eautomate.items,
 )
 MODELS = (
-    "source:raw_connectwise.agreements+",
-    "source:raw_connectwise.additions+",
-    "source:raw_connectwise.invoices+",
+    "+agreement_contract_sync",
     "+sync_health",
 )
 

@@ -40,20 +40,18 @@ ENTITIES = (
     eautomate.code_lists,
     connectwise.company_ids,
 )
+# Every model the mapping and the pushes read, and what it builds from them; the other
+# flows' models that read the same sources are theirs to build.
 MODELS = (
-    "source:raw_connectwise.companies+",
-    "source:raw_connectwise.sites+",
-    "source:raw_connectwise.company_ids+",
-    "source:raw_eautomate.customers+",
-    "source:sync.links+",
-    "source:sync.exclusions+",
-    "source:sync.field_base+",
-    "source:sync.conflicts+",
-    "source:sync.pairs_seen+",
+    "+mapped_customers",
+    "+mapped_locations",
+    "+customer_suggestions",
+    "+unmapped_customers",
     "+customer_field_sync",
     "+customer_link_writes",
     "+customer_sync_findings",
-    "source:sync.watermarks+",
+    "+int_links_checked",  # the links the sweep marks broken
+    "+int_companies_swept",  # the companies create_customers may make customers of
     "+sync_health",
     "failure_codes",  # the registry its finding codes are tested against
 )
@@ -88,7 +86,7 @@ def reads(settings: Settings) -> tuple[tuple[Entity, ...], tuple[str, ...]]:
     reads them; when set, they come incrementally, shared with agreement-sync)."""
     if not settings.flows.customer_sync.contract_types:
         return ENTITIES, MODELS
-    return (*ENTITIES, eautomate.contracts), (*MODELS, "source:raw_eautomate.contracts+")
+    return (*ENTITIES, eautomate.contracts), (*MODELS, "stg_eautomate__contracts")
 
 
 @task(cache_policy=NO_CACHE)

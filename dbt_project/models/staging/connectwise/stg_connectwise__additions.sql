@@ -18,6 +18,10 @@ renamed as (
         cast(cancelled_date as date) as cancelled_date,
         cast(agreement_status as varchar) as addition_status,
         cast(description as varchar) as description,
+        cast(invoice_description as varchar) as invoice_description,
+        cast(less_included as decimal(18, 4)) as less_included,
+        cast(billed_quantity as decimal(18, 4)) as billed_quantity,
+        cast(ext_price as decimal(18, 2)) as extended_price,
         cast(info__last_updated as timestamptz) as last_updated_at,
         _loaded_at as loaded_at
     from source

@@ -19,6 +19,13 @@ renamed as (
         cast(total as decimal(18, 2)) as total,
         cast(sales_tax as decimal(18, 2)) as sales_tax,
         cast(balance as decimal(18, 2)) as balance,
+        cast(status__id as bigint) as billing_status_id,
+        cast(status__name as varchar) as billing_status,
+        cast(reference as varchar) as reference,
+        coalesce(cast(bill_to_company__id as bigint), cast(company__id as bigint))
+            as bill_to_company_id,
+        cast(agreement_amount as decimal(18, 2)) as agreement_amount,
+        cast(product_total as decimal(18, 2)) as product_total,
         cast(info__last_updated as timestamptz) as last_updated_at,
         _loaded_at as loaded_at
     from source

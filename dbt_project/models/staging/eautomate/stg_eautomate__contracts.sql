@@ -1,7 +1,12 @@
 with
 
 source as (
-    select * from {{ source('raw_eautomate', 'contracts') }}
+    select
+        *,
+        from_json(
+            coalesce(custom_properties, '[]'), '[{"Name": "VARCHAR", "Value": "VARCHAR"}]'
+        ) as property_list
+    from {{ source('raw_eautomate', 'contracts') }}
 ),
 
 renamed as (
@@ -22,6 +27,9 @@ renamed as (
         cast(remarks as varchar) as remarks,
         cast(template_number as varchar) as template_number,
         cast(termination_code as varchar) as termination_code,
+        try_cast(nullif(trim(
+            list_filter(property_list, lambda p: p.Name = 'ZCJ_CW_AgreementID')[1].Value
+        ), '') as bigint) as cw_agreement_id_property,
         cast(custom_properties as varchar) as custom_properties,
         cast(details as varchar) as details,
         cast(create_date as timestamptz) as created_at,

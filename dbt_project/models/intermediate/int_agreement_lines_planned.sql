@@ -1,0 +1,109 @@
+-- The ERP contract lines an agreement's invoice period asks for: the base amount on the
+-- "**CWBase <agreement type>" item, then one line per billable addition in effect at the
+-- start of the period (effective by then, not cancelled before it), in the PSA's order.
+--
+-- Money: e-automate stores Amount = Quantity x Rate. A line goes as billed quantity x
+-- unit price (times the months of the billing cycle) where that product is the PSA's
+-- billed amount exactly, with no rounding; otherwise (less-included quantities, a price that is not quantity x
+-- unit price) as quantity 1 at the billed amount, the PSA's quantity in its description.
+-- amount_rule records which. An addition the PSA bills nothing for (billed quantity 0)
+-- gets no line.
+
+with
+
+mapped as (
+    select * from {{ ref('int_agreements_mapped') }}
+),
+
+additions as (
+    select * from {{ ref('stg_connectwise__additions') }}
+),
+
+items as (
+    select * from {{ ref('stg_eautomate__items') }}
+),
+
+base as (
+    select
+        agreement_id,
+        0 as line_order,
+        'base' as line_kind,
+        cast(null as bigint) as addition_id,
+        '**CWBase ' || agreement_type as item_number,
+        agreement_name as description,
+        cast(1 as decimal(18, 4)) as quantity,
+        cast(agreement_amount as decimal(18, 4)) as rate,
+        cast(agreement_amount as decimal(18, 2)) as psa_amount,
+        'base amount' as amount_rule
+    from mapped
+    where agreement_amount <> 0
+),
+
+in_effect as (
+    select
+        mapped.agreement_id,
+        mapped.cycle_months,
+        additions.*  exclude (agreement_id),
+        coalesce(additions.billed_quantity, additions.quantity) as billed,
+        coalesce(
+            additions.extended_price,
+            round(coalesce(additions.billed_quantity, additions.quantity) * additions.unit_price, 2)
+        ) as extended
+    from mapped
+    inner join additions on mapped.agreement_id = additions.agreement_id
+    where additions.bill_customer = 'Billable'
+        and coalesce(additions.effective_date, mapped.invoice_date) <= mapped.invoice_date
+        and (additions.cancelled_date is null or additions.cancelled_date > mapped.invoice_date)
+),
+
+priced as (
+    select
+        *,
+        cast(extended * cycle_months as decimal(18, 2)) as psa_amount,
+        billed * unit_price = extended as is_exact  -- exactly, with no rounding
+    from in_effect
+    where billed <> 0
+),
+
+addition_lines as (
+    select
+        agreement_id,
+        row_number() over (partition by agreement_id order by addition_id) as line_order,
+        'addition' as line_kind,
+        addition_id,
+        product_identifier as item_number,
+        case
+            when is_exact then coalesce(invoice_description, description)
+            else left(
+                coalesce(invoice_description, description, product_identifier)
+                || ' (' || cast(cast(billed as double) as varchar) || ' x '
+                || cast(unit_price as varchar) || ')',
+                255
+            )
+        end as description,
+        case when is_exact then cast(billed * cycle_months as decimal(18, 4))
+            else cast(1 as decimal(18, 4)) end as quantity,
+        case when is_exact then cast(unit_price as decimal(18, 4))
+            else cast(psa_amount as decimal(18, 4)) end as rate,
+        psa_amount,
+        case when is_exact then 'billed quantity x unit price'
+            else 'quantity 1 at the extended price (quantity x unit price is not the billed amount)'
+        end as amount_rule
+    from priced
+),
+
+lines as (
+    select * from base
+    union all
+    select * from addition_lines
+),
+
+final as (
+    select
+        lines.*,
+        items.item_number is not null as is_item_known
+    from lines
+    left join items on lines.item_number = items.item_number
+)
+
+select * from final
