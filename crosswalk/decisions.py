@@ -163,3 +163,42 @@ def settle_conflicts(
         "WHERE conflict_id IN (SELECT unnest(?::BIGINT[])) AND settled_at IS NULL",
         [run_id, resolution, list(conflict_ids)],
     )
+
+
+def link_agreement(
+    con: duckdb.DuckDBPyConnection,
+    agreement_id: int | str,
+    contract_number: str,
+    *,
+    made_by: str,
+    note: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    """Link PSA agreement ``agreement_id`` (ConnectWise) to ERP contract ``contract_number``
+    (e-automate); an empty number means "linked to no contract": the next invoice makes a
+    new one. Replaces any earlier decision for the agreement."""
+    con.execute(
+        "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, target_system, "
+        "target_key, made_by, note, created_at, run_id, broken_at, broken_reason) "
+        "VALUES ('agreement', 'connectwise', ?, 'eautomate', ?, ?, ?, now(), ?, NULL, NULL)",
+        [str(agreement_id), contract_number, made_by, note, run_id],
+    )
+
+
+def break_agreement_link(
+    con: duckdb.DuckDBPyConnection,
+    agreement_id: int | str,
+    contract_number: str,
+    reason: str,
+    *,
+    run_id: str | None = None,
+) -> None:
+    """The agreement's contract no longer decides (it was terminated): recorded as a
+    broken link, kept until a new contract is linked or an operator decides."""
+    con.execute(
+        "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, target_system, "
+        "target_key, made_by, note, created_at, run_id, broken_at, broken_reason) "
+        "VALUES ('agreement', 'connectwise', ?, 'eautomate', ?, 'crosswalk', NULL, now(), ?, "
+        "now(), ?)",
+        [str(agreement_id), contract_number, run_id, reason],
+    )

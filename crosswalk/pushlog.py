@@ -75,7 +75,7 @@ class PushLog:
                 "INSERT INTO sync.push_log (push_id, run_id, flow, system, action, target_key, "
                 "payload, intended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [push_id, self.run_id, self.flow, system, action, target_key,
-                 None if payload is None else json.dumps(payload), _now()],
+                 None if payload is None else json.dumps(payload, default=str), _now()],
             )  # fmt: skip
         return push_id
 

@@ -7,7 +7,7 @@
 -- billed amount exactly, with no rounding; otherwise (less-included quantities, a price that is not quantity x
 -- unit price) as quantity 1 at the billed amount, the PSA's quantity in its description.
 -- amount_rule records which. An addition the PSA bills nothing for (billed quantity 0)
--- gets no line.
+-- keeps its line at quantity 0.
 
 with
 
@@ -23,19 +23,39 @@ items as (
     select * from {{ ref('stg_eautomate__items') }}
 ),
 
+templates as (
+    select contract_number as template_number
+    from {{ ref('stg_eautomate__contracts') }}
+    where is_template
+),
+
+-- The base amount's item goes with the template the contract is made from: "**CWBase
+-- <type>" beside "**CW <type>", the default template's own beside the default.
+base_items as (
+    select
+        mapped.agreement_id,
+        '**CWBase ' || substr(coalesce(own.template_number, fallback.template_number,
+                                       '**CW ' || mapped.agreement_type), 6) as item_number
+    from mapped
+    left join templates as own on own.template_number = '**CW ' || mapped.agreement_type
+    left join templates as fallback
+        on fallback.template_number = '{{ agreement_sync_setting('default_template', '**CW Default') }}'
+),
+
 base as (
     select
-        agreement_id,
+        mapped.agreement_id,
         0 as line_order,
         'base' as line_kind,
         cast(null as bigint) as addition_id,
-        '**CWBase ' || agreement_type as item_number,
+        base_items.item_number,
         agreement_name as description,
         cast(1 as decimal(18, 4)) as quantity,
         cast(agreement_amount as decimal(18, 4)) as rate,
         cast(agreement_amount as decimal(18, 2)) as psa_amount,
         'base amount' as amount_rule
     from mapped
+    inner join base_items using (agreement_id)
     where agreement_amount <> 0
 ),
 
@@ -56,13 +76,15 @@ in_effect as (
         and (additions.cancelled_date is null or additions.cancelled_date > mapped.invoice_date)
 ),
 
+-- What the PSA bills a period: nothing for a billed quantity of 0 (the line stays, at 0).
 priced as (
     select
         *,
-        cast(extended * cycle_months as decimal(18, 2)) as psa_amount,
-        billed * unit_price = extended as is_exact  -- exactly, with no rounding
+        cast(case when billed = 0 then 0 else extended end * cycle_months as decimal(18, 2))
+            as psa_amount,
+        -- exactly, with no rounding
+        billed * unit_price = case when billed = 0 then 0 else extended end as is_exact
     from in_effect
-    where billed <> 0
 ),
 
 addition_lines as (

@@ -47,6 +47,7 @@ final as (
         bill_to.identifier as bill_to_identifier,
         bill_to.company_name as bill_to_name,
         agreements.contract_number_field,
+        agreements.contract_number_field_id,
         customer.customer_number,
         payer.customer_number as bill_to_number,
         selected.invoice_id,

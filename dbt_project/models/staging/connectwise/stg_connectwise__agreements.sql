@@ -3,7 +3,9 @@ with
 source as (
     select
         *,
-        from_json(coalesce(custom_fields, '[]'), '[{"caption": "VARCHAR", "value": "VARCHAR"}]')
+        from_json(
+            coalesce(custom_fields, '[]'), '[{"id": "BIGINT", "caption": "VARCHAR", "value": "VARCHAR"}]'
+        )
             as field_list
     from {{ source('raw_connectwise', 'agreements') }}
 ),
@@ -32,6 +34,8 @@ renamed as (
         -- The ERP contract the incumbent (or an operator) named, with its revision.
         nullif(trim(list_filter(field_list, lambda f: f.caption = 'ZCJ_ContractNumber')[1].value), '')
             as contract_number_field,
+        list_filter(field_list, lambda f: f.caption = 'ZCJ_ContractNumber')[1].id
+            as contract_number_field_id,
         cast(custom_fields as varchar) as custom_fields,
         cast(info__last_updated as timestamptz) as last_updated_at,
         _loaded_at as loaded_at
