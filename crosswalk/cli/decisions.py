@@ -41,8 +41,10 @@ LocationOption = Annotated[
 ]
 
 
-def _mart(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
-    """Rows of a mart the last customer-sync built, or exit saying why there are none."""
+def _mart(
+    settings: Settings, sql: str, params: list | None = None, flow: str = "customer-sync"
+) -> list[tuple]:
+    """Rows of a mart the last run of ``flow`` built, or exit saying why there are none."""
     from crosswalk.warehouse import Warehouse
 
     warehouse = Warehouse(settings.warehouse.path)
@@ -53,8 +55,8 @@ def _mart(settings: Settings, sql: str, params: list | None = None) -> list[tupl
         with warehouse.connect(read_only=True) as con:
             return con.execute(sql, params or []).fetchall()
     except Exception as exc:  # no mart before the first customer-sync; or the file is busy
-        console.print(f"[red]cannot read the mapping:[/red] {escape(str(exc))}")
-        console.print("run `crosswalk run customer-sync` first")
+        console.print(f"[red]cannot read the {flow} marts:[/red] {escape(str(exc))}")
+        console.print(f"run `crosswalk run {flow}` first")
         raise typer.Exit(1) from None
 
 

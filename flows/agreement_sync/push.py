@@ -60,7 +60,7 @@ AGREEMENT_CODES = (
     "contract-field-rejected",
 )
 COMPANY_CODES = ("agreement-company-unmapped", "agreement-bill-to-unmapped")
-CONTRACT_CODES = ("amount-mismatch", "contract-property-rejected")
+CONTRACT_CODES = ("amount-mismatch", "contract-property-rejected", "billed-before-sync")
 ITEM_CODES = ("contract-item-missing",)
 TEMPLATE_CODES = ("contract-template-missing", "template-missing")
 
@@ -584,7 +584,7 @@ def push_agreements(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
     run.failures.looked_at("connectwise", "companies", COMPANY_CODES)
     run.failures.looked_at("eautomate", "items", ITEM_CODES)
     run.failures.looked_at("eautomate", "contracts", TEMPLATE_CODES)
-    run.failures.looked_at("eautomate", "contracts", (*CONTRACT_CODES, "billed-before-sync"),
+    run.failures.looked_at("eautomate", "contracts", CONTRACT_CODES,
                            record_ids=push.checked_contracts)  # fmt: skip
     get_run_logger().info("agreement pushes: %s", push.pushed)
     return push.pushed
