@@ -85,6 +85,9 @@ def build(settings: Settings, select: Sequence[str], full_refresh: bool = False)
         "--no-send-anonymous-usage-stats",
         "--quiet",
         "--select", *select,
+        # A test runs only when everything it reads is built: a code registry test of
+        # another flow's mart is that flow's.
+        "--indirect-selection", "cautious",
         "--vars", json.dumps(model_vars(settings)),
     ]  # fmt: skip
     if full_refresh:

@@ -127,12 +127,27 @@ def agreements_unlink(
     config: ConfigOption = None,
     note: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
 ) -> None:
-    """Break an agreement's link (a wrong contract, a terminated one): no rule links it to
-    its old contract again, and its next invoice makes a new contract revision."""
-    with _deciding(_settings(config)) as con:
-        decisions.link_agreement(con, agreement, "", made_by="operator", note=note or None)
+    """Break an agreement's link to its contract (a wrong one, one to start over): no rule
+    links it to that contract again, and its next invoice goes to another one or makes the
+    next contract revision."""
+    settings = _settings(config)
+    found = _mart(
+        settings,
+        "SELECT contract_number FROM marts.agreement_contract_sync WHERE agreement_id = ? "
+        "AND contract_id IS NOT NULL",
+        [agreement],
+        flow="agreement-sync",
+    )
+    if not found:
+        console.print(f"agreement {agreement} is linked to no contract (crosswalk agreements "
+                      "list)")  # fmt: skip
+        raise typer.Exit(1)
+    ((contract,),) = found
+    reason = "unlinked by an operator" + (f": {note}" if note else "")
+    with _deciding(settings) as con:
+        decisions.break_agreement_link(con, agreement, contract, reason)
     console.print(
-        f"unlinked agreement {agreement}; the next `crosswalk run agreement-sync` makes it "
-        "a new contract",
+        f"unlinked agreement {agreement} from contract {contract}; the next `crosswalk run "
+        "agreement-sync` links it to another contract or makes the next revision",
         highlight=False,
     )

@@ -14,3 +14,8 @@
         else 1
     end
 {%- endmacro %}
+
+{#- A decimal as people write it: 3, 12.5, 95.0001 (no trailing zeros). -#}
+{% macro plain_number(column) -%}
+    rtrim(rtrim(cast(cast({{ column }} as decimal(18, 4)) as varchar), '0'), '.')
+{%- endmacro %}

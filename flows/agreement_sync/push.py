@@ -308,7 +308,9 @@ class AgreementPush:
         made = self.pusher.create(write, find=lambda: self.find_contract(key), send=send,
                                   refused=refused)  # fmt: skip
         if made is None:
-            if not self.pusher.plan:
+            if self.pusher.plan:
+                self.write_field(row, number)  # what the run writes once it is made
+            else:
                 self.pushed.failed += 1
             return
         self.pushed.created += made.created

@@ -1,6 +1,5 @@
 -- Which ERP contract each agreement's invoice goes to, and why. In order:
---   1. a link in sync.links (an operator's, or one crosswalk made); an operator's unlink
---      (an empty target) means no rule links it again: a new contract is made;
+--   1. a link in sync.links (an operator's, or one crosswalk made);
 --   2. the contract whose ZCJ_CW_AgreementID property is the agreement id (a live one
 --      before a terminated one, then the latest revision);
 --   3. the contract the agreement's ZCJ_ContractNumber custom field names (full number
@@ -10,8 +9,9 @@
 --      (what the incumbent and crosswalk number them; a live one before a terminated one,
 --      then the latest revision);
 --   5. else a new contract, numbered <prefix>-<agreement id>-<next revision>.
--- A contract found Terminated while its agreement is live no longer decides: the link is
--- broken and the next revision is made (unless it already holds this invoice).
+-- A broken link (an operator's unlink, or a contract found Terminated while its agreement
+-- is live) takes its contract out of every rule: another one is found, or the next
+-- revision is made (a terminated one's, unless it already holds this invoice).
 {%- set prefix = agreement_sync_setting('contract_prefix', 'CW') %}
 
 with
@@ -28,9 +28,21 @@ contracts as (
     where not is_template
 ),
 
-links as (
+agreement_links as (
     select * from {{ ref('stg_sync__links') }}
-    where link_kind = 'agreement' and broken_at is null
+    where link_kind = 'agreement'
+),
+
+links as (
+    select * from agreement_links
+    where broken_at is null
+),
+
+-- The contract of each broken link: out of every rule for its agreement.
+broken as (
+    select cast(source_key as bigint) as agreement_id, upper(target_key) as contract_number
+    from agreement_links
+    where broken_at is not null
 ),
 
 by_property as (
@@ -43,6 +55,11 @@ by_property as (
         ) as preference
     from contracts
     where cw_agreement_id_property is not null
+        and not exists (
+            select 1 from broken
+            where broken.agreement_id = contracts.cw_agreement_id_property
+                and broken.contract_number = upper(contracts.contract_number)
+        )
 ),
 
 -- The contracts numbered for an agreement, <prefix>-<agreement id>-<revision>.
@@ -71,6 +88,11 @@ by_number as (
             order by status = 'Terminated', revision desc nulls last, contract_id desc
         ) as preference
     from numbered_contracts
+    where not exists (
+        select 1 from broken
+        where broken.agreement_id = numbered_contracts.agreement_id
+            and broken.contract_number = upper(numbered_contracts.contract_number)
+    )
 ),
 
 candidates as (
@@ -82,17 +104,20 @@ candidates as (
         coalesce(linked.contract_id, property.contract_id) as found_contract_id,
         named.contract_id as named_contract_id,
         named.customer_number as named_customer_number,
+        named_broken.agreement_id is not null as is_field_broken,
         by_number.contract_id as numbered_contract_id,
         numbered.last_revision
     from mapped
     left join links on cast(mapped.agreement_id as varchar) = links.source_key
-    left join contracts as linked
-        on links.target_key <> '' and upper(links.target_key) = upper(linked.contract_number)
+    left join contracts as linked on upper(links.target_key) = upper(linked.contract_number)
     left join by_property
         on mapped.agreement_id = by_property.agreement_id and by_property.preference = 1
     left join contracts as property on by_property.contract_id = property.contract_id
     left join contracts as named
         on upper(trim(mapped.contract_number_field)) = upper(named.contract_number)
+    left join broken as named_broken
+        on mapped.agreement_id = named_broken.agreement_id
+        and upper(trim(mapped.contract_number_field)) = named_broken.contract_number
     left join by_number
         on mapped.agreement_id = by_number.agreement_id
         and mapped.customer_number = by_number.customer_number
@@ -104,10 +129,9 @@ ruled as (
     select
         candidates.*,
         case
-            when link_target = '' then 'new'
             when link_target is not null and found_contract_id is not null then 'link'
             when found_contract_id is not null then 'property'
-            when contract_number_field is not null then 'field'
+            when contract_number_field is not null and not is_field_broken then 'field'
             when numbered_contract_id is not null then 'number'
             else 'new'
         end as match_rule

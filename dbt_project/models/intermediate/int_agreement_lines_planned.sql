@@ -98,8 +98,8 @@ addition_lines as (
             when is_exact then coalesce(invoice_description, description)
             else left(
                 coalesce(invoice_description, description, product_identifier)
-                || ' (' || cast(cast(billed as double) as varchar) || ' x '
-                || cast(unit_price as varchar) || ')',
+                || ' (' || {{ plain_number('billed') }} || ' x '
+                || {{ plain_number('unit_price') }} || ')',
                 255
             )
         end as description,

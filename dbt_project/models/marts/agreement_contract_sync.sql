@@ -179,6 +179,8 @@ final as (
             when is_ended then 'ended'
             when blocked_code is not null then 'waiting'
             when is_new then 'create'
+            -- terminated, and already holding this invoice: the next one makes a revision
+            when is_terminated then 'in-sync'
             when current_lines_text is distinct from planned_lines_text
                 or contract_bill_to_number is distinct from bill_to_number
                 or not holds_invoice
