@@ -61,6 +61,8 @@ class Run:
     failures: Failures = field(default_factory=Failures)
     # The writes a push step made, or in a plan run would make, in order.
     planned: list = field(default_factory=list)
+    # What a push step sums up for people, such as the money it moves (the CLI prints it).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def warehouse(self) -> Warehouse:

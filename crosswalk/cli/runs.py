@@ -100,6 +100,8 @@ def _print_runs(runs: list[Run]) -> None:
             console.print(
                 f"{run.flow} wrote {len(run.planned)} times (sync.push_log)", highlight=False
             )
+        for note in run.notes:
+            console.print(f"{run.flow}: {note}", highlight=False)
 
 
 def _print_writes(runs: list[Run]) -> None:

@@ -588,12 +588,15 @@ def push_agreements(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
     run.failures.looked_at("eautomate", "contracts", TEMPLATE_CODES)
     run.failures.looked_at("eautomate", "contracts", CONTRACT_CODES,
                            record_ids=push.checked_contracts)  # fmt: skip
-    get_run_logger().info("agreement pushes: %s", push.pushed)
+    run.notes.append(money_moved(run))
+    get_run_logger().info("agreement pushes: %s; %s", push.pushed, run.notes[-1])
     return push.pushed
 
 
-def plan_summary(run: Run) -> str:
-    """``3 contracts, +1,240.00 a month``: what a run moves (or would move)."""
+def money_moved(run: Run) -> str:
+    """``3 contracts, +1,240.00 a month``: what the contracts written (or, planning, to be
+    written) change in what the ERP bills."""
     contracts = [w for w in run.planned if w.action in ("create-contract", "update-contract")]
     total = sum((w.money for w in contracts if w.money is not None), Decimal(0))
-    return f"{len(contracts)} contracts, {total:+,.2f} a month"
+    verb = "would change" if run.plan else "changed"
+    return f"contracts: {len(contracts)} {verb}, {total:+,.2f} a month"

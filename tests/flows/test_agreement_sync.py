@@ -159,6 +159,15 @@ def test_a_plan_lists_exactly_what_the_run_then_writes(world, folder, first):
         folder, "SELECT outcome, count(*) FROM sync.push_log WHERE run_id = ? GROUP BY 1", [run.id]
     )
     assert logged == [("done", len(run.planned))]
+    # The money it moves, stated before anything is sent.
+    contracts_written = [
+        w for w in plan.planned if w.action in ("create-contract", "update-contract")
+    ]
+    monthly = sum(w.money for w in contracts_written)
+    assert plan.notes == [
+        f"contracts: {len(contracts_written)} would change, {monthly:+,.2f} a month"
+    ]
+    assert run.notes == [f"contracts: {len(contracts_written)} changed, {monthly:+,.2f} a month"]
 
 
 def test_contracts_are_made_from_their_types_template_or_the_default_with_a_warning(
