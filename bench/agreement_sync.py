@@ -1,7 +1,7 @@
 """agreement-sync at a scale: API calls, writes and wall time of a first full run and of a
 re-run with nothing changed, and how far the contracts' money agrees with the PSA's.
 
-    .venv/bin/python bench/agreement_sync.py [--scale medium] [--seed 1]
+    .venv/bin/python bench/agreement_sync.py [--scale medium] [--seed 1] [--keep DIR]
 
 Serves a fresh seeded world from a temporary folder (in this process), maps customers
 once with customer-sync (reading and mapping only), then runs agreement-sync twice
@@ -28,10 +28,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", choices=("small", "medium", "large"), default="medium")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="a folder to keep the world and warehouse in")
     args = parser.parse_args()
     os.environ.update(serve.CREDENTIALS)
     with tempfile.TemporaryDirectory(prefix="bench-agreement-sync-") as folder:
-        data = Path(folder)
+        data = args.keep or Path(folder)
         os.environ["PREFECT_HOME"] = str(data / "prefect")
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

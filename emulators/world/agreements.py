@@ -359,7 +359,7 @@ def _addition(
     cancelled: int | None,
     by: str,
 ) -> tuple[int, int, float]:
-    """Write one addition; returns (effective, gone, amount billed each period)."""
+    """Write one addition; returns (effective day, day gone, amount billed each period)."""
     quantity = float(rng.choice((1, 2, 3, 5, 8, 10, 15, 20, 25, 40, 60)))
     if less_included:
         quantity = max(quantity, 2.0)  # some included, some billed
@@ -420,7 +420,9 @@ def _addition(
     billed = 0.0
     if doc["billCustomer"] == "Billable" and doc["billedQuantity"]:
         billed = doc["extPrice"]
-    return effective, gone, billed
+    # The PSA bills by date: an addition is in a period from its effective day, and out of
+    # it from the day it is cancelled.
+    return effective - effective % DAY, gone - gone % DAY, billed
 
 
 def _audit(store: Store, agreement_id: int, start: int, cancelled: int | None, by: str) -> None:
