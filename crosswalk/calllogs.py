@@ -13,6 +13,7 @@ plus the lines it could not read, each with its file, line number and reason:
 
 1. the lines are numbered first (``<line><delimiter>`` in front of each), header and
    footer rows and blank lines left out, so every row and every reject keeps its line;
+   a UTF-8 byte-order mark in front of the first line (Windows exports) goes too;
 2. ``read_csv`` with explicit columns, all text, ``store_rejects`` for lines with the
    wrong number of fields or broken quoting;
 3. one SQL pass types each field and names what does not parse (a cost is a DECIMAL
@@ -27,6 +28,7 @@ Every line read ends as a call (alone or merged with its other segments) or a re
 
 from __future__ import annotations
 
+import codecs
 import re
 import tempfile
 from collections import deque
@@ -422,6 +424,8 @@ def number_lines(path: Path, target: Path, delimiter: str, header: int, footer: 
     held: deque[tuple[int, bytes]] = deque()
     with path.open("rb") as source, target.open("wb") as out:
         for number, line in enumerate(source, start=1):
+            if number == 1:
+                line = line.removeprefix(codecs.BOM_UTF8)
             if number <= header:
                 left_out += 1
                 continue
