@@ -13,9 +13,11 @@ plus the lines it could not read, each with its file, line number and reason:
 
 1. the lines are numbered first (``<line><delimiter>`` in front of each), header and
    footer rows and blank lines left out, so every row and every reject keeps its line;
+   a UTF-8 byte-order mark in front of the first line (Windows exports) goes too;
 2. ``read_csv`` with explicit columns, all text, ``store_rejects`` for lines with the
    wrong number of fields or broken quoting;
-3. one SQL pass types each field and names what does not parse;
+3. one SQL pass types each field and names what does not parse (a cost is a DECIMAL
+   as written, refused when it has more places than landed money keeps);
 4. segments sharing a call id are merged into one call (first segment's extension, code
    and number; seconds and cost summed; unanswered only if every segment was);
 5. each call gets its ``line_hash``: location, device and call id, or where the format
@@ -26,6 +28,7 @@ Every line read ends as a call (alone or merged with its other segments) or a re
 
 from __future__ import annotations
 
+import codecs
 import re
 import tempfile
 from collections import deque
@@ -36,6 +39,8 @@ from typing import Annotated, Any, Literal
 import duckdb
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from crosswalk import money
 
 BATCH_ROWS = 100_000
 
@@ -239,7 +244,7 @@ CALL_SCHEMA = pa.schema(
         ("is_answered", pa.bool_()),
         ("billable_seconds", pa.int64()),
         ("category", pa.string()),
-        ("cost", pa.float64()),
+        ("cost", money.AMOUNT),
         ("currency", pa.string()),
         ("segments", pa.int64()),
         ("source_file", pa.string()),
@@ -368,6 +373,16 @@ def typed_sql(layout: Layout, source: str) -> str:
                 shown(_name(layout.cost), "cost_text", "is not a number"),
             )
         )
+        checks.append(
+            (
+                "cost_written IS DISTINCT FROM cost",
+                shown(
+                    _name(layout.cost),
+                    "cost_text",
+                    f"has more than {money.AMOUNT.scale} decimal places",
+                ),
+            )
+        )
     if layout.call_id is not None:
         checks.append(
             ("call_id IS NULL", _literal(f"{_name(layout.call_id)} is empty: no call id"))
@@ -389,7 +404,8 @@ def typed_sql(layout: Layout, source: str) -> str:
                 {_seconds(layout)} AS billable_seconds,
                 {_value(layout.category)} AS category,
                 {cost} AS cost_text,
-                TRY_CAST({cost} AS DOUBLE) AS cost,
+                TRY_CAST({cost} AS {money.sql_type(money.AMOUNT)}) AS cost,
+                TRY_CAST({cost} AS DECIMAL(38, 18)) AS cost_written,
                 coalesce({_value(layout.currency)}, {_literal(layout.default_currency)})
                     AS currency
             FROM {source}
@@ -408,6 +424,8 @@ def number_lines(path: Path, target: Path, delimiter: str, header: int, footer: 
     held: deque[tuple[int, bytes]] = deque()
     with path.open("rb") as source, target.open("wb") as out:
         for number, line in enumerate(source, start=1):
+            if number == 1:
+                line = line.removeprefix(codecs.BOM_UTF8)
             if number <= header:
                 left_out += 1
                 continue

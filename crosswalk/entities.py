@@ -14,12 +14,15 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa_
 import pyarrow as pa
+
+from crosswalk import money
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -176,11 +179,13 @@ def validate(
 def _frame(
     entity: Entity, records: Sequence[dict[str, Any]]
 ) -> tuple[pd.DataFrame, dict[int, list[str]]]:
-    """The records as a frame with every declared column, date-times parsed.
+    """The records as a frame with every declared column, date-times and decimals parsed.
 
     Date-times are parsed here, one value at a time in ISO 8601, because pandas infers
     one format per column and would reject a whole page over one differently written
-    value; rows that do not parse come back with their reason.
+    value; decimals (money, quantities) because a JSON parser hands them over as floats,
+    which must become the numbers that were written (``money.decimal``), not their binary
+    values. Rows that do not parse come back with their reason.
     """
     frame = pd.DataFrame.from_records([flatten(r) for r in records], index=range(len(records)))
     reasons: dict[int, list[str]] = {}
@@ -194,7 +199,35 @@ def _frame(
                     f"{name}: {frame.at[row, name]!r} is not a valid date-time"
                 )
             frame[name] = parsed
+        elif _decimal_type(column) is not None:
+            frame[name] = _decimals(frame[name], _decimal_type(column).scale, reasons)
     return frame, reasons
+
+
+def _decimal_type(column: pa_.Column) -> pa.Decimal128Type | None:
+    dtype = column.dtype.type
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype):
+        return dtype.pyarrow_dtype
+    return None
+
+
+def _decimals(values: pd.Series, scale: int, reasons: dict[int, list[str]]) -> pd.Series:
+    """Each value as the Decimal it was written as; one that is not a number, or has more
+    places than the column keeps, is a reason on its row (and null here)."""
+    parsed = []
+    for row, value in zip(values.index, values.tolist(), strict=True):
+        try:
+            number = None if value is pd.NA else money.decimal(value)
+        except ValueError:
+            reasons.setdefault(row, []).append(f"{values.name}: {value!r} is not a number")
+            number = None
+        if number is not None and money.places(number) > scale:
+            reasons.setdefault(row, []).append(
+                f"{values.name}: {value!r} has more than {scale} decimal places"
+            )
+            number = None
+        parsed.append(number)
+    return pd.Series(parsed, index=values.index, dtype=object)
 
 
 def _check(entity: Entity, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
@@ -233,12 +266,17 @@ def _reason(column: Any, check: Any, value: Any) -> str:
     name, _, argument = check.partition("(")
     argument = argument.removesuffix(")")
     value = value.item() if hasattr(value, "item") else value  # numpy scalar -> Python
-    shown = "null" if pd.isna(value) else repr(value)
+    shown = "null" if pd.isna(value) else str(value) if isinstance(value, Decimal) else repr(value)
     if check == "not_nullable":
         return f"{column}: required, got null"
     if name in ("coerce_dtype", "dtype"):
         wanted = argument.strip("'")
-        wanted = "date-time" if wanted.startswith("datetime64") else _TYPE_NAMES.get(wanted, wanted)
+        if wanted.startswith("datetime64"):
+            wanted = "date-time"
+        elif wanted.startswith("decimal128("):  # more digits than the column holds
+            wanted = "number of DECIMAL" + wanted.removeprefix("decimal128").split("[")[0]
+        else:
+            wanted = _TYPE_NAMES.get(wanted, wanted)
         return f"{column}: {shown} is not a valid {wanted}"
     if name == "str_length":
         low, high = argument.split(", ")

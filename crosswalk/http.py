@@ -26,6 +26,8 @@ from typing import Any
 
 import requests
 
+from crosswalk import money
+
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -191,8 +193,13 @@ class HttpClient:
     ) -> requests.Response:
         """Send, retrying what is safe to retry; returns a response with an expected status.
 
-        ``idempotent`` overrides what the method says: True for a read sent as a POST."""
+        ``idempotent`` overrides what the method says: True for a read sent as a POST.
+        A ``json`` body's Decimals go as the exact numbers they are (``money.dumps``)."""
         method = method.upper()
+        body = None
+        if json is not None:
+            body = money.dumps(json).encode("utf-8")
+            headers = {"Content-Type": "application/json", **(headers or {})}
         safe = method in IDEMPOTENT if idempotent is None else idempotent
         url = self.url(path)
         where = f"{method} {url.removeprefix(self.base_url) or '/'}"
@@ -202,7 +209,7 @@ class HttpClient:
             self.calls += 1
             try:
                 response = self.session.request(
-                    method, url, params=params, json=json, headers=headers, timeout=self.timeout
+                    method, url, params=params, data=body, headers=headers, timeout=self.timeout
                 )
             except requests.ConnectionError as exc:
                 sent = not isinstance(exc, requests.ConnectTimeout) and not _refused(exc)

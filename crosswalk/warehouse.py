@@ -459,7 +459,10 @@ def _quote(name: str) -> str:
 
 
 def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> None:
-    """Create the table from an Arrow schema, or add the columns it lacks."""
+    """Create the table from an Arrow schema, or add the columns it lacks.
+
+    Money landed as DOUBLE before it was DECIMAL (issue 13) becomes DECIMAL in place: each
+    double is the one nearest the decimal it was read as, so the cast gives that back."""
     schema_name = table.split(".")[0]
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
     con.register("empty_batch", schema.empty_table())
@@ -468,10 +471,12 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema)
             f"CREATE TABLE IF NOT EXISTS {table} AS SELECT *, "
             f"NULL::TIMESTAMPTZ AS {LOADED_AT}, NULL::VARCHAR AS {RUN_ID} FROM empty_batch"
         )
-        existing = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+        existing = {row[0]: row[1] for row in con.execute(f"DESCRIBE {table}").fetchall()}
         for column, duck_type, *_ in con.execute("DESCRIBE empty_batch").fetchall():
             if column not in existing:
                 con.execute(f"ALTER TABLE {table} ADD COLUMN {_quote(column)} {duck_type}")
+            elif existing[column] == "DOUBLE" and duck_type.startswith("DECIMAL"):
+                con.execute(f"ALTER TABLE {table} ALTER {_quote(column)} TYPE {duck_type}")
     finally:
         con.unregister("empty_batch")
 

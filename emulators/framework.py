@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
@@ -74,10 +75,11 @@ class Request:
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
 
-    def json(self, invalid: ApiError) -> Any:
-        """The body as JSON; ``invalid`` is raised when it is not JSON."""
+    def json(self, invalid: ApiError, decimals: bool = False) -> Any:
+        """The body as JSON; ``invalid`` is raised when it is not JSON. With ``decimals``,
+        numbers with a fraction are Decimals, exactly as written."""
         try:
-            return json.loads(self.body or b"null")
+            return json.loads(self.body or b"null", parse_float=Decimal if decimals else None)
         except ValueError:
             raise invalid from None
 

@@ -92,9 +92,10 @@ def parse_date(value: Any, name: str, status: int = 422) -> date:
     raise invalid({name: message})
 
 
-def body_object(request: Request) -> dict[str, Any]:
+def body_object(request: Request, decimals: bool = False) -> dict[str, Any]:
+    """The body, a JSON object; ``decimals``: its fractional numbers as Decimals."""
     bad = error(400, "bad_request", "The body must be a JSON object.")
-    data = request.json(bad)
+    data = request.json(bad, decimals)
     if not isinstance(data, dict):
         raise bad
     return data

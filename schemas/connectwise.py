@@ -3,7 +3,7 @@
 import pandera.pandas as pa
 
 from crosswalk.entities import Entity
-from schemas.base import Flag, Id, Money, Record, Stamp, Text
+from schemas.base import Flag, Id, Money, Quantity, Record, Stamp, Text
 
 
 class _Tracked(Record):
@@ -72,7 +72,7 @@ class Ticket(_Tracked):
     board__name: Text = pa.Field(nullable=True)
     status__name: Text = pa.Field(nullable=True)
     closed_flag: Flag = pa.Field(nullable=True)
-    actual_hours: Money = pa.Field(nullable=True, ge=0)
+    actual_hours: Quantity = pa.Field(nullable=True, ge=0)
 
 
 class Site(_Tracked):
@@ -94,15 +94,15 @@ class Addition(_Tracked):
     product__id: Id = pa.Field(nullable=True)
     product__identifier: Text = pa.Field(nullable=True)
     bill_customer: Text = pa.Field(nullable=False, isin=["Billable", "DoNotBill", "NoCharge"])
-    quantity: Money = pa.Field(nullable=True)
+    quantity: Quantity = pa.Field(nullable=True)
     unit_price: Money = pa.Field(nullable=True)
     unit_cost: Money = pa.Field(nullable=True)
     effective_date: Stamp = pa.Field(nullable=True)
     cancelled_date: Stamp = pa.Field(nullable=True)
     agreement_status: Text = pa.Field(nullable=True)
     description: Text = pa.Field(nullable=True)
-    less_included: Money = pa.Field(nullable=True)
-    billed_quantity: Money = pa.Field(nullable=True)
+    less_included: Quantity = pa.Field(nullable=True)
+    billed_quantity: Quantity = pa.Field(nullable=True)
     ext_price: Money = pa.Field(nullable=True)
     invoice_description: Text = pa.Field(nullable=True)
 
@@ -143,8 +143,8 @@ class TimeEntry(_Tracked):
     member__id: Id = pa.Field(nullable=True)
     member__identifier: Text = pa.Field(nullable=True)
     work_type__name: Text = pa.Field(nullable=True)
-    actual_hours: Money = pa.Field(nullable=True, ge=0)
-    hours_billed: Money = pa.Field(nullable=True)
+    actual_hours: Quantity = pa.Field(nullable=True, ge=0)
+    hours_billed: Quantity = pa.Field(nullable=True)
     billable_option: Text = pa.Field(nullable=True)
     notes: Text = pa.Field(nullable=True)
     status: Text = pa.Field(nullable=True)

@@ -3,6 +3,7 @@ line, and layouts and settings that are refused with the key named."""
 
 import itertools
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -49,9 +50,11 @@ def test_generic_header_footer_blank_code_and_internal_call(tmp_path):
         "2041", "ACME01", "02079460123",
     )  # fmt: skip
     assert (first["direction"], first["billable_seconds"]) == ("outbound", 192)
-    assert first["cost"] == 0.184
+    assert first["cost"] == Decimal("0.184")
     assert rows[2]["account_code"] is None
-    assert (rows[3]["is_internal"], rows[3]["is_answered"], rows[3]["cost"]) == (True, False, 0.0)
+    assert (rows[3]["is_internal"], rows[3]["is_answered"], rows[3]["cost"]) == (
+        True, False, Decimal(0),
+    )  # fmt: skip
     assert len({r["line_hash"] for r in rows}) == 4 and rows[0]["call_id"] is None
 
 

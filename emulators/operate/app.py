@@ -10,7 +10,11 @@ What the emulator holds people and integrations to, as Operate's help pages desc
   and nothing of that request is added);
 - approving (or un-approving) needs the approver key (403 otherwise); a completed sheet is
   locked (409 on any change) until it is un-completed, which also needs an approver; a
-  sheet is approved only once completed.
+  sheet is approved only once completed;
+- a line's quantity and unit price are JSON numbers, read exactly as written (kept to 3
+  and 4 places); its amount is quantity times unit price in decimal arithmetic, rounded
+  half up to the cent (a half cent away from zero: 0.285 is 0.29), and a sheet's total
+  is the sum of its lines' amounts. Money is answered as the decimals stored.
 
 Beyond the spec, for integrations that must look their writes up again (DESIGN.md
 section 5): ``GET /api/v1/account-codes`` lists every code (the spec has them per
@@ -22,6 +26,7 @@ its ``total`` and ``line_count``. At most 500 lines per request.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -69,7 +74,7 @@ PRODUCT_GROUPS = rest.Collection(
 )
 PRODUCTS = rest.Collection(
     "product",
-    "SELECT id, name, product_group_id, CAST(unit_price AS DOUBLE) AS unit_price, "
+    "SELECT id, name, product_group_id, unit_price, "
     f"{rest.iso('updated_at')} AS updated_at FROM operate.products",
 )
 DEVICE_IMPORT_MAPS = rest.Collection(
@@ -82,7 +87,7 @@ BATCH_SHEETS = rest.Collection(
     "batch sheet",
     "SELECT id, location_id, product_group_id, strftime(batch_date, '%Y-%m-%d') AS batch_date, "
     "strftime(reference_date, '%Y-%m-%d') AS reference_date, reference_text, import_type, "
-    "CAST(total AS DOUBLE) AS total, line_count, completed, approved, "
+    "total, line_count, completed, approved, "
     f"{rest.iso('created_at')} AS created_at, {rest.iso('updated_at')} AS updated_at "
     "FROM operate.batch_sheets",
     filters={
@@ -95,8 +100,7 @@ BATCH_SHEETS = rest.Collection(
 LINES = rest.Collection(
     "batch sheet line",
     "SELECT id, batch_sheet_id, account_id, product_id, strftime(charge_date, '%Y-%m-%d') "
-    "AS charge_date, CAST(quantity AS DOUBLE) AS quantity, "
-    "CAST(unit_price AS DOUBLE) AS unit_price, CAST(amount AS DOUBLE) AS amount, "
+    "AS charge_date, quantity, unit_price, amount, "
     "description, source_line_hash FROM operate.batch_sheet_lines",
     filters={"source_line_hash": ("source_line_hash", "VARCHAR")},
     updated=None,
@@ -302,7 +306,7 @@ class Operate(rest.System):
     # --- batch sheets -----------------------------------------------------------------
 
     def create_sheet(self, request: Request) -> Response:
-        body = rest.body_object(request)
+        body = rest.body_object(request, decimals=True)
         problems = {}
         batch_date = reference_date = None
         try:
@@ -351,7 +355,7 @@ class Operate(rest.System):
         return json_response(doc, 201)
 
     def append_lines(self, request: Request, sheet_id: int) -> Response:
-        body = rest.body_object(request)
+        body = rest.body_object(request, decimals=True)
         with self.store.write() as cur:
             sheet = BATCH_SHEETS.document(self.store, sheet_id, cur)
             if sheet["completed"]:
@@ -441,7 +445,7 @@ class Operate(rest.System):
             numbers = {}
             for name in ("quantity", "unit_price"):
                 value = line.get(name)
-                if isinstance(value, bool) or not isinstance(value, int | float):
+                if isinstance(value, bool) or not isinstance(value, int | Decimal):
                     problems[f"{where}.{name}"] = "must be a number"
                 elif name == "quantity" and value < 0:
                     problems[f"{where}.{name}"] = "must not be negative"
@@ -483,8 +487,9 @@ class Operate(rest.System):
                 "account_id": pa.array([ln["account_id"] for ln in lines], pa.int64()),
                 "product_id": pa.array([ln["product_id"] for ln in lines], pa.int64()),
                 "charge_date": pa.array([ln["charge_date"] for ln in lines], pa.date32()),
-                "quantity": pa.array([float(ln["quantity"]) for ln in lines], pa.float64()),
-                "unit_price": pa.array([float(ln["unit_price"]) for ln in lines], pa.float64()),
+                # As written: DuckDB casts the text to the columns' decimals below.
+                "quantity": pa.array([str(ln["quantity"]) for ln in lines], pa.string()),
+                "unit_price": pa.array([str(ln["unit_price"]) for ln in lines], pa.string()),
                 "description": pa.array([ln["description"] for ln in lines], pa.string()),
                 "source_line_hash": pa.array([ln["source_line_hash"] for ln in lines], pa.string()),
             }

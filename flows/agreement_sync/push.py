@@ -542,8 +542,8 @@ def _detail(line: dict) -> dict[str, Any]:
     return {
         "Item": line["item_number"],
         "Description": line["description"],
-        "Quantity": float(line["quantity"]),
-        "Rate": float(line["rate"]),
+        "Quantity": line["quantity"],  # exact decimals on the wire (crosswalk.money)
+        "Rate": line["rate"],
     }
 
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from crosswalk import money
 from crosswalk.errors import Failure, data_failure
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.operate import Operate
@@ -39,6 +40,7 @@ LINE_FIELD = re.compile(r"^lines\[(\d+)\]")
 IMPORT_TYPE = "crosswalk call-log import"
 ATTEMPTS = 5
 NEW_SHEET = 0  # in a plan: the sheet the first request would make
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ class ChargePusher:
                 sheet["id"],
                 [line["source_line_hash"] for line in lines],
                 [line.get("account_id") for line in lines],
-                [Decimal(str(line.get("amount", 0))) for line in lines],
+                [money.decimal(line.get("amount", 0)) for line in lines],
             )
         self.pushed.lines_adopted += found
         return found
@@ -369,7 +371,7 @@ class ChargePusher:
             "WHERE batch_sheet_id = ?",
             [sheet_id],
         ).fetchall()[0]
-        total = Decimal(str(sheet["total"])).quantize(Decimal("0.01"))
+        total = money.decimal(sheet["total"]).quantize(CENT)
         if total != expected[0] or sheet["line_count"] != expected[1]:
             self.run.failures.add(
                 data_failure(
@@ -413,12 +415,14 @@ def _sheet(sheet_id: int) -> str:
 
 
 def _line(row: dict) -> dict:
+    """A batch-sheet line; quantity and unit price are Decimals, sent as the exact JSON
+    numbers they are (Operate computes the amount from them)."""
     return {
         "account_id": row["account_id"],
         "product_id": row["product_id"],
         "charge_date": row["charge_date"].isoformat(),
-        "quantity": float(row["quantity"]),
-        "unit_price": float(row["unit_price"]),
+        "quantity": row["quantity"],
+        "unit_price": row["unit_price"],
         "description": row["description"],
         "source_line_hash": row["line_hash"],
     }

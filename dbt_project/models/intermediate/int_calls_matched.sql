@@ -12,6 +12,8 @@
 -- The code matched is the map's own account code when it names one, else the call's,
 -- compared case-insensitively. A call with no cost in its log is rated: its billable
 -- minutes (started minutes) at the product's unit price when it went out, else nothing.
+-- Money stays DECIMAL throughout; the amount is rounded as Operate rounds it
+-- (charge_amount: half up to the cent), so a sheet's total is the sum crosswalk sent.
 
 with
 
@@ -74,22 +76,26 @@ with_map as (
 priced as (
     select
         *,
-        case
-            when cost is not null then 1
-            else ceil(billable_seconds / 60.0)
-        end as quantity,
-        case
-            when cost is not null then cost
-            when direction = 'outbound' and not is_internal then product_unit_price
-            else 0
-        end as unit_price
+        cast(
+            case
+                when cost is not null then 1
+                else (billable_seconds + 59) // 60
+            end as decimal(14, 3)
+        ) as quantity,
+        cast(
+            case
+                when cost is not null then cost
+                when direction = 'outbound' and not is_internal then product_unit_price
+                else 0
+            end as decimal(12, 4)
+        ) as unit_price
     from with_map
 ),
 
 matched as (
     select
         priced.*,
-        round(priced.quantity * priced.unit_price, 2) as amount,
+        {{ charge_amount('priced.quantity', 'priced.unit_price') }} as amount,
         location_codes.account_id,
         charged.batch_sheet_id,
         charged.line_hash is not null as is_charged

@@ -56,7 +56,7 @@ grouped as (
         waiting_code as account_code,
         any_value(application_id) as application_id,
         count(*) as calls,
-        sum(amount) as amount,
+        cast(sum(amount) as decimal(18, 2)) as amount,
         min(call_date) as first_call_date,
         max(call_date) as last_call_date,
         any_value(reason) as reason
