@@ -78,15 +78,19 @@ def main() -> None:
                     print("  failures: " + ", ".join(f"{c} {n}" for c, n in sorted(codes.items())))
             # The marts were built before the last run's (empty) push: they hold the end state.
             with Warehouse(load_settings(config).warehouse.path).connect(read_only=True) as con:
-                (agreeing, linked, psa, erp, waiting) = con.execute(
-                    "SELECT count(*) FILTER (WHERE is_in_agreement), count(contract_id), "
-                    "sum(psa_amount) FILTER (WHERE contract_id IS NOT NULL), "
-                    "sum(erp_amount), count(*) FILTER (WHERE next_action = 'waiting') "
-                    "FROM marts.mapped_agreements WHERE next_action <> 'ended'"
+                kept = con.execute(
+                    "SELECT count(*) FILTER (WHERE is_in_agreement), count(*), "
+                    "coalesce(sum(psa_amount), 0), coalesce(sum(erp_amount), 0) "
+                    "FROM marts.mapped_agreements WHERE next_action = 'in-sync'"
                 ).fetchone()
-            print(f"\nreconciliation: {agreeing} of {linked} linked contracts agree with the "
-                  f"PSA to the cent; PSA {psa}, ERP {erp}, difference {erp - psa}; "
-                  f"{waiting} agreements wait")  # fmt: skip
+                waiting = con.execute(
+                    "SELECT waiting_code, count(*) FROM marts.mapped_agreements "
+                    "WHERE next_action = 'waiting' GROUP BY 1 ORDER BY 2 DESC"
+                ).fetchall()
+            agreeing, total, psa, erp = kept
+            print(f"\nreconciliation: {agreeing} of {total} contracts the sync keeps agree with "
+                  f"the PSA to the cent; PSA {psa}, ERP {erp}, difference {erp - psa}")  # fmt: skip
+            print("waiting: " + ", ".join(f"{code} {n}" for code, n in waiting))
 
 
 if __name__ == "__main__":
