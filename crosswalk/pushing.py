@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from crosswalk.entities import Entity, validate
 from crosswalk.errors import Failure
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.pushlog import PushLog
@@ -142,12 +143,28 @@ class Pusher:
         self.run = run
         self.log = log
         self.con = log.con
+        self._written: dict[Entity, list[dict[str, Any]]] = {}
 
     @classmethod
     @contextmanager
     def open(cls, run: Run) -> Iterator[Pusher]:
         with PushLog.open(run.warehouse, run.id, run.flow) as log:
-            yield cls(run, log)
+            pusher = cls(run, log)
+            yield pusher
+        pusher.land_written()
+
+    def written(self, entity: Entity, record: dict[str, Any]) -> None:
+        """A record as the system answered a write: it lands when the step ends, so the
+        next run's read finds it unchanged (a child collection read per changed parent is
+        not read again for crosswalk's own write) and diffs against what it holds."""
+        self._written.setdefault(entity, []).append(record)
+
+    def land_written(self) -> None:
+        for entity, records in self._written.items():
+            checked = validate(entity, records)
+            self.run.warehouse.land(entity.system, entity.name, entity.primary_key,
+                                    checked.table, self.run.id, checked.rejected)  # fmt: skip
+        self._written.clear()
 
     @property
     def plan(self) -> bool:

@@ -44,6 +44,7 @@ from crosswalk.http import DataError
 from crosswalk.pipeline import Run
 from crosswalk.pushing import Pusher, Sent, Write
 from crosswalk.warehouse import rows
+from schemas import connectwise
 
 AGREEMENTS = "finance/agreements"
 PROPERTY = "ZCJ_CW_AgreementID"
@@ -507,6 +508,8 @@ class AgreementPush:
                 label=agreement_label(row),
             ),
         )  # fmt: skip
+        if sent.outcome == "done":
+            self.pusher.written(connectwise.agreements, sent.answer)
         self._count_link(sent)
 
     def write_property(self, row: dict) -> None:

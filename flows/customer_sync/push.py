@@ -31,7 +31,6 @@ from prefect.cache_policies import NO_CACHE
 from crosswalk import decisions
 from crosswalk.connectwise import ConnectWise, literal
 from crosswalk.eautomate import EAutomate
-from crosswalk.entities import Entity, validate
 from crosswalk.errors import Failure, data_failure
 from crosswalk.http import DataError
 from crosswalk.pipeline import Run
@@ -98,7 +97,6 @@ class CustomerPush:
         self.run = pusher.run
         self.con = pusher.con
         self.pushed = Pushed()
-        self.written: dict[Entity, list[dict]] = defaultdict(list)  # records as written
 
     # --- fields -----------------------------------------------------------------------
 
@@ -189,7 +187,7 @@ class CustomerPush:
                                   also=lambda con: self._agreed(con, changed, settle))  # fmt: skip
         if sent.outcome == "done":
             entity = connectwise.companies if noun == "company" else connectwise.sites
-            self.written[entity].append(sent.answer)
+            self.pusher.written(entity, sent.answer)
         self._count("updated", sent)
 
     def update_erp(self, number: str, changed: list[dict]) -> None:
@@ -492,15 +490,6 @@ def _address(row: dict, state: str) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v}
 
 
-def land_written(run: Run, written: dict[Entity, list[dict]]) -> None:
-    """Land the records as the PSA answered the writes: a site changes without its company
-    changing, and sites are read again only with a changed company."""
-    for entity, records in written.items():
-        checked = validate(entity, records)
-        run.warehouse.land(entity.system, entity.name, entity.primary_key, checked.table,
-                           run.id, checked.rejected)  # fmt: skip
-
-
 @task(cache_policy=NO_CACHE)
 def push_customers(
     run: Run, cw: ConnectWise | None, ea: EAutomate | None, customer: str | None = None
@@ -517,7 +506,6 @@ def push_customers(
             push.fields(customer)
         if ea is not None:
             push.links(customer)
-    land_written(run, push.written)
     if customer is None:  # one customer's run leaves the others' failures open
         run.failures.looked_at("eautomate", "customers", CODES)
         run.failures.looked_at("connectwise", "companies", COMPANY_CODES)
