@@ -12,13 +12,12 @@ ERP customer and location without a partner).
 
 import argparse
 import functools
-import os
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from emulators import serve
+import served
 
 print = functools.partial(print, flush=True)  # progress shows while it runs
 
@@ -29,19 +28,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--create", action="store_true")
     args = parser.parse_args()
-    os.environ.update(serve.CREDENTIALS)
     with tempfile.TemporaryDirectory(prefix="bench-customer-sync-") as folder:
         data = Path(folder)
-        os.environ["PREFECT_HOME"] = str(data / "prefect")
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        os.environ.pop("PREFECT_API_URL", None)
         began = time.perf_counter()
-        with serve.start(data / "emulators", seed=args.seed, scale=args.scale, port_base=0) as on:
+        with served.world(data, args.scale, args.seed) as on:
             print(f"world ({args.scale}, seed {args.seed}): {time.perf_counter() - began:.1f} s")
-            for server in on.servers.values():
-                server.requests = type(server.requests)(maxlen=None)
             config = data / "crosswalk.toml"
             text = on.config.read_text(encoding="utf-8")
             extra = "\n[flows.customer_sync]\ncreate_companies = true\n" if args.create else ""
@@ -49,23 +40,15 @@ def main() -> None:
             from flows.customer_sync.flow import customer_sync
 
             for label in ("first run", "no-change run"):
-                for server in on.servers.values():
-                    server.requests.clear()
+                served.requests_answered(on)
                 began = time.perf_counter()
                 run = customer_sync(config=str(config))
                 seconds = time.perf_counter() - began
                 landed = run.totals().landed
                 print(f"\n{label}: {run.status} in {seconds:.1f} s; "
                       f"{len(run.planned)} writes; landed {landed} records")  # fmt: skip
-                for name, server in on.servers.items():
-                    # ConnectWise by HTTP method; the others by operation (e-automate POSTs all)
-                    methods = Counter(
-                        r.method if name == "connectwise" else r.path.rstrip("/").rsplit("/")[-1]
-                        for r in server.requests
-                    )
-                    if methods:
-                        calls = ", ".join(f"{m} {n}" for m, n in sorted(methods.items()))
-                        print(f"  {name}: {sum(methods.values())} requests ({calls})")
+                for line in served.requests_answered(on):
+                    print(line)
                 actions = Counter(p.action for p in run.planned)
                 if actions:
                     print("  writes: " + ", ".join(f"{a} {n}" for a, n in sorted(actions.items())))
