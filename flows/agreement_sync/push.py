@@ -280,7 +280,9 @@ class AgreementPush:
         changes = {name: (None, value) for name, value in fields.items() if value is not None}
         changes["lines"] = (None, row["planned_lines_text"])
         changes["amount"] = (None, row["planned_total"])
-        since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+        # What finds it again: its number, among the contracts changed since a day before
+        # the create (a margin for the two systems' clocks; one short list read).
+        since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
         key = {"number": number, "agreement": agreement, "since": since}
         write = Write("eautomate", "create-contract", f"contract {number}", agreement_label(row),
                       changes, money=self._money(row), key=key)  # fmt: skip
