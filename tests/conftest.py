@@ -15,7 +15,10 @@ os.environ.pop("PREFECT_API_URL", None)
 for _name in ("CROSSWALK_CONFIG", "CROSSWALK_WAREHOUSE"):
     os.environ.pop(_name, None)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# Prefect gives a temporary server 20 s to start; two suites side by side on two cores take
+# longer (ENVIRONMENT.md section 3). At least 120 s for every process a test starts.
+_startup = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+os.environ[_startup] = str(max(120, int(os.environ.get(_startup) or 0)))
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -108,10 +111,13 @@ CW_HEADERS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@pytest.fixture
+def refused_port():
+    """A port on which every connection is refused for the whole test: bound here and
+    never listened on, so no other process can take it meanwhile."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
 class Inbox:
@@ -128,13 +134,30 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-@pytest.fixture
-def smtp_server():
-    """A plain SMTP server on 127.0.0.1 and a free port; yields its Inbox."""
+def smtp_controller(handler, **options):
+    """aiosmtpd's Controller on a port its socket took (port 0) before the server starts,
+    so no port is guessed free and then lost to another process; ``.port`` is that port."""
     from aiosmtpd.controller import Controller
 
+    class Bound(Controller):
+        def __init__(self):
+            super().__init__(handler, hostname="127.0.0.1", port=0, **options)
+            self._socket = socket.create_server(("127.0.0.1", 0))
+            self.port = self._socket.getsockname()[1]
+
+        def _create_server(self):
+            return self.loop.create_server(
+                self._factory_invoker, sock=self._socket, ssl=self.ssl_context
+            )
+
+    return Bound()
+
+
+@pytest.fixture
+def smtp_server():
+    """A plain SMTP server on 127.0.0.1 and a port of its own; yields its Inbox."""
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller = smtp_controller(inbox)
     controller.start()
     inbox.port = controller.port
     yield inbox

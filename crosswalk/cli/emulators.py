@@ -27,7 +27,11 @@ def emulators_serve(
     seed: Annotated[int, typer.Option(help="World seed.")] = 1,
     scale: Annotated[str, typer.Option(help="small, medium or large.")] = "small",
     port_base: Annotated[
-        int, typer.Option(help="ConnectWise port; e-automate +1, Operate +2, Connect +3.")
+        int,
+        typer.Option(
+            help="ConnectWise port; e-automate +1, Operate +2, Connect +3 "
+            "(0: free ports, printed and written to the configuration)."
+        ),
     ] = 8700,
     faults: Annotated[
         str,
