@@ -34,10 +34,18 @@ PROJECT = PROJECT_ROOT
 
 @pytest.fixture(scope="session")
 def prefect_server():
-    """One temporary Prefect server for every test that runs a flow (about 12 s, once)."""
+    """One temporary Prefect server for every test that runs a flow (about 12 s, once).
+
+    Without flow-run heartbeats: they find crashed runs, which no test needs, and each flow
+    run waits up to a second at its end for the heartbeat thread to notice it finished.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with (
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
         yield
 
 
