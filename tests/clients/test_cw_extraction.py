@@ -9,7 +9,7 @@ from crosswalk.warehouse import Warehouse
 from flows.customer_sync.flow import customer_sync
 from flows.service_sync.flow import service_sync
 
-from .conftest import CW_HEADERS
+from ..conftest import CW_HEADERS
 
 pytestmark = pytest.mark.flow
 

@@ -20,7 +20,7 @@ import yaml
 
 from crosswalk.warehouse import Warehouse
 
-from .conftest import PROJECT, write_config
+from ..conftest import PROJECT, write_config
 
 pytestmark = pytest.mark.deployment
 

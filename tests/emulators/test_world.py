@@ -761,7 +761,7 @@ def test_exact_case_counts(docs, customers, cases, con):
         "product_dropship": quota("product_dropship", len(docs["products"])),
         "catalog_item_without_erp_item": len(ITEMS_NOT_IN_ERP),
     }
-    # The workspace operator's cases: tests/test_operate_world.py.
+    # The workspace operator's cases: tests/emulators/test_operate_world.py.
     exact = {name for name, case in CASES.items() if case.exact and case.system != "operate"}
     assert exact == set(expected)
     assert {name: len(cases[name]) for name in expected} == expected

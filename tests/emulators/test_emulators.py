@@ -17,7 +17,7 @@ from crosswalk.connectwise import ConnectWise
 from emulators import serve
 from emulators.framework import Faults, parse_faults
 
-from .conftest import CW_HEADERS
+from ..conftest import CW_HEADERS
 
 
 def test_the_written_configuration_loads_and_points_at_the_emulators(emulated, credentials):

@@ -11,7 +11,7 @@ from flows import FLOWS
 from flows.charge_import.flow import charge_import
 from flows.customer_sync.flow import customer_sync
 
-from .conftest import FIXTURES, report_section
+from ..conftest import FIXTURES, report_section
 
 
 def test_every_prefect_yaml_entrypoint_is_a_flow():

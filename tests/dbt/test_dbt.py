@@ -10,7 +10,7 @@ from crosswalk.sources import ExportFolder
 from crosswalk.warehouse import Warehouse
 from schemas import ENTITIES
 
-from .conftest import FIXTURES
+from ..conftest import FIXTURES
 
 pytestmark = pytest.mark.dbt
 

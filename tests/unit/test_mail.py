@@ -17,7 +17,7 @@ from crosswalk.http import CredentialsRefused, SystemUnreachable
 from crosswalk.pipeline import Run, file_report
 from crosswalk.warehouse import Warehouse
 
-from .conftest import report_section, smtp_controller
+from ..conftest import report_section, smtp_controller
 
 LOG = logging.getLogger("test-report")
 FLOW = "service-sync"
@@ -348,7 +348,7 @@ def tls_server(certificate, inbox, implicit=False):
 def test_tls_and_login_with_the_password_from_its_reference(
     mode, certificate, tmp_path, make_config, credentials, monkeypatch
 ):
-    from .conftest import Inbox
+    from ..conftest import Inbox
 
     inbox = Inbox()
     controller, logins = tls_server(certificate, inbox, implicit=mode == "ssl")
@@ -381,7 +381,7 @@ def test_tls_and_login_with_the_password_from_its_reference(
 
 
 def test_an_untrusted_certificate_is_refused(certificate, tmp_path, make_config, credentials):
-    from .conftest import Inbox
+    from ..conftest import Inbox
 
     inbox = Inbox()
     controller, _ = tls_server(certificate, inbox)

@@ -17,7 +17,7 @@ from crosswalk.http import (
     TransientError,
 )
 
-from .conftest import CW_HEADERS
+from ..conftest import CW_HEADERS
 
 
 class Sleeps(list):
