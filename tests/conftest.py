@@ -76,6 +76,49 @@ def make_config():
     return write_config
 
 
+def counts(run) -> dict[str, tuple[int, int, int, int, int]]:
+    """Per landed entity of a run: read, landed, inserted, updated, quarantined."""
+    return {
+        f"{r.system}.{r.entity}": (r.read, r.landed, r.inserted, r.updated, r.quarantined)
+        for r in run.landed
+    }
+
+
+def land(config: Path, flow: str, full_refresh: bool = False):
+    """A run of ``flow`` that stops at landing: the entities the flow lands (customer-sync:
+    the sweep only when due), each through ``extract_and_land``'s body, recorded in
+    ``sync.runs``; no dbt, no push, no report, no Prefect server (``.fn`` with the run
+    logger off). charge-import's call logs are not read."""
+    from prefect.logging import disable_run_logger
+
+    from crosswalk.config import load_settings
+    from crosswalk.pipeline import extract_and_land, flow_run_recorded
+    from crosswalk.sources import open_source
+    from flows.agreement_sync.flow import ENTITIES as AGREEMENTS
+    from flows.charge_import.flow import ENTITIES as CHARGES
+    from flows.customer_sync.flow import reads
+    from flows.customer_sync.sweep import due
+    from flows.service_sync.flow import ENTITIES as SERVICE
+
+    settings = load_settings(config)
+    entities = {
+        "customer-sync": lambda: reads(settings)[0],
+        "agreement-sync": lambda: AGREEMENTS,
+        "service-sync": lambda: SERVICE,
+        "charge-import": lambda: CHARGES,
+    }[flow]()
+    with (
+        disable_run_logger(),
+        flow_run_recorded(flow, settings, entities, False, full_refresh) as run,
+    ):
+        sources = {}
+        for entity in due(run, entities) if flow == "customer-sync" else entities:
+            if entity.system not in sources:
+                sources[entity.system] = open_source(settings, entity.system, flow)
+            run.landed.append(extract_and_land.fn(run, sources[entity.system], entity))
+    return run
+
+
 @pytest.fixture
 def config_file(tmp_path, credentials) -> Path:
     return write_config(tmp_path)
