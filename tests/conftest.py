@@ -187,12 +187,13 @@ class Inbox:
 
 def smtp_controller(handler, **options):
     """aiosmtpd's Controller on a port its socket took (port 0) before the server starts,
-    so no port is guessed free and then lost to another process; ``.port`` is that port."""
+    so no port is guessed free and then lost to another process; ``.port`` is that port.
+    It may take a minute to come up (aiosmtpd's default is 5 s) on a busy machine."""
     from aiosmtpd.controller import Controller
 
     class Bound(Controller):
         def __init__(self):
-            super().__init__(handler, hostname="127.0.0.1", port=0, **options)
+            super().__init__(handler, hostname="127.0.0.1", port=0, ready_timeout=60, **options)
             self._socket = socket.create_server(("127.0.0.1", 0))
             self.port = self._socket.getsockname()[1]
 
