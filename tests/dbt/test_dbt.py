@@ -1,6 +1,8 @@
 """dbt on landed fixture data: every model builds, every dbt test and unit test passes, and
 known customers come out mapped the way the rules say (golden rows)."""
 
+import shutil
+
 import pytest
 
 from crosswalk import dbt
@@ -20,7 +22,7 @@ def built(tmp_path_factory):
     """Land every fixture entity without Prefect, then build the whole project once."""
     folder = tmp_path_factory.mktemp("dbt")
     (folder / "crosswalk.toml").write_text(
-        '[warehouse]\npath = "wh.duckdb"\n'
+        '[warehouse]\npath = "warehouse.duckdb"\n'
         '[systems.operate]\nbase_url = "http://127.0.0.1:8702/"\napi_key = { env = "K" }\n'
     )
     settings = load_settings(folder / "crosswalk.toml")
@@ -147,6 +149,23 @@ def test_filters_in_the_configuration_exclude_with_a_reason(built, tmp_path):
             assert customers[number] is None
     assert any(reason is None for reason in customers.values())
     assert locations == [("flows.customer_sync.locations is false: customers only",)]
+
+
+def test_a_warehouse_of_another_name_gets_its_own_manifest(built, tmp_path):
+    """dbt-duckdb names the database after the file: a process that built warehouse.duckdb
+    builds other.duckdb from a parse of its own, into other.duckdb."""
+    warehouse, _ = built
+    other = tmp_path / "other.duckdb"
+    shutil.copyfile(warehouse.path, other)
+    config = tmp_path / "crosswalk.toml"
+    config.write_text(f"[warehouse]\npath = {str(other)!r}\n")
+    assert dbt.build(load_settings(config), ["stg_eautomate__customers"]).ok
+    with Warehouse(other).connect(read_only=True) as con:
+        (catalog,) = con.execute(
+            "SELECT DISTINCT table_catalog FROM information_schema.tables "
+            "WHERE table_schema = 'staging' AND table_name = 'stg_eautomate__customers'"
+        ).fetchone()
+    assert catalog == "other"
 
 
 def _contract(number: str, customer: str, kind: str, status: str = "Active", **more) -> dict:
