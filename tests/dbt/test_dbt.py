@@ -2,6 +2,7 @@
 known customers come out mapped the way the rules say (golden rows)."""
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -166,6 +167,23 @@ def test_a_warehouse_of_another_name_gets_its_own_manifest(built, tmp_path):
             "WHERE table_schema = 'staging' AND table_name = 'stg_eautomate__customers'"
         ).fetchone()
     assert catalog == "other"
+
+
+def test_two_warehouses_built_at_once_each_get_their_models(built, tmp_path):
+    """Builds in one process take turns: neither sees the other's warehouse."""
+    warehouse, _ = built
+    configs = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        shutil.copyfile(warehouse.path, tmp_path / name / "warehouse.duckdb")
+        (tmp_path / name / "crosswalk.toml").write_text('[warehouse]\npath = "warehouse.duckdb"\n')
+        configs.append(load_settings(tmp_path / name / "crosswalk.toml"))
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda s: dbt.build(s, ["stg_eautomate__customers"]), configs))
+    assert all(outcome.ok for outcome in outcomes)
+    for settings in configs:
+        with Warehouse(settings.warehouse.path).connect(read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM staging.stg_eautomate__customers").fetchone()
 
 
 def _contract(number: str, customer: str, kind: str, status: str = "Active", **more) -> dict:
