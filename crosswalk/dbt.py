@@ -82,9 +82,9 @@ def model_vars(settings: Settings) -> dict:
 # dbt keeps process-wide state (its adapter registry, flags, the profile's environment
 # variable), so builds in one process take turns.
 _lock = threading.Lock()
-# Parsed manifests by what the parse depends on; a few at most (one per set of vars).
+# Parsed manifests by what the parse depends on, least recently used first; a few MB each.
 _manifests: dict[tuple, Any] = {}
-_MANIFESTS_KEPT = 4
+_MANIFESTS_KEPT = 8
 
 
 def build(settings: Settings, select: Sequence[str], full_refresh: bool = False) -> DbtOutcome:
@@ -112,15 +112,16 @@ def build(settings: Settings, select: Sequence[str], full_refresh: bool = False)
         try:
             # dbt-duckdb names the database after the file: the manifest's relations do too.
             key = (str(project), _fingerprint(project), variables, settings.warehouse.path.stem)
-            manifest = _manifests.get(key)
+            manifest = _manifests.pop(key, None)
             if manifest is None:
                 parsed = dbtRunner().invoke(["parse", *common])
                 if parsed.exception is not None or parsed.result is None:
                     problem = parsed.exception or "dbt parse returned no manifest"
                     raise DbtBuildError(f"dbt could not run: {problem}") from parsed.exception
-                manifest = _manifests[key] = parsed.result
-                while len(_manifests) > _MANIFESTS_KEPT:
-                    del _manifests[next(iter(_manifests))]
+                manifest = parsed.result
+            _manifests[key] = manifest
+            while len(_manifests) > _MANIFESTS_KEPT:
+                del _manifests[next(iter(_manifests))]
             # A build compiles into the nodes it is given: each gets its own copy.
             result = dbtRunner(manifest=manifest.deepcopy()).invoke(args)
         finally:
