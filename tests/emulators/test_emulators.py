@@ -53,37 +53,45 @@ def test_fault_settings_are_parsed_and_checked():
 def test_serve_command_runs_until_terminated(tmp_path):
     data = tmp_path / "served"
     config = data / "crosswalk.toml"
+    printed = tmp_path / "serve.out"
     crosswalk = str(Path(sys.executable).parent / "crosswalk")
     # --port-base 0: the server binds free ports itself; the configuration names them and
     # is written whole before any of them answers.
-    process = subprocess.Popen(
-        [crosswalk, "emulators", "serve", "--data", str(data), "--seed", "2",
-         "--port-base", "0", "--faults", "slow=0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+    with printed.open("w") as out:
+        process = subprocess.Popen(
+            [crosswalk, "emulators", "serve", "--data", str(data), "--seed", "2",
+             "--port-base", "0", "--faults", "slow=0"],
+            stdout=out, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "COLUMNS": "200"},
+        )  # fmt: skip
+    deadline = time.monotonic() + 120
+
+    def waiting(what: str) -> None:
+        assert process.poll() is None, printed.read_text()
+        assert time.monotonic() < deadline, f"{what} within 120 s:\n{printed.read_text()}"
+        time.sleep(0.2)
+
     try:
-        deadline = time.monotonic() + 120
         while not config.exists():
-            assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "no configuration written within 120 s"
-            time.sleep(0.2)
+            waiting("no configuration written")
         url = tomllib.loads(config.read_text())["systems"]["connectwise"]["base_url"]
         while True:
             try:
                 info = requests.get(f"{url}/login/companyinfo/dealer", timeout=5)
                 break
             except requests.ConnectionError:  # bound, not yet listening
-                assert process.poll() is None, process.stdout.read()
-                assert time.monotonic() < deadline, f"{url} did not answer within 120 s"
-                time.sleep(0.2)
+                waiting(f"{url} did not answer")
         assert info.json()["Codebase"] == "v4_6_release/"
         assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
+        while "stop with Ctrl-C" not in printed.read_text():  # all it prints, printed
+            waiting("the command did not finish printing")
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
+    output = printed.read_text()
     assert process.returncode == 0, output
     assert f"connectwise  {url}" in output
     assert str(config) in output.replace("\n", "")
     assert "export CROSSWALK_CW_PRIVATE_KEY=demo-private" in output
+    assert "stopped; state kept in" in output
     assert (data / "logs" / "connectwise.log").read_text().count("/login/companyinfo/dealer") >= 1
