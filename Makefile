@@ -1,4 +1,5 @@
-# Two commands on a fresh machine with Python 3.11, pip and make: `make demo`, `make test`.
+# Two commands on a fresh machine with Python 3.11, pip and make: `make demo`, `make test`
+# (`make test-fast`: the pure tests only).
 # The first run builds .venv from uv.lock (uv itself goes into .tools); later runs reuse it
 # and reinstall only when uv.lock or pyproject.toml changed.
 
@@ -13,7 +14,7 @@ TEST_ENV := PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 \
 	PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=120 \
 	PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW=ignore DBT_SEND_ANONYMOUS_USAGE_STATS=false
 
-.PHONY: install demo test lint format lock clean
+.PHONY: install demo test test-fast lint format lock clean
 
 install: $(INSTALLED)
 
@@ -30,6 +31,10 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	env -u PREFECT_API_URL $(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The pure layer only: no emulator, no dbt, no Prefect server (tests/unit/conftest.py).
+test-fast: $(INSTALLED)
+	env -u PREFECT_API_URL $(TEST_ENV) $(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

@@ -3,15 +3,25 @@
 ``dbt_project/profiles.yml`` reads the warehouse path from ``CROSSWALK_WAREHOUSE``,
 so dbt and the pipeline always agree on the file. dbt-duckdb keeps its connection
 open after a run; closing it hands the file back to other processes.
+
+A process parses the project once and builds from that manifest afterwards: parsing
+costs more than building the few models of a run (bench/README.md, "dbt per flow run").
+The parse depends only on the project's files, the models' vars and the warehouse's
+database name, so a manifest is reused only while all three are the same. Each
+warehouse keeps its own target and log folders, so processes building different
+warehouses at once never share a file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from crosswalk.config import WAREHOUSE_ENV, Settings
 
@@ -51,21 +61,42 @@ def _environment(name: str, value: str) -> Iterator[None]:
             os.environ[name] = before
 
 
+# The [flows.customer_sync] keys models read (macros/customer_sync_filter.sql,
+# marts/customer_field_sync.sql, marts/mapped_locations.sql). Only these are passed: any
+# change to dbt's vars forces a full parse, so settings models never read stay out.
+MODEL_SETTINGS = {
+    "customer_types",
+    "branches",
+    "territories",
+    "contract_types",
+    "locations",
+    "skip_fields",
+}
+# The [flows.agreement_sync] keys models read (macros/agreement_sync.sql and its callers).
+AGREEMENT_SETTINGS = {
+    "invoice_statuses",
+    "agreement_types",
+    "default_template",
+    "contract_prefix",
+    "invoice_number_in",
+}
+
+
 def model_vars(settings: Settings) -> dict:
-    """The settings models read (``var('customer_sync')``): filters, not secrets."""
-    agreements = settings.flows.agreement_sync
+    """The settings models read (``var('customer_sync')``, ``var('agreement_sync')``):
+    filters, not secrets."""
     return {
-        "customer_sync": settings.flows.customer_sync.model_dump(exclude={"recipients"}),
-        "agreement_sync": agreements.model_dump(
-            include={
-                "invoice_statuses",
-                "agreement_types",
-                "default_template",
-                "contract_prefix",
-                "invoice_number_in",
-            }
-        ),
+        "customer_sync": settings.flows.customer_sync.model_dump(include=MODEL_SETTINGS),
+        "agreement_sync": settings.flows.agreement_sync.model_dump(include=AGREEMENT_SETTINGS),
     }
+
+
+# dbt keeps process-wide state (its adapter registry, flags, the profile's environment
+# variable), so builds in one process take turns.
+_lock = threading.Lock()
+# Parsed manifests by what the parse depends on, least recently used first; a few MB each.
+_manifests: dict[tuple, Any] = {}
+_MANIFESTS_KEPT = 8
 
 
 def build(settings: Settings, select: Sequence[str], full_refresh: bool = False) -> DbtOutcome:
@@ -75,8 +106,8 @@ def build(settings: Settings, select: Sequence[str], full_refresh: bool = False)
 
     project = settings.dbt.project_dir
     work = settings.warehouse.path.parent / "dbt"
-    args = [
-        "build",
+    variables = json.dumps(model_vars(settings), sort_keys=True)
+    common = [
         "--project-dir", str(project),
         "--profiles-dir", str(project),
         "--target-path", str(work / "target"),
@@ -84,19 +115,31 @@ def build(settings: Settings, select: Sequence[str], full_refresh: bool = False)
         "--threads", str(settings.dbt.threads),
         "--no-send-anonymous-usage-stats",
         "--quiet",
-        "--select", *select,
-        # A test runs only when everything it reads is built: a code registry test of
-        # another flow's mart is that flow's.
-        "--indirect-selection", "cautious",
-        "--vars", json.dumps(model_vars(settings)),
+        "--vars", variables,
     ]  # fmt: skip
+    # A test runs only when everything it reads is built: a registry test of another flow's
+    # mart is that flow's to run.
+    args = ["build", *common, "--select", *select, "--indirect-selection", "cautious"]
     if full_refresh:
         args.append("--full-refresh")
-    try:
-        with _environment(WAREHOUSE_ENV, str(settings.warehouse.path)):
-            result = dbtRunner().invoke(args)
-    finally:
-        DuckDBConnectionManager.close_all_connections()
+    with _lock, _environment(WAREHOUSE_ENV, str(settings.warehouse.path)):
+        try:
+            # dbt-duckdb names the database after the file: the manifest's relations do too.
+            key = (str(project), _fingerprint(project), variables, settings.warehouse.path.stem)
+            manifest = _manifests.pop(key, None)
+            if manifest is None:
+                parsed = dbtRunner().invoke(["parse", *common])
+                if parsed.exception is not None or parsed.result is None:
+                    problem = parsed.exception or "dbt parse returned no manifest"
+                    raise DbtBuildError(f"dbt could not run: {problem}") from parsed.exception
+                manifest = parsed.result
+            _manifests[key] = manifest
+            while len(_manifests) > _MANIFESTS_KEPT:
+                del _manifests[next(iter(_manifests))]
+            # A build compiles into the nodes it is given: each gets its own copy.
+            result = dbtRunner(manifest=manifest.deepcopy()).invoke(args)
+        finally:
+            DuckDBConnectionManager.close_all_connections()
     if result.exception is not None:
         raise DbtBuildError(f"dbt could not run: {result.exception}") from result.exception
     outcome = DbtOutcome()
@@ -108,3 +151,17 @@ def build(settings: Settings, select: Sequence[str], full_refresh: bool = False)
     if outcome.failures:
         raise DbtBuildError("dbt build failed:\n" + "\n".join(outcome.failures))
     return outcome
+
+
+def _fingerprint(project: Path) -> tuple:
+    """Every project file's name, size and modification time: an edited model is parsed
+    again (dbt's own output folders, if any, are left out)."""
+    skip = {"target", "logs", "dbt_packages"}
+    files = []
+    for folder, dirs, names in os.walk(project):
+        dirs[:] = sorted(d for d in dirs if not (folder == str(project) and d in skip))
+        for name in sorted(names):
+            stat = os.stat(os.path.join(folder, name))
+            files.append((os.path.relpath(os.path.join(folder, name), project), stat.st_size,
+                          stat.st_mtime_ns))  # fmt: skip
+    return tuple(files)

@@ -258,7 +258,12 @@ class LoggedRequest:
 
 
 class EmulatorServer(ThreadingHTTPServer):
-    """One system on one loopback port, served from a background thread."""
+    """One system on one loopback port, served from a background thread.
+
+    The port is bound when the server is made (port 0: a free one, read back from
+    ``port``) but answers only from ``start()``: whoever starts several servers can
+    write down where they listen before the first one answers.
+    """
 
     daemon_threads = True
     allow_reuse_address = True
@@ -271,7 +276,12 @@ class EmulatorServer(ThreadingHTTPServer):
         log_folder: Path | None = None,
         tls: ssl.SSLContext | None = None,
     ):
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler, bind_and_activate=False)
+        try:
+            self.server_bind()
+        except BaseException:
+            self.server_close()
+            raise
         if tls is not None:
             self.socket = tls.wrap_socket(self.socket, server_side=True)
         self.system = system
@@ -295,6 +305,7 @@ class EmulatorServer(ThreadingHTTPServer):
         return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> EmulatorServer:
+        self.server_activate()  # listen: from here on connections are accepted
         self._thread = threading.Thread(
             target=self.serve_forever, name=f"emulator-{self.system.name}", daemon=True
         )
@@ -302,7 +313,9 @@ class EmulatorServer(ThreadingHTTPServer):
         return self
 
     def stop(self) -> None:
-        self.shutdown()
+        if self._thread is not None:  # shutdown() waits for a serve_forever that ran
+            self.shutdown()
+            self._thread = None
         self.server_close()
         if self._log_file:
             self._log_file.close()

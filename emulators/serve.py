@@ -4,12 +4,13 @@
 benchmarks use: the world is generated into ``<data>/state.duckdb`` on first start and
 reused afterwards (a stopped demo resumes with its changes), each system listens on
 127.0.0.1 at ``port_base + offset`` (or a free port when ``port_base`` is 0), and
-``<data>/crosswalk.toml`` points crosswalk at them with the demo credentials named by
-environment variable (DESIGN.md section 6).
+``<data>/crosswalk.toml``, written whole before any port answers, points crosswalk at
+them with the demo credentials named by environment variable (DESIGN.md section 6).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,14 +107,17 @@ def start(
         }
         for name, system in systems.items():
             port = port_base + OFFSETS[name] if port_base else 0
-            server = EmulatorServer(
+            emulators.servers[name] = EmulatorServer(
                 system, port, Faults(seed, **(faults or {})), data / "logs", context
             )
-            emulators.servers[name] = server.start()
+        # Every port is bound but none answers yet: whoever waits for a port to answer
+        # finds the configuration that names it already written.
+        emulators.config = write_config(emulators)
+        for server in emulators.servers.values():
+            server.start()
     except BaseException:
         emulators.stop()
         raise
-    emulators.config = write_config(emulators)
     return emulators
 
 
@@ -173,5 +177,8 @@ first_date = "{PERIOD_START:%Y-%m-%d}"
 location_layouts = {{ {layouts} }}
 """
     path = emulators.data / "crosswalk.toml"
-    path.write_text(text, encoding="utf-8")
+    # Whole or not at all: a reader never sees half a file (nor an earlier start's).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
     return path

@@ -15,7 +15,10 @@ os.environ.pop("PREFECT_API_URL", None)
 for _name in ("CROSSWALK_CONFIG", "CROSSWALK_WAREHOUSE"):
     os.environ.pop(_name, None)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# Prefect gives a temporary server 20 s to start; two suites side by side on two cores take
+# longer (ENVIRONMENT.md section 3). At least 120 s for every process a test starts.
+_startup = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+os.environ[_startup] = str(max(120, int(os.environ.get(_startup) or 0)))
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -31,10 +34,18 @@ PROJECT = PROJECT_ROOT
 
 @pytest.fixture(scope="session")
 def prefect_server():
-    """One temporary Prefect server for every test that runs a flow (about 12 s, once)."""
+    """One temporary Prefect server for every test that runs a flow (about 12 s, once).
+
+    Without flow-run heartbeats: they find crashed runs, which no test needs, and each flow
+    run waits up to a second at its end for the heartbeat thread to notice it finished.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with (
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
         yield
 
 
@@ -63,6 +74,49 @@ def write_config(folder: Path, fixtures: Path = FIXTURES, **sections: str) -> Pa
 @pytest.fixture
 def make_config():
     return write_config
+
+
+def counts(run) -> dict[str, tuple[int, int, int, int, int]]:
+    """Per landed entity of a run: read, landed, inserted, updated, quarantined."""
+    return {
+        f"{r.system}.{r.entity}": (r.read, r.landed, r.inserted, r.updated, r.quarantined)
+        for r in run.landed
+    }
+
+
+def land(config: Path, flow: str, full_refresh: bool = False):
+    """A run of ``flow`` that stops at landing: the entities the flow lands (customer-sync:
+    the sweep only when due), each through ``extract_and_land``'s body, recorded in
+    ``sync.runs``; no dbt, no push, no report, no Prefect server (``.fn`` with the run
+    logger off). charge-import's call logs are not read."""
+    from prefect.logging import disable_run_logger
+
+    from crosswalk.config import load_settings
+    from crosswalk.pipeline import extract_and_land, flow_run_recorded
+    from crosswalk.sources import open_source
+    from flows.agreement_sync.flow import ENTITIES as AGREEMENTS
+    from flows.charge_import.flow import ENTITIES as CHARGES
+    from flows.customer_sync.flow import reads
+    from flows.customer_sync.sweep import due
+    from flows.service_sync.flow import ENTITIES as SERVICE
+
+    settings = load_settings(config)
+    entities = {
+        "customer-sync": lambda: reads(settings)[0],
+        "agreement-sync": lambda: AGREEMENTS,
+        "service-sync": lambda: SERVICE,
+        "charge-import": lambda: CHARGES,
+    }[flow]()
+    with (
+        disable_run_logger(),
+        flow_run_recorded(flow, settings, entities, False, full_refresh) as run,
+    ):
+        sources = {}
+        for entity in due(run, entities) if flow == "customer-sync" else entities:
+            if entity.system not in sources:
+                sources[entity.system] = open_source(settings, entity.system, flow)
+            run.landed.append(extract_and_land.fn(run, sources[entity.system], entity))
+    return run
 
 
 @pytest.fixture
@@ -108,10 +162,13 @@ CW_HEADERS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@pytest.fixture
+def refused_port():
+    """A port on which every connection is refused for the whole test: bound here and
+    never listened on, so no other process can take it meanwhile."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
 class Inbox:
@@ -128,13 +185,31 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-@pytest.fixture
-def smtp_server():
-    """A plain SMTP server on 127.0.0.1 and a free port; yields its Inbox."""
+def smtp_controller(handler, **options):
+    """aiosmtpd's Controller on a port its socket took (port 0) before the server starts,
+    so no port is guessed free and then lost to another process; ``.port`` is that port.
+    It may take a minute to come up (aiosmtpd's default is 5 s) on a busy machine."""
     from aiosmtpd.controller import Controller
 
+    class Bound(Controller):
+        def __init__(self):
+            super().__init__(handler, hostname="127.0.0.1", port=0, ready_timeout=60, **options)
+            self._socket = socket.create_server(("127.0.0.1", 0))
+            self.port = self._socket.getsockname()[1]
+
+        def _create_server(self):
+            return self.loop.create_server(
+                self._factory_invoker, sock=self._socket, ssl=self.ssl_context
+            )
+
+    return Bound()
+
+
+@pytest.fixture
+def smtp_server():
+    """A plain SMTP server on 127.0.0.1 and a port of its own; yields its Inbox."""
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller = smtp_controller(inbox)
     controller.start()
     inbox.port = controller.port
     yield inbox

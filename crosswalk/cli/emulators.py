@@ -27,7 +27,11 @@ def emulators_serve(
     seed: Annotated[int, typer.Option(help="World seed.")] = 1,
     scale: Annotated[str, typer.Option(help="small, medium or large.")] = "small",
     port_base: Annotated[
-        int, typer.Option(help="ConnectWise port; e-automate +1, Operate +2, Connect +3.")
+        int,
+        typer.Option(
+            help="ConnectWise port; e-automate +1, Operate +2, Connect +3 "
+            "(0: free ports, printed and written to the configuration)."
+        ),
     ] = 8700,
     faults: Annotated[
         str,
@@ -56,21 +60,22 @@ def emulators_serve(
         console.print(f"[red]cannot serve:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     with running:
-        for name, server in running.servers.items():
-            console.print(f"{name:12} {server.url}", highlight=False)
-        console.print(f"\nconfig: {running.config}", highlight=False)
-        console.print("set the credentials it names first:", highlight=False)
-        for key, value in CREDENTIALS.items():
-            console.print(f"  export {key}={value}", highlight=False, markup=False)
-        if running.ca_bundle:
-            console.print(f"  export REQUESTS_CA_BUNDLE={running.ca_bundle}", highlight=False)
-        console.print(
-            f"then: crosswalk run all --config {running.config}\n"
-            f"logs: {running.data / 'logs'}; stop with Ctrl-C",
-            highlight=False,
-        )
+        # The ports answer already: from here on SIGTERM stops the servers cleanly.
         signal.signal(signal.SIGTERM, _interrupted)
         try:
+            for name, server in running.servers.items():
+                console.print(f"{name:12} {server.url}", highlight=False)
+            console.print(f"\nconfig: {running.config}", highlight=False)
+            console.print("set the credentials it names first:", highlight=False)
+            for key, value in CREDENTIALS.items():
+                console.print(f"  export {key}={value}", highlight=False, markup=False)
+            if running.ca_bundle:
+                console.print(f"  export REQUESTS_CA_BUNDLE={running.ca_bundle}", highlight=False)
+            console.print(
+                f"then: crosswalk run all --config {running.config}\n"
+                f"logs: {running.data / 'logs'}; stop with Ctrl-C",
+                highlight=False,
+            )
             threading.Event().wait()
         except KeyboardInterrupt:
             console.print("stopped; state kept in " + str(running.data), highlight=False)

@@ -1,19 +1,19 @@
-"""Extraction from the e-automate emulator through the flows: a run lands what changed after
-the server's stamp of the run before, once, and nothing else; an unchanged rerun lands
+"""Extraction from the e-automate emulator through the flows' landing steps (dbt only to
+read a landed property through its staging model): a run lands what changed after the
+server's stamp of the run before, once, and nothing else; an unchanged rerun lands
 nothing; server faults and dropped connections do not change what lands."""
 
 import uuid
 
 import pytest
 
-from crosswalk import eautomate
+from crosswalk import dbt, eautomate
+from crosswalk.config import load_settings
 from crosswalk.eautomate import AuthInfo, EAutomate, JsonTransport
 from crosswalk.http import RetryPolicy
 from crosswalk.warehouse import Warehouse
-from flows.customer_sync.flow import customer_sync
-from flows.service_sync.flow import service_sync
 
-pytestmark = pytest.mark.flow
+from ..conftest import land
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def client(ea_server):
 
 @pytest.fixture
 def no_sleep(monkeypatch):
-    """Retries inside flows back off without sleeping (the emulator's faults are instant)."""
+    """Retries while landing back off without sleeping (the emulator's faults are instant)."""
     build = EAutomate.from_settings.__func__
 
     def quick(cls, config, secrets, retry=None):
@@ -73,8 +73,9 @@ def raw(config, table):
         ).fetchall()
 
 
+@pytest.mark.dbt
 def test_customers_changed_after_the_stamp_land_once_and_nothing_else(
-    prefect_server, emulated, tmp_path, credentials, client, ea_server
+    emulated, tmp_path, credentials, client, ea_server
 ):
     # The records this test changes are its own: other tests read the world's as it is.
     moved, flagged = (
@@ -82,14 +83,14 @@ def test_customers_changed_after_the_stamp_land_once_and_nothing_else(
         for name in ("To Move", "To Flag")
     )
     config = config_in(tmp_path / "wh", emulated)
-    first = customer_sync(config=str(config))
+    first = land(config, "customer-sync")
     total = len(client.changes("customers", None).rows)
     assert landed(first)["customers"] == (total, total, 0, 0)
     codes = landed(first)["code_lists"]
     assert codes[0] == codes[1] > 50
 
     before = len(ea_server.requests)
-    second = customer_sync(config=str(config))
+    second = land(config, "customer-sync")
     assert landed(second)["customers"] == (0, 0, 0, 0)
     assert landed(second)["code_lists"][1:3] == (0, 0)
     operations = [r.path.rsplit("/", 1)[-1] for r in list(ea_server.requests)[before:]]
@@ -100,13 +101,14 @@ def test_customers_changed_after_the_stamp_land_once_and_nothing_else(
     client.set_custom_properties("Customer", flagged, {"ZCJ_SyncToCW": "No"})
     added = client.add_customer({"CustomerNumber": unique(), "CustomerName": "Brand New"})
     added = added["CustomerNumber"]
-    third = customer_sync(config=str(config))
+    third = land(config, "customer-sync")
     assert landed(third)["customers"] == (3, 1, 2, 0)
     rows = {row[0]: row for row in _customers(config)}
     assert rows[moved][1] == "Changed Incrementally"
     assert '"ZCJ_SyncToCW"' in rows[flagged][2] and '"No"' in rows[flagged][2]
     assert added in rows
 
+    assert dbt.build(load_settings(config), ["stg_eautomate__customers"]).ok
     with Warehouse(config.parent / "warehouse.duckdb").connect(read_only=True) as con:
         (sync_off,) = con.execute(
             "SELECT count(*) FROM staging.stg_eautomate__customers WHERE sync_to_cw_property = 'No'"
@@ -125,20 +127,18 @@ def _customers(config):
         ).fetchall()
 
 
-def test_calls_and_technicians_land_incrementally(
-    prefect_server, emulated, tmp_path, credentials, client
-):
+def test_calls_and_technicians_land_incrementally(emulated, tmp_path, credentials, client):
     customer = client.add_customer({"CustomerNumber": unique(), "CustomerName": "Calls Co"})
     call = {"CustomerNumber": customer["CustomerNumber"], "UseUnknownEquipment": True}
     existing = client.add_call({**call, "Description": "Before"})["CallNumber"]
     config = config_in(tmp_path / "wh", emulated)
-    first = service_sync(config=str(config))
+    first = land(config, "service-sync")
     calls = len(client.changes("calls", None).rows)
     assert landed(first)["calls"] == (calls, calls, 0, 0)
     assert landed(first)["technicians"][1] > 0
     made = client.add_call({**call, "Description": "After"})
     client.save_call(existing, {"HoldCode": "WP"})
-    second = service_sync(config=str(config))
+    second = land(config, "service-sync")
     assert landed(second)["calls"] == (2, 1, 1, 0)
     assert landed(second)["technicians"] == (0, 0, 0, 0)
     with Warehouse(config.parent / "warehouse.duckdb").connect(read_only=True) as con:
@@ -151,7 +151,7 @@ def test_calls_and_technicians_land_incrementally(
 
 
 def test_faults_and_dropped_connections_do_not_change_what_lands(
-    prefect_server, emulated, tmp_path, credentials, ea_server, no_sleep
+    emulated, tmp_path, credentials, ea_server, no_sleep
 ):
     # Small chunks, so that the runs make enough requests (about 50) for faults to bite.
     small = "\npage_size = 10\n"
@@ -163,11 +163,11 @@ def test_faults_and_dropped_connections_do_not_change_what_lands(
         )
     # service-sync: the quickest flow that reads e-automate's delta lists and bulk details
     # (customer-sync and agreement-sync spend their time reading ConnectWise per parent).
-    assert service_sync(config=str(clean)).status == "completed"
+    assert land(clean, "service-sync").status == "completed"
     before = dict(ea_server.faults.injected)
     ea_server.faults.configure(seed=11, error=0.1, drop=0.1, throttle=0.05, retry_after=0)
     try:
-        run = service_sync(config=str(faulty))
+        run = land(faulty, "service-sync")
     finally:
         ea_server.faults.clear()
     assert run.status == "completed"

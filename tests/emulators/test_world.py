@@ -799,8 +799,8 @@ def test_exact_case_counts(docs, customers, cases, con):
         "contract_template_misnamed": len(MISNAMED_TEMPLATES),
         "item_template": len(templated) + 1 + len(MISNAMED_TEMPLATES),
     }
-    # The workspace operator's cases: tests/test_operate_world.py; the incumbent's contracts:
-    # tests/emulators/test_agreement_world.py.
+    # The workspace operator's cases: tests/emulators/test_operate_world.py; the incumbent's
+    # contracts: tests/emulators/test_agreement_world.py.
     exact = {
         name
         for name, case in CASES.items()

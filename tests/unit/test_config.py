@@ -116,23 +116,6 @@ def test_a_flow_names_the_system_it_misses():
         settings.system("connectwise", "customer-sync")
 
 
-@pytest.mark.flow
-def test_prefect_secret_block_reference(prefect_server):
-    from prefect.blocks.system import Secret
-
-    from crosswalk.config import SecretRef
-
-    Secret(value="from-the-block").save("crosswalk-test-key", overwrite=True)
-    ref = SecretRef(prefect_secret="crosswalk-test-key")
-    assert ref.resolve("systems.operate.api_key").get_secret_value() == "from-the-block"
-    missing = SecretRef(prefect_secret="no-such-block")
-    with pytest.raises(
-        ConfigError,
-        match=r"systems\.operate\.api_key: Prefect Secret block 'no-such-block' not found",
-    ):
-        missing.resolve("systems.operate.api_key")
-
-
 def test_report_settings_and_recipients_per_flow(tmp_path, make_config):
     report = (
         '[report]\nmax_times = 2\noutbox = "mail/out"\nrecipients = ["ops@example.com"]\n'

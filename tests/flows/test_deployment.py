@@ -7,6 +7,7 @@ stopped by the process ids this test started (the worker needs two SIGINTs).
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import yaml
 
 from crosswalk.warehouse import Warehouse
 
-from .conftest import PROJECT, free_port, write_config
+from ..conftest import PROJECT, write_config
 
 pytestmark = pytest.mark.deployment
 
@@ -88,6 +89,18 @@ def signals_for(name: str) -> list[tuple[signal.Signals, float]]:
     return [(signal.SIGTERM, 20)]
 
 
+def served_port(log: Path, server: subprocess.Popen, seconds: float = 150) -> int:
+    """The port the server took (it was started on port 0), from its log."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "the Prefect server exited"
+        found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", log.read_text())
+        if found:
+            return int(found[1])
+        time.sleep(0.5)
+    raise AssertionError(f"the Prefect server named no port within {seconds} s")
+
+
 def wait_healthy(api: str, server: subprocess.Popen, seconds: float = 150) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -105,13 +118,11 @@ def test_every_flow_deploys_from_prefect_yaml_and_one_runs_through_a_process_wor
     tmp_path, credentials
 ):
     config = write_config(tmp_path)
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
     env.update(
         PREFECT_HOME=str(tmp_path / "prefect"),
-        PREFECT_API_URL=api,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
         PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW="ignore",
         DO_NOT_TRACK="1",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
@@ -120,11 +131,14 @@ def test_every_flow_deploys_from_prefect_yaml_and_one_runs_through_a_process_wor
     )
     processes = Processes(tmp_path, env)
     try:
-        # No scheduler: the cron runs must not start while this test runs its own.
+        # No scheduler: the cron runs must not start while this test runs its own. Port 0:
+        # the server binds a free port itself and its log (INFO) names it.
         server = processes.start(
-            "server", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui",
-            PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
+            "server", "server", "start", "--host", "127.0.0.1", "--port", "0", "--no-ui",
+            PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false", PREFECT_SERVER_LOGGING_LEVEL="INFO",
         )  # fmt: skip
+        api = f"http://127.0.0.1:{served_port(tmp_path / 'server.log', server)}/api"
+        processes.env["PREFECT_API_URL"] = api
         wait_healthy(api, server)
         pool = yaml.safe_load((PROJECT / "prefect.yaml").read_text())["definitions"]["work_pool"]
         created = processes.run("work-pool", "create", pool["name"], "--type", "process")

@@ -16,7 +16,7 @@ from crosswalk.warehouse import Warehouse
 from flows.customer_sync.flow import customer_sync
 from flows.customer_sync.sweep import sweep_due
 
-from .conftest import CW_HEADERS
+from ..conftest import CW_HEADERS
 
 runner = CliRunner()
 WIDE = {"terminal_width": 250}

@@ -10,7 +10,7 @@ from emulators.connectwise.app import ConnectWise as ConnectWiseEmulator
 from emulators.framework import EmulatorServer
 from emulators.tls import certificate, server_context
 
-from .conftest import CW_HEADERS
+from ..conftest import CW_HEADERS
 
 CLIENT_ID = CW_HEADERS["clientId"]
 

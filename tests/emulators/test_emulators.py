@@ -3,10 +3,10 @@ configuration it writes, state that survives a restart, and fault settings."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -17,27 +17,7 @@ from crosswalk.connectwise import ConnectWise
 from emulators import serve
 from emulators.framework import Faults, parse_faults
 
-from .conftest import CW_HEADERS
-
-
-def free_port_base() -> int:
-    """A port whose next three are free too (ConnectWise, e-automate, Operate, Connect)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base < 65000 and all(_free(base + offset) for offset in range(4)):
-            return base
-    raise RuntimeError("no four free ports in a row")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+from ..conftest import CW_HEADERS
 
 
 def test_the_written_configuration_loads_and_points_at_the_emulators(emulated, credentials):
@@ -71,31 +51,47 @@ def test_fault_settings_are_parsed_and_checked():
 
 
 def test_serve_command_runs_until_terminated(tmp_path):
-    base = free_port_base()
     data = tmp_path / "served"
+    config = data / "crosswalk.toml"
+    printed = tmp_path / "serve.out"
     crosswalk = str(Path(sys.executable).parent / "crosswalk")
-    process = subprocess.Popen(
-        [crosswalk, "emulators", "serve", "--data", str(data), "--seed", "2",
-         "--port-base", str(base), "--faults", "slow=0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+    # --port-base 0: the server binds free ports itself; the configuration names them and
+    # is written whole before any of them answers.
+    with printed.open("w") as out:
+        process = subprocess.Popen(
+            [crosswalk, "emulators", "serve", "--data", str(data), "--seed", "2",
+             "--port-base", "0", "--faults", "slow=0"],
+            stdout=out, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "COLUMNS": "200"},
+        )  # fmt: skip
+    deadline = time.monotonic() + 120
+
+    def waiting(what: str) -> None:
+        assert process.poll() is None, printed.read_text()
+        assert time.monotonic() < deadline, f"{what} within 120 s:\n{printed.read_text()}"
+        time.sleep(0.2)
+
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+        while not config.exists():
+            waiting("no configuration written")
+        url = tomllib.loads(config.read_text())["systems"]["connectwise"]["base_url"]
+        while True:
             try:
-                info = requests.get(f"http://127.0.0.1:{base}/login/companyinfo/dealer", timeout=1)
+                info = requests.get(f"{url}/login/companyinfo/dealer", timeout=5)
                 break
-            except requests.ConnectionError:
-                assert process.poll() is None, process.stdout.read()
-                time.sleep(0.2)
+            except requests.ConnectionError:  # bound, not yet listening
+                waiting(f"{url} did not answer")
         assert info.json()["Codebase"] == "v4_6_release/"
-        config = data / "crosswalk.toml"
-        assert f'base_url = "http://127.0.0.1:{base}"' in config.read_text()
+        assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
+        while "stop with Ctrl-C" not in printed.read_text():  # all it prints, printed
+            waiting("the command did not finish printing")
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
+    output = printed.read_text()
     assert process.returncode == 0, output
+    assert f"connectwise  {url}" in output
     assert str(config) in output.replace("\n", "")
     assert "export CROSSWALK_CW_PRIVATE_KEY=demo-private" in output
+    assert "stopped; state kept in" in output
     assert (data / "logs" / "connectwise.log").read_text().count("/login/companyinfo/dealer") >= 1

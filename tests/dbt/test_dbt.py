@@ -1,6 +1,9 @@
 """dbt on landed fixture data: every model builds, every dbt test and unit test passes, and
 known customers come out mapped the way the rules say (golden rows)."""
 
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from crosswalk import dbt
@@ -10,7 +13,7 @@ from crosswalk.sources import ExportFolder
 from crosswalk.warehouse import Warehouse
 from schemas import ENTITIES
 
-from .conftest import FIXTURES
+from ..conftest import FIXTURES
 
 pytestmark = pytest.mark.dbt
 
@@ -20,7 +23,7 @@ def built(tmp_path_factory):
     """Land every fixture entity without Prefect, then build the whole project once."""
     folder = tmp_path_factory.mktemp("dbt")
     (folder / "crosswalk.toml").write_text(
-        '[warehouse]\npath = "wh.duckdb"\n'
+        '[warehouse]\npath = "warehouse.duckdb"\n'
         '[systems.operate]\nbase_url = "http://127.0.0.1:8702/"\napi_key = { env = "K" }\n'
     )
     settings = load_settings(folder / "crosswalk.toml")
@@ -147,6 +150,40 @@ def test_filters_in_the_configuration_exclude_with_a_reason(built, tmp_path):
             assert customers[number] is None
     assert any(reason is None for reason in customers.values())
     assert locations == [("flows.customer_sync.locations is false: customers only",)]
+
+
+def test_a_warehouse_of_another_name_gets_its_own_manifest(built, tmp_path):
+    """dbt-duckdb names the database after the file: a process that built warehouse.duckdb
+    builds other.duckdb from a parse of its own, into other.duckdb."""
+    warehouse, _ = built
+    other = tmp_path / "other.duckdb"
+    shutil.copyfile(warehouse.path, other)
+    config = tmp_path / "crosswalk.toml"
+    config.write_text(f"[warehouse]\npath = {str(other)!r}\n")
+    assert dbt.build(load_settings(config), ["stg_eautomate__customers"]).ok
+    with Warehouse(other).connect(read_only=True) as con:
+        (catalog,) = con.execute(
+            "SELECT DISTINCT table_catalog FROM information_schema.tables "
+            "WHERE table_schema = 'staging' AND table_name = 'stg_eautomate__customers'"
+        ).fetchone()
+    assert catalog == "other"
+
+
+def test_two_warehouses_built_at_once_each_get_their_models(built, tmp_path):
+    """Builds in one process take turns: neither sees the other's warehouse."""
+    warehouse, _ = built
+    configs = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        shutil.copyfile(warehouse.path, tmp_path / name / "warehouse.duckdb")
+        (tmp_path / name / "crosswalk.toml").write_text('[warehouse]\npath = "warehouse.duckdb"\n')
+        configs.append(load_settings(tmp_path / name / "crosswalk.toml"))
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda s: dbt.build(s, ["stg_eautomate__customers"]), configs))
+    assert all(outcome.ok for outcome in outcomes)
+    for settings in configs:
+        with Warehouse(settings.warehouse.path).connect(read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM staging.stg_eautomate__customers").fetchone()
 
 
 def _contract(number: str, customer: str, kind: str, status: str = "Active", **more) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 OUTER = ("schemas", "flows", "emulators")
 CORE = (
     "crosswalk.pipeline",

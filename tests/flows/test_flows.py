@@ -1,6 +1,8 @@
 """The flows end to end on the fixture exports: extract -> validate -> land -> dbt -> report.
 Each runs twice; the second run must change nothing."""
 
+import importlib
+
 import pytest
 import yaml
 from prefect.flows import Flow, load_flow_from_entrypoint
@@ -11,7 +13,7 @@ from flows import FLOWS
 from flows.charge_import.flow import charge_import
 from flows.customer_sync.flow import customer_sync
 
-from .conftest import FIXTURES, report_section
+from ..conftest import FIXTURES, counts, report_section
 
 
 def test_every_prefect_yaml_entrypoint_is_a_flow():
@@ -23,13 +25,6 @@ def test_every_prefect_yaml_entrypoint_is_a_flow():
         assert isinstance(flow, Flow)
         assert flow.name == name
         assert deployment["schedules"] and deployment["concurrency_limit"]["limit"] == 1
-
-
-def counts(run):
-    return {
-        f"{r.system}.{r.entity}": (r.read, r.landed, r.inserted, r.updated, r.quarantined)
-        for r in run.landed
-    }
 
 
 @pytest.mark.flow
@@ -63,28 +58,27 @@ def test_customer_sync_lands_builds_and_a_rerun_changes_nothing(prefect_server, 
 
 
 @pytest.mark.flow
-def test_only_changes_after_the_watermark_are_read(
-    prefect_server, make_config, credentials, tmp_path
+@pytest.mark.parametrize(
+    ("name", "entity"),
+    [("service-sync", "connectwise.tickets"), ("agreement-sync", "connectwise.agreements")],
+)
+def test_service_and_agreement_sync_land_build_and_a_rerun_changes_nothing(
+    prefect_server, config_file, name, entity
 ):
-    exports = tmp_path / "exports"
-    (exports / "operate").mkdir(parents=True)
-    original = (FIXTURES / "operate" / "accounts.json").read_text()
-    (exports / "operate" / "accounts.json").write_text(original)
-    config = make_config(tmp_path, fixtures=exports)
-    assert counts(charge_import(config=str(config)))["operate.accounts"] == (4, 3, 3, 0, 1)
-
-    later = original.replace(
-        '"updated_at": "2026-11-04T09:10:00Z"', '"updated_at": "2026-11-20T09:10:00Z"'
-    )
-    later = later.replace('"Café Hot Desk"', '"Café Hot Desk (renamed)"')
-    (exports / "operate" / "accounts.json").write_text(later)
-    # Watermark 09:15 less 5 minutes overlap: 09:10 and 09:15 rows are read again, not 09:00.
-    read, _, inserted, updated, _ = counts(charge_import(config=str(config)))["operate.accounts"]
-    assert (inserted, updated) == (0, 1)
-    assert read < 4
-
-    full = charge_import(config=str(config), full_refresh=True)
-    assert counts(full)["operate.accounts"] == (4, 3, 0, 0, 1)
+    module, function = FLOWS[name].split(":")
+    run_flow = getattr(importlib.import_module(module), function)
+    first = run_flow(config=str(config_file))
+    assert first.status == "completed" and first.models.ok
+    read, landed, inserted, updated, quarantined = counts(first)[entity]
+    assert read == landed + quarantined and inserted == landed > 0 and updated == 0
+    second = run_flow(config=str(config_file))
+    assert second.status == "completed" and second.models.ok
+    for read, landed, inserted, updated, quarantined in counts(second).values():
+        assert (inserted, updated) == (0, 0)
+        assert read == landed + quarantined
+    with Warehouse(config_file.parent / "warehouse.duckdb").connect(read_only=True) as con:
+        runs = con.execute("SELECT flow, status FROM sync.runs ORDER BY started_at").fetchall()
+    assert runs == [(name, "completed"), (name, "completed")]
 
 
 @pytest.mark.flow

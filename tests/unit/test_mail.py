@@ -17,7 +17,7 @@ from crosswalk.http import CredentialsRefused, SystemUnreachable
 from crosswalk.pipeline import Run, file_report
 from crosswalk.warehouse import Warehouse
 
-from .conftest import free_port, report_section
+from ..conftest import report_section, smtp_controller
 
 LOG = logging.getLogger("test-report")
 FLOW = "service-sync"
@@ -294,9 +294,9 @@ def test_without_smtp_the_report_is_an_eml_file_in_the_outbox(tmp_path, make_con
 
 
 def test_when_the_server_fails_the_report_goes_to_the_outbox_and_is_not_lost(
-    tmp_path, make_config, credentials, caplog
+    tmp_path, make_config, credentials, caplog, refused_port
 ):
-    config = make_config(tmp_path, report=report_section(free_port()))  # nobody listens
+    config = make_config(tmp_path, report=report_section(refused_port))  # nobody listens
     runs = Runs(load_settings(config))
     with caplog.at_level(logging.WARNING, logger="test-report"):
         filed = runs(ticket(301))
@@ -322,7 +322,6 @@ def certificate(tmp_path_factory):
 
 def tls_server(certificate, inbox, implicit=False):
     """aiosmtpd that needs STARTTLS (or speaks TLS at once) and a login, crosswalk/s3cret."""
-    from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -340,14 +339,7 @@ def tls_server(certificate, inbox, implicit=False):
         if implicit
         else {"tls_context": context, "require_starttls": True}
     )
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=free_port(),
-        authenticator=authenticator,
-        auth_required=True,
-        **tls,
-    )
+    controller = smtp_controller(inbox, authenticator=authenticator, auth_required=True, **tls)
     return controller, logins
 
 
@@ -356,7 +348,7 @@ def tls_server(certificate, inbox, implicit=False):
 def test_tls_and_login_with_the_password_from_its_reference(
     mode, certificate, tmp_path, make_config, credentials, monkeypatch
 ):
-    from .conftest import Inbox
+    from ..conftest import Inbox
 
     inbox = Inbox()
     controller, logins = tls_server(certificate, inbox, implicit=mode == "ssl")
@@ -389,7 +381,7 @@ def test_tls_and_login_with_the_password_from_its_reference(
 
 
 def test_an_untrusted_certificate_is_refused(certificate, tmp_path, make_config, credentials):
-    from .conftest import Inbox
+    from ..conftest import Inbox
 
     inbox = Inbox()
     controller, _ = tls_server(certificate, inbox)

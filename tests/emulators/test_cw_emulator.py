@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from .conftest import CW_HEADERS
+from ..conftest import CW_HEADERS
 
 
 def get(url, params=None, headers=CW_HEADERS, **kwargs):

@@ -17,7 +17,7 @@ from crosswalk.http import (
     TransientError,
 )
 
-from .conftest import CW_HEADERS
+from ..conftest import CW_HEADERS
 
 
 class Sleeps(list):
@@ -143,9 +143,12 @@ def test_extraction_under_faults_reads_the_same_records(cw, cw_server):
     assert cw_server.faults.injected["throttle"] > 0 and cw_server.faults.injected["error"] > 0
 
 
-def test_an_unreachable_system_is_a_transient_error(sleeps):
+def test_an_unreachable_system_is_a_transient_error(sleeps, refused_port):
     client = HttpClient(
-        "connectwise", "http://127.0.0.1:9", timeout=1, retry=RetryPolicy(attempts=2, sleep=sleeps)
+        "connectwise",
+        f"http://127.0.0.1:{refused_port}",
+        timeout=1,
+        retry=RetryPolicy(attempts=2, sleep=sleeps),
     )
     with pytest.raises(TransientError, match="unreachable"):
         client.request("GET", "anything")

@@ -1,17 +1,13 @@
-"""Extraction from the ConnectWise emulator through the flows: incremental reads land
-exactly the changed records, an unchanged rerun costs one request per entity, and
-injected faults do not change what lands."""
+"""Extraction from the ConnectWise emulator through the flows' landing steps (no dbt):
+incremental reads land exactly the changed records, an unchanged rerun costs one request
+per entity, and injected faults do not change what lands."""
 
 import pytest
 
 from crosswalk.connectwise import ConnectWise
 from crosswalk.warehouse import Warehouse
-from flows.customer_sync.flow import customer_sync
-from flows.service_sync.flow import service_sync
 
-from .conftest import CW_HEADERS
-
-pytestmark = pytest.mark.flow
+from ..conftest import CW_HEADERS, land
 
 
 @pytest.fixture
@@ -43,31 +39,31 @@ def raw(config, table):
         ).fetchall()
 
 
-def test_incremental_extraction_lands_exactly_the_changes(prefect_server, api_config, cw_server):
+def test_incremental_extraction_lands_exactly_the_changes(api_config, cw_server):
     client = ConnectWise(
         cw_server.url, "dealer", "demo-public", "demo-private", CW_HEADERS["clientId"]
     )
-    first = customer_sync(config=str(api_config))
+    first = land(api_config, "customer-sync")
     companies = client.count("company/companies")
     assert landed(first)["companies"][:2] == (companies, companies)
     assert landed(first)["sites"][1] == len(raw(api_config, "sites")) > 0
 
     before = len(cw_server.requests)
-    second = customer_sync(config=str(api_config))
+    second = land(api_config, "customer-sync")
     calls = [r for r in list(cw_server.requests)[before:] if "/apis/3.0/" in r.path]
     assert [r.path.rsplit("/", 1)[-1] for r in calls] == ["companies"]
     assert all(inserted == updated == 0 for _, inserted, updated, _ in landed(second).values())
 
     target = raw(api_config, "companies")[0][0]
     client.patch("company/companies", target, {"name": "Changed Incrementally"})
-    third = customer_sync(config=str(api_config))
+    third = land(api_config, "customer-sync")
     assert landed(third)["companies"][1:3] == (0, 1)
     assert landed(third)["sites"][1:3] == (0, 0) and landed(third)["sites"][0] > 0
     names = {row[0]: row for row in raw(api_config, "companies")}
     assert "Changed Incrementally" in names[target]
 
 
-def test_faults_do_not_change_what_lands(prefect_server, emulated, tmp_path, credentials):
+def test_faults_do_not_change_what_lands(emulated, tmp_path, credentials):
     server = emulated.servers["connectwise"]
     text = emulated.config.read_text(encoding="utf-8")
     clean, faulty = tmp_path / "clean", tmp_path / "faulty"
@@ -76,11 +72,11 @@ def test_faults_do_not_change_what_lands(prefect_server, emulated, tmp_path, cre
     for folder in (clean, faulty):
         folder.mkdir()
         (folder / "crosswalk.toml").write_text(text, encoding="utf-8")
-    service_sync(config=str(clean / "crosswalk.toml"))
+    land(clean / "crosswalk.toml", "service-sync")
     before = dict(server.faults.injected)
     server.faults.configure(seed=2, throttle=0.2, error=0.05, retry_after=0)
     try:
-        run = service_sync(config=str(faulty / "crosswalk.toml"))
+        run = land(faulty / "crosswalk.toml", "service-sync")
     finally:
         server.faults.clear()
     assert run.status == "completed"
