@@ -77,18 +77,25 @@ class Run:
 
 @contextmanager
 def flow_run_recorded(
-    flow: str, settings: Settings, entities: Sequence[Entity], plan: bool, full_refresh: bool
+    flow: str,
+    settings: Settings,
+    entities: Sequence[Entity],
+    plan: bool,
+    full_refresh: bool,
+    reads: Sequence[Entity] = (),
 ) -> Iterator[Run]:
     """Record the run in ``sync.runs``: started now, completed or failed with the reason.
 
-    The raw tables of ``entities`` are created up front so that dbt's sources exist
-    even before a system has returned a record. A run that fails is reported on its way
-    out (``report``), so its recipients hear that it could not complete and why.
+    The raw tables of ``entities`` (what the flow lands) and of ``reads`` (what another
+    flow lands and this one's models read: agreement-sync reads the customer mapping) are
+    created up front, so that dbt's sources exist even before a system has returned a
+    record or the other flow has run. A run that fails is reported on its way out
+    (``report``), so its recipients hear that it could not complete and why.
     """
     run = Run(str(flow_run.id or uuid.uuid4()), flow, settings, plan, full_refresh)
     warehouse = run.warehouse
     warehouse.migrate()
-    for entity in entities:
+    for entity in (*entities, *reads):
         warehouse.ensure_table(entity.system, entity.name, entity.arrow_schema)
     if full_refresh:
         warehouse.reset_watermarks([e.key for e in entities])

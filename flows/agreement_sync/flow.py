@@ -29,6 +29,7 @@ from crosswalk.pipeline import (
     report,
 )
 from flows.agreement_sync.push import push_agreements
+from flows.customer_sync.flow import ENTITIES as MAPPING
 from schemas import connectwise, eautomate
 
 ENTITIES = (
@@ -84,7 +85,11 @@ def agreement_sync(
     """Extract agreements, invoices and contracts, land them, check the configured names,
     build the plan, push contracts and links, report."""
     settings = load_settings(config)
-    with flow_run_recorded("agreement-sync", settings, ENTITIES, plan, full_refresh) as run:
+    # The customer mapping, which customer-sync lands, decides every agreement's customers:
+    # before any customer-sync, every agreement waits for its mapping.
+    with flow_run_recorded(
+        "agreement-sync", settings, ENTITIES, plan, full_refresh, reads=MAPPING
+    ) as run:
         land_entities(run, ENTITIES)
         check_names(run)
         run.models = build_models(run, MODELS)

@@ -247,7 +247,7 @@ class AgreementPush:
     def lines(self, agreement_id: int) -> list[dict]:
         return rows(
             self.con,
-            "SELECT item_number, description, quantity, rate, psa_amount, amount_rule "
+            "SELECT item_number, description, quantity, rate, psa_amount, billed_as "
             "FROM intermediate.int_agreement_lines_planned WHERE agreement_id = ? "
             "ORDER BY line_kind <> 'base', line_order",
             [agreement_id],

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.dbt
 FIXTURES = Path(emulators.__file__).parent / "fixtures"
 LAYERS = "starts_with(table_schema, 'raw_') OR table_schema IN ('staging', 'intermediate', 'marts')"
 # A column named for money or a quantity of something priced.
-MONEY = re.compile(r"(^|_)(amount|cost|price|total|subtotal|balance|tax|rate|hours|quantity)(_|$)")
+MONEY = re.compile(
+    r"(^|_)(amount|cost|price|total|subtotal|balance|tax|rate|hours|quantity|included)(_|$)"
+)
 SCORES = {"score", "suggestion_score"}  # a match's likelihood: the only floats allowed
 
 

@@ -252,7 +252,7 @@ def test_lines_are_rebuilt_from_the_additions_and_the_money_agrees_to_the_cent(
     less = case(world, "addition_less_included")
     planned = query(
         folder,
-        "SELECT l.quantity, l.rate, l.psa_amount, l.amount_rule, "
+        "SELECT l.quantity, l.rate, l.psa_amount, l.billed_as, "
         "a.quantity, a.billed_quantity, s.cycle_months FROM "
         "intermediate.int_agreement_lines_planned l JOIN "
         "staging.stg_connectwise__additions a USING (addition_id) JOIN "

@@ -12,13 +12,13 @@ from flows.customer_sync.flow import customer_sync, reads
 def test_contracts_are_read_only_when_contract_types_filters(make_config, tmp_path):
     entities, models = reads(load_settings(make_config(tmp_path)))
     assert "eautomate.contracts" not in map(str, entities)
-    assert "source:raw_eautomate.contracts+" not in models
+    assert "stg_eautomate__contracts" not in models
     (tmp_path / "filtered").mkdir()
     section = '[flows.customer_sync]\ncontract_types = ["MPS"]\n'
     filtered = make_config(tmp_path / "filtered", **{"flows.customer_sync": section})
     entities, models = reads(load_settings(filtered))
     assert "eautomate.contracts" in map(str, entities)
-    assert "source:raw_eautomate.contracts+" in models
+    assert "stg_eautomate__contracts" in models
 
 
 @pytest.mark.flow

@@ -6,7 +6,7 @@
 -- unit price (times the months of the billing cycle) where that product is the PSA's
 -- billed amount exactly, with no rounding; otherwise (less-included quantities, a price that is not quantity x
 -- unit price) as quantity 1 at the billed amount, the PSA's quantity in its description.
--- amount_rule records which. An addition the PSA bills nothing for (billed quantity 0)
+-- billed_as records which. An addition the PSA bills nothing for (billed quantity 0)
 -- keeps its line at quantity 0.
 
 with
@@ -53,7 +53,7 @@ base as (
         cast(1 as decimal(18, 4)) as quantity,
         cast(agreement_amount as decimal(18, 4)) as rate,
         cast(agreement_amount as decimal(18, 2)) as psa_amount,
-        'base amount' as amount_rule
+        'base amount' as billed_as
     from mapped
     inner join base_items using (agreement_id)
     where agreement_amount <> 0
@@ -110,7 +110,7 @@ addition_lines as (
         psa_amount,
         case when is_exact then 'billed quantity x unit price'
             else 'quantity 1 at the extended price (quantity x unit price is not the billed amount)'
-        end as amount_rule
+        end as billed_as
     from priced
 ),
 
