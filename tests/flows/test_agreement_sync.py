@@ -484,3 +484,43 @@ def test_a_configured_name_the_psa_does_not_serve_is_a_configuration_failure(wor
         "'agreement-sync' AND status = 'open' AND entity = 'run'",
     )
     assert [code for code, _ in failure] == ["config-invalid"]
+
+
+def test_an_operator_links_an_agreement_to_a_contract_by_hand(world, folder, apis):
+    _, ea = apis
+    ((agreement, customer, before),) = query(
+        folder,
+        "SELECT agreement_id, customer_number, contract_number FROM marts.mapped_agreements "
+        "WHERE next_action = 'in-sync' ORDER BY 1 LIMIT 1 OFFSET 3",
+    )
+    template = world.store.one(
+        "SELECT contract_number FROM eautomate.contracts WHERE is_template ORDER BY 1 LIMIT 1"
+    )[0]
+    hand = ea.add_contract_from_template(template, customer, "2025-01-01", number="HAND-7-01")
+    cli(folder, "agreements", "link", str(agreement), "HAND-7-01", "--note", "test")
+    run = sync(world, folder)
+    assert ("update-contract", "contract HAND-7-01") in {(w.action, w.target) for w in run.planned}
+    row = synced(folder, agreement)
+    assert (row["match_rule"], row["contract_number"]) == ("link", "HAND-7-01")
+    held = contracts(world, "contract_number IN (?, ?)", ["HAND-7-01", before])
+    assert lines_total(held["HAND-7-01"]) == row["psa_amount"]
+    assert field_of(world, agreement) == "HAND-7-01"
+    props = ea.contract(hand["ContractID"])["CustomProperties"]
+    assert {"Name": "ZCJ_CW_AgreementID", "Value": str(agreement)} in props
+    shown = cli(folder, "agreements", "show", str(agreement))
+    assert "HAND-7-01" in shown and "link, operator" in shown
+    assert str(agreement) in cli(folder, "agreements", "list")
+
+
+def test_terminate_ended_terminates_the_active_contract_of_an_ended_agreement(world, folder, apis):
+    _, ea = apis
+    terminate = '[flows.agreement_sync]\nterminate_ended = true\ntermination_code = "CANCEL"\n'
+    ended = case(world, "contract_active_agreement_ended")
+    run = sync(world, folder, terminate)
+    assert {w.action for w in run.planned} == {"terminate-contract"}
+    assert len(run.planned) == len(ended)
+    for contract_id in ended:
+        doc = ea.contract(contract_id)
+        assert (doc["Status"], doc["TerminationCode"]) == ("Terminated", "CANCEL")
+    again = sync(world, folder, terminate)
+    assert again.planned == [] and not found(again, "agreement-ended-contract-active")
