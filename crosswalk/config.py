@@ -316,10 +316,44 @@ class AgreementSyncConfig(FlowConfig):
         return self
 
 
+class ServiceSyncConfig(FlowConfig):
+    """``[flows.service_sync]``: which PSA tickets become ERP service calls, and how
+    (crosswalk.example.toml documents each key). Board, status and code names are checked
+    against what the systems serve at the start of every run."""
+
+    # "status": tickets in these board statuses (empty: every closed ticket); "invoiced":
+    # tickets whose time is on a PSA invoice (the incumbent's invoice-only mode).
+    mode: Literal["status", "invoiced"] = "status"
+    statuses: dict[str, list[str]] = {}
+    # Only tickets closed (or, still open, entered) on or after this day; unset: all.
+    first_date: date | None = None
+    # PSA member identifier -> ERP technician number, for members whose technician
+    # number (employeeIdentifer) is missing or differs.
+    technicians: dict[str, str] = {}
+    # The contract of a ticket with no linked agreement and no single active contract.
+    contract_fallback: str | None = Field(default=None, min_length=1)
+    # ERP call type by board, bill code by ticket type, activity code by work type.
+    call_type: str = Field(default="IT", min_length=1)
+    call_types: dict[str, str] = {}
+    bill_code: str = Field(default="T&M", min_length=1)
+    bill_code_agreement: str = Field(default="CONTRACT", min_length=1)
+    bill_codes: dict[str, str] = {}
+    activity_code: str = Field(default="LABOR", min_length=1)
+    activity_codes: dict[str, str] = {}
+    # The status a new call is made in; OKToInvoice needs labor (a ticket has time).
+    call_status: Literal["OKToInvoice", "Pending"] = "OKToInvoice"
+    # Labor hours: the time entry's actual hours or its billed hours.
+    hours: Literal["actual", "billed"] = "actual"
+    # Time entries not billable: left off the call, or sent at zero hours.
+    non_billable: Literal["skip", "zero"] = "skip"
+    # false: read, decide and report only; nothing is written to either system.
+    push: bool = True
+
+
 class Flows(_Strict):
     customer_sync: CustomerSyncConfig = CustomerSyncConfig()
     agreement_sync: AgreementSyncConfig = AgreementSyncConfig()
-    service_sync: FlowConfig = FlowConfig()
+    service_sync: ServiceSyncConfig = ServiceSyncConfig()
     charge_import: ChargeImportConfig = ChargeImportConfig()
 
 

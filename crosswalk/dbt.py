@@ -80,14 +80,36 @@ AGREEMENT_SETTINGS = {
     "contract_prefix",
     "invoice_number_in",
 }
+# The [flows.service_sync] keys models read (macros/service_sync.sql and its callers).
+SERVICE_SETTINGS = {
+    "mode",
+    "statuses",
+    "first_date",
+    "technicians",
+    "contract_fallback",
+    "call_type",
+    "call_types",
+    "bill_code",
+    "bill_code_agreement",
+    "bill_codes",
+    "activity_code",
+    "activity_codes",
+    "call_status",
+    "hours",
+    "non_billable",
+}
 
 
 def model_vars(settings: Settings) -> dict:
-    """The settings models read (``var('customer_sync')``, ``var('agreement_sync')``):
-    filters, not secrets."""
+    """The settings models read (``var('customer_sync')``, ``var('agreement_sync')``,
+    ``var('service_sync')`` with the dealer's time zone): filters, not secrets."""
+    erp = settings.systems.eautomate
+    service = settings.flows.service_sync.model_dump(include=SERVICE_SETTINGS, mode="json")
+    service["time_zone"] = erp.time_zone if erp is not None else "UTC"
     return {
         "customer_sync": settings.flows.customer_sync.model_dump(include=MODEL_SETTINGS),
         "agreement_sync": settings.flows.agreement_sync.model_dump(include=AGREEMENT_SETTINGS),
+        "service_sync": service,
     }
 
 

@@ -73,6 +73,15 @@ class Ticket(_Tracked):
     status__name: Text = pa.Field(nullable=True)
     closed_flag: Flag = pa.Field(nullable=True)
     actual_hours: Quantity = pa.Field(nullable=True, ge=0)
+    site__id: Id = pa.Field(nullable=True)
+    agreement__id: Id = pa.Field(nullable=True)
+    type__name: Text = pa.Field(nullable=True)
+    owner__identifier: Text = pa.Field(nullable=True)
+    contact_name: Text = pa.Field(nullable=True)
+    po_number: Text = pa.Field(nullable=True)
+    external_x_ref: Text = pa.Field(nullable=True, str_length={"max_value": 100})
+    closed_date: Stamp = pa.Field(nullable=True)
+    info__date_entered: Stamp = pa.Field(nullable=True)
 
 
 class Site(_Tracked):
@@ -148,6 +157,10 @@ class TimeEntry(_Tracked):
     billable_option: Text = pa.Field(nullable=True)
     notes: Text = pa.Field(nullable=True)
     status: Text = pa.Field(nullable=True)
+    agreement__id: Id = pa.Field(nullable=True)
+    invoice__id: Id = pa.Field(nullable=True)
+    work_role__name: Text = pa.Field(nullable=True)
+    date_entered: Stamp = pa.Field(nullable=True)
 
 
 class Member(_Tracked):
@@ -157,6 +170,8 @@ class Member(_Tracked):
     primary_email: Text = pa.Field(nullable=True)
     inactive_flag: Flag = pa.Field(nullable=True)
     license_class: Text = pa.Field(nullable=True)
+    # The technician number (the API's own spelling), the ERP technician it works as.
+    employee_identifer: Text = pa.Field(nullable=True, str_length={"max_value": 10})
 
 
 class AgreementType(Record):

@@ -1,16 +1,34 @@
-"""service-sync: PSA tickets with time -> ERP service calls, and calls back to tickets.
+"""service-sync: PSA tickets with time -> ERP service calls (ID965).
 
-Reads ConnectWise service tickets (with time entries and members) and e-automate service
-calls (with labor) and technicians changed since each watermark (less the configured
-overlap), validates and lands them in ``raw_connectwise.*`` and ``raw_eautomate.*`` and
-builds their models. A re-run is safe: rows merge by primary key and the watermark advances in the
-same transaction as the rows it covers.
+Reads ConnectWise service tickets, time entries and members, and e-automate service calls
+(with labor), technicians and contracts changed since each watermark (less the configured
+overlap), validates and lands them, checks the codes in ``[flows.service_sync]`` against
+the ERP's code lists, and builds ``marts.service_call_sync``: per ticket, its call and the
+labor lines its time entries ask for. The push makes or updates each call that differs,
+checks the hours it holds, and writes the call number back to the ticket (``push.py``).
+
+A re-run is safe: rows merge by primary key and a watermark advances in the same
+transaction as the rows it covers; a call is found by its ``[CW #<ticket>]`` key before it
+is made, a labor line by its ``[TE #<time entry>]`` key before it is added; an unchanged
+ticket costs no call.
 """
 
-from prefect import flow
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
-from crosswalk.config import load_settings
-from crosswalk.pipeline import Run, build_models, flow_run_recorded, land_entities, report
+from crosswalk.config import ConfigError, load_settings
+from crosswalk.connectwise import ConnectWise
+from crosswalk.eautomate import EAutomate
+from crosswalk.pipeline import (
+    Run,
+    build_models,
+    flow_run_recorded,
+    land_entities,
+    open_apis,
+    report,
+)
+from flows.customer_sync.flow import ENTITIES as MAPPING
+from flows.service_sync.push import push_tickets
 from schemas import connectwise, eautomate
 
 ENTITIES = (
@@ -19,21 +37,75 @@ ENTITIES = (
     connectwise.members,
     eautomate.calls,
     eautomate.technicians,
+    eautomate.contracts,
 )
 MODELS = (
-    "source:raw_connectwise.tickets+",
-    "source:raw_connectwise.time_entries+",
-    "source:raw_connectwise.members+",
+    "+service_call_sync",
+    "+mapped_tickets",
+    "+ticket_hours",
+    "+service_sync_findings",
     "+sync_health",
 )
+# Each code the configuration names, and the ERP code list it must be in.
+CODED = {
+    "call_type": "CallType",
+    "call_types": "CallType",
+    "bill_code": "BillCode",
+    "bill_code_agreement": "BillCode",
+    "bill_codes": "BillCode",
+    "activity_code": "ActivityCode",
+    "activity_codes": "ActivityCode",
+}
+
+
+@task(cache_policy=NO_CACHE)
+def check_codes(run: Run) -> None:
+    """Every call type, bill code and activity code in ``[flows.service_sync]`` is one
+    e-automate serves: a typo is a configuration failure naming the key and the value,
+    not a call refused ticket by ticket."""
+    config = run.settings.flows.service_sync
+    with run.warehouse.connect(read_only=True) as con:
+        if not con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'raw_eautomate' AND table_name = 'code_lists'"
+        ).fetchone()[0]:
+            return  # not landed yet (customer-sync lands the code lists)
+        problems = []
+        for key, list_type in CODED.items():
+            value = getattr(config, key)
+            named = value.items() if isinstance(value, dict) else [(None, value)]
+            served = [c for (c,) in con.execute(
+                "SELECT code FROM raw_eautomate.code_lists WHERE list_type = ? ORDER BY code",
+                [list_type]).fetchall()]  # fmt: skip
+            if not served:
+                continue
+            for name, code in named:
+                if code not in served:
+                    where = f"{key}.{name}" if name is not None else key
+                    problems.append(
+                        f"flows.service_sync.{where}: {code!r} is not a {list_type} e-automate "
+                        f"serves (it serves: {', '.join(served)})"
+                    )
+        if problems:
+            raise ConfigError("; ".join(problems))
 
 
 @flow(name="service-sync")
 def service_sync(config: str | None = None, plan: bool = False, full_refresh: bool = False) -> Run:
-    """Extract tickets, land them, build their models, report."""
+    """Extract tickets, time and calls, land them, check the configured codes, build the
+    plan, push calls and links, report."""
     settings = load_settings(config)
-    with flow_run_recorded("service-sync", settings, ENTITIES, plan, full_refresh) as run:
+    # The customer mapping, which customer-sync lands, decides every ticket's customer:
+    # before any customer-sync, every ticket waits for its mapping.
+    with flow_run_recorded(
+        "service-sync", settings, ENTITIES, plan, full_refresh, reads=MAPPING
+    ) as run:
         land_entities(run, ENTITIES)
+        check_codes(run)
         run.models = build_models(run, MODELS)
+        if settings.flows.service_sync.push:
+            apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
+            if apis["connectwise"] is not None and apis["eautomate"] is not None:
+                push_tickets(run, apis["connectwise"], apis["eautomate"])
     report(run)
     return run

@@ -246,6 +246,8 @@ NOT_IN_THE_SOURCE = {
     ("flows/customer_sync/flow.py", "report_link_findings"): "finding_code of the models",
     ("flows/agreement_sync/push.py", "_waiting_failure"): "waiting_code of the models",
     ("flows/agreement_sync/push.py", "field_findings"): "field_finding_code of the models",
+    ("flows/service_sync/push.py", "_waiting_failure"): "waiting_code of the models",
+    ("flows/service_sync/push.py", "findings"): "code of marts.service_sync_findings",
 }
 
 

@@ -12,6 +12,7 @@ renamed as (
         cast(last_name as varchar) as last_name,
         cast(primary_email as varchar) as email,
         cast(license_class as varchar) as license_class,
+        nullif(trim(cast(employee_identifer as varchar)), '') as technician_number,
         coalesce(cast(inactive_flag as boolean), false) as is_inactive,
         cast(info__last_updated as timestamptz) as last_updated_at,
         _loaded_at as loaded_at

@@ -20,6 +20,10 @@ renamed as (
         cast(billable_option as varchar) as billable_option,
         cast(notes as varchar) as notes,
         cast(status as varchar) as time_status,
+        cast(agreement__id as bigint) as agreement_id,
+        cast(invoice__id as bigint) as invoice_id,
+        cast(work_role__name as varchar) as work_role,
+        cast(date_entered as timestamptz) as entered_at,
         cast(info__last_updated as timestamptz) as last_updated_at,
         _loaded_at as loaded_at
     from source

@@ -1,0 +1,54 @@
+-- The PSA service tickets the service sync takes, with their time. Which: with mode
+-- "status", tickets in flows.service_sync.statuses ({board: [status, ...]}; empty: every
+-- closed ticket); with mode "invoiced", tickets whose time is on a PSA invoice (the
+-- incumbent's invoice-only mode). A ticket without a time entry is skipped, with that
+-- reason: there is no labor to put on a call. With first_date, only tickets closed (or,
+-- when still open, entered) on or after it: the day the dealer starts syncing.
+{%- set mode = service_sync_setting('mode', 'status') %}
+{%- set statuses = service_sync_setting('statuses', {}) %}
+{%- set first_date = service_sync_setting('first_date', none) %}
+
+with
+
+tickets as (
+    select * from {{ ref('stg_connectwise__tickets') }}
+    where coalesce(record_type, 'ServiceTicket') = 'ServiceTicket'
+),
+
+time_entries as (
+    select
+        charge_to_id as ticket_id,
+        count(*) as time_entries,
+        count(invoice_id) as invoiced_entries,
+        sum(actual_hours) as actual_hours
+    from {{ ref('stg_connectwise__time_entries') }}
+    where charge_to_type = 'ServiceTicket'
+    group by charge_to_id
+),
+
+final as (
+    select
+        tickets.* exclude (actual_hours),
+        coalesce(time_entries.time_entries, 0) as time_entries,
+        coalesce(time_entries.actual_hours, 0) as actual_hours,
+        case when time_entries.ticket_id is null then 'ticket-without-time' end as skip_code
+    from tickets
+    left join time_entries on tickets.ticket_id = time_entries.ticket_id
+    where
+    {%- if mode == 'invoiced' %}
+        coalesce(time_entries.invoiced_entries, 0) > 0
+    {%- elif statuses %}
+        {%- set pairs = [] %}
+        {%- for board, names in statuses.items() %}{% for name in names %}
+            {%- set _ = pairs.append('(' ~ quoted(board) ~ ', ' ~ quoted(name) ~ ')') %}
+        {%- endfor %}{% endfor %}
+        (tickets.board, tickets.status) in ({{ pairs | join(', ') if pairs else '(null, null)' }})
+    {%- else %}
+        tickets.is_closed
+    {%- endif %}
+    {%- if first_date %}
+        and coalesce(tickets.closed_at, tickets.entered_at) >= '{{ first_date }}'::date
+    {%- endif %}
+)
+
+select * from final

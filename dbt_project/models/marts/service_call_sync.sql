@@ -1,0 +1,107 @@
+-- What the service sync does per ticket (its push reads this): make its call with a labor
+-- line per time entry; add the time entries not yet on its open call (and close it once the
+-- ticket is closed); carry new time on a follow-up call when its call is already Invoiced
+-- (final); nothing when the ERP holds it all; wait, with the reason, for a mapping or a
+-- technician; skip a ticket without time. A ticket's calls are found by the key that opens
+-- their description, "[CW #<ticket id>]": the incumbent's calls are adopted, never doubled.
+{%- set call_status = service_sync_setting('call_status', 'OKToInvoice') %}
+
+with
+
+tickets as (
+    select * from {{ ref('int_service_tickets_mapped') }}
+),
+
+time_planned as (
+    select * from {{ ref('int_service_time_planned') }}
+),
+
+calls as (
+    select * from {{ ref('stg_eautomate__calls') }}
+    where ticket_id is not null and status_code <> 'Canceled'
+),
+
+-- The call new time goes on: the ticket's latest call not yet invoiced.
+open_calls as (
+    select ticket_id, max_by(call_number, try_cast(call_number as bigint)) as call_number
+    from calls
+    where status_code <> 'Invoiced'
+    group by ticket_id
+),
+
+ticket_calls as (
+    select
+        ticket_id,
+        list(call_number order by try_cast(call_number as bigint)) as call_numbers,
+        max_by(call_number, try_cast(call_number as bigint)) as latest_call_number,
+        bool_or(status_code = 'Invoiced') as has_invoiced_call
+    from calls
+    group by ticket_id
+),
+
+time_summary as (
+    select
+        ticket_id,
+        count(*) filter (where goes_to_erp and erp_call_number is null) as new_entries,
+        count(*) filter (where goes_to_erp and erp_call_number is null
+            and waiting_code is not null) as waiting_entries,
+        sum(labor_hours) filter (where goes_to_erp and erp_call_number is null) as new_hours,
+        sum(labor_hours) filter (where goes_to_erp) as psa_hours,
+        coalesce(sum(erp_hours), 0) as erp_hours,
+        min(waiting_code) as time_waiting_code
+    from time_planned
+    group by ticket_id
+),
+
+decided as (
+    select
+        tickets.* exclude (waiting_code),
+        open_calls.call_number as open_call_number,
+        open_call.status_code as open_call_status,
+        open_call.close_date as open_call_close_date,
+        open_call.contract_number as open_call_contract_number,
+        ticket_calls.call_numbers,
+        ticket_calls.latest_call_number,
+        coalesce(ticket_calls.has_invoiced_call, false) as has_invoiced_call,
+        coalesce(time_summary.new_entries, 0) as new_entries,
+        coalesce(time_summary.new_hours, 0) as new_hours,
+        coalesce(time_summary.psa_hours, 0) as psa_hours,
+        coalesce(time_summary.erp_hours, 0) as erp_hours,
+        -- A closed ticket closes its call: the configured status and the close date.
+        open_calls.call_number is not null and tickets.is_closed
+            and (open_call.close_date is null
+                {%- if call_status == 'OKToInvoice' %}
+                or open_call.status_code not in ('OKToInvoice', 'Complete', 'Cleared')
+                {%- endif %}) as is_close_stale,
+        coalesce(tickets.waiting_code, time_summary.time_waiting_code) as waiting_code
+    from tickets
+    left join open_calls on tickets.ticket_id = open_calls.ticket_id
+    left join calls as open_call on open_calls.call_number = open_call.call_number
+    left join ticket_calls on tickets.ticket_id = ticket_calls.ticket_id
+    left join time_summary on tickets.ticket_id = time_summary.ticket_id
+),
+
+final as (
+    select
+        * replace (
+            coalesce(skip_code, case when latest_call_number is null and new_entries = 0
+                and waiting_code is null then 'ticket-without-billable-time' end) as skip_code
+        ),
+        case
+            when skip_code is not null then 'skipped'
+            when waiting_code is not null
+                and (new_entries > 0 or latest_call_number is null) then 'waiting'
+            when new_entries > 0 and open_call_number is not null then 'update-call'
+            when new_entries > 0 and has_invoiced_call then 'follow-up-call'
+            when new_entries > 0 then 'create-call'
+            when is_close_stale then 'update-call'
+            when latest_call_number is null and new_entries = 0 then 'skipped'
+            else 'in-sync'
+        end as action,
+        {{ quoted(call_status) }} as call_status,
+        coalesce(external_x_ref, '') <> coalesce(latest_call_number, '')
+            and latest_call_number is not null as is_xref_stale
+    from decided
+)
+
+select * from final

@@ -1,0 +1,53 @@
+-- The analyst's reconciliation of hours, per selected ticket: the PSA's billable hours
+-- (what goes to the ERP), the hours on the ERP labor lines of its time entries, the
+-- difference and why (waiting, skipped, not yet sent). Time that is not billable is left
+-- out of both sides (erp_not_billable_hours shows what the incumbent put on calls all the
+-- same). A difference with no reason is a failure of the sync (finding hours-unexplained).
+
+with
+
+sync as (
+    select * from {{ ref('service_call_sync') }}
+),
+
+time_planned as (
+    select
+        ticket_id,
+        sum(actual_hours) filter (where is_billable) as psa_billable_hours,
+        sum(actual_hours) filter (where not is_billable) as psa_non_billable_hours,
+        sum(labor_hours) filter (where goes_to_erp) as hours_to_send,
+        coalesce(sum(erp_hours) filter (where goes_to_erp), 0) as erp_hours,
+        -- time not billable that the incumbent put on a call all the same
+        coalesce(sum(erp_hours) filter (where not goes_to_erp), 0) as erp_not_billable_hours,
+        sum(labor_hours) filter (where goes_to_erp and erp_call_number is null) as unsent_hours
+    from {{ ref('int_service_time_planned') }}
+    group by ticket_id
+),
+
+final as (
+    select
+        sync.ticket_id,
+        sync.summary,
+        sync.company_identifier,
+        sync.customer_number,
+        sync.latest_call_number as call_number,
+        coalesce(time_planned.psa_billable_hours, 0) as psa_billable_hours,
+        coalesce(time_planned.psa_non_billable_hours, 0) as psa_non_billable_hours,
+        coalesce(time_planned.erp_hours, 0) as erp_hours,
+        coalesce(time_planned.erp_not_billable_hours, 0) as erp_not_billable_hours,
+        coalesce(time_planned.hours_to_send, 0) - coalesce(time_planned.erp_hours, 0)
+            as difference_hours,
+        case
+            when coalesce(time_planned.hours_to_send, 0) = coalesce(time_planned.erp_hours, 0)
+                then null
+            when sync.action = 'waiting' then 'waiting: ' || sync.waiting_code
+            when sync.action = 'skipped' then 'skipped: ' || sync.skip_code
+            when sync.action in ('create-call', 'update-call', 'follow-up-call')
+                and coalesce(time_planned.unsent_hours, 0) > 0 then 'to send: ' || sync.action
+            else 'unexplained'
+        end as difference_reason
+    from sync
+    left join time_planned on sync.ticket_id = time_planned.ticket_id
+)
+
+select * from final

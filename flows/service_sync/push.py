@@ -1,0 +1,472 @@
+"""service-sync pushes: PSA tickets with time -> ERP service calls (seed 004, ID965).
+
+``marts.service_call_sync`` says per ticket what to do; this module does it through
+``crosswalk.pushing``:
+
+- create: a call for the ticket's customer (its site's location when mapped), technician,
+  contract and codes, ``[CW #<ticket id>]`` opening its description, one labor line per
+  time entry with ``[TE #<time entry id>]`` in its Remarks; looked up by that key before it
+  is sent and after an answer that was lost, so it is made once;
+- update: the time entries not yet on the ticket's open call added to it (the call is read
+  first, so a line already there is never added twice), and the call closed once the
+  ticket is (status and close date), in one ``saveCall``;
+- follow-up: new time on a ticket whose call is already Invoiced (final) goes on a new
+  call for the same ticket, and the run says so;
+- every call written is checked: the hours of its labor lines for the ticket's time
+  entries must equal what was sent, else ``hours-mismatch`` with both figures;
+- the call number is written into the ticket's ``externalXRef`` whenever missing or
+  different, so the link is where PSA users look.
+
+What waits (a company not mapped, time by a member without an ERP technician) is
+reported once per cause with the fix, and goes through by itself once fixed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from crosswalk.connectwise import ConnectWise
+from crosswalk.eautomate import EAutomate
+from crosswalk.errors import Failure, data_failure
+from crosswalk.http import DataError
+from crosswalk.pipeline import Run
+from crosswalk.pushing import Pusher, Write
+from crosswalk.warehouse import rows
+from schemas import connectwise, eautomate
+
+TICKETS = "service/tickets"
+HOURS = Decimal("0.01")
+ENTRY_KEY = re.compile(r"\[TE #(\d+)\]")
+DESCRIPTION = 2048  # e-automate's limit on a call's description
+# Codes this step looks at on every run, by the record they are on.
+TICKET_CODES = (
+    "call-create-rejected",
+    "call-update-rejected",
+    "ticket-field-rejected",
+    "hours-mismatch",
+    "time-entry-overlap",
+    "hours-unexplained",
+    "follow-up-call",
+)
+COMPANY_CODES = ("ticket-company-unmapped",)
+CUSTOMER_CODES = ("customer-inactive",)
+MEMBER_CODES = ("member-technician-missing", "member-technician-unknown")
+
+
+@dataclass
+class Pushed:
+    created: int = 0
+    adopted: int = 0
+    updated: int = 0
+    follow_ups: int = 0
+    links: int = 0
+    waiting: int = 0
+    failed: int = 0
+    hours_sent: Decimal = Decimal(0)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in vars(self).items())
+
+
+def ticket_label(row: dict) -> str:
+    return f'ticket {row["ticket_id"]} "{row["summary"]}"'
+
+
+def call_key(ticket_id: int) -> str:
+    return f"[CW #{ticket_id}]"
+
+
+class ServicePush:
+    """One push step's systems and writes; each method handles one kind of write."""
+
+    def __init__(self, pusher: Pusher, cw: ConnectWise, ea: EAutomate):
+        self.pusher, self.cw, self.ea = pusher, cw, ea
+        self.run = pusher.run
+        self.con = pusher.con
+        self.pushed = Pushed()
+        self.checked: set[int] = set()
+
+    # --- finding calls ------------------------------------------------------------------
+
+    def find_call(self, key: dict) -> str | None:
+        """A call of the ticket (its description opens with ``[CW #<ticket>]``) for the
+        customer, changed since ``key["since"]`` and not one of the ticket's calls known
+        before the create: one short list read, then the few candidates' records."""
+        changes = self.ea.changes("calls", self.ea.local(key["since"]))
+        known = set(key.get("known") or ())
+        customer = key["customer"].upper()
+        candidates = [
+            r["CallNumber"] for r in changes.rows
+            if str(r["CustomerNumber"]).upper() == customer and r["CallNumber"] not in known
+        ]  # fmt: skip
+        opening = call_key(key["ticket"])
+        found = [
+            doc["CallNumber"]
+            for chunk in self.ea.details("calls", candidates)
+            for doc in chunk
+            if (doc.get("Description") or "").lstrip().startswith(opening)
+        ]
+        return min(found, key=int, default=None)
+
+    def recover(self) -> None:
+        self.pusher.recover(
+            {"create-call": self.find_call, "follow-up-call": self.find_call},
+            updates=("update-call", "set-ticket-xref"),
+        )
+
+    # --- what waits -------------------------------------------------------------------
+
+    def waiting(self, found: list[dict]) -> None:
+        """One failure per cause (a company, a member), naming the tickets and the hours."""
+        causes: dict[tuple, list[dict]] = defaultdict(list)
+        for row in found:
+            code = row["waiting_code"]
+            if code == "ticket-company-unmapped":
+                causes[(code, row["company_id"])].append(row)
+                continue
+            if code == "customer-inactive":
+                causes[(code, row["call_customer_number"])].append(row)
+                continue
+            for member, in self.con.execute(
+                "SELECT DISTINCT member_identifier FROM intermediate.int_service_time_planned "
+                "WHERE ticket_id = ? AND waiting_code = ? ORDER BY 1",
+                [row["ticket_id"], code],
+            ).fetchall():  # fmt: skip
+                causes[(code, member)].append(row)
+        for (code, record), tickets in causes.items():
+            self.run.failures.add(self._waiting_failure(code, record, tickets))
+        self.pushed.waiting += len(found)
+
+    def _waiting_failure(self, code: str, record: Any, tickets: list[dict]) -> Failure:
+        names = ", ".join(ticket_label(r) for r in tickets[:5])
+        more = f" and {len(tickets) - 5} more" if len(tickets) > 5 else ""
+        hours = sum((Decimal(r["new_hours"]) for r in tickets), Decimal(0))
+        count = f"{len(tickets)} ticket{'s' if len(tickets) > 1 else ''}, {hours} hours"
+        if code == "ticket-company-unmapped":
+            first = tickets[0]
+            shown = first["company_identifier"] or record
+            company = f'company {shown} "{first["company_name"]}"'
+            return data_failure(
+                "connectwise", "companies", record, code,
+                f"{company} is not mapped to an ERP customer: {count} waiting ({names}{more})",
+                f"Map it: crosswalk links set <ERP customer number> {record} (crosswalk links "
+                "suggestions lists likely customers); the next run makes the calls.",
+                label=company,
+            )  # fmt: skip
+        if code == "customer-inactive":
+            return data_failure(
+                "eautomate", "customers", record, code,
+                f"customer {record} is inactive in e-automate: {count} waiting for a call "
+                f"({names}{more})",
+                f"Reactivate customer {record} in e-automate, or map its PSA company to the "
+                "customer that goes on (crosswalk links set); the next run makes the calls.",
+                label=f"customer {record}",
+            )  # fmt: skip
+        if code == "member-technician-missing":
+            problem = "has no technician number (employeeIdentifer)"
+            fix = (
+                f"Enter member {record}'s ERP technician number in ConnectWise (System > "
+                "Members > Employee ID), or map it in [flows.service_sync.technicians]; the "
+                "next run makes the calls."
+            )
+        else:
+            problem = "has a technician number that e-automate does not know"
+            fix = (
+                f"Correct member {record}'s technician number in ConnectWise, add the "
+                "technician in e-automate, or map the member in "
+                "[flows.service_sync.technicians]; the next run makes the calls."
+            )
+        return data_failure(
+            "connectwise", "members", record, code,
+            f"member {record} {problem}: {count} waiting ({names}{more})", fix,
+            label=f"member {record}",
+        )  # fmt: skip
+
+    def findings(self) -> None:
+        """Overlapping billable time, and hours that differ with no reason."""
+        fixes = {
+            "time-entry-overlap": "Correct one of the two time entries in ConnectWise, or make "
+            "one not billable; the ERP call takes what the PSA holds from then on.",
+            "hours-unexplained": "Compare the call's labor lines in e-automate with the "
+            "ticket's time entries in ConnectWise; correct the one that is wrong.",
+        }
+        for ticket, summary, code, finding in self.con.execute(
+            "SELECT ticket_id, summary, code, finding FROM marts.service_sync_findings "
+            "WHERE code IN ('time-entry-overlap', 'hours-unexplained') ORDER BY ticket_id"
+        ).fetchall():
+            self.run.failures.add(data_failure(
+                "connectwise", "tickets", ticket, code,
+                f'ticket {ticket} "{summary}": {finding}', fixes[code],
+                label=f"ticket {ticket}",
+            ))  # fmt: skip
+
+    # --- calls --------------------------------------------------------------------------
+
+    def labors(self, ticket_id: int) -> list[dict]:
+        """The labor lines of the ticket's time entries not yet on an ERP call."""
+        return rows(
+            self.con,
+            "SELECT time_entry_id, technician_number, activity_code, started_local, "
+            "ended_local, labor_hours, remarks FROM intermediate.int_service_time_planned "
+            "WHERE ticket_id = ? AND goes_to_erp AND erp_call_number IS NULL "
+            "ORDER BY started_at, time_entry_id",
+            [ticket_id],
+        )
+
+    def create(self, row: dict, follow_up: bool = False) -> None:
+        ticket = row["ticket_id"]
+        lines = self.labors(ticket)
+        description = row["description"]
+        if len(description) > DESCRIPTION:
+            description = description[:DESCRIPTION]
+        fields = {
+            "CustomerNumber": row["call_customer_number"],
+            "ContractNumber": row["contract_number"],
+            "CallType": row["call_type"],
+            "StatusCode": row["call_status"],
+            "BillCode": row["bill_code"],
+            "Caller": row["contact_name"],
+            "Description": description,
+            "PONumber": row["po_number"],
+            "TechnicianNumber": row["technician_number"],
+            "UseUnknownEquipment": True,
+            "CallDate": _local(row["entered_at"], self.ea),
+            "CloseDate": _local(row["closed_at"], self.ea) if row["is_closed"] else None,
+        }
+        hours = _hours(lines)
+        changes = {name: (None, value) for name, value in fields.items() if value is not None}
+        changes["labor"] = (None, _labor_text(lines))
+        changes["hours"] = (None, hours)
+        since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+        key = {"ticket": ticket, "customer": row["call_customer_number"], "since": since,
+               "known": list(row["call_numbers"] or [])}  # fmt: skip
+        action = "follow-up-call" if follow_up else "create-call"
+        target = f"call for ticket {ticket}" + (" (follow-up)" if follow_up else "")
+        write = Write("eautomate", action, target, ticket_label(row), changes, key=key)
+        answers: list[dict] = []
+
+        def send() -> str:
+            body = {k: v for k, v in fields.items() if v is not None}
+            answer = self.ea.add_call({**body, "Labors": [_labor(line) for line in lines]})
+            answers.append(answer)
+            return answer["CallNumber"]
+
+        def refused(exc: DataError) -> Failure:
+            return data_failure(
+                "connectwise", "tickets", ticket, "call-create-rejected",
+                f"e-automate refused the call for {ticket_label(row)} (customer "
+                f"{row['call_customer_number']}): {exc.message}",
+                "Correct what e-automate names (the customer, the contract, a code or a "
+                "technician); the next run makes the call.",
+                label=ticket_label(row),
+            )  # fmt: skip
+
+        made = self.pusher.create(write, find=lambda: self.find_call(key), send=send,
+                                  refused=refused)  # fmt: skip
+        if made is None:
+            if self.pusher.plan:
+                self.write_xref(row, f"(the new call for ticket {ticket})")
+            else:
+                self.pushed.failed += 1
+            return
+        call = answers[-1] if made.created and answers else self.ea.call_record(made.key)
+        self.pushed.created += made.created
+        self.pushed.adopted += not made.created
+        if follow_up:
+            self.pushed.follow_ups += 1
+            self.follow_up_note(row, made.key)
+        self.check_hours(row, call, lines)
+        self.write_xref(row, made.key)
+
+    def update(self, row: dict) -> None:
+        """New time on the open call, and the call closed once the ticket is."""
+        ticket, number = row["ticket_id"], row["open_call_number"]
+        lines = self.labors(ticket)
+        changes: dict[str, tuple[Any, Any]] = {}
+        close: dict[str, Any] = {}
+        if row["is_close_stale"]:
+            if row["call_status"] == "OKToInvoice" and row["open_call_status"] not in (
+                "OKToInvoice", "Complete", "Cleared"):  # fmt: skip
+                close["StatusCode"] = "OKToInvoice"
+                changes["StatusCode"] = (row["open_call_status"], "OKToInvoice")
+            if row["open_call_close_date"] is None:
+                close["CloseDate"] = _local(row["closed_at"], self.ea)
+                changes["CloseDate"] = (None, close["CloseDate"])
+        if lines:
+            changes["labor"] = ("", _labor_text(lines))
+            changes["hours"] = (None, _hours(lines))
+        write = Write("eautomate", "update-call", f"call {number}", ticket_label(row), changes)
+        sent_lines: list[dict] = []
+
+        def send() -> dict:
+            # What the call holds now: a line already there (by its key) is not added again.
+            current = self.ea.call_record(number)
+            there = {_entry_of(labor) for labor in current.get("Labors") or []}
+            new = [line for line in lines if line["time_entry_id"] not in there]
+            sent_lines[:] = new
+            if not new and not close:
+                return current
+            body = dict(close)
+            if new:
+                body["Labors"] = [*(current.get("Labors") or []), *map(_labor, new)]
+            return self.ea.save_call(number, body)
+
+        def refused(exc: DataError) -> Failure:
+            return data_failure(
+                "connectwise", "tickets", ticket, "call-update-rejected",
+                f"e-automate refused the changes of call {number} for {ticket_label(row)}: "
+                f"{exc.message}",
+                "Correct what e-automate names (a technician, an activity code, the call's "
+                "status); the next run sends the changes again.",
+                label=ticket_label(row),
+            )  # fmt: skip
+
+        sent = self.pusher.update(write, send, refused=refused,
+                                  lost=lambda: self.ea.call_record(number))  # fmt: skip
+        if sent.outcome == "failed":
+            self.pushed.failed += 1
+            return
+        if sent.outcome == "planned":
+            return
+        self.pushed.updated += 1
+        self.check_hours(row, sent.answer, lines)
+
+    def follow_up_note(self, row: dict, number: str) -> None:
+        invoiced = [n for n in row["call_numbers"] or [] if n != number]
+        self.run.failures.add(data_failure(
+            "connectwise", "tickets", row["ticket_id"], "follow-up-call",
+            f"{ticket_label(row)}: time added after its call {', '.join(invoiced)} was "
+            f"invoiced went on follow-up call {number}",
+            f"Nothing to correct: invoice call {number} in e-automate as usual.",
+            label=ticket_label(row),
+        ))  # fmt: skip
+
+    def check_hours(self, row: dict, call: dict, lines: list[dict]) -> None:
+        """The call as the ERP answered: its lines for the time entries sent must hold
+        their hours, to the hundredth."""
+        self.pusher.written(eautomate.calls, self.ea.with_offsets(call))
+        self.checked.add(row["ticket_id"])
+        entries = {line["time_entry_id"] for line in lines}
+        held = sum(
+            (Decimal(str(labor.get("LaborHours") or 0)) for labor in call.get("Labors") or []
+             if _entry_of(labor) in entries),
+            Decimal(0),
+        ).quantize(HOURS)  # fmt: skip
+        sent = _hours(lines)
+        self.pushed.hours_sent += sent
+        if held == sent:
+            return
+        self.run.failures.add(data_failure(
+            "connectwise", "tickets", row["ticket_id"], "hours-mismatch",
+            f"call {call['CallNumber']} holds {held} hours of {ticket_label(row)}'s time "
+            f"entries in e-automate; crosswalk sent {sent}",
+            "Compare the call's labor lines in e-automate with the ticket's time entries in "
+            "ConnectWise; a line changed by hand must be corrected where it is wrong.",
+            label=ticket_label(row),
+        ))  # fmt: skip
+
+    # --- links written back -------------------------------------------------------------
+
+    def write_xref(self, row: dict, number: str) -> None:
+        """The call number into the ticket's externalXRef."""
+        before = row["external_x_ref"]
+        if before == number:
+            return
+        ticket = row["ticket_id"]
+        write = Write("connectwise", "set-ticket-xref", f"ticket {ticket}", ticket_label(row),
+                      {"externalXRef": (before, number)})  # fmt: skip
+        sent = self.pusher.update(
+            write,
+            lambda: self.cw.patch(TICKETS, ticket, {"externalXRef": number}),
+            refused=lambda exc: data_failure(
+                "connectwise", "tickets", ticket, "ticket-field-rejected",
+                f"ConnectWise refused externalXRef = {number} on {ticket_label(row)}: "
+                f"{exc.message}",
+                "Correct what ConnectWise names on the ticket; the next run writes it.",
+                label=ticket_label(row),
+            ),
+        )  # fmt: skip
+        if sent.outcome == "done":
+            self.pusher.written(connectwise.tickets, sent.answer)
+            self.pushed.links += 1
+        elif sent.outcome == "failed":
+            self.pushed.failed += 1
+
+
+def _local(value: datetime | None, ea: EAutomate) -> str | None:
+    return ea.local(value) if value is not None else None
+
+
+def _labor(line: dict) -> dict[str, Any]:
+    """A labor line as e-automate takes it: the dealer's wall-clock times."""
+    start = line["started_local"].replace(tzinfo=None).isoformat(timespec="seconds")
+    end = line["ended_local"].replace(tzinfo=None).isoformat(timespec="seconds")
+    return {
+        "TechnicianNumber": line["technician_number"],
+        "ActivityCode": line["activity_code"],
+        "DispatchDate": start,
+        "ArrivalDate": start,
+        "DepartureDate": end,
+        "LaborHours": line["labor_hours"],  # exact decimals on the wire (crosswalk.money)
+        "TravelHours": 0,
+        "Remarks": line["remarks"],
+    }
+
+
+def _entry_of(labor: dict) -> int | None:
+    """The time entry a labor line was made from, by the key in its Remarks."""
+    found = ENTRY_KEY.search(labor.get("Remarks") or "")
+    return int(found.group(1)) if found else None
+
+
+def _hours(lines: list[dict]) -> Decimal:
+    return sum((Decimal(line["labor_hours"]) for line in lines), Decimal(0)).quantize(HOURS)
+
+
+def _labor_text(lines: list[dict]) -> str:
+    return "; ".join(
+        f"TE #{line['time_entry_id']} {line['technician_number']} {line['labor_hours']} h"
+        for line in lines
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def push_tickets(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
+    """Every write of the service sync, in order: what waits reported, calls made and
+    updated (each checked), links written back."""
+    with Pusher.open(run) as pusher:
+        push = ServicePush(pusher, cw, ea)
+        push.recover()
+        found = rows(pusher.con, "SELECT * FROM marts.service_call_sync "
+                     "WHERE action <> 'skipped' ORDER BY ticket_id")  # fmt: skip
+        push.waiting([r for r in found if r["action"] == "waiting"])
+        push.findings()
+        for row in found:
+            if row["action"] == "create-call":
+                push.create(row)
+            elif row["action"] == "follow-up-call":
+                push.create(row, follow_up=True)
+            elif row["action"] == "update-call":
+                push.update(row)
+            if row["action"] in ("update-call", "in-sync") and row["is_xref_stale"]:
+                push.write_xref(row, row["latest_call_number"])
+    run.failures.looked_at("connectwise", "tickets", TICKET_CODES)
+    run.failures.looked_at("connectwise", "companies", COMPANY_CODES)
+    run.failures.looked_at("connectwise", "members", MEMBER_CODES)
+    run.failures.looked_at("eautomate", "customers", CUSTOMER_CODES)
+    verb = "would go" if run.plan else "went"
+    calls = [w for w in run.planned if w.action in ("create-call", "follow-up-call",
+                                                    "update-call")]  # fmt: skip
+    hours = sum((Decimal(w.changes["hours"][1]) for w in calls if "hours" in w.changes),
+                Decimal(0))  # fmt: skip
+    run.notes.append(f"calls: {len(calls)} written, {hours} hours {verb} to the ERP")
+    get_run_logger().info("service pushes: %s; %s", push.pushed, run.notes[-1])
+    return push.pushed
