@@ -35,6 +35,8 @@ ENDPOINTS: dict[str, str] = {
     "additions": "finance/agreements/{id}/additions",
     "invoices": "finance/invoices",
     "tickets": "service/tickets",
+    "boards": "service/boards",
+    "board_statuses": "service/boards/{id}/statuses",
     "time_entries": "time/entries",
     "project_tickets": "project/tickets",
     "projects": "project/projects",

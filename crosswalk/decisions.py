@@ -202,3 +202,21 @@ def break_agreement_link(
         "now(), ?)",
         [str(agreement_id), contract_number, run_id, reason],
     )
+
+
+def move_ticket(
+    con: duckdb.DuckDBPyConnection,
+    ticket_id: int | str,
+    customer_number: str,
+    *,
+    made_by: str,
+    note: str | None = None,
+) -> None:
+    """Send PSA ticket ``ticket_id``'s service call to ERP customer (or location)
+    ``customer_number``, whatever its company maps to; replaces any earlier move."""
+    con.execute(
+        "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, target_system, "
+        "target_key, made_by, note, created_at, run_id, broken_at, broken_reason) "
+        "VALUES ('ticket', 'connectwise', ?, 'eautomate', ?, ?, ?, now(), NULL, NULL, NULL)",
+        [str(ticket_id), customer_number, made_by, note],
+    )

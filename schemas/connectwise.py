@@ -194,6 +194,25 @@ class BillingStatus(Record):
     inactive_flag: Flag = pa.Field(nullable=True)
 
 
+class Board(Record):
+    """A service board, read whole: the names ``[flows.service_sync] statuses`` may use."""
+
+    id: Id = pa.Field(nullable=False, ge=1)
+    name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 50})
+    inactive_flag: Flag = pa.Field(nullable=True)
+    project_flag: Flag = pa.Field(nullable=True)
+
+
+class BoardStatus(Record):
+    """A status of a service board; ``closed_status`` is what "closed" means on it."""
+
+    id: Id = pa.Field(nullable=False, ge=1)
+    board__id: Id = pa.Field(nullable=True)
+    name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 50})
+    closed_status: Flag = pa.Field(nullable=True)
+    inactive: Flag = pa.Field(nullable=True)
+
+
 companies = Entity("connectwise", "companies", Company, ("id",), cursor="info__last_updated")
 # Every company id, cheaply (customer-sync's sweep): deletions and merges that leave
 # lastUpdated alone, and companies purged outright, which an incremental read never sees.
@@ -227,3 +246,7 @@ time_entries = Entity(
 members = Entity("connectwise", "members", Member, ("id",), cursor="info__last_updated")
 agreement_types = Entity("connectwise", "agreement_types", AgreementType, ("id",), mirror=True)
 billing_statuses = Entity("connectwise", "billing_statuses", BillingStatus, ("id",), mirror=True)
+boards = Entity("connectwise", "boards", Board, ("id",), mirror=True)
+board_statuses = Entity(
+    "connectwise", "board_statuses", BoardStatus, ("id",), parent=boards, mirror=True
+)

@@ -2,10 +2,10 @@
 make the operator's decisions, check the configuration, serve the emulated systems.
 
 One module per purpose: ``runs`` (run, demo, status), ``errors``, ``decisions`` (links,
-exclude, conflicts), ``agreements``, ``config`` and ``emulators``. At import only typer and rich are
-loaded: the configuration, the warehouse, Prefect, dbt, the flows and the emulators are
-imported inside the commands that use them, so ``crosswalk --help`` is instant and Prefect
-reads the settings a command sets for it.
+exclude, conflicts), ``agreements``, ``tickets``, ``config`` and ``emulators``. At
+import only typer and rich are loaded: the configuration, the warehouse, Prefect, dbt, the
+flows and the emulators are imported inside the commands that use them, so ``crosswalk
+--help`` is instant and Prefect reads the settings a command sets for it.
 """
 
 from __future__ import annotations
@@ -59,7 +59,15 @@ def _when(moment: datetime | None) -> str:
 
 
 # The commands, registered once the helpers above exist for them to import.
-from crosswalk.cli import agreements, config, decisions, emulators, errors, runs  # noqa: E402
+from crosswalk.cli import (  # noqa: E402
+    agreements,
+    config,
+    decisions,
+    emulators,
+    errors,
+    runs,
+    tickets,
+)
 
 app.command()(runs.run)
 app.command()(runs.demo)
@@ -71,3 +79,4 @@ app.add_typer(decisions.links_app, name="links")
 app.add_typer(decisions.exclude_app, name="exclude")
 app.add_typer(decisions.conflicts_app, name="conflicts")
 app.add_typer(agreements.app, name="agreements")
+app.add_typer(tickets.app, name="tickets")

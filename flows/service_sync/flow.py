@@ -1,11 +1,13 @@
 """service-sync: PSA tickets with time -> ERP service calls (ID965).
 
-Reads ConnectWise service tickets, time entries and members, and e-automate service calls
-(with labor), technicians and contracts changed since each watermark (less the configured
-overlap), validates and lands them, checks the codes in ``[flows.service_sync]`` against
-the ERP's code lists, and builds ``marts.service_call_sync``: per ticket, its call and the
-labor lines its time entries ask for. The push makes or updates each call that differs,
-checks the hours it holds, and writes the call number back to the ticket (``push.py``).
+Reads ConnectWise service boards and their statuses (whole), service tickets, time
+entries and members, and e-automate service calls (with labor), technicians and contracts
+changed since each watermark (less the configured overlap), validates and lands them,
+checks the board and status names in ``[flows.service_sync]`` against the PSA's and its
+codes against the ERP's code lists, and builds ``marts.service_call_sync``: per ticket,
+its call and the labor lines its time entries ask for. The push makes or updates each
+call that differs, checks the hours it holds, and writes the call number back to the
+ticket (``push.py``).
 
 A re-run is safe: rows merge by primary key and a watermark advances in the same
 transaction as the rows it covers; a call is found by its ``[CW #<ticket>]`` key before it
@@ -32,6 +34,8 @@ from flows.service_sync.push import push_tickets
 from schemas import connectwise, eautomate
 
 ENTITIES = (
+    connectwise.boards,
+    connectwise.board_statuses,
     connectwise.tickets,
     connectwise.time_entries,
     connectwise.members,
@@ -56,6 +60,46 @@ CODED = {
     "activity_code": "ActivityCode",
     "activity_codes": "ActivityCode",
 }
+
+
+@task(cache_policy=NO_CACHE)
+def check_statuses(run: Run) -> None:
+    """Every board and status in ``[flows.service_sync] statuses`` is one ConnectWise
+    serves: a typo is a configuration failure naming the key and the value, not a filter
+    that silently matches nothing."""
+    wanted = run.settings.flows.service_sync.statuses
+    if not wanted:
+        return
+    with run.warehouse.connect(read_only=True) as con:
+        served: dict[str, list[str]] = {}
+        for board, status in con.execute(
+            "SELECT b.name, s.name FROM raw_connectwise.boards b "
+            "LEFT JOIN raw_connectwise.board_statuses s ON s.board__id = b.id "
+            "ORDER BY b.name, s.name"
+        ).fetchall():
+            served.setdefault(board, [])
+            if status is not None:
+                served[board].append(status)
+    if not served:
+        return  # nothing served to check against
+    problems = []
+    for board, names in wanted.items():
+        if board not in served:
+            problems.append(
+                f"flows.service_sync.statuses: {board!r} is not a board ConnectWise serves "
+                f"(it serves: {', '.join(served)})"
+            )
+            continue
+        unknown = [name for name in names if name not in served[board]]
+        if unknown:
+            problems.append(
+                f"flows.service_sync.statuses.{board}: "
+                + ", ".join(repr(name) for name in unknown)
+                + f" {'is not a status' if len(unknown) == 1 else 'are not statuses'} of that "
+                f"board (it has: {', '.join(served[board])})"
+            )
+    if problems:
+        raise ConfigError("; ".join(problems))
 
 
 @task(cache_policy=NO_CACHE)
@@ -101,6 +145,7 @@ def service_sync(config: str | None = None, plan: bool = False, full_refresh: bo
         "service-sync", settings, ENTITIES, plan, full_refresh, reads=MAPPING
     ) as run:
         land_entities(run, ENTITIES)
+        check_statuses(run)
         check_codes(run)
         run.models = build_models(run, MODELS)
         if settings.flows.service_sync.push:

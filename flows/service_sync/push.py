@@ -45,6 +45,7 @@ from schemas import connectwise, eautomate
 TICKETS = "service/tickets"
 HOURS = Decimal("0.01")
 ENTRY_KEY = re.compile(r"\[TE #(\d+)\]")
+CALL_KEY = re.compile(r"\s*\[CW #(\d+)\]")
 DESCRIPTION = 2048  # e-automate's limit on a call's description
 # Codes this step looks at on every run, by the record they are on.
 TICKET_CODES = (
@@ -55,9 +56,12 @@ TICKET_CODES = (
     "time-entry-overlap",
     "hours-unexplained",
     "follow-up-call",
+    "ticket-moved-customer-unknown",
 )
 COMPANY_CODES = ("ticket-company-unmapped",)
 CUSTOMER_CODES = ("customer-inactive",)
+CALL_CODES = ("ticket-customer-changed",)
+TICKET_WAITING_CODES = ("ticket-customer-changed", "ticket-moved-customer-unknown")
 MEMBER_CODES = ("member-technician-missing", "member-technician-unknown")
 
 
@@ -93,6 +97,7 @@ class ServicePush:
         self.con = pusher.con
         self.pushed = Pushed()
         self.checked: set[int] = set()
+        self.made_since_read: dict[int, list[str]] | None = None
 
     # --- finding calls ------------------------------------------------------------------
 
@@ -101,20 +106,40 @@ class ServicePush:
         customer, changed since ``key["since"]`` and not one of the ticket's calls known
         before the create: one short list read, then the few candidates' records."""
         changes = self.ea.changes("calls", self.ea.local(key["since"]))
-        known = set(key.get("known") or ())
         customer = key["customer"].upper()
         candidates = [
-            r["CallNumber"] for r in changes.rows
-            if str(r["CustomerNumber"]).upper() == customer and r["CallNumber"] not in known
+            r["CallNumber"] for r in changes.rows if str(r["CustomerNumber"]).upper() == customer
         ]  # fmt: skip
-        opening = call_key(key["ticket"])
-        found = [
-            doc["CallNumber"]
-            for chunk in self.ea.details("calls", candidates)
-            for doc in chunk
-            if (doc.get("Description") or "").lstrip().startswith(opening)
-        ]
-        return min(found, key=int, default=None)
+        return self._first_new(self._by_ticket(candidates), key)
+
+    def looked_up(self, key: dict) -> str | None:
+        """The lookup before a create: the ticket's calls among those made or changed in
+        the ERP since this run read them (one read for the whole step, made at the first
+        create; the calls read before are in the warehouse already)."""
+        if self.made_since_read is None:
+            (stamp,) = self.con.execute(
+                "SELECT max(cursor_value) FROM sync.watermarks "
+                "WHERE system = 'eautomate' AND entity = 'calls'"
+            ).fetchone()
+            since = stamp or key["since"]
+            changes = self.ea.changes("calls", self.ea.local(since))
+            self.made_since_read = self._by_ticket([r["CallNumber"] for r in changes.rows])
+        return self._first_new(self.made_since_read, key)
+
+    def _by_ticket(self, numbers: list[str]) -> dict[int, list[str]]:
+        found: dict[int, list[str]] = defaultdict(list)
+        for chunk in self.ea.details("calls", numbers):
+            for doc in chunk:
+                opening = CALL_KEY.match(doc.get("Description") or "")
+                if opening and doc.get("StatusCode") != "Canceled":
+                    found[int(opening.group(1))].append(doc["CallNumber"])
+        return found
+
+    @staticmethod
+    def _first_new(calls: dict[int, list[str]], key: dict) -> str | None:
+        known = set(key.get("known") or ())
+        new = [n for n in calls.get(key["ticket"], []) if n not in known]
+        return min(new, key=int, default=None)
 
     def recover(self) -> None:
         self.pusher.recover(
@@ -134,6 +159,9 @@ class ServicePush:
                 continue
             if code == "customer-inactive":
                 causes[(code, row["call_customer_number"])].append(row)
+                continue
+            if code in TICKET_WAITING_CODES:
+                causes[(code, row["ticket_id"])].append(row)
                 continue
             for member, in self.con.execute(
                 "SELECT DISTINCT member_identifier FROM intermediate.int_service_time_planned "
@@ -160,6 +188,29 @@ class ServicePush:
                 f"Map it: crosswalk links set <ERP customer number> {record} (crosswalk links "
                 "suggestions lists likely customers); the next run makes the calls.",
                 label=company,
+            )  # fmt: skip
+        if code == "ticket-customer-changed":
+            row, call = tickets[0], tickets[0]["open_call_number"]
+            return data_failure(
+                "eautomate", "calls", call, code,
+                f"{ticket_label(row)} is now customer {row['call_customer_number']}'s, but its "
+                f"call {call} is for customer {row['open_call_customer_number']}: "
+                f"{row['new_hours']} new hours wait",
+                f"Cancel call {call} in e-automate (the next run makes a call for customer "
+                f"{row['call_customer_number']} with all the ticket's time), or move the ticket "
+                f"back: crosswalk tickets move {row['ticket_id']} --customer "
+                f"{row['open_call_customer_number']}.",
+                label=f"call {call}",
+            )  # fmt: skip
+        if code == "ticket-moved-customer-unknown":
+            row = tickets[0]
+            return data_failure(
+                "connectwise", "tickets", row["ticket_id"], code,
+                f"{ticket_label(row)} was moved to customer {row['call_customer_number']}, "
+                "which e-automate does not have",
+                f"Move it to a customer e-automate has: crosswalk tickets move "
+                f"{row['ticket_id']} --customer NUMBER.",
+                label=ticket_label(row),
             )  # fmt: skip
         if code == "customer-inactive":
             return data_failure(
@@ -252,8 +303,13 @@ class ServicePush:
         target = f"call for ticket {ticket}" + (" (follow-up)" if follow_up else "")
         write = Write("eautomate", action, target, ticket_label(row), changes, key=key)
         answers: list[dict] = []
+        tried: list[bool] = []
+
+        def find() -> str | None:  # before the first send, the step's one lookup will do
+            return self.find_call(key) if tried else self.looked_up(key)
 
         def send() -> str:
+            tried.append(True)
             body = {k: v for k, v in fields.items() if v is not None}
             answer = self.ea.add_call({**body, "Labors": [_labor(line) for line in lines]})
             answers.append(answer)
@@ -269,8 +325,9 @@ class ServicePush:
                 label=ticket_label(row),
             )  # fmt: skip
 
-        made = self.pusher.create(write, find=lambda: self.find_call(key), send=send,
-                                  refused=refused)  # fmt: skip
+        made = self.pusher.create(
+            write, find=find, send=send, refused=refused, attempts=8
+        )  # each send after a lost answer follows a lookup
         if made is None:
             if self.pusher.plan:
                 self.write_xref(row, f"(the new call for ticket {ticket})")
@@ -462,6 +519,7 @@ def push_tickets(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
     run.failures.looked_at("connectwise", "companies", COMPANY_CODES)
     run.failures.looked_at("connectwise", "members", MEMBER_CODES)
     run.failures.looked_at("eautomate", "customers", CUSTOMER_CODES)
+    run.failures.looked_at("eautomate", "calls", CALL_CODES)
     verb = "would go" if run.plan else "went"
     calls = [w for w in run.planned if w.action in ("create-call", "follow-up-call",
                                                     "update-call")]  # fmt: skip

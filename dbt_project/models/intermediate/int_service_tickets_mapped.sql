@@ -85,12 +85,26 @@ erp_customers as (
     select * from {{ ref('stg_eautomate__customers') }}
 ),
 
--- The customer (or location) the call is for, as the ERP holds it.
+-- Tickets an operator moved to an ERP customer (crosswalk tickets move).
+moves as (
+    select cast(source_key as bigint) as ticket_id, target_key as customer_number, linked_at
+    from {{ ref('stg_sync__links') }}
+    where link_kind = 'ticket' and broken_at is null
+),
+
+-- The customer (or location) the call is for: the one an operator moved the ticket to,
+-- else the location mapped to its site, else the customer mapped to its company.
 call_customers as (
     select
         selected.ticket_id,
-        customer.customer_number,
+        moves.customer_number is not null as is_moved,
+        case
+            when moves.customer_number is not null
+                then coalesce(moved.parent_customer_number, moved.customer_number, moves.customer_number)
+            else customer.customer_number
+        end as customer_number,
         coalesce(
+            moves.customer_number,
             case when location.parent_customer_number = customer.customer_number
                 then location.location_number end,
             customer.customer_number
@@ -98,6 +112,8 @@ call_customers as (
     from selected
     left join customers as customer on selected.company_id = customer.company_id
     left join locations as location on selected.site_id = location.site_id
+    left join moves on selected.ticket_id = moves.ticket_id
+    left join erp_customers as moved on moves.customer_number = moved.customer_number
 ),
 
 final as (
@@ -123,6 +139,7 @@ final as (
         selected.skip_code,
         call_customer.customer_number,
         call_customer.call_customer_number,
+        call_customer.is_moved,
         coalesce(owner_technician.technician_number, first_technicians.technician_number)
             as technician_number,
         case
@@ -149,7 +166,8 @@ final as (
         '[CW #' || selected.ticket_id || '] ' || selected.summary as description,
         case
             when call_customer.customer_number is null then 'ticket-company-unmapped'
-            when not coalesce(erp_customer.is_active, false) then 'customer-inactive'
+            when erp_customer.customer_number is null then 'ticket-moved-customer-unknown'
+            when not erp_customer.is_active then 'customer-inactive'
         end as waiting_code
     from selected
     left join companies on selected.company_id = companies.company_id

@@ -2,7 +2,7 @@
 -- "status", tickets in flows.service_sync.statuses ({board: [status, ...]}; empty: every
 -- closed ticket); with mode "invoiced", tickets whose time is on a PSA invoice (the
 -- incumbent's invoice-only mode). A ticket without a time entry is skipped, with that
--- reason: there is no labor to put on a call. With first_date, only tickets closed (or,
+-- reason: there is no labor to put on a call; so is one an operator excluded. With first_date, only tickets closed (or,
 -- when still open, entered) on or after it: the day the dealer starts syncing.
 {%- set mode = service_sync_setting('mode', 'status') %}
 {%- set statuses = service_sync_setting('statuses', {}) %}
@@ -26,14 +26,27 @@ time_entries as (
     group by charge_to_id
 ),
 
+-- Tickets an operator left out (crosswalk tickets exclude).
+exclusions as (
+    select cast(record_key as bigint) as ticket_id, reason
+    from {{ ref('stg_sync__exclusions') }}
+    where flow = 'service-sync' and system = 'connectwise'
+),
+
 final as (
     select
         tickets.* exclude (actual_hours),
         coalesce(time_entries.time_entries, 0) as time_entries,
         coalesce(time_entries.actual_hours, 0) as actual_hours,
-        case when time_entries.ticket_id is null then 'ticket-without-time' end as skip_code
+        exclusions.ticket_id is not null as is_excluded,
+        exclusions.reason as exclusion_reason,
+        case
+            when exclusions.ticket_id is not null then 'ticket-excluded'
+            when time_entries.ticket_id is null then 'ticket-without-time'
+        end as skip_code
     from tickets
     left join time_entries on tickets.ticket_id = time_entries.ticket_id
+    left join exclusions on tickets.ticket_id = exclusions.ticket_id
     where
     {%- if mode == 'invoiced' %}
         coalesce(time_entries.invoiced_entries, 0) > 0

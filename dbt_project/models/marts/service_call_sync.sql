@@ -2,7 +2,8 @@
 -- line per time entry; add the time entries not yet on its open call (and close it once the
 -- ticket is closed); carry new time on a follow-up call when its call is already Invoiced
 -- (final); nothing when the ERP holds it all; wait, with the reason, for a mapping or a
--- technician; skip a ticket without time. A ticket's calls are found by the key that opens
+-- technician, or for a person to cancel the open call of a ticket that moved to another
+-- customer; skip a ticket without time or excluded. A ticket's calls are found by the key that opens
 -- their description, "[CW #<ticket id>]": the incumbent's calls are adopted, never doubled.
 {%- set call_status = service_sync_setting('call_status', 'OKToInvoice') %}
 
@@ -60,6 +61,10 @@ decided as (
         open_call.status_code as open_call_status,
         open_call.close_date as open_call_close_date,
         open_call.contract_number as open_call_contract_number,
+        open_call.customer_number as open_call_customer_number,
+        -- The ticket moved (by an operator, or its company changed) after its call was made.
+        coalesce(upper(open_call.customer_number) <> upper(tickets.call_customer_number), false)
+            as is_customer_changed,
         ticket_calls.call_numbers,
         ticket_calls.latest_call_number,
         coalesce(ticket_calls.has_invoiced_call, false) as has_invoiced_call,
@@ -73,7 +78,12 @@ decided as (
                 {%- if call_status == 'OKToInvoice' %}
                 or open_call.status_code not in ('OKToInvoice', 'Complete', 'Cleared')
                 {%- endif %}) as is_close_stale,
-        coalesce(tickets.waiting_code, time_summary.time_waiting_code) as waiting_code
+        coalesce(
+            tickets.waiting_code,
+            case when upper(open_call.customer_number) <> upper(tickets.call_customer_number)
+                then 'ticket-customer-changed' end,
+            time_summary.time_waiting_code
+        ) as waiting_code
     from tickets
     left join open_calls on tickets.ticket_id = open_calls.ticket_id
     left join calls as open_call on open_calls.call_number = open_call.call_number
@@ -89,6 +99,7 @@ final as (
         ),
         case
             when skip_code is not null then 'skipped'
+            when is_customer_changed then 'waiting'
             when waiting_code is not null
                 and (new_entries > 0 or latest_call_number is null) then 'waiting'
             when new_entries > 0 and open_call_number is not null then 'update-call'

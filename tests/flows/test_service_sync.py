@@ -1,0 +1,456 @@
+"""service-sync end to end on a small world of its own: PSA tickets with time become ERP
+service calls with a labor line per time entry, every rule named by its test. The
+module's world is mapped by customer-sync once, then one plan and one real run are made;
+the tests read what they did, in order, and the later ones change the world and run
+again."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from crosswalk.cli import app
+from crosswalk.config import ConfigError, load_settings
+from crosswalk.connectwise import ConnectWise
+from crosswalk.eautomate import EAutomate
+from crosswalk.warehouse import Warehouse
+from emulators import serve
+from flows.customer_sync.flow import customer_sync
+from flows.service_sync.flow import service_sync
+
+pytestmark = pytest.mark.flow
+
+TIME = "time/entries"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, prefect_server):
+    import os
+
+    os.environ.update(serve.CREDENTIALS)
+    with serve.start(
+        tmp_path_factory.mktemp("service-world"), seed=7, scale="small", port_base=0
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("service-sync")
+
+
+def configure(world, folder, extra: str = "") -> str:
+    """The world's configuration on the module's warehouse; customers are mapped, not
+    pushed (this module is about calls)."""
+    text = world.config.read_text(encoding="utf-8").replace(
+        'path = "warehouse.duckdb"', f'path = "{folder}/wh.duckdb"'
+    )
+    path = folder / "crosswalk.toml"
+    path.write_text(f"{text}\n[flows.customer_sync]\npush = false\n{extra}", encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def apis(world, folder):
+    settings = load_settings(configure(world, folder))
+    secrets = settings.resolve_secrets(["connectwise", "eautomate"])
+    return (
+        ConnectWise.from_settings(settings.systems.connectwise, secrets["connectwise"]),
+        EAutomate.from_settings(settings.systems.eautomate, secrets["eautomate"]),
+    )
+
+
+def sync(world, folder, extra: str = "", **kwargs):
+    run = service_sync(config=configure(world, folder, extra), **kwargs)
+    assert run.status == "completed", run.message
+    return run
+
+
+def query(folder, sql, params=None):
+    with Warehouse(folder / "wh.duckdb").connect(read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def synced(folder, ticket_id) -> dict:
+    with Warehouse(folder / "wh.duckdb").connect(read_only=True) as con:
+        cursor = con.execute(
+            "SELECT * FROM marts.service_call_sync WHERE ticket_id = ?", [ticket_id]
+        )
+        names = [d[0] for d in cursor.description]
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+def calls_of(world, ticket_id) -> list[dict]:
+    """The ERP calls of a ticket, as the ERP holds them, by number."""
+    return [
+        json.loads(doc)
+        for (doc,) in world.store.query(
+            "SELECT doc FROM eautomate.calls WHERE json_extract_string(doc, '$.Description') "
+            "LIKE ? ORDER BY TRY_CAST(call_number AS BIGINT)",
+            [f"[CW #{ticket_id}]%"],
+        )
+    ]
+
+
+def entries_of(world, ticket_id) -> dict[int, dict]:
+    return {
+        id_: json.loads(doc)
+        for id_, doc in world.store.query(
+            "SELECT id, doc FROM connectwise.time_entries "
+            "WHERE json_extract(doc, '$.chargeToId')::BIGINT = ? ORDER BY id",
+            [ticket_id],
+        )
+    }
+
+
+def keyed(call: dict) -> dict[int, Decimal]:
+    """A call's labor hours by the time entry its Remarks names."""
+    out = {}
+    for labor in call["Labors"]:
+        remarks = labor.get("Remarks") or ""
+        if remarks.startswith("[TE #"):
+            out[int(remarks[5 : remarks.index("]")])] = Decimal(str(labor["LaborHours"]))
+    return out
+
+
+def cli(folder, *args):
+    result = runner.invoke(app, [*args, "--config", str(folder / "crosswalk.toml")])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def ticket_doc(world, ticket_id) -> dict:
+    (doc,) = world.store.one("SELECT doc FROM connectwise.tickets WHERE id = ?", [ticket_id])
+    return json.loads(doc)
+
+
+def found(run, code) -> dict[str, object]:
+    return {f.record_id: f for f in run.failures.found.values() if f.code == code}
+
+
+def invoiced_in_sync(world, folder, tickets) -> list[int]:
+    """Tickets whose only call is Invoiced and holds all their time."""
+    return [
+        t for t in sorted(tickets)
+        if [c["StatusCode"] for c in calls_of(world, t)] == ["Invoiced"]
+        and synced(folder, t)["action"] == "in-sync"
+    ]  # fmt: skip
+
+
+def add_time(cw, world, ticket, start: str, end: str, hours: float, **fields) -> dict:
+    """A billable time entry on the ticket, by the member of its first one."""
+    entry = next(iter(entries_of(world, ticket).values()))
+    return cw.create(TIME, {
+        "chargeToId": ticket, "chargeToType": "ServiceTicket",
+        "member": {"id": entry["member"]["id"]}, "timeStart": start, "timeEnd": end,
+        "actualHours": hours, "billableOption": "Billable", **fields,
+    })  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def first(world, folder, apis):
+    """customer-sync maps the customers; service-sync runs as a plan, then for real."""
+    mapped = customer_sync(config=configure(world, folder))
+    assert mapped.status == "completed", mapped.message
+    incumbent = {
+        ticket for (ticket,) in world.store.query(
+            "SELECT DISTINCT regexp_extract(json_extract_string(doc, '$.Description'), "
+            "'^\\[CW #(\\d+)\\]', 1)::BIGINT FROM eautomate.calls "
+            "WHERE json_extract_string(doc, '$.Description') LIKE '[CW #%'"
+        )
+    }  # fmt: skip
+    plan = sync(world, folder, plan=True)
+    real = sync(world, folder)
+    return {"plan": plan, "run": real, "incumbent": incumbent}
+
+
+def test_a_plan_lists_exactly_what_the_run_then_writes(first):
+    plan, real = first["plan"], first["run"]
+    assert {w.action for w in real.planned} >= {"create-call", "set-ticket-xref"}
+
+    def shown(run):  # a create's key holds when it looks from: the rest must agree
+        return [(w.system, w.action, w.target, w.changes) for w in run.planned
+                if w.action != "set-ticket-xref"]  # fmt: skip
+
+    assert shown(plan) == shown(real)
+    assert plan.notes[-1].replace("would go", "went") == real.notes[-1]
+
+
+def test_a_call_is_made_with_a_labor_line_per_time_entry(world, folder, first):
+    made = [w for w in first["run"].planned if w.action == "create-call"]
+    ticket = int(made[0].target.rsplit(" ", 1)[1])
+    (call,) = calls_of(world, ticket)
+    entries = entries_of(world, ticket)
+    billable = {i: e for i, e in entries.items() if e.get("billableOption") == "Billable"}
+    assert keyed(call) == {i: Decimal(str(e["actualHours"])) for i, e in billable.items()}
+    row = synced(folder, ticket)
+    assert call["CustomerNumber"] == row["call_customer_number"]
+    assert call["Description"].startswith(f"[CW #{ticket}] ")
+    assert call["StatusCode"] == "OKToInvoice" and call["CloseDate"] is not None
+    assert ticket_doc(world, ticket)["externalXRef"] == call["CallNumber"]
+    technicians = {labor["TechnicianNumber"] for labor in call["Labors"]}
+    assert None not in technicians and technicians <= {
+        n for (n,) in world.store.query("SELECT technician_number FROM eautomate.technicians")
+    }
+
+
+def test_the_incumbents_calls_are_adopted_never_doubled(world, folder, first):
+    incumbent = first["incumbent"]
+    made = {int(w.target.rsplit(" ", 1)[1]) for w in first["run"].planned
+            if w.action in ("create-call", "update-call")}  # fmt: skip
+    assert incumbent and not incumbent & made
+    for ticket in sorted(incumbent)[:20]:
+        assert len(calls_of(world, ticket)) == 1
+    adopted = query(
+        folder,
+        "SELECT count(*) FROM intermediate.int_service_time_planned "
+        "WHERE erp_matched_by = 'technician, day and hours'",
+    )[0][0]
+    assert adopted > 0
+    # The incumbent's tickets get their call number in externalXRef all the same.
+    ticket = min(incumbent)
+    assert ticket_doc(world, ticket)["externalXRef"] == calls_of(world, ticket)[0]["CallNumber"]
+
+
+def test_the_contract_is_the_agreements_else_the_only_active_one_else_none(folder, first):
+    rules = dict(
+        query(
+            folder,
+            "SELECT coalesce(contract_rule, 'none'), count(*) FROM marts.service_call_sync "
+            "WHERE action <> 'skipped' GROUP BY 1",
+        )
+    )
+    assert rules.keys() >= {"agreement", "only-contract", "none"}
+    wrong = query(
+        folder,
+        "SELECT s.ticket_id FROM marts.service_call_sync s "
+        "JOIN staging.stg_eautomate__contracts c ON c.contract_number = s.contract_number "
+        "WHERE c.status <> 'Active' OR c.expiration_date < current_date",
+    )
+    assert wrong == []
+
+
+def test_the_second_run_writes_nothing(world, folder, first):
+    assert sync(world, folder).planned == []
+
+
+def test_hours_are_reconciled_with_no_unexplained_difference(folder, first):
+    reasons = dict(
+        query(
+            folder,
+            "SELECT coalesce(difference_reason, 'none'), count(*) FROM marts.ticket_hours "
+            "GROUP BY 1",
+        )
+    )
+    assert "unexplained" not in reasons
+    assert reasons["none"] > 0
+    assert any(reason.startswith("waiting: ") for reason in reasons)
+
+
+@pytest.fixture(scope="module")
+def changed(world, folder, apis, first):
+    """What happens in the systems between two runs, then one run under 20% throttling and
+    10% server errors on both systems: a member without a technician number is mapped in
+    the configuration, time is added to a ticket with an open call and to one whose call is
+    Invoiced, and three tickets' externalXRef are edited by hand. An operator excludes one
+    of the member's waiting tickets, moves a ticket waiting for its unmapped company to an
+    ERP customer, and moves a ticket whose call is open to another customer."""
+    cw, _ = apis
+    member = sorted(found(first["run"], "member-technician-missing"))[0]
+    waiting = [
+        t for (t,) in query(
+            folder,
+            "SELECT DISTINCT ticket_id FROM intermediate.int_service_time_planned "
+            "WHERE member_identifier = ? AND waiting_code = 'member-technician-missing'",
+            [member],
+        )
+    ]  # fmt: skip
+    (number,) = world.store.one("SELECT min(technician_number) FROM eautomate.technicians")
+    mapped = f'[flows.service_sync.technicians]\n"{member}" = "{number}"\n'
+
+    made = [w for w in first["run"].planned if w.action == "create-call"]
+    open_ticket = int(made[1].target.rsplit(" ", 1)[1])
+    (open_call,) = calls_of(world, open_ticket)
+    on_open = add_time(cw, world, open_ticket, "2026-11-30T14:00:00Z", "2026-11-30T15:30:00Z",
+                       1.5, notes="Came back to finish.")  # fmt: skip
+    invoiced_ticket = invoiced_in_sync(world, folder, first["incumbent"])[0]
+    (invoiced_call,) = calls_of(world, invoiced_ticket)
+    on_invoiced = add_time(cw, world, invoiced_ticket, "2026-11-30T09:00:00Z",
+                           "2026-11-30T10:00:00Z", 1.0)  # fmt: skip
+    edited = [
+        t for (t,) in query(
+            folder,
+            "SELECT ticket_id FROM marts.service_call_sync WHERE action = 'in-sync' "
+            "AND ticket_id NOT IN (?, ?) ORDER BY ticket_id LIMIT 3",
+            [open_ticket, invoiced_ticket],
+        )
+    ]  # fmt: skip
+    for ticket in edited:
+        cw.patch("service/tickets", ticket, {"externalXRef": "HAND-EDIT"})
+
+    excluded = waiting[0]
+    cli(folder, "tickets", "exclude", str(excluded), "--note", "billed by hand")
+    ((unmapped, customer),) = query(
+        folder,
+        "SELECT s.ticket_id, (SELECT min(customer_number) FROM marts.mapped_customers "
+        "WHERE is_mapped) FROM marts.service_call_sync s "
+        "WHERE s.waiting_code = 'ticket-company-unmapped' ORDER BY 1 LIMIT 1",
+    )
+    cli(folder, "tickets", "move", str(unmapped), "--customer", customer.lower())
+    ((moved, moved_call, other),) = query(
+        folder,
+        "SELECT s.ticket_id, s.open_call_number, (SELECT max(customer_number) FROM "
+        "marts.mapped_customers WHERE is_mapped) FROM marts.service_call_sync s "
+        "WHERE s.action = 'in-sync' AND s.open_call_number IS NOT NULL AND s.ticket_id NOT IN "
+        "(?, ?) ORDER BY 1 DESC LIMIT 1",
+        [open_ticket, invoiced_ticket],
+    )
+    cli(folder, "tickets", "move", str(moved), "--customer", other)
+
+    servers = [world.servers["connectwise"], world.servers["eautomate"]]
+    for server in servers:
+        server.faults.configure(seed=5, throttle=0.2, error=0.1, retry_after=0)
+    try:
+        run = sync(world, folder, mapped)
+    finally:
+        for server in servers:
+            server.faults.clear()
+    injected = sum(sum(s.faults.injected.values()) for s in servers)
+    return {
+        "run": run, "mapped": mapped, "member": member, "number": number, "waiting": waiting,
+        "open": (open_ticket, open_call, on_open), "injected": injected,
+        "invoiced": (invoiced_ticket, invoiced_call, on_invoiced), "edited": edited,
+        "excluded": excluded, "unmapped": (unmapped, customer),
+        "moved": (moved, moved_call, other),
+    }  # fmt: skip
+
+
+def test_a_ticket_waits_for_its_unmapped_technician_and_goes_through_once_mapped(
+    world, folder, first, changed
+):
+    member, number, waiting = changed["member"], changed["number"], changed["waiting"]
+    failure = found(first["run"], "member-technician-missing")[member]
+    assert "waiting" in failure.message and "technicians" in failure.fix
+    assert member not in found(changed["run"], "member-technician-missing")
+    # Only this member is mapped: tickets with time by another unmapped member still wait.
+    through = [t for t in waiting[1:] if synced(folder, t)["action"] != "waiting"]
+    assert through
+    for ticket in through[:5]:
+        (call,) = calls_of(world, ticket)
+        assert number in {labor["TechnicianNumber"] for labor in call["Labors"]}
+
+
+def test_new_time_on_a_synced_ticket_is_added_to_its_open_call(world, changed):
+    ticket, call, added = changed["open"]
+    updates = [w.target for w in changed["run"].planned if w.action == "update-call"]
+    assert updates == [f"call {call['CallNumber']}"]
+    (after,) = calls_of(world, ticket)
+    assert keyed(after) == {**keyed(call), added["id"]: Decimal("1.5")}
+
+
+def test_new_time_after_the_call_was_invoiced_goes_on_a_follow_up_call(world, changed):
+    ticket, old, added = changed["invoiced"]
+    run = changed["run"]
+    assert [w.target for w in run.planned if w.action == "follow-up-call"] == [
+        f"call for ticket {ticket} (follow-up)"
+    ]
+    old_again, follow_up = calls_of(world, ticket)
+    assert old_again == old  # an invoiced call never changes
+    assert keyed(follow_up) == {added["id"]: Decimal("1.0")}
+    note = found(run, "follow-up-call")[str(ticket)]
+    assert old["CallNumber"] in note.message and follow_up["CallNumber"] in note.message
+    assert ticket_doc(world, ticket)["externalXRef"] == follow_up["CallNumber"]
+
+
+def test_throttling_and_server_errors_reach_the_same_end_state(world, folder, changed):
+    assert changed["injected"] > 0
+    xrefs = {w.target for w in changed["run"].planned if w.action == "set-ticket-xref"}
+    assert {f"ticket {t}" for t in changed["edited"]} <= xrefs
+    for ticket in changed["edited"]:
+        number = calls_of(world, ticket)[-1]["CallNumber"]
+        assert ticket_doc(world, ticket)["externalXRef"] == number
+    assert sync(world, folder, changed["mapped"]).planned == []
+
+
+def test_an_excluded_ticket_is_skipped_with_its_reason(world, folder, changed):
+    ticket = changed["excluded"]
+    assert calls_of(world, ticket) == []
+    row = synced(folder, ticket)
+    assert (row["action"], row["skip_code"]) == ("skipped", "ticket-excluded")
+    assert "ticket-excluded" in cli(folder, "tickets", "show", str(ticket))
+    cli(folder, "tickets", "include", str(ticket))
+    assert synced(folder, ticket)["action"] == "skipped"  # until the next run
+
+
+def test_a_waiting_ticket_moved_to_a_customer_goes_there(world, folder, changed):
+    ticket, customer = changed["unmapped"]
+    (call,) = calls_of(world, ticket)
+    assert call["CustomerNumber"] == customer  # given in lower case, as the ERP spells it
+    assert ticket_doc(world, ticket)["externalXRef"] == call["CallNumber"]
+    assert "moved by an operator" in cli(folder, "tickets", "show", str(ticket))
+
+
+def test_a_ticket_moved_after_its_call_names_the_call_to_cancel_then_gets_a_new_one(
+    world, folder, apis, changed
+):
+    _, ea = apis
+    ticket, old, customer = changed["moved"]
+    failure = found(changed["run"], "ticket-customer-changed")[old]
+    assert f"Cancel call {old}" in failure.fix and customer in failure.message
+    assert len(calls_of(world, ticket)) == 1  # nothing added to the wrong customer's call
+    ea.save_call(old, {"StatusCode": "Canceled"})
+    run = sync(world, folder, changed["mapped"])
+    assert old not in found(run, "ticket-customer-changed")
+    cancelled, new = calls_of(world, ticket)
+    assert (cancelled["StatusCode"], new["CustomerNumber"]) == ("Canceled", customer)
+    assert keyed(new) == keyed(cancelled)  # all the ticket's time, on the new call
+    assert ticket_doc(world, ticket)["externalXRef"] == new["CallNumber"]
+
+
+def test_a_crash_between_a_call_create_and_its_record_makes_one_call(
+    world, folder, apis, first, changed, monkeypatch
+):
+    cw, _ = apis
+    ticket = invoiced_in_sync(world, folder, first["incumbent"])[-1]
+    add_time(cw, world, ticket, "2026-11-29T09:00:00Z", "2026-11-29T09:30:00Z", 0.5)
+    original = EAutomate.add_call
+
+    def crash_after_sending(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        raise RuntimeError("crash between the create and its record")
+
+    monkeypatch.setattr(EAutomate, "add_call", crash_after_sending)
+    with pytest.raises(RuntimeError, match="crash between"):
+        service_sync(config=configure(world, folder, changed["mapped"]))
+    monkeypatch.setattr(EAutomate, "add_call", original)
+    pending = query(folder, "SELECT action, target_key FROM sync.push_log WHERE outcome IS NULL")
+    assert pending == [("follow-up-call", f"call for ticket {ticket} (follow-up)")]
+    rerun = sync(world, folder, changed["mapped"])
+    assert len(calls_of(world, ticket)) == 2
+    assert query(
+        folder,
+        "SELECT outcome FROM sync.push_log WHERE detail LIKE 'settled by run%'"
+        " AND action = 'follow-up-call'",
+    ) == [("adopted",)]
+    assert rerun.planned == []
+
+
+def test_a_board_or_status_the_psa_does_not_serve_is_a_configuration_failure(world, folder):
+    typo = (
+        '[flows.service_sync]\nstatuses = { "Help Desk" = ["Closed", "Clsoed"], "Helpdesk" = [] }\n'
+    )
+    with pytest.raises(ConfigError) as refused:
+        service_sync(config=configure(world, folder, typo))
+    message = str(refused.value)
+    assert "flows.service_sync.statuses.Help Desk: 'Clsoed' is not a status" in message
+    assert "'Helpdesk' is not a board" in message
+
+
+def test_a_configured_code_the_erp_does_not_serve_is_a_configuration_failure(world, folder):
+    typo = '[flows.service_sync]\ncall_types = { "Help Desk" = "HELPDSK" }\n'
+    with pytest.raises(ConfigError) as refused:
+        service_sync(config=configure(world, folder, typo))
+    message = str(refused.value)
+    assert "flows.service_sync.call_types.Help Desk" in message and "'HELPDSK'" in message
