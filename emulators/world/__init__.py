@@ -123,6 +123,7 @@ contract_template                   contract fixed     one per type with a templ
 contract_template_default           contract fixed   1 **CW Default
 contract_template_misnamed          contract fixed   1 catalog.MISNAMED_TEMPLATES
 item_template                       item     fixed     the **CWBase item of each template
+item_fixed_fee                      item     fixed   1 CW-FIXEDFEE, nonstock (fixed fees)
 contract_linked_to_agreement        contract  rest   3 the incumbent's contracts (I):
                                                        ZCJ_CW_AgreementID set
 contract_without_agreement_property contract  5%     2 I; no ZCJ_CW_AgreementID

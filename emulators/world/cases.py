@@ -150,6 +150,8 @@ _CASES = (
          "**CW Network Monitor: meant for Net Monitoring, but not its exact name"),
     Case("item_template", "eautomate", "items", 0, 0, True,
          "**CWBase <type>: the base-rate item on each template's only line"),
+    Case("item_fixed_fee", "eautomate", "items", 0, 1, True,
+         "CW-FIXEDFEE: the non-inventory part a fixed fee (or a phase's amount) is billed with"),
     Case("contract_linked_to_agreement", "eautomate", "contracts", 0.95, 3, False,
          "the incumbent's CW-<agreement id>-01 with ZCJ_CW_AgreementID: the rest"),
     Case("contract_without_agreement_property", "eautomate", "contracts", 0.05, 2, True,

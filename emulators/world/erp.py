@@ -55,8 +55,9 @@ What the ERP holds, and its awkward parts:
   labor per time entry and the ``CW-SERVICE`` item; plus the dealer's own equipment calls
   (a quarter as many as tickets), open ones on hold for customers on hold or waiting parts.
   Call numbers ascend in creation order across both.
-- Items: the world's items, plus expense items (one an expense twin of an inventory item)
-  and one discontinued item.
+- Items: the world's items, plus expense items (one an expense twin of an inventory item),
+  one discontinued item and ``CW-FIXEDFEE``, the non-inventory (``nonstock``) part fixed-fee
+  project billing goes on.
 - Sales orders: 70% of the PSA orders of customers that sync (ID966), held when the
   customer is on hold and the order open; lines for products the ERP has.
 """
@@ -160,6 +161,11 @@ EXTRA_ITEMS = (
     ("MX-2640", "Sharp MX-2640 Color MFP (discontinued)", "inventory", "EQUIP", "INV-EQ", None,
      False),
 )  # fmt: skip
+# The non-inventory part a fixed-fee project's fee (or a phase's invoiced amount) is billed
+# with on its service call (the service sync's ``fixed_fee_item``); added last, so the other
+# items keep their ids and draws.
+FIXED_FEE_ITEM = ("CW-FIXEDFEE", "ConnectWise fixed fee (project billing)", "nonstock",
+                  "SERVICE", None, None, True)  # fmt: skip
 ACTIVITY = {"Remote": "REMOTE", "Onsite": "ONSITE", "Travel": "TRAVEL", "After Hours": "AFTERHRS",
             "Project": "PROJECT"}  # fmt: skip
 CALL_TYPES = {"Help Desk": "IT", "Field Service": "REPAIR", "Managed Print": "SUPPLY",
@@ -375,6 +381,7 @@ def _items(rng: random.Random, store: Store) -> set[str]:
             codes = ("IT" if number.startswith("M365") else "SERVICE", None, None)
         rows.append((number, description, kind, *codes, active))
     rows += [tuple(item) for item in EXTRA_ITEMS]
+    rows.append(FIXED_FEE_ITEM)
     table = _writer(store, "items", ("item_id", BIG), ("item", TEXT), ("active", FLAG),
                     ("last_update", STAMP), ("doc", TEXT))  # fmt: skip
     for item_id, (number, description, kind, sales, inventory, expense, active) in enumerate(
@@ -397,6 +404,8 @@ def _items(rng: random.Random, store: Store) -> set[str]:
         table.add(item_id, number, active, local(updated), dumps(doc))
         if number.startswith("**CWBase "):
             store.case("item_template", "eautomate", "items", item_id)
+        elif number == FIXED_FEE_ITEM[0]:
+            store.case("item_fixed_fee", "eautomate", "items", item_id)
     table.flush()
     return {row[0] for row in rows}
 

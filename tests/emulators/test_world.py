@@ -798,6 +798,7 @@ def test_exact_case_counts(docs, customers, cases, con):
         "contract_template_default": 1,
         "contract_template_misnamed": len(MISNAMED_TEMPLATES),
         "item_template": len(templated) + 1 + len(MISNAMED_TEMPLATES),
+        "item_fixed_fee": 1,
     }
     # The workspace operator's cases: tests/emulators/test_operate_world.py; the incumbent's
     # contracts: tests/emulators/test_agreement_world.py.

@@ -1,0 +1,266 @@
+"""The world the service sync (the incumbent's ID965 and ID522) needs, case by case: each case
+is counted in ``world.cases`` of the session's small world and read back through the real HTTP
+APIs of both emulators, as specs/eautomate-api.md (Service calls, Technicians, Items, codes)
+and specs/connectwise-manage-api.md (9.6-9.9, 9.11) and the addendum say they serve it."""
+
+import json
+import re
+import uuid
+from collections import defaultdict
+
+import pytest
+import requests
+
+from ..conftest import CW_HEADERS
+
+AUTH = {"User": "api", "Password": "demo", "CompanyID": "dealer", "Version": "25.0"}
+EVERYTHING = "1900-01-01T00:00:00"
+CW_KEY = re.compile(r"^\[CW #(\d+)\]")
+
+
+# --- the two APIs -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ea(emulated):
+    server = emulated.servers["eautomate"]
+    server.faults.clear()
+    yield server
+    server.faults.clear()
+
+
+def erp(server, operation, **params):
+    response = requests.post(
+        f"{server.url}/PublicAPI/{operation}", json={"AuthInfo": AUTH, **params}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def erp_fault(server, operation, **params) -> dict:
+    response = requests.post(
+        f"{server.url}/PublicAPI/{operation}", json={"AuthInfo": AUTH, **params}, timeout=10
+    )
+    assert response.status_code == 500, response.text
+    return response.json()["Fault"]
+
+
+def psa(cw_api, path, **params):
+    response = requests.get(f"{cw_api}/{path}", params=params, headers=CW_HEADERS, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def psa_all(cw_api, path, **params) -> list[dict]:
+    """Every page of a collection."""
+    rows, page = [], 1
+    while batch := psa(cw_api, path, page=page, pageSize=1000, **params):
+        rows += batch
+        page += 1
+    return rows
+
+
+def new_customer(ea) -> str:
+    number = f"S{uuid.uuid4().hex[:8].upper()}"
+    erp(ea, "addCustomer", Customer={"CustomerNumber": number, "CustomerName": "Service Test"})
+    return number
+
+
+# --- the world's truth --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def store(emulated):
+    return emulated.store
+
+
+@pytest.fixture(scope="module")
+def cases(store) -> dict[str, set[int]]:
+    found = defaultdict(set)
+    for name, id_ in store.query("SELECT case_name, id FROM world.cases"):
+        found[name].add(id_)
+    return found
+
+
+@pytest.fixture(scope="module")
+def calls(store) -> dict[int, dict]:
+    """Ticket id -> the incumbent's call for it, as generated (read before any test writes)."""
+    found = {}
+    for (doc,) in store.query("SELECT doc FROM eautomate.calls ORDER BY call_number"):
+        call = json.loads(doc)
+        match = CW_KEY.match(call["Description"] or "")
+        if match:
+            found[int(match[1])] = call
+    return found
+
+
+@pytest.fixture(scope="module")
+def technician(store) -> str:
+    return store.one("SELECT min(technician_number) FROM world.technicians WHERE is_active")[0]
+
+
+# --- the ERP: items, code lists, calls on contracts ---------------------------------------
+
+
+def test_fixed_fee_item_is_a_non_inventory_part(ea, cases):
+    (item_id,) = cases["item_fixed_fee"]
+    items = {r["ItemID"]: r for r in erp(ea, "getItemList", TimeStamp=EVERYTHING)["Details"]}
+    item = erp(ea, "getItem", Item=items[item_id]["Item"])
+    assert item["Item"] == "CW-FIXEDFEE" and item["ItemKind"] == "nonstock"
+    assert item["InventoryCode"] is None and item["ExpenseCode"] is None and item["Active"]
+    assert item["SalesCode"] in {c["Code"] for c in codes(ea, "SalesCode")}
+
+
+def codes(ea, list_type) -> list[dict]:
+    return erp(ea, "getCodeList", ListType=list_type)["Details"]
+
+
+@pytest.mark.parametrize("list_type", ["CallType", "BillCode", "ActivityCode", "CallStatus"])
+def test_code_lists_the_service_sync_checks_its_configuration_against(ea, list_type):
+    listed = codes(ea, list_type)
+    assert listed and all(set(c) == {"Code", "Description", "Active"} for c in listed)
+    if list_type == "CallStatus":
+        assert {c["Code"] for c in listed} >= {"Pending", "OKToInvoice", "Invoiced"}
+    assert erp_fault(ea, "getCodeList", ListType="NoSuchList")["detail"]["Field"] == "ListType"
+
+
+def test_incumbent_calls_carry_every_call_field(ea, calls):
+    call = erp(ea, "getCall", CallNumber=next(iter(calls.values()))["CallNumber"])
+    assert set(call) >= {
+        "CallNumber", "CustomerNumber", "BillToNumber", "ContractNumber", "CallType",
+        "StatusCode", "HoldCode", "BillCode", "Caller", "Description", "PONumber",
+        "TechnicianNumber", "CallDate", "CloseDate", "Labors", "MaterialsUsed", "LastUpdate",
+    }  # fmt: skip
+    for labor in call["Labors"]:
+        assert set(labor) == {
+            "TechnicianNumber", "ActivityCode", "DispatchDate", "ArrivalDate", "DepartureDate",
+            "LaborHours", "TravelHours", "LaborRate", "Remarks",
+        }  # fmt: skip
+    listed = erp(ea, "getCallList", TimeStamp=EVERYTHING)["Details"]
+    assert set(listed[0]) == {
+        "CallNumber", "CustomerNumber", "StatusCode", "HoldCode", "TechnicianNumber",
+        "CallDate", "LastUpdate",
+    }  # fmt: skip
+
+
+def _contract(ea, status) -> dict:
+    """A contract of the world in ``status`` (not a template)."""
+    for row in erp(ea, "getContractList", TimeStamp=EVERYTHING)["Details"]:
+        if row["Status"] == status and not row["IsTemplate"]:
+            return erp(ea, "getContract", ContractID=row["ContractID"])
+    raise AssertionError(f"no {status} contract")
+
+
+@pytest.mark.parametrize("status", ["Terminated", "Expired"])
+def test_a_call_on_a_terminated_or_expired_contract_is_refused(ea, status, technician):
+    contract = _contract(ea, status)
+    call = {
+        "CustomerNumber": contract["CustomerNumber"],
+        "Description": "[CW #1] on an ended contract",
+        "UseUnknownEquipment": True,
+        "CallType": "IT",
+        "BillCode": "CONTRACT",
+    }
+    refused = erp_fault(ea, "addCall", Call={**call, "ContractNumber": contract["ContractNumber"]})
+    assert refused["faultcode"] == "soap:Client"
+    assert refused["detail"] == {
+        "Code": "InvalidState",
+        "Field": "ContractNumber",
+        "Key": refused["detail"]["Key"],
+    }
+    assert status.lower() in refused["faultstring"]
+    made = erp(ea, "addCall", Call=call)
+    moved = erp_fault(
+        ea,
+        "saveCall",
+        Call={"CallNumber": made["CallNumber"], "ContractNumber": contract["ContractNumber"]},
+    )
+    assert moved["detail"]["Field"] == "ContractNumber" and moved["detail"]["Code"] == "InvalidState"
+    assert erp(ea, "getCall", CallNumber=made["CallNumber"])["ContractNumber"] is None
+
+
+def test_a_call_after_its_contracts_exp_date_is_refused_one_within_it_is_made(ea, technician):
+    customer = new_customer(ea)
+    contract = erp(
+        ea,
+        "addContractFromTemplate",
+        TemplateNumber="**CW Default",
+        CustomerNumber=customer,
+        StartDate="2024-01-01",
+        ExpDate="2024-12-31",
+    )
+    assert contract["Status"] == "Active"
+    call = {
+        "CustomerNumber": customer,
+        "ContractNumber": contract["ContractNumber"],
+        "Description": "[CW #2] dated",
+        "UseUnknownEquipment": True,
+    }
+    late = erp_fault(ea, "addCall", Call={**call, "CallDate": "2025-02-03T10:00:00"})
+    assert late["detail"]["Field"] == "ContractNumber" and "2024-12-31" in late["faultstring"]
+    made = erp(ea, "addCall", Call={**call, "CallDate": "2024-06-03T10:00:00"})
+    assert made["ContractNumber"] == contract["ContractNumber"]
+    # The contract ends later: the call keeps it and can still be closed with its labor.
+    erp(ea, "terminateContract", ContractID=contract["ContractID"], TerminationCode="CANCEL")
+    closed = erp(
+        ea,
+        "saveCall",
+        Call={
+            "CallNumber": made["CallNumber"],
+            "ContractNumber": contract["ContractNumber"],
+            "StatusCode": "OKToInvoice",
+            "CloseDate": "2024-06-03T12:00:00",
+            "Labors": [{"TechnicianNumber": technician, "LaborHours": 1.0, "Remarks": "[TE #9]"}],
+        },
+    )
+    assert closed["StatusCode"] == "OKToInvoice" and closed["CloseDate"] == "2024-06-03T12:00:00"
+
+
+def test_a_service_sync_call_appends_labor_and_an_invoiced_call_refuses_more(ea, technician):
+    customer = new_customer(ea)
+    labor = {
+        "TechnicianNumber": technician,
+        "ActivityCode": "REMOTE",
+        "DispatchDate": "2025-11-03T09:00:00",
+        "ArrivalDate": "2025-11-03T09:00:00",
+        "DepartureDate": "2025-11-03T10:30:00",
+        "LaborHours": 1.5,
+        "TravelHours": 0.0,
+        "LaborRate": 95.0,
+        "Remarks": "[TE #600001] Reset password",
+    }
+    made = erp(
+        ea,
+        "addCall",
+        Call={
+            "CustomerNumber": customer,
+            "Description": "[CW #200001] Password reset",
+            "UseUnknownEquipment": True,
+            "CallType": "IT",
+            "BillCode": "T&M",
+            "StatusCode": "Pending",
+            "TechnicianNumber": technician,
+            "Labors": [labor],
+        },
+    )
+    assert made["Labors"] == [labor]
+    more = {**labor, "LaborHours": 0.5, "Remarks": "[TE #600002] Follow-up"}
+    # Labors replace the list: appending is the current lines plus the new one.
+    appended = erp(
+        ea,
+        "saveCall",
+        Call={
+            "CallNumber": made["CallNumber"],
+            "Labors": [*made["Labors"], more],
+            "StatusCode": "OKToInvoice",
+        },
+    )
+    assert [x["Remarks"] for x in appended["Labors"]] == [labor["Remarks"], more["Remarks"]]
+    assert appended["Description"] == made["Description"]  # a partial save keeps the rest
+    erp(ea, "saveCall", Call={"CallNumber": made["CallNumber"], "StatusCode": "Invoiced"})
+    refused = erp_fault(
+        ea,
+        "saveCall",
+        Call={"CallNumber": made["CallNumber"], "Labors": [*appended["Labors"], more]},
+    )
+    assert refused["detail"]["Code"] == "InvalidState"
