@@ -28,7 +28,9 @@ anchor, generator), ``customers`` (ERP parents and locations, with the PSA compa
 truly is and what the incumbent wrote into ``ZCJ_CW_CompanyID`` / ``ZCJ_CW_SiteAddressRecID``),
 ``technicians`` (ERP technicians and the member each truly is), ``agreement_types`` and
 ``contract_templates`` (``**CW <type>`` contracts on the dealer's own customer, plus ``**CW
-Default`` and a misnamed one, both serving no type by name), ``items`` (ERP
+Default`` and a misnamed one, both serving no type by name), ``synced_tickets`` (tickets the
+incumbent synced for the after-sync cases: the company the ticket had then and the call's
+status at the anchor, null when by date), ``items`` (ERP
 items and the catalog item each mirrors), ``codes`` (ERP code lists and the PSA reference each
 maps to) and ``cases``.
 
@@ -114,6 +116,17 @@ ticket_on_agreement                 ticket   ~40%    3 drawn (70% of tickets of 
                                                        with an agreement in force)
 ticket_unmapped_technician          ticket   ~25%    3 drawn (follows the member cases)
 time_entry_overlap                  time      2%     2 drawn per ticket with time
+ticket_synced_by_incumbent          ticket   ~35%    2 the incumbent's call exists: 35% of
+                                                       closed tickets with time of syncing
+                                                       customers, mapped technicians (drawn),
+                                                       plus every world.synced_tickets row
+time_entry_after_call               time      1%     2 pool (Q) of closed synced-able tickets
+                                                       (service.py); booked after the call,
+                                                       which stays OKToInvoice
+time_entry_after_invoiced_call      time      1%     2 Q closed 60+ days ago; booked after
+                                                       the call was invoiced
+ticket_moved_after_sync             ticket   0.5%    2 Q without agreement or PSA invoice;
+                                                       the call has the old customer
 project_ticket_without_time         proj.tk. 20%     2 drawn
 project_fixed_fee                   project  25%     2 all projects
 product_cancelled                   product   4%     2 all product lines
@@ -169,7 +182,7 @@ from .invoices import Invoices
 from .scales import SCALES, Scale
 from .store import ENTITY_TABLES, Store
 
-GENERATOR = "crosswalk-world 2"
+GENERATOR = "crosswalk-world 3"
 
 __all__ = [
     "ANCHOR",

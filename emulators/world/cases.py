@@ -132,6 +132,16 @@ _CASES = (
          "has time by a member with no known technician number"),
     Case("time_entry_overlap", "connectwise", "time_entries", 0.02, 2, False,
          "billable entry overlapping the same member's entry on the ticket (double billing)"),
+    # What happened after the incumbent synced a ticket: picked by quota from a pool of its
+    # closed tickets (service.py), the pool's size not known to the tests.
+    Case("ticket_synced_by_incumbent", "connectwise", "tickets", 0.35, 2, False,
+         "the incumbent's call [CW #<id>] exists; its labor lines carry no time-entry key"),
+    Case("time_entry_after_call", "connectwise", "time_entries", 0.01, 2, False,
+         "booked after the incumbent's call was made, not on its labor; the call is OKToInvoice"),
+    Case("time_entry_after_invoiced_call", "connectwise", "time_entries", 0.01, 2, False,
+         "booked after the incumbent's call was invoiced (Invoiced is final)"),
+    Case("ticket_moved_after_sync", "connectwise", "tickets", 0.005, 2, False,
+         "moved to another company after its call was made: the call has the old customer"),
     Case("project_ticket_without_time", "connectwise", "project_tickets", 0.2, 2, False,
          "project ticket with no time entry"),
     Case("project_fixed_fee", "connectwise", "projects", 0.25, 2, True,

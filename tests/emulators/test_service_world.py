@@ -7,6 +7,8 @@ import json
 import re
 import uuid
 from collections import defaultdict
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -175,7 +177,7 @@ def test_a_call_on_a_terminated_or_expired_contract_is_refused(ea, status, techn
         "saveCall",
         Call={"CallNumber": made["CallNumber"], "ContractNumber": contract["ContractNumber"]},
     )
-    assert moved["detail"]["Field"] == "ContractNumber" and moved["detail"]["Code"] == "InvalidState"
+    assert (moved["detail"]["Field"], moved["detail"]["Code"]) == ("ContractNumber", "InvalidState")
     assert erp(ea, "getCall", CallNumber=made["CallNumber"])["ContractNumber"] is None
 
 
@@ -264,3 +266,91 @@ def test_a_service_sync_call_appends_labor_and_an_invoiced_call_refuses_more(ea,
         Call={"CallNumber": made["CallNumber"], "Labors": [*appended["Labors"], more]},
     )
     assert refused["detail"]["Code"] == "InvalidState"
+
+
+# --- the incumbent's calls and what happened after them -----------------------------------
+
+
+ZONE = ZoneInfo("America/New_York")
+LATE = ("time_entry_after_call", "time_entry_after_invoiced_call")
+
+
+def utc(local: str) -> str:
+    """An ERP date-time (the dealer's local time) as the PSA writes it."""
+    moment = datetime.fromisoformat(local).replace(tzinfo=ZONE).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def entries_of(cw_api, ticket_id) -> list[dict]:
+    return psa_all(cw_api, "time/entries", conditions=f"chargeToId = {ticket_id}", orderBy="id")
+
+
+@pytest.fixture(scope="module")
+def by_company(store) -> dict[int, str]:
+    return dict(
+        store.query(
+            "SELECT cw_company_id, customer_number FROM world.customers"
+            " WHERE cw_company_id IS NOT NULL AND sync_to_cw"
+        )
+    )
+
+
+def test_tickets_synced_by_the_incumbent_have_one_call_with_keyless_labor(
+    cw_api, cases, calls, store
+):
+    synced = cases["ticket_synced_by_incumbent"]
+    assert synced == set(calls) and len(synced) >= 2
+    late = cases[LATE[0]] | cases[LATE[1]]
+    technicians = dict(
+        store.query(
+            "SELECT doc->>'$.identifier', doc->>'$.employeeIdentifer' FROM connectwise.members"
+        )
+    )
+    for ticket_id in sorted(synced)[:25]:
+        call = calls[ticket_id]
+        assert call["Description"].startswith(f"[CW #{ticket_id}] ")
+        entries = [e for e in entries_of(cw_api, ticket_id) if e["id"] not in late]
+        assert len(call["Labors"]) == len(entries) > 0
+        for labor, entry in zip(call["Labors"], entries, strict=True):
+            assert "[TE #" not in (labor["Remarks"] or "")
+            # What the service sync matches them by: technician, date and hours.
+            assert labor["TechnicianNumber"] == technicians[entry["member"]["identifier"]]
+            assert utc(labor["ArrivalDate"]) == entry["timeStart"]
+            assert labor["LaborHours"] == entry["actualHours"]
+
+
+@pytest.mark.parametrize("case, status", [(LATE[0], "OKToInvoice"), (LATE[1], "Invoiced")])
+def test_time_booked_after_the_incumbents_call(cw_api, ea, cases, calls, case, status):
+    late = cases[case]
+    assert len(late) >= 2
+    for entry_id in late:
+        entry = psa(cw_api, f"time/entries/{entry_id}")
+        ticket = psa(cw_api, f"service/tickets/{entry['chargeToId']}")
+        call = erp(ea, "getCall", CallNumber=calls[ticket["id"]]["CallNumber"])
+        assert call["StatusCode"] == status
+        after = call["LastUpdate"] if status == "Invoiced" else call["CreateDate"]
+        assert entry["dateEntered"] > utc(after) and entry["timeStart"] > ticket["closedDate"]
+        assert entry["_info"]["lastUpdated"] <= ticket["_info"]["lastUpdated"]
+        assert entry["timeStart"] not in {utc(labor["ArrivalDate"]) for labor in call["Labors"]}
+        hours = sum(e["actualHours"] for e in entries_of(cw_api, ticket["id"]))
+        assert ticket["actualHours"] == pytest.approx(hours, abs=0.02)
+        assert entry["billableOption"] == "Billable" and "invoice" not in entry
+    assert not late & cases[LATE[1] if case == LATE[0] else LATE[0]]
+
+
+def test_a_ticket_moved_after_its_call_was_made(cw_api, ea, cases, calls, store, by_company):
+    moved = cases["ticket_moved_after_sync"]
+    assert len(moved) >= 2
+    before = dict(store.query("SELECT ticket_id, company_id FROM world.synced_tickets"))
+    for ticket_id in moved:
+        ticket = psa(cw_api, f"service/tickets/{ticket_id}")
+        now = ticket["company"]["id"]
+        assert now != before[ticket_id] and now in by_company
+        customer = erp(ea, "getCustomer", CustomerNumber=calls[ticket_id]["CustomerNumber"])
+        parent = customer["ParentLocationNumber"] or customer["CustomerNumber"]
+        assert parent == by_company[before[ticket_id]] != by_company[now]
+        sites = psa(cw_api, f"company/companies/{now}/sites")
+        assert ticket["site"]["id"] in {s["id"] for s in sites} and "agreement" not in ticket
+        assert {e["company"]["id"] for e in entries_of(cw_api, ticket_id)} == {now}
+        trail = psa(cw_api, "system/audittrail", type="Ticket", id=ticket_id)
+        assert any(t["text"].startswith("Company changed from") for t in trail)
