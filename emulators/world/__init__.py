@@ -11,17 +11,19 @@ years before it, nothing is updated after it), nothing reads the clock or iterat
 Storage contract
 ----------------
 Schema ``connectwise``: one table per entity (``companies, sites, contacts, agreements, additions,
-invoices, tickets, time_entries, project_tickets, projects, sales_orders, products, members``,
-and the setup tables ``agreement_types, billing_statuses``), each ``(id BIGINT, parent_id
-BIGINT, last_updated TIMESTAMP, doc VARCHAR)``, rows in id order.
+invoices, tickets, time_entries, project_tickets, projects, project_phases, sales_orders,
+products, members``, and the setup tables ``agreement_types, billing_statuses, boards,
+board_statuses, board_types``), each ``(id BIGINT, parent_id BIGINT, last_updated TIMESTAMP,
+doc VARCHAR)``, rows in id order.
 ``doc`` is the record as the API serves it: compact JSON, camelCase, no nulls, ``_info`` =
 ``{lastUpdated, updatedBy, dateEntered, enteredBy}`` as strings, ``last_updated`` =
 ``_info.lastUpdated`` (UTC). ``parent_id`` is set for children only: a site's company, an
-addition's agreement. Service and project tickets share one id sequence. ``audit_trail(type,
-record_id, entered_at, doc)`` holds a few entries per company, agreement and (a share of)
-tickets; ``refs(kind, id, name, identifier, doc)`` the catalogs records point at, ``doc`` being
-the reference as embedded plus the catalog's own fields (a status's ``board`` and
-``closedStatus``, an item's price, a phase's ``projectId``).
+addition's agreement, a board status's or type's board, a phase's project. Service and
+project tickets share one id sequence. ``audit_trail(type, record_id, entered_at, doc)``
+holds a few entries per company, agreement and (a share of) tickets; ``refs(kind, id, name,
+identifier, doc)`` the catalogs records point at, ``doc`` being the reference as embedded plus
+the catalog's own fields (a status's ``board`` and ``closedStatus``, an item's price, a phase's
+``projectId``).
 
 Schema ``world``, the truth the other emulators and the tests rely on: ``meta`` (seed, scale,
 anchor, generator), ``customers`` (ERP parents and locations, with the PSA company or site each
@@ -129,6 +131,10 @@ ticket_moved_after_sync             ticket   0.5%    2 Q without agreement or PS
                                                        the call has the old customer
 project_ticket_without_time         proj.tk. 20%     2 drawn
 project_fixed_fee                   project  25%     2 all projects
+project_billed_by_phase             project  50%     1 of the fixed-fee projects and of the
+                                                       others, each; Progress invoices per
+                                                       done phase (applyToType ProjectPhase)
+project_billed_on_completion        project   rest   2 one invoice on the project once closed
 product_cancelled                   product   4%     2 all product lines
 product_dropship                    product   8%     2 all product lines
 catalog_item_without_erp_item       refs     fixed   2 catalog.ITEMS_NOT_IN_ERP

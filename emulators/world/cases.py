@@ -146,6 +146,11 @@ _CASES = (
          "project ticket with no time entry"),
     Case("project_fixed_fee", "connectwise", "projects", 0.25, 2, True,
          "billingMethod FixedFee with billingAmount; a DownPayment invoice once started"),
+    Case("project_billed_by_phase", "connectwise", "projects", 0.5, 1, True,
+         "phases billSeparatelyFlag; Progress invoices applied to each done phase (quota of the"
+         " fixed-fee projects and of the others, at least one of each)"),
+    Case("project_billed_on_completion", "connectwise", "projects", 0.5, 2, False,
+         "the rest: billProjectClosedFlag; one invoice applied to the project once closed"),
     Case("product_cancelled", "connectwise", "products", 0.04, 2, True,
          "cancelledFlag, quantityCancelled, cancelledReason"),
     Case("product_dropship", "connectwise", "products", 0.08, 2, True, "dropshipFlag true"),

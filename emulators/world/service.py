@@ -18,13 +18,26 @@ with the company the ticket had then and the call's status at the anchor.
 
 import random
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pyarrow as pa
 
 from .agreements import Picker
 from .cases import CASES, quota
 from .catalog import World
-from .common import ANCHOR_TS, DAY, HOUR, MINUTE, START_TS, clip, info, iso, money, stream
+from .common import (
+    ANCHOR_TS,
+    DAY,
+    HOUR,
+    MINUTE,
+    START_TS,
+    clip,
+    info,
+    iso,
+    midnight,
+    money,
+    stream,
+)
 from .invoices import Invoices
 from .parties import Company, Parties
 from .people import Member, People
@@ -157,7 +170,33 @@ def build(
     desk = Desk(seed, scale, world, people, invoices, store)
     desk.run(parties, projects)
     desk.after_sync(parties)
-    _write_projects(stream(seed, "project_records"), world, projects, invoices, store)
+    _write_projects(stream(seed, "project_records"), stream(seed, "project_billing"), world,
+                    projects, invoices, store)  # fmt: skip
+
+
+def patch(store: Store, table: str, rows: list[tuple[int, int, str]], key: str = "t.id") -> None:
+    """JSON merge patches ``(key, moment, patch)`` applied in place to the records of
+    ``table`` whose ``key`` matches: ``_info.lastUpdated`` becomes the later of the record's
+    own and the patch's moment (for changes decided after the records were written)."""
+    if not rows:
+        return
+    store.flush()
+    batch = pa.table({
+        "key": pa.array([r[0] for r in rows], pa.int64()),
+        "stamp": pa.array([r[1] for r in rows], pa.timestamp("s")),
+        "patch": pa.array([r[2] for r in rows], pa.string()),
+    })  # fmt: skip
+    con = store.con
+    con.register("_world_patch", batch)
+    con.execute(
+        f"""UPDATE connectwise.{table} t
+            SET doc = json_merge_patch(t.doc, json_merge_patch(p.patch, json_object(
+                    '_info', json_object('lastUpdated', strftime(
+                        greatest(t.last_updated, p.stamp), '%Y-%m-%dT%H:%M:%SZ')))))::VARCHAR,
+                last_updated = greatest(t.last_updated, p.stamp)
+            FROM _world_patch p WHERE p.key = {key}"""
+    ).fetchall()
+    con.unregister("_world_patch")
 
 
 def _plan_projects(
@@ -372,7 +411,9 @@ class Desk:
                   and c.customer.company is c]  # fmt: skip
         for candidate in picked["ticket_moved_after_sync"]:
             patches += self._move(rng, candidate, movers)
-        self._patch(patches)
+        patch(self.store, "tickets", [p[1:] for p in patches if p[0] == "tickets"])
+        patch(self.store, "time_entries", [p[1:] for p in patches if p[0] == "time_entries"],
+              "json_extract(t.doc, '$.chargeToId')::BIGINT")  # fmt: skip
         status = {"time_entry_after_call": "OKToInvoice", "time_entry_after_invoiced_call":
                   "Invoiced", "ticket_moved_after_sync": None}  # fmt: skip
         self.store.table(
@@ -460,35 +501,6 @@ class Desk:
         entries = {"company": new.ref}
         return [("tickets", ticket.ticket_id, stamp, dumps(patch)),
                 ("time_entries", ticket.ticket_id, stamp, dumps(entries))]  # fmt: skip
-
-    def _patch(self, patches: list[tuple]) -> None:
-        """Apply JSON merge patches to tickets (by id) and time entries (by their ticket)."""
-        self.store.flush()
-        con = self.store.con
-        for table, key in (
-            ("tickets", "t.id"),
-            ("time_entries", "json_extract(t.doc, '$.chargeToId')::BIGINT"),
-        ):
-            rows = [(i, stamp, p) for t, i, stamp, p in patches if t == table]
-            if not rows:
-                continue
-            batch = pa.table({
-                "key": pa.array([r[0] for r in rows], pa.int64()),
-                "stamp": pa.array([r[1] for r in rows], pa.timestamp("s")),
-                "patch": pa.array([r[2] for r in rows], pa.string()),
-            })  # fmt: skip
-            con.register("_world_patch", batch)
-            # lastUpdated is the later of the record's own and the patch's moment.
-            con.execute(
-                f"""UPDATE connectwise.{table} t
-                    SET doc = json_merge_patch(t.doc, json_merge_patch(p.patch, json_object(
-                            '_info', json_object('lastUpdated', strftime(
-                                greatest(t.last_updated, p.stamp), '%Y-%m-%dT%H:%M:%SZ')))))
-                            ::VARCHAR,
-                        last_updated = greatest(t.last_updated, p.stamp)
-                    FROM _world_patch p WHERE p.key = {key}"""
-            ).fetchall()
-            con.unregister("_world_patch")
 
     def project_ticket(self, entered: int, project: Project, phase: dict, budget: int) -> None:
         rng = self.rng
@@ -711,6 +723,10 @@ class Desk:
             )
 
 
+def _epoch(value: str) -> int:
+    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+
+
 def _summary(rng: random.Random, kind: str, company: Company) -> str:
     user = f"{rng.choice(('Ana', 'Ben', 'Chloé', 'Dev', 'Eli', 'Fatima'))} " + rng.choice(
         ("Ortiz", "Shah", "Brennan", "O'Neil", "Kim")
@@ -729,8 +745,45 @@ def _summary(rng: random.Random, kind: str, company: Company) -> str:
 
 
 def _write_projects(
-    rng: random.Random, world: World, projects: list[Project], invoices: Invoices, store: Store
+    rng: random.Random,
+    billing: random.Random,
+    world: World,
+    projects: list[Project],
+    invoices: Invoices,
+    store: Store,
 ) -> None:
+    """Projects, their phases and their invoices; project time is invoiced once billed.
+
+    Half of the fixed-fee projects and half of the others (at least one of each) bill by
+    phase (drawn from a stream of their own): each phase ending 10 days before the anchor
+    (the last one once the project closed) gets a Progress invoice applied to the phase
+    (``applyToType`` ProjectPhase, ``phase``): a fixed-fee project's phase its share of the
+    fee after the down payment, any other the billable time booked before the invoice date.
+    The rest bill on completion: one invoice applied to the project once it closed.
+    An invoice takes the time it bills (``invoice``, status Billed): an actual-rates
+    invoice the billable entries it counts, a fixed-fee one every entry it covers (the fee
+    bills them all); time booked later stays unbilled."""
+    by_phase = set()
+    for group in ([p for p in projects if p.fixed_fee], [p for p in projects if not p.fixed_fee]):
+        size = quota("project_billed_by_phase", len(group))
+        by_phase |= {p.id for p in billing.sample(group, size)}
+    store.flush()
+    entries: dict[int, list[tuple]] = {}  # phase id -> (entry id, end, billed, amount)
+    for entry_id, phase_id, end, billed, role in store.con.execute(
+        """SELECT id, json_extract(doc, '$.phase.id')::BIGINT, doc->>'$.timeEnd',
+                  (doc->>'$.hoursBilled')::DOUBLE, json_extract(doc, '$.workRole.id')::BIGINT
+           FROM connectwise.time_entries WHERE doc->>'$.chargeToType' = 'ProjectTicket'
+           ORDER BY id"""
+    ).fetchall():
+        amount = money(billed * world.rates[role])
+        entries.setdefault(phase_id, []).append((entry_id, _epoch(end), billed, amount))
+    billed_entries: list[tuple[int, int, str]] = []
+
+    def bill(invoice: dict, date: int, taken: list[tuple]) -> None:
+        for entry_id, *_ in taken:
+            billed_entries.append((entry_id, date + 9 * HOUR,
+                                   dumps({"invoice": invoice, "status": "Billed"})))  # fmt: skip
+
     for project in projects:
         company = project.company
         closed = project.end + 15 * DAY < ANCHOR_TS and rng.random() < 0.85
@@ -780,8 +833,44 @@ def _write_projects(
         store.records["projects"].put(project.id, None, updated, doc)
         if project.fixed_fee:
             store.case("project_fixed_fee", "connectwise", "projects", project.id)
+        phased = project.id in by_phase
+        store.case(
+            "project_billed_by_phase" if phased else "project_billed_on_completion",
+            "connectwise",
+            "projects",
+            project.id,
+        )
         by = project.manager.identifier
         extra = {"project": project.ref}
+        mine = [e for ref, _, _ in project.phases for e in entries.get(ref["id"], ())]
+        for k, (ref, _, high) in enumerate(project.phases):
+            last = k == len(project.phases) - 1
+            date = midnight(high) + DAY
+            due = date < ANCHOR_TS - 10 * DAY and (closed or not last) and phased
+            taken = [e for e in entries.get(ref["id"], ()) if e[1] < date]
+            if not project.fixed_fee:
+                taken = [e for e in taken if e[2] > 0]
+            amount = (
+                (fee - fee * 0.3) / len(project.phases)
+                if fee is not None
+                else sum(e[3] for e in taken)
+            )
+            if due and amount > 0:
+                invoice = invoices.add(
+                    billing,
+                    kind="Progress",
+                    apply_to="ProjectPhase",
+                    apply_to_id=ref["id"],
+                    company=company,
+                    date=date,
+                    service=amount,
+                    by=by,
+                    extra={**extra, "phase": ref},
+                )
+                bill(invoice, date, taken)
+            _write_phase(store, world, project, k, doc, phased, date if due else None, by)
+        if phased:
+            closed = False  # billed phase by phase: no invoice on completion
         if fee is not None:
             ref = invoices.add(
                 rng,
@@ -796,7 +885,8 @@ def _write_projects(
             )
             store.case("invoice_down_payment", "connectwise", "invoices", ref["id"])
             if closed:
-                invoices.add(
+                end = project.end - project.end % DAY + DAY
+                invoice = invoices.add(
                     rng,
                     kind="Progress",
                     apply_to="Project",
@@ -807,15 +897,62 @@ def _write_projects(
                     by=by,
                     extra=extra,
                 )
+                bill(invoice, end, [e for e in mine if e[1] < end])
         elif closed and project.billable:
-            invoices.add(
+            end = project.end - project.end % DAY + DAY
+            taken = [e for e in mine if e[1] < end and e[2] > 0]
+            invoice = invoices.add(
                 rng,
                 kind="Standard",
                 apply_to="Project",
                 apply_to_id=project.id,
                 company=company,
-                date=project.end - project.end % DAY + DAY,
-                service=project.billable,
+                date=end,
+                service=sum(e[3] for e in taken),
                 by=by,
                 extra=extra,
             )
+            bill(invoice, end, taken)
+    patch(store, "time_entries", billed_entries)
+
+
+def _write_phase(
+    store: Store,
+    world: World,
+    project: Project,
+    k: int,
+    project_doc: dict,
+    phased: bool,
+    billed: int | None,
+    by: str,
+) -> None:
+    """``/project/projects/{id}/phases``: how the phase is billed and whether it is done."""
+    ref, low, high = project.phases[k]
+    done = high < ANCHOR_TS - 10 * DAY
+    doc = {
+        "id": ref["id"],
+        "projectId": project.id,
+        "description": ref["name"],
+        "board": project_doc["board"],
+        "status": world.phase_status["Closed" if done else "Open"],
+        "wbsCode": str(k + 1),
+        "billTime": "Billable",
+        "billExpenses": "Billable",
+        "billProducts": "Billable",
+        "markAsMilestoneFlag": False,
+        "billSeparatelyFlag": phased,
+        "billPhaseClosedFlag": phased,
+        "billProjectClosedFlag": not phased,
+        "billingMethod": project_doc["billingMethod"],
+        "scheduledStart": iso(midnight(low)),
+        "scheduledEnd": iso(midnight(high)),
+        "locationId": project_doc["location"]["id"],
+        "businessUnitId": project_doc["department"]["id"],
+    }
+    if low < ANCHOR_TS:
+        doc["actualStart"] = iso(midnight(low))
+    if done:
+        doc["actualEnd"] = iso(midnight(high))
+    updated = min(ANCHOR_TS - HOUR, max(low, (billed or high) + HOUR))
+    doc["_info"] = info(updated, by, project.start, by)
+    store.records["project_phases"].put(ref["id"], project.id, updated, doc)

@@ -25,6 +25,10 @@ ENTITY_TABLES = (
     "members",
     "agreement_types",
     "billing_statuses",
+    "boards",
+    "board_statuses",
+    "board_types",
+    "project_phases",
 )
 
 DDL = [

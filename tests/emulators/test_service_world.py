@@ -354,3 +354,134 @@ def test_a_ticket_moved_after_its_call_was_made(cw_api, ea, cases, calls, store,
         assert {e["company"]["id"] for e in entries_of(cw_api, ticket_id)} == {now}
         trail = psa(cw_api, "system/audittrail", type="Ticket", id=ticket_id)
         assert any(t["text"].startswith("Company changed from") for t in trail)
+
+
+# --- the PSA: boards, members, time, projects ---------------------------------------------
+
+
+def test_boards_their_statuses_and_types_are_served(cw_api, store):
+    boards = psa(cw_api, "service/boards", orderBy="name asc")
+    assert [b["name"] for b in boards] == sorted(b["name"] for b in boards)
+    assert {"Help Desk", "Field Service", "Managed Print", "Alerts", "Projects"} <= {
+        b["name"] for b in boards
+    }
+    (help_desk,) = psa(cw_api, "service/boards", conditions='name = "Help Desk"')
+    assert psa(cw_api, f"service/boards/{help_desk['id']}") == help_desk
+    statuses = psa(cw_api, f"service/boards/{help_desk['id']}/statuses", pageSize=1000)
+    assert {s["board"]["id"] for s in statuses} == {help_desk["id"]}
+    closed = {s["name"] for s in statuses if s["closedStatus"]}
+    assert closed == {">Closed", ">Cancelled"} and "Completed" not in closed
+    only_closed = psa(
+        cw_api, f"service/boards/{help_desk['id']}/statuses", conditions="closedStatus = true"
+    )
+    assert {s["name"] for s in only_closed} == closed
+    count = psa(cw_api, f"service/boards/{help_desk['id']}/statuses/count")["count"]
+    assert count == len(statuses)
+    types = psa(cw_api, f"service/boards/{help_desk['id']}/types")
+    assert {t["name"] for t in types} >= {"Hardware", "Software"}
+    assert all(t["category"] in ("Reactive", "Proactive") for t in types)
+    paged = psa(cw_api, f"service/boards/{help_desk['id']}/statuses", pageSize=2, page=2)
+    assert [s["id"] for s in paged] == [s["id"] for s in statuses[2:4]]
+    # Every ticket's board, status and type is one the PSA serves, under its board.
+    served = {
+        s["id"]: s for b in boards for s in psa_all(cw_api, f"service/boards/{b['id']}/statuses")
+    }
+    for (doc,) in store.query("SELECT doc FROM connectwise.tickets ORDER BY id LIMIT 200"):
+        ticket = json.loads(doc)
+        status = served[ticket["status"]["id"]]
+        assert status["board"]["id"] == ticket["board"]["id"]
+        assert status["closedStatus"] == ticket["closedFlag"]
+    missing = requests.get(
+        f"{cw_api}/service/boards/999999/statuses", headers=CW_HEADERS, timeout=10
+    )
+    assert missing.status_code == 404
+
+
+def test_a_status_is_added_to_a_board_and_boards_are_not_deleted(cw_api):
+    (alerts,) = psa(cw_api, "service/boards", conditions='name = "Alerts"')
+    name = f">Resolved {uuid.uuid4().hex[:6]}"
+    made = requests.post(
+        f"{cw_api}/service/boards/{alerts['id']}/statuses",
+        json={"name": name, "closedStatus": True},
+        headers=CW_HEADERS,
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["board"] == {"id": alerts["id"], "name": "Alerts"}
+    assert made.json()["closedStatus"] is True
+    refused = requests.delete(
+        f"{cw_api}/service/boards/{alerts['id']}", headers=CW_HEADERS, timeout=10
+    )
+    assert refused.status_code == 405
+
+
+def test_members_carry_technician_numbers_some_missing_some_unknown(cw_api, ea, cases):
+    numbers = {
+        t["TechnicianNumber"] for t in erp(ea, "getTechnicianList", TimeStamp=EVERYTHING)["Details"]
+    }
+    members = {m["id"]: m for m in psa_all(cw_api, "system/members")}
+    for case, holds in (
+        ("member_with_technician", lambda m: m.get("employeeIdentifer") in numbers),
+        ("member_without_technician", lambda m: "employeeIdentifer" not in m),
+        ("member_unknown_technician", lambda m: m["employeeIdentifer"] not in numbers),
+    ):
+        assert len(cases[case]) >= 2, case
+        assert all(holds(members[i]) for i in cases[case]), case
+
+
+def test_time_entries_carry_what_the_service_sync_reads(cw_api):
+    entries = psa(cw_api, "time/entries", conditions='chargeToType = "ServiceTicket"', pageSize=300)
+    for entry in entries:
+        assert {"timeStart", "timeEnd", "actualHours", "hoursBilled", "billableOption", "notes",
+                "workRole", "workType", "member", "company", "chargeToId", "dateEntered",
+                "status"} <= set(entry)  # fmt: skip
+    assert any("agreement" in e for e in entries)
+    billed = psa(
+        cw_api,
+        "time/entries",
+        conditions='chargeToType = "ServiceTicket" and status = "Billed"',
+        pageSize=5,
+    )
+    assert billed and all(e["invoice"]["applyToType"] == "Ticket" for e in billed)
+    assert {e["billableOption"] for e in entries} >= {"Billable", "DoNotBill", "NoCharge"}
+
+
+def test_projects_billed_by_phase_and_on_completion_their_time_invoiced(cw_api, cases):
+    fixed = cases["project_fixed_fee"]
+    phase_invoices = 0
+    for project_id in cases["project_billed_by_phase"]:
+        project = psa(cw_api, f"project/projects/{project_id}")
+        phases = psa(cw_api, f"project/projects/{project_id}/phases")
+        assert phases and all(p["billSeparatelyFlag"] for p in phases)
+        assert all(p["billingMethod"] == project["billingMethod"] for p in phases)
+        invoices = psa(
+            cw_api,
+            "finance/invoices",
+            conditions=f'applyToType = "ProjectPhase" and project/id = {project_id}',
+        )
+        phase_invoices += len(invoices)
+        for invoice in invoices:
+            assert invoice["phase"]["id"] in {p["id"] for p in phases}
+            billed = psa(cw_api, "time/entries", conditions=f"invoice/id = {invoice['id']}")
+            assert all(e["phase"]["id"] == invoice["phase"]["id"] for e in billed)
+            if project_id in fixed:
+                assert invoice["serviceTotal"] == pytest.approx(
+                    (project["billingAmount"] - project["downpayment"]) / len(phases), abs=0.01
+                )
+            else:
+                assert billed
+    assert phase_invoices >= 2
+    for project_id in cases["project_billed_on_completion"]:
+        phases = psa(cw_api, f"project/projects/{project_id}/phases")
+        assert phases and not any(p["billSeparatelyFlag"] for p in phases)
+    down = psa(cw_api, "finance/invoices", conditions='type = "DownPayment"')
+    assert {i["id"] for i in down} == cases["invoice_down_payment"]
+    assert {i["project"]["id"] for i in down} <= fixed
+    project_time = psa(
+        cw_api, "time/entries", conditions='chargeToType = "ProjectTicket"', pageSize=1000
+    )
+    assert {e["invoice"]["applyToType"] for e in project_time if "invoice" in e} == {
+        "Project",
+        "ProjectPhase",
+    }
+    assert all("project" in e and "phase" in e for e in project_time)
