@@ -122,9 +122,10 @@ ticket_synced_by_incumbent          ticket   ~35%    2 the incumbent's call exis
                                                        closed tickets with time of syncing
                                                        customers, mapped technicians (drawn),
                                                        plus every world.synced_tickets row
-time_entry_after_call               time      1%     2 pool (Q) of closed synced-able tickets
-                                                       (service.py); booked after the call,
-                                                       which stays OKToInvoice
+time_entry_after_call               time      1%     2 of a pool (Q) of closed tickets the
+                                                       incumbent could sync (service.py),
+                                                       closed in the last 120 days; booked
+                                                       after the call, still OKToInvoice
 time_entry_after_invoiced_call      time      1%     2 Q closed 60+ days ago; booked after
                                                        the call was invoiced
 ticket_moved_after_sync             ticket   0.5%    2 Q without agreement or PSA invoice;

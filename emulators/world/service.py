@@ -7,8 +7,9 @@ What happened after the incumbent synced a ticket (``Desk.after_sync``, drawn fr
 its own, so the desk's own draws do not move): closed service tickets with time, of a company
 whose customer syncs, worked only by members with a known technician number, closed at least
 three days before the anchor, make a pool (all of them at small scale, about 4,000 at any
-scale); from it, by quota, time booked after the call was made (the call still OKToInvoice),
-time booked after the call was invoiced (tickets closed at least 60 days before the anchor),
+scale); from it, by quota, time booked up to 30 days after the call was made (tickets closed
+in the last 120 days; the call still OKToInvoice), time booked after the call was invoiced
+(tickets closed at least 60 days before the anchor),
 and tickets moved to another company afterwards (no agreement, no PSA invoice; the ticket, its
 site, contact and time entries go to the other company). The late entries are numbered after
 every other entry, as the PSA numbers them; the tickets they change are patched in place.
@@ -391,7 +392,7 @@ class Desk:
         taken: set[int] = set()
         for case, among in (
             ("time_entry_after_invoiced_call", old),
-            ("time_entry_after_call", pool),
+            ("time_entry_after_call", [c for c in pool if c.closed >= ANCHOR_TS - 120 * DAY]),
             ("ticket_moved_after_sync", [c for c in pool if not c.agreement and not c.invoiced]),
         ):
             free = [c for c in among if c.ticket_id not in taken]
@@ -431,7 +432,7 @@ class Desk:
             day = ticket.closed + rng.randint(35, 55) * DAY
         else:
             left = (ANCHOR_TS - ticket.closed) // DAY  # at least 3: the pool's rule
-            day = ticket.closed + rng.randint(1, left - 2) * DAY
+            day = ticket.closed + rng.randint(1, min(30, left - 2)) * DAY
         start = day - day % DAY + rng.choice((13, 14, 15, 16, 17, 18)) * HOUR
         minutes = rng.choice((15, 30, 45, 60, 90))
         end = start + minutes * MINUTE

@@ -1124,3 +1124,41 @@ def test_project_billing_cases_mean_what_they_say(docs, cases):
             assert entry["hoursBilled"] > 0  # a fixed fee bills every entry it covers
         billed_by[(invoice["applyToType"], entry["project"]["id"] in fixed)] += 1
     assert set(billed_by) == {(t, f) for t in ("Project", "ProjectPhase") for f in (True, False)}
+
+
+def test_after_sync_cases_mean_what_they_say(con, docs, cases):
+    calls = {}
+    for (doc,) in con.execute("SELECT doc FROM eautomate.calls").fetchall():
+        call = json.loads(doc)
+        match = re.match(r"^\[CW #(\d+)\] ", call["Description"] or "")
+        if match:
+            calls[int(match[1])] = call
+    assert set(calls) == cases["ticket_synced_by_incumbent"]
+    synced = {t: (c, s) for t, c, s in con.execute("SELECT * FROM world.synced_tickets").fetchall()}
+    late = cases["time_entry_after_call"] | cases["time_entry_after_invoiced_call"]
+    assert (
+        len(cases["time_entry_after_call"]) >= 2
+        and len(cases["time_entry_after_invoiced_call"]) >= 2
+    )
+    for entry_id in late:
+        entry = docs["time_entries"][entry_id]
+        ticket_id = entry["chargeToId"]
+        call = calls[ticket_id]
+        invoiced = entry_id in cases["time_entry_after_invoiced_call"]
+        assert (
+            call["StatusCode"]
+            == synced[ticket_id][1]
+            == ("Invoiced" if invoiced else "OKToInvoice")
+        )
+        made = (call["LastUpdate"] if invoiced else call["CreateDate"]).replace("T", " ")
+        assert entry["dateEntered"].replace("T", " ").rstrip("Z") > made  # UTC after local
+        assert entry_id > max(i for i in docs["time_entries"] if i not in late)
+        timed = [e for e in docs["time_entries"].values() if e["chargeToId"] == ticket_id]
+        assert len(call["Labors"]) == len([e for e in timed if e["id"] not in late])
+    for ticket_id in cases["ticket_moved_after_sync"]:
+        ticket = docs["tickets"][ticket_id]
+        assert ticket["company"]["id"] != synced[ticket_id][0] and "agreement" not in ticket
+        assert not any(
+            i["applyToType"] == "Ticket" and i["applyToId"] == ticket_id
+            for i in docs["invoices"].values()
+        )
