@@ -393,6 +393,74 @@ RESOURCES: dict[str, Resource] = {
             },
             deletable=False,
         ),
+        # Service boards, their statuses and types: the service sync checks its configured
+        # board and status names against them. Tickets point at them: no DELETE.
+        Resource(
+            "boards",
+            "Board",
+            required=("name",),
+            limits={"name": 50},
+            unique=("name",),
+            refs={
+                "location": kind("location"),
+                "department": kind("department", "iref"),
+                "workRole": kind("work_role"),
+                "workType": kind("work_type"),
+            },
+            enums={"billTime": BILLABLE, "billExpense": BILLABLE, "billProduct": BILLABLE},
+            defaults={"inactiveFlag": False, "projectFlag": False},
+            deletable=False,
+        ),
+        Resource(
+            "board_statuses",
+            "BoardStatus",
+            required=("name",),
+            limits={"name": 50, "customerPortalDescription": 500},
+            refs={"board": Ref("boards")},
+            enums={
+                "escalationStatus": (
+                    "NotResponded",
+                    "Responded",
+                    "ResolutionPlan",
+                    "Resolved",
+                    "NoEscalation",
+                )
+            },
+            defaults={"closedStatus": False, "inactive": False, "defaultFlag": False},
+            parent=("boards", "board"),
+            deletable=False,
+        ),
+        Resource(
+            "board_types",
+            "BoardType",
+            required=("name",),
+            limits={"name": 50, "integrationXref": 50},
+            refs={
+                "board": Ref("boards"),
+                "location": kind("location"),
+                "department": kind("department", "iref"),
+            },
+            enums={"category": ("Reactive", "Proactive")},
+            defaults={"inactiveFlag": False, "defaultFlag": False},
+            parent=("boards", "board"),
+            deletable=False,
+        ),
+        # A project's phases (/project/projects/{id}/phases): billing by phase.
+        Resource(
+            "project_phases",
+            "ProjectPhase",
+            required=("description",),
+            limits={"description": 100, "wbsCode": 50, "poNumber": 25},
+            refs={"board": kind("board"), "status": kind("phase_status"), "agreement": AGREEMENT},
+            enums={
+                "billTime": BILLABLE,
+                "billExpenses": BILLABLE,
+                "billProducts": BILLABLE,
+                "billingMethod": BILLING_METHOD,
+            },
+            defaults={"billSeparatelyFlag": False, "markAsMilestoneFlag": False},
+            parent=("projects", "projectId"),
+        ),
         Resource(
             "members",
             "Member",
@@ -438,6 +506,10 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("sales", "orders"): "sales_orders",
     ("procurement", "products"): "products",
     ("system", "members"): "members",
+    ("service", "boards"): "boards",
+    ("service", "boards", "*", "statuses"): "board_statuses",
+    ("service", "boards", "*", "types"): "board_types",
+    ("project", "projects", "*", "phases"): "project_phases",
 }
 
 

@@ -11,6 +11,11 @@ Choices the spec leaves open ([I], noted here so tests pin them):
   terminated contract does not fault). ``Details`` (contracts, sales orders), ``Labors``
   and ``MaterialsUsed`` (calls) replace the whole list when supplied, so a repeated save
   is harmless; to add a line, send the current lines plus the new one.
+- A call goes on a contract in force: ``addCall``, and a ``saveCall`` that changes
+  ``ContractNumber``, fault (``InvalidState`` on ``ContractNumber``) when the contract is
+  Terminated, Cancelled or Expired, or its ``ExpDate`` is before the call's ``CallDate``.
+  A save that keeps the call's contract is not checked again, so a call made before its
+  contract ended can still be closed.
 - A terminated contract is final: a ``saveContract`` that would change it (fields or
   lines) is an ``InvalidState`` fault on ``Status``, as a change to an invoiced call is.
   Its custom properties live apart from it and stay settable, so a link can be removed.
@@ -1466,9 +1471,9 @@ class Operations:
                 )
             )
             doc["CallNumber"] = number
-            self._call_rules(cur, doc, number, supplied)
             now = self.clock.now()
             doc["CallDate"] = doc["CallDate"] or now.isoformat()
+            self._call_rules(cur, doc, number, supplied)
             doc["CreateDate"] = now.isoformat()
             self._store_call(cur, doc, insert=True)
         return self.one(CALLS, number)
@@ -1499,7 +1504,7 @@ class Operations:
                     key=number,
                 )
             doc["CustomerNumber"] = current["CustomerNumber"]
-            self._call_rules(cur, doc, number, supplied)
+            self._call_rules(cur, doc, number, supplied, current["ContractNumber"])
             if doc == current:
                 return self.one(CALLS, number)
             if current["StatusCode"] == "Invoiced":
@@ -1512,7 +1517,10 @@ class Operations:
             self._store_call(cur, doc)
         return self.one(CALLS, number)
 
-    def _call_rules(self, cur, doc: dict, number: str, supplied: dict) -> None:
+    def _call_rules(
+        self, cur, doc: dict, number: str, supplied: dict, before: str | None = None
+    ) -> None:
+        """Checks a call before it is stored; ``before`` is the contract it had (saveCall)."""
         if doc.get("TechnicianNumber") is not None:
             doc["TechnicianNumber"] = self.exists(
                 cur, TECHNICIANS, doc["TechnicianNumber"], "TechnicianNumber", CALL, number
@@ -1523,8 +1531,8 @@ class Operations:
             )
         if supplied.get("ContractNumber") is not None and doc["ContractNumber"] is not None:
             row = cur.execute(
-                "SELECT contract_number FROM eautomate.contracts WHERE NOT is_template"
-                " AND lower(contract_number) = lower(?)",
+                "SELECT contract_number, status, doc->>'$.ExpDate' FROM eautomate.contracts"
+                " WHERE NOT is_template AND lower(contract_number) = lower(?)",
                 [doc["ContractNumber"]],
             ).fetchone()
             if row is None:
@@ -1534,7 +1542,10 @@ class Operations:
                     field="ContractNumber",
                     key=number,
                 )
-            doc["ContractNumber"] = row[0]
+            contract, status, expires = row
+            doc["ContractNumber"] = contract
+            if contract.lower() != (before or "").lower():
+                self._contract_in_force(contract, status, expires, doc, number)
         if doc["HoldCode"] is not None and doc["StatusCode"] == "Dispatched":
             raise fault(
                 f"Call {number} is on hold ({doc['HoldCode']}); a held call cannot be dispatched.",
@@ -1548,6 +1559,27 @@ class Operations:
             doc["MaterialsUsed"] = self._list(
                 cur, MATERIAL, supplied["MaterialsUsed"], number, "MaterialsUsed"
             )
+
+    @staticmethod
+    def _contract_in_force(
+        contract: str, status: str, expires: str | None, call: dict, number: str
+    ) -> None:
+        """A call goes on a contract in force on the call's date: not Terminated, Cancelled
+        or Expired, and not past its ``ExpDate`` (an Active contract the ERP has not yet
+        marked Expired is still expired for a call after that date)."""
+        on = (call.get("CallDate") or "")[:10]
+        if status in ("Terminated", "Cancelled", "Expired"):
+            problem = f"is {status.lower()}"
+        elif expires and on and expires < on:
+            problem = f"expired on {expires}, before the call's date {on}"
+        else:
+            return
+        raise fault(
+            f"Call {number}: contract {contract} {problem}; a call cannot be placed on it.",
+            "InvalidState",
+            field="ContractNumber",
+            key=number,
+        )
 
     def _list(self, cur, shape: Shape, given: Any, number: str, name: str) -> list[dict]:
         if not isinstance(given, list):

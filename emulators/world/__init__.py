@@ -11,24 +11,28 @@ years before it, nothing is updated after it), nothing reads the clock or iterat
 Storage contract
 ----------------
 Schema ``connectwise``: one table per entity (``companies, sites, contacts, agreements, additions,
-invoices, tickets, time_entries, project_tickets, projects, sales_orders, products, members``,
-and the setup tables ``agreement_types, billing_statuses``), each ``(id BIGINT, parent_id
-BIGINT, last_updated TIMESTAMP, doc VARCHAR)``, rows in id order.
+invoices, tickets, time_entries, project_tickets, projects, project_phases, sales_orders,
+products, members``, and the setup tables ``agreement_types, billing_statuses, boards,
+board_statuses, board_types``), each ``(id BIGINT, parent_id BIGINT, last_updated TIMESTAMP,
+doc VARCHAR)``, rows in id order.
 ``doc`` is the record as the API serves it: compact JSON, camelCase, no nulls, ``_info`` =
 ``{lastUpdated, updatedBy, dateEntered, enteredBy}`` as strings, ``last_updated`` =
 ``_info.lastUpdated`` (UTC). ``parent_id`` is set for children only: a site's company, an
-addition's agreement. Service and project tickets share one id sequence. ``audit_trail(type,
-record_id, entered_at, doc)`` holds a few entries per company, agreement and (a share of)
-tickets; ``refs(kind, id, name, identifier, doc)`` the catalogs records point at, ``doc`` being
-the reference as embedded plus the catalog's own fields (a status's ``board`` and
-``closedStatus``, an item's price, a phase's ``projectId``).
+addition's agreement, a board status's or type's board, a phase's project. Service and
+project tickets share one id sequence. ``audit_trail(type, record_id, entered_at, doc)``
+holds a few entries per company, agreement and (a share of) tickets; ``refs(kind, id, name,
+identifier, doc)`` the catalogs records point at, ``doc`` being the reference as embedded plus
+the catalog's own fields (a status's ``board`` and ``closedStatus``, an item's price, a phase's
+``projectId``).
 
 Schema ``world``, the truth the other emulators and the tests rely on: ``meta`` (seed, scale,
 anchor, generator), ``customers`` (ERP parents and locations, with the PSA company or site each
 truly is and what the incumbent wrote into ``ZCJ_CW_CompanyID`` / ``ZCJ_CW_SiteAddressRecID``),
 ``technicians`` (ERP technicians and the member each truly is), ``agreement_types`` and
 ``contract_templates`` (``**CW <type>`` contracts on the dealer's own customer, plus ``**CW
-Default`` and a misnamed one, both serving no type by name), ``items`` (ERP
+Default`` and a misnamed one, both serving no type by name), ``synced_tickets`` (tickets the
+incumbent synced for the after-sync cases: the company the ticket had then and the call's
+status at the anchor, null when by date), ``items`` (ERP
 items and the catalog item each mirrors), ``codes`` (ERP code lists and the PSA reference each
 maps to) and ``cases``.
 
@@ -114,8 +118,24 @@ ticket_on_agreement                 ticket   ~40%    3 drawn (70% of tickets of 
                                                        with an agreement in force)
 ticket_unmapped_technician          ticket   ~25%    3 drawn (follows the member cases)
 time_entry_overlap                  time      2%     2 drawn per ticket with time
+ticket_synced_by_incumbent          ticket   ~35%    2 the incumbent's call exists: 35% of
+                                                       closed tickets with time of syncing
+                                                       customers, mapped technicians (drawn),
+                                                       plus every world.synced_tickets row
+time_entry_after_call               time      1%     2 of a pool (Q) of closed tickets the
+                                                       incumbent could sync (service.py),
+                                                       closed in the last 120 days; booked
+                                                       after the call, still OKToInvoice
+time_entry_after_invoiced_call      time      1%     2 Q closed 60+ days ago; booked after
+                                                       the call was invoiced
+ticket_moved_after_sync             ticket   0.5%    2 Q without agreement or PSA invoice;
+                                                       the call has the old customer
 project_ticket_without_time         proj.tk. 20%     2 drawn
 project_fixed_fee                   project  25%     2 all projects
+project_billed_by_phase             project  50%     1 of the fixed-fee projects and of the
+                                                       others, each; Progress invoices per
+                                                       done phase (applyToType ProjectPhase)
+project_billed_on_completion        project   rest   2 one invoice on the project once closed
 product_cancelled                   product   4%     2 all product lines
 product_dropship                    product   8%     2 all product lines
 catalog_item_without_erp_item       refs     fixed   2 catalog.ITEMS_NOT_IN_ERP
@@ -123,6 +143,7 @@ contract_template                   contract fixed     one per type with a templ
 contract_template_default           contract fixed   1 **CW Default
 contract_template_misnamed          contract fixed   1 catalog.MISNAMED_TEMPLATES
 item_template                       item     fixed     the **CWBase item of each template
+item_fixed_fee                      item     fixed   1 CW-FIXEDFEE, nonstock (fixed fees)
 contract_linked_to_agreement        contract  rest   3 the incumbent's contracts (I):
                                                        ZCJ_CW_AgreementID set
 contract_without_agreement_property contract  5%     2 I; no ZCJ_CW_AgreementID
@@ -168,7 +189,7 @@ from .invoices import Invoices
 from .scales import SCALES, Scale
 from .store import ENTITY_TABLES, Store
 
-GENERATOR = "crosswalk-world 2"
+GENERATOR = "crosswalk-world 3"
 
 __all__ = [
     "ANCHOR",

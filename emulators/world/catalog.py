@@ -275,6 +275,7 @@ class World:
             .values()
         )  # fmt: skip
         self.project_phases: list[dict] = []  # filled as projects are made
+        self.phase_status = cat.keyed("phase_status", ("Open", "Closed"))
 
     def _boards(self) -> dict[str, Board]:
         cat = self.catalog
@@ -327,15 +328,22 @@ class World:
 
 def write(store: Store, world: World, dealer_number: str, admin: str) -> None:
     """The catalogs into ``connectwise.refs``, the PSA setup tables the API serves
-    (``agreement_types``, ``billing_statuses``), the ERP setup into the ``world`` tables."""
+    (``agreement_types``, ``billing_statuses``, ``boards``, ``board_statuses``,
+    ``board_types``), the ERP setup into the ``world`` tables."""
     _write_refs(store, world)
     _write_setup(store, world, admin)
     _write_erp_setup(store, world, dealer_number)
 
 
+# Ticket types the dealer plans for (CW's Proactive category); the others are Reactive.
+PROACTIVE_TYPES = ("Install", "Preventive Maintenance", "Meter Read", "Toner/Supplies")
+
+
 def _write_setup(store: Store, world: World, admin: str) -> None:
-    """Agreement types and billing statuses as full records, set up before any agreement."""
+    """Agreement types, billing statuses and service boards (with their statuses and types)
+    as full records, set up before any agreement or ticket."""
     at = START_TS - 2 * YEAR
+    _write_boards(store, world, admin, at)
     for name, _, _, cycle, _ in AGREEMENT_TYPES:
         ref = world.agreement_types[name][0]
         months = CYCLE_MONTHS[cycle]
@@ -398,6 +406,72 @@ def _write_setup(store: Store, world: World, admin: str) -> None:
             "_info": info(at, admin, at, admin),
         }
         store.records["billing_statuses"].put(ref["id"], None, at, doc)
+
+
+def _write_boards(store: Store, world: World, admin: str, at: int) -> None:
+    """``/service/boards`` and each board's ``/statuses`` and ``/types``, from the catalog rows
+    tickets point at (same ids): a status's ``closedStatus`` says which statuses close."""
+    stamp = info(at, admin, at, admin)
+    rows = sorted(world.catalog.rows, key=lambda r: (r.kind, r.id))
+    boards = {board.ref["id"]: (name, board) for name, board in world.boards.items()}
+    for row in (r for r in rows if r.kind == "board"):
+        name, board = boards[row.id]
+        projects = name == "Projects"
+        doc = {
+            **board.ref,
+            "location": world.location["TPA"],
+            "department": world.department["PRJ" if projects else "SVC"],
+            "inactiveFlag": False,
+            "projectFlag": projects,
+            "billTime": "Billable",
+            "billExpense": "Billable",
+            "billProduct": "Billable",
+            "billTicketsAfterClosedFlag": True,
+            "billTicketSeparatelyFlag": False,
+            "billUnapprovedTimeExpenseFlag": False,
+            "overrideBillingSetupFlag": False,
+            "timeEntryLockedFlag": False,
+            "showDependenciesFlag": projects,
+            "showEstimatesFlag": projects,
+            "_info": stamp,
+        }
+        store.records["boards"].put(row.id, None, at, doc)
+    for row in (r for r in rows if r.kind == "ticket_status"):
+        board_id = row.doc["board"]["id"]
+        _, board = boards[board_id]
+        closed = row.doc["closedStatus"]
+        doc = {
+            "id": row.id,
+            "name": row.name,
+            "board": row.doc["board"],
+            "sortOrder": row.doc["sortOrder"],
+            "displayOnBoard": not closed,
+            "inactive": False,
+            "closedStatus": closed,
+            "timeEntryNotAllowed": False,
+            "defaultFlag": row.id == board.open[0]["id"],
+            "escalationStatus": "Resolved" if closed or row.name == "Completed"
+            else "NotResponded" if row.name == "New" else "Responded",
+            "customerPortalFlag": not closed,
+            "_info": stamp,
+        }  # fmt: skip
+        store.records["board_statuses"].put(row.id, board_id, at, doc)
+    for row in (r for r in rows if r.kind == "ticket_type"):
+        board_id = row.doc["board"]["id"]
+        _, board = boards[board_id]
+        doc = {
+            "id": row.id,
+            "name": row.name,
+            "board": row.doc["board"],
+            "category": "Proactive" if row.name in PROACTIVE_TYPES else "Reactive",
+            "defaultFlag": row.id == board.types[0]["id"],
+            "inactiveFlag": False,
+            "requestForChangeFlag": False,
+            "location": world.location["TPA"],
+            "department": world.department["SVC"],
+            "_info": stamp,
+        }
+        store.records["board_types"].put(row.id, board_id, at, doc)
 
 
 def _write_refs(store: Store, world: World) -> None:

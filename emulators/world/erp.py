@@ -51,12 +51,17 @@ What the ERP holds, and its awkward parts:
 - The dealer's own copier-service contracts (``CN<n>-<rev>``, about 30% as many as
   agreements), no agreement behind them; a term that ended was renewed into revision -02.
 - Service calls: 35% of the closed service tickets with time whose customer syncs and whose
-  technicians are all mapped (ID965), ``Description`` starting ``[CW #<ticket id>]``, one
-  labor per time entry and the ``CW-SERVICE`` item; plus the dealer's own equipment calls
+  technicians are all mapped (ID965), and every ticket ``world.synced_tickets`` names (for
+  the customer of the company it had then, with the call status it gives),
+  ``Description`` starting ``[CW #<ticket id>]``, one labor per time entry booked before the
+  call (``Remarks`` the entry's notes, no time-entry key) and the ``CW-SERVICE`` item; a
+  call is Invoiced once its ticket closed 20 days before the anchor (world.cases
+  ``ticket_synced_by_incumbent``); plus the dealer's own equipment calls
   (a quarter as many as tickets), open ones on hold for customers on hold or waiting parts.
   Call numbers ascend in creation order across both.
-- Items: the world's items, plus expense items (one an expense twin of an inventory item)
-  and one discontinued item.
+- Items: the world's items, plus expense items (one an expense twin of an inventory item),
+  one discontinued item and ``CW-FIXEDFEE``, the non-inventory (``nonstock``) part fixed-fee
+  project billing goes on.
 - Sales orders: 70% of the PSA orders of customers that sync (ID966), held when the
   customer is on hold and the order open; lines for products the ERP has.
 """
@@ -160,6 +165,11 @@ EXTRA_ITEMS = (
     ("MX-2640", "Sharp MX-2640 Color MFP (discontinued)", "inventory", "EQUIP", "INV-EQ", None,
      False),
 )  # fmt: skip
+# The non-inventory part a fixed-fee project's fee (or a phase's invoiced amount) is billed
+# with on its service call (the service sync's ``fixed_fee_item``); added last, so the other
+# items keep their ids and draws.
+FIXED_FEE_ITEM = ("CW-FIXEDFEE", "ConnectWise fixed fee (project billing)", "nonstock",
+                  "SERVICE", None, None, True)  # fmt: skip
 ACTIVITY = {"Remote": "REMOTE", "Onsite": "ONSITE", "Travel": "TRAVEL", "After Hours": "AFTERHRS",
             "Project": "PROJECT"}  # fmt: skip
 CALL_TYPES = {"Help Desk": "IT", "Field Service": "REPAIR", "Managed Print": "SUPPLY",
@@ -375,6 +385,7 @@ def _items(rng: random.Random, store: Store) -> set[str]:
             codes = ("IT" if number.startswith("M365") else "SERVICE", None, None)
         rows.append((number, description, kind, *codes, active))
     rows += [tuple(item) for item in EXTRA_ITEMS]
+    rows.append(FIXED_FEE_ITEM)
     table = _writer(store, "items", ("item_id", BIG), ("item", TEXT), ("active", FLAG),
                     ("last_update", STAMP), ("doc", TEXT))  # fmt: skip
     for item_id, (number, description, kind, sales, inventory, expense, active) in enumerate(
@@ -397,6 +408,8 @@ def _items(rng: random.Random, store: Store) -> set[str]:
         table.add(item_id, number, active, local(updated), dumps(doc))
         if number.startswith("**CWBase "):
             store.case("item_template", "eautomate", "items", item_id)
+        elif number == FIXED_FEE_ITEM[0]:
+            store.case("item_fixed_fee", "eautomate", "items", item_id)
     table.flush()
     return {row[0] for row in rows}
 
@@ -790,6 +803,7 @@ class Ticket:
     owner: str | None
     entered: int
     closed: int
+    status: str | None  # the call's status at the anchor, when a case says; else by date
 
 
 def _calls(
@@ -820,6 +834,14 @@ def _calls(
         if number in technicians
     }
     unmapped = _cased(store, ("ticket_unmapped_technician",))
+    # The tickets the service cases need a call for: always synced, with the company they
+    # had then (emulators/world/service.py).
+    forced = {
+        ticket: (company, status)
+        for ticket, company, status in con.execute(
+            "SELECT ticket_id, company_id, call_status FROM world.synced_tickets"
+        ).fetchall()
+    }
     synced: dict[int, Ticket] = {}
     # Streams read on a cursor of their own: the writers flush on the store's connection.
     query = con.cursor().execute(
@@ -833,13 +855,14 @@ def _calls(
     while batch := query.fetchmany(50_000):
         for ticket_id, fields in batch:
             company, site, board, summary, caller, po, agreement, owner, entered, closed = fields
-            customer = customers.by_company.get(int(company))
+            company, status = forced.get(ticket_id, (int(company), None))
+            customer = customers.by_company.get(company)
             closed_ts = epoch(closed)
             if (
                 customer is None
                 or ticket_id in unmapped
                 or closed_ts > ANCHOR_TS - 2 * DAY
-                or rng.random() >= 0.35
+                or (rng.random() >= 0.35 and ticket_id not in forced)  # the same draws
             ):
                 continue
             location = customers.by_site.get(int(site)) if site else None
@@ -848,8 +871,9 @@ def _calls(
             synced[ticket_id] = Ticket(
                 ticket_id, customer, board, summary, caller, po if po and len(po) <= 15 else None,
                 int(agreement) if agreement else None, by_member.get(owner), epoch(entered),
-                closed_ts,
+                closed_ts, status,
             )  # fmt: skip
+            store.case("ticket_synced_by_incumbent", "connectwise", "tickets", ticket_id)
 
     # The dealer's own equipment calls, planned in CallDate order.
     eligible = sorted(
@@ -939,7 +963,10 @@ def _synced_calls(
                         json_extract_string(doc, ['$.member.identifier', '$.workType.name',
                             '$.workRole.name', '$.timeStart', '$.timeEnd', '$.actualHours',
                             '$.notes']) AS fields
-                 FROM connectwise.time_entries) e
+                 FROM connectwise.time_entries
+                 WHERE id NOT IN (SELECT id FROM world.cases WHERE case_name IN
+                                  ('time_entry_after_call', 'time_entry_after_invoiced_call'))
+                ) e
            JOIN _erp_synced s USING (ticket_id)
            GROUP BY e.ticket_id ORDER BY e.ticket_id"""
     )
@@ -960,7 +987,9 @@ def _synced_calls(
                     "Remarks": notes,
                 })  # fmt: skip
             created = ticket.closed + rng.randint(15, 180) * MINUTE
-            invoiced = ticket.closed < ANCHOR_TS - 20 * DAY
+            invoiced = (ticket.status or "Invoiced") == "Invoiced" and (
+                ticket.closed < ANCHOR_TS - 20 * DAY
+            )
             updated = created + (rng.randint(15, 30) * DAY if invoiced else 0)
             contract = contracts.get(ticket.agreement) if ticket.agreement else None
             doc = _call_doc(

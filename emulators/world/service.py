@@ -2,19 +2,47 @@
 
 Service and project tickets share one id sequence in creation order; tickets are made and
 written in batches as they are numbered, so memory stays flat however many there are.
+
+What happened after the incumbent synced a ticket (``Desk.after_sync``, drawn from a stream of
+its own, so the desk's own draws do not move): closed service tickets with time, of a company
+whose customer syncs, worked only by members with a known technician number, closed at least
+three days before the anchor, make a pool (all of them at small scale, about 4,000 at any
+scale); from it, by quota, time booked up to 30 days after the call was made (tickets closed
+in the last 120 days; the call still OKToInvoice), time booked after the call was invoiced
+(tickets closed at least 60 days before the anchor),
+and tickets moved to another company afterwards (no agreement, no PSA invoice; the ticket, its
+site, contact and time entries go to the other company). The late entries are numbered after
+every other entry, as the PSA numbers them; the tickets they change are patched in place.
+``world.synced_tickets`` tells the ERP part which tickets the incumbent synced for these cases,
+with the company the ticket had then and the call's status at the anchor.
 """
 
 import random
 from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyarrow as pa
 
 from .agreements import Picker
 from .cases import CASES, quota
 from .catalog import World
-from .common import ANCHOR_TS, DAY, HOUR, MINUTE, START_TS, clip, info, iso, money, stream
+from .common import (
+    ANCHOR_TS,
+    DAY,
+    HOUR,
+    MINUTE,
+    START_TS,
+    clip,
+    info,
+    iso,
+    midnight,
+    money,
+    stream,
+)
 from .invoices import Invoices
 from .parties import Company, Parties
 from .people import Member, People
-from .store import Store
+from .store import Store, dumps
 
 FIRST_PROJECT_ID = 901
 FIRST_TICKET_ID = 200001
@@ -110,6 +138,26 @@ class Entry:
     case: str | None
 
 
+@dataclass(slots=True)
+class Synced:
+    """A closed ticket the incumbent could have synced, as the after-sync cases need it."""
+
+    ticket_id: int
+    closed: int
+    updated: int
+    hours: float
+    company: Company
+    entry: dict  # its last time entry, the shape of time booked later
+    member: Member
+    agreement: bool
+    invoiced: bool
+
+
+AFTER_SYNC_CASES = ("time_entry_after_invoiced_call", "time_entry_after_call",
+                    "ticket_moved_after_sync")  # fmt: skip
+POOL = 4000  # closed tickets the after-sync cases are picked from, at most (about)
+
+
 def build(
     seed: int,
     scale,
@@ -120,8 +168,36 @@ def build(
     store: Store,
 ) -> None:
     projects = _plan_projects(stream(seed, "projects"), scale, world, people, parties)
-    Desk(seed, scale, world, people, invoices, store).run(parties, projects)
-    _write_projects(stream(seed, "project_records"), world, projects, invoices, store)
+    desk = Desk(seed, scale, world, people, invoices, store)
+    desk.run(parties, projects)
+    desk.after_sync(parties)
+    _write_projects(stream(seed, "project_records"), stream(seed, "project_billing"), world,
+                    projects, invoices, store)  # fmt: skip
+
+
+def patch(store: Store, table: str, rows: list[tuple[int, int, str]], key: str = "t.id") -> None:
+    """JSON merge patches ``(key, moment, patch)`` applied in place to the records of
+    ``table`` whose ``key`` matches: ``_info.lastUpdated`` becomes the later of the record's
+    own and the patch's moment (for changes decided after the records were written)."""
+    if not rows:
+        return
+    store.flush()
+    batch = pa.table({
+        "key": pa.array([r[0] for r in rows], pa.int64()),
+        "stamp": pa.array([r[1] for r in rows], pa.timestamp("s")),
+        "patch": pa.array([r[2] for r in rows], pa.string()),
+    })  # fmt: skip
+    con = store.con
+    con.register("_world_patch", batch)
+    con.execute(
+        f"""UPDATE connectwise.{table} t
+            SET doc = json_merge_patch(t.doc, json_merge_patch(p.patch, json_object(
+                    '_info', json_object('lastUpdated', strftime(
+                        greatest(t.last_updated, p.stamp), '%Y-%m-%dT%H:%M:%SZ')))))::VARCHAR,
+                last_updated = greatest(t.last_updated, p.stamp)
+            FROM _world_patch p WHERE p.key = {key}"""
+    ).fetchall()
+    con.unregister("_world_patch")
 
 
 def _plan_projects(
@@ -169,6 +245,9 @@ class Desk:
         self.scale, self.world, self.people = scale, world, people
         self.invoices, self.store = invoices, store
         self.next_ticket, self.next_entry = FIRST_TICKET_ID, FIRST_TIME_ENTRY_ID
+        self.after_rng = stream(seed, "after_sync")
+        self.pool: list[Synced] = []
+        self.pool_share = min(1.0, POOL / scale.tickets)
         with_time = sum(share * (1 - none) for share, none, _ in BOARDS.values())
         with_time /= sum(share for share, _, _ in BOARDS.values())
         # Mean entries on a ticket with time, so the total lands near Scale.time_entries
@@ -289,6 +368,140 @@ class Desk:
         self._audit("Ticket", ticket_id, entered, entered_by,
                     closed_at if closed else None, status["name"], entries)  # fmt: skip
         self._write_entries(entries, closed_at if closed else None, invoice)
+        customer = company.customer
+        if (
+            closed
+            and entries
+            and closed_at < ANCHOR_TS - 3 * DAY
+            and customer is not None
+            and customer.sync
+            and customer.company is company
+            and all(e.member.mapped and e.member.active_at(ANCHOR_TS - DAY) for e in entries)
+            and self.after_rng.random() < self.pool_share
+        ):
+            last = entries[-1]
+            self.pool.append(Synced(ticket_id, closed_at, updated, doc["actualHours"], company,
+                                    dict(last.doc), last.member, agreement is not None,
+                                    invoice is not None))  # fmt: skip
+
+    def after_sync(self, parties: Parties) -> None:
+        """Time booked after the incumbent's call, and tickets moved after it (module doc)."""
+        rng, pool = self.after_rng, self.pool
+        old = [c for c in pool if c.closed < ANCHOR_TS - 60 * DAY]
+        picked: dict[str, list[Synced]] = {}
+        taken: set[int] = set()
+        for case, among in (
+            ("time_entry_after_invoiced_call", old),
+            ("time_entry_after_call", [c for c in pool if c.closed >= ANCHOR_TS - 120 * DAY]),
+            ("ticket_moved_after_sync", [c for c in pool if not c.agreement and not c.invoiced]),
+        ):
+            free = [c for c in among if c.ticket_id not in taken]
+            chosen = rng.sample(free, min(len(free), quota(case, len(pool))))
+            picked[case] = sorted(chosen, key=lambda c: c.ticket_id)
+            taken |= {c.ticket_id for c in chosen}
+        patches: list[tuple[str, int, int, str]] = []  # (table, id or ticket id, stamp, patch)
+        late = sorted(
+            [(c, "time_entry_after_invoiced_call") for c in picked[AFTER_SYNC_CASES[0]]]
+            + [(c, "time_entry_after_call") for c in picked[AFTER_SYNC_CASES[1]]],
+            key=lambda pair: pair[0].ticket_id,
+        )
+        for candidate, case in late:
+            patches.append(self._late_entry(rng, candidate, case))
+        movers = [c for c in parties.clients
+                  if c.customer is not None and c.customer.sync and c.customer.is_active
+                  and c.customer.company is c]  # fmt: skip
+        for candidate in picked["ticket_moved_after_sync"]:
+            patches += self._move(rng, candidate, movers)
+        patch(self.store, "tickets", [p[1:] for p in patches if p[0] == "tickets"])
+        patch(self.store, "time_entries", [p[1:] for p in patches if p[0] == "time_entries"],
+              "json_extract(t.doc, '$.chargeToId')::BIGINT")  # fmt: skip
+        status = {"time_entry_after_call": "OKToInvoice", "time_entry_after_invoiced_call":
+                  "Invoiced", "ticket_moved_after_sync": None}  # fmt: skip
+        self.store.table(
+            "world.synced_tickets",
+            sorted((c.ticket_id, c.company.id, status[case])
+                   for case, chosen in picked.items() for c in chosen),
+            pa.schema([("ticket_id", pa.int64()), ("company_id", pa.int64()),
+                       ("call_status", pa.string())]),
+        )  # fmt: skip
+
+    def _late_entry(self, rng: random.Random, ticket: Synced, case: str) -> tuple:
+        """One entry booked after the call was made (and, for the invoiced case, after the
+        call was invoiced: the ERP invoices a synced call 15 to 30 days after it closed)."""
+        if case == "time_entry_after_invoiced_call":
+            day = ticket.closed + rng.randint(35, 55) * DAY
+        else:
+            left = (ANCHOR_TS - ticket.closed) // DAY  # at least 3: the pool's rule
+            day = ticket.closed + rng.randint(1, min(30, left - 2)) * DAY
+        start = day - day % DAY + rng.choice((13, 14, 15, 16, 17, 18)) * HOUR
+        minutes = rng.choice((15, 30, 45, 60, 90))
+        end = start + minutes * MINUTE
+        hours = round(minutes / 60, 2)
+        doc = {k: v for k, v in ticket.entry.items() if k not in ("invoice", "status", "_info")}
+        doc.update(id=self.next_entry, timeStart=iso(start), timeEnd=iso(end),
+                   actualHours=hours, notes=rng.choice(NOTES), dateEntered=iso(end))  # fmt: skip
+        self.next_entry += 1
+        if ticket.agreement:
+            rate = self.world.rates[doc["workRole"]["id"]]
+            doc.update(hoursBilled=0.0, invoiceHours=0.0, agreementHours=hours,
+                       agreementAmount=money(hours * rate))  # fmt: skip
+        else:
+            doc.update(billableOption="Billable", hoursBilled=hours, invoiceHours=hours)
+        doc["status"] = "Open" if ANCHOR_TS - end < 20 * DAY else "ApprovedByTierTwo"
+        updated = min(ANCHOR_TS - MINUTE, end + rng.randint(1, 120) * MINUTE)
+        doc["_info"] = info(updated, doc["enteredBy"], end, doc["enteredBy"])
+        self.store.records["time_entries"].put(doc["id"], None, updated, doc)
+        self.store.case(case, "connectwise", "time_entries", doc["id"])
+        self.store.audit_entry("Ticket", ticket.ticket_id, end, {
+            "text": f"Time entry added by {ticket.member.ref['name']}.",
+            "enteredDate": iso(end), "enteredBy": ticket.member.identifier,
+            "auditType": "Ticket", "auditSubType": "Time", "auditSource": "Ticket",
+        })  # fmt: skip
+        ticket.hours = round(ticket.hours + hours, 2)
+        stamp = max(ticket.updated, updated)
+        ticket.updated = stamp
+        return ("tickets", ticket.ticket_id, stamp, dumps({"actualHours": ticket.hours}))
+
+    def _move(self, rng: random.Random, ticket: Synced, movers: list[Company]) -> list[tuple]:
+        """The ticket goes to another company after the incumbent synced it; its time entries
+        follow (the PSA moves them with the ticket)."""
+        old = ticket.company
+        new = rng.choice([c for c in movers if c is not old and c.created < ticket.closed])
+        moved = min(ANCHOR_TS - HOUR, ticket.closed + rng.randint(1, 10) * DAY)
+        stamp = max(ticket.updated, moved)
+        site = new.sites[0]
+        patch: dict = {
+            "company": new.ref,
+            "site": site.ref,
+            "siteName": clip(site.ref["name"], 50),
+            "addressLine1": site.address1,
+            "city": site.city,
+            "stateIdentifier": site.state,
+            "zip": site.zip,
+            "location": self.world.location[new.branch],
+            "contact": None,
+            "contactName": None,
+            "contactPhoneNumber": None,
+            "contactEmailAddress": None,
+            "_info": {"updatedBy": ticket.member.identifier},
+        }
+        if new.contacts:
+            contact = new.contacts[0]
+            patch.update(
+                contact=contact.ref,
+                contactName=contact.ref["name"],
+                contactPhoneNumber=contact.phone,
+                contactEmailAddress=contact.email,
+            )
+        self.store.case("ticket_moved_after_sync", "connectwise", "tickets", ticket.ticket_id)
+        self.store.audit_entry("Ticket", ticket.ticket_id, moved, {
+            "text": f'Company changed from "{old.ref["name"]}" to "{new.ref["name"]}".',
+            "enteredDate": iso(moved), "enteredBy": ticket.member.identifier,
+            "auditType": "Ticket", "auditSubType": "Company", "auditSource": "Ticket",
+        })  # fmt: skip
+        entries = {"company": new.ref}
+        return [("tickets", ticket.ticket_id, stamp, dumps(patch)),
+                ("time_entries", ticket.ticket_id, stamp, dumps(entries))]  # fmt: skip
 
     def project_ticket(self, entered: int, project: Project, phase: dict, budget: int) -> None:
         rng = self.rng
@@ -511,6 +724,10 @@ class Desk:
             )
 
 
+def _epoch(value: str) -> int:
+    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+
+
 def _summary(rng: random.Random, kind: str, company: Company) -> str:
     user = f"{rng.choice(('Ana', 'Ben', 'Chloé', 'Dev', 'Eli', 'Fatima'))} " + rng.choice(
         ("Ortiz", "Shah", "Brennan", "O'Neil", "Kim")
@@ -529,8 +746,45 @@ def _summary(rng: random.Random, kind: str, company: Company) -> str:
 
 
 def _write_projects(
-    rng: random.Random, world: World, projects: list[Project], invoices: Invoices, store: Store
+    rng: random.Random,
+    billing: random.Random,
+    world: World,
+    projects: list[Project],
+    invoices: Invoices,
+    store: Store,
 ) -> None:
+    """Projects, their phases and their invoices; project time is invoiced once billed.
+
+    Half of the fixed-fee projects and half of the others (at least one of each) bill by
+    phase (drawn from a stream of their own): each phase ending 10 days before the anchor
+    (the last one once the project closed) gets a Progress invoice applied to the phase
+    (``applyToType`` ProjectPhase, ``phase``): a fixed-fee project's phase its share of the
+    fee after the down payment, any other the billable time booked before the invoice date.
+    The rest bill on completion: one invoice applied to the project once it closed.
+    An invoice takes the time it bills (``invoice``, status Billed): an actual-rates
+    invoice the billable entries it counts, a fixed-fee one every entry it covers (the fee
+    bills them all); time booked later stays unbilled."""
+    by_phase = set()
+    for group in ([p for p in projects if p.fixed_fee], [p for p in projects if not p.fixed_fee]):
+        size = quota("project_billed_by_phase", len(group))
+        by_phase |= {p.id for p in billing.sample(group, size)}
+    store.flush()
+    entries: dict[int, list[tuple]] = {}  # phase id -> (entry id, end, billed, amount)
+    for entry_id, phase_id, end, billed, role in store.con.execute(
+        """SELECT id, json_extract(doc, '$.phase.id')::BIGINT, doc->>'$.timeEnd',
+                  (doc->>'$.hoursBilled')::DOUBLE, json_extract(doc, '$.workRole.id')::BIGINT
+           FROM connectwise.time_entries WHERE doc->>'$.chargeToType' = 'ProjectTicket'
+           ORDER BY id"""
+    ).fetchall():
+        amount = money(billed * world.rates[role])
+        entries.setdefault(phase_id, []).append((entry_id, _epoch(end), billed, amount))
+    billed_entries: list[tuple[int, int, str]] = []
+
+    def bill(invoice: dict, date: int, taken: list[tuple]) -> None:
+        for entry_id, *_ in taken:
+            billed_entries.append((entry_id, date + 9 * HOUR,
+                                   dumps({"invoice": invoice, "status": "Billed"})))  # fmt: skip
+
     for project in projects:
         company = project.company
         closed = project.end + 15 * DAY < ANCHOR_TS and rng.random() < 0.85
@@ -580,8 +834,44 @@ def _write_projects(
         store.records["projects"].put(project.id, None, updated, doc)
         if project.fixed_fee:
             store.case("project_fixed_fee", "connectwise", "projects", project.id)
+        phased = project.id in by_phase
+        store.case(
+            "project_billed_by_phase" if phased else "project_billed_on_completion",
+            "connectwise",
+            "projects",
+            project.id,
+        )
         by = project.manager.identifier
         extra = {"project": project.ref}
+        mine = [e for ref, _, _ in project.phases for e in entries.get(ref["id"], ())]
+        for k, (ref, _, high) in enumerate(project.phases):
+            last = k == len(project.phases) - 1
+            date = midnight(high) + DAY
+            due = date < ANCHOR_TS - 10 * DAY and (closed or not last) and phased
+            taken = [e for e in entries.get(ref["id"], ()) if e[1] < date]
+            if not project.fixed_fee:
+                taken = [e for e in taken if e[2] > 0]
+            amount = (
+                (fee - fee * 0.3) / len(project.phases)
+                if fee is not None
+                else sum(e[3] for e in taken)
+            )
+            if due and amount > 0:
+                invoice = invoices.add(
+                    billing,
+                    kind="Progress",
+                    apply_to="ProjectPhase",
+                    apply_to_id=ref["id"],
+                    company=company,
+                    date=date,
+                    service=amount,
+                    by=by,
+                    extra={**extra, "phase": ref},
+                )
+                bill(invoice, date, taken)
+            _write_phase(store, world, project, k, doc, phased, date if due else None, by)
+        if phased:
+            closed = False  # billed phase by phase: no invoice on completion
         if fee is not None:
             ref = invoices.add(
                 rng,
@@ -596,7 +886,8 @@ def _write_projects(
             )
             store.case("invoice_down_payment", "connectwise", "invoices", ref["id"])
             if closed:
-                invoices.add(
+                end = project.end - project.end % DAY + DAY
+                invoice = invoices.add(
                     rng,
                     kind="Progress",
                     apply_to="Project",
@@ -607,15 +898,62 @@ def _write_projects(
                     by=by,
                     extra=extra,
                 )
+                bill(invoice, end, [e for e in mine if e[1] < end])
         elif closed and project.billable:
-            invoices.add(
+            end = project.end - project.end % DAY + DAY
+            taken = [e for e in mine if e[1] < end and e[2] > 0]
+            invoice = invoices.add(
                 rng,
                 kind="Standard",
                 apply_to="Project",
                 apply_to_id=project.id,
                 company=company,
-                date=project.end - project.end % DAY + DAY,
-                service=project.billable,
+                date=end,
+                service=sum(e[3] for e in taken),
                 by=by,
                 extra=extra,
             )
+            bill(invoice, end, taken)
+    patch(store, "time_entries", billed_entries)
+
+
+def _write_phase(
+    store: Store,
+    world: World,
+    project: Project,
+    k: int,
+    project_doc: dict,
+    phased: bool,
+    billed: int | None,
+    by: str,
+) -> None:
+    """``/project/projects/{id}/phases``: how the phase is billed and whether it is done."""
+    ref, low, high = project.phases[k]
+    done = high < ANCHOR_TS - 10 * DAY
+    doc = {
+        "id": ref["id"],
+        "projectId": project.id,
+        "description": ref["name"],
+        "board": project_doc["board"],
+        "status": world.phase_status["Closed" if done else "Open"],
+        "wbsCode": str(k + 1),
+        "billTime": "Billable",
+        "billExpenses": "Billable",
+        "billProducts": "Billable",
+        "markAsMilestoneFlag": False,
+        "billSeparatelyFlag": phased,
+        "billPhaseClosedFlag": phased,
+        "billProjectClosedFlag": not phased,
+        "billingMethod": project_doc["billingMethod"],
+        "scheduledStart": iso(midnight(low)),
+        "scheduledEnd": iso(midnight(high)),
+        "locationId": project_doc["location"]["id"],
+        "businessUnitId": project_doc["department"]["id"],
+    }
+    if low < ANCHOR_TS:
+        doc["actualStart"] = iso(midnight(low))
+    if done:
+        doc["actualEnd"] = iso(midnight(high))
+    updated = min(ANCHOR_TS - HOUR, max(low, (billed or high) + HOUR))
+    doc["_info"] = info(updated, by, project.start, by)
+    store.records["project_phases"].put(ref["id"], project.id, updated, doc)

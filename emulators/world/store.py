@@ -25,6 +25,10 @@ ENTITY_TABLES = (
     "members",
     "agreement_types",
     "billing_statuses",
+    "boards",
+    "board_statuses",
+    "board_types",
+    "project_phases",
 )
 
 DDL = [
@@ -83,6 +87,8 @@ DDL = [
     """CREATE TABLE world.codes (
         list_type VARCHAR NOT NULL, code VARCHAR NOT NULL, description VARCHAR NOT NULL,
         cw_kind VARCHAR, cw_id BIGINT)""",
+    """CREATE TABLE world.synced_tickets (
+        ticket_id BIGINT NOT NULL, company_id BIGINT NOT NULL, call_status VARCHAR)""",
     """CREATE TABLE world.cases (
         system VARCHAR NOT NULL, entity VARCHAR NOT NULL, id BIGINT NOT NULL,
         case_name VARCHAR NOT NULL)""",

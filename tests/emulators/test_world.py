@@ -170,10 +170,17 @@ def test_rows_are_in_id_order_ids_unique_parents_only_on_children(con, docs):
         parents = con.execute(
             f"SELECT count(*) FROM connectwise.{table} WHERE parent_id IS NOT NULL"
         ).fetchall()[0][0]
-        if table not in ("sites", "additions"):
+        if table not in ("sites", "additions", "board_statuses", "board_types", "project_phases"):
             assert parents == 0, table
     for id_, parent in con.execute("SELECT id, parent_id FROM connectwise.sites").fetchall():
         assert docs["sites"][id_]["company"]["id"] == parent
+    for table in ("board_statuses", "board_types"):
+        for id_, parent in con.execute(f"SELECT id, parent_id FROM connectwise.{table}").fetchall():
+            assert docs[table][id_]["board"]["id"] == parent and parent in docs["boards"]
+    for id_, parent in con.execute(
+        "SELECT id, parent_id FROM connectwise.project_phases"
+    ).fetchall():
+        assert docs["project_phases"][id_]["projectId"] == parent and parent in docs["projects"]
     for id_, parent in con.execute("SELECT id, parent_id FROM connectwise.additions").fetchall():
         assert docs["additions"][id_]["agreementId"] == parent and parent in docs["agreements"]
     assert not set(docs["tickets"]) & set(docs["project_tickets"])
@@ -282,6 +289,10 @@ LIMITS = {
     "members": {"identifier": 15, "firstName": 30, "lastName": 30},
     "agreement_types": {"name": 50},
     "billing_statuses": {"name": 30},
+    "boards": {"name": 50},
+    "board_statuses": {"name": 50},
+    "board_types": {"name": 50},
+    "project_phases": {"description": 100, "wbsCode": 50},
 }
 MONEY = (
     "billAmount",
@@ -345,6 +356,10 @@ def _models():
         "members": manage.Member,
         "agreement_types": manage.AgreementType,
         "billing_statuses": manage.BillingStatus,
+        "boards": manage.Board,
+        "board_statuses": manage.BoardStatus,
+        "board_types": manage.BoardType,
+        "project_phases": manage.ProjectPhase,
     }, manage.AuditTrailEntry
 
 
@@ -423,6 +438,7 @@ PER_TABLE = {
     ("members", "type"): "member_type",
     ("companies", "types"): "company_type",
     ("contacts", "types"): "contact_type",
+    ("project_phases", "status"): "phase_status",
 }
 
 
@@ -539,10 +555,15 @@ def test_records_agree_with_each_other(docs, refs):
         "Agreement": "agreements",
         "Ticket": "tickets",
         "Project": "projects",
+        "ProjectPhase": "project_phases",
         "SalesOrder": "sales_orders",
     }
     for invoice in docs["invoices"].values():
         target = docs[applied[invoice["applyToType"]]][invoice["applyToId"]]
+        if invoice["applyToType"] == "ProjectPhase":
+            assert invoice["phase"]["id"] == target["id"] and target["billSeparatelyFlag"]
+            target = docs["projects"][target["projectId"]]
+            assert invoice["project"]["id"] == target["id"]
         assert target["company"]["id"] == invoice["company"]["id"]
         assert invoice["billingSite"]["id"] in sites[invoice["billToCompany"]["id"]]
         if invoice["type"] == "Agreement":
@@ -778,6 +799,12 @@ def test_exact_case_counts(docs, customers, cases, con):
         "addition_zero_billed": quota("addition_zero_billed", len(docs["additions"])),
         "addition_cancelled": quota("addition_cancelled", len(docs["additions"])),
         "project_fixed_fee": quota("project_fixed_fee", SCALE.projects),
+        "project_billed_by_phase": quota(
+            "project_billed_by_phase", quota("project_fixed_fee", SCALE.projects)
+        )
+        + quota(
+            "project_billed_by_phase", SCALE.projects - quota("project_fixed_fee", SCALE.projects)
+        ),
         "product_cancelled": quota("product_cancelled", len(docs["products"])),
         "product_dropship": quota("product_dropship", len(docs["products"])),
         "catalog_item_without_erp_item": len(ITEMS_NOT_IN_ERP),
@@ -798,6 +825,7 @@ def test_exact_case_counts(docs, customers, cases, con):
         "contract_template_default": 1,
         "contract_template_misnamed": len(MISNAMED_TEMPLATES),
         "item_template": len(templated) + 1 + len(MISNAMED_TEMPLATES),
+        "item_fixed_fee": 1,
     }
     # The workspace operator's cases: tests/emulators/test_operate_world.py; the incumbent's
     # contracts: tests/emulators/test_agreement_world.py.
@@ -1060,3 +1088,77 @@ def test_work_cases_mean_what_they_say(con, docs, customers, cases):
     assert docs["time_entries"] and any(
         e["chargeToType"] == "ProjectTicket" for e in docs["time_entries"].values()
     )
+
+
+def test_project_billing_cases_mean_what_they_say(docs, cases):
+    phased, completed = cases["project_billed_by_phase"], cases["project_billed_on_completion"]
+    assert phased | completed == set(docs["projects"]) and not phased & completed
+    fixed = cases["project_fixed_fee"]
+    assert fixed & phased and fixed & completed and phased - fixed and completed - fixed
+    phases = defaultdict(list)
+    for phase in docs["project_phases"].values():
+        phases[phase["projectId"]].append(phase)
+        assert phase["billSeparatelyFlag"] == phase["billPhaseClosedFlag"]
+        assert phase["billProjectClosedFlag"] != phase["billSeparatelyFlag"]
+    for project_id, project in docs["projects"].items():
+        assert {p["billSeparatelyFlag"] for p in phases[project_id]} == {project_id in phased}
+        assert {p["billingMethod"] for p in phases[project_id]} == {project["billingMethod"]}
+    billed_by = Counter()
+    for invoice in docs["invoices"].values():
+        if invoice["applyToType"] == "ProjectPhase":
+            assert docs["project_phases"][invoice["applyToId"]]["projectId"] in phased
+            assert invoice["type"] == "Progress"
+        elif invoice["applyToType"] == "Project" and invoice["type"] != "DownPayment":
+            assert invoice["applyToId"] in completed
+    for entry in docs["time_entries"].values():
+        if entry["chargeToType"] != "ProjectTicket" or "invoice" not in entry:
+            continue
+        invoice = docs["invoices"][entry["invoice"]["id"]]
+        assert entry["status"] == "Billed" and entry["timeEnd"] < invoice["date"]
+        assert invoice["applyToId"] == (
+            entry["phase"]["id"]
+            if invoice["applyToType"] == "ProjectPhase"
+            else entry["project"]["id"]
+        )
+        if entry["project"]["id"] not in fixed:
+            assert entry["hoursBilled"] > 0  # a fixed fee bills every entry it covers
+        billed_by[(invoice["applyToType"], entry["project"]["id"] in fixed)] += 1
+    assert set(billed_by) == {(t, f) for t in ("Project", "ProjectPhase") for f in (True, False)}
+
+
+def test_after_sync_cases_mean_what_they_say(con, docs, cases):
+    calls = {}
+    for (doc,) in con.execute("SELECT doc FROM eautomate.calls").fetchall():
+        call = json.loads(doc)
+        match = re.match(r"^\[CW #(\d+)\] ", call["Description"] or "")
+        if match:
+            calls[int(match[1])] = call
+    assert set(calls) == cases["ticket_synced_by_incumbent"]
+    synced = {t: (c, s) for t, c, s in con.execute("SELECT * FROM world.synced_tickets").fetchall()}
+    late = cases["time_entry_after_call"] | cases["time_entry_after_invoiced_call"]
+    assert (
+        len(cases["time_entry_after_call"]) >= 2
+        and len(cases["time_entry_after_invoiced_call"]) >= 2
+    )
+    for entry_id in late:
+        entry = docs["time_entries"][entry_id]
+        ticket_id = entry["chargeToId"]
+        call = calls[ticket_id]
+        invoiced = entry_id in cases["time_entry_after_invoiced_call"]
+        assert (
+            call["StatusCode"]
+            == synced[ticket_id][1]
+            == ("Invoiced" if invoiced else "OKToInvoice")
+        )
+        made = (call["LastUpdate"] if invoiced else call["CreateDate"]).replace("T", " ")
+        assert entry["dateEntered"].replace("T", " ").rstrip("Z") > made  # UTC after local
+        assert entry_id > max(i for i in docs["time_entries"] if i not in late)
+        timed = [e for e in docs["time_entries"].values() if e["chargeToId"] == ticket_id]
+        assert len(call["Labors"]) == len([e for e in timed if e["id"] not in late])
+    for ticket_id in cases["ticket_moved_after_sync"]:
+        ticket = docs["tickets"][ticket_id]
+        assert ticket["company"]["id"] != synced[ticket_id][0] and "agreement" not in ticket
+        assert not any(
+            i["applyToType"] == "Ticket" and i["applyToId"] == ticket_id
+            for i in docs["invoices"].values()
+        )
