@@ -58,7 +58,8 @@ def tickets_show(ticket: TicketArgument, config: ConfigOption = None) -> None:
         settings,
         "SELECT summary, board, status, company_identifier, customer_number, "
         "call_customer_number, is_moved, contract_number, contract_rule, technician_number, "
-        "call_numbers, action, coalesce(waiting_code, skip_code) FROM marts.service_call_sync "
+        "call_numbers, action, CASE action WHEN 'waiting' THEN waiting_code WHEN 'skipped' THEN "
+        "skip_code END FROM marts.service_call_sync "
         "WHERE ticket_id = ?",
         [ticket],
         flow=FLOW,

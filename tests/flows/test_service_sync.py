@@ -214,6 +214,49 @@ def test_the_incumbents_calls_are_adopted_never_doubled(world, folder, first):
     assert ticket_doc(world, ticket)["externalXRef"] == calls_of(world, ticket)[0]["CallNumber"]
 
 
+def case(world, name) -> list[int]:
+    return [
+        r[0]
+        for r in world.store.query(
+            "SELECT id FROM world.cases WHERE case_name = ? ORDER BY 1", [name]
+        )
+    ]
+
+
+def ticket_of_entry(world, entry_id) -> int:
+    (ticket,) = world.store.one(
+        "SELECT json_extract(doc, '$.chargeToId')::BIGINT FROM connectwise.time_entries "
+        "WHERE id = ?",
+        [entry_id],
+    )
+    return ticket
+
+
+def test_time_booked_after_the_incumbents_call_goes_on_it_or_on_a_follow_up(world, first):
+    actions = {(w.action, w.record.split('"')[0].strip()) for w in first["run"].planned}
+    for name, action in (("time_entry_after_call", "update-call"),
+                         ("time_entry_after_invoiced_call", "follow-up-call")):  # fmt: skip
+        entries = case(world, name)
+        assert entries, name
+        for entry in entries:
+            ticket = ticket_of_entry(world, entry)
+            if (action, f"ticket {ticket}") not in actions:
+                continue  # it also waits (a member without technician): reported instead
+            on_erp = [keyed(call) for call in calls_of(world, ticket)]
+            assert sum(entry in held for held in on_erp) == 1, (name, ticket, entry)
+        assert any((action, f"ticket {ticket_of_entry(world, e)}") in actions for e in entries)
+
+
+def test_a_ticket_whose_company_changed_after_its_call_names_the_call_to_cancel(world, first):
+    changed = found(first["run"], "ticket-customer-changed")
+    for ticket in case(world, "ticket_moved_after_sync"):
+        (call,) = calls_of(world, ticket)
+        if call["StatusCode"] == "Invoiced":
+            assert call["CallNumber"] not in changed  # final: nothing to cancel
+        else:
+            assert f"Cancel call {call['CallNumber']}" in changed[call["CallNumber"]].fix
+
+
 def test_the_contract_is_the_agreements_else_the_only_active_one_else_none(folder, first):
     rules = dict(
         query(
@@ -296,7 +339,8 @@ def changed(world, folder, apis, first):
         folder,
         "SELECT s.ticket_id, (SELECT min(customer_number) FROM marts.mapped_customers "
         "WHERE is_mapped) FROM marts.service_call_sync s "
-        "WHERE s.waiting_code = 'ticket-company-unmapped' ORDER BY 1 LIMIT 1",
+        "WHERE s.action = 'waiting' AND s.waiting_code = 'ticket-company-unmapped' "
+        "ORDER BY 1 LIMIT 1",
     )
     cli(folder, "tickets", "move", str(unmapped), "--customer", customer.lower())
     ((moved, moved_call, other),) = query(

@@ -32,7 +32,10 @@ final as (
             when 'skipped' then 'skipped'
             else 'to-sync'
         end as state,
-        coalesce(sync.waiting_code, sync.skip_code) as reason_code,
+        case sync.action
+            when 'waiting' then sync.waiting_code
+            when 'skipped' then sync.skip_code
+        end as reason_code,
         sync.action as next_action,
         sync.psa_hours,
         sync.erp_hours
