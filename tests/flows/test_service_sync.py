@@ -478,12 +478,17 @@ def test_a_crash_between_a_call_create_and_its_record_makes_one_call(
         "SELECT outcome FROM sync.push_log WHERE detail LIKE 'settled by run%'"
         " AND action = 'follow-up-call'",
     ) == [("adopted",)]
-    assert rerun.planned == []
+    # What the crash cut off after the create: the call number into the ticket.
+    assert [(w.action, w.target) for w in rerun.planned] == [
+        ("set-ticket-xref", f"ticket {ticket}")
+    ]
+    assert ticket_doc(world, ticket)["externalXRef"] == calls_of(world, ticket)[-1]["CallNumber"]
 
 
 def test_a_board_or_status_the_psa_does_not_serve_is_a_configuration_failure(world, folder):
     typo = (
-        '[flows.service_sync]\nstatuses = { "Help Desk" = ["Closed", "Clsoed"], "Helpdesk" = [] }\n'
+        "[flows.service_sync]\n"
+        'statuses = { "Help Desk" = [">Closed", "Clsoed"], "Helpdesk" = [] }\n'
     )
     with pytest.raises(ConfigError) as refused:
         service_sync(config=configure(world, folder, typo))
