@@ -15,7 +15,6 @@ import argparse
 import functools
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 import served
@@ -34,32 +33,11 @@ def main() -> None:
         began = time.perf_counter()
         with served.world(data, args.scale, args.seed) as on:
             print(f"world ({args.scale}, seed {args.seed}): {time.perf_counter() - began:.1f} s")
-            config = data / "crosswalk.toml"
-            text = on.config.read_text(encoding="utf-8")
-            config.write_text(text + "\n[flows.customer_sync]\npush = false\n", encoding="utf-8")
             from crosswalk.config import load_settings
             from crosswalk.warehouse import Warehouse
             from flows.agreement_sync.flow import agreement_sync
-            from flows.customer_sync.flow import customer_sync
 
-            began = time.perf_counter()
-            mapped = customer_sync(config=str(config))
-            print(f"customer mapping: {mapped.status} in {time.perf_counter() - began:.1f} s")
-            for label in ("first run", "no-change run"):
-                served.requests_answered(on)
-                began = time.perf_counter()
-                run = agreement_sync(config=str(config))
-                seconds = time.perf_counter() - began
-                print(f"\n{label}: {run.status} in {seconds:.1f} s; {len(run.planned)} writes; "
-                      f"landed {run.totals().landed} records; dbt {run.models}")  # fmt: skip
-                for line in served.requests_answered(on):
-                    print(line)
-                actions = Counter(w.action for w in run.planned)
-                if actions:
-                    print("  writes: " + ", ".join(f"{a} {n}" for a, n in sorted(actions.items())))
-                codes = Counter(f.code for f in run.failures.found.values())
-                if codes:
-                    print("  failures: " + ", ".join(f"{c} {n}" for c, n in sorted(codes.items())))
+            config = served.mapped_then_twice(data, on, agreement_sync)
             # The marts were built before the last run's (empty) push: they hold the end state.
             with Warehouse(load_settings(config).warehouse.path).connect(read_only=True) as con:
                 kept = con.execute(

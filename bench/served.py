@@ -1,13 +1,17 @@
 """What the flow benchmarks share: a seeded world served in this process from a folder,
 with Prefect kept in that folder, and a count of the requests each system answered."""
 
+import functools
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from emulators import serve
+
+print = functools.partial(print, flush=True)  # progress shows while it runs
 
 
 @contextmanager
@@ -39,3 +43,36 @@ def requests_answered(running: serve.Emulators) -> list[str]:
             lines.append(f"  {name}: {sum(methods.values())} requests ({calls})")
         server.requests.clear()
     return lines
+
+
+def mapped_then_twice(data: Path, running: serve.Emulators, flow) -> Path:
+    """Map customers once with customer-sync (reading and mapping only), then run ``flow``
+    twice, a first run and one with nothing changed, printing for each the wall time, the
+    requests each system answered, the writes by action and the failures by code. Returns
+    the configuration's path (its warehouse holds the end state)."""
+    from flows.customer_sync.flow import customer_sync
+
+    config = data / "crosswalk.toml"
+    text = running.config.read_text(encoding="utf-8")
+    config.write_text(text + "\n[flows.customer_sync]\npush = false\n", encoding="utf-8")
+    began = time.perf_counter()
+    mapped = customer_sync(config=str(config))
+    print(f"customer mapping: {mapped.status} in {time.perf_counter() - began:.1f} s")
+    for label in ("first run", "no-change run"):
+        requests_answered(running)
+        began = time.perf_counter()
+        run = flow(config=str(config))
+        seconds = time.perf_counter() - began
+        print(f"\n{label}: {run.status} in {seconds:.1f} s; {len(run.planned)} writes; "
+              f"landed {run.totals().landed} records; dbt {run.models}")  # fmt: skip
+        for line in requests_answered(running):
+            print(line)
+        actions = Counter(w.action for w in run.planned)
+        if actions:
+            print("  writes: " + ", ".join(f"{a} {n}" for a, n in sorted(actions.items())))
+        codes = Counter(f.code for f in run.failures.found.values())
+        if codes:
+            print("  failures: " + ", ".join(f"{c} {n}" for c, n in sorted(codes.items())))
+        if run.notes:
+            print("  " + "; ".join(run.notes))
+    return config

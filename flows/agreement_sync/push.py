@@ -101,6 +101,7 @@ class AgreementPush:
         self.settings = self.run.settings.flows.agreement_sync
         self.pushed = Pushed()
         self.checked_contracts: set[str] = set()
+        self.changed_since_read: list[dict] | None = None
 
     # --- finding contracts ------------------------------------------------------------
 
@@ -108,9 +109,21 @@ class AgreementPush:
         """The contract numbered ``key["number"]`` that changed since ``key["since"]`` (a
         create sets its LastUpdate): one short list read, not a read of every contract."""
         changes = self.ea.changes("contracts", self.ea.local(key["since"]))
-        number = key["number"].upper()
-        found = [r["ContractID"] for r in changes.rows if r["ContractNumber"].upper() == number]
-        return min(found, default=None)
+        return _numbered(changes.rows, key["number"])
+
+    def looked_up(self, key: dict) -> int | None:
+        """The lookup before a create: among the contracts made or changed in the ERP since
+        this run read them (one list read for the whole step, at its first create; those
+        read before are in the warehouse already, and the plan would have found them)."""
+        if self.changed_since_read is None:
+            (stamp,) = self.con.execute(
+                "SELECT max(cursor_value) FROM sync.watermarks "
+                "WHERE system = 'eautomate' AND entity = 'contracts'"
+            ).fetchone()
+            self.changed_since_read = self.ea.changes(
+                "contracts", self.ea.local(stamp or key["since"])
+            ).rows
+        return _numbered(self.changed_since_read, key["number"])
 
     def recover(self) -> None:
         self.pusher.recover(
@@ -308,8 +321,16 @@ class AgreementPush:
 
         if row["is_terminated"]:
             self._terminated(row)
-        made = self.pusher.create(write, find=lambda: self.find_contract(key), send=send,
-                                  refused=refused)  # fmt: skip
+        tried: list[bool] = []
+
+        def find() -> int | None:  # before the first send, the step's one lookup will do
+            return self.find_contract(key) if tried else self.looked_up(key)
+
+        def sent() -> int:
+            tried.append(True)
+            return send()
+
+        made = self.pusher.create(write, find=find, send=sent, refused=refused)
         if made is None:
             if self.pusher.plan:
                 self.write_field(row, number)  # what the run writes once it is made
@@ -540,6 +561,13 @@ class AgreementPush:
             self.pushed.failed += 1
         else:
             self.pushed.links += 1
+
+
+def _numbered(rows: list[dict], number: str) -> int | None:
+    """The id of the contract of that number among list rows."""
+    wanted = number.upper()
+    return min((r["ContractID"] for r in rows if r["ContractNumber"].upper() == wanted),
+               default=None)  # fmt: skip
 
 
 def _detail(line: dict) -> dict[str, Any]:
