@@ -31,12 +31,13 @@ from prefect.cache_policies import NO_CACHE
 from crosswalk import decisions
 from crosswalk.connectwise import ConnectWise, literal
 from crosswalk.eautomate import EAutomate
+from crosswalk.entities import Entity
 from crosswalk.errors import Failure, data_failure
 from crosswalk.http import DataError
 from crosswalk.pipeline import Run
 from crosswalk.pushing import Made, Pusher, Sent, Write, shown
 from crosswalk.warehouse import rows
-from schemas import connectwise
+from schemas import connectwise, eautomate
 
 COMPANIES = "company/companies"
 # ERP customer fields by the sync's field names; the two address lines are one Address.
@@ -66,6 +67,11 @@ class Pushed:
 
     def __str__(self) -> str:
         return ", ".join(f"{n} {k}" for k, n in vars(self).items())
+
+    @property
+    def wrote(self) -> bool:
+        """Whether any system holds something new (what the findings may have changed)."""
+        return bool(self.updated or self.links or self.created or self.adopted)
 
 
 def scoped(
@@ -97,6 +103,8 @@ class CustomerPush:
         self.run = pusher.run
         self.con = pusher.con
         self.pushed = Pushed()
+        # ERP customers this step wrote to, read back at its end (``read_back``).
+        self.changed: set[str] = set()
 
     # --- fields -----------------------------------------------------------------------
 
@@ -217,6 +225,8 @@ class CustomerPush:
         sent = self.pusher.update(write, lambda: self.ea.save_customer(number, changes),
                                   refused=refused,
                                   also=lambda con: self._agreed(con, changed, True))  # fmt: skip
+        if sent.outcome == "done":
+            self.changed.add(number)
         self._count("updated", sent)
 
     def _agreed(self, con: duckdb.DuckDBPyConnection, changed: list[dict], settle: bool) -> None:
@@ -277,6 +287,8 @@ class CustomerPush:
             lambda: self.ea.set_custom_properties("Customer", number, {prop: value}),
             refused=refused,
         )
+        if sent.outcome == "done":
+            self.changed.add(number)
         self._count("links", sent)
 
     # --- partners created -------------------------------------------------------------
@@ -404,7 +416,8 @@ class CustomerPush:
         made = self.pusher.create(write, find=lambda: self.find_customer(key),
                                   send=lambda: self.ea.add_customer(body)["CustomerNumber"],
                                   refused=refused)  # fmt: skip
-        self._made(made, key)
+        if self._made(made, key):
+            self.changed.add(made.key)
 
     def company(self, row: dict) -> int | None:
         number = row["customer_number"]
@@ -419,14 +432,31 @@ class CustomerPush:
                 body[key] = [{"id": ref}] if key == "types" else {"id": ref}
         return self._partner(row, "company", f"company identifier={number}",
                              {"identifier": number[:30]}, body, self.find_company,
-                             lambda: self.cw.create(COMPANIES, body)["id"])  # fmt: skip
+                             lambda: self._created(connectwise.companies,
+                                                   self.cw.create(COMPANIES, body)))  # fmt: skip
 
     def site(self, row: dict, company_id: int) -> int | None:
         body = _address(row, "stateReference")
         path = f"{COMPANIES}/{company_id}/sites"
         return self._partner(row, "site", f"site {body['name']!r} of company {company_id}",
                              {"company": company_id, "name": body["name"]}, body,
-                             self.find_site, lambda: self.cw.create(path, body)["id"])  # fmt: skip
+                             self.find_site,
+                             lambda: self._created(connectwise.sites,
+                                                   self.cw.create(path, body)))  # fmt: skip
+
+    def _created(self, entity: Entity, record: dict) -> int:
+        """A record a create made lands as ConnectWise answered it (a link to it then
+        names a company or site the warehouse knows); returns its id."""
+        self.pusher.written(entity, record)
+        return record["id"]
+
+    def read_back(self) -> None:
+        """The ERP customers this step wrote to land as e-automate now holds them, so the
+        models built after the push see the links written back (500 a bulk read)."""
+        if self.changed and not self.run.plan:
+            for page in self.ea.details("customers", sorted(self.changed)):
+                for record in self.ea.with_offsets(page):
+                    self.pusher.written(eautomate.customers, record)
 
     def _partner(self, row: dict, noun: str, target: str, found_by: dict, body: dict,
                  find, send) -> int | None:  # fmt: skip
@@ -506,6 +536,7 @@ def push_customers(
             push.fields(customer)
         if ea is not None:
             push.links(customer)
+            push.read_back()
     if customer is None:  # one customer's run leaves the others' failures open
         run.failures.looked_at("eautomate", "customers", CODES)
         run.failures.looked_at("connectwise", "companies", COMPANY_CODES)
