@@ -52,6 +52,10 @@ KINDS: dict[tuple[str, str], RecordKind] = {
     ("eautomate", "customers"): RecordKind(
         "customer", "customer_number", "customer_name", "customer number"
     ),
+    # A customer with a parent: e-automate keeps it among customers, people call it this.
+    ("eautomate", "locations"): RecordKind(
+        "location", "customer_number", "customer_name", "location number"
+    ),
     ("eautomate", "contracts"): RecordKind("contract", "contract_number", None, "contract number"),
     ("eautomate", "calls"): RecordKind("call", "call_number", None, "call number"),
     ("eautomate", "items"): RecordKind("item", "item", "description", "item number"),

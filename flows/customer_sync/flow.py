@@ -81,7 +81,7 @@ def link_findings(run: Run) -> list[Failure]:
     for noun, number, name, code, finding, fix, company in rows:
         label = f'{noun} {number} "{name}"' if name else f"{noun} {number}"
         url = records.link(run.settings, "connectwise", "companies", str(company or ""))
-        found.append(data_failure("eautomate", "customers", number, code, finding, fix,
+        found.append(data_failure("eautomate", f"{noun}s", number, code, finding, fix,
                                   label=label, url=url))  # fmt: skip
     return found
 
@@ -97,6 +97,7 @@ def report_link_findings(run: Run, before: list[Failure], after: list[Failure]) 
         if (failure.record_id, failure.code) not in still:
             run.failures.fixed_by_run(failure)
     run.failures.looked_at("eautomate", "customers", FINDINGS)
+    run.failures.looked_at("eautomate", "locations", FINDINGS)
     return len(after)
 
 
