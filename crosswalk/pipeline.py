@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -247,7 +247,11 @@ def file_report(run: Run, logger: logging.Logger | logging.LoggerAdapter) -> Fil
     written does this raise, and then the failures stay due for the next report.
     """
     settings = run.settings
-    found = quarantined(run.warehouse, settings, run.id) + list(run.failures.found.values())
+    found = [
+        # Every failure on a record with a web address links to it.
+        f if f.url else replace(f, url=records.link(settings, f.system, f.entity, f.record_id))
+        for f in (*quarantined(run.warehouse, settings, run.id), *run.failures.found.values())
+    ]
     if run.error is not None and not run.plan:
         found.append(run_failure(run.error, settings))
     checked = [
