@@ -179,14 +179,17 @@ def _groups(
 
 
 def _more(report: Report, group: list, owner: str, code: str) -> str | None:
-    """The line that stands for the rest of a group longer than the report lists."""
+    """The line that stands for the rest of a group longer than the report lists; the
+    rest of what the run fixed itself is only in its writes."""
     extra = len(group) - report.group_limit
     if extra <= 0:
         return None
-    return (
-        f"... and {extra} more ({owner}, {code}), not listed here: "
-        f"crosswalk errors list --flow {report.flow}"
+    where = (
+        f"this run's writes in sync.push_log (run {report.run_id[:8]})"
+        if isinstance(group[0], Failure)
+        else f"crosswalk errors list --flow {report.flow}"
     )
+    return f"... and {extra} more ({owner}, {code}), not listed here: {where}"
 
 
 def _code_title(code: str) -> str:

@@ -161,3 +161,8 @@ def test_failures_the_run_fixed_itself_are_listed_apart_as_fixed_by_this_run():
     assert "Fixed by this run (1)" in render.html_body(report)
     assert "## Fixed by this run (1)" in render.markdown(report)
     assert render.subject(report_with(row())).endswith("0 resolved")  # said only when some
+    many = replace(report, fixed=(fixed, replace(fixed, record_id="X2")), group_limit=1)
+    assert (
+        "... and 1 more (ERP data (e-automate), link-site-of-another-company), not listed "
+        "here: this run's writes in sync.push_log" in render.text(many)
+    )
