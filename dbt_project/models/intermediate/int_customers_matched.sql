@@ -228,8 +228,12 @@ decided as (
         claim_source,
         claimed_company_id,
         case when not is_unlinked then final_finding_code end as finding_code,
+        -- the live company a finding is about, for its link: the one it names, or the one
+        -- that carries the number when the one it names is gone or unknown
         case when final_finding_code is not null and not is_unlinked
-            then case when final_finding_code = 'number-match-name-differs' then data_company_id
+            then case when final_finding_code in ('number-match-name-differs',
+                                                  'link-unknown-company', 'link-deleted-company')
+                then data_company_id
                 else coalesce(claimed_company_id, data_company_id) end
         end as finding_company_id,
         case case when not is_unlinked then final_finding_code end

@@ -144,8 +144,10 @@ decided as (
         claim_source,
         claimed_site_id,
         finding_code,
-        case when finding_code is not null
-            then coalesce(claimed_site_company_id, parent_company_id)
+        -- the live company a finding is about, for its link: the site's, else the parent's
+        case when finding_code = 'link-site-of-deleted-company' then parent_company_id
+            when finding_code is not null
+                then coalesce(claimed_site_company_id, parent_company_id)
         end as finding_company_id,
         case finding_code
             when 'link-unknown-site'
