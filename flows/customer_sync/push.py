@@ -481,7 +481,7 @@ class CustomerPush:
         def refused(exc: DataError) -> Failure:
             return data_failure(
                 "eautomate", entity(row), row["customer_number"], f"{noun}-create-rejected",
-                f"ConnectWise refused the {noun} for {label(row)}: {exc.message}",
+                f"ConnectWise refused the new {target} for {label(row)}: {exc.message}",
                 f"Correct the customer in e-automate as the reason says; the next run creates "
                 f"the {noun}.",
                 label=label(row),
