@@ -174,7 +174,9 @@ class Failures:
         self.found[_key(failure)] = failure
 
     def fixed_by_run(self, failure: Failure) -> None:
-        """This failure was there before the run's writes and they settled it."""
+        """This failure was there before the run's writes and they settled it: no longer
+        one of the run's failures."""
+        self.found.pop(_key(failure), None)
         self.fixed[_key(failure)] = failure
 
     def looked_at(

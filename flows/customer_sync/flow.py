@@ -64,7 +64,6 @@ MODELS = (
 FINDINGS = codes.raised_by("customer-sync", "mapping")
 
 
-@task(cache_policy=NO_CACHE)
 def link_findings(run: Run) -> list[Failure]:
     """Every customer and location whose link contradicts the data, as the models hold
     it now: a failure on the ERP record naming every record involved, with the fix and a
@@ -87,18 +86,29 @@ def link_findings(run: Run) -> list[Failure]:
 
 
 @task(cache_policy=NO_CACHE)
-def report_link_findings(run: Run, before: list[Failure], after: list[Failure]) -> int:
-    """The link findings ``after`` the pushes are the run's failures; one found ``before``
-    them that they settled (a link written back) is the run's own fix, not a failure."""
-    for failure in after:
+def report_link_findings(run: Run) -> list[Failure]:
+    """Every link finding is a failure of the run (also when a later step stops it)."""
+    found = link_findings(run)
+    for failure in found:
         run.failures.add(failure)
-    still = {(f.record_id, f.code) for f in after}
-    for failure in before:
-        if (failure.record_id, failure.code) not in still:
-            run.failures.fixed_by_run(failure)
     run.failures.looked_at("eautomate", "customers", FINDINGS)
     run.failures.looked_at("eautomate", "locations", FINDINGS)
-    return len(after)
+    return found
+
+
+@task(cache_policy=NO_CACHE)
+def settle_link_findings(run: Run, before: list[Failure]) -> int:
+    """The link findings as the run's own writes left them (the models built again): one
+    found ``before`` the writes and gone since is fixed by this run, not a failure to
+    fix; returns how many."""
+    after = link_findings(run)
+    for failure in after:
+        run.failures.add(failure)
+    still = {(f.entity, f.record_id, f.code) for f in after}
+    fixed = [f for f in before if (f.entity, f.record_id, f.code) not in still]
+    for failure in fixed:
+        run.failures.fixed_by_run(failure)
+    return len(fixed)
 
 
 def reads(settings: Settings) -> tuple[tuple[Entity, ...], tuple[str, ...]]:
@@ -143,14 +153,13 @@ def customer_sync(
         land_entities(run, due(run, entities))
         run.models = build_models(run, models)
         mark_broken_links(run)
+        found = report_link_findings(run)
         remember_pairs(run)
-        before = after = link_findings(run)
         if settings.flows.customer_sync.push:
             apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
             pushed = push_customers(run, apis["connectwise"], apis["eautomate"], customer)
             if pushed.wrote and not plan:  # the findings as the run's own writes left them
                 build_models(run, models, tests=False)
-                after = link_findings(run)
-        report_link_findings(run, before, after)
+                settle_link_findings(run, found)
     report(run)
     return run
