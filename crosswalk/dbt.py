@@ -121,8 +121,12 @@ _manifests: dict[tuple, Any] = {}
 _MANIFESTS_KEPT = 8
 
 
-def build(settings: Settings, select: Sequence[str], full_refresh: bool = False) -> DbtOutcome:
-    """``dbt build --select ...``: models, seeds and tests, in dependency order."""
+def build(
+    settings: Settings, select: Sequence[str], full_refresh: bool = False, tests: bool = True
+) -> DbtOutcome:
+    """``dbt build --select ...``: models, seeds and tests, in dependency order; without
+    ``tests``, ``dbt run``: the models only (data its tests passed on, changed by the run's
+    own writes)."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
@@ -141,7 +145,8 @@ def build(settings: Settings, select: Sequence[str], full_refresh: bool = False)
     ]  # fmt: skip
     # A test runs only when everything it reads is built: a registry test of another flow's
     # mart is that flow's to run.
-    args = ["build", *common, "--select", *select, "--indirect-selection", "cautious"]
+    args = ["build" if tests else "run", *common, "--select", *select,
+            "--indirect-selection", "cautious"]  # fmt: skip
     if full_refresh:
         args.append("--full-refresh")
     with _lock, _environment(WAREHOUSE_ENV, str(settings.warehouse.path)):

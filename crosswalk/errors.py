@@ -108,6 +108,11 @@ class Failure:
     def __post_init__(self) -> None:
         check(self.code)
 
+    @property
+    def title(self) -> str:
+        """How a report names the record: its label, else entity and id."""
+        return self.label or f"{records.noun(self.system, self.entity)} {self.record_id}"
+
     def identity(self, flow: str) -> str:
         """Stable across runs: the same failure of the same record is the same row."""
         parts = (flow, self.system, self.entity, self.record_id, self.code)
@@ -161,11 +166,18 @@ class Failures:
 
     found: dict[tuple[str, str, str, str], Failure] = field(default_factory=dict)
     checked: list[Checked] = field(default_factory=list)
+    # Found before the run's own writes, which settled them: not for anyone to fix.
+    fixed: dict[tuple[str, str, str, str], Failure] = field(default_factory=dict)
 
     def add(self, failure: Failure) -> None:
         """Found this failure (the same record and code twice in a run counts once)."""
-        key = (failure.system, failure.entity, failure.record_id, failure.code)
-        self.found[key] = failure
+        self.found[_key(failure)] = failure
+
+    def fixed_by_run(self, failure: Failure) -> None:
+        """This failure was there before the run's writes and they settled it: no longer
+        one of the run's failures."""
+        self.found.pop(_key(failure), None)
+        self.fixed[_key(failure)] = failure
 
     def looked_at(
         self,
@@ -180,6 +192,10 @@ class Failures:
 
     def __len__(self) -> int:
         return len(self.found)
+
+
+def _key(failure: Failure) -> tuple[str, str, str, str]:
+    return (failure.system, failure.entity, failure.record_id, failure.code)
 
 
 # ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -210,9 +210,9 @@ def land_entities(run: Run, entities: Sequence[Entity]) -> None:
 
 
 @task(cache_policy=NO_CACHE)
-def build_models(run: Run, select: Sequence[str]) -> dbt.DbtOutcome:
-    """dbt build of the flow's models and their tests."""
-    outcome = dbt.build(run.settings, select, full_refresh=run.full_refresh)
+def build_models(run: Run, select: Sequence[str], tests: bool = True) -> dbt.DbtOutcome:
+    """dbt build of the flow's models and their tests (``tests=False``: the models only)."""
+    outcome = dbt.build(run.settings, select, full_refresh=run.full_refresh, tests=tests)
     get_run_logger().info("dbt build: %s", outcome)
     return outcome
 
@@ -247,7 +247,11 @@ def file_report(run: Run, logger: logging.Logger | logging.LoggerAdapter) -> Fil
     written does this raise, and then the failures stay due for the next report.
     """
     settings = run.settings
-    found = quarantined(run.warehouse, settings, run.id) + list(run.failures.found.values())
+    found = [
+        # Every failure on a record with a web address links to it.
+        f if f.url else replace(f, url=records.link(settings, f.system, f.entity, f.record_id))
+        for f in (*quarantined(run.warehouse, settings, run.id), *run.failures.found.values())
+    ]
     if run.error is not None and not run.plan:
         found.append(run_failure(run.error, settings))
     checked = [
@@ -259,6 +263,9 @@ def file_report(run: Run, logger: logging.Logger | logging.LoggerAdapter) -> Fil
     ]
     book = ErrorBook(run.warehouse, run.flow, settings.report.max_times)
     findings = book.record(run.id, found, checked, failed=run.status == "failed", plan=run.plan)
+    # What the run's own writes settled, unless it was reported before: then it is resolved.
+    announced = {row.error_id for row in findings.resolved}
+    fixed = tuple(f for f in run.failures.fixed.values() if f.identity(run.flow) not in announced)
     report = render.Report(
         flow=run.flow,
         run_id=run.id,
@@ -274,6 +281,7 @@ def file_report(run: Run, logger: logging.Logger | logging.LoggerAdapter) -> Fil
         ),
         models=str(run.models) if run.models else None,
         group_limit=settings.report.max_per_group,
+        fixed=fixed,
     )
     if run.plan or not findings.newsworthy:
         why = (

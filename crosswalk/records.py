@@ -3,8 +3,11 @@
 A report line names the record the way its users know it (the ERP customer number, the
 ticket number, the company's Company ID) and, where the system has a web address for
 a record, links to it. ConnectWise Manage opens any record by type and id through its
-``openrecord.rails`` router; e-automate is a desktop application and Operate's records
-have no documented address, so their lines carry the label and the id only.
+``openrecord.rails`` router; the specs (../shared/specs/) do not document it, so the
+address is our convention, built from the configured ``base_url`` and company.
+e-automate is a desktop application and Operate's records have no documented address,
+so their lines carry the label and the id only; a failure on an ERP record links to the
+PSA company it is about, where there is one.
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ KINDS: dict[tuple[str, str], RecordKind] = {
     ),
     ("eautomate", "customers"): RecordKind(
         "customer", "customer_number", "customer_name", "customer number"
+    ),
+    # A customer with a parent: e-automate keeps it among customers, people call it this.
+    ("eautomate", "locations"): RecordKind(
+        "location", "customer_number", "customer_name", "location number"
     ),
     ("eautomate", "contracts"): RecordKind("contract", "contract_number", None, "contract number"),
     ("eautomate", "calls"): RecordKind("call", "call_number", None, "call number"),

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 
 from crosswalk import codes
-from crosswalk.errors import OWNER_TITLES, ErrorRow, Findings, Owner
+from crosswalk.errors import OWNER_TITLES, ErrorRow, Failure, Findings, Owner
 from crosswalk.records import SYSTEM_NAMES
 
 OWNER_ORDER = [Owner.PSA, Owner.ERP, Owner.OPERATE, Owner.CONFIG]
@@ -49,6 +49,8 @@ class Report:
     entities: tuple[EntityCounts, ...] = ()
     models: str | None = None
     group_limit: int = 50  # lines per owner and code; the rest are counted, not listed
+    # Found before the run's own writes settled them: listed once, nothing to do.
+    fixed: tuple[Failure, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -83,7 +85,18 @@ def _plural(n: int, word: str) -> str:
 
 def counts(report: Report) -> str:
     f = report.findings
-    return f"{len(f.new)} new, {report.still_open_count} still open, {len(f.resolved)} resolved"
+    fixed = f", {len(report.fixed)} fixed by this run" if report.fixed else ""
+    return (
+        f"{len(f.new)} new, {report.still_open_count} still open, {len(f.resolved)} resolved"
+        + fixed
+    )
+
+
+FIXED_TITLE = "Fixed by this run"
+FIXED_NOTE = (
+    "Found at the start of this run and settled by its own writes (each one is in "
+    "sync.push_log): nothing to do."
+)
 
 
 def _cause(report: Report) -> str:
@@ -152,7 +165,9 @@ def _where(row: ErrorRow) -> str:
     return f"{SYSTEM_NAMES.get(row.system, row.system)} {row.entity}{record}"
 
 
-def _groups(rows: Iterable[ErrorRow]) -> Iterator[tuple[str, str, list[ErrorRow]]]:
+def _groups(
+    rows: Iterable[ErrorRow | Failure],
+) -> Iterator[tuple[str, str, list[ErrorRow | Failure]]]:
     """(owner title, code, rows) in owner order, then code, then record."""
 
     def order(row: ErrorRow) -> tuple:
@@ -163,15 +178,18 @@ def _groups(rows: Iterable[ErrorRow]) -> Iterator[tuple[str, str, list[ErrorRow]
         yield OWNER_TITLES.get(owner, owner), code, list(group)
 
 
-def _more(report: Report, group: list[ErrorRow], owner: str, code: str) -> str | None:
-    """The line that stands for the rest of a group longer than the report lists."""
+def _more(report: Report, group: list, owner: str, code: str) -> str | None:
+    """The line that stands for the rest of a group longer than the report lists; the
+    rest of what the run fixed itself is only in its writes."""
     extra = len(group) - report.group_limit
     if extra <= 0:
         return None
-    return (
-        f"... and {extra} more ({owner}, {code}), not listed here: "
-        f"crosswalk errors list --flow {report.flow}"
+    where = (
+        f"this run's writes in sync.push_log (run {report.run_id[:8]})"
+        if isinstance(group[0], Failure)
+        else f"crosswalk errors list --flow {report.flow}"
     )
+    return f"... and {extra} more ({owner}, {code}), not listed here: {where}"
 
 
 def _code_title(code: str) -> str:
@@ -268,6 +286,19 @@ def text(report: Report) -> str:
                 out += _text_row(row, report.findings.max_times, section)
             if more := _more(report, group, owner, code):
                 out.append(_one_line(more))
+    if report.fixed:
+        title = f"{FIXED_TITLE} ({len(report.fixed)})"
+        out += ["", title.upper(), "=" * len(title), FIXED_NOTE]
+        for owner, code, group in _groups(report.fixed):
+            heading = _one_line(f"{owner} / {_code_title(code)} ({len(group)})")
+            out += ["", heading, "-" * min(len(heading), 78)]
+            for row in group[: report.group_limit]:
+                out += [
+                    f"* {_one_line(row.title)} ({_one_line(_where(row))})",
+                    f"  Was:     {_one_line(row.message)}",
+                ]
+            if more := _more(report, group, owner, code):
+                out.append(_one_line(more))
     out += ["", "--", *(_one_line(line) for line in _footer(report))]
     return "\n".join(out) + "\n"
 
@@ -330,10 +361,38 @@ def html_body(report: Report) -> str:
             out.append(_html_table(group[: report.group_limit], report.findings.max_times, section))
             if more := _more(report, group, owner, code):
                 out.append(f"<p>{_e(more)}</p>")
+    if report.fixed:
+        out.append(_html_heading(f"{FIXED_TITLE} ({len(report.fixed)})", "resolved"))
+        out.append(f"<p>{_e(FIXED_NOTE)}</p>")
+        for owner, code, group in _groups(report.fixed):
+            out.append(
+                f'<h3 style="font-size:15px;margin:16px 0 4px">{_e(owner)} &middot; '
+                f"<code>{_e(code)}</code> ({len(group)})</h3>"
+            )
+            cells = "".join(
+                f'<tr><td style="{_CELL}">{_html_record(row)}</td>'
+                f'<td style="{_CELL}">{_e(row.message)}</td></tr>'
+                for row in group[: report.group_limit]
+            )
+            out.append(
+                '<table style="border-collapse:collapse;width:100%;margin-bottom:8px">'
+                f'<tr><th style="{_CELL}">Record</th><th style="{_CELL}">Was</th></tr>'
+                f"{cells}</table>"
+            )
+            if more := _more(report, group, owner, code):
+                out.append(f"<p>{_e(more)}</p>")
     out.append('<hr style="border:none;border-top:1px solid #ccc;margin-top:24px">')
     out += [f'<p style="color:#555;font-size:12px">{_e(line)}</p>' for line in _footer(report)]
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+def _html_record(row: ErrorRow | Failure) -> str:
+    """The record's label, linked where it has a web address, and where it is."""
+    record = _e(row.title)
+    if href := _href(row.url):
+        record = f'<a href="{html.escape(href, quote=True)}">{record}</a>'
+    return f'{record}<br><small style="color:#555">{_e(_where(row))}</small>'
 
 
 def _html_heading(title: str, section: str) -> str:
@@ -349,14 +408,10 @@ def _html_table(rows: Iterable[ErrorRow], max_times: int, section: str) -> str:
     head = "".join(f'<th style="{_CELL}">{h}</th>' for h in titles)
     body = []
     for row in rows:
-        record = _e(row.title)
-        if href := _href(row.url):
-            record = f'<a href="{html.escape(href, quote=True)}">{record}</a>'
         problem, remedy = _problem_and_remedy(row, section)
         problem, remedy = _e(problem), _e(remedy)
         body.append(
-            f'<tr><td style="{_CELL}">{record}<br><small style="color:#555">'
-            f"{_e(_where(row))}</small></td>"
+            f'<tr><td style="{_CELL}">{_html_record(row)}</td>'
             f'<td style="{_CELL}">{problem}</td><td style="{_CELL}">{remedy}</td>'
             f'<td style="{_CELL}"><code>{_e(row.error_id)}</code><br>'
             f'<small style="color:#555">{_e(_seen(row, max_times, section))}</small></td></tr>'
@@ -407,6 +462,16 @@ def markdown(report: Report, delivery: str | None = None) -> str:
             out += _md_table(group[: report.group_limit], report.findings.max_times, section)
             if more := _more(report, group, owner, code):
                 out += ["", _md(more)]
+    if report.fixed:
+        out += ["", f"## {_md(FIXED_TITLE)} ({len(report.fixed)})", "", _md(FIXED_NOTE)]
+        for owner, code, group in _groups(report.fixed):
+            out += ["", f"### {_md(owner)} · {_md(code)} ({len(group)})", ""]
+            out += ["| record | was |", "| --- | --- |"]
+            out += [
+                f"| {_md_record(row)} | {_md(row.message)} |" for row in group[: report.group_limit]
+            ]
+            if more := _more(report, group, owner, code):
+                out += ["", _md(more)]
     if delivery:
         out += ["", f"E-mail: {_md(delivery)}"]
     out += ["", *(_md(line) for line in _footer(report))]
@@ -417,12 +482,16 @@ def _md_table(rows: Iterable[ErrorRow], max_times: int, section: str) -> list[st
     titles = _COLUMNS["resolved" if section == "resolved" else "open"]
     out = ["| " + " | ".join(t.lower() for t in titles) + " |", "| --- | --- | --- | --- |"]
     for row in rows:
-        record = _md(row.title)
-        if href := _href(row.url):
-            record = f"[{record}]({href.replace(' ', '%20').replace(')', '%29')})"
         problem, remedy = _problem_and_remedy(row, section)
         out.append(
-            f"| {record} ({_md(_where(row))}) | {_md(problem)} | {_md(remedy)} "
+            f"| {_md_record(row)} | {_md(problem)} | {_md(remedy)} "
             f"| `{row.error_id}` {_md(_seen(row, max_times, section))} |"
         )
     return out
+
+
+def _md_record(row: ErrorRow | Failure) -> str:
+    record = _md(row.title)
+    if href := _href(row.url):
+        record = f"[{record}]({href.replace(' ', '%20').replace(')', '%29')})"
+    return f"{record} ({_md(_where(row))})"

@@ -125,24 +125,23 @@ def links_show(
     location: LocationOption = False,
 ) -> None:
     """One customer (or location) in full: its link, how and when it was made and by whom,
-    the matched company or site, findings, exclusion, and suggestions."""
+    the matched company or site, findings, exclusion, and suggestions. A location number
+    shows the location (and a customer number the customer) with or without --location."""
     settings = _settings(config)
-    kind = "location" if location else "customer"
     columns = "match_rule, match_reason, finding_code, finding, fix, is_excluded, exclusion_reason"
-    if location:
-        sql = (
-            "SELECT customer_name, site_id, site_name, company_id, "
-            f"{columns} FROM marts.mapped_locations WHERE customer_number = ?"
-        )
+    queries = {
+        "location": "SELECT customer_name, site_id, site_name, company_id, "
+        f"{columns} FROM marts.mapped_locations WHERE customer_number = ?",
+        "customer": "SELECT customer_name, company_id, company_name, company_identifier, "
+        f"{columns} FROM marts.mapped_customers WHERE customer_number = ?",
+    }
+    for kind in ("location", "customer") if location else ("customer", "location"):
+        if found := _mart(settings, queries[kind], [customer]):
+            break
     else:
-        sql = (
-            "SELECT customer_name, company_id, company_name, company_identifier, "
-            f"{columns} FROM marts.mapped_customers WHERE customer_number = ?"
-        )
-    found = _mart(settings, sql, [customer])
-    if not found:
-        console.print(f"no {kind} {escape(customer)!r} in the last customer-sync")
+        console.print(f"no customer or location {escape(customer)!r} in the last customer-sync")
         raise typer.Exit(1)
+    location = kind == "location"
     (
         (name, target, target_name, more, rule, reason, code, finding, fix, excluded, why_excluded),
     ) = found

@@ -207,12 +207,20 @@ class AgreementPush:
         """ZCJ_ContractNumber naming no contract, or another customer's."""
         for row in found:
             code, named = row["field_finding_code"], row["contract_number_field"]
-            what = (
-                f"names contract {named}, which e-automate does not have"
-                if code == "contract-number-unknown"
-                else f"names contract {named} of customer {row['field_contract_customer_number']}"
-                f", not of the agreement's customer {row['customer_number']}"
-            )
+            owner = row["field_contract_customer_number"]
+            if code == "contract-number-unknown":
+                what = f"names contract {named}, which e-automate does not have"
+            elif row["customer_number"] is not None:
+                what = (
+                    f"names contract {named} of customer {owner}, not of the agreement's "
+                    f"customer {row['customer_number']}"
+                )
+            else:
+                company = row["company_identifier"] or row["company_id"]
+                what = (
+                    f"names contract {named} of customer {owner}, but the agreement's company "
+                    f'{company} "{row["company_name"]}" is not mapped to an ERP customer'
+                )
             if row["action"] == "waiting":
                 then = "its invoice waits: crosswalk makes no second contract"
                 fix = (

@@ -5,22 +5,25 @@ watermark (less the configured overlap) and e-automate's code lists whole, valid
 lands them in ``raw_connectwise.companies``, ``raw_eautomate.customers`` and
 ``raw_eautomate.code_lists``, and builds the mapping models (``marts.mapped_customers``,
 ``marts.mapped_locations``), and reports every link that contradicts the data as a
-failure for the ERP's owners. Every ``sweep_hours`` it also reads every company id, so
-that companies deleted or merged without a ``lastUpdated`` change are found and the links
-to them marked broken (``sweep.py``); with ``contract_types`` set it reads e-automate
-contracts too. A re-run is safe: rows merge by primary key and a watermark advances in
-the same transaction as the rows it covers; a finding that no longer occurs is resolved.
+failure for the ERP's owners. When the pushes wrote, the models are built again first,
+so the report (and the marts) show the state after the writes: a wrong link the run
+wrote right is listed as fixed by this run, not as a failure to fix. Every
+``sweep_hours`` it also reads every company id, so that companies deleted or merged
+without a ``lastUpdated`` change are found and the links to them marked broken
+(``sweep.py``); with ``contract_types`` set it reads e-automate contracts too. A re-run
+is safe: rows merge by primary key and a watermark advances in the same transaction as
+the rows it covers; a finding that no longer occurs is resolved.
 """
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from crosswalk import codes
+from crosswalk import codes, records
 from crosswalk.config import Settings, load_settings
 from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
 from crosswalk.entities import Entity
-from crosswalk.errors import data_failure
+from crosswalk.errors import Failure, data_failure
 from crosswalk.pipeline import (
     Run,
     build_models,
@@ -61,23 +64,51 @@ MODELS = (
 FINDINGS = codes.raised_by("customer-sync", "mapping")
 
 
-@task(cache_policy=NO_CACHE)
-def report_link_findings(run: Run) -> int:
-    """Every customer and location whose link contradicts the data, as a failure on the
-    ERP record (with both records and the fix); the mapping covers every record."""
+def link_findings(run: Run) -> list[Failure]:
+    """Every customer and location whose link contradicts the data, as the models hold
+    it now: a failure on the ERP record naming every record involved, with the fix and a
+    link to the PSA company it is about; the mapping covers every record."""
     with run.warehouse.connect(read_only=True) as con:
         rows = con.execute(
-            "SELECT customer_number, customer_name, finding_code, finding, fix "
-            "FROM marts.mapped_customers WHERE finding_code IS NOT NULL UNION ALL "
-            "SELECT customer_number, customer_name, finding_code, finding, fix "
-            "FROM marts.mapped_locations WHERE finding_code IS NOT NULL"
+            "SELECT 'customer', customer_number, customer_name, finding_code, finding, fix, "
+            "finding_company_id FROM marts.mapped_customers WHERE finding_code IS NOT NULL "
+            "UNION ALL SELECT 'location', customer_number, customer_name, finding_code, "
+            "finding, fix, finding_company_id FROM marts.mapped_locations "
+            "WHERE finding_code IS NOT NULL"
         ).fetchall()
-    for number, name, code, finding, fix in rows:
-        label = f'customer {number} "{name}"' if name else f"customer {number}"
-        run.failures.add(data_failure("eautomate", "customers", number, code, finding, fix,
-                                      label=label))  # fmt: skip
+    found = []
+    for noun, number, name, code, finding, fix, company in rows:
+        label = f'{noun} {number} "{name}"' if name else f"{noun} {number}"
+        url = records.link(run.settings, "connectwise", "companies", str(company or ""))
+        found.append(data_failure("eautomate", f"{noun}s", number, code, finding, fix,
+                                  label=label, url=url))  # fmt: skip
+    return found
+
+
+@task(cache_policy=NO_CACHE)
+def report_link_findings(run: Run) -> list[Failure]:
+    """Every link finding is a failure of the run (also when a later step stops it)."""
+    found = link_findings(run)
+    for failure in found:
+        run.failures.add(failure)
     run.failures.looked_at("eautomate", "customers", FINDINGS)
-    return len(rows)
+    run.failures.looked_at("eautomate", "locations", FINDINGS)
+    return found
+
+
+@task(cache_policy=NO_CACHE)
+def settle_link_findings(run: Run, before: list[Failure]) -> int:
+    """The link findings as the run's own writes left them (the models built again): one
+    found ``before`` the writes and gone since is fixed by this run, not a failure to
+    fix; returns how many."""
+    after = link_findings(run)
+    for failure in after:
+        run.failures.add(failure)
+    still = {(f.entity, f.record_id, f.code) for f in after}
+    fixed = [f for f in before if (f.entity, f.record_id, f.code) not in still]
+    for failure in fixed:
+        run.failures.fixed_by_run(failure)
+    return len(fixed)
 
 
 def reads(settings: Settings) -> tuple[tuple[Entity, ...], tuple[str, ...]]:
@@ -114,17 +145,21 @@ def customer_sync(
     customer: str | None = None,
 ) -> Run:
     """Extract companies and customers, land them, build the mapping, push what changed
-    (only ``customer`` and its locations, when given), report."""
+    (only ``customer`` and its locations, when given), build it again when the pushes
+    wrote, and report the findings as they stand after the writes."""
     settings = load_settings(config)
     entities, models = reads(settings)
     with flow_run_recorded("customer-sync", settings, entities, plan, full_refresh) as run:
         land_entities(run, due(run, entities))
         run.models = build_models(run, models)
         mark_broken_links(run)
-        report_link_findings(run)
+        found = report_link_findings(run)
         remember_pairs(run)
         if settings.flows.customer_sync.push:
             apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
-            push_customers(run, apis["connectwise"], apis["eautomate"], customer)
+            pushed = push_customers(run, apis["connectwise"], apis["eautomate"], customer)
+            if pushed.wrote and not plan:  # the findings as the run's own writes left them
+                build_models(run, models, tests=False)
+                settle_link_findings(run, found)
     report(run)
     return run

@@ -28,15 +28,16 @@ import duckdb
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from crosswalk import decisions
+from crosswalk import decisions, records
 from crosswalk.connectwise import ConnectWise, literal
 from crosswalk.eautomate import EAutomate
+from crosswalk.entities import Entity
 from crosswalk.errors import Failure, data_failure
 from crosswalk.http import DataError
 from crosswalk.pipeline import Run
 from crosswalk.pushing import Made, Pusher, Sent, Write, shown
 from crosswalk.warehouse import rows
-from schemas import connectwise
+from schemas import connectwise, eautomate
 
 COMPANIES = "company/companies"
 # ERP customer fields by the sync's field names; the two address lines are one Address.
@@ -67,6 +68,11 @@ class Pushed:
     def __str__(self) -> str:
         return ", ".join(f"{n} {k}" for k, n in vars(self).items())
 
+    @property
+    def wrote(self) -> bool:
+        """Whether any system holds something new (what the findings may have changed)."""
+        return bool(self.updated or self.links or self.created or self.adopted)
+
 
 def scoped(
     sql: str,
@@ -89,6 +95,18 @@ def label(row: dict) -> str:
     return f"{noun} {row['customer_number']}"
 
 
+def entity(row: dict) -> str:
+    """What a failure names: the ERP location, or the customer."""
+    return "locations" if row["link_kind"] == "location" else "customers"
+
+
+def partner(row: dict) -> str:
+    """The PSA record a pair's fields go to: ``company 12`` or ``site 34 of company 12``."""
+    if row["link_kind"] == "location" and row.get("site_id") is not None:
+        return f"site {row['site_id']} of company {row['company_id']}"
+    return f"company {row['company_id']}"
+
+
 class CustomerPush:
     """One push step's systems and writes; each method handles one kind of write."""
 
@@ -97,6 +115,9 @@ class CustomerPush:
         self.run = pusher.run
         self.con = pusher.con
         self.pushed = Pushed()
+        self.settings = pusher.run.settings
+        # ERP customers this step wrote to, read back at its end (``read_back``).
+        self.changed: set[str] = set()
 
     # --- fields -----------------------------------------------------------------------
 
@@ -124,13 +145,14 @@ class CustomerPush:
     def truncations(self, found: list[dict]) -> None:
         for row in found:
             self.run.failures.add(data_failure(
-                "eautomate", "customers", f"{row['customer_number']}/{row['field']}",
+                "eautomate", entity(row), f"{row['customer_number']}/{row['field']}",
                 "field-truncated",
                 f"{label(row)}: {row['field']} is {len(row['erp_value'])} characters, more than "
-                f"the {row['psa_limit']} ConnectWise holds; it holds {row['erp_sent']!r}",
+                f"the {row['psa_limit']} ConnectWise holds; {partner(row)} holds "
+                f"{row['erp_sent']!r}",
                 f"Shorten the {row['field']} in e-automate if the cut is wrong; until then "
                 f"crosswalk sends its first {row['psa_limit']} characters.",
-                label=label(row),
+                label=label(row), url=self.url(row),
             ))  # fmt: skip
 
     def raise_conflicts(self, found: list[dict]) -> None:
@@ -147,14 +169,14 @@ class CustomerPush:
             self.pushed.conflicts += 1
             conflict = row["conflict_id"] or "(new)"
             self.run.failures.add(data_failure(
-                "eautomate", "customers", f"{row['customer_number']}/{row['field']}",
+                "eautomate", entity(row), f"{row['customer_number']}/{row['field']}",
                 "field-conflict",
                 f"{label(row)}: {row['field']} changed in e-automate ({shown(row['erp_value'])}) "
-                f"and in ConnectWise ({shown(row['psa_value'])}) since they last agreed; "
-                f"neither is sent (conflict {conflict})",
+                f"and in ConnectWise {partner(row)} ({shown(row['psa_value'])}) since they last "
+                f"agreed; neither is sent (conflict {conflict})",
                 f"Pick one: crosswalk conflicts resolve {conflict} --take erp (or --take psa, "
                 "or --value TEXT); the next run sends it.",
-                label=label(row),
+                label=label(row), url=self.url(row),
             ))  # fmt: skip
 
     def update_psa(self, changed: list[dict], settle: bool) -> None:
@@ -174,20 +196,20 @@ class CustomerPush:
 
         def refused(exc: DataError) -> Failure:
             return data_failure(
-                "eautomate", "customers", first["customer_number"], "psa-update-rejected",
-                f"ConnectWise refused the changes of {label(first)} to {noun} {record_id}: "
+                "eautomate", entity(first), first["customer_number"], "psa-update-rejected",
+                f"ConnectWise refused the changes of {label(first)} to {partner(first)}: "
                 f"{exc.message}",
                 "Correct the value in e-automate (or the PSA record) as the reason says; the "
                 "next run sends it again.",
-                label=label(first),
+                label=label(first), url=self.url(first),
             )  # fmt: skip
 
         sent = self.pusher.update(write, lambda: self.cw.patch(path, record_id, patch),
                                   refused=refused,
                                   also=lambda con: self._agreed(con, changed, settle))  # fmt: skip
         if sent.outcome == "done":
-            entity = connectwise.companies if noun == "company" else connectwise.sites
-            self.pusher.written(entity, sent.answer)
+            landed = connectwise.companies if noun == "company" else connectwise.sites
+            self.pusher.written(landed, sent.answer)
         self._count("updated", sent)
 
     def update_erp(self, number: str, changed: list[dict]) -> None:
@@ -208,15 +230,18 @@ class CustomerPush:
 
         def refused(exc: DataError) -> Failure:
             return data_failure(
-                "eautomate", "customers", number, "erp-update-rejected",
-                f"e-automate refused the value chosen for {label(changed[0])}: {exc.message}",
+                "eautomate", entity(changed[0]), number, "erp-update-rejected",
+                f"e-automate refused the value chosen for {label(changed[0])} (from "
+                f"{partner(changed[0])}): {exc.message}",
                 "Resolve the conflict again with a value e-automate accepts.",
-                label=label(changed[0]),
+                label=label(changed[0]), url=self.url(changed[0]),
             )  # fmt: skip
 
         sent = self.pusher.update(write, lambda: self.ea.save_customer(number, changes),
                                   refused=refused,
                                   also=lambda con: self._agreed(con, changed, True))  # fmt: skip
+        if sent.outcome == "done":
+            self.changed.add(number)
         self._count("updated", sent)
 
     def _agreed(self, con: duckdb.DuckDBPyConnection, changed: list[dict], settle: bool) -> None:
@@ -265,7 +290,7 @@ class CustomerPush:
 
         def refused(exc: DataError) -> Failure:
             return data_failure(
-                "eautomate", "customers", number, "link-write-rejected",
+                "eautomate", entity(row), number, "link-write-rejected",
                 f"e-automate refused {prop} = {value!r} on {label(row)}: {exc.message}",
                 f"Give the customer a custom property configuration that has {prop} "
                 "(seed 004: the sync needs the property available to update it).",
@@ -277,6 +302,8 @@ class CustomerPush:
             lambda: self.ea.set_custom_properties("Customer", number, {prop: value}),
             refused=refused,
         )
+        if sent.outcome == "done":
+            self.changed.add(number)
         self._count("links", sent)
 
     # --- partners created -------------------------------------------------------------
@@ -404,7 +431,8 @@ class CustomerPush:
         made = self.pusher.create(write, find=lambda: self.find_customer(key),
                                   send=lambda: self.ea.add_customer(body)["CustomerNumber"],
                                   refused=refused)  # fmt: skip
-        self._made(made, key)
+        if self._made(made, key):
+            self.changed.add(made.key)
 
     def company(self, row: dict) -> int | None:
         number = row["customer_number"]
@@ -419,14 +447,31 @@ class CustomerPush:
                 body[key] = [{"id": ref}] if key == "types" else {"id": ref}
         return self._partner(row, "company", f"company identifier={number}",
                              {"identifier": number[:30]}, body, self.find_company,
-                             lambda: self.cw.create(COMPANIES, body)["id"])  # fmt: skip
+                             lambda: self._created(connectwise.companies,
+                                                   self.cw.create(COMPANIES, body)))  # fmt: skip
 
     def site(self, row: dict, company_id: int) -> int | None:
         body = _address(row, "stateReference")
         path = f"{COMPANIES}/{company_id}/sites"
         return self._partner(row, "site", f"site {body['name']!r} of company {company_id}",
                              {"company": company_id, "name": body["name"]}, body,
-                             self.find_site, lambda: self.cw.create(path, body)["id"])  # fmt: skip
+                             self.find_site,
+                             lambda: self._created(connectwise.sites,
+                                                   self.cw.create(path, body)))  # fmt: skip
+
+    def _created(self, entity: Entity, record: dict) -> int:
+        """A record a create made lands as ConnectWise answered it (a link to it then
+        names a company or site the warehouse knows); returns its id."""
+        self.pusher.written(entity, record)
+        return record["id"]
+
+    def read_back(self) -> None:
+        """The ERP customers this step wrote to land as e-automate now holds them, so the
+        models built after the push see the links written back (500 a bulk read)."""
+        if self.changed and not self.run.plan:
+            for page in self.ea.details("customers", sorted(self.changed)):
+                for record in self.ea.with_offsets(page):
+                    self.pusher.written(eautomate.customers, record)
 
     def _partner(self, row: dict, noun: str, target: str, found_by: dict, body: dict,
                  find, send) -> int | None:  # fmt: skip
@@ -435,8 +480,8 @@ class CustomerPush:
 
         def refused(exc: DataError) -> Failure:
             return data_failure(
-                "eautomate", "customers", row["customer_number"], f"{noun}-create-rejected",
-                f"ConnectWise refused the {noun} for {label(row)}: {exc.message}",
+                "eautomate", entity(row), row["customer_number"], f"{noun}-create-rejected",
+                f"ConnectWise refused the new {target} for {label(row)}: {exc.message}",
                 f"Correct the customer in e-automate as the reason says; the next run creates "
                 f"the {noun}.",
                 label=label(row),
@@ -461,6 +506,10 @@ class CustomerPush:
         self._linked(key, made.key, "created" if made.created else "found")
         self._count("created" if made.created else "adopted")
         return True
+
+    def url(self, row: dict) -> str | None:
+        """The web address of the PSA company a pair's failure is about."""
+        return records.link(self.settings, "connectwise", "companies", str(row["company_id"]))
 
     def _count(self, counter: str, sent: Sent | None = None) -> None:
         if sent is not None and sent.outcome == "failed":
@@ -506,8 +555,10 @@ def push_customers(
             push.fields(customer)
         if ea is not None:
             push.links(customer)
+            push.read_back()
     if customer is None:  # one customer's run leaves the others' failures open
-        run.failures.looked_at("eautomate", "customers", CODES)
+        for erp in ("customers", "locations"):
+            run.failures.looked_at("eautomate", erp, CODES)
         run.failures.looked_at("connectwise", "companies", COMPANY_CODES)
     get_run_logger().info("customer pushes: %s", push.pushed)
     return push.pushed

@@ -78,10 +78,10 @@ def test_mapped_customers_golden_rows(built):
     [(number, code, finding, fix)] = findings
     assert (number, code) == ("EAGL01", "link-deleted-company")
     assert finding == (
-        'customer EAGL01 is linked (custom_property) to PSA company 105 "Eagle Law", '
-        "which is deleted (merged)"
+        'customer EAGL01 "Eagle Law LLP" is linked (custom_property) to PSA company 105 '
+        '"Eagle Law", which is deleted (merged)'
     )
-    assert "106 carries the customer number" in fix
+    assert '106 "' in fix and "carries the customer number" in fix
     reasons = {number: reason for number, _, _, reason in rows}
     assert (
         reasons["GLOB01"]

@@ -231,7 +231,25 @@ def test_operators_link_break_and_exclude_without_e_mailing_anyone(prefect_serve
     unlinked = runner.invoke(app, ["links", "show", "ACME01", "--config", config], **wide)
     assert "none: the rules decide" in unlinked.output  # reset above
     missing = runner.invoke(app, ["links", "show", "NOPE", "--config", config])
-    assert missing.exit_code == 1 and "no customer 'NOPE'" in missing.output
+    assert missing.exit_code == 1 and "no customer or location 'NOPE'" in missing.output
+
+
+@pytest.mark.flow
+def test_links_show_finds_a_location_by_its_number(prefect_server, config_file):
+    """A location number shows the location, called a location, with or without
+    --location; a customer number with --location shows the customer."""
+    from flows.customer_sync.flow import customer_sync
+
+    config = str(config_file)
+    customer_sync(config=config)
+    wide = {"terminal_width": 250}
+    for args in (["ACME01-1"], ["ACME01-1", "--location"]):
+        shown = runner.invoke(app, ["links", "show", *args, "--config", config], **wide)
+        assert shown.exit_code == 0, shown.output
+        assert "location ACME01-1" in shown.output and "customer ACME01-1" not in shown.output
+        assert "link-unknown-site: location ACME01-1" in shown.output
+    parent = runner.invoke(app, ["links", "show", "ACME01", "--location", "--config", config])
+    assert parent.exit_code == 0 and "customer ACME01" in parent.output
 
 
 def test_links_add_and_break_are_the_old_names_of_set_and_unlink(tmp_path, make_config):

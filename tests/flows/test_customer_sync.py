@@ -3,7 +3,11 @@ in order): ERP fields to PSA companies and sites, links written back, conflicts 
 resolved and settled, exclusions and switched-off fields left alone, truncation reported,
 a plan that matches the run, companies created exactly once across a crash."""
 
+import email
+import email.policy
 import json
+import re
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -152,6 +156,35 @@ def test_first_run_pushes_what_differs_and_the_second_writes_nothing(world, fold
         folder, "SELECT count(*), count(linked_since), count(last_synced_at) FROM "
         "marts.mapped_customers WHERE company_id IS NOT NULL AND NOT is_excluded")[0]  # fmt: skip
     assert linked == since > 0 and synced > 0
+
+
+def test_a_failure_the_runs_own_writes_settle_is_reported_as_fixed_not_to_fix(world, folder):
+    """The first run wrote wrong links right (merged companies, sites of another company):
+    its e-mail lists them as fixed by this run, never as failures, and the second run
+    (nothing changed in between) announces none of its failures resolved."""
+    runs = query(folder, "SELECT run_id FROM sync.runs WHERE flow = 'customer-sync' "
+                 "ORDER BY started_at LIMIT 2")  # fmt: skip
+    (first,), (second,) = runs
+    assert query(folder, "SELECT code, record_id FROM sync.errors WHERE resolved_run_id = ?",
+                 [second]) == []  # fmt: skip
+    [(destination,)] = query(folder, "SELECT destination FROM sync.reports WHERE run_id = ?",
+                             [first])  # fmt: skip
+    message = email.message_from_bytes(Path(destination).read_bytes(), policy=email.policy.default)
+    text = message.get_body(("plain",)).get_content()
+    to_fix, _, fixed = text.partition("FIXED BY THIS RUN")
+    fixed_records = set(re.findall(r"^\* (?:customer|location) (\S+) ", fixed, re.M))
+    listed = set(re.findall(r"^\* (?:customer|location) (\S+) ", to_fix, re.M))
+    assert fixed_records and not fixed_records & listed
+    assert "fixed by this run" in message["Subject"]
+    # Each was fixed by a link this run wrote back.
+    written = {target.removeprefix("customer ") for target, in query(
+        folder, "SELECT target_key FROM sync.push_log WHERE run_id = ? AND action = 'set-link' "
+        "AND outcome = 'done'", [first])}  # fmt: skip
+    assert fixed_records <= written
+    # The failures it did list are still open: nothing the run itself settled.
+    still = {r for r, in query(folder, "SELECT record_id FROM sync.errors WHERE "
+                              "first_run_id = ? AND status = 'open'", [first])}  # fmt: skip
+    assert listed <= still
 
 
 def test_a_plan_lists_exactly_what_the_run_then_writes(world, folder, apis):

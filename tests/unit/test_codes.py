@@ -243,7 +243,7 @@ CODE_ARGUMENTS = {
 NOT_IN_THE_SOURCE = {
     ("crosswalk/errors.py", "data_failure"): "hands its caller's code on; callers are scanned",
     ("crosswalk/errors.py", "looked_at"): "hands its caller's codes on; callers are scanned",
-    ("flows/customer_sync/flow.py", "report_link_findings"): "finding_code of the models",
+    ("flows/customer_sync/flow.py", "link_findings"): "finding_code of the models",
     ("flows/agreement_sync/push.py", "_waiting_failure"): "waiting_code of the models",
     ("flows/agreement_sync/push.py", "field_findings"): "field_finding_code of the models",
     ("flows/service_sync/push.py", "_waiting_failure"): "waiting_code of the models",

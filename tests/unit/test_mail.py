@@ -405,3 +405,16 @@ def test_a_missing_smtp_password_sends_the_report_to_the_outbox_naming_the_varia
     filed = Runs(load_settings(config))(ticket(301))
     assert filed.delivery.method == "outbox" and smtp_server.messages == []
     assert "environment variable CROSSWALK_SMTP_PASSWORD is not set" in filed.delivery.note
+
+
+def test_every_failure_on_a_record_with_a_web_address_links_to_it(runs):
+    """A ticket's failure made without a link gets one (ConnectWise opens records by type
+    and id); an e-automate customer has no web address."""
+    bare = data_failure(
+        "connectwise", "tickets", 307, "no-time", "ticket #307 has no time entries", "Add time."
+    )
+    runs(bare, customer("ACME01"), looked_at=[ALL_TICKETS, ALL_CUSTOMERS])
+    urls = {e.record_id: e.url for e in list_errors(Warehouse(runs.settings.warehouse.path))}
+    assert urls["307"].endswith("recordType=ServiceFV&recid=307")
+    assert urls["307"].startswith(runs.settings.systems.connectwise.base_url.split("/apis/")[0])
+    assert urls["ACME01"] is None

@@ -7,7 +7,7 @@ from email import message_from_bytes, policy
 
 from crosswalk import report as render
 from crosswalk.config import PROJECT_ROOT
-from crosswalk.errors import Findings, Outage
+from crosswalk.errors import Findings, Outage, data_failure
 
 spec = importlib.util.spec_from_file_location(
     "example_report", PROJECT_ROOT / "docs" / "example_report.py"
@@ -140,3 +140,29 @@ def test_a_long_group_lists_its_first_lines_and_counts_the_rest():
     assert more in plain and more in html and "crosswalk errors list --flow customer-sync" in html
     assert "customer C005" not in markdown and "and 2 more" in markdown
     assert render.subject(report).endswith(": 7 new, 0 still open, 0 resolved")
+
+
+def test_failures_the_run_fixed_itself_are_listed_apart_as_fixed_by_this_run():
+    fixed = data_failure(
+        "eautomate", "locations", "PELI02-06", "link-site-of-another-company",
+        'location PELI02-06 "Pelican South" is linked (custom_property) to PSA site 5301',
+        "Point ZCJ_CW_SiteAddressRecID at a site of PSA company 553", label='location PELI02-06',
+    )  # fmt: skip
+    report = replace(report_with(row()), fixed=(fixed,))
+    assert render.subject(report) == (
+        "[crosswalk] customer-sync completed: 1 new, 0 still open, 0 resolved, 1 fixed by this run"
+    )
+    plain = render.text(report)
+    to_fix, _, done = plain.partition("FIXED BY THIS RUN (1)")
+    assert "PELI02-06" not in to_fix
+    assert "* location PELI02-06 (e-automate locations PELI02-06)" in done
+    assert 'Was:     location PELI02-06 "Pelican South" is linked' in done
+    assert "Fix:" not in done  # nothing to do
+    assert "Fixed by this run (1)" in render.html_body(report)
+    assert "## Fixed by this run (1)" in render.markdown(report)
+    assert render.subject(report_with(row())).endswith("0 resolved")  # said only when some
+    many = replace(report, fixed=(fixed, replace(fixed, record_id="X2")), group_limit=1)
+    assert (
+        "... and 1 more (ERP data (e-automate), link-site-of-another-company), not listed "
+        "here: this run's writes in sync.push_log" in render.text(many)
+    )

@@ -13,6 +13,10 @@
 --    classic wrong link);
 -- 3. else no link (int_customer_suggestions lists likely partners; a name never links).
 
+{% set customer = record_label("'customer'", 'customer_number', 'customer_name') %}
+{% set claimed = record_label("'PSA company'", 'claimed_company_id', 'claimed_company_name') %}
+{% set data_company = record_label("'PSA company'", 'data_company_id', 'data_company_name') %}
+
 with
 
 customers as (
@@ -37,7 +41,7 @@ links as (
 ),
 
 customer_keys as (
-    select upper(trim(customer_number)) as number_key, customer_number
+    select upper(trim(customer_number)) as number_key, customer_number, customer_name
     from customers
 ),
 
@@ -113,7 +117,9 @@ checked as (
         coalesce(claimed.is_deleted, false) as is_claimed_deleted,
         claimed.identifier as claimed_identifier,
         claimed.company_name as claimed_company_name,
+        data_company.company_name as data_company_name,
         other_customer.customer_number as claimed_identifier_customer,
+        other_customer.customer_name as claimed_identifier_customer_name,
         count(claims.claimed_company_id) over (partition by claims.claimed_company_id)
             as customers_claiming
     from claims
@@ -166,6 +172,22 @@ deduplicated as (
     from proposed
 ),
 
+-- The other customers a company-claimed-twice finding is about, by number and name.
+named as (
+    select
+        deduplicated.*,
+        (
+            select string_agg({{ record_label("'customer'", 'c.customer_number',
+                                              'c.customer_name') }}, ' and '
+                              order by c.customer_number)
+            from claims as c
+            where c.claimed_company_id = coalesce(
+                    deduplicated.claimed_company_id, deduplicated.data_company_id)
+                and c.customer_number <> deduplicated.customer_number
+        ) as others
+    from deduplicated
+),
+
 decided as (
     select
         customer_number,
@@ -206,34 +228,44 @@ decided as (
         claim_source,
         claimed_company_id,
         case when not is_unlinked then final_finding_code end as finding_code,
+        -- the live company a finding is about, for its link: the one it names, or the one
+        -- that carries the number when the one it names is gone or unknown
+        case when final_finding_code is not null and not is_unlinked
+            then case when final_finding_code in ('number-match-name-differs',
+                                                  'link-unknown-company', 'link-deleted-company')
+                then data_company_id
+                else coalesce(claimed_company_id, data_company_id) end
+        end as finding_company_id,
         case case when not is_unlinked then final_finding_code end
             when 'link-unknown-company'
-                then 'customer ' || customer_number || ' is linked (' || claim_source
+                then {{ customer }} || ' is linked (' || claim_source
                     || ') to PSA company ' || claimed_company_id || ', which does not exist'
                     || case when is_claimed_purged
                         then ' any more (the last sweep of every company did not find it)'
                         else '' end
             when 'link-deleted-company'
-                then 'customer ' || customer_number || ' is linked (' || claim_source
-                    || ') to PSA company ' || claimed_company_id || ' "' || claimed_company_name
-                    || '", which is deleted (merged)'
+                then {{ customer }} || ' is linked (' || claim_source || ') to '
+                    || {{ claimed }} || ', which is deleted (merged)'
             when 'link-broken'
-                then 'customer ' || customer_number || ' is linked (sync.links) to PSA company '
-                    || claimed_company_id || ', a link marked broken on '
+                then {{ customer }} || ' is linked (sync.links) to ' || {{ claimed }}
+                    || ', a link marked broken on '
                     || strftime(timezone('UTC', link_broken_at), '%Y-%m-%d') || ': '
                     || coalesce(link_broken_reason, 'no reason recorded')
             when 'link-names-another-customer'
-                then 'customer ' || customer_number || ' is linked (' || claim_source
-                    || ') to PSA company ' || claimed_company_id || ' "' || claimed_company_name
-                    || '", whose Company ID ' || claimed_identifier || ' is customer '
-                    || claimed_identifier_customer
+                then {{ customer }} || ' is linked (' || claim_source || ') to '
+                    || {{ claimed }} || ', whose Company ID ' || claimed_identifier || ' is '
+                    || {{ record_label("'customer'", 'claimed_identifier_customer',
+                                       'claimed_identifier_customer_name') }}
             when 'company-claimed-twice'
-                then 'customer ' || customer_number || ' and another customer are both '
-                    || 'linked to PSA company ' || coalesce(claimed_company_id, data_company_id)
+                then case when claimed_company_id is not null
+                    then {{ customer }} || ' and ' || coalesce(others, 'another customer')
+                        || ' are linked to the same ' || {{ claimed }}
+                    else {{ customer }} || ' has its number on ' || {{ data_company }}
+                        || ', which ' || coalesce(others, 'another customer') || ' is linked to'
+                    end
             when 'number-match-name-differs'
-                then 'customer ' || customer_number || ' "' || customer_name
-                    || '" has its number on PSA company ' || data_company_id
-                    || ', whose name is unrelated'
+                then {{ customer }} || ' has its number on ' || {{ data_company }}
+                    || ': the names are unrelated'
         end as finding,
         case case when not is_unlinked then final_finding_code end
             when 'link-unknown-company'
@@ -243,8 +275,9 @@ decided as (
                         || customer_number || ')'
                     else 'Clear or correct ZCJ_CW_CompanyID on the ERP customer' end
                     || case when data_company_id is not null
-                        then '; crosswalk will write ' || data_company_id || ', the company '
-                            || 'that carries the customer number' else '' end
+                        then '; crosswalk will write ' || data_company_id || ' ("'
+                            || data_company_name || '"), the company that carries the '
+                            || 'customer number' else '' end
             when 'link-deleted-company'
                 then case when claim_source = 'link'
                     then 'Link it to the company this one was merged into (crosswalk links set '
@@ -252,8 +285,9 @@ decided as (
                         || 'reset ' || customer_number || ')'
                     else 'Point ZCJ_CW_CompanyID at the company this one was merged into' end
                     || case when data_company_id is not null
-                        then ' (' || data_company_id || ' carries the customer number; '
-                            || 'crosswalk will write it)' else '' end
+                        then ' (' || data_company_id || ' "' || data_company_name
+                            || '" carries the customer number; crosswalk will write it)'
+                        else '' end
             when 'link-broken'
                 then 'Confirm the link (crosswalk links set ' || customer_number || ' '
                     || claimed_company_id || '), or let the rules decide (crosswalk links reset '
@@ -268,7 +302,7 @@ decided as (
                 then 'If they are the same business, link them (crosswalk links set); if not, '
                     || 'correct the Company ID or account number in ConnectWise'
         end as fix
-    from deduplicated
+    from named
 )
 
 select * from decided

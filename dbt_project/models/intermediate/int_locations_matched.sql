@@ -7,6 +7,14 @@
 --    customer number), trimmed, case-insensitive;
 -- 3. else no link: the location waits for its parent, or for a site to be created.
 
+{% set location = record_label("'location'", 'customer_number', 'customer_name') %}
+{% set site = record_label("'PSA site'", 'claimed_site_id', 'claimed_site_name') %}
+{% set claimed_company = record_label("'company'", 'claimed_site_company_id',
+                                      'claimed_company_name') %}
+{% set parent = record_label("'customer'", 'parent_customer_number', 'parent_customer_name') %}
+{% set parent_company = record_label("'PSA company'", 'parent_company_id',
+                                     'parent_company_name') %}
+
 with
 
 locations as (
@@ -52,7 +60,9 @@ candidates as (
         locations.customer_number,
         locations.customer_name,
         locations.parent_customer_number,
+        parents.customer_name as parent_customer_name,
         parents.company_id as parent_company_id,
+        parent_company.company_name as parent_company_name,
         links.site_id as link_site_id,
         links.made_by as link_made_by,
         links.broken_at as link_broken_at,
@@ -69,6 +79,7 @@ candidates as (
         coalesce(by_name.sites_named, by_number.sites_named, 0) as sites_named
     from locations
     left join parents on locations.parent_customer_number = parents.customer_number
+    left join companies as parent_company on parents.company_id = parent_company.company_id
     left join links on locations.customer_number = links.customer_number
     left join named_sites as by_name
         on parents.company_id = by_name.company_id
@@ -133,25 +144,28 @@ decided as (
         claim_source,
         claimed_site_id,
         finding_code,
+        -- the live company a finding is about, for its link: the site's, else the parent's
+        case when finding_code = 'link-site-of-deleted-company' then parent_company_id
+            when finding_code is not null
+                then coalesce(claimed_site_company_id, parent_company_id)
+        end as finding_company_id,
         case finding_code
             when 'link-unknown-site'
-                then 'location ' || customer_number || ' is linked (' || claim_source
+                then {{ location }} || ' is linked (' || claim_source
                     || ') to PSA site ' || claimed_site_id || ', which does not exist'
             when 'link-site-of-deleted-company'
-                then 'location ' || customer_number || ' is linked (' || claim_source
-                    || ') to PSA site ' || claimed_site_id || ' "' || claimed_site_name
-                    || '" of company ' || claimed_site_company_id || ' "' || claimed_company_name
-                    || '", ' || claimed_company_deletion
+                then {{ location }} || ' is linked (' || claim_source || ') to '
+                    || {{ site }} || ' of ' || {{ claimed_company }} || ', '
+                    || claimed_company_deletion
             when 'link-broken'
-                then 'location ' || customer_number || ' is linked (sync.links) to PSA site '
-                    || claimed_site_id || ', a link marked broken on '
+                then {{ location }} || ' is linked (sync.links) to ' || {{ site }}
+                    || ', a link marked broken on '
                     || strftime(timezone('UTC', link_broken_at), '%Y-%m-%d') || ': '
                     || coalesce(link_broken_reason, 'no reason recorded')
             when 'link-site-of-another-company'
-                then 'location ' || customer_number || ' is linked (' || claim_source
-                    || ') to PSA site ' || claimed_site_id || ' "' || claimed_site_name
-                    || '" of company ' || claimed_site_company_id || ', but its parent '
-                    || parent_customer_number || ' is company ' || parent_company_id
+                then {{ location }} || ' is linked (' || claim_source || ') to '
+                    || {{ site }} || ' of ' || {{ claimed_company }} || ', but its parent '
+                    || {{ parent }} || ' is ' || {{ parent_company }}
         end as finding,
         case finding_code
             when 'link-unknown-site'
@@ -167,7 +181,7 @@ decided as (
                     || claimed_site_id || ' --location), or let the rules decide '
                     || '(crosswalk links reset ' || customer_number || ' --location)'
             when 'link-site-of-another-company'
-                then 'Point ZCJ_CW_SiteAddressRecID at a site of company ' || parent_company_id
+                then 'Point ZCJ_CW_SiteAddressRecID at a site of ' || {{ parent_company }}
                     || ', or correct the parent''s link'
         end as fix
     from (
@@ -185,13 +199,18 @@ decided as (
 -- A site two locations land on is neither's: both are findings, for a person to settle.
 deduplicated as (
     select
-        *,
-        site_id is not null and count(*) over (partition by site_id) > 1 as is_claimed_twice
+        decided.*,
+        sites.site_name as matched_site_name,
+        decided.site_id is not null
+            and count(*) over (partition by decided.site_id) > 1 as is_claimed_twice,
+        string_agg({{ location }}, ' and ' order by customer_number)
+            over (partition by decided.site_id) as site_locations
     from decided
+    left join sites on decided.site_id = sites.site_id
 ),
 
 final as (
-    select * exclude (is_claimed_twice) replace (
+    select * exclude (is_claimed_twice, matched_site_name, site_locations) replace (
         case when is_claimed_twice then null else site_id end as site_id,
         case when is_claimed_twice then null else match_rule end as match_rule,
         case when is_claimed_twice then 'another location is matched to the same site'
@@ -199,9 +218,11 @@ final as (
         case when is_claimed_twice then 'site-claimed-twice' else finding_code end
             as finding_code,
         case when is_claimed_twice
-            then 'location ' || customer_number || ' and another location are both matched '
-                || 'to PSA site ' || site_id
+            then site_locations || ' are matched to the same '
+                || {{ record_label("'PSA site'", 'site_id', 'matched_site_name') }}
             else finding end as finding,
+        case when is_claimed_twice then parent_company_id else finding_company_id end
+            as finding_company_id,
         case when is_claimed_twice
             then 'Keep ZCJ_CW_SiteAddressRecID on the location the site really is and clear '
                 || 'it on the other (or link by hand: crosswalk links set --location)'

@@ -63,6 +63,7 @@ final as (
         matched.finding_code,
         matched.finding,
         matched.fix,
+        matched.finding_company_id,
         exclusions.record_key is not null
             or upper(trim(coalesce(customers.sync_to_cw_property, ''))) = 'NO'
             or {{ customer_sync_filter('customers') }} is not null as is_excluded,

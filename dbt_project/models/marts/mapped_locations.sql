@@ -45,6 +45,7 @@ final as (
         matched.finding_code,
         matched.finding,
         matched.fix,
+        matched.finding_company_id,
         coalesce(parents.is_excluded, false) or not {{ var('customer_sync', {}).get('locations', true) }}
             as is_excluded,
         case
