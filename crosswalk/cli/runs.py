@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from crosswalk.cli import ConfigOption, _config_failed, _settings, console
+from crosswalk.cli.records import known
 from crosswalk.demo import CREDENTIALS
 
 if TYPE_CHECKING:
@@ -135,6 +136,12 @@ def run(
             help="customer-sync: push only this ERP customer and its locations (or location).",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="--customer: take the number even though no run has landed it."
+        ),
+    ] = False,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -157,7 +164,10 @@ def run(
     if customer is not None and flow != "customer-sync":
         console.print("[red]--customer goes with customer-sync[/red]")
         raise typer.Exit(2)
-    options = {"customer": customer} if customer is not None else {}
+    options = {}
+    if customer is not None:
+        known(settings, "customer or location", customer, force)
+        options["customer"] = customer
     runs = _run_flows(names, settings.source, plan, full_refresh, **options)
     (_print_writes if as_json else _print_runs)(runs)
 

@@ -240,7 +240,7 @@ def test_links_add_and_break_are_the_old_names_of_set_and_unlink(tmp_path, make_
     names = set(re.findall(r"^│ (\w+)", helped.output, re.MULTILINE))
     assert {"list", "show", "set", "unlink", "reset", "suggestions"} <= names
     assert not names & {"add", "break"}
-    for command in (["links", "add", "X1", "7"], ["links", "break", "X2"]):
+    for command in (["links", "add", "X1", "7", "--force"], ["links", "break", "X2", "--force"]):
         assert runner.invoke(app, [*command, "--config", config]).exit_code == 0
     with Warehouse(load_settings(config).warehouse.path).connect(read_only=True) as con:
         rows = con.execute(
