@@ -2,7 +2,8 @@
 make the operator's decisions, check the configuration, serve the emulated systems.
 
 One module per purpose: ``runs`` (run, demo, status), ``errors``, ``decisions`` (links,
-exclude, conflicts), ``agreements``, ``config`` and ``emulators``. At import only typer and rich are
+exclude, conflicts), ``agreements``, ``companies``, ``records`` (the record ids commands take),
+``config`` and ``emulators``. At import only typer and rich are
 loaded: the configuration, the warehouse, Prefect, dbt, the flows and the emulators are
 imported inside the commands that use them, so ``crosswalk --help`` is instant and Prefect
 reads the settings a command sets for it.
@@ -59,7 +60,7 @@ def _when(moment: datetime | None) -> str:
 
 
 # The commands, registered once the helpers above exist for them to import.
-from crosswalk.cli import agreements, config, decisions, emulators, errors, runs  # noqa: E402
+from crosswalk.cli import agreements, companies, config, decisions, emulators, errors, runs  # noqa: E402
 
 app.command()(runs.run)
 app.command()(runs.demo)
@@ -71,3 +72,4 @@ app.add_typer(decisions.links_app, name="links")
 app.add_typer(decisions.exclude_app, name="exclude")
 app.add_typer(decisions.conflicts_app, name="conflicts")
 app.add_typer(agreements.app, name="agreements")
+app.add_typer(companies.app, name="companies")
