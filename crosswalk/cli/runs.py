@@ -29,8 +29,9 @@ PREFECT_DEFAULTS = {
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "DO_NOT_TRACK": "1",
 }
-# The last run of each flow (dbt_project/models/marts/sync_health.sql): a view, so it shows
-# the runs recorded after the build that made it; only a warehouse no run has built lacks it.
+# The last run of each flow, and its last plan apart (dbt_project/models/marts/sync_health.sql):
+# a view, so it shows the runs recorded after the build that made it; only a warehouse no run
+# has built lacks it.
 HEALTH = "marts.sync_health"
 
 
@@ -251,7 +252,8 @@ def demo(
 
 
 def status(config: ConfigOption = None) -> None:
-    """The last run of each flow: when, outcome, rows landed and quarantined, errors open."""
+    """The last run of each flow: when, outcome, rows landed and quarantined, errors open;
+    a plan run, which writes nothing, is shown apart and never as a flow's last run."""
     from crosswalk.warehouse import Warehouse
 
     settings = _settings(config)
@@ -278,7 +280,8 @@ def status(config: ConfigOption = None) -> None:
                 return
             rows = con.execute(
                 "SELECT flow, status, started_at, finished_at, rows_read, rows_landed, "
-                f"rows_quarantined, message FROM {HEALTH} ORDER BY flow"
+                "rows_quarantined, message, last_plan_started_at, last_plan_status "
+                f"FROM {HEALTH} ORDER BY flow"
             ).fetchall()
             errors = (
                 dict(
@@ -303,18 +306,21 @@ def status(config: ConfigOption = None) -> None:
         "quarantined",
         "errors open",
         "message",
+        "last plan",
     ):
-        table.add_column(column)
-    for flow, state, started, finished, read, landed, quarantined, message in rows:
+        table.add_column(column, no_wrap=column == "last plan")
+    for (flow, state, started, finished, read, landed, quarantined, message, plan_started,
+         plan_state) in rows:  # fmt: skip
         table.add_row(
             flow,
             state,
-            f"{started:%Y-%m-%d %H:%M:%S}",
+            f"{started:%Y-%m-%d %H:%M:%S}" if started else "",
             f"{finished:%Y-%m-%d %H:%M:%S}" if finished else "",
             str(read),
             str(landed),
             str(quarantined),
             "n/a" if errors is None else str(errors.get(flow, 0)),
             message or "",
+            f"{plan_started:%Y-%m-%d %H:%M} {plan_state}" if plan_started else "",
         )
     console.print(table)
