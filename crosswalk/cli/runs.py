@@ -8,6 +8,7 @@ so that Prefect reads the settings meant for it.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -240,15 +241,42 @@ def demo(
         console.print("\nQuarantined this run (kept in sync.quarantine with the record):")
         for entity, reason, count in reasons:
             console.print(f"  {count:>5} x {entity}: {reason}", highlight=False, markup=False)
+    cli = _command()
+    exports = " ".join(f"{key}={value}" for key, value in CREDENTIALS.items())
     console.print(
         f"\nwarehouse: {settings.warehouse.path}\nconfig:    {config}\n"
         f"reports:   {settings.report.outbox} ({written} report e-mails saved as .eml files; "
         "no SMTP server set)\n"
-        f"next:      crosswalk status --config {config}\n"
-        f"           crosswalk errors list --config {config}\n"
-        f"explore:   crosswalk emulators serve --data {data} --scale {scale} --seed {seed}",
+        f"next:      {cli} status --config {config}\n"
+        f"           {cli} errors list --config {config}\n"
+        f"explore:   {cli} emulators serve --data {data} --scale {scale} --seed {seed}\n"
+        "           then, in another shell, with the credentials the emulated systems accept:\n"
+        f"           export {exports}\n"
+        f"           {cli} run all --config {config}",
         highlight=False,
+        markup=False,
+        soft_wrap=True,
     )
+    if cli != "crosswalk":
+        console.print(
+            f"\ncrosswalk is not on the PATH: run {cli}, or `source {Path(cli).parent}/activate` "
+            "first and then just `crosswalk`.",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _command() -> str:
+    """How to call this crosswalk: ``crosswalk`` when the PATH finds this one, else its
+    path (relative to the working directory when inside it)."""
+    installed = Path(sys.executable).parent / "crosswalk"
+    found = shutil.which("crosswalk")
+    if found and Path(found).resolve() == installed.resolve():
+        return "crosswalk"
+    try:
+        return str(installed.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(installed)
 
 
 def status(config: ConfigOption = None) -> None:

@@ -144,6 +144,9 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
         ).groups(),
     )
     assert charged > 0 and sheets == 3 and waiting > 0
+    # The next steps: how to call crosswalk, and the credentials the emulated systems accept.
+    assert "export CROSSWALK_CW_PUBLIC_KEY=demo-public CROSSWALK_CW_PRIVATE_KEY=" in result.output
+    assert re.search(r"\S*crosswalk run all --config \S+crosswalk\.toml", result.output)
 
     status = runner.invoke(
         app,
