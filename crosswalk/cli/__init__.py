@@ -22,6 +22,22 @@ from rich.console import Console
 if TYPE_CHECKING:
     from crosswalk.config import ConfigError, Settings
 
+
+# typer 0.29 shows a required argument as {flow} in usage lines and <bool> beside every flag;
+# click's convention reads as intended: FLOW, [FLOW], and nothing beside a flag.
+def _usage_name(self: typer.core.TyperArgument) -> str:
+    name = self.display_name_raw.upper()
+    return (name if self.required else f"[{name}]") + ("..." if self.nargs != 1 else "")
+
+
+def _type_shown(self: typer.core.TyperOption, ctx) -> str | None:
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+_option_type = typer.core.TyperOption.display_type_rich
+typer.core.TyperArgument._usage_display_name = _usage_name
+typer.core.TyperOption.display_type_rich = _type_shown
+
 app = typer.Typer(
     help="Keep ConnectWise Manage, e-automate, Operate and Connect in step.",
     no_args_is_help=True,

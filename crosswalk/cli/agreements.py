@@ -27,7 +27,9 @@ AgreementArgument = Annotated[int, typer.Argument(help="The PSA agreement id.")]
 @app.command("list")
 def agreements_list(
     config: ConfigOption = None,
-    waiting: Annotated[bool, typer.Option(help="Only agreements whose invoice waits.")] = False,
+    waiting: Annotated[
+        bool, typer.Option("--waiting", help="Only agreements whose invoice waits.")
+    ] = False,
 ) -> None:
     """Each agreement with an invoice to sync: its contract, how it was linked, whether the
     money agrees, and what the next run does."""

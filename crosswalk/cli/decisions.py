@@ -76,8 +76,12 @@ def _deciding(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 def links_list(
     config: ConfigOption = None,
     location: LocationOption = False,
-    unlinked: Annotated[bool, typer.Option(help="Only records without a link.")] = False,
-    findings: Annotated[bool, typer.Option(help="Only links that contradict the data.")] = False,
+    unlinked: Annotated[
+        bool, typer.Option("--unlinked", help="Only records without a link.")
+    ] = False,
+    findings: Annotated[
+        bool, typer.Option("--findings", help="Only links that contradict the data.")
+    ] = False,
 ) -> None:
     """Each ERP customer (or location) with its PSA partner, the rule and the reason; a
     link in sync.links shows who made it and whether it is broken."""

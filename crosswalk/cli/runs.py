@@ -36,13 +36,33 @@ PREFECT_DEFAULTS = {
 HEALTH = "marts.sync_health"
 
 
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", help="Show Prefect's log of each flow and task run.")
+]
+
+
+def _prefect_environment(verbose: bool) -> None:
+    """Prefect's settings, before Prefect is imported: its log (each task run, the
+    temporary server and its docs link) only with ``verbose``, else warnings and errors."""
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    if verbose:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+    else:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
 def _run_flows(
-    names: list[str], config: Path, plan: bool, full_refresh: bool, **options: str
+    names: list[str],
+    config: Path,
+    plan: bool,
+    full_refresh: bool,
+    verbose: bool = False,
+    **options: str,
 ) -> list[Run]:
     """Run the named flows in order (``options`` are flow parameters, for one flow); stop
     at the first that fails."""
-    for key, value in PREFECT_DEFAULTS.items():
-        os.environ.setdefault(key, value)
+    _prefect_environment(verbose)
     from prefect.flows import load_flow_from_entrypoint
 
     from crosswalk.config import ConfigError
@@ -86,6 +106,10 @@ def _summary(runs: list[Run]) -> Table:
     return table
 
 
+def _writes(planned: list) -> str:
+    return f"{len(planned)} write" + ("" if len(planned) == 1 else "s")
+
+
 def _print_runs(runs: list[Run]) -> None:
     console.print(_summary(runs))
     for run in runs:
@@ -96,12 +120,12 @@ def _print_runs(runs: list[Run]) -> None:
             highlight=False,
         )
         if run.plan:
-            console.print(f"{run.flow} would write {len(run.planned)} times:", highlight=False)
+            console.print(f"{run.flow} would make {_writes(run.planned)}:", highlight=False)
             for planned in run.planned:
                 console.print(f"  {planned}", highlight=False, soft_wrap=True)
         elif run.planned:
             console.print(
-                f"{run.flow} wrote {len(run.planned)} times (sync.push_log)", highlight=False
+                f"{run.flow} made {_writes(run.planned)} (sync.push_log)", highlight=False
             )
         for note in run.notes:
             console.print(f"{run.flow}: {note}", highlight=False)
@@ -152,6 +176,7 @@ def run(
             "per line, and nothing else.",
         ),
     ] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run one flow, or all of them in dependency order."""
     from flows import FLOWS
@@ -170,7 +195,7 @@ def run(
     if customer is not None:
         known(settings, "customer or location", customer, force)
         options["customer"] = customer
-    runs = _run_flows(names, settings.source, plan, full_refresh, **options)
+    runs = _run_flows(names, settings.source, plan, full_refresh, verbose, **options)
     (_print_writes if as_json else _print_runs)(runs)
 
 
@@ -183,6 +208,7 @@ def demo(
     ] = Path("data/demo"),
     scale: Annotated[str, typer.Option(help="World size: small, medium or large.")] = "medium",
     seed: Annotated[int, typer.Option(help="World seed.")] = 1,
+    verbose: VerboseOption = False,
 ) -> None:
     """Serve the emulated systems over a seeded world, run every flow once against them,
     and print what happened."""
@@ -193,7 +219,6 @@ def demo(
     for key, value in CREDENTIALS.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("PREFECT_HOME", str(data / "prefect"))
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     console.print(f"preparing the {scale} world (seed {seed}) in {data} ...", highlight=False)
     try:
         running = serve.start(data, seed=seed, scale=scale, port_base=0)
@@ -205,7 +230,7 @@ def demo(
         settings = _settings(config)
         from flows import FLOWS
 
-        runs = _run_flows(list(FLOWS), config, plan=False, full_refresh=False)
+        runs = _run_flows(list(FLOWS), config, plan=False, full_refresh=False, verbose=verbose)
     _print_runs(runs)
     with Warehouse(settings.warehouse.path).connect(read_only=True) as con:
         mapped, total = con.execute(

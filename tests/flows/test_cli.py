@@ -166,7 +166,9 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
     errors = list_errors(Warehouse(load_settings(config).warehouse.path), "charge-import")
     error = next(e for e in errors if e.code == "account-code-unknown")
     listed = runner.invoke(
-        app, ["errors", "list", "--flow", "charge-import", "--config", config], terminal_width=250
+        app,
+        ["errors", "list", "--all", "--flow", "charge-import", "--config", config],
+        terminal_width=250,
     )
     assert listed.exit_code == 0, listed.output
     assert error.error_id[:8] in listed.output
@@ -209,7 +211,9 @@ def test_errors_list_and_show_print_values_as_text(tmp_path, make_config, creden
         label="customer X1 \"[bold]Evil[/bold]\"",
     )  # fmt: skip
     ErrorBook(warehouse, "customer-sync").record("run-1", [failure], [])
-    listed = runner.invoke(app, ["errors", "list", "--config", str(config)], terminal_width=250)
+    listed = runner.invoke(
+        app, ["errors", "list", "--all", "--config", str(config)], terminal_width=250
+    )
     assert listed.exit_code == 0, listed.output
     assert "[bold]Evil[/bold]" in listed.output and "[red]not markup[/red] <b>" in listed.output
     error_id = failure.identity("customer-sync")
@@ -307,3 +311,21 @@ def test_companies_show_gives_fields_sites_and_the_erp_records_mapped(config_fil
     assert mapped.startswith("2") and "customer │ ACME01" in mapped and "ACME01-1" in mapped
     typo = runner.invoke(app, ["companies", "show", "1011", "--config", config])
     assert typo.exit_code == 1 and "no PSA company '1011'" in typo.output
+
+
+@pytest.mark.flow
+def test_operator_output_is_quiet_by_default(config_file):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_LOGGING_LEVEL"}
+    quiet = subprocess.run(
+        [sys.executable, "-m", "crosswalk.cli", "run", "service-sync", "--plan",
+         "--config", str(config_file)],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    shown = quiet.stdout + quiet.stderr
+    assert "service-sync: completed (plan)" in shown
+    assert "| INFO" not in shown and "docs.prefect.io" not in shown
