@@ -73,6 +73,8 @@ def known(
     """Go on when ``key`` is a landed record of ``kind``; else exit 1 naming it and the
     nearest matches. With ``force`` an id not landed is taken, and the command says so;
     a command without ``--force`` (``forceable=False``) does not offer it."""
+    import duckdb
+
     from crosswalk.warehouse import Warehouse
 
     record = KINDS[kind]
@@ -88,8 +90,11 @@ def known(
                         f"FROM {record.table} WHERE {record.where}"
                     ).fetchall()
                 )
-        except Exception:  # no such table: nothing of this kind landed yet
+        except duckdb.CatalogException:  # no such table: nothing of this kind landed yet
             candidates = None
+        except duckdb.Error as exc:  # the file is busy (a flow writes) or unreadable
+            console.print(f"[red]cannot read {warehouse.path}:[/red] {escape(str(exc))}")
+            raise typer.Exit(1) from None
     if candidates is not None and key in candidates:
         return
     if force:

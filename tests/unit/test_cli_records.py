@@ -119,3 +119,12 @@ def test_before_any_run_an_id_is_refused_unless_forced(config_file):
     assert result.exit_code == 1
     assert "no customer-sync has landed any yet" in " ".join(result.output.split())
     assert invoke("links", "set", "X1", "7", "--force", "--config", config).exit_code == 0
+
+
+def test_an_unreadable_warehouse_is_said_so_not_taken_for_an_empty_one(config_file):
+    path = load_settings(config_file).warehouse.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not a DuckDB file")
+    result = invoke("links", "set", "ACME01", "101", "--config", str(config_file))
+    assert result.exit_code == 1 and "cannot read" in result.output
+    assert "landed any yet" not in result.output
