@@ -14,7 +14,7 @@ TEST_ENV := PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 \
 	PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=120 \
 	PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW=ignore DBT_SEND_ANONYMOUS_USAGE_STATS=false
 
-.PHONY: install demo test test-fast lint format lock clean
+.PHONY: install demo docs docs-generate test test-fast lint format lock clean
 
 install: $(INSTALLED)
 
@@ -28,6 +28,23 @@ $(INSTALLED): uv.lock pyproject.toml | $(UV)
 
 demo: $(INSTALLED)
 	$(VENV)/bin/crosswalk demo
+
+# dbt's documentation of every model and column, with the catalog of a warehouse a run built:
+# WAREHOUSE=path, else data/warehouse.duckdb, else the demo's; written to DOCS_DIR and served on
+# DOCS_PORT until Ctrl-C (`make docs-generate` only writes them).
+WAREHOUSE ?= $(firstword $(wildcard data/warehouse.duckdb data/demo/warehouse.duckdb) data/warehouse.duckdb)
+DOCS_PORT ?= 8080
+DOCS_DIR ?= data/dbt-docs
+DBT_DOCS := CROSSWALK_WAREHOUSE=$(abspath $(WAREHOUSE)) DBT_SEND_ANONYMOUS_USAGE_STATS=false \
+	$(abspath $(VENV))/bin/dbt
+DOCS_PATHS = --profiles-dir . --target-path $(abspath $(DOCS_DIR)) --log-path $(abspath $(DOCS_DIR))
+
+docs: docs-generate
+	cd dbt_project && $(DBT_DOCS) docs serve $(DOCS_PATHS) --port $(DOCS_PORT) --no-browser
+
+docs-generate: $(INSTALLED)
+	@test -f "$(WAREHOUSE)" || { echo "no warehouse at $(WAREHOUSE): run make demo (or a flow) first, or give WAREHOUSE=path"; exit 2; }
+	cd dbt_project && $(DBT_DOCS) docs generate $(DOCS_PATHS)
 
 test: $(INSTALLED)
 	env -u PREFECT_API_URL $(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)

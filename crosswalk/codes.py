@@ -61,6 +61,16 @@ def title(code: str) -> str | None:
     return entry.title if entry else None
 
 
+# The steps whose failures come from writing to a system; the others come from reading.
+WRITE_STEPS = frozenset({"push", "charges", "clients"})
+
+
+def settled_by_reading(code: str) -> bool:
+    """Whether reading the data again settles ``code`` (a plan run reads, writes nothing)."""
+    entry = CODES.get(code)
+    return entry is not None and entry.raised_by not in WRITE_STEPS
+
+
 def raised_by(flow: str, step: str) -> tuple[str, ...]:
     """The codes ``step`` of ``flow`` raises, in registry order."""
     return tuple(c.code for c in CODES.values() if c.flow == flow and c.raised_by == step)

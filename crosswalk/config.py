@@ -381,15 +381,26 @@ class Settings(_Strict):
         return system
 
     def resolve_secrets(self, system_names: list[str]) -> dict[str, dict[str, SecretStr]]:
-        """Every secret the named systems use, by system and setting, or the first missing."""
-        resolved = {}
+        """Every secret the named systems use, by system and setting; else one ConfigError
+        naming every secret missing, one a line."""
+        resolved: dict[str, dict[str, SecretStr]] = {}
+        missing = []
         for name in system_names:
-            system = getattr(self.systems, name)
-            resolved[name] = {
-                key: ref.resolve(f"{self._where()}systems.{name}.{key}")
-                for key, ref in system.secrets().items()
-            }
+            resolved[name] = {}
+            for key, ref in getattr(self.systems, name).secrets().items():
+                try:
+                    resolved[name][key] = ref.resolve(f"{self._where()}systems.{name}.{key}")
+                except ConfigError as exc:
+                    missing.append(str(exc))
+        if missing:
+            raise ConfigError("\n".join(missing))
         return resolved
+
+    def read_from_files(self) -> dict[str, Path]:
+        """The systems read from export files (``fixtures``) instead of their API."""
+        return {
+            name: system.fixtures for name, system in self.systems if system and system.fixtures
+        }
 
     def recipients(self, flow: str) -> list[str]:
         """Who gets ``flow``'s failure reports: its own list, else ``report.recipients``."""

@@ -54,9 +54,15 @@ def unlink(
     set_link(con, kind, number, "", made_by="operator", note=note)
 
 
-def reset_link(con: duckdb.DuckDBPyConnection, kind: str, number: str) -> None:
-    """Forget the decision for a record: the matching rules decide again."""
-    con.execute("DELETE FROM sync.links WHERE kind = ? AND source_key = ?", [kind, number])
+def reset_link(con: duckdb.DuckDBPyConnection, kind: str, number: str) -> bool:
+    """Forget the decision for a record: the matching rules decide again. False: there
+    was none."""
+    return bool(
+        con.execute(
+            "DELETE FROM sync.links WHERE kind = ? AND source_key = ? RETURNING source_key",
+            [kind, number],
+        ).fetchall()
+    )
 
 
 def mark_broken_links(con: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -91,9 +97,14 @@ def exclude(
     )
 
 
-def include(con: duckdb.DuckDBPyConnection, flow: str, key: str) -> None:
-    """Take record ``key`` back into ``flow``."""
-    con.execute("DELETE FROM sync.exclusions WHERE flow = ? AND record_key = ?", [flow, key])
+def include(con: duckdb.DuckDBPyConnection, flow: str, key: str) -> bool:
+    """Take record ``key`` back into ``flow``. False: it was not excluded."""
+    return bool(
+        con.execute(
+            "DELETE FROM sync.exclusions WHERE flow = ? AND record_key = ? RETURNING record_key",
+            [flow, key],
+        ).fetchall()
+    )
 
 
 def raise_conflict(

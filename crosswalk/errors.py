@@ -28,10 +28,13 @@ at: every record of an entity, or some records by id, for the codes it checks::
 
 An open failure inside what a run looked at that the run did not find again becomes
 resolved and is announced once. Nothing outside it is touched: an incremental extract
-that did not re-read a record did not look at it. A plan run records what it finds but
-resolves nothing. The pipeline already does both for the rows validation rejects
-(code ``invalid-record``) and for runs that cannot complete (entity ``run``: the system
-was unreachable, credentials were refused, the configuration is wrong).
+that did not re-read a record did not look at it. A plan run reads like a run and writes
+nothing: it records what it finds and resolves what reading settles (a link finding gone
+from the data), never what only a write settles (``codes.WRITE_STEPS``), so that
+``errors list`` and the marts it built agree. The pipeline already does both for the
+rows validation rejects (code ``invalid-record``) and for runs that cannot complete
+(entity ``run``: the system was unreachable, credentials were refused, the configuration
+is wrong).
 
 :class:`ErrorBook` keeps ``sync.errors`` and the outage state of each flow
 (``sync.outages``) and says what the run's report must contain; ``crosswalk.report``
@@ -45,7 +48,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -53,7 +56,7 @@ from typing import Any
 import pyarrow as pa
 
 from crosswalk import records
-from crosswalk.codes import CODES, check
+from crosswalk.codes import CODES, check, settled_by_reading
 from crosswalk.config import ConfigError, SecretRef, Settings
 from crosswalk.http import CredentialsRefused, TransientError
 from crosswalk.warehouse import Warehouse
@@ -396,15 +399,21 @@ class ErrorBook:
         follow the flow's outage state, and return what the report must say.
 
         ``found`` includes the run failure when the run could not complete (``failed``).
-        A plan run stores what it found and changes nothing else.
+        A plan run stores what it found and resolves only what its reads looked at; it
+        leaves run failures and the outage state to real runs.
         """
         now = now or _now()
         ids = {f.identity(self.flow) for f in found}
+        if plan:
+            read = (
+                replace(c, codes=frozenset(filter(settled_by_reading, c.codes))) for c in checked
+            )
+            checked = [c for c in read if c.codes]
         with self.warehouse.transaction() as con:
             if found:
                 self._upsert(con, run_id, found, now)
+            self._resolve(con, run_id, ids, checked, failed or plan, now)
             if not plan:
-                self._resolve(con, run_id, ids, checked, failed, now)
                 self._follow_outage(con, run_id, found, failed, now)
             return self._findings(con, run_id, failed, plan)
 

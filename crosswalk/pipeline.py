@@ -93,6 +93,9 @@ def flow_run_recorded(
     (``report``), so its recipients hear that it could not complete and why.
     """
     run = Run(str(flow_run.id or uuid.uuid4()), flow, settings, plan, full_refresh)
+    files = settings.read_from_files()
+    for system in sorted({e.system for e in entities} & set(files)):
+        run.notes.append(f"{system} read from files in {files[system]}, not from its API")
     warehouse = run.warehouse
     warehouse.migrate()
     for entity in (*entities, *reads):

@@ -58,9 +58,12 @@ def credentials(monkeypatch):
 
 def write_config(folder: Path, fixtures: Path = FIXTURES, **sections: str) -> Path:
     """A crosswalk.toml in ``folder``: the example's systems, a warehouse in ``folder``,
-    exports read from ``fixtures``; ``sections`` replace whole [tables] by name."""
+    ConnectWise, e-automate and Operate read from the exports in ``fixtures``; ``sections``
+    replace whole [tables] by name."""
     text = (PROJECT / "crosswalk.example.toml").read_text(encoding="utf-8")
-    text = text.replace('"emulators/fixtures"', repr(str(fixtures)))
+    for system in ("connectwise", "eautomate", "operate"):
+        header = f"[systems.{system}]\n"
+        text = text.replace(header, f"{header}fixtures = {str(fixtures)!r}\n")
     text = text.replace('path = "data/warehouse.duckdb"', 'path = "warehouse.duckdb"')
     for header, body in sections.items():
         start = text.index(f"[{header}]")

@@ -2,10 +2,11 @@
 make the operator's decisions, check the configuration, serve the emulated systems.
 
 One module per purpose: ``runs`` (run, demo, status), ``errors``, ``decisions`` (links,
-exclude, conflicts), ``agreements``, ``tickets``, ``config`` and ``emulators``. At
-import only typer and rich are loaded: the configuration, the warehouse, Prefect, dbt, the
-flows and the emulators are imported inside the commands that use them, so ``crosswalk
---help`` is instant and Prefect reads the settings a command sets for it.
+exclude, conflicts), ``agreements``, ``tickets``, ``companies``, ``records`` (the record ids
+commands take), ``config`` and ``emulators``. At import only typer and rich are loaded: the
+configuration, the warehouse, Prefect, dbt, the flows and the emulators are imported inside
+the commands that use them, so ``crosswalk --help`` is instant and Prefect reads the
+settings a command sets for it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,22 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from crosswalk.config import ConfigError, Settings
+
+
+# typer 0.29 shows a required argument as {flow} in usage lines and <bool> beside every flag;
+# click's convention reads as intended: FLOW, [FLOW], and nothing beside a flag.
+def _usage_name(self: typer.core.TyperArgument) -> str:
+    name = self.display_name_raw.upper()
+    return (name if self.required else f"[{name}]") + ("..." if self.nargs != 1 else "")
+
+
+def _type_shown(self: typer.core.TyperOption, ctx) -> str | None:
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+_option_type = typer.core.TyperOption.display_type_rich
+typer.core.TyperArgument._usage_display_name = _usage_name
+typer.core.TyperOption.display_type_rich = _type_shown
 
 app = typer.Typer(
     help="Keep ConnectWise Manage, e-automate, Operate and Connect in step.",
@@ -61,6 +78,7 @@ def _when(moment: datetime | None) -> str:
 # The commands, registered once the helpers above exist for them to import.
 from crosswalk.cli import (  # noqa: E402
     agreements,
+    companies,
     config,
     decisions,
     emulators,
@@ -80,3 +98,4 @@ app.add_typer(decisions.exclude_app, name="exclude")
 app.add_typer(decisions.conflicts_app, name="conflicts")
 app.add_typer(agreements.app, name="agreements")
 app.add_typer(tickets.app, name="tickets")
+app.add_typer(companies.app, name="companies")

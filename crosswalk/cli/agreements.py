@@ -15,6 +15,7 @@ from rich.text import Text
 from crosswalk import decisions
 from crosswalk.cli import ConfigOption, _settings, _when, console
 from crosswalk.cli.decisions import _deciding, _mart
+from crosswalk.cli.records import ForceOption, known
 
 app = typer.Typer(
     help="Which ERP contract each PSA agreement bills through: see, link and unlink.",
@@ -26,7 +27,9 @@ AgreementArgument = Annotated[int, typer.Argument(help="The PSA agreement id.")]
 @app.command("list")
 def agreements_list(
     config: ConfigOption = None,
-    waiting: Annotated[bool, typer.Option(help="Only agreements whose invoice waits.")] = False,
+    waiting: Annotated[
+        bool, typer.Option("--waiting", help="Only agreements whose invoice waits.")
+    ] = False,
 ) -> None:
     """Each agreement with an invoice to sync: its contract, how it was linked, whether the
     money agrees, and what the next run does."""
@@ -54,6 +57,7 @@ def agreements_show(agreement: AgreementArgument, config: ConfigOption = None) -
     """One agreement in full: its invoice, contract, link, the lines its period asks for
     beside the contract's, and anything that needs a person."""
     settings = _settings(config)
+    known(settings, "agreement", agreement, forceable=False)
     found = _mart(
         settings,
         "SELECT agreement_name, agreement_type, agreement_status, company_identifier, "
@@ -108,10 +112,14 @@ def agreements_link(
     contract: Annotated[str, typer.Argument(help="The ERP contract number, with revision.")],
     config: ConfigOption = None,
     note: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
+    force: ForceOption = False,
 ) -> None:
     """Link an agreement to a contract by hand; it wins over every rule, and the next
     agreement-sync updates that contract and writes the link into both systems."""
-    with _deciding(_settings(config)) as con:
+    settings = _settings(config)
+    known(settings, "agreement", agreement, force)
+    known(settings, "contract", contract.strip(), force)
+    with _deciding(settings) as con:
         decisions.link_agreement(con, agreement, contract.strip(), made_by="operator",
                                  note=note or None)  # fmt: skip
     console.print(
@@ -131,6 +139,7 @@ def agreements_unlink(
     links it to that contract again, and its next invoice goes to another one or makes the
     next contract revision."""
     settings = _settings(config)
+    known(settings, "agreement", agreement, forceable=False)
     found = _mart(
         settings,
         "SELECT contract_number FROM marts.agreement_contract_sync WHERE agreement_id = ? "

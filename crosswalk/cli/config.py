@@ -16,13 +16,19 @@ def config_check(config: ConfigOption = None) -> None:
 
     settings = _settings(config)
     names = [name for name, system in settings.systems if system]
-    try:
-        settings.resolve_secrets(names)
-        settings.smtp_password()
-    except ConfigError as exc:
-        raise _config_failed(exc) from None
+    missing = []
+    for resolve in (lambda: settings.resolve_secrets(names), settings.smtp_password):
+        try:
+            resolve()
+        except ConfigError as exc:
+            missing.append(str(exc))
+    if missing:
+        raise _config_failed(ConfigError("\n".join(missing))) from None
+    files = settings.read_from_files()
+    systems = [f"{name} (read from files in {files[name]}, not its API)" if name in files else name
+               for name in names]  # fmt: skip
     console.print(
-        f"{settings.source}: valid; systems: {', '.join(names)}; "
+        f"{settings.source}: valid; systems: {', '.join(systems)}; "
         f"warehouse: {settings.warehouse.path}",
         highlight=False,
     )

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from crosswalk import decisions
 from crosswalk.cli import ConfigOption, _settings, _when, console
+from crosswalk.cli.records import ForceOption, known
 
 if TYPE_CHECKING:
     import duckdb
@@ -75,8 +76,12 @@ def _deciding(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 def links_list(
     config: ConfigOption = None,
     location: LocationOption = False,
-    unlinked: Annotated[bool, typer.Option(help="Only records without a link.")] = False,
-    findings: Annotated[bool, typer.Option(help="Only links that contradict the data.")] = False,
+    unlinked: Annotated[
+        bool, typer.Option("--unlinked", help="Only records without a link.")
+    ] = False,
+    findings: Annotated[
+        bool, typer.Option("--findings", help="Only links that contradict the data.")
+    ] = False,
 ) -> None:
     """Each ERP customer (or location) with its PSA partner, the rule and the reason; a
     link in sync.links shows who made it and whether it is broken."""
@@ -219,10 +224,14 @@ def links_set(
     config: ConfigOption = None,
     location: LocationOption = False,
     note: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
+    force: ForceOption = False,
 ) -> None:
     """Link a customer to a company (or a location to a site) by hand; it wins over rules,
     and the next customer-sync writes it into the ERP's custom property."""
-    with _deciding(_settings(config)) as con:
+    settings = _settings(config)
+    known(settings, "location" if location else "customer", customer, force)
+    known(settings, "site" if location else "company", target, force)
+    with _deciding(settings) as con:
         decisions.set_link(
             con,
             "location" if location else "customer",
@@ -244,9 +253,12 @@ def links_unlink(
     config: ConfigOption = None,
     location: LocationOption = False,
     note: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
+    force: ForceOption = False,
 ) -> None:
     """Break a wrong link: no rule links this record again until `links set` or `links reset`."""
-    with _deciding(_settings(config)) as con:
+    settings = _settings(config)
+    known(settings, "location" if location else "customer", customer, force)
+    with _deciding(settings) as con:
         decisions.unlink(con, "location" if location else "customer", customer, note=note or None)
     console.print(f"unlinked {customer}; no rule will link it again", highlight=False)
 
@@ -263,8 +275,14 @@ def links_reset(
     location: LocationOption = False,
 ) -> None:
     """Forget what an operator decided for this record: the rules decide again."""
-    with _deciding(_settings(config)) as con:
-        decisions.reset_link(con, "location" if location else "customer", customer)
+    settings = _settings(config)
+    kind = "location" if location else "customer"
+    with _deciding(settings) as con:
+        forgotten = decisions.reset_link(con, kind, customer)
+    if not forgotten:
+        known(settings, kind, customer, forceable=False)
+        console.print(f"{customer}: no decision to forget; the rules decide", highlight=False)
+        return
     console.print(f"{customer}: the rules decide again", highlight=False)
 
 
@@ -273,10 +291,13 @@ def exclude_add(
     customer: Annotated[str, typer.Argument(help="The ERP customer number.")],
     config: ConfigOption = None,
     reason: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
+    force: ForceOption = False,
 ) -> None:
     """Leave a customer out of the customer sync; it is listed as excluded, never skipped
     silently."""
-    with _deciding(_settings(config)) as con:
+    settings = _settings(config)
+    known(settings, "customer", customer, force)
+    with _deciding(settings) as con:
         decisions.exclude(con, "customer-sync", "eautomate", customer, reason or None)
     console.print(f"{customer} is excluded from customer-sync", highlight=False)
 
@@ -287,8 +308,13 @@ def exclude_remove(
     config: ConfigOption = None,
 ) -> None:
     """Take a customer back into the customer sync."""
-    with _deciding(_settings(config)) as con:
-        decisions.include(con, "customer-sync", customer)
+    settings = _settings(config)
+    with _deciding(settings) as con:
+        taken_back = decisions.include(con, "customer-sync", customer)
+    if not taken_back:
+        known(settings, "customer", customer, forceable=False)
+        console.print(f"{customer} was not excluded by an operator", highlight=False)
+        return
     console.print(f"{customer} is back in customer-sync", highlight=False)
 
 

@@ -37,7 +37,9 @@ def emulators_serve(
         str,
         typer.Option(help="Fault rates, e.g. throttle=0.2,error=0.05,slow=0.01,drop=0.01."),
     ] = "",
-    tls: Annotated[bool, typer.Option(help="Serve https with a self-signed certificate.")] = False,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Serve https with a self-signed certificate.")
+    ] = False,
 ) -> None:
     """Serve the emulated systems on 127.0.0.1 until interrupted (Ctrl-C or SIGTERM)."""
     import signal

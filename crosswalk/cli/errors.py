@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
@@ -44,8 +45,13 @@ def errors_list(
     config: ConfigOption = None,
     flow: Annotated[str | None, typer.Option(help="Only this flow's failures.")] = None,
     state: Annotated[str, typer.Option("--status", help="open, resolved or all.")] = "open",
+    every: Annotated[
+        bool, typer.Option("--all", help="Every failure, one a row, instead of the summary.")
+    ] = False,
 ) -> None:
-    """Failures by flow, owner and code: the record, the problem, the fix."""
+    """Failures by flow, owner and code, counted; with --all each one: the record, the
+    problem, the fix."""
+    from crosswalk.codes import title
     from crosswalk.errors import list_errors
 
     if state not in ("open", "resolved", "all"):
@@ -61,13 +67,30 @@ def errors_list(
             markup=False,
         )
         return
+    if not every:
+        groups = Counter((row.flow, row.owner, row.code) for row in rows)
+        table = Table(title=f"crosswalk errors ({state}), by flow, owner and code")
+        for column in ("flow", "owner", "code", "failures", "what"):
+            table.add_column(column, no_wrap=column != "what", overflow="fold",
+                             justify="right" if column == "failures" else "left")  # fmt: skip
+        for (flow_name, owner, code), count in sorted(groups.items()):
+            table.add_row(flow_name, owner, code, str(count), Text(title(code) or ""))
+        console.print(table)
+        console.print(
+            f"{len(rows)} failure(s); each one: crosswalk errors list --all"
+            + (f" --flow {flow}" if flow else " [--flow F]")
+            + "; one in full: crosswalk errors show ID",
+            highlight=False,
+            markup=False,
+        )
+        return
     table = Table(title=f"crosswalk errors ({state}): {settings.warehouse.path}")
     columns = ["id", "flow", "status", "owner", "code", "record", "problem", "fix", "last seen"]
     columns.append("e-mailed")
     if state != "all":
         columns.remove("status")
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column in ("id", "code"))
     for row in rows:
         values = {
             "id": row.error_id[:8],

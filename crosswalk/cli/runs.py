@@ -8,6 +8,7 @@ so that Prefect reads the settings meant for it.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +17,7 @@ import typer
 from rich.table import Table
 
 from crosswalk.cli import ConfigOption, _config_failed, _settings, console
+from crosswalk.cli.records import known
 from crosswalk.demo import CREDENTIALS
 
 if TYPE_CHECKING:
@@ -28,18 +30,39 @@ PREFECT_DEFAULTS = {
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "DO_NOT_TRACK": "1",
 }
-# The last run of each flow (dbt_project/models/marts/sync_health.sql): a view, so it shows
-# the runs recorded after the build that made it; only a warehouse no run has built lacks it.
+# The last run of each flow, and its last plan apart (dbt_project/models/marts/sync_health.sql):
+# a view, so it shows the runs recorded after the build that made it; only a warehouse no run
+# has built lacks it.
 HEALTH = "marts.sync_health"
 
 
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", help="Show Prefect's log of each flow and task run.")
+]
+
+
+def _prefect_environment(verbose: bool) -> None:
+    """Prefect's settings, before Prefect is imported: its log (each task run, the
+    temporary server and its docs link) only with ``verbose``, else warnings and errors."""
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    if verbose:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+    else:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
 def _run_flows(
-    names: list[str], config: Path, plan: bool, full_refresh: bool, **options: str
+    names: list[str],
+    config: Path,
+    plan: bool,
+    full_refresh: bool,
+    verbose: bool = False,
+    **options: str,
 ) -> list[Run]:
     """Run the named flows in order (``options`` are flow parameters, for one flow); stop
     at the first that fails."""
-    for key, value in PREFECT_DEFAULTS.items():
-        os.environ.setdefault(key, value)
+    _prefect_environment(verbose)
     from prefect.flows import load_flow_from_entrypoint
 
     from crosswalk.config import ConfigError
@@ -83,6 +106,10 @@ def _summary(runs: list[Run]) -> Table:
     return table
 
 
+def _writes(planned: list) -> str:
+    return f"{len(planned)} write" + ("" if len(planned) == 1 else "s")
+
+
 def _print_runs(runs: list[Run]) -> None:
     console.print(_summary(runs))
     for run in runs:
@@ -93,12 +120,12 @@ def _print_runs(runs: list[Run]) -> None:
             highlight=False,
         )
         if run.plan:
-            console.print(f"{run.flow} would write {len(run.planned)} times:", highlight=False)
+            console.print(f"{run.flow} would make {_writes(run.planned)}:", highlight=False)
             for planned in run.planned:
                 console.print(f"  {planned}", highlight=False, soft_wrap=True)
         elif run.planned:
             console.print(
-                f"{run.flow} wrote {len(run.planned)} times (sync.push_log)", highlight=False
+                f"{run.flow} made {_writes(run.planned)} (sync.push_log)", highlight=False
             )
         for note in run.notes:
             console.print(f"{run.flow}: {note}", highlight=False)
@@ -135,6 +162,12 @@ def run(
             help="customer-sync: push only this ERP customer and its locations (or location).",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="--customer: take the number even though no run has landed it."
+        ),
+    ] = False,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -143,6 +176,7 @@ def run(
             "per line, and nothing else.",
         ),
     ] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run one flow, or all of them in dependency order."""
     from flows import FLOWS
@@ -157,8 +191,11 @@ def run(
     if customer is not None and flow != "customer-sync":
         console.print("[red]--customer goes with customer-sync[/red]")
         raise typer.Exit(2)
-    options = {"customer": customer} if customer is not None else {}
-    runs = _run_flows(names, settings.source, plan, full_refresh, **options)
+    options = {}
+    if customer is not None:
+        known(settings, "customer or location", customer, force)
+        options["customer"] = customer
+    runs = _run_flows(names, settings.source, plan, full_refresh, verbose, **options)
     (_print_writes if as_json else _print_runs)(runs)
 
 
@@ -171,6 +208,7 @@ def demo(
     ] = Path("data/demo"),
     scale: Annotated[str, typer.Option(help="World size: small, medium or large.")] = "medium",
     seed: Annotated[int, typer.Option(help="World seed.")] = 1,
+    verbose: VerboseOption = False,
 ) -> None:
     """Serve the emulated systems over a seeded world, run every flow once against them,
     and print what happened."""
@@ -181,7 +219,6 @@ def demo(
     for key, value in CREDENTIALS.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("PREFECT_HOME", str(data / "prefect"))
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     console.print(f"preparing the {scale} world (seed {seed}) in {data} ...", highlight=False)
     try:
         running = serve.start(data, seed=seed, scale=scale, port_base=0)
@@ -193,7 +230,7 @@ def demo(
         settings = _settings(config)
         from flows import FLOWS
 
-        runs = _run_flows(list(FLOWS), config, plan=False, full_refresh=False)
+        runs = _run_flows(list(FLOWS), config, plan=False, full_refresh=False, verbose=verbose)
     _print_runs(runs)
     with Warehouse(settings.warehouse.path).connect(read_only=True) as con:
         mapped, total = con.execute(
@@ -229,19 +266,47 @@ def demo(
         console.print("\nQuarantined this run (kept in sync.quarantine with the record):")
         for entity, reason, count in reasons:
             console.print(f"  {count:>5} x {entity}: {reason}", highlight=False, markup=False)
+    cli = _command()
+    exports = " ".join(f"{key}={value}" for key, value in CREDENTIALS.items())
     console.print(
         f"\nwarehouse: {settings.warehouse.path}\nconfig:    {config}\n"
         f"reports:   {settings.report.outbox} ({written} report e-mails saved as .eml files; "
         "no SMTP server set)\n"
-        f"next:      crosswalk status --config {config}\n"
-        f"           crosswalk errors list --config {config}\n"
-        f"explore:   crosswalk emulators serve --data {data} --scale {scale} --seed {seed}",
+        f"next:      {cli} status --config {config}\n"
+        f"           {cli} errors list --config {config}\n"
+        f"explore:   {cli} emulators serve --data {data} --scale {scale} --seed {seed}\n"
+        "           then, in another shell, with the credentials the emulated systems accept:\n"
+        f"           export {exports}\n"
+        f"           {cli} run all --config {config}",
         highlight=False,
+        markup=False,
+        soft_wrap=True,
     )
+    if cli != "crosswalk":
+        console.print(
+            f"\ncrosswalk is not on the PATH: run {cli}, or `source {Path(cli).parent}/activate` "
+            "first and then just `crosswalk`.",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _command() -> str:
+    """How to call this crosswalk: ``crosswalk`` when the PATH finds this one, else its
+    path (relative to the working directory when inside it)."""
+    installed = Path(sys.executable).parent / "crosswalk"
+    found = shutil.which("crosswalk")
+    if found and Path(found).resolve() == installed.resolve():
+        return "crosswalk"
+    try:
+        return str(installed.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(installed)
 
 
 def status(config: ConfigOption = None) -> None:
-    """The last run of each flow: when, outcome, rows landed and quarantined, errors open."""
+    """The last run of each flow: when, outcome, rows landed and quarantined, errors open;
+    a plan run, which writes nothing, is shown apart and never as a flow's last run."""
     from crosswalk.warehouse import Warehouse
 
     settings = _settings(config)
@@ -268,7 +333,8 @@ def status(config: ConfigOption = None) -> None:
                 return
             rows = con.execute(
                 "SELECT flow, status, started_at, finished_at, rows_read, rows_landed, "
-                f"rows_quarantined, message FROM {HEALTH} ORDER BY flow"
+                "rows_quarantined, message, last_plan_started_at, last_plan_status "
+                f"FROM {HEALTH} ORDER BY flow"
             ).fetchall()
             errors = (
                 dict(
@@ -293,18 +359,21 @@ def status(config: ConfigOption = None) -> None:
         "quarantined",
         "errors open",
         "message",
+        "last plan",
     ):
-        table.add_column(column)
-    for flow, state, started, finished, read, landed, quarantined, message in rows:
+        table.add_column(column, no_wrap=column == "last plan")
+    for (flow, state, started, finished, read, landed, quarantined, message, plan_started,
+         plan_state) in rows:  # fmt: skip
         table.add_row(
             flow,
             state,
-            f"{started:%Y-%m-%d %H:%M:%S}",
+            f"{started:%Y-%m-%d %H:%M:%S}" if started else "",
             f"{finished:%Y-%m-%d %H:%M:%S}" if finished else "",
             str(read),
             str(landed),
             str(quarantined),
             "n/a" if errors is None else str(errors.get(flow, 0)),
             message or "",
+            f"{plan_started:%Y-%m-%d %H:%M} {plan_state}" if plan_started else "",
         )
     console.print(table)

@@ -57,6 +57,7 @@ MODELS = (
     "+waiting_calls",
     "+connect_client_requests",
     "+sync_health",
+    "failure_codes",  # the registry waiting_calls' reason codes are tested against
 )
 
 

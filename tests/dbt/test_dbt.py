@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from crosswalk import dbt
-from crosswalk.config import load_settings
+from crosswalk.config import PROJECT_ROOT, load_settings
 from crosswalk.entities import validate
 from crosswalk.sources import ExportFolder
 from crosswalk.warehouse import Warehouse
@@ -255,3 +255,66 @@ def test_unmapped_customers_are_the_unmapped_ones_not_excluded(built, tmp_path):
             "WHERE NOT is_mapped AND NOT is_excluded ORDER BY customer_number"
         ).fetchall()
     assert unmapped == expected and unmapped
+
+
+def test_every_mart_and_every_mart_column_is_documented(built):
+    import yaml
+
+    warehouse, _ = built
+    with warehouse.connect(read_only=True) as con:
+        built_columns = dict(
+            con.execute(
+                "SELECT table_name, list(column_name ORDER BY ordinal_position) "
+                "FROM information_schema.columns WHERE table_schema = 'marts' GROUP BY 1"
+            ).fetchall()
+        )
+    marts = PROJECT_ROOT / "dbt_project" / "models" / "marts"
+    documented = {
+        model["name"]: model
+        for model in yaml.safe_load((marts / "_marts__models.yml").read_text())["models"]
+    }
+    assert set(built_columns) == {p.stem for p in marts.glob("*.sql")} == set(documented)
+    for name, columns in built_columns.items():
+        model = documented[name]
+        assert model.get("description"), name
+        described = {c["name"]: c.get("description") for c in model.get("columns", [])}
+        assert [c for c in columns if not described.get(c)] == [], name
+        assert set(described) <= set(columns), name
+
+
+def test_unmapped_customers_group_by_a_stable_unmapped_code(built):
+    warehouse, _ = built
+    with warehouse.connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT customer_number, unmapped_code, finding_code, unmapped_reason "
+            "FROM marts.unmapped_customers ORDER BY 1"
+        ).fetchall()
+    assert rows and all(code for _, code, _, _ in rows)
+    for number, code, finding, reason in rows:
+        assert code == (finding or code) and number not in code
+        if code == "no-match":
+            assert reason.startswith("no company has this customer number")
+
+
+def test_make_docs_generate_builds_dbts_docs_against_the_warehouse(built, tmp_path):
+    import json
+    import subprocess
+
+    warehouse, _ = built
+    docs = tmp_path / "docs"
+    made = subprocess.run(
+        ["make", "docs-generate", f"WAREHOUSE={warehouse.path}", f"DOCS_DIR={docs}"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    catalog = json.loads((docs / "catalog.json").read_text())
+    mart = catalog["nodes"]["model.crosswalk.unmapped_customers"]
+    assert "unmapped_code" in {name.lower() for name in mart["columns"]}
+    manifest = json.loads((docs / "manifest.json").read_text())
+    node = manifest["nodes"]["model.crosswalk.unmapped_customers"]
+    assert node["columns"]["unmapped_code"]["description"]
+    missing = subprocess.run(
+        ["make", "docs-generate", f"WAREHOUSE={tmp_path / 'none.duckdb'}"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert missing.returncode != 0 and "no warehouse at" in missing.stdout

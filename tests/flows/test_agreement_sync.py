@@ -355,7 +355,8 @@ def test_an_invoice_waits_for_its_unmapped_bill_to_and_goes_through_once_mapped(
     ((agreement, company),) = waiting
     assert str(company) in found(first["run"], "agreement-bill-to-unmapped")
     payer = ea.add_customer({"CustomerName": f"Payer of agreement {agreement}"})
-    cli(folder, "links", "set", payer["CustomerNumber"], str(company))
+    # the customer is new in the ERP, not landed yet: --force takes it
+    cli(folder, "links", "set", payer["CustomerNumber"], str(company), "--force")
     assert customer_sync(config=configure(world, folder)).status == "completed"
     run = sync(world, folder)
     row = synced(folder, agreement)
@@ -497,7 +498,8 @@ def test_an_operator_links_an_agreement_to_a_contract_by_hand(world, folder, api
         "SELECT contract_number FROM eautomate.contracts WHERE is_template ORDER BY 1 LIMIT 1"
     )[0]
     hand = ea.add_contract_from_template(template, customer, "2025-01-01", number="HAND-7-01")
-    cli(folder, "agreements", "link", str(agreement), "HAND-7-01", "--note", "test")
+    # the contract is new in the ERP, not landed yet: --force takes it
+    cli(folder, "agreements", "link", str(agreement), "HAND-7-01", "--note", "test", "--force")
     run = sync(world, folder)
     assert ("update-contract", "contract HAND-7-01") in {(w.action, w.target) for w in run.planned}
     row = synced(folder, agreement)

@@ -72,19 +72,52 @@ def test_status_shows_sync_health_and_the_open_errors(config_file):
     failure = data_failure("eautomate", "customers", "X1", "link-unknown-company", "No.", "Fix.")
     ErrorBook(warehouse, "customer-sync").record("run-2", [failure], [])
     assert dbt.build(settings, ["+sync_health"]).ok
-    warehouse.start_run("run-3", "charge-import", plan=True, full_refresh=False)  # after it
+    warehouse.start_run("run-3", "service-sync", plan=False, full_refresh=False)  # after it
 
     result = runner.invoke(app, ["status", "--config", str(config_file)], terminal_width=250)
     assert result.exit_code == 0, result.output
-    rows = [
+    assert [row[:2] + row[4:-1] for row in status_rows(result.output)] == [
+        ["customer-sync", "completed", "8", "7", "1", "1", ""],
+        ["service-sync", "running", "0", "0", "0", "0", ""],
+    ]
+
+
+def status_rows(output: str) -> list[list[str]]:
+    return [
         [cell.strip() for cell in line.split("│")[1:-1]]
-        for line in result.output.splitlines()
+        for line in output.splitlines()
         if line.startswith("│") and "-" in line.split("│")[1]
     ]
-    assert [[flow, state, *counts, message] for flow, state, _, _, *counts, message in rows] == [
-        ["charge-import", "running", "0", "0", "0", "0", ""],
-        ["customer-sync", "completed", "8", "7", "1", "1", ""],
+
+
+@pytest.mark.dbt
+def test_a_plan_run_is_shown_as_a_plan_and_never_as_the_last_run(config_file):
+    from crosswalk import dbt
+
+    settings = load_settings(config_file)
+    warehouse = Warehouse(settings.warehouse.path)
+    warehouse.migrate()
+    warehouse.start_run("run-1", "customer-sync", plan=False, full_refresh=False)
+    warehouse.finish_run("run-1", "failed", [], "ConnectWise did not answer")
+    warehouse.start_run("plan-1", "customer-sync", plan=True, full_refresh=False)
+    warehouse.finish_run("plan-1", "completed", [])
+    warehouse.start_run("plan-2", "charge-import", plan=True, full_refresh=False)
+    warehouse.finish_run("plan-2", "completed", [])
+    assert dbt.build(settings, ["+sync_health"]).ok
+    with warehouse.connect(read_only=True) as con:
+        health = con.execute(
+            "SELECT flow, run_id, status, last_plan_run_id FROM marts.sync_health ORDER BY 1"
+        ).fetchall()
+    assert health == [
+        ("charge-import", None, "no run yet", "plan-2"),
+        ("customer-sync", "run-1", "failed", "plan-1"),
     ]
+    result = runner.invoke(app, ["status", "--config", str(config_file)], terminal_width=250)
+    assert result.exit_code == 0, result.output
+    assert "last plan" in result.output
+    rows = {row[0]: row for row in status_rows(result.output)}
+    assert rows["customer-sync"][1] == "failed" and rows["customer-sync"][-1].endswith("completed")
+    assert rows["charge-import"][1:3] == ["no run yet", ""]
 
 
 @pytest.mark.flow
@@ -111,6 +144,9 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
         ).groups(),
     )
     assert charged > 0 and sheets == 3 and waiting > 0
+    # The next steps: how to call crosswalk, and the credentials the emulated systems accept.
+    assert "export CROSSWALK_CW_PUBLIC_KEY=demo-public CROSSWALK_CW_PRIVATE_KEY=" in result.output
+    assert re.search(r"\S*crosswalk run all --config \S+crosswalk\.toml", result.output)
 
     status = runner.invoke(
         app,
@@ -130,7 +166,9 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
     errors = list_errors(Warehouse(load_settings(config).warehouse.path), "charge-import")
     error = next(e for e in errors if e.code == "account-code-unknown")
     listed = runner.invoke(
-        app, ["errors", "list", "--flow", "charge-import", "--config", config], terminal_width=250
+        app,
+        ["errors", "list", "--all", "--flow", "charge-import", "--config", config],
+        terminal_width=250,
     )
     assert listed.exit_code == 0, listed.output
     assert error.error_id[:8] in listed.output
@@ -173,7 +211,9 @@ def test_errors_list_and_show_print_values_as_text(tmp_path, make_config, creden
         label="customer X1 \"[bold]Evil[/bold]\"",
     )  # fmt: skip
     ErrorBook(warehouse, "customer-sync").record("run-1", [failure], [])
-    listed = runner.invoke(app, ["errors", "list", "--config", str(config)], terminal_width=250)
+    listed = runner.invoke(
+        app, ["errors", "list", "--all", "--config", str(config)], terminal_width=250
+    )
     assert listed.exit_code == 0, listed.output
     assert "[bold]Evil[/bold]" in listed.output and "[red]not markup[/red] <b>" in listed.output
     error_id = failure.identity("customer-sync")
@@ -258,10 +298,52 @@ def test_links_add_and_break_are_the_old_names_of_set_and_unlink(tmp_path, make_
     names = set(re.findall(r"^│ (\w+)", helped.output, re.MULTILINE))
     assert {"list", "show", "set", "unlink", "reset", "suggestions"} <= names
     assert not names & {"add", "break"}
-    for command in (["links", "add", "X1", "7"], ["links", "break", "X2"]):
+    for command in (["links", "add", "X1", "7", "--force"], ["links", "break", "X2", "--force"]):
         assert runner.invoke(app, [*command, "--config", config]).exit_code == 0
     with Warehouse(load_settings(config).warehouse.path).connect(read_only=True) as con:
         rows = con.execute(
             "SELECT source_key, target_key, made_by FROM sync.links ORDER BY 1"
         ).fetchall()
     assert rows == [("X1", "7", "operator"), ("X2", "", "operator")]
+
+
+@pytest.mark.dbt
+def test_companies_show_gives_fields_sites_and_the_erp_records_mapped(config_file):
+    from crosswalk import dbt
+
+    from ..conftest import land
+
+    land(config_file, "customer-sync")
+    assert dbt.build(load_settings(config_file), ["+mapped_customers", "+mapped_locations"]).ok
+    config = str(config_file)
+    with Warehouse(load_settings(config).warehouse.path).transaction() as con:
+        con.execute(  # a site of company 101, as ConnectWise would serve it
+            "INSERT INTO raw_connectwise.sites (id, name, company__id, city) "
+            "VALUES (501, 'Acme Warehouse', 101, 'Leeds')"
+        )
+    shown = runner.invoke(app, ["companies", "show", "101", "--config", config], terminal_width=250)
+    assert shown.exit_code == 0, shown.output
+    assert "PSA company 101" in shown.output and "ACME01" in shown.output
+    assert re.search(r"501 +│ Acme Warehouse", shown.output)
+    mapped = shown.output.split("ERP records mapped to it: ")[1]
+    assert mapped.startswith("2") and "customer │ ACME01" in mapped and "ACME01-1" in mapped
+    typo = runner.invoke(app, ["companies", "show", "1011", "--config", config])
+    assert typo.exit_code == 1 and "no PSA company '1011'" in typo.output
+
+
+@pytest.mark.flow
+def test_operator_output_is_quiet_by_default(config_file):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_LOGGING_LEVEL"}
+    quiet = subprocess.run(
+        [sys.executable, "-m", "crosswalk.cli", "run", "service-sync", "--plan",
+         "--config", str(config_file)],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    shown = quiet.stdout + quiet.stderr
+    assert "service-sync: completed (plan)" in shown
+    assert "| INFO" not in shown and "docs.prefect.io" not in shown

@@ -402,7 +402,7 @@ def test_the_command_line_plans_one_customer_field_by_field(world, folder, apis)
     before = query(folder, "SELECT count(*) FROM sync.push_log")
     output = cli(folder, "run", "customer-sync", "--plan", "--customer", number)
     company = company_of(folder, number)
-    assert "customer-sync would write 1 times:" in output
+    assert "customer-sync would make 1 write:" in output
     assert f"connectwise update-company company {company} (customer {number}): city:" in output
     assert "-> 'Lakeland'" in output and "Ocala" not in output
     # The same plan for a script: one JSON object per write, and nothing else.

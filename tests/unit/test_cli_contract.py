@@ -134,3 +134,13 @@ def test_help_loads_neither_the_emulators_nor_prefect_nor_dbt():
     }
     assert {"typer", "crosswalk.cli.runs", "crosswalk.cli.emulators"} <= imported
     assert sorted(name for name in imported if name.split(".")[0] in HEAVY) == []
+
+
+def test_the_readme_tells_analysts_the_duckdb_version_the_warehouse_needs():
+    lock = (PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8")
+    (version,) = re.findall(r'\[\[package\]\]\nname = "duckdb"\nversion = "([^"]+)"', lock)
+    major = version.split(".")[0]
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    analysts = readme[readme.index("**Opening it as an analyst.**") :][:700]
+    assert f"DuckDB {major}.x's storage format" in analysts
+    assert f"{version} in `uv.lock`" in analysts and f"a {major}.0 client" in analysts

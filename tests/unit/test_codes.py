@@ -441,3 +441,15 @@ def test_the_python_scan_follows_names_to_their_literals(tmp_path, monkeypatch):
     assert {code for code, _ in literals} == {"from-dict", "from-dict-too", "from-tuple"}
     assert [bool(p.fullmatch("site-made")) for p, _ in patterns] == [True]
     assert dynamic == {"sample.py:11: row.code"}
+
+
+def test_waiting_calls_reasons_are_the_failure_codes_errors_list_shows():
+    from flows.charge_import.waiting import WAITING
+
+    sql = (MODELS / "intermediate" / "int_calls_matched.sql").read_text()
+    decided = sql[sql.index("decided as (") : sql.index("final as (")]
+    reasons = set(re.findall(r"(?:then|else) '([a-z_-]+)'", decided))
+    not_waiting = {"charged", "unanswered", "internal", "zero-value", "matched"}
+    assert not_waiting < reasons and not any("_" in reason for reason in reasons)
+    assert reasons - not_waiting <= set(codes.CODES)
+    assert {reason for reason, (code, _, _) in WAITING.items() if reason == code} == set(WAITING)

@@ -169,3 +169,46 @@ def test_missing_smtp_password_names_its_variable(monkeypatch):
     settings = parse_settings({**MINIMAL, "report": {"smtp": smtp}})
     with pytest.raises(ConfigError, match=r"report\.smtp\.password: environment variable SMTP"):
         settings.smtp_password()
+
+
+def test_the_example_reads_every_system_through_its_api():
+    settings = load_settings(PROJECT / "crosswalk.example.toml")
+    assert [name for name, system in settings.systems if system] == [
+        "connectwise", "eautomate", "operate", "connect",
+    ]  # fmt: skip
+    assert settings.read_from_files() == {}
+
+
+def test_config_check_names_every_missing_secret(config_file, monkeypatch):
+    from typer.testing import CliRunner
+
+    from crosswalk.cli import app
+
+    for name in ("CROSSWALK_EA_PASSWORD", "CROSSWALK_CONNECT_KEY", "CROSSWALK_CW_PUBLIC_KEY"):
+        monkeypatch.delenv(name)
+    result = CliRunner().invoke(app, ["config", "check", "--config", str(config_file)])
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    for name in ("CROSSWALK_EA_PASSWORD", "CROSSWALK_CONNECT_KEY", "CROSSWALK_CW_PUBLIC_KEY"):
+        assert f"{name} is not set" in output
+    assert "CROSSWALK_CW_PRIVATE_KEY" not in output
+
+
+def test_a_system_read_from_files_is_named_by_config_check_and_the_run_summary(config_file):
+    from typer.testing import CliRunner
+
+    from crosswalk.cli import app
+
+    from ..conftest import FIXTURES, land
+
+    result = CliRunner().invoke(app, ["config", "check", "--config", str(config_file)])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    for system in ("connectwise", "eautomate", "operate"):
+        assert f"{system} (read from files in {FIXTURES}, not its API)" in output
+    assert "connect (read from files" not in output
+    run = land(config_file, "customer-sync")
+    assert run.notes == [
+        f"connectwise read from files in {FIXTURES}, not from its API",
+        f"eautomate read from files in {FIXTURES}, not from its API",
+    ]

@@ -221,14 +221,19 @@ def test_a_clean_run_sends_nothing(runs, smtp_server, tmp_path):
     assert "none sent: nothing new" in filed.markdown
 
 
-def test_a_plan_run_records_but_neither_resolves_nor_emails(runs, smtp_server):
-    runs(ticket(301), looked_at=[ALL_TICKETS])
+def test_a_plan_run_resolves_what_reading_settles_not_what_a_write_does_and_emails_nothing(
+    runs, smtp_server, monkeypatch
+):
+    title = SERVICE_CODES["no-time"][1]
+    monkeypatch.setitem(CODES, "no-time", Code("no-time", FLOW, "push", "psa-data", title, "Log."))
+    runs(ticket(301), ticket(303, code="no-time"), looked_at=[ALL_TICKETS])
     filed = runs(ticket(302), looked_at=[ALL_TICKETS], plan=True)
     assert len(smtp_server.messages) == 1 and filed.delivery is None
     wh = Warehouse(runs.settings.warehouse.path)
-    assert {e.record_id for e in list_errors(wh, FLOW)} == {"301", "302"}  # 301 not resolved
-    runs(ticket(301), ticket(302), looked_at=[ALL_TICKETS])
-    assert smtp_server.messages[-1]["Subject"].endswith(": 1 new, 1 still open, 0 resolved")
+    # 301 is gone from the data the plan read; 303 only a write can settle.
+    assert {e.record_id for e in list_errors(wh, FLOW)} == {"302", "303"}
+    runs(ticket(302), ticket(303, code="no-time"), looked_at=[ALL_TICKETS])
+    assert smtp_server.messages[-1]["Subject"].endswith(": 1 new, 1 still open, 1 resolved")
 
 
 def test_a_flow_that_cannot_complete_emails_when_it_starts_failing_and_when_it_recovers(

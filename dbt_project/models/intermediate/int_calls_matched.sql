@@ -112,14 +112,14 @@ decided as (
         *,
         case
             when is_charged then 'charged'
-            when device_import_map_id is null then 'no_import_map'
+            when device_import_map_id is null then 'import-map-missing'
             when not is_answered then 'unanswered'
             when is_internal then 'internal'
-            when amount = 0 and is_ignoring_zero_values then 'zero_value'
-            when product_id is null then 'no_product'
-            when match_code is null then 'no_account_code'
-            when not regexp_full_match(match_code, '[A-Za-z0-9]+') then 'unsupported_account_code'
-            when account_id is null then 'unknown_account_code'
+            when amount = 0 and is_ignoring_zero_values then 'zero-value'
+            when product_id is null then 'import-map-product-missing'
+            when match_code is null then 'account-code-blank'
+            when not regexp_full_match(match_code, '[A-Za-z0-9]+') then 'account-code-unsupported'
+            when account_id is null then 'account-code-unknown'
             else 'matched'
         end as reason_code
     from matched
@@ -151,22 +151,22 @@ final as (
         reason_code,
         case
             when reason_code = 'charged' then 'charged'
-            when reason_code in ('unanswered', 'internal', 'zero_value') then 'skipped'
+            when reason_code in ('unanswered', 'internal', 'zero-value') then 'skipped'
             when reason_code = 'matched' then 'to_charge'
             else 'waiting'
         end as decision,
         case reason_code
             when 'charged' then 'on batch sheet ' || batch_sheet_id
-            when 'no_import_map' then 'Operate has no device import map named ' || source_device
+            when 'import-map-missing' then 'Operate has no device import map named ' || source_device
             when 'unanswered' then 'unanswered call'
             when 'internal' then 'internal call'
-            when 'zero_value' then 'zero value (the device import map ignores zero values)'
-            when 'no_product' then 'the device import map''s default product is not in Operate'
-            when 'no_account_code' then 'no account code'
-            when 'unsupported_account_code'
+            when 'zero-value' then 'zero value (the device import map ignores zero values)'
+            when 'import-map-product-missing' then 'the device import map''s default product is not in Operate'
+            when 'account-code-blank' then 'no account code'
+            when 'account-code-unsupported'
                 then 'account code ' || match_code
                     || ' has characters Operate refuses (letters and digits only)'
-            when 'unknown_account_code'
+            when 'account-code-unknown'
                 then 'no account at this location has account code ' || match_code
                     || ' for this application'
             else 'matched to account ' || account_id

@@ -225,6 +225,12 @@ decided as (
                     || account_number_companies || ' companies; link one by hand'
             else 'no company has this customer number as Company ID or account number'
         end as match_reason,
+        -- match_reason's stable code when no company is found (a finding has its own code)
+        case
+            when is_unlinked then 'unlinked-by-operator'
+            when account_number_companies > 1 then 'account-number-shared'
+            else 'no-match'
+        end as unmatched_code,
         claim_source,
         claimed_company_id,
         case when not is_unlinked then final_finding_code end as finding_code,

@@ -12,7 +12,7 @@ matched as (
 waiting as (
     select
         *,
-        case when reason_code <> 'no_account_code' then account_code end as waiting_code
+        case when reason_code <> 'account-code-blank' then account_code end as waiting_code
     from matched
     where decision = 'waiting'
 ),
