@@ -2,7 +2,7 @@
 with the nearest matches, and ``--force`` takes an id not landed yet (saying so).
 
 One lookup for every command that takes a record id (links, exclude, run --customer,
-agreements); each kind reads its raw table, so a record is known from the run that first
+agreements, tickets); each kind reads its raw table, so a record is known from the run that first
 landed it, before any dbt build.
 """
 
@@ -54,6 +54,8 @@ KINDS = {
     "contract": Kind("ERP contract", "raw_eautomate.contracts", "contract_number",
                      "customer_number", "NOT coalesce(is_template, false)",
                      flow="agreement-sync"),
+    "ticket": Kind("PSA ticket", "raw_connectwise.tickets", "id", "summary",
+                   flow="service-sync"),
 }  # fmt: skip
 
 

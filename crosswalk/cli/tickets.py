@@ -15,6 +15,7 @@ from rich.text import Text
 from crosswalk import decisions
 from crosswalk.cli import ConfigOption, _settings, console
 from crosswalk.cli.decisions import _deciding, _mart
+from crosswalk.cli.records import ForceOption, known
 
 app = typer.Typer(
     help="Which ERP service call each PSA ticket's time goes to: see, move, exclude.",
@@ -54,6 +55,7 @@ def tickets_show(ticket: TicketArgument, config: ConfigOption = None) -> None:
     """One ticket in full: its customer, contract, calls, each time entry and where it is
     in the ERP, and anything that needs a person."""
     settings = _settings(config)
+    known(settings, "ticket", ticket, forceable=False)
     found = _mart(
         settings,
         "SELECT summary, board, status, company_identifier, customer_number, "
@@ -115,22 +117,24 @@ def tickets_move(
     customer: Annotated[str, typer.Option(help="The ERP customer (or location) number.")],
     config: ConfigOption = None,
     note: NoteOption = "",
+    force: ForceOption = False,
 ) -> None:
     """Send a ticket's call to another ERP customer. A waiting ticket goes there on the next
     run; for a ticket already in the ERP, the run names the call to cancel."""
     settings = _settings(config)
+    known(settings, "ticket", ticket, force)
     number = customer.strip()
-    known = _mart(
+    # e-automate takes customer numbers in any case: the number as the ERP spells it.
+    spelled = _mart(
         settings,
-        "SELECT customer_number FROM staging.stg_eautomate__customers "
+        "SELECT customer_number FROM raw_eautomate.customers "
         "WHERE upper(customer_number) = upper(?)",
         [number],
         flow=FLOW,
     )
-    if not known:
-        console.print(f"no ERP customer {number!r} (landed by the last run)", highlight=False)
-        raise typer.Exit(1)
-    ((number,),) = known
+    if spelled:
+        ((number,),) = spelled
+    known(settings, "customer or location", number, force)
     with _deciding(settings) as con:
         decisions.move_ticket(con, ticket, number, made_by="operator", note=note or None)
     console.print(
@@ -142,10 +146,15 @@ def tickets_move(
 
 @app.command("exclude")
 def tickets_exclude(
-    ticket: TicketArgument, config: ConfigOption = None, note: NoteOption = ""
+    ticket: TicketArgument,
+    config: ConfigOption = None,
+    note: NoteOption = "",
+    force: ForceOption = False,
 ) -> None:
     """Leave a ticket out of the service sync (listed as skipped, with the reason)."""
-    with _deciding(_settings(config)) as con:
+    settings = _settings(config)
+    known(settings, "ticket", ticket, force)
+    with _deciding(settings) as con:
         decisions.exclude(con, FLOW, "connectwise", str(ticket), note or "excluded by an operator")
     console.print(f"excluded ticket {ticket} from service-sync", highlight=False)
 

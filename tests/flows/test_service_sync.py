@@ -275,6 +275,16 @@ def test_the_contract_is_the_agreements_else_the_only_active_one_else_none(folde
     assert wrong == []
 
 
+def test_the_tickets_commands_refuse_an_unknown_ticket_or_customer(folder, first):
+    config = ["--config", str(folder / "crosswalk.toml")]
+    refused = runner.invoke(app, ["tickets", "exclude", "999999", *config])
+    assert refused.exit_code == 1 and "no PSA ticket '999999'" in refused.output
+    ticket = min(first["incumbent"])
+    moved = runner.invoke(app, ["tickets", "move", str(ticket), "--customer", "NOSUCH99", *config])
+    assert moved.exit_code == 1 and "no ERP customer or location 'NOSUCH99'" in moved.output
+    assert query(folder, "SELECT count(*) FROM sync.links WHERE kind = 'ticket'") == [(0,)]
+
+
 def test_the_second_run_writes_nothing(world, folder, first):
     assert sync(world, folder).planned == []
 
