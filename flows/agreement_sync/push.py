@@ -447,6 +447,30 @@ class AgreementPush:
                 label=f"contract {number}",
             ))  # fmt: skip
 
+    def money_apart(self, found: list[dict]) -> None:
+        """Contracts that hold every line the PSA's additions ask for, whose money still
+        differs from what the PSA invoice bills (a prorated or hand-made invoice line the
+        additions do not say): no write can settle it, so it is said, with the figures."""
+        for row in found:
+            number = row["contract_number"]
+            erp, psa = Decimal(row["current_total"]), Decimal(row["psa_amount"])
+            self.checked_contracts.add(number)
+            if erp == psa:
+                continue
+            self.pushed.mismatched += 1
+            self.run.failures.add(data_failure(
+                "eautomate", "contracts", number, "amount-mismatch",
+                f"contract {number} ({agreement_label(row)}) adds up to {erp} in e-automate, "
+                f"as the agreement's additions in ConnectWise say; ConnectWise invoice "
+                f"{row['invoice_number']} bills {psa} for the agreement (difference "
+                f"{erp - psa})",
+                "Look at invoice "
+                f"{row['invoice_number']} in ConnectWise: a line on it that no addition "
+                "explains (prorated, added by hand) must be added to the agreement as an "
+                "addition, or to the contract in e-automate by hand.",
+                label=f"contract {number}",
+            ))  # fmt: skip
+
     def open_billed_before(self, found: list[dict]) -> None:
         """Contracts in agreement whose billed-before-sync failure is still open: looked
         at again, so that it resolves once the ERP invoice is voided and rebilled."""
@@ -623,6 +647,7 @@ def push_agreements(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
                 if row["is_field_stale"]:
                     push.write_field(row, row["contract_number"])
         push.open_billed_before([r for r in found if r["action"] == "in-sync"])
+        push.money_apart([r for r in found if r["action"] == "in-sync"])
     run.failures.looked_at("connectwise", "agreements", AGREEMENT_CODES)
     run.failures.looked_at("connectwise", "companies", COMPANY_CODES)
     run.failures.looked_at("eautomate", "items", ITEM_CODES)

@@ -408,6 +408,28 @@ def test_a_line_changed_by_hand_is_put_back_and_a_difference_read_back_is_report
     assert number not in found(sync(world, folder), "amount-mismatch")  # read back right
 
 
+def test_money_the_additions_do_not_explain_is_reported_not_written(world, folder, apis):
+    cw, _ = apis
+    ((agreement, invoice, number, psa),) = query(
+        folder,
+        "SELECT agreement_id, invoice_id, contract_number, psa_amount FROM "
+        "marts.agreement_contract_sync WHERE action = 'in-sync' "
+        "AND current_total = psa_amount ORDER BY agreement_id DESC LIMIT 1",
+    )
+    (products,) = query(
+        folder, "SELECT product_total FROM staging.stg_connectwise__invoices "
+        "WHERE invoice_id = ?", [invoice]
+    )[0]  # fmt: skip
+    # A prorated product line on the PSA invoice that no addition says (the base amount
+    # follows the invoice's agreement amount: that one the contract takes).
+    cw.patch("finance/invoices", invoice, {"productTotal": float(products + Decimal("12.34"))})
+    run = sync(world, folder)
+    assert f"contract {number}" not in {w.target for w in run.planned}
+    mismatch = found(run, "amount-mismatch")[number]
+    assert str(psa) in mismatch.message and str(psa + Decimal("12.34")) in mismatch.message
+    assert f"agreement {agreement}" in mismatch.message
+
+
 def test_a_crash_between_a_contract_create_and_its_record_makes_one_contract(
     world, folder, monkeypatch
 ):
