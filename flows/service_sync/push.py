@@ -152,6 +152,13 @@ class ServicePush:
     def waiting(self, found: list[dict]) -> None:
         """One failure per cause (a company, a member), naming the tickets and the hours."""
         causes: dict[tuple, list[dict]] = defaultdict(list)
+        members: dict[tuple[int, str], list[str]] = defaultdict(list)
+        for ticket, code, member in self.con.execute(
+            "SELECT DISTINCT ticket_id, waiting_code, member_identifier "
+            "FROM intermediate.int_service_time_planned WHERE waiting_code IS NOT NULL "
+            "ORDER BY 1, 3"
+        ).fetchall():
+            members[(ticket, code)].append(member)
         for row in found:
             code = row["waiting_code"]
             if code == "ticket-company-unmapped":
@@ -163,11 +170,7 @@ class ServicePush:
             if code in TICKET_WAITING_CODES:
                 causes[(code, row["ticket_id"])].append(row)
                 continue
-            for member, in self.con.execute(
-                "SELECT DISTINCT member_identifier FROM intermediate.int_service_time_planned "
-                "WHERE ticket_id = ? AND waiting_code = ? ORDER BY 1",
-                [row["ticket_id"], code],
-            ).fetchall():  # fmt: skip
+            for member in members[(row["ticket_id"], code)]:
                 causes[(code, member)].append(row)
         for (code, record), tickets in causes.items():
             self.run.failures.add(self._waiting_failure(code, record, tickets))
