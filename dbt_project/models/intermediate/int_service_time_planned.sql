@@ -145,12 +145,14 @@ adopted as (
         and unkeyed_entries.nth = lines.nth
 ),
 
--- Billable time of one member that overlaps another of their entries (double billing).
+-- Billable time of one member on a ticket that overlaps another of their entries on it
+-- (the double billing the incumbent warns about).
 overlapping as (
     select a.time_entry_id, min(b.time_entry_id) as overlapping_time_entry_id
     from sent as a
     inner join sent as b
         on a.member_id = b.member_id
+        and a.ticket_id = b.ticket_id
         and a.time_entry_id <> b.time_entry_id
         and a.started_at < b.ended_at
         and b.started_at < a.ended_at
