@@ -98,6 +98,7 @@ class ServicePush:
         self.pushed = Pushed()
         self.checked: set[int] = set()
         self.made_since_read: dict[int, list[str]] | None = None
+        self.unsent: dict[int, list[dict]] | None = None
 
     # --- finding calls ------------------------------------------------------------------
 
@@ -265,15 +266,20 @@ class ServicePush:
     # --- calls --------------------------------------------------------------------------
 
     def labors(self, ticket_id: int) -> list[dict]:
-        """The labor lines of the ticket's time entries not yet on an ERP call."""
-        return rows(
-            self.con,
-            "SELECT time_entry_id, technician_number, activity_code, started_local, "
-            "ended_local, labor_hours, remarks FROM intermediate.int_service_time_planned "
-            "WHERE ticket_id = ? AND goes_to_erp AND erp_call_number IS NULL "
-            "ORDER BY started_at, time_entry_id",
-            [ticket_id],
-        )
+        """The labor lines of the ticket's time entries not yet on an ERP call (read for
+        every ticket at once, at the first call written)."""
+        if self.unsent is None:
+            self.unsent = defaultdict(list)
+            for line in rows(
+                self.con,
+                "SELECT ticket_id, time_entry_id, technician_number, activity_code, "
+                "started_local, ended_local, labor_hours, remarks "
+                "FROM intermediate.int_service_time_planned "
+                "WHERE goes_to_erp AND erp_call_number IS NULL "
+                "ORDER BY ticket_id, started_at, time_entry_id",
+            ):
+                self.unsent[line.pop("ticket_id")].append(line)
+        return self.unsent.get(ticket_id, [])
 
     def create(self, row: dict, follow_up: bool = False) -> None:
         ticket = row["ticket_id"]

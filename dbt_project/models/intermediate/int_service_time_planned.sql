@@ -6,7 +6,7 @@
 -- "[TE #<id>]" in its Remarks; the incumbent's lines carry no key and are matched by
 -- technician, day and hours, one line to one entry, so that adopting a call never doubles
 -- its hours.
-{{ config(materialized='table') }}  {#- the push reads it per ticket: computed once #}
+{{ config(materialized='table') }}  {#- four marts and the push read it: computed once #}
 {%- set technicians = service_sync_setting('technicians', {}) %}
 {%- set non_billable = service_sync_setting('non_billable', 'skip') %}
 {%- set hours = service_sync_setting('hours', 'actual') %}
