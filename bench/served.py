@@ -1,11 +1,13 @@
 """What the flow benchmarks share: a seeded world served in this process from a folder,
 with Prefect kept in that folder, and a count of the requests each system answered."""
 
+import argparse
 import functools
 import os
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -76,3 +78,27 @@ def mapped_then_twice(data: Path, running: serve.Emulators, flow) -> Path:
         if run.notes:
             print("  " + "; ".join(run.notes))
     return config
+
+
+def flow_bench(name: str, load_flow: Callable[[], Callable], reconcile: Callable) -> None:
+    """A flow benchmark's command line: ``--scale``, ``--seed``, ``--keep DIR``; serves the
+    world, maps customers and runs the flow twice (``mapped_then_twice``), then hands
+    ``reconcile`` a read-only connection to the warehouse, whose marts hold the end state
+    (they were built before the last run's empty push). ``load_flow`` imports the flow once
+    the world has set Prefect up."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", choices=("small", "medium", "large"), default="medium")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="a folder to keep the world and warehouse in")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
+        data = args.keep or Path(folder)
+        began = time.perf_counter()
+        with world(data, args.scale, args.seed) as running:
+            print(f"world ({args.scale}, seed {args.seed}): {time.perf_counter() - began:.1f} s")
+            from crosswalk.config import load_settings
+            from crosswalk.warehouse import Warehouse
+
+            config = mapped_then_twice(data, running, load_flow())
+            with Warehouse(load_settings(config).warehouse.path).connect(read_only=True) as con:
+                reconcile(con)

@@ -11,50 +11,35 @@ hours reconciliation in marts.ticket_hours: tickets whose hours agree, the hours
 side, and why the rest differ.
 """
 
-import argparse
 import functools
-import tempfile
-import time
-from pathlib import Path
 
 import served
 
 print = functools.partial(print, flush=True)  # progress shows while it runs
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", choices=("small", "medium", "large"), default="medium")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--keep", type=Path, help="a folder to keep the world and warehouse in")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-service-sync-") as folder:
-        data = args.keep or Path(folder)
-        began = time.perf_counter()
-        with served.world(data, args.scale, args.seed) as on:
-            print(f"world ({args.scale}, seed {args.seed}): {time.perf_counter() - began:.1f} s")
-            from crosswalk.config import load_settings
-            from crosswalk.warehouse import Warehouse
-            from flows.service_sync.flow import service_sync
+def reconcile(con) -> None:
+    agreeing, total, psa, erp = con.execute(
+        "SELECT count(*) FILTER (WHERE difference_reason IS NULL), count(*), "
+        "coalesce(sum(psa_billable_hours), 0), coalesce(sum(erp_hours), 0) "
+        "FROM marts.ticket_hours"
+    ).fetchone()
+    reasons = con.execute(
+        "SELECT split_part(difference_reason, ':', 1) || ' ' || "
+        "coalesce(split_part(difference_reason, ': ', 2), ''), count(*), "
+        "sum(difference_hours) FROM marts.ticket_hours WHERE difference_reason "
+        "IS NOT NULL GROUP BY 1 ORDER BY 2 DESC"
+    ).fetchall()
+    print(f"\nreconciliation: {agreeing} of {total} tickets' hours agree; PSA billable "
+          f"{psa} h, on ERP labor {erp} h")  # fmt: skip
+    print("differ: " + ", ".join(f"{why.strip()} {n} ({h} h)" for why, n, h in reasons))
 
-            config = served.mapped_then_twice(data, on, service_sync)
-            # The marts were built before the last run's (empty) push: they hold the end state.
-            with Warehouse(load_settings(config).warehouse.path).connect(read_only=True) as con:
-                agreeing, total, psa, erp = con.execute(
-                    "SELECT count(*) FILTER (WHERE difference_reason IS NULL), count(*), "
-                    "coalesce(sum(psa_billable_hours), 0), coalesce(sum(erp_hours), 0) "
-                    "FROM marts.ticket_hours"
-                ).fetchone()
-                reasons = con.execute(
-                    "SELECT split_part(difference_reason, ':', 1) || ' ' || "
-                    "coalesce(split_part(difference_reason, ': ', 2), ''), count(*), "
-                    "sum(difference_hours) FROM marts.ticket_hours WHERE difference_reason "
-                    "IS NOT NULL GROUP BY 1 ORDER BY 2 DESC"
-                ).fetchall()
-            print(f"\nreconciliation: {agreeing} of {total} tickets' hours agree; PSA billable "
-                  f"{psa} h, on ERP labor {erp} h")  # fmt: skip
-            print("differ: " + ", ".join(f"{why.strip()} {n} ({h} h)" for why, n, h in reasons))
+
+def load_flow():
+    from flows.service_sync.flow import service_sync
+
+    return service_sync
 
 
 if __name__ == "__main__":
-    main()
+    served.flow_bench("service-sync", load_flow, reconcile)
