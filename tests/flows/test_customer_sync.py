@@ -14,34 +14,17 @@ import pytest
 from typer.testing import CliRunner
 
 from crosswalk.cli import app
-from crosswalk.config import load_settings
 from crosswalk.connectwise import ConnectWise
-from crosswalk.eautomate import EAutomate
 from crosswalk.http import OutcomeUnknown
 from crosswalk.warehouse import Warehouse
-from emulators import serve
 from flows.customer_sync.flow import customer_sync
 from flows.customer_sync.push import CODES as PUSH_CODES
 
 pytestmark = pytest.mark.flow
+WORLD, FOLDER = "sync-world", "customer-sync"  # conftest serves the world
 
 COMPANIES = "company/companies"
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory, prefect_server):
-    import os
-
-    os.environ.update(serve.CREDENTIALS)
-    with serve.start(tmp_path_factory.mktemp("sync-world"), seed=7, scale="small",
-                     port_base=0) as running:  # fmt: skip
-        yield running
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    return tmp_path_factory.mktemp("customer-sync")
 
 
 def configure(world, folder, extra: str = "") -> str:
@@ -52,16 +35,6 @@ def configure(world, folder, extra: str = "") -> str:
     path = folder / "crosswalk.toml"
     path.write_text(text + "\n" + extra, encoding="utf-8")
     return str(path)
-
-
-@pytest.fixture(scope="module")
-def apis(world, folder):
-    settings = load_settings(configure(world, folder))
-    secrets = settings.resolve_secrets(["connectwise", "eautomate"])
-    return (
-        ConnectWise.from_settings(settings.systems.connectwise, secrets["connectwise"]),
-        EAutomate.from_settings(settings.systems.eautomate, secrets["eautomate"]),
-    )
 
 
 def sync(world, folder, extra: str = "", **kwargs):

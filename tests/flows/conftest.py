@@ -1,0 +1,36 @@
+"""Fixtures of the flow modules that run on a small world of their own (seed 7), which their
+tests change in order: a module names its world's folder (``WORLD``) and its warehouse's
+(``FOLDER``), and gives ``configure(world, folder)``, its flow's configuration."""
+
+import os
+
+import pytest
+
+from crosswalk.config import load_settings
+from crosswalk.connectwise import ConnectWise
+from crosswalk.eautomate import EAutomate
+from emulators import serve
+
+
+@pytest.fixture(scope="module")
+def world(request, tmp_path_factory, prefect_server):
+    os.environ.update(serve.CREDENTIALS)
+    with serve.start(tmp_path_factory.mktemp(request.module.WORLD), seed=7, scale="small",
+                     port_base=0) as running:  # fmt: skip
+        yield running
+
+
+@pytest.fixture(scope="module")
+def folder(request, tmp_path_factory):
+    return tmp_path_factory.mktemp(request.module.FOLDER)
+
+
+@pytest.fixture(scope="module")
+def apis(request, world, folder):
+    """The module's ConnectWise and e-automate clients, on its world."""
+    settings = load_settings(request.module.configure(world, folder))
+    secrets = settings.resolve_secrets(["connectwise", "eautomate"])
+    return (
+        ConnectWise.from_settings(settings.systems.connectwise, secrets["connectwise"]),
+        EAutomate.from_settings(settings.systems.eautomate, secrets["eautomate"]),
+    )
