@@ -346,6 +346,9 @@ class ServiceSyncConfig(FlowConfig):
     hours: Literal["actual", "billed"] = "actual"
     # Time entries not billable: left off the call, or sent at zero hours.
     non_billable: Literal["skip", "zero"] = "skip"
+    # The ERP non-inventory item a fixed-fee project's invoiced amount is billed with, a
+    # line on the call of the project ticket whose time the invoice bills (ID522).
+    fixed_fee_item: str = Field(default="CW-FIXEDFEE", min_length=1, max_length=30)
     # false: read, decide and report only; nothing is written to either system.
     push: bool = True
 

@@ -40,6 +40,7 @@ ENDPOINTS: dict[str, str] = {
     "time_entries": "time/entries",
     "project_tickets": "project/tickets",
     "projects": "project/projects",
+    "project_phases": "project/projects/{id}/phases",
     "sales_orders": "sales/orders",
     "products": "procurement/products",
     "members": "system/members",

@@ -97,6 +97,7 @@ SERVICE_SETTINGS = {
     "call_status",
     "hours",
     "non_billable",
+    "fixed_fee_item",
 }
 
 

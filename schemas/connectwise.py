@@ -84,6 +84,39 @@ class Ticket(_Tracked):
     info__date_entered: Stamp = pa.Field(nullable=True)
 
 
+class ProjectTicket(Ticket):
+    """A ticket of a project (``/project/tickets``): its project and phase."""
+
+    project__id: Id = pa.Field(nullable=True)
+    phase__id: Id = pa.Field(nullable=True)
+    phase__name: Text = pa.Field(nullable=True)
+
+
+class Project(_Tracked):
+    """A project: how it bills (``billing_method`` FixedFee or ActualRates, a fixed fee's
+    ``billing_amount``; its down payment is an invoice of its own, never synced)."""
+
+    name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 100})
+    company__id: Id = pa.Field(nullable=True)
+    billing_method: Text = pa.Field(
+        nullable=True, isin=["ActualRates", "FixedFee", "NotToExceed", "OverrideRate"]
+    )
+    billing_amount: Money = pa.Field(nullable=True)
+    status__name: Text = pa.Field(nullable=True)
+    closed_flag: Flag = pa.Field(nullable=True)
+
+
+class ProjectPhase(_Tracked):
+    """A phase of a project (``/project/projects/{id}/phases``): billed on its own
+    (``bill_separately_flag``) or with the project."""
+
+    project_id: Id = pa.Field(nullable=True)
+    description: Text = pa.Field(nullable=True)
+    status__name: Text = pa.Field(nullable=True)
+    bill_separately_flag: Flag = pa.Field(nullable=True)
+    billing_method: Text = pa.Field(nullable=True)
+
+
 class Site(_Tracked):
     name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 50})
     company__id: Id = pa.Field(nullable=False)
@@ -139,6 +172,8 @@ class Invoice(_Tracked):
     bill_to_company__identifier: Text = pa.Field(nullable=True)
     agreement_amount: Money = pa.Field(nullable=True)
     product_total: Money = pa.Field(nullable=True)
+    project__id: Id = pa.Field(nullable=True)
+    phase__id: Id = pa.Field(nullable=True)
 
 
 class TimeEntry(_Tracked):
@@ -244,6 +279,21 @@ time_entries = Entity(
     "connectwise", "time_entries", TimeEntry, ("id",), cursor="info__last_updated"
 )
 members = Entity("connectwise", "members", Member, ("id",), cursor="info__last_updated")
+project_tickets = Entity(
+    "connectwise", "project_tickets", ProjectTicket, ("id",), cursor="info__last_updated"
+)
+projects = Entity("connectwise", "projects", Project, ("id",), cursor="info__last_updated")
+# A phase's billing can change without its project's lastUpdated moving: the phases are
+# read again for every project an invoice or a project ticket changed in the run names.
+project_phases = Entity(
+    "connectwise",
+    "project_phases",
+    ProjectPhase,
+    ("id",),
+    cursor="info__last_updated",
+    parent=projects,
+    parents_named_by=((invoices, "project__id"), (project_tickets, "project__id")),
+)
 agreement_types = Entity("connectwise", "agreement_types", AgreementType, ("id",), mirror=True)
 billing_statuses = Entity("connectwise", "billing_statuses", BillingStatus, ("id",), mirror=True)
 boards = Entity("connectwise", "boards", Board, ("id",), mirror=True)

@@ -1,13 +1,14 @@
-"""service-sync: PSA tickets with time -> ERP service calls (ID965).
+"""service-sync: PSA tickets with time -> ERP service calls (ID965, ID522).
 
-Reads ConnectWise service boards and their statuses (whole), service tickets, time
-entries and members, and e-automate service calls (with labor), technicians and contracts
-changed since each watermark (less the configured overlap), validates and lands them,
-checks the board and status names in ``[flows.service_sync]`` against the PSA's and its
-codes against the ERP's code lists, and builds ``marts.service_call_sync``: per ticket,
-its call and the labor lines its time entries ask for. The push makes or updates each
-call that differs, checks the hours it holds, and writes the call number back to the
-ticket (``push.py``).
+Reads ConnectWise service boards and their statuses (whole), service and project tickets,
+projects, their phases, invoices, time entries and members, and e-automate service calls
+(with labor), technicians, contracts and items changed since each watermark (less the
+configured overlap), validates and lands them, checks the board and status names in
+``[flows.service_sync]`` against the PSA's and its codes and fixed-fee item against the
+ERP's, and builds ``marts.service_call_sync``: per ticket, its call and the labor lines its
+time entries ask for (``marts.project_invoice_sync`` per project invoice). The push makes
+or updates each call that differs, checks the hours and fees it holds, and writes the call
+number back to the ticket (``push.py``).
 
 A re-run is safe: rows merge by primary key and a watermark advances in the same
 transaction as the rows it covers; a call is found by its ``[CW #<ticket>]`` key before it
@@ -39,15 +40,21 @@ ENTITIES = (
     connectwise.tickets,
     connectwise.time_entries,
     connectwise.members,
+    connectwise.projects,
+    connectwise.project_tickets,
+    connectwise.invoices,
+    connectwise.project_phases,  # after the projects, tickets and invoices that name them
     eautomate.calls,
     eautomate.technicians,
     eautomate.contracts,
+    eautomate.items,
 )
 MODELS = (
     "+service_call_sync",
     "+mapped_tickets",
     "+ticket_hours",
     "+service_sync_findings",
+    "+project_invoice_sync",
     "+sync_health",
 )
 # Each code the configuration names, and the ERP code list it must be in.
@@ -105,8 +112,9 @@ def check_statuses(run: Run) -> None:
 @task(cache_policy=NO_CACHE)
 def check_codes(run: Run) -> None:
     """Every call type, bill code and activity code in ``[flows.service_sync]`` is one
-    e-automate serves: a typo is a configuration failure naming the key and the value,
-    not a call refused ticket by ticket."""
+    e-automate serves, and its ``fixed_fee_item`` a non-inventory item it has: a typo is a
+    configuration failure naming the key and the value, not a call refused ticket by
+    ticket."""
     config = run.settings.flows.service_sync
     with run.warehouse.connect(read_only=True) as con:
         if not con.execute(
@@ -130,6 +138,21 @@ def check_codes(run: Run) -> None:
                         f"flows.service_sync.{where}: {code!r} is not a {list_type} e-automate "
                         f"serves (it serves: {', '.join(served)})"
                     )
+        item = config.fixed_fee_item
+        found = con.execute(
+            "SELECT item_kind FROM raw_eautomate.items WHERE upper(item) = upper(?)", [item]
+        ).fetchone()
+        if found is None and con.execute("SELECT count(*) FROM raw_eautomate.items").fetchone()[0]:
+            problems.append(
+                f"flows.service_sync.fixed_fee_item: {item!r} is not an item e-automate has "
+                "(fixed-fee project invoices are billed with it: add it as a non-inventory "
+                "part, or name the one you use)"
+            )
+        elif found is not None and found[0] != "nonstock":
+            problems.append(
+                f"flows.service_sync.fixed_fee_item: {item!r} is a {found[0]} item in "
+                "e-automate; a fixed fee is billed with a non-inventory (nonstock) part"
+            )
         if problems:
             raise ConfigError("; ".join(problems))
 

@@ -12,6 +12,11 @@
   ticket is (status and close date), in one ``saveCall``;
 - follow-up: new time on a ticket whose call is already Invoiced (final) goes on a new
   call for the same ticket, and the run says so;
+- project tickets (ID522): a call per ticket and PSA project invoice, its PONumber the
+  invoice number, a labor line per time entry the invoice bills (at LaborRate 0 on a
+  fixed-fee project), and on the call of the first ticket a fixed-fee invoice bills, the
+  invoice's amount as a line of the fixed-fee item, read back to the cent; time a later
+  invoice bills goes on a new call;
 - every call written is checked: the hours of its labor lines for the ticket's time
   entries must equal what was sent, else ``hours-mismatch`` with both figures;
 - the call number is written into the ticket's ``externalXRef`` whenever missing or
@@ -43,7 +48,9 @@ from crosswalk.warehouse import rows
 from schemas import connectwise, eautomate
 
 TICKETS = "service/tickets"
+PROJECT_TICKETS = "project/tickets"
 HOURS = Decimal("0.01")
+CENTS = Decimal("0.01")
 ENTRY_KEY = re.compile(r"\[TE #(\d+)\]")
 CALL_KEY = re.compile(r"\s*\[CW #(\d+)\]")
 DESCRIPTION = 2048  # e-automate's limit on a call's description
@@ -57,7 +64,9 @@ TICKET_CODES = (
     "hours-unexplained",
     "follow-up-call",
     "ticket-moved-customer-unknown",
+    "fixed-fee-mismatch",
 )
+INVOICE_CODES = ("fixed-fee-invoice-without-time", "project-invoice-differs")
 COMPANY_CODES = ("ticket-company-unmapped",)
 CUSTOMER_CODES = ("customer-inactive",)
 CALL_CODES = ("ticket-customer-changed",)
@@ -71,10 +80,12 @@ class Pushed:
     adopted: int = 0
     updated: int = 0
     follow_ups: int = 0
+    project_calls: int = 0
     links: int = 0
     waiting: int = 0
     failed: int = 0
     hours_sent: Decimal = Decimal(0)
+    fees_sent: Decimal = Decimal(0)
 
     def __str__(self) -> str:
         return ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in vars(self).items())
@@ -99,6 +110,8 @@ class ServicePush:
         self.checked: set[int] = set()
         self.made_since_read: dict[int, list[str]] | None = None
         self.unsent: dict[int, list[dict]] | None = None
+        self.fees: dict[tuple[int, str], Decimal] | None = None
+        self.fee_item = pusher.run.settings.flows.service_sync.fixed_fee_item
 
     # --- finding calls ------------------------------------------------------------------
 
@@ -127,19 +140,25 @@ class ServicePush:
             self.made_since_read = self._by_ticket([r["CallNumber"] for r in changes.rows])
         return self._first_new(self.made_since_read, key)
 
-    def _by_ticket(self, numbers: list[str]) -> dict[int, list[str]]:
-        found: dict[int, list[str]] = defaultdict(list)
+    def _by_ticket(self, numbers: list[str]) -> dict[int, list[tuple[str, str | None]]]:
+        """The calls among ``numbers`` by the ticket their key names: (number, PONumber)."""
+        found: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
         for chunk in self.ea.details("calls", numbers):
             for doc in chunk:
                 opening = CALL_KEY.match(doc.get("Description") or "")
                 if opening and doc.get("StatusCode") != "Canceled":
-                    found[int(opening.group(1))].append(doc["CallNumber"])
+                    found[int(opening.group(1))].append((doc["CallNumber"], doc.get("PONumber")))
         return found
 
     @staticmethod
-    def _first_new(calls: dict[int, list[str]], key: dict) -> str | None:
+    def _first_new(calls: dict[int, list[tuple[str, str | None]]], key: dict) -> str | None:
+        """The ticket's first call not known before the create; for a project invoice's
+        call (``key["po"]``), the one carrying that invoice number."""
         known = set(key.get("known") or ())
-        new = [n for n in calls.get(key["ticket"], []) if n not in known]
+        new = [
+            number for number, po in calls.get(key["ticket"], [])
+            if number not in known and (key.get("po") is None or po == key["po"])
+        ]  # fmt: skip
         return min(new, key=int, default=None)
 
     def recover(self) -> None:
@@ -273,7 +292,8 @@ class ServicePush:
             for line in rows(
                 self.con,
                 "SELECT ticket_id, time_entry_id, technician_number, activity_code, "
-                "started_local, ended_local, labor_hours, remarks "
+                "started_local, ended_local, labor_hours, labor_rate, remarks, "
+                "invoice_number, invoice_date "
                 "FROM intermediate.int_service_time_planned "
                 "WHERE goes_to_erp AND erp_call_number IS NULL "
                 "ORDER BY ticket_id, started_at, time_entry_id",
@@ -281,12 +301,46 @@ class ServicePush:
                 self.unsent[line.pop("ticket_id")].append(line)
         return self.unsent.get(ticket_id, [])
 
+    def fee(self, ticket: int, invoice: str) -> Decimal | None:
+        """The fixed fee of a project invoice whose call this ticket's is, unless a call
+        holds it already (read for every invoice at once, at the first asked)."""
+        if self.fees is None:
+            self.fees = {
+                (t, number): Decimal(amount)
+                for t, number, amount in self.con.execute(
+                    "SELECT carrier_ticket_id, invoice_number, fee_amount "
+                    "FROM marts.project_invoice_sync WHERE fee_amount IS NOT NULL "
+                    "AND carrier_ticket_id IS NOT NULL AND erp_fee_amount = 0"
+                ).fetchall()
+            }
+        return self.fees.get((ticket, invoice))
+
     def create(self, row: dict, follow_up: bool = False) -> None:
+        """The ticket's call; a project ticket's, one per invoice that bills its time."""
+        lines = self.labors(row["ticket_id"])
+        if not row["is_project"]:
+            self.make_call(row, lines, follow_up=follow_up)
+            return
+        by_invoice: dict[str, list[dict]] = defaultdict(list)
+        for line in lines:
+            by_invoice[line["invoice_number"]].append(line)
+        known = list(row["call_numbers"] or [])
+        for invoice, billed in sorted(by_invoice.items(), key=lambda i: i[1][0]["invoice_date"]):
+            made = self.make_call({**row, "call_numbers": known}, billed, invoice=invoice)
+            if made is not None:
+                known.append(made)
+
+    def make_call(
+        self, row: dict, lines: list[dict], follow_up: bool = False, invoice: str | None = None
+    ) -> str | None:
+        """One call with these labor lines; on a project invoice's call its PONumber is the
+        invoice number and a fixed fee it carries is a line of the fixed-fee item."""
         ticket = row["ticket_id"]
-        lines = self.labors(ticket)
         description = row["description"]
         if len(description) > DESCRIPTION:
             description = description[:DESCRIPTION]
+        closed = row["closed_at"] if row["is_closed"] else None
+        fee = self.fee(ticket, invoice) if invoice is not None else None
         fields = {
             "CustomerNumber": row["call_customer_number"],
             "ContractNumber": row["contract_number"],
@@ -295,22 +349,27 @@ class ServicePush:
             "BillCode": row["bill_code"],
             "Caller": row["contact_name"],
             "Description": description,
-            "PONumber": row["po_number"],
+            "PONumber": invoice if invoice is not None else row["po_number"],
             "TechnicianNumber": row["technician_number"],
             "UseUnknownEquipment": True,
             "CallDate": _local(row["entered_at"], self.ea),
-            "CloseDate": _local(row["closed_at"], self.ea) if row["is_closed"] else None,
-        }
+            "CloseDate": _local(closed, self.ea) if closed is not None else (
+                f"{lines[0]['invoice_date']}T00:00:00" if invoice is not None else None),
+        }  # fmt: skip
+        materials = [{"Item": self.fee_item, "Quantity": 1, "Price": fee}] if fee else []
         hours = _hours(lines)
         changes = {name: (None, value) for name, value in fields.items() if value is not None}
         changes["labor"] = (None, _labor_text(lines))
         changes["hours"] = (None, hours)
+        if fee:
+            changes["fixed fee"] = (None, f"{self.fee_item} {fee}")
         since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
         key = {"ticket": ticket, "customer": row["call_customer_number"], "since": since,
-               "known": list(row["call_numbers"] or [])}  # fmt: skip
+               "known": list(row["call_numbers"] or []), "po": invoice}  # fmt: skip
         action = "follow-up-call" if follow_up else "create-call"
         target = f"call for ticket {ticket}" + (" (follow-up)" if follow_up else "")
-        write = Write("eautomate", action, target, ticket_label(row), changes, key=key)
+        write = Write("eautomate", action, target, ticket_label(row), changes, key=key,
+                      money=fee)  # fmt: skip
         answers: list[dict] = []
         tried: list[bool] = []
 
@@ -320,7 +379,10 @@ class ServicePush:
         def send() -> str:
             tried.append(True)
             body = {k: v for k, v in fields.items() if v is not None}
-            answer = self.ea.add_call({**body, "Labors": [_labor(line) for line in lines]})
+            body["Labors"] = [_labor(line) for line in lines]
+            if materials:
+                body["MaterialsUsed"] = materials
+            answer = self.ea.add_call(body)
             answers.append(answer)
             return answer["CallNumber"]
 
@@ -342,15 +404,19 @@ class ServicePush:
                 self.write_xref(row, f"(the new call for ticket {ticket})")
             else:
                 self.pushed.failed += 1
-            return
+            return None
         call = answers[-1] if made.created and answers else self.ea.call_record(made.key)
         self.pushed.created += made.created
         self.pushed.adopted += not made.created
+        self.pushed.project_calls += invoice is not None
         if follow_up:
             self.pushed.follow_ups += 1
             self.follow_up_note(row, made.key)
         self.check_hours(row, call, lines)
+        if fee:
+            self.check_fee(row, call, invoice, fee)
         self.write_xref(row, made.key)
+        return made.key
 
     def update(self, row: dict) -> None:
         """New time on the open call, and the call closed once the ticket is."""
@@ -439,6 +505,68 @@ class ServicePush:
             label=ticket_label(row),
         ))  # fmt: skip
 
+    def check_fee(self, row: dict, call: dict, invoice: str, fee: Decimal) -> None:
+        """The fixed fee as the ERP answered: its lines of the fixed-fee item must hold the
+        invoice's amount, to the cent."""
+        held = sum(
+            (Decimal(str(m.get("Quantity") or 0)) * Decimal(str(m.get("Price") or 0))
+             for m in call.get("MaterialsUsed") or []
+             if str(m.get("Item") or "").upper() == self.fee_item.upper()),
+            Decimal(0),
+        ).quantize(CENTS)  # fmt: skip
+        self.pushed.fees_sent += fee
+        if held == fee:
+            return
+        self.run.failures.add(data_failure(
+            "connectwise", "tickets", row["ticket_id"], "fixed-fee-mismatch",
+            f"call {call['CallNumber']} holds {held} of {self.fee_item} for PSA invoice "
+            f"{invoice} ({ticket_label(row)}); the invoice bills {fee}",
+            f"Correct the {self.fee_item} line of call {call['CallNumber']} in e-automate to "
+            f"{fee}, the PSA invoice's amount.",
+            label=ticket_label(row),
+        ))  # fmt: skip
+
+    def project_invoices(self) -> None:
+        """Fixed-fee invoices no call can carry, project billing that differs with no
+        reason, and the down payments left to a person (as the incumbent leaves them)."""
+        down = []
+        for r in rows(
+            self.con,
+            "SELECT * FROM marts.project_invoice_sync "
+            "WHERE state IN ('waiting', 'differs', 'skipped') ORDER BY invoice_id",
+        ):
+            project = f'project {r["project_id"]} "{r["project_name"]}"'
+            label = f"PSA invoice {r['invoice_number']} of {project}"
+            if r["state"] == "skipped":
+                down.append(r["invoice_number"])
+            elif r["reason_code"] == "fixed-fee-invoice-without-time":
+                phase = f' (phase "{r["phase_name"]}")' if r["phase_name"] else ""
+                self.run.failures.add(data_failure(
+                    "connectwise", "invoices", r["invoice_id"], "fixed-fee-invoice-without-time",
+                    f"{label}{phase} bills a fixed fee of {r['fee_amount']} but no time of a "
+                    "project ticket that syncs, so no call carries it",
+                    "Book the project's time on a ticket of the phase it bills (or include "
+                    f"the excluded ticket), or enter the fee in e-automate by hand with "
+                    f"PONumber {r['invoice_number']}.",
+                    label=label,
+                ))  # fmt: skip
+            elif r["state"] == "differs":
+                self.run.failures.add(data_failure(
+                    "connectwise", "invoices", r["invoice_id"], "project-invoice-differs",
+                    f"{label}: the ERP calls {', '.join(r['call_numbers'] or [])} hold "
+                    f"{r['erp_hours']} hours and {r['erp_fee_amount']} of fixed fee; the "
+                    f"invoice bills {r['billed_hours']} hours and {r['fee_amount'] or 0}",
+                    "Compare the calls with PONumber "
+                    f"{r['invoice_number']} in e-automate with the invoice in ConnectWise; "
+                    "correct the one that is wrong.",
+                    label=label,
+                ))  # fmt: skip
+        if down:
+            self.run.notes.append(
+                f"{len(down)} down payment invoice(s) not synced ({', '.join(down[:10])}"
+                f"{' ...' if len(down) > 10 else ''}): enter them in e-automate by hand"
+            )
+
     # --- links written back -------------------------------------------------------------
 
     def write_xref(self, row: dict, number: str) -> None:
@@ -449,9 +577,10 @@ class ServicePush:
         ticket = row["ticket_id"]
         write = Write("connectwise", "set-ticket-xref", f"ticket {ticket}", ticket_label(row),
                       {"externalXRef": (before, number)})  # fmt: skip
+        path = PROJECT_TICKETS if row["is_project"] else TICKETS
         sent = self.pusher.update(
             write,
-            lambda: self.cw.patch(TICKETS, ticket, {"externalXRef": number}),
+            lambda: self.cw.patch(path, ticket, {"externalXRef": number}),
             refused=lambda exc: data_failure(
                 "connectwise", "tickets", ticket, "ticket-field-rejected",
                 f"ConnectWise refused externalXRef = {number} on {ticket_label(row)}: "
@@ -461,7 +590,8 @@ class ServicePush:
             ),
         )  # fmt: skip
         if sent.outcome == "done":
-            self.pusher.written(connectwise.tickets, sent.answer)
+            landed = connectwise.project_tickets if row["is_project"] else connectwise.tickets
+            self.pusher.written(landed, sent.answer)
             self.pushed.links += 1
         elif sent.outcome == "failed":
             self.pushed.failed += 1
@@ -483,6 +613,7 @@ def _labor(line: dict) -> dict[str, Any]:
         "DepartureDate": end,
         "LaborHours": line["labor_hours"],  # exact decimals on the wire (crosswalk.money)
         "TravelHours": 0,
+        **({"LaborRate": line["labor_rate"]} if line.get("labor_rate") is not None else {}),
         "Remarks": line["remarks"],
     }
 
@@ -515,6 +646,7 @@ def push_tickets(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
                      "WHERE action <> 'skipped' ORDER BY ticket_id")  # fmt: skip
         push.waiting([r for r in found if r["action"] == "waiting"])
         push.findings()
+        push.project_invoices()
         for row in found:
             if row["action"] == "create-call":
                 push.create(row)
@@ -526,6 +658,7 @@ def push_tickets(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
                 push.write_xref(row, row["latest_call_number"])
     run.failures.looked_at("connectwise", "tickets", TICKET_CODES)
     run.failures.looked_at("connectwise", "companies", COMPANY_CODES)
+    run.failures.looked_at("connectwise", "invoices", INVOICE_CODES)
     run.failures.looked_at("connectwise", "members", MEMBER_CODES)
     run.failures.looked_at("eautomate", "customers", CUSTOMER_CODES)
     run.failures.looked_at("eautomate", "calls", CALL_CODES)

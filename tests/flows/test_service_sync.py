@@ -151,9 +151,15 @@ def test_a_plan_lists_exactly_what_the_run_then_writes(first):
     assert plan.notes[-1].replace("would go", "went") == real.notes[-1]
 
 
+def service_calls_made(world, run) -> list[int]:
+    """The service (not project) tickets a run made a call for, in order."""
+    projects = {t for (t,) in world.store.query("SELECT id FROM connectwise.project_tickets")}
+    made = [int(w.target.rsplit(" ", 1)[1]) for w in run.planned if w.action == "create-call"]
+    return [t for t in made if t not in projects]
+
+
 def test_a_call_is_made_with_a_labor_line_per_time_entry(world, folder, first):
-    made = [w for w in first["run"].planned if w.action == "create-call"]
-    ticket = int(made[0].target.rsplit(" ", 1)[1])
+    ticket = service_calls_made(world, first["run"])[0]
     (call,) = calls_of(world, ticket)
     entries = entries_of(world, ticket)
     billable = {i: e for i, e in entries.items() if e.get("billableOption") == "Billable"}
@@ -275,6 +281,98 @@ def test_hours_are_reconciled_with_no_unexplained_difference(folder, first):
     assert any(reason.startswith("waiting: ") for reason in reasons)
 
 
+def project_invoices(folder, where="true") -> list[dict]:
+    with Warehouse(folder / "wh.duckdb").connect(read_only=True) as con:
+        cursor = con.execute(f"SELECT * FROM marts.project_invoice_sync WHERE {where} ORDER BY 1")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def calls_for_invoice(world, number: str) -> list[dict]:
+    """The ERP calls carrying a PSA invoice: its number is their PONumber."""
+    return [
+        json.loads(doc) for (doc,) in world.store.query(
+            "SELECT doc FROM eautomate.calls WHERE doc->>'$.PONumber' = ? "
+            "ORDER BY TRY_CAST(call_number AS BIGINT)", [number])
+    ]  # fmt: skip
+
+
+def billed_by(world, invoice_id: int) -> dict[int, Decimal]:
+    """The time entries a PSA invoice bills, with their actual hours."""
+    return {
+        id_: Decimal(str(hours)) for id_, hours in world.store.query(
+            "SELECT id, (doc->>'$.actualHours')::DOUBLE FROM connectwise.time_entries "
+            "WHERE json_extract(doc, '$.invoice.id')::BIGINT = ?", [invoice_id])
+    }  # fmt: skip
+
+
+def fees(call: dict) -> Decimal:
+    return sum(
+        (Decimal(str(m["Quantity"])) * Decimal(str(m["Price"]))
+         for m in call.get("MaterialsUsed") or [] if m["Item"] == "CW-FIXEDFEE"),
+        Decimal(0),
+    )  # fmt: skip
+
+
+def test_project_time_goes_as_a_call_per_invoice_with_a_labor_line_per_billed_entry(
+    world, folder, first
+):
+    synced_invoices = project_invoices(folder, "state = 'in-sync' AND call_numbers IS NOT NULL")
+    assert {r["is_fixed_fee"] for r in synced_invoices} == {True, False}
+    for invoice in synced_invoices:
+        calls = calls_for_invoice(world, invoice["invoice_number"])
+        assert [c["CallNumber"] for c in calls] == invoice["call_numbers"]
+        held = {entry: hours for call in calls for entry, hours in keyed(call).items()}
+        assert held == billed_by(world, invoice["invoice_id"]), invoice["invoice_number"]
+        assert all(c["StatusCode"] == "OKToInvoice" and not c["ContractNumber"] for c in calls)
+        rates = {labor.get("LaborRate") for call in calls for labor in call["Labors"]}
+        if invoice["is_fixed_fee"]:
+            assert rates == {0}  # the fee bills the time
+        else:
+            assert 0 not in rates and all(fees(c) == 0 for c in calls)
+
+
+def test_a_fixed_fee_is_a_line_of_the_fixed_fee_item_billed_by_phase_and_on_completion(
+    world, folder, first
+):
+    fixed = project_invoices(folder, "is_fixed_fee AND invoice_type <> 'DownPayment'")
+    by_phase = [r for r in fixed if r["phase_id"] is not None and r["state"] == "in-sync"]
+    on_completion = [r for r in fixed if r["phase_id"] is None]
+    assert by_phase and on_completion
+    for invoice in by_phase + on_completion:
+        ((amount,),) = world.store.query(
+            "SELECT (doc->>'$.subtotal')::DECIMAL(18, 2) FROM connectwise.invoices WHERE id = ?",
+            [invoice["invoice_id"]],
+        )
+        calls = calls_for_invoice(world, invoice["invoice_number"])
+        assert [fees(c) for c in calls if fees(c)] == [amount], invoice  # once, to the cent
+        assert invoice["erp_fee_amount"] == invoice["fee_amount"] == amount
+    written = [w for w in first["run"].planned if "fixed fee" in w.changes]
+    assert sum(w.money for w in written) == sum(r["fee_amount"] for r in by_phase + on_completion)
+
+
+def test_down_payment_invoices_are_skipped_with_their_reason(world, folder, first):
+    down = case(world, "invoice_down_payment")
+    assert down
+    rows = {r["invoice_id"]: r for r in project_invoices(folder, "invoice_type = 'DownPayment'")}
+    assert sorted(rows) == down
+    for row in rows.values():
+        assert (row["state"], row["reason_code"]) == ("skipped", "invoice-down-payment")
+        assert calls_for_invoice(world, row["invoice_number"]) == []
+    (note,) = [n for n in first["run"].notes if "down payment" in n]
+    assert all(row["invoice_number"] in note for row in rows.values())
+
+
+def test_a_fixed_fee_invoice_billing_no_time_waits_with_the_fix(world, folder, first):
+    waiting = project_invoices(folder, "reason_code = 'fixed-fee-invoice-without-time'")
+    assert waiting  # seed 7: a phase invoiced before any time was booked on it
+    reported = found(first["run"], "fixed-fee-invoice-without-time")
+    assert sorted(reported) == sorted(str(r["invoice_id"]) for r in waiting)
+    for row in waiting:
+        assert calls_for_invoice(world, row["invoice_number"]) == []
+        assert row["invoice_number"] in reported[str(row["invoice_id"])].fix
+
+
 @pytest.fixture(scope="module")
 def changed(world, folder, apis, first):
     """What happens in the systems between two runs, then one run under 20% throttling and
@@ -296,8 +394,7 @@ def changed(world, folder, apis, first):
     (number,) = world.store.one("SELECT min(technician_number) FROM eautomate.technicians")
     mapped = f'[flows.service_sync.technicians]\n"{member}" = "{number}"\n'
 
-    made = [w for w in first["run"].planned if w.action == "create-call"]
-    open_ticket = int(made[1].target.rsplit(" ", 1)[1])
+    open_ticket = service_calls_made(world, first["run"])[1]
     (open_call,) = calls_of(world, open_ticket)
     on_open = add_time(cw, world, open_ticket, "2026-11-30T14:00:00Z", "2026-11-30T15:30:00Z",
                        1.5, notes="Came back to finish.")  # fmt: skip
@@ -336,6 +433,27 @@ def changed(world, folder, apis, first):
     )
     cli(folder, "tickets", "move", str(moved), "--customer", other)
 
+    # Project time billed later: a new entry on a synced project ticket, on a new invoice.
+    ((project_ticket, project, company),) = query(
+        folder,
+        "SELECT ticket_id, project_id, company_id FROM marts.service_call_sync "
+        "WHERE is_project AND action = 'in-sync' AND project_id IN (SELECT project_id FROM "
+        "staging.stg_connectwise__projects WHERE NOT is_fixed_fee) ORDER BY 1 LIMIT 1",
+    )
+    before = calls_of(world, project_ticket)
+    worker = next(iter(entries_of(world, project_ticket).values()))["member"]["id"]
+    later = cw.create(TIME, {
+        "chargeToId": project_ticket, "chargeToType": "ProjectTicket", "member": {"id": worker},
+        "timeStart": "2026-11-30T16:00:00Z", "timeEnd": "2026-11-30T18:00:00Z",
+        "actualHours": 2.0, "billableOption": "Billable",
+    })  # fmt: skip
+    invoice = cw.create("finance/invoices", {
+        "invoiceNumber": "P-LATER-1", "type": "Standard", "company": {"id": company},
+        "applyToType": "Project",
+        "applyToId": project, "date": "2026-12-01T00:00:00Z", "subtotal": 330.0,
+    })  # fmt: skip
+    cw.patch(TIME, later["id"], {"invoice": {"id": invoice["id"]}})
+
     servers = [world.servers["connectwise"], world.servers["eautomate"]]
     for server in servers:
         server.faults.configure(seed=5, throttle=0.2, error=0.1, retry_after=0)
@@ -351,6 +469,7 @@ def changed(world, folder, apis, first):
         "invoiced": (invoiced_ticket, invoiced_call, on_invoiced), "edited": edited,
         "excluded": excluded, "unmapped": (unmapped, customer),
         "moved": (moved, moved_call, other),
+        "billed_later": (project_ticket, before, later, invoice),
     }  # fmt: skip
 
 
@@ -389,6 +508,15 @@ def test_new_time_after_the_call_was_invoiced_goes_on_a_follow_up_call(world, ch
     note = found(run, "follow-up-call")[str(ticket)]
     assert old["CallNumber"] in note.message and follow_up["CallNumber"] in note.message
     assert ticket_doc(world, ticket)["externalXRef"] == follow_up["CallNumber"]
+
+
+def test_project_time_billed_later_goes_on_a_new_call(world, changed):
+    ticket, before, entry, invoice = changed["billed_later"]
+    calls = calls_of(world, ticket)
+    assert [keyed(c) for c in calls[: len(before)]] == [keyed(c) for c in before]
+    (new,) = calls[len(before) :]
+    assert new["PONumber"] == invoice["invoiceNumber"] == "P-LATER-1"
+    assert keyed(new) == {entry["id"]: Decimal("2")}
 
 
 def test_throttling_and_server_errors_reach_the_same_end_state(world, folder, changed):

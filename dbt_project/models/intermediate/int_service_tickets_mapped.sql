@@ -3,7 +3,8 @@
 -- the codes. The contract is the one linked to the ticket's agreement (the agreement
 -- sync's link, else the contract whose ZCJ_CW_AgreementID names it); else the customer's
 -- only active contract; else flows.service_sync.contract_fallback; never a terminated or
--- expired one. A ticket whose company is not mapped waits, with the reason.
+-- expired one. A project ticket's call goes on no contract: the project bills its own
+-- invoices. A ticket whose company is not mapped waits, with the reason.
 {%- set fallback = service_sync_setting('contract_fallback', none) %}
 
 with
@@ -137,17 +138,22 @@ final as (
         selected.time_entries,
         selected.actual_hours,
         selected.skip_code,
+        selected.is_project,
+        selected.project_id,
+        selected.phase_id,
         call_customer.customer_number,
         call_customer.call_customer_number,
         call_customer.is_moved,
         coalesce(owner_technician.technician_number, first_technicians.technician_number)
             as technician_number,
         case
+            when selected.is_project then null
             when agreement_contract.contract_number is not null then agreement_contract.contract_number
             when only_contract.contract_number is not null then only_contract.contract_number
             else {{ quoted(fallback) if fallback else 'null' }}
         end as contract_number,
         case
+            when selected.is_project then 'project'
             when agreement_contract.contract_number is not null then 'agreement'
             when only_contract.contract_number is not null then 'only-contract'
             {%- if fallback %}
@@ -158,7 +164,7 @@ final as (
                    service_sync_setting('call_type', 'IT')) }} as call_type,
         coalesce(
             {{ code_by('selected.ticket_type', service_sync_setting('bill_codes', {}), none) }},
-            case when agreement_contract.contract_number is not null
+            case when agreement_contract.contract_number is not null and not selected.is_project
                 then {{ quoted(service_sync_setting('bill_code_agreement', 'CONTRACT')) }}
                 else {{ quoted(service_sync_setting('bill_code', 'T&M')) }}
             end

@@ -6,6 +6,10 @@
 -- "[TE #<id>]" in its Remarks; the incumbent's lines carry no key and are matched by
 -- technician, day and hours, one line to one entry, so that adopting a call never doubles
 -- its hours.
+-- Project time (ID522) goes once a project invoice bills it, never by a down payment; time
+-- billed later goes on a new call (the push makes a call per invoice, PONumber the PSA
+-- invoice number). On a fixed-fee project every billed entry is a labor line at its actual
+-- hours and LaborRate 0: the fee, a line of the fixed-fee item, is what bills it.
 {{ config(materialized='table') }}  {#- four marts and the push read it: computed once #}
 {%- set technicians = service_sync_setting('technicians', {}) %}
 {%- set non_billable = service_sync_setting('non_billable', 'skip') %}
@@ -14,12 +18,20 @@
 with
 
 selected as (
-    select ticket_id from {{ ref('int_service_tickets_selected') }}
+    select ticket_id, is_project, project_id from {{ ref('int_service_tickets_selected') }}
 ),
 
 entries as (
     select * from {{ ref('stg_connectwise__time_entries') }}
-    where charge_to_type = 'ServiceTicket'
+    where charge_to_type in ('ServiceTicket', 'ProjectTicket')
+),
+
+invoices as (
+    select * from {{ ref('stg_connectwise__invoices') }}
+),
+
+projects as (
+    select * from {{ ref('stg_connectwise__projects') }}
 ),
 
 members as (
@@ -66,6 +78,12 @@ planned as (
         coalesce(entries.billable_option, 'Billable') = 'Billable' as is_billable,
         entries.agreement_id,
         entries.invoice_id,
+        selected.is_project,
+        selected.project_id,
+        coalesce(projects.is_fixed_fee, false) as is_fixed_fee,
+        coalesce(invoices.invoice_number, cast(invoices.invoice_id as varchar)) as invoice_number,
+        invoices.invoice_type,
+        invoices.invoice_date,
         entries.started_at,
         coalesce(entries.ended_at, entries.started_at) as ended_at,
         {{ dealer_time('entries.started_at') }} as started_local,
@@ -83,6 +101,8 @@ planned as (
         entries.notes
     from entries
     inner join selected on entries.charge_to_id = selected.ticket_id
+    left join invoices on entries.invoice_id = invoices.invoice_id
+    left join projects on selected.project_id = projects.project_id
     left join members on entries.member_id = members.member_id
     left join configured on lower(entries.member_identifier) = lower(configured.member_identifier)
     left join technicians as erp on lower(members.technician_number) = lower(erp.technician_number)
@@ -91,8 +111,13 @@ planned as (
 sent as (
     select
         *,
-        is_billable or {{ 'true' if non_billable == 'zero' else 'false' }} as goes_to_erp,
-        case when is_billable then hours else 0 end as labor_hours
+        case
+            when is_project then invoice_type is not null and invoice_type <> 'DownPayment'
+            else is_billable or {{ 'true' if non_billable == 'zero' else 'false' }}
+        end as goes_to_erp,
+        case when is_billable or is_project and is_fixed_fee then hours else 0 end
+            as labor_hours,
+        case when is_project and is_fixed_fee then 0.00::decimal(18, 2) end as labor_rate
     from planned
 ),
 
@@ -170,7 +195,11 @@ final as (
             when adopted.call_number is not null then 'technician, day and hours'
         end as erp_matched_by,
         overlapping.overlapping_time_entry_id,
-        case when not sent.goes_to_erp then 'time-entry-not-billable' end as skip_code,
+        case
+            when sent.goes_to_erp then null
+            when sent.is_project then 'project-time-not-billed'
+            else 'time-entry-not-billable'
+        end as skip_code,
         case
             when not sent.goes_to_erp or coalesce(keyed.call_number, adopted.call_number)
                 is not null then null

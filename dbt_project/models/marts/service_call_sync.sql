@@ -5,6 +5,8 @@
 -- technician, or for a person to cancel the open call of a ticket that moved to another
 -- customer; skip a ticket without time or excluded. A ticket's calls are found by the key that opens
 -- their description, "[CW #<ticket id>]": the incumbent's calls are adopted, never doubled.
+-- A project ticket's time goes by invoice: time a later invoice bills goes on a new call
+-- (create-call), never onto a call made before.
 {%- set call_status = service_sync_setting('call_status', 'OKToInvoice') %}
 
 with
@@ -73,7 +75,7 @@ decided as (
         coalesce(time_summary.psa_hours, 0) as psa_hours,
         coalesce(time_summary.erp_hours, 0) as erp_hours,
         -- A closed ticket closes its call: the configured status and the close date.
-        open_calls.call_number is not null and tickets.is_closed
+        open_calls.call_number is not null and tickets.is_closed and not tickets.is_project
             and (open_call.close_date is null
                 {%- if call_status == 'OKToInvoice' %}
                 or open_call.status_code not in ('OKToInvoice', 'Complete', 'Cleared')
@@ -102,6 +104,7 @@ final as (
             when is_customer_changed then 'waiting'
             when waiting_code is not null
                 and (new_entries > 0 or latest_call_number is null) then 'waiting'
+            when new_entries > 0 and is_project then 'create-call'
             when new_entries > 0 and open_call_number is not null then 'update-call'
             when new_entries > 0 and has_invoiced_call then 'follow-up-call'
             when new_entries > 0 then 'create-call'

@@ -26,6 +26,8 @@ renamed as (
             as bill_to_company_id,
         cast(agreement_amount as decimal(18, 2)) as agreement_amount,
         cast(product_total as decimal(18, 2)) as product_total,
+        cast(project__id as bigint) as project_id,
+        cast(phase__id as bigint) as phase_id,
         cast(info__last_updated as timestamptz) as last_updated_at,
         _loaded_at as loaded_at
     from source

@@ -23,6 +23,7 @@ renamed as (
         cast(call_date as timestamptz) as call_date,
         cast(close_date as timestamptz) as close_date,
         cast(labors as varchar) as labors,
+        cast(materials_used as varchar) as materials_used,
         cast(create_date as timestamptz) as created_at,
         cast(last_update as timestamptz) as last_updated_at,
         _loaded_at as loaded_at
