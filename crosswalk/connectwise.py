@@ -41,7 +41,10 @@ ENDPOINTS: dict[str, str] = {
     "project_tickets": "project/tickets",
     "projects": "project/projects",
     "sales_orders": "sales/orders",
+    "order_statuses": "sales/orders/statuses",
     "products": "procurement/products",
+    "catalog_items": "procurement/catalog",
+    "product_types": "procurement/types",
     "members": "system/members",
 }
 
