@@ -353,10 +353,38 @@ class ServiceSyncConfig(FlowConfig):
     push: bool = True
 
 
+class SalesOrderSyncConfig(FlowConfig):
+    """``[flows.sales_order_sync]``: which PSA sales orders become ERP sales orders, and
+    how (crosswalk.example.toml documents each key). Status and product type names are
+    checked against the PSA's, items and codes against the ERP's, at the start of every
+    run."""
+
+    # Sales-order status names synced; empty: every status that is not closed.
+    statuses: list[str] = []
+    # Product type (or product class) -> the ERP item template an item the ERP lacks is
+    # made from; a type not named here uses "<item_template_prefix><type>".
+    item_templates: dict[str, str] = {}
+    item_template_prefix: str = Field(default="**CWItem ", min_length=1, max_length=25)
+    # The item a line gets when its item cannot be made (a template missing or without codes).
+    error_item: str = Field(default="**CWError", min_length=1, max_length=30)
+    # The on-hold code an order with an error-item line is made on, and the one for a
+    # customer on hold that has no code of its own.
+    hold_code: str = Field(default="BadSync", min_length=1, max_length=15)
+    customer_hold_code: str = Field(default="CH", min_length=1, max_length=15)
+    # Where the PSA order id goes on the ERP order: "[CW SO #<id>]" opening the
+    # description, or "CW-SO-<id>" as the PO (the PSA PO then opens the description).
+    key_in: Literal["description", "po"] = "description"
+    # The PSA order's custom field the ERP order number is written into.
+    order_number_field: str = Field(default="ZCJ_SONumber", min_length=1, max_length=30)
+    # false: read, decide and report only; nothing is written to either system.
+    push: bool = True
+
+
 class Flows(_Strict):
     customer_sync: CustomerSyncConfig = CustomerSyncConfig()
     agreement_sync: AgreementSyncConfig = AgreementSyncConfig()
     service_sync: ServiceSyncConfig = ServiceSyncConfig()
+    sales_order_sync: SalesOrderSyncConfig = SalesOrderSyncConfig()
     charge_import: ChargeImportConfig = ChargeImportConfig()
 
 

@@ -42,7 +42,10 @@ ENDPOINTS: dict[str, str] = {
     "projects": "project/projects",
     "project_phases": "project/projects/{id}/phases",
     "sales_orders": "sales/orders",
+    "order_statuses": "sales/orders/statuses",
     "products": "procurement/products",
+    "catalog_items": "procurement/catalog",
+    "product_types": "procurement/types",
     "members": "system/members",
 }
 

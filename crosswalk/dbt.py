@@ -100,10 +100,22 @@ SERVICE_SETTINGS = {
     "fixed_fee_item",
 }
 
+# The [flows.sales_order_sync] keys models read (macros/sales_order_sync.sql and its callers).
+SALES_ORDER_SETTINGS = {
+    "statuses",
+    "item_templates",
+    "item_template_prefix",
+    "error_item",
+    "hold_code",
+    "customer_hold_code",
+    "order_number_field",
+}
+
 
 def model_vars(settings: Settings) -> dict:
     """The settings models read (``var('customer_sync')``, ``var('agreement_sync')``,
-    ``var('service_sync')`` with the dealer's time zone): filters, not secrets."""
+    ``var('service_sync')`` with the dealer's time zone, ``var('sales_order_sync')``):
+    filters, not secrets."""
     erp = settings.systems.eautomate
     service = settings.flows.service_sync.model_dump(include=SERVICE_SETTINGS, mode="json")
     service["time_zone"] = erp.time_zone if erp is not None else "UTC"
@@ -111,6 +123,9 @@ def model_vars(settings: Settings) -> dict:
         "customer_sync": settings.flows.customer_sync.model_dump(include=MODEL_SETTINGS),
         "agreement_sync": settings.flows.agreement_sync.model_dump(include=AGREEMENT_SETTINGS),
         "service_sync": service,
+        "sales_order_sync": settings.flows.sales_order_sync.model_dump(
+            include=SALES_ORDER_SETTINGS
+        ),
     }
 
 

@@ -248,6 +248,71 @@ class BoardStatus(Record):
     inactive: Flag = pa.Field(nullable=True)
 
 
+class OrderStatus(Record):
+    """A sales-order status, read whole: the names ``[flows.sales_order_sync] statuses`` may use."""
+
+    id: Id = pa.Field(nullable=False, ge=1)
+    name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 30})
+    closed_flag: Flag = pa.Field(nullable=True)
+    inactive_flag: Flag = pa.Field(nullable=True)
+
+
+class ProductType(Record):
+    """A product type, read whole: the names ``item_templates`` may use."""
+
+    id: Id = pa.Field(nullable=False, ge=1)
+    name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 50})
+    inactive_flag: Flag = pa.Field(nullable=True)
+
+
+PRODUCT_CLASSES = ["Agreement", "Bundle", "Inventory", "NonInventory", "Service"]
+
+
+class CatalogItem(_Tracked):
+    """A catalog item: the ERP item of the same number is what an order line sells."""
+
+    identifier: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 50})
+    description: Text = pa.Field(nullable=True)
+    product_class: Text = pa.Field(nullable=True, isin=PRODUCT_CLASSES)
+    type__name: Text = pa.Field(nullable=True)
+    inactive_flag: Flag = pa.Field(nullable=True)
+
+
+class SalesOrder(_Tracked):
+    company__id: Id = pa.Field(nullable=False)
+    company__identifier: Text = pa.Field(nullable=True)
+    status__name: Text = pa.Field(nullable=True)
+    bill_to_company__id: Id = pa.Field(nullable=True)
+    ship_to_company__id: Id = pa.Field(nullable=True)
+    site__id: Id = pa.Field(nullable=True)
+    ship_to_site__id: Id = pa.Field(nullable=True)
+    order_date: Stamp = pa.Field(nullable=True)
+    po_number: Text = pa.Field(nullable=True, str_length={"max_value": 50})
+    description: Text = pa.Field(nullable=True)
+    sub_total: Money = pa.Field(nullable=True)
+    total: Money = pa.Field(nullable=True)
+    product_ids: Text = pa.Field(nullable=True)  # JSON: [int]
+    custom_fields: Text = pa.Field(nullable=True)  # JSON: [{id, caption, value, ...}]
+
+
+class Product(_Tracked):
+    """A procurement product: on a sales order, one of its lines."""
+
+    catalog_item__id: Id = pa.Field(nullable=True)
+    catalog_item__identifier: Text = pa.Field(nullable=True)
+    sales_order__id: Id = pa.Field(nullable=True)
+    description: Text = pa.Field(nullable=True)
+    billable_option: Text = pa.Field(nullable=False, isin=["Billable", "DoNotBill", "NoCharge"])
+    product_class: Text = pa.Field(nullable=True, isin=PRODUCT_CLASSES)
+    quantity: Quantity = pa.Field(nullable=True)
+    price: Money = pa.Field(nullable=True)
+    cancelled_flag: Flag = pa.Field(nullable=True)
+    quantity_cancelled: Quantity = pa.Field(nullable=True)
+    cancelled_reason: Text = pa.Field(nullable=True)
+    dropship_flag: Flag = pa.Field(nullable=True)
+    sequence_number: Quantity = pa.Field(nullable=True)
+
+
 companies = Entity("connectwise", "companies", Company, ("id",), cursor="info__last_updated")
 # Every company id, cheaply (customer-sync's sweep): deletions and merges that leave
 # lastUpdated alone, and companies purged outright, which an incremental read never sees.
@@ -300,3 +365,12 @@ boards = Entity("connectwise", "boards", Board, ("id",), mirror=True)
 board_statuses = Entity(
     "connectwise", "board_statuses", BoardStatus, ("id",), parent=boards, mirror=True
 )
+order_statuses = Entity("connectwise", "order_statuses", OrderStatus, ("id",), mirror=True)
+product_types = Entity("connectwise", "product_types", ProductType, ("id",), mirror=True)
+catalog_items = Entity(
+    "connectwise", "catalog_items", CatalogItem, ("id",), cursor="info__last_updated"
+)
+sales_orders = Entity(
+    "connectwise", "sales_orders", SalesOrder, ("id",), cursor="info__last_updated"
+)
+products = Entity("connectwise", "products", Product, ("id",), cursor="info__last_updated")

@@ -127,6 +127,24 @@ class Call(Record):
     last_update: Stamp = pa.Field(nullable=False)
 
 
+class SalesOrder(Record):
+    """A sales order, its lines in ``details`` (JSON)."""
+
+    so_number: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 15})
+    customer_number: Text = pa.Field(nullable=False)
+    bill_to_number: Text = pa.Field(nullable=True)
+    ship_to_number: Text = pa.Field(nullable=True)
+    status: Text = pa.Field(nullable=False, isin=["Canceled", "Invoiced", "Open", "Shipped"])
+    order_type: Text = pa.Field(nullable=True)
+    on_hold_code: Text = pa.Field(nullable=True)
+    po_number: Text = pa.Field(nullable=True, str_length={"max_value": 30})
+    description: Text = pa.Field(nullable=True, str_length={"max_value": 255})
+    date: Text = pa.Field(nullable=True, str_matches=DATE)
+    details: Text = pa.Field(nullable=True)
+    create_date: Stamp = pa.Field(nullable=True)
+    last_update: Stamp = pa.Field(nullable=False)
+
+
 class CodeList(Record):
     """One code of one list; ``HoldCode`` are call holds, ``OnHoldCode`` customer holds."""
 
@@ -143,4 +161,5 @@ technicians = Entity(
 items = Entity("eautomate", "items", Item, ("item",), cursor="last_update")
 contracts = Entity("eautomate", "contracts", Contract, ("contract_id",), cursor="last_update")
 calls = Entity("eautomate", "calls", Call, ("call_number",), cursor="last_update")
+sales_orders = Entity("eautomate", "sales_orders", SalesOrder, ("so_number",), cursor="last_update")
 code_lists = Entity("eautomate", "code_lists", CodeList, ("list_type", "code"))

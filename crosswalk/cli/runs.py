@@ -144,7 +144,7 @@ def run(
     flow: Annotated[
         str,
         typer.Argument(
-            help="customer-sync, agreement-sync, service-sync, "
+            help="customer-sync, agreement-sync, service-sync, sales-order-sync, "
             "charge-import, or all (in that order)."
         ),
     ],

@@ -303,7 +303,7 @@ RESOURCES: dict[str, Resource] = {
             limits={"poNumber": 50},
             refs={
                 "company": COMPANY,
-                "status": kind("order_status"),
+                "status": Ref("order_statuses"),
                 "salesRep": MEMBER,
                 "contact": CONTACT,
                 "site": SITE,
@@ -445,6 +445,40 @@ RESOURCES: dict[str, Resource] = {
             parent=("boards", "board"),
             deletable=False,
         ),
+        # Sales-order statuses, product types and the catalog: the sales-order sync checks
+        # its configured names against them and reads each item's class and type.
+        Resource(
+            "order_statuses",
+            "SalesOrderStatus",
+            required=("name",),
+            limits={"name": 30},
+            unique=("name",),
+            defaults={"defaultFlag": False, "closedFlag": False, "inactiveFlag": False},
+            deletable=False,
+        ),
+        Resource(
+            "product_types",
+            "ProductType",
+            required=("name",),
+            limits={"name": 50},
+            unique=("name",),
+            defaults={"defaultFlag": False, "inactiveFlag": False},
+            deletable=False,
+        ),
+        Resource(
+            "catalog_items",
+            "CatalogItem",
+            required=("identifier", "description", "productClass", "type"),
+            limits={"identifier": 50, "description": 60, "customerDescription": 60},
+            unique=("identifier",),
+            refs={"type": Ref("product_types")},
+            enums={
+                "productClass": ("Agreement", "Bundle", "Inventory", "NonInventory", "Service"),
+            },
+            defaults={"inactiveFlag": False, "serializedFlag": False, "dropShipFlag": False},
+            audit_type="ProductCatalog",
+            deletable=False,
+        ),
         # A project's phases (/project/projects/{id}/phases): billing by phase.
         Resource(
             "project_phases",
@@ -504,6 +538,9 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("project", "tickets"): "project_tickets",
     ("project", "projects"): "projects",
     ("sales", "orders"): "sales_orders",
+    ("sales", "orders", "statuses"): "order_statuses",
+    ("procurement", "catalog"): "catalog_items",
+    ("procurement", "types"): "product_types",
     ("procurement", "products"): "products",
     ("system", "members"): "members",
     ("service", "boards"): "boards",

@@ -26,6 +26,9 @@ Choices the spec leaves open ([I], noted here so tests pin them):
 - Contracts made from a template are numbered ``CN<n>-01`` unless ``ContractNumber`` is
   supplied; ``renewContract`` makes ``<base>-<revision + 1>`` starting the day after the
   old ``ExpDate`` for the same term, and marks the old revision ``Expired``.
+- A sales order that is Shipped, Invoiced or Canceled keeps its lines: a ``saveSalesOrder``
+  whose ``Details`` differ from them is an ``InvalidState`` fault on ``Details`` (its
+  status and hold code can still change).
 - ``setCustomProperties`` with an empty ``Value`` removes the property; ``Key`` is the
   customer number, or the contract's ``ContractID`` (or number).
 - Extensions the spec does not name, following the WSDL's own patterns:
@@ -62,6 +65,7 @@ CALL_STATUSES = (
     "Canceled",
 )
 SO_STATUSES = ("Open", "Shipped", "Invoiced", "Canceled")
+SO_FINAL = ("Shipped", "Invoiced", "Canceled")  # an order whose lines no longer change
 ITEM_KINDS = ("inventory", "nonstock", "expense", "serviceable")
 BILLING_CYCLES = ("Monthly", "Quarterly", "Annual", "One-Time")
 GROUP_TYPES = ("Customer", "Contract", "Equipment", "Item", "SalesOrder", "Employee", "Vendor")
@@ -1696,6 +1700,17 @@ class Operations:
                 )
             if supplied.get("Details") is not None:
                 doc["Details"] = self._so_lines(cur, supplied["Details"], key)
+                if (
+                    key is not None
+                    and current["Status"] in SO_FINAL
+                    and (doc["Details"] != current["Details"])
+                ):
+                    raise fault(
+                        f"Sales order {key} is {current['Status']}: its lines cannot change.",
+                        "InvalidState",
+                        field="Details",
+                        key=key,
+                    )
             now = self.clock.now()
             if key is None:
                 if customer["OnHold"] and doc["OnHoldCode"] is None:

@@ -138,12 +138,22 @@ project_billed_by_phase             project  50%     1 of the fixed-fee projects
 project_billed_on_completion        project   rest   2 one invoice on the project once closed
 product_cancelled                   product   4%     2 all product lines
 product_dropship                    product   8%     2 all product lines
-catalog_item_without_erp_item       refs     fixed   2 catalog.ITEMS_NOT_IN_ERP
+product_item_without_erp_item       product  drawn  1 lines of the catalog items the ERP lacks
+                                                       (USW-24P, FG-60F: sales-order sync)
+sales_order_customer_on_hold        order    fixed  1 the newest order, Ordered, of a
+                                                       customer on hold
+sales_order_synced_by_incumbent     order     ~70%   2 the incumbent's ERP order exists, its
+                                                       Description opens [CW SO #<id>]
+catalog_item_without_erp_item       refs     fixed   3 catalog.ITEMS_NOT_IN_ERP
 contract_template                   contract fixed     one per type with a template
 contract_template_default           contract fixed   1 **CW Default
 contract_template_misnamed          contract fixed   1 catalog.MISNAMED_TEMPLATES
 item_template                       item     fixed     the **CWBase item of each template
 item_fixed_fee                      item     fixed   1 CW-FIXEDFEE, nonstock (fixed fees)
+item_template_sales                 item     fixed   4 **CWItem <product type>, inactive, with
+                                                       an inventory or expense and a sales code
+item_template_without_codes         item     fixed   1 **CWItem Security: no codes
+item_error                          item     fixed   1 **CWError, the sales-order error item
 contract_linked_to_agreement        contract  rest   3 the incumbent's contracts (I):
                                                        ZCJ_CW_AgreementID set
 contract_without_agreement_property contract  5%     2 I; no ZCJ_CW_AgreementID
@@ -189,7 +199,7 @@ from .invoices import Invoices
 from .scales import SCALES, Scale
 from .store import ENTITY_TABLES, Store
 
-GENERATOR = "crosswalk-world 3"
+GENERATOR = "crosswalk-world 4"
 
 __all__ = [
     "ANCHOR",

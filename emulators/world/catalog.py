@@ -147,8 +147,30 @@ ITEMS = (
     ("LAB-INST", "Equipment Installation", "Service", False, 250.0, 90.0, "order", "Each"),
     ("FREIGHT", "Freight & Delivery", "NonInventory", False, 75.0, 60.0, "order", "Each"),
 )  # fmt: skip
-# Catalog items the ERP has no item for: the agreement sync must create them.
-ITEMS_NOT_IN_ERP = ("AV-EDR", "USW-24P")
+# Each catalog item's product type (``/procurement/types``): the sales-order sync makes an
+# item the ERP lacks from the item template of its type (``**CWItem <type>``).
+PRODUCT_TYPES = ("Hardware", "Consumables", "Networking", "Security", "Cabling", "Software",
+                 "Managed Services", "Labor", "Freight")  # fmt: skip
+ITEM_TYPES = {
+    **dict.fromkeys(("MX-3071", "IRC5535", "TA4053CI", "M608DN", "LAT5450", "OPT7020"),
+                    "Hardware"),
+    **dict.fromkeys(("MX-61NTBA", "TK-8337K", "CF237X", "DRUM-MX61"), "Consumables"),
+    "FG-60F": "Security",
+    "USW-24P": "Networking",
+    "CAT6-1000": "Cabling",
+    **dict.fromkeys(("M365-BP", "M365-BS"), "Software"),
+    **dict.fromkeys(("SEAT-MSP", "SRV-MSP", "BKP-TB", "MPS-DEV", "MPS-CLR", "MPS-BW", "AV-EDR"),
+                    "Managed Services"),
+    **dict.fromkeys(("LAB-ONS", "LAB-INST"), "Labor"),
+    "FREIGHT": "Freight",
+}  # fmt: skip
+# Catalog items the ERP has no item for: the agreement sync must create them (AV-EDR), the
+# sales-order sync too, from the item template of their type (USW-24P: one with codes;
+# FG-60F: one without, so its lines get the error item).
+ITEMS_NOT_IN_ERP = ("AV-EDR", "USW-24P", "FG-60F")
+# Sales-order statuses (``/sales/orders/statuses``): (name, closed).
+ORDER_STATUSES = (("New", False), ("Ordered", False), ("Received", False), ("Delivered", False),
+                  ("Closed", True), ("Cancelled", True))  # fmt: skip
 # ERP-only items: the serviceable item every synced call uses; stock the PSA never sells.
 ERP_ONLY_ITEMS = (
     ("CW-SERVICE", "ConnectWise service call", "serviceable", False, 0.0, 0.0),
@@ -240,13 +262,14 @@ class World:
             "project_status", ("Open", "In Progress", "On Hold", ("Closed", ">Closed"))
         )
         self.project_types = list(cat.keyed("project_type", PROJECT_TYPES).values())
-        self.order_status = cat.keyed(
-            "order_status", ("New", "Ordered", "Received", "Delivered", "Closed", "Cancelled")
-        )
+        self.order_status = cat.keyed("order_status", [n for n, _ in ORDER_STATUSES])
+        self.product_type = cat.keyed("product_type", PRODUCT_TYPES)
+        self.product_category = cat.keyed("product_category", ("Products", "Services"))
         self.items = [
             Item(
                 cat.add("catalog_item", i, name, identifier=ident, productClass=kind,
-                        serializedFlag=serial, price=price, cost=cost, unitOfMeasure=uom),
+                        serializedFlag=serial, price=price, cost=cost, unitOfMeasure=uom,
+                        type=self.product_type[ITEM_TYPES[ident]]),
                 kind, serial, price, cost, use, uom,
             )
             for i, (ident, name, kind, serial, price, cost, use, uom) in enumerate(ITEMS, 1)
@@ -329,7 +352,8 @@ class World:
 def write(store: Store, world: World, dealer_number: str, admin: str) -> None:
     """The catalogs into ``connectwise.refs``, the PSA setup tables the API serves
     (``agreement_types``, ``billing_statuses``, ``boards``, ``board_statuses``,
-    ``board_types``), the ERP setup into the ``world`` tables."""
+    ``board_types``, ``order_statuses``, ``product_types``, ``catalog_items``), the ERP
+    setup into the ``world`` tables."""
     _write_refs(store, world)
     _write_setup(store, world, admin)
     _write_erp_setup(store, world, dealer_number)
@@ -406,6 +430,44 @@ def _write_setup(store: Store, world: World, admin: str) -> None:
             "_info": info(at, admin, at, admin),
         }
         store.records["billing_statuses"].put(ref["id"], None, at, doc)
+    _write_procurement(store, world, admin, at)
+
+
+def _write_procurement(store: Store, world: World, admin: str, at: int) -> None:
+    """Sales-order statuses, product types and the catalog as full records (the sales-order
+    sync checks its configured names against them and reads each item's class and type)."""
+    stamp = info(at, admin, at, admin)
+    for sort, (name, closed) in enumerate(ORDER_STATUSES, 1):
+        ref = world.order_status[name]
+        doc = {**ref, "sortOrder": sort, "defaultFlag": sort == 1, "closedFlag": closed,
+               "inactiveFlag": False, "_info": stamp}  # fmt: skip
+        store.records["order_statuses"].put(ref["id"], None, at, doc)
+    for name in PRODUCT_TYPES:
+        ref = world.product_type[name]
+        doc = {**ref, "defaultFlag": False, "inactiveFlag": False, "_info": stamp}
+        store.records["product_types"].put(ref["id"], None, at, doc)
+    for item in world.items:
+        doc = {
+            "id": item.ref["id"],
+            "identifier": item.ref["identifier"],
+            "description": item.ref["name"],
+            "inactiveFlag": False,
+            "productClass": item.product_class,
+            "type": world.product_type[ITEM_TYPES[item.ref["identifier"]]],
+            "category": world.product_category[
+                "Services" if item.product_class in ("Agreement", "Service") else "Products"
+            ],
+            "serializedFlag": item.serialized,
+            "serializedCostFlag": False,
+            "phaseProductFlag": False,
+            "price": item.price,
+            "cost": item.cost,
+            "taxableFlag": item.product_class in ("Inventory", "NonInventory"),
+            "dropShipFlag": False,
+            "specialOrderFlag": False,
+            "_info": stamp,
+        }
+        store.records["catalog_items"].put(item.ref["id"], None, at, doc)
 
 
 def _write_boards(store: Store, world: World, admin: str, at: int) -> None:

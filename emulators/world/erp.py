@@ -62,8 +62,11 @@ What the ERP holds, and its awkward parts:
 - Items: the world's items, plus expense items (one an expense twin of an inventory item),
   one discontinued item and ``CW-FIXEDFEE``, the non-inventory (``nonstock``) part fixed-fee
   project billing goes on.
-- Sales orders: 70% of the PSA orders of customers that sync (ID966), held when the
-  customer is on hold and the order open; lines for products the ERP has.
+- Items also: the sales-order sync's item templates ``**CWItem <product type>`` (inactive;
+  ``**CWItem Security`` has no codes) and the error item ``**CWError``.
+- Sales orders: 70% of the PSA orders of customers that sync (ID966), ``Description``
+  opening with ``[CW SO #<order id>]`` (the incumbent's key), held when the customer is on
+  hold and the order open; lines for products the ERP has.
 """
 
 from __future__ import annotations
@@ -170,6 +173,22 @@ EXTRA_ITEMS = (
 # items keep their ids and draws.
 FIXED_FEE_ITEM = ("CW-FIXEDFEE", "ConnectWise fixed fee (project billing)", "nonstock",
                   "SERVICE", None, None, True)  # fmt: skip
+# Item templates of the sales-order sync (seed 004: an inventory or expense code and a sales
+# code each), inactive so they are never sold; **CWItem Security lacks its codes. And the
+# error item a line gets when its item cannot be made. Added after CW-FIXEDFEE, so the other
+# items keep their ids and draws.
+ITEM_TEMPLATES = (
+    ("**CWItem Hardware", "CW item template: Hardware", "inventory", "EQUIP", "INV-EQ", None,
+     False),
+    ("**CWItem Consumables", "CW item template: Consumables", "inventory", "SUPPLIES", "INV-SUP",
+     None, False),
+    ("**CWItem Networking", "CW item template: Networking", "inventory", "IT", "INV-IT", None,
+     False),
+    ("**CWItem Software", "CW item template: Software", "expense", "IT", None, "EXP-SW", False),
+    ("**CWItem Security", "CW item template: Security", "nonstock", None, None, None, False),
+)  # fmt: skip
+ERROR_ITEM = ("**CWError", "Sales order sync: item could not be made (see the report)",
+              "expense", "SUPPLIES", None, "EXP-SUP", True)  # fmt: skip
 ACTIVITY = {"Remote": "REMOTE", "Onsite": "ONSITE", "Travel": "TRAVEL", "After Hours": "AFTERHRS",
             "Project": "PROJECT"}  # fmt: skip
 CALL_TYPES = {"Help Desk": "IT", "Field Service": "REPAIR", "Managed Print": "SUPPLY",
@@ -386,6 +405,7 @@ def _items(rng: random.Random, store: Store) -> set[str]:
         rows.append((number, description, kind, *codes, active))
     rows += [tuple(item) for item in EXTRA_ITEMS]
     rows.append(FIXED_FEE_ITEM)
+    rows += [*ITEM_TEMPLATES, ERROR_ITEM]
     table = _writer(store, "items", ("item_id", BIG), ("item", TEXT), ("active", FLAG),
                     ("last_update", STAMP), ("doc", TEXT))  # fmt: skip
     for item_id, (number, description, kind, sales, inventory, expense, active) in enumerate(
@@ -410,6 +430,11 @@ def _items(rng: random.Random, store: Store) -> set[str]:
             store.case("item_template", "eautomate", "items", item_id)
         elif number == FIXED_FEE_ITEM[0]:
             store.case("item_fixed_fee", "eautomate", "items", item_id)
+        elif number.startswith("**CWItem "):
+            store.case("item_template_sales" if sales else "item_template_without_codes",
+                       "eautomate", "items", item_id)  # fmt: skip
+        elif number == ERROR_ITEM[0]:
+            store.case("item_error", "eautomate", "items", item_id)
     table.flush()
     return {row[0] for row in rows}
 
@@ -1126,7 +1151,7 @@ def _sales_orders(rng: random.Random, store: Store, customers: Customers, items:
                                             for i, *_ in lines[order_id]) else "Supplies",
             "OnHoldCode": "CH" if held else None,
             "PONumber": po,
-            "Description": description,
+            "Description": f"[CW SO #{order_id}] {description}"[:255],
             "Date": date[:10],
             "Details": [
                 {"LineNumber": n, "Item": item, "Description": text_, "Quantity": quantity,
@@ -1137,4 +1162,5 @@ def _sales_orders(rng: random.Random, store: Store, customers: Customers, items:
             "LastUpdate": text(stamp),
         }  # fmt: skip
         table.add(so_number, customer, state, local(stamp), dumps(doc))
+        store.case("sales_order_synced_by_incumbent", "connectwise", "sales_orders", order_id)
     table.flush()

@@ -4,7 +4,7 @@ import random
 
 from .agreements import Picker
 from .cases import quota
-from .catalog import World
+from .catalog import ITEMS_NOT_IN_ERP, World
 from .common import ANCHOR_TS, DAY, HOUR, START_TS, info, iso, midnight, money
 from .invoices import Invoices
 from .parties import Parties
@@ -13,6 +13,8 @@ from .store import Store
 
 FIRST_ORDER_ID = 8001
 FIRST_PRODUCT_ID = 9001
+ORDER_NUMBER_FIELD = {"id": 7, "caption": "ZCJ_SONumber", "type": "Text",
+                      "entryMethod": "EntryField", "numberOfDecimals": 0}  # fmt: skip
 CANCEL_REASONS = ("Customer changed their mind", "Out of stock at distributor", "Duplicate line")
 
 
@@ -26,6 +28,17 @@ def build(
     store: Store,
 ) -> None:
     picker = Picker([c for c in parties.clients if c.contacts])
+    # The newest order goes to a customer on hold (its company pick is still drawn, so the
+    # other orders keep theirs): the ERP order must be made on hold.
+    held = next(
+        c
+        for c in picker.companies
+        if c.customer is not None
+        and c.customer.on_hold
+        and c.customer.sync
+        and c.customer.is_active
+        and c.customer.key == "identifier"
+    )
     vendors = [c for c in parties.companies if c.kind == "vendor"]
     items = [item for item in world.items if item.use in ("order", "both")]
     dates = sorted(rng.randint(START_TS, ANCHOR_TS - DAY) for _ in range(scale.sales_orders))
@@ -44,6 +57,9 @@ def build(
             status = "Cancelled" if rng.random() < 0.03 else "Closed"
         else:
             status = rng.choice(("New", "Ordered", "Received", "Delivered", "Closed"))
+        if order_id == FIRST_ORDER_ID + len(dates) - 1:
+            company, status = held, "Ordered"
+            store.case("sales_order_customer_on_hold", "connectwise", "sales_orders", order_id)
         order_ref = {"id": order_id, "identifier": str(order_id)}
         product_ids, subtotal, taxable = [], 0.0, 0.0
         for sequence in range(count):
@@ -91,6 +107,8 @@ def build(
             for case, chosen in (("product_cancelled", cancelled), ("product_dropship", dropship)):
                 if line in chosen:
                     store.case(case, "connectwise", "products", product_id)
+            if item.ref["identifier"] in ITEMS_NOT_IN_ERP:
+                store.case("product_item_without_erp_item", "connectwise", "products", product_id)
             product_ids.append(product_id)
             product_id += 1
             line += 1
@@ -121,6 +139,8 @@ def build(
             "billClosedFlag": status == "Closed",
             "billShippedFlag": False,
             "description": f"Order for {company.name}"[:100],
+            # The field the incumbent writes the ERP order number into, set up but empty.
+            "customFields": [dict(ORDER_NUMBER_FIELD)],
         }
         if rng.random() < 0.4:
             doc["poNumber"] = f"{company.identifier[:8]}-{rng.randint(100, 9999)}"

@@ -29,6 +29,9 @@ ENTITY_TABLES = (
     "board_statuses",
     "board_types",
     "project_phases",
+    "order_statuses",
+    "product_types",
+    "catalog_items",
 )
 
 DDL = [

@@ -1197,6 +1197,16 @@ def test_sales_orders(ea):
     )
     assert saved["OnHoldCode"] is None and saved["Status"] == "Shipped"
     assert saved["Details"] == made["Details"] and saved["PONumber"] == "PO-77"
+    # A shipped order keeps its lines; the same lines again are no change.
+    same = [{k: line[k] for k in ("Item", "Quantity", "Price")} for line in made["Details"]]
+    ok(ea, "saveSalesOrder", SalesOrder={"SONumber": made["SONumber"], "Details": same})
+    fails(
+        ea,
+        "saveSalesOrder",
+        "InvalidState",
+        field="Details",
+        SalesOrder={"SONumber": made["SONumber"], "Details": [*same, same[0]]},
+    )
     fails(ea, "saveSalesOrder", "NotFound", SalesOrder={"SONumber": "SO0", "Status": "Open"})
     fails(
         ea,

@@ -439,6 +439,8 @@ PER_TABLE = {
     ("companies", "types"): "company_type",
     ("contacts", "types"): "contact_type",
     ("project_phases", "status"): "phase_status",
+    ("catalog_items", "type"): "product_type",
+    ("catalog_items", "category"): "product_category",
 }
 
 
@@ -826,6 +828,10 @@ def test_exact_case_counts(docs, customers, cases, con):
         "contract_template_misnamed": len(MISNAMED_TEMPLATES),
         "item_template": len(templated) + 1 + len(MISNAMED_TEMPLATES),
         "item_fixed_fee": 1,
+        "item_template_sales": 4,
+        "item_template_without_codes": 1,
+        "item_error": 1,
+        "sales_order_customer_on_hold": 1,
     }
     # The workspace operator's cases: tests/emulators/test_operate_world.py; the incumbent's
     # contracts: tests/emulators/test_agreement_world.py.

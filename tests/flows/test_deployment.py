@@ -28,6 +28,7 @@ PREFECT = str(Path(sys.executable).parent / "prefect")
 SCHEDULES = {
     "customer-sync": ("*/15 * * * *", "CANCEL_NEW"),
     "service-sync": ("5-59/15 * * * *", "CANCEL_NEW"),
+    "sales-order-sync": ("10-59/15 * * * *", "CANCEL_NEW"),
     "agreement-sync": ("30 1 * * *", "ENQUEUE"),
     "charge-import": ("0 5 * * *", "ENQUEUE"),
 }

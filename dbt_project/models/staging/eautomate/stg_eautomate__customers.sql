@@ -31,6 +31,7 @@ renamed as (
         cast(web_site as varchar) as website,
         coalesce(cast(active as boolean), false) as is_active,
         coalesce(cast(on_hold as boolean), false) as is_on_hold,
+        cast(on_hold_code as varchar) as on_hold_code,
         cast(customer_type_code as varchar) as customer_type_code,
         cast(branch_number as varchar) as branch_number,
         cast(territory_code as varchar) as territory_code,

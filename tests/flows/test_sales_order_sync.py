@@ -1,0 +1,355 @@
+"""sales-order-sync end to end on a small world of its own: PSA sales orders become ERP sales
+orders through item templates, every rule named by its test. The module's world is mapped by
+customer-sync once, then one plan and one real run are made; the tests read what they did,
+in order, and the later ones change the world and run again."""
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from crosswalk.config import ConfigError, SalesOrderSyncConfig
+from crosswalk.eautomate import EAutomate
+from crosswalk.warehouse import Warehouse
+from flows.customer_sync.flow import customer_sync
+from flows.sales_order_sync.flow import problems_of, sales_order_sync
+from flows.sales_order_sync.push import order_key
+
+pytestmark = pytest.mark.flow
+WORLD, FOLDER = "sales-order-world", "sales-order-sync"  # conftest serves the world
+
+SETTINGS = (
+    '[flows.sales_order_sync]\nstatuses = ["New", "Ordered", "Received", "Delivered", "Closed"]\n'
+)
+
+
+def configure(world, folder, extra: str = SETTINGS) -> str:
+    """The world's configuration on the module's warehouse; customers are mapped, not
+    pushed (this module is about orders)."""
+    text = world.config.read_text(encoding="utf-8").replace(
+        'path = "warehouse.duckdb"', f'path = "{folder}/wh.duckdb"'
+    )
+    path = folder / "crosswalk.toml"
+    path.write_text(f"{text}\n[flows.customer_sync]\npush = false\n{extra}", encoding="utf-8")
+    return str(path)
+
+
+def sync(world, folder, extra: str = SETTINGS, **kwargs):
+    run = sales_order_sync(config=configure(world, folder, extra), **kwargs)
+    assert run.status == "completed", run.message
+    return run
+
+
+def query(folder, sql, params=None):
+    with Warehouse(folder / "wh.duckdb").connect(read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def case(world, name) -> list:
+    return [
+        r[0]
+        for r in world.store.query(
+            "SELECT id FROM world.cases WHERE case_name = ? ORDER BY 1", [name]
+        )
+    ]
+
+
+def erp_orders(world) -> dict[int, list[dict]]:
+    """ERP sales orders by the PSA order their key names."""
+    found: dict[int, list[dict]] = {}
+    for (doc,) in world.store.query("SELECT doc FROM eautomate.sales_orders ORDER BY so_number"):
+        order = json.loads(doc)
+        psa = order_key(order["Description"], order["PONumber"])
+        if psa is not None:
+            found.setdefault(psa, []).append(order)
+    return found
+
+
+def psa_order(world, order_id) -> dict:
+    (doc,) = world.store.one("SELECT doc FROM connectwise.sales_orders WHERE id = ?", [order_id])
+    return json.loads(doc)
+
+
+def field_of(world, order_id) -> str | None:
+    fields = psa_order(world, order_id).get("customFields") or []
+    return next((f.get("value") for f in fields if f["caption"] == "ZCJ_SONumber"), None)
+
+
+def found(run, code) -> dict[str, object]:
+    return {f.record_id: f for f in run.failures.found.values() if f.code == code}
+
+
+def writes(run) -> list[tuple]:
+    return sorted(
+        (w.system, w.action, w.target, json.dumps(dict(w.changes), default=str))
+        for w in run.planned
+    )
+
+
+def total(order: dict) -> Decimal:
+    return sum(
+        (Decimal(str(d["Quantity"])) * Decimal(str(d["Price"])) for d in order["Details"]),
+        Decimal(0),
+    ).quantize(Decimal("0.01"))
+
+
+@pytest.fixture(scope="module")
+def first(world, folder):
+    mapped = customer_sync(config=configure(world, folder))
+    assert mapped.status == "completed", mapped.message
+    before = erp_orders(world)
+    plan = sync(world, folder, plan=True)
+    after_plan = erp_orders(world)
+    real = sync(world, folder)
+    return {"plan": plan, "run": real, "before": before, "after_plan": after_plan}
+
+
+def synced(folder, where="true", params=None) -> list[dict]:
+    with Warehouse(folder / "wh.duckdb").connect(read_only=True) as con:
+        cursor = con.execute(f"SELECT * FROM marts.sales_order_sync WHERE {where}", params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def test_a_plan_lists_exactly_what_the_run_then_writes(first):
+    plan, run = first["plan"], first["run"]
+    assert first["after_plan"] == first["before"]
+    new = "(the new order's number)"
+    planned = [w for w in writes(plan) if new not in w[3]]
+    assert planned == [w for w in writes(run) if w[1] != "set-order-field" or w in planned]
+    assert len(plan.planned) == len(run.planned) and run.planned
+    made = [w for w in plan.planned if w.action in ("create-sales-order", "update-sales-order")]
+    assert plan.notes[-1] == (
+        f"sales orders: {len(made)} would be made or changed, {sum(w.money for w in made):+,.2f}"
+    )
+
+
+def test_orders_are_made_with_their_key_and_the_number_is_written_back(world, folder, first):
+    created = [w for w in first["run"].planned if w.action == "create-sales-order"]
+    assert created
+    held = erp_orders(world)
+    for write in created:
+        order_id = int(write.target.removeprefix("sales order [CW SO #").rstrip("]"))
+        (order,) = held[order_id]
+        assert order["Description"].startswith(f"[CW SO #{order_id}]")
+        assert field_of(world, order_id) == order["SONumber"]
+
+
+def test_orders_the_incumbent_made_are_adopted_never_made_twice(world, first):
+    incumbent = case(world, "sales_order_synced_by_incumbent")
+    held = erp_orders(world)
+    assert incumbent and all(len(held[order_id]) == 1 for order_id in incumbent)
+    created = {w.target for w in first["run"].planned if w.action == "create-sales-order"}
+    assert not created & {f"sales order [CW SO #{i}]" for i in incumbent}
+
+
+def test_an_item_the_erp_lacks_is_made_from_its_types_template(world, apis, first):
+    _, ea = apis
+    made = [w.target for w in first["run"].planned if w.action == "create-item"]
+    assert made == ["item USW-24P"]
+    item = ea.item("USW-24P")
+    assert (item["ItemKind"], item["InventoryCode"], item["SalesCode"]) == (
+        "inventory",
+        "INV-IT",
+        "IT",
+    )
+
+
+def test_a_template_without_codes_puts_the_error_item_on_the_line_and_says_why(
+    world, folder, first
+):
+    lines = case(world, "product_item_without_erp_item")
+    errors = found(first["run"], "item-template-codes-missing")
+    fg = [
+        line_id
+        for (line_id,) in query(
+            folder,
+            "SELECT line_id FROM intermediate.int_sales_order_lines_planned "
+            "WHERE item_identifier = 'FG-60F' AND line_action = 'error-item'",
+        )
+    ]
+    assert fg and set(fg) <= set(lines) and {str(i) for i in fg} <= set(errors)
+    failure = errors[str(fg[0])]
+    assert "FG-60F" in failure.message and "**CWItem Security" in failure.message
+    assert "**CWError" in failure.message
+    for row in synced(folder, "error_lines > 0 AND action = 'in-sync' AND NOT is_erp_final"):
+        (order,) = erp_orders(world)[row["order_id"]]
+        assert any(d["Item"] == "**CWError" for d in order["Details"])
+        assert order["OnHoldCode"] in ("BadSync", "CH")
+
+
+def test_cancelled_lines_are_skipped_and_drop_ship_lines_marked(world, folder, first):
+    cancelled = set(case(world, "product_cancelled"))
+    dropship = set(case(world, "product_dropship"))
+    rows = query(
+        folder,
+        "SELECT line_id, line_action, line_description FROM "
+        "intermediate.int_sales_order_lines_planned",
+    )
+    assert rows
+    for line_id, action, description in rows:
+        if line_id in cancelled:
+            assert action == "skip"
+        elif line_id in dropship:
+            assert description.startswith("[Drop ship] ")
+
+
+def test_an_order_of_a_customer_on_hold_is_made_on_hold(world, first):
+    (order_id,) = case(world, "sales_order_customer_on_hold")
+    (order,) = erp_orders(world)[order_id]
+    assert order["OnHoldCode"] == "CH" and order["Status"] == "Open"
+
+
+def test_every_order_written_is_read_back_and_its_total_is_the_psas(world, folder, first):
+    run = first["run"]
+    assert not found(run, "order-amount-mismatch")
+    held = erp_orders(world)
+    for row in synced(folder, "action = 'in-sync'"):
+        (order,) = held[row["order_id"]]
+        assert total(order) == Decimal(row["planned_total"]).quantize(Decimal("0.01"))
+
+
+def test_a_shipped_or_invoiced_order_is_never_changed_and_the_difference_reported(
+    world, folder, first
+):
+    final = synced(folder, "action = 'final-changed'")
+    assert final
+    reported = found(first["run"], "order-changed-after-shipping")
+    assert {str(r["order_id"]) for r in final} == set(reported)
+    updated = {w.target for w in first["run"].planned if w.action == "update-sales-order"}
+    assert not updated & {f"sales order {r['so_number']}" for r in final}
+
+
+def test_the_second_run_writes_nothing(world, folder, first):
+    assert sync(world, folder).planned == []
+
+
+def test_a_line_cancelled_before_shipping_updates_the_erp_order(world, folder, apis):
+    cw, _ = apis
+    (row,) = synced(
+        folder,
+        "action = 'in-sync' AND NOT is_erp_final AND line_count > 1 ORDER BY order_id LIMIT 1",
+    )
+    ((line_id, quantity),) = query(
+        folder,
+        "SELECT line_id, quantity FROM intermediate.int_sales_order_lines_planned "
+        "WHERE order_id = ? AND line_action <> 'skip' ORDER BY line_order LIMIT 1",
+        [row["order_id"]],
+    )
+    cw.patch(
+        "procurement/products",
+        line_id,
+        {"cancelledFlag": True, "quantityCancelled": float(quantity)},
+    )
+    run = sync(world, folder)
+    assert [w.target for w in run.planned if w.action == "update-sales-order"] == [
+        f"sales order {row['so_number']}"
+    ]
+    (order,) = erp_orders(world)[row["order_id"]]
+    assert len(order["Details"]) == row["line_count"] - 1
+    assert sync(world, folder).planned == []
+
+
+def test_a_crash_between_an_order_create_and_its_record_makes_one_order(
+    world, folder, apis, monkeypatch
+):
+    cw, _ = apis
+    # A new PSA order for a mapped customer, in a synced status.
+    (row,) = synced(
+        folder, "action = 'in-sync' AND order_status = 'Ordered' ORDER BY order_id LIMIT 1"
+    )
+    psa = psa_order(world, row["order_id"])
+    made = cw.create(
+        "sales/orders",
+        {
+            "company": {"id": psa["company"]["id"]},
+            "status": {"id": psa["status"]["id"]},
+            "salesRep": {"id": psa["salesRep"]["id"]},
+            "orderDate": psa["orderDate"],
+            "description": "Crash test order",
+        },
+    )
+    line = json.loads(
+        world.store.one(
+            "SELECT doc FROM connectwise.products WHERE id = ?", [psa["productIds"][0]]
+        )[0]
+    )
+    cw.create(
+        "procurement/products",
+        {
+            "catalogItem": {"id": line["catalogItem"]["id"]},
+            "billableOption": "Billable",
+            "salesOrder": {"id": made["id"]},
+            "quantity": 2,
+            "price": 10.5,
+            "description": "crash line",
+        },
+    )
+    original = EAutomate.save_sales_order
+
+    def crash_after_sending(self, order):
+        answer = original(self, order)
+        if not order.get("SONumber"):
+            raise RuntimeError("crash between the create and its record")
+        return answer
+
+    monkeypatch.setattr(EAutomate, "save_sales_order", crash_after_sending)
+    with pytest.raises(RuntimeError, match="crash between"):
+        sales_order_sync(config=configure(world, folder))
+    monkeypatch.setattr(EAutomate, "save_sales_order", original)
+    pending = query(folder, "SELECT action, target_key FROM sync.push_log WHERE outcome IS NULL")
+    assert pending == [("create-sales-order", f"sales order [CW SO #{made['id']}]")]
+    rerun = sync(world, folder)
+    assert len(erp_orders(world)[made["id"]]) == 1
+    assert "create-sales-order" not in {w.action for w in rerun.planned}
+    (order,) = erp_orders(world)[made["id"]]
+    assert total(order) == Decimal("21.00")
+
+
+def test_throttling_and_server_errors_reach_the_same_end_state(world, folder, apis):
+    _, ea = apis
+    rows = synced(folder, "action = 'in-sync' AND NOT is_erp_final ORDER BY order_id LIMIT 2")
+    for row in rows:
+        ea.save_sales_order({"SONumber": row["so_number"], "Details": []})
+    servers = [world.servers["connectwise"], world.servers["eautomate"]]
+    for server in servers:
+        server.faults.configure(seed=5, throttle=0.2, error=0.1, retry_after=0)
+    try:
+        run = sync(world, folder)
+    finally:
+        for server in servers:
+            server.faults.clear()
+    assert sum(sum(s.faults.injected.values()) for s in servers) > 0
+    assert {w.target for w in run.planned if w.action == "update-sales-order"} == {
+        f"sales order {r['so_number']}" for r in rows
+    }
+    held = erp_orders(world)
+    for row in rows:
+        assert total(held[row["order_id"]][0]) == Decimal(row["planned_total"]).quantize(
+            Decimal("0.01")
+        )
+    assert sync(world, folder).planned == []
+
+
+def test_a_configured_name_the_systems_do_not_serve_is_a_configuration_failure(world, folder):
+    typo = '[flows.sales_order_sync]\nstatuses = ["Ordered", "Shiped"]\n'
+    with pytest.raises(ConfigError, match="'Shiped' is not a sales-order status"):
+        sales_order_sync(config=configure(world, folder, typo))
+
+
+def test_names_and_codes_are_checked_against_what_the_systems_serve():
+    config = SalesOrderSyncConfig(
+        statuses=["Ordered"], item_templates={"Routers": "**CWItem Net"}, hold_code="HOLD"
+    )
+    items = {"**CWERROR": ("SUPPLIES", None, None)}
+    problems = problems_of(
+        config, ["Ordered"], ["Hardware", "Inventory"], items, ["CH", "BadSync"], {}
+    )
+    assert [p.split(":")[0] for p in problems] == [
+        "flows.sales_order_sync.item_templates",
+        "flows.sales_order_sync.error_item",
+        "flows.sales_order_sync.hold_code",
+    ]
+    fine = SalesOrderSyncConfig(statuses=["Ordered"], item_templates={"Hardware": "**CWItem X"})
+    good = {"**CWERROR": ("SUPPLIES", None, "EXP-SUP")}
+    assert problems_of(fine, ["Ordered"], ["Hardware"], good, ["CH", "BadSync"], {}) == []
