@@ -609,8 +609,12 @@ def test_a_board_or_status_the_psa_does_not_serve_is_a_configuration_failure(wor
 
 
 def test_a_configured_code_the_erp_does_not_serve_is_a_configuration_failure(world, folder):
-    typo = '[flows.service_sync]\ncall_types = { "Help Desk" = "HELPDSK" }\n'
+    typo = (
+        '[flows.service_sync]\ncall_types = { "Help Desk" = "HELPDSK" }\n'
+        'fixed_fee_item = "CW-FIXEDFE"\n'
+    )
     with pytest.raises(ConfigError) as refused:
         service_sync(config=configure(world, folder, typo))
     message = str(refused.value)
     assert "flows.service_sync.call_types.Help Desk" in message and "'HELPDSK'" in message
+    assert "flows.service_sync.fixed_fee_item: 'CW-FIXEDFE' is not an item" in message
