@@ -8,7 +8,8 @@ once with customer-sync (reading and mapping only), then runs service-sync twice
 (ephemeral Prefect) and prints, per run, the wall time, the requests each emulated system
 answered (ConnectWise by method, e-automate by operation), the writes by action, and the
 hours reconciliation in marts.ticket_hours: tickets whose hours agree, the hours on each
-side, and why the rest differ.
+side, and why the rest differ; and per state, the project invoices (ID522) with their fixed
+fees and hours against the ERP's (marts.project_invoice_sync).
 """
 
 import functools
@@ -33,6 +34,15 @@ def reconcile(con) -> None:
     print(f"\nreconciliation: {agreeing} of {total} tickets' hours agree; PSA billable "
           f"{psa} h, on ERP labor {erp} h")  # fmt: skip
     print("differ: " + ", ".join(f"{why.strip()} {n} ({h} h)" for why, n, h in reasons))
+    states = con.execute(
+        "SELECT state || coalesce(' ' || reason_code, ''), count(*), "
+        "coalesce(sum(fee_amount), 0), coalesce(sum(erp_fee_amount), 0), "
+        "coalesce(sum(billed_hours), 0), coalesce(sum(erp_hours), 0) "
+        "FROM marts.project_invoice_sync GROUP BY 1 ORDER BY 2 DESC"
+    ).fetchall()
+    print("project invoices: " + "; ".join(
+        f"{state} {n} (fees {fee} / ERP {erp_fee}, hours {hours} / ERP {erp_hours})"
+        for state, n, fee, erp_fee, hours, erp_hours in states))  # fmt: skip
 
 
 def load_flow():

@@ -3,7 +3,7 @@
 import pandera.pandas as pa
 
 from crosswalk.entities import Entity
-from schemas.base import Flag, Id, Money, Quantity, Record, Stamp, Text
+from schemas.base import Flag, Id, Int, Money, Quantity, Record, Stamp, Text
 
 
 class _Tracked(Record):
@@ -310,7 +310,7 @@ class Product(_Tracked):
     quantity_cancelled: Quantity = pa.Field(nullable=True)
     cancelled_reason: Text = pa.Field(nullable=True)
     dropship_flag: Flag = pa.Field(nullable=True)
-    sequence_number: Quantity = pa.Field(nullable=True)
+    sequence_number: Int = pa.Field(nullable=True)  # the line's place on the order
 
 
 companies = Entity("connectwise", "companies", Company, ("id",), cursor="info__last_updated")

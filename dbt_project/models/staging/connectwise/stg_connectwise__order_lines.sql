@@ -21,7 +21,7 @@ renamed as (
         coalesce(cast(quantity_cancelled as decimal(18, 6)), 0) as quantity_cancelled,
         cast(cancelled_reason as varchar) as cancelled_reason,
         coalesce(cast(dropship_flag as boolean), false) as is_drop_ship,
-        cast(sequence_number as decimal(18, 6)) as sequence_number,
+        cast(sequence_number as bigint) as sequence_number,
         cast(info__last_updated as timestamptz) as last_updated_at,
         _loaded_at as loaded_at
     from source
