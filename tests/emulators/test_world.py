@@ -832,6 +832,8 @@ def test_exact_case_counts(docs, customers, cases, con):
         "item_template_without_codes": 1,
         "item_error": 1,
         "sales_order_customer_on_hold": 1,
+        "call_for_psa": quota("call_for_psa", SCALE.tickets),
+        "call_for_psa_unmapped": quota("call_for_psa_unmapped", SCALE.tickets),
     }
     # The workspace operator's cases: tests/emulators/test_operate_world.py; the incumbent's
     # contracts: tests/emulators/test_agreement_world.py.
