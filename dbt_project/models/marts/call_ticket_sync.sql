@@ -103,15 +103,14 @@ final as (
         case
             when upper(mapped.hold_code) = upper({{ quoted(to_psa.get('sent_hold_code', 'CW')) }})
                 and mapped.retry_asked_at is null then 'held'
-            when mapped.company_id is null or companies.company_id is null then 'failed'
+            when mapped.company_id is null then 'failed'
             when companies.is_deleted or companies.status ilike 'inactive%' then 'failed'
             else 'create-ticket'
         end as action,
         case
             when upper(mapped.hold_code) = upper({{ quoted(to_psa.get('sent_hold_code', 'CW')) }})
                 and mapped.retry_asked_at is null then null
-            when mapped.company_id is null or companies.company_id is null
-                then 'call-customer-unmapped'
+            when mapped.company_id is null then 'call-customer-unmapped'
             when companies.is_deleted or companies.status ilike 'inactive%'
                 then 'call-company-inactive'
         end as reason_code,
