@@ -33,32 +33,31 @@ def calls_retry(
     the reason (and a FAIL line in the e-mail)."""
     settings = _settings(config)
     number = call.strip()
+    # The call as last landed, the run's own writes included (the mart is built before them).
     found = _mart(
         settings,
-        "SELECT call_number, action, hold_code FROM marts.call_ticket_sync "
-        "WHERE call_number = ?",
+        "SELECT c.hold_code, regexp_extract(c.description, '^\\s*\\[CW #(\\d+)\\]', 1), "
+        "m.call_number IS NOT NULL FROM raw_eautomate.calls c LEFT JOIN "
+        "marts.call_ticket_sync m ON m.call_number = c.call_number WHERE c.call_number = ?",
         [number],
         flow=FLOW,
     )
     if not found:
-        keyed = _mart(
-            settings,
-            "SELECT ticket_id FROM staging.stg_eautomate__calls WHERE call_number = ?",
-            [number],
-            flow=FLOW,
-        )
-        if keyed and keyed[0][0] is not None:
-            console.print(f"call {number} already has PSA ticket {keyed[0][0]}: nothing to retry",
-                          highlight=False)  # fmt: skip
-        else:
-            console.print(f"no call {number} among the ERP calls for the PSA "
-                          "([flows.service_sync.to_psa] call_types) in the last service-sync",
-                          highlight=False)  # fmt: skip
+        console.print(f"no ERP call {number} in the last service-sync", highlight=False)
         raise typer.Exit(1)
-    ((number, action, hold),) = found
-    if action != "held":
-        console.print(f"call {number} is not on the sent hold ({hold or 'no hold'}): the next "
-                      "run tries it anyway", highlight=False)  # fmt: skip
+    ((hold, ticket, selected),) = found
+    if ticket:
+        console.print(f"call {number} already has PSA ticket {ticket}: nothing to retry",
+                      highlight=False)  # fmt: skip
+        raise typer.Exit(1)
+    if not selected:
+        console.print(f"call {number} is not one for the PSA ([flows.service_sync.to_psa] "
+                      "call_types, branches, open)", highlight=False)  # fmt: skip
+        raise typer.Exit(1)
+    sent = settings.flows.service_sync.to_psa.sent_hold_code
+    if (hold or "").upper() != sent.upper():
+        console.print(f"call {number} is not on the sent hold {sent} ({hold or 'no hold'}): "
+                      "the next run tries it anyway", highlight=False)  # fmt: skip
         return
     with _deciding(settings) as con:
         decisions.retry_call(con, number, made_by="operator", note=note or None)

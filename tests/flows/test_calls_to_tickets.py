@@ -177,8 +177,8 @@ def test_the_second_run_writes_nothing(first):
 
 @pytest.fixture(scope="module")
 def changed(world, folder, apis, inbox, first, monkeypatch_module):
-    """The operator maps the first unmapped customer to a new PSA company and takes its
-    call off hold in e-automate, and asks a retry of the other (still unmapped) with the
+    """The operator maps the first unmapped customer to a new PSA company (customer-sync
+    lands it) and takes its call off hold in e-automate, and asks a retry of the other (still unmapped) with the
     CLI; a technician logs time on one new ticket and closes it. The next run crashes
     between the creation of a ticket and its record; the run after it finishes."""
     cw, ea = apis
@@ -187,6 +187,8 @@ def changed(world, folder, apis, inbox, first, monkeypatch_module):
     company = cw.create("company/companies", {"identifier": f"{customer}-PSA",
                                                "name": f"Company of {customer}"})  # fmt: skip
     cli(folder, "links", "set", customer, str(company["id"]), "--force")
+    relanded = customer_sync(config=configure(world, folder, inbox.port))  # lands the company
+    assert relanded.status == "completed", relanded.message
     ea.save_call(first_unmapped, {"HoldCode": ""})
     cli(folder, "calls", "retry", still_unmapped)
 
