@@ -539,13 +539,23 @@ def _attempt_cells(line: AttemptLine) -> tuple[str, ...]:
     return ("OK" if line.ok else "FAIL", line.call, line.customer, line.outcome, line.fix)
 
 
+ATTEMPTS_HINT = (
+    "A call is on hold either way; take a FAIL call off hold in e-automate once fixed "
+    "(or crosswalk calls retry CALL) and the next run tries it again."
+)
+
+
+def _attempts_headline(attempts: Attempts) -> str:
+    return _one_line(
+        f"ERP calls sent to the PSA at {_stamp(attempts.finished_at)} "
+        f"(run {attempts.run_id[:8]}): {len(attempts.lines)} tried, {attempts.failed} FAIL."
+    )
+
+
 def attempts_text(attempts: Attempts) -> str:
     out = [
-        _one_line(f"ERP calls sent to the PSA at {_stamp(attempts.finished_at)} "
-                  f"(run {attempts.run_id[:8]}): {len(attempts.lines)} tried, "
-                  f"{attempts.failed} FAIL."),  # fmt: skip
-        "A call is on hold either way; take a FAIL call off hold in e-automate once fixed "
-        "(or crosswalk calls retry CALL) and the next run tries it again.",
+        _attempts_headline(attempts),
+        ATTEMPTS_HINT,
         "",
         " | ".join(ATTEMPT_COLUMNS),
     ]
@@ -570,9 +580,8 @@ def attempts_html(attempts: Attempts) -> str:
         '<html><head><meta charset="utf-8"><title>' + _e(attempts_subject(attempts))
         + "</title></head>",
         '<body style="font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#222">',
-        f"<p>{_e(attempts_text(attempts).splitlines()[0])}</p>",
-        "<p>A call is on hold either way; take a FAIL call off hold in e-automate once fixed "
-        "(or <code>crosswalk calls retry CALL</code>) and the next run tries it again.</p>",
+        f"<p>{_e(_attempts_headline(attempts))}</p>",
+        f"<p>{_e(ATTEMPTS_HINT)}</p>",
         f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead>',
         "<tbody>", *body, "</tbody></table>",
         "</body></html>",

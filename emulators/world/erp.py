@@ -1159,8 +1159,10 @@ def _calls_for_psa(
             if meter else f"Network scanning fails after the firewall change - {rng.choice(MODELS)}"
         )  # fmt: skip
         if n == 0:  # longer than a PSA ticket's summary (100): cut, and the cut reported
-            problem += " - the customer reports it on every floor; call before 10 am, ask for " \
-                       "the office manager at reception, parking behind the building"
+            problem += (
+                " - the customer reports it on every floor; call before 10 am, ask for "
+                "the office manager at reception, parking behind the building"
+            )
         doc = _call_doc(
             number,
             customer,

@@ -222,10 +222,12 @@ class ToPsa:
             refused=refused,
         )
         if refusal:
-            self.failed(row, "ticket-create-rejected",
-                        f"ConnectWise refused the ticket: {refusal[0].message}",
-                        f"Correct what ConnectWise names, then take call {call} off hold "
-                        f"(or crosswalk calls retry {call}); the next run makes the ticket.")  # fmt: skip
+            self.failed(
+                row, "ticket-create-rejected",
+                f"ConnectWise refused the ticket: {refusal[0].message}",
+                f"Correct what ConnectWise names, then take call {call} off hold "
+                f"(or crosswalk calls retry {call}); the next run makes the ticket.",
+            )  # fmt: skip
         return None if made is None else int(made.key)
 
     def failed(self, row: dict, code: str, reason: str, fix: str) -> None:
@@ -247,7 +249,7 @@ class ToPsa:
         if (row["hold_code"] or "").upper() != sent.upper():
             changes["HoldCode"] = (row["hold_code"], sent)
             body["HoldCode"] = sent
-        if ticket is not None or self.pusher.plan and row["action"] == "create-ticket":
+        if ticket is not None or (self.pusher.plan and row["action"] == "create-ticket"):
             keyed = f"[CW #{ticket if ticket is not None else '(new)'}] {row['description']}"
             changes["Description"] = (row["description"], keyed[:DESCRIPTION])
             body["Description"] = keyed[:DESCRIPTION]

@@ -42,7 +42,7 @@ def configure(world, folder, port: int | None = None) -> str:
         'path = "warehouse.duckdb"', f'path = "{folder}/wh.duckdb"'
     )
     outbox = (
-        '[report]\n# No SMTP server here: failure reports are written as .eml files to this '
+        "[report]\n# No SMTP server here: failure reports are written as .eml files to this "
         'folder.\noutbox = "outbox"\n'
     )
     assert outbox in text
@@ -178,9 +178,10 @@ def test_the_second_run_writes_nothing(first):
 @pytest.fixture(scope="module")
 def changed(world, folder, apis, inbox, first, monkeypatch_module):
     """The operator maps the first unmapped customer to a new PSA company (customer-sync
-    lands it) and takes its call off hold in e-automate, and asks a retry of the other (still unmapped) with the
-    CLI; a technician logs time on one new ticket and closes it. The next run crashes
-    between the creation of a ticket and its record; the run after it finishes."""
+    lands it) and takes its call off hold in e-automate, and asks a retry of the other
+    (still unmapped) with the CLI; a technician logs time on one new ticket and closes it.
+    The next run crashes between the creation of a ticket and its record; the run after it
+    finishes."""
     cw, ea = apis
     first_unmapped, still_unmapped = case(world, "call_for_psa_unmapped")[:2]
     customer = call(world, first_unmapped)["CustomerNumber"]
@@ -255,9 +256,7 @@ def test_a_crash_between_the_ticket_create_and_its_record_then_a_rerun_makes_one
     assert call(world, number)["Description"].startswith(f"[CW #{ticket['id']}] ")
 
 
-def test_a_failed_call_succeeds_after_the_mapping_exists_and_the_hold_is_released(
-    world, changed
-):
+def test_a_failed_call_succeeds_after_the_mapping_exists_and_the_hold_is_released(world, changed):
     number = changed["released"]
     (ticket,) = tickets_for(world, number)
     assert call(world, number)["HoldCode"] == "CW"
@@ -281,9 +280,7 @@ def test_calls_retry_tries_a_held_call_again_and_it_fails_again_while_unmapped(
     assert "already has PSA ticket" in cli(folder, "calls", "retry", changed["released"], code=1)
 
 
-def test_the_round_trip_brings_the_tickets_time_to_the_same_call_and_no_second_call(
-    world, changed
-):
+def test_the_round_trip_brings_the_tickets_time_to_the_same_call_and_no_second_call(world, changed):
     number, ticket = changed["round_trip"]
     (back,) = calls_of_ticket(world, ticket["id"])
     assert back["CallNumber"] == number
