@@ -1130,18 +1130,12 @@ def _calls_for_psa(
     days before the anchor; for customers whose company is plainly mapped (world.cases
     ``call_for_psa``, one description longer than a ticket's summary) and for customers
     without a PSA company (``call_for_psa_unmapped``)."""
-    awkward = {
-        number for (number,) in store.con.execute(
-            "SELECT c.customer_number FROM world.cases w JOIN world.customers c "
-            "ON c.customer_id = w.id WHERE w.system = 'eautomate' AND w.entity = 'customers'"
-        ).fetchall()
-    }  # fmt: skip
-    unmapped = {
-        number for (number,) in store.con.execute(
-            "SELECT c.customer_number FROM world.cases w JOIN world.customers c "
-            "ON c.customer_id = w.id WHERE w.case_name = 'customer_without_company'"
-        ).fetchall()
-    }  # fmt: skip
+    cased = store.con.execute(
+        "SELECT w.case_name, c.customer_number FROM world.cases w JOIN world.customers c "
+        "ON c.customer_id = w.id WHERE w.system = 'eautomate' AND w.entity = 'customers'"
+    ).fetchall()
+    awkward = {number for _, number in cased}
+    unmapped = {number for name, number in cased if name == "customer_without_company"}
     live = {n for n, c in customers.by_number.items() if c.active and not c.on_hold}
     mapped = sorted(set(customers.by_company.values()) & live - awkward - {customers.dealer})
     wanted = [

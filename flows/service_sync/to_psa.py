@@ -44,7 +44,7 @@ TICKETS = "service/tickets"
 DESCRIPTION = 2048  # e-automate's limit on a call's description
 SUMMARY = 100  # ConnectWise's limit on a ticket's summary
 CALL_CODES = ("call-customer-unmapped", "call-company-inactive", "ticket-create-rejected",
-              "call-update-rejected")  # fmt: skip
+              "call-hold-rejected")  # fmt: skip
 FIXES = {
     "call-customer-unmapped": "Map customer {customer} to its PSA company (crosswalk links set "
     "{customer} COMPANY), then take call {call} off hold in e-automate (or crosswalk calls "
@@ -259,7 +259,7 @@ class ToPsa:
                 write,
                 lambda: self.ea.save_call(call, body),
                 refused=lambda exc: data_failure(
-                    "eautomate", "calls", call, "call-update-rejected",
+                    "eautomate", "calls", call, "call-hold-rejected",
                     f"e-automate refused to hold {call_label(row)}"
                     + (f" and key it to ticket {ticket}" if ticket is not None else "")
                     + f": {exc.message}",

@@ -715,6 +715,9 @@ def test_cases_name_known_records(con, docs, customers, cases):
             r[0] for r in con.execute("SELECT contract_id FROM eautomate.contracts").fetchall()
         },
         "items": {r[0] for r in con.execute("SELECT item_id FROM eautomate.items").fetchall()},
+        "calls": {
+            int(r[0]) for r in con.execute("SELECT call_number FROM eautomate.calls").fetchall()
+        },
         **{table: set(docs[table]) for table in ENTITY_TABLES},
     }
     rows = con.execute("SELECT system, entity, id, case_name FROM world.cases").fetchall()

@@ -17,7 +17,7 @@ from crosswalk.warehouse import Warehouse
 from flows.customer_sync.flow import customer_sync
 from flows.service_sync.flow import service_sync
 
-from ..conftest import Inbox, report_section, smtp_controller
+from ..conftest import report_section, smtp_serving
 
 pytestmark = pytest.mark.flow
 WORLD, FOLDER = "calls-world", "calls-to-tickets"  # conftest serves the world
@@ -29,12 +29,8 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def inbox():
     """A real SMTP server on loopback for the module's runs."""
-    received = Inbox()
-    controller = smtp_controller(received)
-    controller.start()
-    received.port = controller.port
-    yield received
-    controller.stop()
+    with smtp_serving() as received:
+        yield received
 
 
 def configure(world, folder, port: int | None = None) -> str:
