@@ -316,6 +316,27 @@ class AgreementSyncConfig(FlowConfig):
         return self
 
 
+class ToPsaConfig(_Strict):
+    """``[flows.service_sync.to_psa]``: ERP service calls worked in the PSA (the incumbent's
+    ID912). Each call of ``call_types`` (and ``branches``, the customer's branch) becomes a
+    PSA ticket and is put on ``sent_hold_code``, whether that worked or not; the service
+    sync brings the ticket's time back to the same call. Empty ``call_types``: off."""
+
+    call_types: list[str] = []
+    # The customer's ERP branch; empty: every branch.
+    branches: list[str] = []
+    # The ticket's board, status, type and priority (names, checked against the PSA's).
+    board: str = Field(default="Help Desk", min_length=1)
+    status: str = Field(default="New", min_length=1)
+    type: str | None = Field(default=None, min_length=1)
+    priority: str | None = Field(default=None, min_length=1)
+    # The ERP hold code a call is put on once it was tried (checked against the hold codes).
+    sent_hold_code: str = Field(default="CW", min_length=1, max_length=15)
+    # Who gets the e-mail of each attempt (one line per call, OK or FAIL first); unset:
+    # the service sync's recipients.
+    recipients: list[EmailAddress] | None = None
+
+
 class ServiceSyncConfig(FlowConfig):
     """``[flows.service_sync]``: which PSA tickets become ERP service calls, and how
     (crosswalk.example.toml documents each key). Board, status and code names are checked
@@ -349,6 +370,8 @@ class ServiceSyncConfig(FlowConfig):
     # The ERP non-inventory item a fixed-fee project's invoiced amount is billed with, a
     # line on the call of the project ticket whose time the invoice bills (ID522).
     fixed_fee_item: str = Field(default="CW-FIXEDFEE", min_length=1, max_length=30)
+    # ERP calls that become PSA tickets, and back (ID912).
+    to_psa: ToPsaConfig = ToPsaConfig()
     # false: read, decide and report only; nothing is written to either system.
     push: bool = True
 

@@ -99,6 +99,8 @@ SERVICE_SETTINGS = {
     "non_billable",
     "fixed_fee_item",
 }
+# The [flows.service_sync.to_psa] keys models read (marts/call_ticket_sync.sql).
+TO_PSA_SETTINGS = {"call_types", "branches", "sent_hold_code"}
 
 # The [flows.sales_order_sync] keys models read (macros/sales_order_sync.sql and its callers).
 SALES_ORDER_SETTINGS = {
@@ -119,6 +121,7 @@ def model_vars(settings: Settings) -> dict:
     erp = settings.systems.eautomate
     service = settings.flows.service_sync.model_dump(include=SERVICE_SETTINGS, mode="json")
     service["time_zone"] = erp.time_zone if erp is not None else "UTC"
+    service["to_psa"] = settings.flows.service_sync.to_psa.model_dump(include=TO_PSA_SETTINGS)
     return {
         "customer_sync": settings.flows.customer_sync.model_dump(include=MODEL_SETTINGS),
         "agreement_sync": settings.flows.agreement_sync.model_dump(include=AGREEMENT_SETTINGS),

@@ -231,3 +231,25 @@ def move_ticket(
         "VALUES ('ticket', 'connectwise', ?, 'eautomate', ?, ?, ?, now(), NULL, NULL, NULL)",
         [str(ticket_id), customer_number, made_by, note],
     )
+
+
+def retry_call(
+    con: duckdb.DuckDBPyConnection, call_number: str, *, made_by: str, note: str | None = None
+) -> None:
+    """Try ERP call ``call_number`` again for the PSA although it is on the sent hold code
+    (what taking it off hold in e-automate does): the service sync's next run makes its
+    ticket, or holds it again with the reason, and clears the request."""
+    con.execute(
+        "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, target_system, "
+        "target_key, made_by, note, created_at, run_id, broken_at, broken_reason) "
+        "VALUES ('call-retry', 'eautomate', ?, 'connectwise', '', ?, ?, now(), NULL, NULL, "
+        "NULL)",
+        [call_number, made_by, note],
+    )
+
+
+def call_retried(con: duckdb.DuckDBPyConnection, call_number: str) -> None:
+    """The retry asked for ``call_number`` was made."""
+    con.execute(
+        "DELETE FROM sync.links WHERE kind = 'call-retry' AND source_key = ?", [call_number]
+    )

@@ -16,6 +16,7 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -24,7 +25,7 @@ from pydantic import SecretStr
 
 from crosswalk import report as render
 from crosswalk.config import ConfigError, ReportConfig, SmtpConfig
-from crosswalk.report import Report
+from crosswalk.report import Attempts, Report
 
 
 @dataclass(frozen=True)
@@ -49,21 +50,49 @@ def compose(
     report: Report, sender: str, recipients: list[str], message_id: str | None = None
 ) -> EmailMessage:
     """The report as a multipart/alternative message: plain text first, then HTML."""
-    message = EmailMessage()
-    message["Subject"] = render.subject(report)
-    message["From"] = sender
-    message["To"] = ", ".join(recipients) if recipients else "undisclosed-recipients:;"
-    message["Date"] = format_datetime(report.finished_at)
-    message["Message-ID"] = message_id or make_msgid("crosswalk")
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-    message["X-Crosswalk-Flow"] = report.flow
-    message["X-Crosswalk-Run"] = report.run_id
-    message["X-Crosswalk-Report"] = report.kind
-    message.set_content(render.text(report), subtype="plain", cte="quoted-printable")
-    message.add_alternative(render.html_body(report), subtype="html", cte="quoted-printable")
+    message = _message(
+        render.subject(report), sender, recipients, report.finished_at, report.flow,
+        report.run_id, report.kind, render.text(report), render.html_body(report), message_id,
+    )  # fmt: skip
     # A boundary from the run, not from the clock: the same report is the same bytes.
     digest = hashlib.sha256(f"{report.flow}:{report.run_id}".encode()).hexdigest()[:24]
     message.set_boundary(f"crosswalk-report-{digest}")
+    return message
+
+
+def compose_attempts(attempts: Attempts, sender: str, recipients: list[str]) -> EmailMessage:
+    """The per-attempt e-mail of calls sent to the PSA: plain text first, then HTML."""
+    return _message(
+        render.attempts_subject(attempts), sender, recipients, attempts.finished_at,
+        attempts.flow, attempts.run_id, "calls-to-psa", render.attempts_text(attempts),
+        render.attempts_html(attempts),
+    )  # fmt: skip
+
+
+def _message(
+    subject: str,
+    sender: str,
+    recipients: list[str],
+    date: datetime,
+    flow: str,
+    run_id: str,
+    kind: str,
+    text: str,
+    html: str,
+    message_id: str | None = None,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = ", ".join(recipients) if recipients else "undisclosed-recipients:;"
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = message_id or make_msgid("crosswalk")
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    message["X-Crosswalk-Flow"] = flow
+    message["X-Crosswalk-Run"] = run_id
+    message["X-Crosswalk-Report"] = kind
+    message.set_content(text, subtype="plain", cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
     return message
 
 

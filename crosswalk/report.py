@@ -495,3 +495,94 @@ def _md_record(row: ErrorRow | Failure) -> str:
     if href := _href(row.url):
         record = f"[{record}]({href.replace(' ', '%20').replace(')', '%29')})"
     return f"{record} ({_md(_where(row))})"
+
+
+# ---------------------------------------------------------------------------------------
+# The per-attempt e-mail of ERP calls sent to the PSA (ID912): one line per call tried,
+# the first column OK or FAIL, as the incumbent's users read it.
+
+
+@dataclass(frozen=True)
+class AttemptLine:
+    ok: bool
+    call: str
+    customer: str
+    outcome: str  # the ticket made, or why not
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class Attempts:
+    flow: str
+    run_id: str
+    finished_at: datetime
+    lines: tuple[AttemptLine, ...]
+
+    @property
+    def failed(self) -> int:
+        return sum(not line.ok for line in self.lines)
+
+
+ATTEMPT_COLUMNS = ("Result", "Call", "Customer", "Ticket or reason", "Fix")
+
+
+def attempts_subject(attempts: Attempts) -> str:
+    """``[crosswalk] service-sync: 5 calls sent to the PSA, 1 FAIL``."""
+    n = len(attempts.lines)
+    return (
+        f"[crosswalk] {_one_line(attempts.flow)}: {_plural(n, 'call')} sent to the PSA, "
+        f"{attempts.failed} FAIL"
+    )
+
+
+def _attempt_cells(line: AttemptLine) -> tuple[str, ...]:
+    return ("OK" if line.ok else "FAIL", line.call, line.customer, line.outcome, line.fix)
+
+
+ATTEMPTS_HINT = (
+    "A call is on hold either way; take a FAIL call off hold in e-automate once fixed "
+    "(or crosswalk calls retry CALL) and the next run tries it again."
+)
+
+
+def _attempts_headline(attempts: Attempts) -> str:
+    return _one_line(
+        f"ERP calls sent to the PSA at {_stamp(attempts.finished_at)} "
+        f"(run {attempts.run_id[:8]}): {len(attempts.lines)} tried, {attempts.failed} FAIL."
+    )
+
+
+def attempts_text(attempts: Attempts) -> str:
+    out = [
+        _attempts_headline(attempts),
+        ATTEMPTS_HINT,
+        "",
+        " | ".join(ATTEMPT_COLUMNS),
+    ]
+    out += [" | ".join(_one_line(c) for c in _attempt_cells(line)) for line in attempts.lines]
+    return "\n".join(out) + "\n"
+
+
+def attempts_html(attempts: Attempts) -> str:
+    head = "".join(f'<th style="{_CELL}">{_e(c)}</th>' for c in ATTEMPT_COLUMNS)
+    body = []
+    for line in attempts.lines:
+        colour = "#1b5e20" if line.ok else "#b00020"
+        cells = _attempt_cells(line)
+        body.append(
+            "<tr>"
+            + f'<td style="{_CELL};color:{colour};font-weight:bold">{_e(cells[0])}</td>'
+            + "".join(f'<td style="{_CELL}">{_e(c)}</td>' for c in cells[1:])
+            + "</tr>"
+        )
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html><head><meta charset="utf-8"><title>' + _e(attempts_subject(attempts))
+        + "</title></head>",
+        '<body style="font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#222">',
+        f"<p>{_e(_attempts_headline(attempts))}</p>",
+        f"<p>{_e(ATTEMPTS_HINT)}</p>",
+        f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead>',
+        "<tbody>", *body, "</tbody></table>",
+        "</body></html>",
+    ]) + "\n"  # fmt: skip

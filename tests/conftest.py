@@ -6,6 +6,8 @@ import base64
 import os
 import socket
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -208,15 +210,24 @@ def smtp_controller(handler, **options):
     return Bound()
 
 
-@pytest.fixture
-def smtp_server():
-    """A plain SMTP server on 127.0.0.1 and a port of its own; yields its Inbox."""
+@contextmanager
+def smtp_serving() -> Iterator[Inbox]:
+    """A plain SMTP server on 127.0.0.1 and a port of its own, while in the block."""
     inbox = Inbox()
     controller = smtp_controller(inbox)
     controller.start()
     inbox.port = controller.port
-    yield inbox
-    controller.stop()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    """A plain SMTP server on 127.0.0.1 and a port of its own; yields its Inbox."""
+    with smtp_serving() as inbox:
+        yield inbox
 
 
 def report_section(

@@ -2,11 +2,11 @@
 make the operator's decisions, check the configuration, serve the emulated systems.
 
 One module per purpose: ``runs`` (run, demo, status), ``errors``, ``decisions`` (links,
-exclude, conflicts), ``agreements``, ``tickets``, ``companies``, ``records`` (the record ids
-commands take), ``config`` and ``emulators``. At import only typer and rich are loaded: the
-configuration, the warehouse, Prefect, dbt, the flows and the emulators are imported inside
-the commands that use them, so ``crosswalk --help`` is instant and Prefect reads the
-settings a command sets for it.
+exclude, conflicts), ``agreements``, ``tickets``, ``calls``, ``companies``, ``records`` (the
+record ids commands take), ``config`` and ``emulators``. At import only typer and rich are
+loaded: the configuration, the warehouse, Prefect, dbt, the flows and the emulators are
+imported inside the commands that use them, so ``crosswalk --help`` is instant and Prefect
+reads the settings a command sets for it.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ def _when(moment: datetime | None) -> str:
 # The commands, registered once the helpers above exist for them to import.
 from crosswalk.cli import (  # noqa: E402
     agreements,
+    calls,
     companies,
     config,
     decisions,
@@ -98,4 +99,5 @@ app.add_typer(decisions.exclude_app, name="exclude")
 app.add_typer(decisions.conflicts_app, name="conflicts")
 app.add_typer(agreements.app, name="agreements")
 app.add_typer(tickets.app, name="tickets")
+app.add_typer(calls.app, name="calls")
 app.add_typer(companies.app, name="companies")

@@ -130,6 +130,9 @@ time_entry_after_invoiced_call      time      1%     2 Q closed 60+ days ago; bo
                                                        the call was invoiced
 ticket_moved_after_sync             ticket   0.5%    2 Q without agreement or PSA invoice;
                                                        the call has the old customer
+call_for_psa                        call    0.5%     3 of tickets: open DISPATCH/METER call
+                                                       of a plainly mapped customer (ID912)
+call_for_psa_unmapped               call     fixed   2 the same, customer without company
 project_ticket_without_time         proj.tk. 20%     2 drawn
 project_fixed_fee                   project  25%     2 all projects
 project_billed_by_phase             project  50%     1 of the fixed-fee projects and of the

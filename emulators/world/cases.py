@@ -140,6 +140,12 @@ _CASES = (
          "booked after the incumbent's call was made, not on its labor; the call is OKToInvoice"),
     Case("time_entry_after_invoiced_call", "connectwise", "time_entries", 0.01, 2, False,
          "booked after the incumbent's call was invoiced (Invoiced is final)"),
+    # ERP calls opened to be worked in the PSA (ID912), after every other call.
+    Case("call_for_psa", "eautomate", "calls", 0.005, 3, True,
+         "open DISPATCH or METER call of a plainly mapped customer, no ticket yet; share of "
+         "tickets, the first with a description longer than a ticket's summary"),
+    Case("call_for_psa_unmapped", "eautomate", "calls", 0, 2, True,
+         "open DISPATCH or METER call of a customer without a PSA company"),
     Case("ticket_moved_after_sync", "connectwise", "tickets", 0.005, 2, False,
          "moved to another company after its call was made: the call has the old customer"),
     Case("project_ticket_without_time", "connectwise", "project_tickets", 0.2, 2, False,

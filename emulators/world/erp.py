@@ -58,7 +58,11 @@ What the ERP holds, and its awkward parts:
   call is Invoiced once its ticket closed 20 days before the anchor (world.cases
   ``ticket_synced_by_incumbent``); plus the dealer's own equipment calls
   (a quarter as many as tickets), open ones on hold for customers on hold or waiting parts.
-  Call numbers ascend in creation order across both.
+  Call numbers ascend in creation order across both. After them, the open calls the dealer
+  opened to be worked in the PSA (ID912): DISPATCH and METER calls, no ticket yet, for
+  plainly mapped customers and for customers without a PSA company (world.cases
+  ``call_for_psa``, ``call_for_psa_unmapped``). Hold code ``CW`` ("Sent to ConnectWise")
+  is the one a call goes on once it was tried.
 - Items: the world's items, plus expense items (one an expense twin of an inventory item),
   one discontinued item and ``CW-FIXEDFEE``, the non-inventory (``nonstock``) part fixed-fee
   project billing goes on.
@@ -138,7 +142,8 @@ ATTRIBUTES = (
 # ERP-only code lists (the world's own lists are in world.codes).
 CODES = {
     "CallType": (("REPAIR", "Repair"), ("PM", "Preventive maintenance"), ("INSTALL", "Install"),
-                 ("SUPPLY", "Supplies"), ("IT", "IT support"), ("ALERT", "Monitoring alert")),
+                 ("SUPPLY", "Supplies"), ("IT", "IT support"), ("ALERT", "Monitoring alert"),
+                 ("DISPATCH", "Dispatched to IT"), ("METER", "Meter-driven service")),
     "CallStatus": tuple((s, s) for s in ("Pending", "Scheduled", "Dispatched", "Complete",
                                          "Cleared", "OKToInvoice", "Invoiced", "Canceled")),
     "BillCode": (("CONTRACT", "Covered by contract"), ("T&M", "Time and materials"),
@@ -153,7 +158,8 @@ CODES = {
     "ExpenseCode": (("EXP-FRT", "Freight expense"), ("EXP-SW", "Software expense"),
                     ("EXP-SUP", "Supplies expense")),
     "HoldCode": (("CH", "Credit Hold"), ("WP", "Waiting for Parts"), ("PA", "Parts Available"),
-                 ("BadSync", "Bad data from a remote client"), ("WAuth", "Waiting Authorization")),
+                 ("BadSync", "Bad data from a remote client"), ("WAuth", "Waiting Authorization"),
+                 ("CW", "Sent to ConnectWise")),
     "OnHoldCode": (("CH", "Credit Hold"), ("WAuth", "Waiting Authorization"),
                    ("BadSync", "Bad data from a remote client")),
     "TerminationCode": (("CANCEL", "Cancelled by customer"), ("NONPAY", "Non-payment"),
@@ -932,6 +938,8 @@ def _calls(
     }
     _synced_calls(rng, store, table, synced, numbers, by_member, rates, contracts)
     _own_calls(rng, table, own, numbers, customers, active_technicians)
+    _calls_for_psa(rng, scale, store, table, customers,
+                   FIRST_CALL_NUMBER + len(numbers))  # fmt: skip
     table.flush()
 
 
@@ -1107,6 +1115,62 @@ def _own_calls(
             LastUpdate=text(min(updated, ANCHOR_TS - MINUTE)),
         )
         _add_call(table, doc)
+
+
+def _calls_for_psa(
+    rng: random.Random,
+    scale,
+    store: Store,
+    table: Rows,
+    customers: Customers,
+    first: int,
+) -> None:
+    """Open calls the dealer opened to be worked in the PSA (the incumbent's ID912): of
+    call types DISPATCH and METER, not linked to a ticket, not on hold, made in the last
+    days before the anchor; for customers whose company is plainly mapped (world.cases
+    ``call_for_psa``, one description longer than a ticket's summary) and for customers
+    without a PSA company (``call_for_psa_unmapped``)."""
+    cased = store.con.execute(
+        "SELECT w.case_name, c.customer_number FROM world.cases w JOIN world.customers c "
+        "ON c.customer_id = w.id WHERE w.system = 'eautomate' AND w.entity = 'customers'"
+    ).fetchall()
+    awkward = {number for _, number in cased}
+    unmapped = {number for name, number in cased if name == "customer_without_company"}
+    live = {n for n, c in customers.by_number.items() if c.active and not c.on_hold}
+    mapped = sorted(set(customers.by_company.values()) & live - awkward - {customers.dealer})
+    wanted = [
+        (case, customer)
+        for case, pool in (("call_for_psa", mapped),
+                           ("call_for_psa_unmapped", sorted(unmapped & live)))
+        for customer in rng.sample(pool, min(len(pool), quota(case, scale.tickets)))
+    ]  # fmt: skip
+    for n, (case, customer) in enumerate(wanted):
+        number = str(first + n)
+        called = ANCHOR_TS - rng.randint(2, 72) * HOUR
+        meter = rng.random() < 0.5
+        problem = (
+            f"Meter reading over threshold on {rng.choice(MODELS)}: service due"
+            if meter else f"Network scanning fails after the firewall change - {rng.choice(MODELS)}"
+        )  # fmt: skip
+        if n == 0:  # longer than a PSA ticket's summary (100): cut, and the cut reported
+            problem += (
+                " - the customer reports it on every floor; call before 10 am, ask for "
+                "the office manager at reception, parking behind the building"
+            )
+        doc = _call_doc(
+            number,
+            customer,
+            CallType="METER" if meter else "DISPATCH",
+            BillCode="T&M",
+            Caller=" ".join(names.person(rng)),
+            Description=problem,
+            EquipmentNumber=f"E{900000 + n:06d}",
+            CallDate=text(called),
+            CreateDate=text(called),
+            LastUpdate=text(called),
+        )
+        _add_call(table, doc)
+        store.case(case, "eautomate", "calls", int(number))
 
 
 def _sales_orders(rng: random.Random, store: Store, customers: Customers, items: set[str]) -> None:

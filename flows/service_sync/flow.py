@@ -8,7 +8,9 @@ configured overlap), validates and lands them, checks the board and status names
 ERP's, and builds ``marts.service_call_sync``: per ticket, its call and the labor lines its
 time entries ask for (``marts.project_invoice_sync`` per project invoice). The push makes
 or updates each call that differs, checks the hours and fees it holds, and writes the call
-number back to the ticket (``push.py``).
+number back to the ticket (``push.py``). Before that, with ``[flows.service_sync.to_psa]
+call_types`` set, ERP calls of those types become PSA tickets and go on the sent hold
+(``to_psa.py``, the incumbent's ID912): their time comes back through this same sync.
 
 A re-run is safe: rows merge by primary key and a watermark advances in the same
 transaction as the rows it covers; a call is found by its ``[CW #<ticket>]`` key before it
@@ -32,6 +34,7 @@ from crosswalk.pipeline import (
 )
 from flows.customer_sync.flow import ENTITIES as MAPPING
 from flows.service_sync.push import push_tickets
+from flows.service_sync.to_psa import check_to_psa, push_calls_to_psa
 from schemas import connectwise, eautomate
 
 ENTITIES = (
@@ -51,6 +54,7 @@ ENTITIES = (
 )
 MODELS = (
     "+service_call_sync",
+    "+call_ticket_sync",
     "+mapped_tickets",
     "+ticket_hours",
     "+service_sync_findings",
@@ -170,10 +174,13 @@ def service_sync(config: str | None = None, plan: bool = False, full_refresh: bo
         land_entities(run, ENTITIES)
         check_statuses(run)
         check_codes(run)
+        check_to_psa(run)
         run.models = build_models(run, MODELS)
         if settings.flows.service_sync.push:
             apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
             if apis["connectwise"] is not None and apis["eautomate"] is not None:
+                if settings.flows.service_sync.to_psa.call_types:
+                    push_calls_to_psa(run, apis["connectwise"], apis["eautomate"])
                 push_tickets(run, apis["connectwise"], apis["eautomate"])
     report(run)
     return run

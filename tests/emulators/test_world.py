@@ -715,6 +715,9 @@ def test_cases_name_known_records(con, docs, customers, cases):
             r[0] for r in con.execute("SELECT contract_id FROM eautomate.contracts").fetchall()
         },
         "items": {r[0] for r in con.execute("SELECT item_id FROM eautomate.items").fetchall()},
+        "calls": {
+            int(r[0]) for r in con.execute("SELECT call_number FROM eautomate.calls").fetchall()
+        },
         **{table: set(docs[table]) for table in ENTITY_TABLES},
     }
     rows = con.execute("SELECT system, entity, id, case_name FROM world.cases").fetchall()
@@ -832,6 +835,8 @@ def test_exact_case_counts(docs, customers, cases, con):
         "item_template_without_codes": 1,
         "item_error": 1,
         "sales_order_customer_on_hold": 1,
+        "call_for_psa": quota("call_for_psa", SCALE.tickets),
+        "call_for_psa_unmapped": quota("call_for_psa_unmapped", SCALE.tickets),
     }
     # The workspace operator's cases: tests/emulators/test_operate_world.py; the incumbent's
     # contracts: tests/emulators/test_agreement_world.py.

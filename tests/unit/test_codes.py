@@ -248,6 +248,8 @@ NOT_IN_THE_SOURCE = {
     ("flows/agreement_sync/push.py", "field_findings"): "field_finding_code of the models",
     ("flows/service_sync/push.py", "_waiting_failure"): "waiting_code of the models",
     ("flows/service_sync/push.py", "findings"): "code of marts.service_sync_findings",
+    ("flows/service_sync/to_psa.py", "failed"): "reason_code of marts.call_ticket_sync, and "
+    "ticket-create-rejected (its CALL_CODES)",
     ("flows/sales_order_sync/push.py", "waiting"): "waiting_code of the models",
     ("flows/sales_order_sync/push.py", "line_findings"): "finding_code of the models",
 }

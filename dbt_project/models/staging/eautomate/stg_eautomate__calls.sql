@@ -20,6 +20,7 @@ renamed as (
         try_cast(regexp_extract(description, '^\s*\[CW #(\d+)\]', 1) as bigint) as ticket_id,
         cast(po_number as varchar) as po_number,
         cast(technician_number as varchar) as technician_number,
+        cast(equipment_number as varchar) as equipment_number,
         cast(call_date as timestamptz) as call_date,
         cast(close_date as timestamptz) as close_date,
         cast(labors as varchar) as labors,

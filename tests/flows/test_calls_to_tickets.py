@@ -1,0 +1,289 @@
+"""service-sync to the PSA (issue 16, the incumbent's ID912) on a small world of its own: ERP
+calls of the configured call types become PSA tickets and go on the sent hold, and the
+ticket's time comes back to the same call. One plan and three runs on the world as
+generated, then one crash and its re-run after the world changes; the tests read what
+they did, each named for its rule. Only tickets closed today go to the ERP (first_date),
+so the service sync's own pushes stay small."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from crosswalk.cli import app
+from crosswalk.connectwise import ConnectWise
+from crosswalk.warehouse import Warehouse
+from flows.customer_sync.flow import customer_sync
+from flows.service_sync.flow import service_sync
+
+from ..conftest import report_section, smtp_serving
+
+pytestmark = pytest.mark.flow
+WORLD, FOLDER = "calls-world", "calls-to-tickets"  # conftest serves the world
+TODAY = datetime.now(UTC).date().isoformat()
+RECIPIENT = "dispatch@example.com"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def inbox():
+    """A real SMTP server on loopback for the module's runs."""
+    with smtp_serving() as received:
+        yield received
+
+
+def configure(world, folder, port: int | None = None) -> str:
+    text = world.config.read_text(encoding="utf-8").replace(
+        'path = "warehouse.duckdb"', f'path = "{folder}/wh.duckdb"'
+    )
+    outbox = (
+        "[report]\n# No SMTP server here: failure reports are written as .eml files to this "
+        'folder.\noutbox = "outbox"\n'
+    )
+    assert outbox in text
+    text = text.replace(outbox, report_section(port))
+    path = folder / "crosswalk.toml"
+    path.write_text(
+        f"{text}\n[flows.customer_sync]\npush = false\n"
+        f'[flows.service_sync]\nfirst_date = "{TODAY}"\n'
+        '[flows.service_sync.to_psa]\ncall_types = ["DISPATCH", "meter"]\n'
+        f'sent_hold_code = "CW"\nrecipients = ["{RECIPIENT}"]\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def sync(world, folder, inbox, **kwargs):
+    run = service_sync(config=configure(world, folder, inbox.port), **kwargs)
+    assert run.status == "completed", run.message
+    return run
+
+
+def case(world, name) -> list[str]:
+    return [str(i) for (i,) in world.store.query(
+        "SELECT id FROM world.cases WHERE case_name = ? ORDER BY 1", [name])]  # fmt: skip
+
+
+def call(world, number) -> dict:
+    (doc,) = world.store.one("SELECT doc FROM eautomate.calls WHERE call_number = ?", [number])
+    return json.loads(doc)
+
+
+def tickets_for(world, number) -> list[dict]:
+    return [json.loads(doc) for (doc,) in world.store.query(
+        "SELECT doc FROM connectwise.tickets WHERE doc->>'$.externalXRef' = ? ORDER BY id",
+        [number])]  # fmt: skip
+
+
+def calls_of_ticket(world, ticket) -> list[dict]:
+    return [json.loads(doc) for (doc,) in world.store.query(
+        "SELECT doc FROM eautomate.calls WHERE doc->>'$.Description' LIKE ?",
+        [f"[CW #{ticket}]%"])]  # fmt: skip
+
+
+def attempts_mail(inbox, start: int = 0):
+    return [m for m in inbox.messages[start:] if m["X-Crosswalk-Report"] == "calls-to-psa"]
+
+
+def cells(message) -> dict[str, list[str]]:
+    """The plain-text part's lines by call: [result, call, customer, ticket or reason, fix]."""
+    text = message.get_body(("plain",)).get_content()
+    rows = [line.split(" | ") for line in text.splitlines() if " | " in line][1:]
+    return {row[1]: row for row in rows}
+
+
+def cli(folder, *args, code: int = 0) -> str:
+    result = runner.invoke(app, [*args, "--config", str(folder / "crosswalk.toml")])
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def first(world, folder, apis, inbox):
+    """customer-sync maps the customers; service-sync runs as a plan, for real, and again."""
+    mapped = customer_sync(config=configure(world, folder, inbox.port))
+    assert mapped.status == "completed", mapped.message
+    plan = sync(world, folder, inbox, plan=True)
+    sent = len(inbox.messages)
+    real = sync(world, folder, inbox)
+    mails = attempts_mail(inbox, sent)
+    again = sync(world, folder, inbox)
+    return {"plan": plan, "run": real, "again": again, "mails": mails}
+
+
+def test_a_call_becomes_a_ticket_and_is_held(world, first):
+    made = case(world, "call_for_psa")
+    assert made
+    for number in made:
+        (ticket,) = tickets_for(world, number)
+        held = call(world, number)
+        assert held["HoldCode"] == "CW"
+        assert held["Description"].startswith(f"[CW #{ticket['id']}] ")
+        assert ticket["board"]["name"] == "Help Desk" and ticket["status"]["name"] == "New"
+        assert ticket["summary"] == held["Description"].split("] ", 1)[1][:100]
+        assert number in ticket["initialDescription"]
+        assert held["EquipmentNumber"] in ticket["initialDescription"]
+        assert held["Caller"] in ticket["initialDescription"]
+    long = next(n for n in made if len(call(world, n)["Description"]) > 120)
+    (line,) = [v for k, v in cells(first["mails"][0]).items() if k == long]
+    assert "summary cut from" in line[3]
+
+
+def test_an_unmapped_customers_call_sends_fail_and_is_held(world, first):
+    unmapped = case(world, "call_for_psa_unmapped")
+    assert unmapped
+    failures = {f.record_id: f for f in first["run"].failures.found.values()
+                if f.code == "call-customer-unmapped"}  # fmt: skip
+    assert sorted(failures) == unmapped
+    for number in unmapped:
+        assert tickets_for(world, number) == []
+        assert call(world, number)["HoldCode"] == "CW"
+        assert "crosswalk links set" in failures[number].fix
+
+
+def test_the_attempts_email_arrives_over_smtp_with_both_parts_and_fail_first(world, first):
+    (message,) = first["mails"]
+    assert message["To"] == RECIPIENT
+    assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
+    lines = cells(message)
+    for number in case(world, "call_for_psa"):
+        assert lines[number][0] == "OK"
+        assert lines[number][3].startswith(f"ticket {tickets_for(world, number)[0]['id']}")
+    for number in case(world, "call_for_psa_unmapped"):
+        assert lines[number][0] == "FAIL" and "not mapped" in lines[number][3]
+    html = message.get_body(("html",)).get_content()
+    assert "FAIL</td>" in html and "OK</td>" in html
+    assert "1 FAIL" not in message["Subject"] or len(case(world, "call_for_psa_unmapped")) == 1
+
+
+def test_a_plan_lists_the_tickets_it_would_create_and_the_calls_it_would_hold(world, first):
+    planned = first["plan"].planned
+    creates = {w.target for w in planned if w.action == "create-ticket"}
+    holds = {w.target for w in planned if w.action == "hold-call"}
+    assert creates == {f"ticket for call {n}" for n in case(world, "call_for_psa")}
+    assert holds == {f"call {n}" for n in case(world, "call_for_psa")
+                     + case(world, "call_for_psa_unmapped")}  # fmt: skip
+    assert "would be made" in " ".join(first["plan"].notes)
+
+
+def test_the_second_run_writes_nothing(first):
+    assert first["again"].planned == []
+
+
+@pytest.fixture(scope="module")
+def changed(world, folder, apis, inbox, first, monkeypatch_module):
+    """The operator maps the first unmapped customer to a new PSA company (customer-sync
+    lands it) and takes its call off hold in e-automate, and asks a retry of the other
+    (still unmapped) with the CLI; a technician logs time on one new ticket and closes it.
+    The next run crashes between the creation of a ticket and its record; the run after it
+    finishes."""
+    cw, ea = apis
+    first_unmapped, still_unmapped = case(world, "call_for_psa_unmapped")[:2]
+    customer = call(world, first_unmapped)["CustomerNumber"]
+    company = cw.create("company/companies", {"identifier": f"{customer}-PSA",
+                                               "name": f"Company of {customer}"})  # fmt: skip
+    cli(folder, "links", "set", customer, str(company["id"]), "--force")
+    relanded = customer_sync(config=configure(world, folder, inbox.port))  # lands the company
+    assert relanded.status == "completed", relanded.message
+    ea.save_call(first_unmapped, {"HoldCode": ""})
+    cli(folder, "calls", "retry", still_unmapped)
+
+    number = case(world, "call_for_psa")[0]
+    (ticket,) = tickets_for(world, number)
+    ((member,),) = world.store.query(
+        "SELECT min(m.id) FROM connectwise.members m WHERE m.doc->>'$.employeeIdentifer' IN "
+        "(SELECT technician_number FROM eautomate.technicians WHERE "
+        "(doc->>'$.Active')::BOOLEAN) AND m.id IN (SELECT (doc->>'$.member.id')::BIGINT FROM "
+        "connectwise.time_entries)"
+    )  # fmt: skip
+    now = datetime.now(UTC).replace(microsecond=0)
+    entry = cw.create("time/entries", {
+        "chargeToId": ticket["id"], "chargeToType": "ServiceTicket", "member": {"id": member},
+        "timeStart": f"{TODAY}T00:00:00Z", "timeEnd": f"{TODAY}T01:30:00Z",
+        "actualHours": 1.5, "billableOption": "Billable", "notes": "Meter read, serviced.",
+    })  # fmt: skip
+    ((closed,),) = world.store.query(
+        "SELECT min(id) FROM connectwise.refs WHERE kind = 'ticket_status' AND "
+        "(doc->>'$.closedStatus')::BOOLEAN AND doc->>'$.board.name' = 'Help Desk'"
+    )
+    cw.patch("service/tickets", ticket["id"], {
+        "status": {"id": closed}, "closedFlag": True,
+        "closedDate": now.isoformat().replace("+00:00", "Z"),
+    })  # fmt: skip
+
+    original = ConnectWise.create
+
+    def crash_after_ticket(self, path, record):
+        made = original(self, path, record)
+        if path == "service/tickets":
+            raise RuntimeError("crash between the ticket create and its record")
+        return made
+
+    monkeypatch_module.setattr(ConnectWise, "create", crash_after_ticket)
+    with pytest.raises(RuntimeError, match="crash between"):
+        service_sync(config=configure(world, folder, inbox.port))
+    monkeypatch_module.setattr(ConnectWise, "create", original)
+    with Warehouse(folder / "wh.duckdb").connect(read_only=True) as con:
+        pending = con.execute(
+            "SELECT action, target_key FROM sync.push_log WHERE outcome IS NULL"
+        ).fetchall()
+    sent = len(inbox.messages)
+    rerun = sync(world, folder, inbox)
+    return {
+        "run": rerun, "pending": pending, "mails": attempts_mail(inbox, sent),
+        "released": first_unmapped, "retried": still_unmapped, "round_trip": (number, ticket),
+        "entry": entry,
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_a_crash_between_the_ticket_create_and_its_record_then_a_rerun_makes_one_ticket(
+    world, changed
+):
+    number = changed["released"]
+    assert changed["pending"] == [("create-ticket", f"ticket for call {number}")]
+    (ticket,) = tickets_for(world, number)
+    assert call(world, number)["Description"].startswith(f"[CW #{ticket['id']}] ")
+
+
+def test_a_failed_call_succeeds_after_the_mapping_exists_and_the_hold_is_released(world, changed):
+    number = changed["released"]
+    (ticket,) = tickets_for(world, number)
+    assert call(world, number)["HoldCode"] == "CW"
+    (message,) = changed["mails"]
+    lines = cells(message)
+    assert lines[number][0] == "OK" and lines[number][3] == f"ticket {ticket['id']}"
+    resolved = changed["run"].failures
+    assert number not in {f.record_id for f in resolved.found.values()}
+
+
+def test_calls_retry_tries_a_held_call_again_and_it_fails_again_while_unmapped(
+    world, folder, changed
+):
+    number = changed["retried"]
+    (message,) = changed["mails"]
+    assert cells(message)[number][0] == "FAIL"
+    assert tickets_for(world, number) == [] and call(world, number)["HoldCode"] == "CW"
+    with Warehouse(folder / "wh.duckdb").connect(read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM sync.links WHERE kind = 'call-retry'"
+                           ).fetchone() == (0,)  # fmt: skip
+    assert "already has PSA ticket" in cli(folder, "calls", "retry", changed["released"], code=1)
+
+
+def test_the_round_trip_brings_the_tickets_time_to_the_same_call_and_no_second_call(world, changed):
+    number, ticket = changed["round_trip"]
+    (back,) = calls_of_ticket(world, ticket["id"])
+    assert back["CallNumber"] == number
+    assert back["StatusCode"] == "OKToInvoice" and back["CloseDate"] is not None
+    (labor,) = [lab for lab in back["Labors"] if f"[TE #{changed['entry']['id']}]" in
+                (lab["Remarks"] or "")]  # fmt: skip
+    assert labor["LaborHours"] == 1.5
+    updates = [w.target for w in changed["run"].planned if w.action == "update-call"]
+    assert updates == [f"call {number}"]
+    assert not [w for w in changed["run"].planned if w.action == "create-call"]
