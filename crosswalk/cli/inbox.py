@@ -8,6 +8,8 @@ import typer
 
 from crosswalk.cli import ConfigOption, _config_failed, _settings, console
 
+HOST, PORT = "127.0.0.1", 8765
+
 
 def inbox(
     config: ConfigOption = None,
@@ -17,8 +19,8 @@ def inbox(
             help="Address to listen on; off loopback only with "
             "inbox.users or inbox.proxy_user_header set."
         ),
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    ] = HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = PORT,
     hash_password: Annotated[
         bool, typer.Option("--hash-password", help="Print a password hash for inbox.users.")
     ] = False,

@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
     from crosswalk.config import Settings
 
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
-
 
 def check_exposure(settings: Settings, host: str) -> None:
     """Refuse a non-loopback address without authentication: anyone who reaches the port
@@ -29,14 +27,12 @@ def check_exposure(settings: Settings, host: str) -> None:
     if not is_loopback(host) and not settings.inbox.has_authentication:
         raise ConfigError(
             f"inbox: refusing to serve on {host}, which is not a loopback address, without "
-            "authentication: set [inbox] users (password hashes from `crosswalk inbox "
-            "--hash-password`) or [inbox] proxy_user_header"
+            "authentication: set inbox.users (password hashes from `crosswalk inbox "
+            "--hash-password`) or inbox.proxy_user_header"
         )
 
 
-def make_server(
-    settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
-) -> WSGIServer:
+def make_server(settings: Settings, host: str, port: int) -> WSGIServer:
     """The inbox's HTTP server, bound (port 0: a free one) but not yet serving."""
     from wsgiref.simple_server import WSGIRequestHandler
     from wsgiref.simple_server import make_server as wsgi_server

@@ -88,6 +88,8 @@ class Request:
         self.session["notice"] = message
 
     def rows(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+        if not self.app.warehouse.path.exists():
+            raise NotBuilt(f"no warehouse at {self.app.warehouse.path}")
         with self.app.warehouse.connect(read_only=True) as con:
             try:
                 cursor = con.execute(sql, params or [])
