@@ -8,6 +8,7 @@ flow starts so that a missing variable is reported by name before any work is do
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -411,6 +412,41 @@ class Flows(_Strict):
     charge_import: ChargeImportConfig = ChargeImportConfig()
 
 
+# "scrypt$n$r$p$salt$hash" or "pbkdf2_sha256$iterations$salt$hash", salt and hash in
+# base64: what `crosswalk inbox --hash-password` prints (crosswalk/inbox/auth.py).
+PasswordHash = Annotated[
+    str,
+    Field(
+        pattern=r"^(scrypt\$\d+\$\d+\$\d+|pbkdf2_sha256\$\d+)\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$"
+    ),
+]
+
+
+class InboxConfig(_Strict):
+    """``[inbox]``: the operators' inbox (``crosswalk inbox``). Off the loopback address it
+    needs ``users`` (name -> password hash) or ``proxy_user_header``, the header a trusted
+    reverse proxy names the signed-in user with. ``secret`` signs session cookies (unset: a
+    random one, so sessions end when the inbox restarts); ``base_url`` is where operators
+    reach it, for the links in failure e-mails."""
+
+    base_url: HttpUrl | None = None
+    users: dict[str, PasswordHash] = {}
+    proxy_user_header: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    secret: SecretRef | None = None
+
+    @field_validator("users")
+    @classmethod
+    def _user_names(cls, users: dict[str, str]) -> dict[str, str]:
+        for name in users:
+            if not re.fullmatch(r"[A-Za-z0-9._@-]{1,64}", name):
+                raise ValueError(f"{name!r}: a user name is letters, digits and . _ @ -")
+        return users
+
+    @property
+    def has_authentication(self) -> bool:
+        return bool(self.users or self.proxy_user_header)
+
+
 class Settings(_Strict):
     _source: Path | None = PrivateAttr(default=None)
     warehouse: WarehouseConfig = WarehouseConfig()
@@ -419,6 +455,7 @@ class Settings(_Strict):
     systems: Systems = Systems()
     flows: Flows = Flows()
     report: ReportConfig = ReportConfig()
+    inbox: InboxConfig = InboxConfig()
 
     @field_validator("systems")
     @classmethod
@@ -521,6 +558,8 @@ def _describe(error: dict[str, Any]) -> str:
         "recipients" in key or key.endswith("sender")
     ):
         return f"{key}: not an e-mail address: {error['input']!r}"
+    if error["type"] == "string_pattern_mismatch" and key.startswith("inbox.users."):
+        return f"{key}: not a password hash (make one with `crosswalk inbox --hash-password`)"
     message = error["msg"].removeprefix("Value error, ")
     return f"{key}: {message}"
 

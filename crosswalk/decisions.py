@@ -1,5 +1,5 @@
-"""Every write to the decisions crosswalk keeps: ``sync.links``, ``sync.exclusions`` and
-``sync.conflicts``.
+"""Every write to the decisions crosswalk keeps: ``sync.links``, ``sync.exclusions``,
+``sync.conflicts`` and ``sync.rejected_suggestions``.
 
 A link says which PSA record an ERP record is (``customer``: an ERP parent customer and a
 PSA company; ``location``: an ERP location and a PSA site), who decided it (``operator``
@@ -33,25 +33,49 @@ def set_link(
     made_by: str,
     note: str | None = None,
     run_id: str | None = None,
+    decided_by: str | None = None,
 ) -> None:
     """Link ERP record ``number`` (e-automate) to PSA record ``target`` (ConnectWise); an
     empty ``target`` means "linked to nothing", which no rule overrides. Replaces any
-    earlier decision for the record, and a link set again is no longer broken."""
+    earlier decision for the record, and a link set again is no longer broken.
+    ``decided_by`` names the person behind an operator's link."""
     if kind not in KINDS:
         raise ValueError(f"a link's kind is one of {', '.join(KINDS)}, not {kind!r}")
     con.execute(
         "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, target_system, "
-        "target_key, made_by, note, created_at, run_id, broken_at, broken_reason) "
-        "VALUES (?, 'eautomate', ?, 'connectwise', ?, ?, ?, now(), ?, NULL, NULL)",
-        [kind, number, target, made_by, note, run_id],
+        "target_key, made_by, note, created_at, run_id, broken_at, broken_reason, decided_by) "
+        "VALUES (?, 'eautomate', ?, 'connectwise', ?, ?, ?, now(), ?, NULL, NULL, ?)",
+        [kind, number, target, made_by, note, run_id, decided_by],
     )
 
 
 def unlink(
-    con: duckdb.DuckDBPyConnection, kind: str, number: str, *, note: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    number: str,
+    *,
+    note: str | None = None,
+    decided_by: str | None = None,
 ) -> None:
     """An operator's "this record has no partner": no rule links it again."""
-    set_link(con, kind, number, "", made_by="operator", note=note)
+    set_link(con, kind, number, "", made_by="operator", note=note, decided_by=decided_by)
+
+
+def reject_suggestion(
+    con: duckdb.DuckDBPyConnection,
+    customer_number: str,
+    company_id: str,
+    *,
+    by: str,
+    note: str | None = None,
+) -> None:
+    """An operator's "customer ``customer_number`` is not company ``company_id``": the pair
+    is never suggested again (``int_customer_suggestions`` leaves it out)."""
+    con.execute(
+        "INSERT OR REPLACE INTO sync.rejected_suggestions (customer_number, company_id, "
+        "rejected_by, note, rejected_at) VALUES (?, ?, ?, ?, now())",
+        [customer_number, str(company_id), by, note],
+    )
 
 
 def reset_link(con: duckdb.DuckDBPyConnection, kind: str, number: str) -> bool:

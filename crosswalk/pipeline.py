@@ -285,6 +285,7 @@ def file_report(run: Run, logger: logging.Logger | logging.LoggerAdapter) -> Fil
         models=str(run.models) if run.models else None,
         group_limit=settings.report.max_per_group,
         fixed=fixed,
+        inbox_url=settings.inbox.base_url,
     )
     if run.plan or not findings.newsworthy:
         why = (

@@ -51,6 +51,11 @@ class Report:
     group_limit: int = 50  # lines per owner and code; the rest are counted, not listed
     # Found before the run's own writes settled them: listed once, nothing to do.
     fixed: tuple[Failure, ...] = ()
+    inbox_url: str | None = None  # [inbox] base_url: each failure links to its inbox page
+
+    def inbox_link(self, row: ErrorRow) -> str | None:
+        """The failure's page in the operators' inbox, where ``[inbox] base_url`` is set."""
+        return f"{self.inbox_url.rstrip('/')}/errors/{row.error_id}" if self.inbox_url else None
 
     @property
     def kind(self) -> str:
@@ -274,7 +279,7 @@ def text(report: Report) -> str:
         title, rows = run
         out += ["", title.upper(), "=" * len(title)]
         for row in rows:
-            out += _text_row(row, report.findings.max_times, "run")
+            out += _text_row(row, report, "run")
     for section, title, rows in _sections(report):
         if not rows:
             continue
@@ -283,7 +288,7 @@ def text(report: Report) -> str:
             heading = _one_line(f"{owner} / {_code_title(code)} ({len(group)})")
             out += ["", heading, "-" * min(len(heading), 78)]
             for row in group[: report.group_limit]:
-                out += _text_row(row, report.findings.max_times, section)
+                out += _text_row(row, report, section)
             if more := _more(report, group, owner, code):
                 out.append(_one_line(more))
     if report.fixed:
@@ -303,7 +308,7 @@ def text(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def _text_row(row: ErrorRow, max_times: int, section: str) -> list[str]:
+def _text_row(row: ErrorRow, report: Report, section: str) -> list[str]:
     problem = "Was:    " if section == "resolved" else "Problem:"
     lines = [
         f"* {_one_line(row.title)} ({_one_line(_where(row))})",
@@ -311,9 +316,11 @@ def _text_row(row: ErrorRow, max_times: int, section: str) -> list[str]:
     ]
     if section != "resolved":
         lines.append(f"  Fix:     {_one_line(row.fix)}")
+        if inbox := report.inbox_link(row):
+            lines.append(f"  Inbox:   {_one_line(inbox)}")
     if href := _href(row.url):
         lines.append(f"  Open:    {_one_line(href)}")
-    lines.append(f"  Error:   {row.error_id}, {_seen(row, max_times, section)}")
+    lines.append(f"  Error:   {row.error_id}, {_seen(row, report.findings.max_times, section)}")
     return lines
 
 
@@ -346,7 +353,7 @@ def html_body(report: Report) -> str:
     if run := _run_rows(report):
         title, rows = run
         out.append(_html_heading(title, "run"))
-        out.append(_html_table(rows, report.findings.max_times, "run"))
+        out.append(_html_table(rows, report, "run"))
     for section, title, rows in _sections(report):
         if not rows:
             continue
@@ -358,7 +365,7 @@ def html_body(report: Report) -> str:
             )
             if meaning := codes.title(code):
                 out.append(f'<p style="margin:0 0 6px;color:#555">{_e(meaning)}</p>')
-            out.append(_html_table(group[: report.group_limit], report.findings.max_times, section))
+            out.append(_html_table(group[: report.group_limit], report, section))
             if more := _more(report, group, owner, code):
                 out.append(f"<p>{_e(more)}</p>")
     if report.fixed:
@@ -403,13 +410,16 @@ def _html_heading(title: str, section: str) -> str:
     )
 
 
-def _html_table(rows: Iterable[ErrorRow], max_times: int, section: str) -> str:
+def _html_table(rows: Iterable[ErrorRow], report: Report, section: str) -> str:
     titles = _COLUMNS["resolved" if section == "resolved" else "open"]
     head = "".join(f'<th style="{_CELL}">{h}</th>' for h in titles)
     body = []
     for row in rows:
         problem, remedy = _problem_and_remedy(row, section)
         problem, remedy = _e(problem), _e(remedy)
+        if section != "resolved" and (inbox := _href(report.inbox_link(row))):
+            remedy = f'<a href="{html.escape(inbox, quote=True)}">{remedy}</a>'
+        max_times = report.findings.max_times
         body.append(
             f'<tr><td style="{_CELL}">{_html_record(row)}</td>'
             f'<td style="{_CELL}">{problem}</td><td style="{_CELL}">{remedy}</td>'

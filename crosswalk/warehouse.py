@@ -234,6 +234,19 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (kind, source_key, target_key)
     );
     """,
+    # Operators' decisions from the inbox: who made a link (``made_by`` says operator or
+    # crosswalk), and the suggested pairs an operator rejected, never suggested again.
+    """
+    ALTER TABLE sync.links ADD COLUMN decided_by VARCHAR;
+    CREATE TABLE sync.rejected_suggestions (
+        customer_number VARCHAR NOT NULL,
+        company_id VARCHAR NOT NULL,
+        rejected_by VARCHAR NOT NULL,
+        note VARCHAR,
+        rejected_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (customer_number, company_id)
+    );
+    """,
 )
 
 

@@ -2,11 +2,11 @@
 make the operator's decisions, check the configuration, serve the emulated systems.
 
 One module per purpose: ``runs`` (run, demo, status), ``errors``, ``decisions`` (links,
-exclude, conflicts), ``agreements``, ``tickets``, ``calls``, ``companies``, ``records`` (the
-record ids commands take), ``config`` and ``emulators``. At import only typer and rich are
-loaded: the configuration, the warehouse, Prefect, dbt, the flows and the emulators are
-imported inside the commands that use them, so ``crosswalk --help`` is instant and Prefect
-reads the settings a command sets for it.
+exclude, conflicts), ``inbox`` (the web page), ``agreements``, ``tickets``, ``calls``,
+``companies``, ``records`` (the record ids commands take), ``config`` and ``emulators``. At
+import only typer and rich are loaded: the configuration, the warehouse, Prefect, dbt, the
+flows and the emulators are imported inside the commands that use them, so ``crosswalk
+--help`` is instant and Prefect reads the settings a command sets for it.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ from crosswalk.cli import (  # noqa: E402
     decisions,
     emulators,
     errors,
+    inbox,
     runs,
     tickets,
 )
@@ -101,3 +102,4 @@ app.add_typer(agreements.app, name="agreements")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(calls.app, name="calls")
 app.add_typer(companies.app, name="companies")
+app.command()(inbox.inbox)

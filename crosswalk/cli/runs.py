@@ -17,6 +17,8 @@ import typer
 from rich.table import Table
 
 from crosswalk.cli import ConfigOption, _config_failed, _settings, console
+from crosswalk.cli.inbox import HOST as INBOX_HOST
+from crosswalk.cli.inbox import PORT as INBOX_PORT
 from crosswalk.cli.records import known
 from crosswalk.demo import CREDENTIALS
 
@@ -274,6 +276,8 @@ def demo(
         "no SMTP server set)\n"
         f"next:      {cli} status --config {config}\n"
         f"           {cli} errors list --config {config}\n"
+        f"inbox:     {cli} inbox --config {config}\n"
+        f"           then open http://{INBOX_HOST}:{INBOX_PORT}/ (what waits, and every decision)\n"
         f"explore:   {cli} emulators serve --data {data} --scale {scale} --seed {seed}\n"
         "           then, in another shell, with the credentials the emulated systems accept:\n"
         f"           export {exports}\n"

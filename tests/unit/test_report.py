@@ -166,3 +166,12 @@ def test_failures_the_run_fixed_itself_are_listed_apart_as_fixed_by_this_run():
         "... and 1 more (ERP data (e-automate), link-site-of-another-company), not listed "
         "here: this run's writes in sync.push_log" in render.text(many)
     )
+
+
+def test_with_an_inbox_each_failure_links_to_its_inbox_page():
+    failure = row("ab" * 8, label="customer A")
+    plain = replace(report_with(failure), inbox_url="https://inbox.example/")
+    link = "https://inbox.example/errors/" + "ab" * 8
+    assert f"  Inbox:   {link}" in render.text(plain)
+    assert f'<a href="{link}">' in render.html_body(plain)
+    assert "Inbox:" not in render.text(report_with(failure))

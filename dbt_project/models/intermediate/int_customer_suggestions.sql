@@ -1,7 +1,8 @@
 -- Likely PSA partners for ERP parent customers that no rule linked, with a score and the
 -- evidence, for an operator to confirm (`crosswalk links`). Evidence is a shared phone
 -- number, a shared website domain, or the same postcode with a similar name; a name alone
--- is never evidence, and nothing here links by itself.
+-- is never evidence, and nothing here links by itself. A pair an operator rejected is never
+-- suggested again.
 
 with
 
@@ -12,6 +13,10 @@ matched as (
 customers as (
     select * from {{ ref('stg_eautomate__customers') }}
     where is_parent
+),
+
+rejected as (
+    select * from {{ ref('stg_sync__rejected_suggestions') }}
 ),
 
 companies as (
@@ -64,6 +69,9 @@ pairs as (
         on (length(c.phone_key) >= 7 and c.phone_key = p.phone_key)
         or (c.domain_key <> '' and c.domain_key = p.domain_key)
         or (c.zip_key <> '' and c.zip_key = p.zip_key)
+    anti join rejected
+        on c.customer_number = rejected.customer_number
+        and p.company_id = rejected.company_id
 ),
 
 scored as (
