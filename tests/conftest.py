@@ -1,16 +1,22 @@
 """Test isolation: a private Prefect home, one temporary Prefect server per session, a
 configuration per test that reads the bundled fixture exports into its own warehouse, and
-a real SMTP server on loopback that keeps what it receives."""
+a real SMTP server on loopback that keeps what it receives.
+
+Under pytest-xdist (``make test`` runs two workers, ``--dist loadfile``) each worker is a
+session of its own: this file runs in every worker, so each has its own Prefect home and
+server, its own emulators and its own temporary folders; a module goes whole to one worker,
+so its module-scoped world and runs are made once."""
 
 import base64
 import os
+import shutil
 import socket
 import tempfile
 from email import message_from_bytes, policy
 from pathlib import Path
 
 # Before anything imports prefect: never the user's ~/.prefect or server.
-os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="crosswalk-prefect-")
+_PREFECT_HOME = os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="crosswalk-prefect-")
 os.environ.pop("PREFECT_API_URL", None)
 for _name in ("CROSSWALK_CONFIG", "CROSSWALK_WAREHOUSE"):
     os.environ.pop(_name, None)
@@ -30,6 +36,40 @@ from crosswalk.demo import CREDENTIALS as DEMO_CREDENTIALS  # noqa: E402
 
 FIXTURES = Path(emulators.__file__).parent / "fixtures"
 PROJECT = PROJECT_ROOT
+
+# The modules that take longest, longest first (a few minutes to a minute each); then the
+# rest of tests/flows, tests/dbt, tests/clients, tests/emulators and tests/unit.
+SLOW_FIRST = (
+    "flows/test_customer_sync.py",
+    "flows/test_agreement_sync.py",
+    "flows/test_service_sync.py",
+    "flows/test_cli.py",
+    "flows/test_charge_import.py",
+    "flows/test_flows.py",
+    "flows/test_deployment.py",
+    "flows/test_customer_sweep.py",
+)
+LAYERS = ("flows", "dbt", "clients", "emulators", "unit")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, the modules in the order above: a worker takes the next module when it
+    is done with one, so the long ones start first and the two workers end together. The
+    tests of a module keep their order (later ones read what earlier ones did)."""
+    if not hasattr(config, "workerinput"):
+        return
+
+    def rank(item) -> tuple[int, int]:
+        module = Path(str(item.path)).relative_to(Path(__file__).parent).as_posix()
+        layer = module.split("/", 1)[0]
+        slow = SLOW_FIRST.index(module) if module in SLOW_FIRST else len(SLOW_FIRST)
+        return slow, LAYERS.index(layer) if layer in LAYERS else len(LAYERS)
+
+    items.sort(key=rank)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
