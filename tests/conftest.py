@@ -168,7 +168,27 @@ def config_file(tmp_path, credentials) -> Path:
 
 
 @pytest.fixture(scope="session")
-def emulated(tmp_path_factory):
+def small_world(tmp_path_factory) -> Path:
+    """The small world of seed 7, generated once for the session; ``seeded`` copies it."""
+    from emulators.world import generate
+
+    path = tmp_path_factory.mktemp("small-world") / "generated.duckdb"
+    generate(path, seed=7, scale="small")
+    return path
+
+
+def seeded(folder: Path, world: Path) -> Path:
+    """``folder`` with its own copy of the generated ``world`` as the emulators' state:
+    ``serve.start(folder, seed=7, scale="small")`` serves it as if it had generated it."""
+    from emulators.serve import WORLD_FILE
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(world, folder / WORLD_FILE)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def emulated(tmp_path_factory, small_world):
     """The emulated systems over the small world (seed 7) on free ports, for the session.
 
     Tests that write make their own records (unique names), so they do not depend on
@@ -178,9 +198,8 @@ def emulated(tmp_path_factory):
     """
     from emulators import serve
 
-    with serve.start(
-        tmp_path_factory.mktemp("emulators"), seed=7, scale="small", port_base=0
-    ) as running:
+    data = seeded(tmp_path_factory.mktemp("emulators"), small_world)
+    with serve.start(data, seed=7, scale="small", port_base=0) as running:
         with running.config.open("a", encoding="utf-8") as config:
             config.write("\n[flows.customer_sync]\npush = false\n")
         yield running

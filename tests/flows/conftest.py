@@ -11,6 +11,8 @@ from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
 from emulators import serve
 
+from ..conftest import seeded
+
 
 @pytest.fixture(scope="module", autouse=True)
 def dbt_as_flows_run():
@@ -27,10 +29,10 @@ def dbt_as_flows_run():
 
 
 @pytest.fixture(scope="module")
-def world(request, tmp_path_factory, prefect_server):
+def world(request, tmp_path_factory, prefect_server, small_world):
     os.environ.update(serve.CREDENTIALS)
-    with serve.start(tmp_path_factory.mktemp(request.module.WORLD), seed=7, scale="small",
-                     port_base=0) as running:  # fmt: skip
+    data = seeded(tmp_path_factory.mktemp(request.module.WORLD), small_world)
+    with serve.start(data, seed=7, scale="small", port_base=0) as running:
         yield running
 
 
