@@ -46,8 +46,14 @@ docs-generate: $(INSTALLED)
 	@test -f "$(WAREHOUSE)" || { echo "no warehouse at $(WAREHOUSE): run make demo (or a flow) first, or give WAREHOUSE=path"; exit 2; }
 	cd dbt_project && $(DBT_DOCS) docs generate $(DOCS_PATHS)
 
+# Two workers (pytest-xdist), each with its own Prefect server, emulators and folders
+# (tests/conftest.py); a module goes whole to one worker, the slowest modules first.
+# TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
+
 test: $(INSTALLED)
-	env -u PREFECT_API_URL $(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	env -u PREFECT_API_URL $(TEST_ENV) $(VENV)/bin/pytest $(XDIST) $(PYTEST_ARGS)
 
 # The pure layer only: no emulator, no dbt, no Prefect server (tests/unit/conftest.py).
 test-fast: $(INSTALLED)

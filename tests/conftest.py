@@ -1,9 +1,15 @@
 """Test isolation: a private Prefect home, one temporary Prefect server per session, a
 configuration per test that reads the bundled fixture exports into its own warehouse, and
-a real SMTP server on loopback that keeps what it receives."""
+a real SMTP server on loopback that keeps what it receives.
+
+Under pytest-xdist (``make test`` runs two workers, ``--dist loadfile``) each worker is a
+session of its own: this file runs in every worker, so each has its own Prefect home and
+server, its own emulators and its own temporary folders; a module goes whole to one worker,
+so its module-scoped world and runs are made once."""
 
 import base64
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -12,7 +18,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 # Before anything imports prefect: never the user's ~/.prefect or server.
-os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="crosswalk-prefect-")
+_PREFECT_HOME = os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="crosswalk-prefect-")
 os.environ.pop("PREFECT_API_URL", None)
 for _name in ("CROSSWALK_CONFIG", "CROSSWALK_WAREHOUSE"):
     os.environ.pop(_name, None)
@@ -32,6 +38,40 @@ from crosswalk.demo import CREDENTIALS as DEMO_CREDENTIALS  # noqa: E402
 
 FIXTURES = Path(emulators.__file__).parent / "fixtures"
 PROJECT = PROJECT_ROOT
+
+# The modules that take longest, longest first (a few minutes to a minute each); then the
+# rest of tests/flows, tests/dbt, tests/clients, tests/emulators and tests/unit.
+SLOW_FIRST = (
+    "flows/test_customer_sync.py",
+    "flows/test_agreement_sync.py",
+    "flows/test_service_sync.py",
+    "flows/test_cli.py",
+    "flows/test_charge_import.py",
+    "flows/test_flows.py",
+    "flows/test_deployment.py",
+    "flows/test_customer_sweep.py",
+)
+LAYERS = ("flows", "dbt", "clients", "emulators", "unit")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, the modules in the order above: a worker takes the next module when it
+    is done with one, so the long ones start first and the two workers end together. The
+    tests of a module keep their order (later ones read what earlier ones did)."""
+    if not hasattr(config, "workerinput"):
+        return
+
+    def rank(item) -> tuple[int, int]:
+        module = Path(str(item.path)).relative_to(Path(__file__).parent).as_posix()
+        layer = module.split("/", 1)[0]
+        slow = SLOW_FIRST.index(module) if module in SLOW_FIRST else len(SLOW_FIRST)
+        return slow, LAYERS.index(layer) if layer in LAYERS else len(LAYERS)
+
+    items.sort(key=rank)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +170,27 @@ def config_file(tmp_path, credentials) -> Path:
 
 
 @pytest.fixture(scope="session")
-def emulated(tmp_path_factory):
+def small_world(tmp_path_factory) -> Path:
+    """The small world of seed 7, generated once for the session; ``seeded`` copies it."""
+    from emulators.world import generate
+
+    path = tmp_path_factory.mktemp("small-world") / "generated.duckdb"
+    generate(path, seed=7, scale="small")
+    return path
+
+
+def seeded(folder: Path, world: Path) -> Path:
+    """``folder`` with its own copy of the generated ``world`` as the emulators' state:
+    ``serve.start(folder, seed=7, scale="small")`` serves it as if it had generated it."""
+    from emulators.serve import WORLD_FILE
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(world, folder / WORLD_FILE)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def emulated(tmp_path_factory, small_world):
     """The emulated systems over the small world (seed 7) on free ports, for the session.
 
     Tests that write make their own records (unique names), so they do not depend on
@@ -140,9 +200,8 @@ def emulated(tmp_path_factory):
     """
     from emulators import serve
 
-    with serve.start(
-        tmp_path_factory.mktemp("emulators"), seed=7, scale="small", port_base=0
-    ) as running:
+    data = seeded(tmp_path_factory.mktemp("emulators"), small_world)
+    with serve.start(data, seed=7, scale="small", port_base=0) as running:
         with running.config.open("a", encoding="utf-8") as config:
             config.write("\n[flows.customer_sync]\npush = false\n")
         yield running

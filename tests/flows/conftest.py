@@ -11,12 +11,28 @@ from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
 from emulators import serve
 
+from ..conftest import seeded
+
+
+@pytest.fixture(scope="module", autouse=True)
+def dbt_as_flows_run():
+    """dbt's unit tests check the models' code on fixture rows, not the data: tests/dbt runs
+    every one of them, and test_flows.py's twice-run test of each flow runs them inside the
+    flow as a scheduled run does. Every other flow run of this layer leaves them out (about
+    a third of each dbt build) and writes no dbt JSON artifacts or file log (no test reads
+    them). Module-scoped: it holds for the runs a module's fixtures make as well."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
+        patch.setenv("DBT_WRITE_JSON", "false")
+        patch.setenv("DBT_LOG_LEVEL_FILE", "none")
+        yield
+
 
 @pytest.fixture(scope="module")
-def world(request, tmp_path_factory, prefect_server):
+def world(request, tmp_path_factory, prefect_server, small_world):
     os.environ.update(serve.CREDENTIALS)
-    with serve.start(tmp_path_factory.mktemp(request.module.WORLD), seed=7, scale="small",
-                     port_base=0) as running:  # fmt: skip
+    data = seeded(tmp_path_factory.mktemp(request.module.WORLD), small_world)
+    with serve.start(data, seed=7, scale="small", port_base=0) as running:
         yield running
 
 

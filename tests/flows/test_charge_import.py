@@ -16,6 +16,8 @@ from emulators import serve
 from flows.charge_import.flow import charge_import
 from flows.charge_import.waiting import accounting
 
+from ..conftest import seeded
+
 pytestmark = pytest.mark.flow
 
 OPERATE = {"Authorization": "Bearer demo-operate"}
@@ -25,9 +27,10 @@ DECEMBER = date(2025, 12, 31)
 
 
 @pytest.fixture
-def world(tmp_path):
+def world(tmp_path, small_world):
     """A world of its own: these tests write batch sheets, codes and clients."""
-    with serve.start(tmp_path / "emulators", seed=7, scale="small", port_base=0) as running:
+    data = seeded(tmp_path / "emulators", small_world)
+    with serve.start(data, seed=7, scale="small", port_base=0) as running:
         yield running
 
 

@@ -13,6 +13,8 @@ from crosswalk.warehouse import Warehouse
 from emulators import serve
 from flows.charge_import.flow import charge_import
 
+from ..conftest import seeded
+
 pytestmark = pytest.mark.flow
 
 CENT = Decimal("0.01")
@@ -21,9 +23,10 @@ BATCH, DECEMBER = date(2026, 1, 5), date(2025, 12, 31)
 
 
 @pytest.fixture
-def world(tmp_path):
+def world(tmp_path, small_world):
     """A world of its own: the test changes a product's price and writes batch sheets."""
-    with serve.start(tmp_path / "emulators", seed=7, scale="small", port_base=0) as running:
+    data = seeded(tmp_path / "emulators", small_world)
+    with serve.start(data, seed=7, scale="small", port_base=0) as running:
         with running.store.write() as cur:
             cur.execute("UPDATE operate.products SET unit_price = ? WHERE id = 1", [RATE])
         yield running

@@ -16,6 +16,14 @@ from flows.customer_sync.flow import customer_sync
 from ..conftest import FIXTURES, counts, report_section
 
 
+@pytest.fixture(scope="module", autouse=True)
+def dbt_as_flows_run():
+    """The twice-run test of each flow builds its models as a scheduled run does: with the
+    dbt unit tests of the models it selects (tests/flows/conftest.py leaves them out
+    elsewhere)."""
+    yield
+
+
 def test_every_prefect_yaml_entrypoint_is_a_flow():
     spec = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())
     deployments = {d["name"]: d for d in spec["deployments"]}

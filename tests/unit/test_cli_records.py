@@ -2,6 +2,8 @@
 flows landed, refuses one it does not know with the nearest matches (exit 1), and takes
 it with --force, saying so."""
 
+import shutil
+
 import pytest
 from typer.testing import CliRunner
 
@@ -10,16 +12,28 @@ from crosswalk.cli.records import nearest
 from crosswalk.config import load_settings
 from crosswalk.warehouse import Warehouse
 
-from ..conftest import land
+from ..conftest import DEMO_CREDENTIALS, land, write_config
 
 runner = CliRunner()
 
 
+@pytest.fixture(scope="module")
+def landed_once(tmp_path_factory):
+    """A warehouse with the fixture exports landed as customer-sync and agreement-sync land
+    them, made once for the module."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in DEMO_CREDENTIALS.items():
+            patch.setenv(name, value)
+        config = write_config(tmp_path_factory.mktemp("landed"))
+        land(config, "customer-sync")
+        land(config, "agreement-sync")
+    return load_settings(config).warehouse.path
+
+
 @pytest.fixture
-def landed(config_file):
-    """The fixture exports landed as customer-sync and agreement-sync land them."""
-    land(config_file, "customer-sync")
-    land(config_file, "agreement-sync")
+def landed(config_file, landed_once):
+    """The test's own copy of that warehouse, under the test's configuration."""
+    shutil.copyfile(landed_once, load_settings(config_file).warehouse.path)
     return str(config_file)
 
 
