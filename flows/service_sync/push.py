@@ -432,6 +432,11 @@ class ServicePush:
             if row["open_call_close_date"] is None:
                 close["CloseDate"] = _local(row["closed_at"], self.ea)
                 changes["CloseDate"] = (None, close["CloseDate"])
+            to_psa = self.run.settings.flows.service_sync.to_psa
+            held = row["open_call_hold_code"]
+            if to_psa.call_types and held and held.upper() == to_psa.sent_hold_code.upper():
+                close["HoldCode"] = ""  # the work is back from the PSA: the call may invoice
+                changes["HoldCode"] = (held, None)
         if lines:
             changes["labor"] = ("", _labor_text(lines))
             changes["hours"] = (None, _hours(lines))

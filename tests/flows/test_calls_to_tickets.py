@@ -281,6 +281,7 @@ def test_the_round_trip_brings_the_tickets_time_to_the_same_call_and_no_second_c
     (back,) = calls_of_ticket(world, ticket["id"])
     assert back["CallNumber"] == number
     assert back["StatusCode"] == "OKToInvoice" and back["CloseDate"] is not None
+    assert not back["HoldCode"]  # the work is back: the sent hold is released
     (labor,) = [lab for lab in back["Labors"] if f"[TE #{changed['entry']['id']}]" in
                 (lab["Remarks"] or "")]  # fmt: skip
     assert labor["LaborHours"] == 1.5

@@ -8,6 +8,8 @@
 -- A project ticket's time goes by invoice: time a later invoice bills goes on a new call
 -- (create-call), never onto a call made before.
 {%- set call_status = service_sync_setting('call_status', 'OKToInvoice') %}
+{%- set to_psa = service_sync_setting('to_psa', {}) %}
+{%- set sent_hold = to_psa.get('sent_hold_code') if to_psa.get('call_types') else none %}
 
 with
 
@@ -62,6 +64,7 @@ decided as (
         open_calls.call_number as open_call_number,
         open_call.status_code as open_call_status,
         open_call.close_date as open_call_close_date,
+        open_call.hold_code as open_call_hold_code,
         open_call.contract_number as open_call_contract_number,
         open_call.customer_number as open_call_customer_number,
         -- The ticket moved (by an operator, or its company changed) after its call was made.
@@ -74,9 +77,13 @@ decided as (
         coalesce(time_summary.new_hours, 0) as new_hours,
         coalesce(time_summary.psa_hours, 0) as psa_hours,
         coalesce(time_summary.erp_hours, 0) as erp_hours,
-        -- A closed ticket closes its call: the configured status and the close date.
+        -- A closed ticket closes its call: the configured status and the close date, and
+        -- a call worked in the PSA leaves the hold that marked it sent (to_psa).
         open_calls.call_number is not null and tickets.is_closed and not tickets.is_project
             and (open_call.close_date is null
+                {%- if sent_hold %}
+                or coalesce(upper(open_call.hold_code) = upper({{ quoted(sent_hold) }}), false)
+                {%- endif %}
                 {%- if call_status == 'OKToInvoice' %}
                 or open_call.status_code not in ('OKToInvoice', 'Complete', 'Cleared')
                 {%- endif %}) as is_close_stale,
