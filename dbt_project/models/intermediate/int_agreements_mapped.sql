@@ -17,13 +17,8 @@ companies as (
     select * from {{ ref('stg_connectwise__companies') }}
 ),
 
--- A company two customers are mapped to is neither's (the mapping reports it).
 customers as (
-    select company_id, min(customer_number) as customer_number
-    from {{ ref('mapped_customers') }}
-    where company_id is not null
-    group by company_id
-    having count(*) = 1
+    select * from {{ ref('int_company_customers') }}
 ),
 
 final as (

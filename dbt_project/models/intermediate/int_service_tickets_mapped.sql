@@ -21,22 +21,12 @@ members as (
     select * from {{ ref('stg_connectwise__members') }}
 ),
 
--- A company two customers are mapped to is neither's (the mapping reports it).
 customers as (
-    select company_id, min(customer_number) as customer_number
-    from {{ ref('mapped_customers') }}
-    where company_id is not null
-    group by company_id
-    having count(*) = 1
+    select * from {{ ref('int_company_customers') }}
 ),
 
 locations as (
-    select site_id, min(customer_number) as location_number,
-        min(parent_customer_number) as parent_customer_number
-    from {{ ref('mapped_locations') }}
-    where is_mapped and not is_excluded
-    group by site_id
-    having count(*) = 1
+    select * from {{ ref('int_site_locations') }}
 ),
 
 -- Contracts a call may go on: active, not expired.
