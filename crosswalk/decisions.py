@@ -239,6 +239,25 @@ def break_agreement_link(
     )
 
 
+def link_sales_order(
+    con: duckdb.DuckDBPyConnection,
+    order_id: int | str,
+    so_number: str,
+    *,
+    made_by: str,
+    note: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    """PSA sales order ``order_id`` (ConnectWise) is ERP sales order ``so_number``
+    (e-automate): the order the sales-order sync made or found by its key."""
+    con.execute(
+        "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, target_system, "
+        "target_key, made_by, note, created_at, run_id, broken_at, broken_reason) "
+        "VALUES ('sales-order', 'connectwise', ?, 'eautomate', ?, ?, ?, now(), ?, NULL, NULL)",
+        [str(order_id), so_number, made_by, note, run_id],
+    )
+
+
 def move_ticket(
     con: duckdb.DuckDBPyConnection,
     ticket_id: int | str,

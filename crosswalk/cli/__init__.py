@@ -3,10 +3,10 @@ make the operator's decisions, check the configuration, serve the emulated syste
 
 One module per purpose: ``runs`` (run, demo, status), ``errors``, ``decisions`` (links,
 exclude, conflicts), ``inbox`` (the web page), ``agreements``, ``tickets``, ``calls``,
-``companies``, ``records`` (the record ids commands take), ``config`` and ``emulators``. At
-import only typer and rich are loaded: the configuration, the warehouse, Prefect, dbt, the
-flows and the emulators are imported inside the commands that use them, so ``crosswalk
---help`` is instant and Prefect reads the settings a command sets for it.
+``orders``, ``companies``, ``records`` (the record ids commands take), ``config`` and
+``emulators``. At import only typer and rich are loaded: the configuration, the warehouse,
+Prefect, dbt, the flows and the emulators are imported inside the commands that use them,
+so ``crosswalk --help`` is instant and Prefect reads the settings a command sets for it.
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ from crosswalk.cli import (  # noqa: E402
     emulators,
     errors,
     inbox,
+    orders,
     runs,
     tickets,
 )
@@ -101,5 +102,6 @@ app.add_typer(decisions.conflicts_app, name="conflicts")
 app.add_typer(agreements.app, name="agreements")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(calls.app, name="calls")
+app.add_typer(orders.app, name="orders")
 app.add_typer(companies.app, name="companies")
 app.command()(inbox.inbox)
