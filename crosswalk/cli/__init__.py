@@ -12,12 +12,15 @@ so ``crosswalk --help`` is instant and Prefect reads the settings a command sets
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from crosswalk.config import ConfigError, Settings
@@ -73,6 +76,16 @@ def _settings(config: Path | None) -> Settings:
 
 def _when(moment: datetime | None) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment else ""
+
+
+def _listing(title: str, columns: Iterable[str], rows: Iterable[Iterable]) -> Table:
+    """A table of rows, one column per name, each value as plain text (empty for None)."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
+    return table
 
 
 # The commands, registered once the helpers above exist for them to import.

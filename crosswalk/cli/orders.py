@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from crosswalk.cli import ConfigOption, _settings, console
+from crosswalk.cli import ConfigOption, _listing, _settings, console
 from crosswalk.cli.decisions import _mart
 from crosswalk.cli.records import known
 
@@ -44,13 +44,12 @@ def orders_list(
         + "ORDER BY order_id",
         flow=FLOW,
     )
-    table = Table(title=f"sales orders: {len(rows)}")
-    for column in ("order", "status", "company", "customer", "ERP order", "ERP status", "hold",
-                   "PSA", "ERP", "error lines", "next", "why"):  # fmt: skip
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text("" if v is None else str(v)) for v in row))
-    console.print(table)
+    console.print(_listing(
+        f"sales orders: {len(rows)}",
+        ("order", "status", "company", "customer", "ERP order", "ERP status", "hold", "PSA",
+         "ERP", "error lines", "next", "why"),
+        rows,
+    ))  # fmt: skip
 
 
 @app.command("show")
@@ -112,10 +111,8 @@ def orders_show(order: OrderArgument, config: ConfigOption = None) -> None:
     for field_name, value in fields:
         table.add_row(field_name, Text(str(value)))
     console.print(table)
-    detail = Table(title=f"lines: {len(lines)}")
-    for column in ("line", "product", "type", "quantity", "price", "line gets", "ERP item",
-                   "finding"):  # fmt: skip
-        detail.add_column(column, overflow="fold")
-    for row in lines:
-        detail.add_row(*(Text("" if v is None else str(v)) for v in row))
-    console.print(detail)
+    console.print(_listing(
+        f"lines: {len(lines)}",
+        ("line", "product", "type", "quantity", "price", "line gets", "ERP item", "finding"),
+        lines,
+    ))  # fmt: skip
