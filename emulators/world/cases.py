@@ -170,6 +170,9 @@ _CASES = (
     Case("sales_order_item_without_template", "connectwise", "sales_orders", 0, 1, True,
          "one more order, Ordered, of a plainly mapped customer: its one line is PATCH-24, an"
          " item the ERP lacks whose type (Cabling) has no item template, so the error item"),
+    Case("sales_order_company_unmapped", "connectwise", "sales_orders", 0, 1, True,
+         "one more order, Ordered, of a prospect (a company with no ERP customer): it waits"
+         " until the company is mapped"),
     Case("sales_order_synced_by_incumbent", "connectwise", "sales_orders", 0.7, 2, False,
          "the incumbent's ERP order exists, its Description opening with [CW SO #<id>]"),
     # ERP contracts (eautomate.contracts.contract_id) and items (eautomate.items.item_id).

@@ -116,10 +116,10 @@ def build(
         updated = min(ANCHOR_TS - HOUR, ordered + rng.randint(1, 50) * DAY)
         doc["_info"] = info(updated, rep.identifier, ordered, rep.identifier)
         store.records["sales_orders"].put(order_id, None, updated, doc)
-    _order_without_template(world, people, parties, store, product_id, order_id + 1, dates[-1])
+    _extra_orders(world, people, parties, store, product_id, order_id + 1, dates[-1])
 
 
-def _order_without_template(
+def _extra_orders(
     world: World,
     people: People,
     parties: Parties,
@@ -128,15 +128,17 @@ def _order_without_template(
     order_id: int,
     newest: int,
 ) -> None:
-    """One more order, drawn from nothing (the world's other draws stay as they were): a
-    plainly mapped customer's, Ordered, its one line an item the ERP lacks of a product type
-    with no item template (``ITEM_WITHOUT_TEMPLATE``), so the line gets the error item."""
+    """Two more orders, drawn from nothing (the world's other draws stay as they were),
+    Ordered, of one line each: a plainly mapped customer's whose line is an item the ERP
+    lacks of a product type with no item template (``ITEM_WITHOUT_TEMPLATE``), so the line
+    gets the error item; and a prospect's (a company with no ERP customer), which waits
+    until the company is mapped."""
     store.flush()  # the customers' cases, to leave out
     awkward = {number for (number,) in store.con.execute(
         "SELECT c.customer_number FROM world.cases w JOIN world.customers c "
         "ON c.customer_id = w.id WHERE w.system = 'eautomate' AND w.entity = 'customers'"
     ).fetchall()}  # fmt: skip
-    company = next(
+    mapped = next(
         c
         for c in parties.clients
         if c.contacts
@@ -147,21 +149,29 @@ def _order_without_template(
         and not c.customer.on_hold
         and c.customer.key == "identifier"
     )
-    item = next(i for i in world.items if i.ref["identifier"] == ITEM_WITHOUT_TEMPLATE)
+    prospect = next(c for c in parties.companies if c.kind == "prospect" and c.contacts)
+    ordinary = next(i for i in world.items if i.use == "order" and i.ref["identifier"]
+                    not in ITEMS_NOT_IN_ERP)  # fmt: skip
+    unknown = next(i for i in world.items if i.ref["identifier"] == ITEM_WITHOUT_TEMPLATE)
     rep, ordered = people.sales[0], newest - DAY
-    order_ref = {"id": order_id, "identifier": str(order_id)}
-    quantity, price = 2.0, item.price
-    doc = _line(product_id, item, quantity, price, company, order_ref, 0)
-    doc["purchaseDate"] = iso(midnight(ordered) + DAY)
-    doc["_info"] = info(ordered + HOUR, rep.identifier, ordered, rep.identifier)
-    store.records["products"].put(product_id, None, ordered + HOUR, doc)
-    store.case("product_item_without_erp_item", "connectwise", "products", product_id)
-    taxable = quantity * price if doc["taxableFlag"] else 0.0
-    doc = _order(order_id, company, company.contacts[0], company.sites[0], "Ordered", rep,
-                 ordered, [product_id], quantity * price, taxable, world)  # fmt: skip
-    doc["_info"] = info(ordered + HOUR, rep.identifier, ordered, rep.identifier)
-    store.records["sales_orders"].put(order_id, None, ordered + HOUR, doc)
-    store.case("sales_order_item_without_template", "connectwise", "sales_orders", order_id)
+    for n, (company, item, case) in enumerate((
+        (mapped, unknown, "sales_order_item_without_template"),
+        (prospect, ordinary, "sales_order_company_unmapped"),
+    )):  # fmt: skip
+        order_ref = {"id": order_id + n, "identifier": str(order_id + n)}
+        quantity, price = 2.0, item.price
+        doc = _line(product_id + n, item, quantity, price, company, order_ref, 0)
+        doc["purchaseDate"] = iso(midnight(ordered) + DAY)
+        doc["_info"] = info(ordered + HOUR, rep.identifier, ordered, rep.identifier)
+        store.records["products"].put(product_id + n, None, ordered + HOUR, doc)
+        if item is unknown:
+            store.case("product_item_without_erp_item", "connectwise", "products", product_id + n)
+        taxable = quantity * price if doc["taxableFlag"] else 0.0
+        doc = _order(order_id + n, company, company.contacts[0], company.sites[0], "Ordered",
+                     rep, ordered, [product_id + n], quantity * price, taxable, world)  # fmt: skip
+        doc["_info"] = info(ordered + HOUR, rep.identifier, ordered, rep.identifier)
+        store.records["sales_orders"].put(order_id + n, None, ordered + HOUR, doc)
+        store.case(case, "connectwise", "sales_orders", order_id + n)
 
 
 def _line(product_id, item, quantity, price, company, order_ref, sequence) -> dict:

@@ -221,6 +221,21 @@ def test_an_item_without_a_template_gets_the_error_item_and_names_the_template_t
     assert order["OnHoldCode"] == "BadSync" and order["Status"] == "Open"
 
 
+def test_an_order_of_an_unmapped_company_waits_and_is_reported_with_the_fix(world, folder, first):
+    (order_id,) = case(world, "sales_order_company_unmapped")
+    (row,) = synced(folder, "order_id = ?", [order_id])
+    assert (row["action"], row["waiting_code"]) == ("waiting", "order-company-unmapped")
+    failure = found(first["run"], "order-company-unmapped")[str(row["company_id"])]
+    assert f"({order_id})" in failure.message and "is not mapped to an ERP customer" in (
+        failure.message
+    )
+    assert failure.fix.startswith(
+        f"Map it: crosswalk links set <ERP customer number> {row['company_id']}"
+    )
+    assert order_id not in erp_orders(world)
+    assert not [w for w in first["run"].planned if str(order_id) in w.target]
+
+
 def test_every_order_made_or_found_is_linked_in_sync_links(world, folder, first):
     looked_at = {r["order_id"] for r in synced(folder, "action <> 'waiting'")}
     held = {k: v[0]["SONumber"] for k, v in erp_orders(world).items() if k in looked_at}
@@ -409,17 +424,17 @@ def test_names_and_codes_are_checked_against_what_the_systems_serve():
 def test_a_waiting_order_goes_through_once_mapped_and_a_fixed_template_releases_the_hold(
     world, folder, apis
 ):
-    """The operator maps a waiting order's company to its ERP customer (crosswalk links set)
-    and makes the item template the error-item line named: the next run makes the order,
-    makes the item from the template, puts it on the open order and releases the hold."""
+    """The operator maps the waiting order's company (a prospect) to an ERP customer
+    (crosswalk links set) and makes the item template the error-item line named: the next
+    run makes the order, makes the item from the template, puts it on the open order and
+    releases the hold."""
     _, ea = apis
-    waiting = synced(folder, "waiting_code = 'order-company-unmapped' ORDER BY order_id")
-    assert waiting
-    company = waiting[0]["company_id"]
+    (waiting,) = case(world, "sales_order_company_unmapped")
+    company = psa_order(world, waiting)["company"]["id"]
     ((customer,),) = world.store.query(
-        "SELECT customer_number FROM world.customers WHERE cw_company_id = ? "
-        "AND parent_customer_id IS NULL",
-        [company],
+        "SELECT min(c.customer_number) FROM world.cases w JOIN world.customers c "
+        "ON c.customer_id = w.id WHERE w.case_name = 'customer_without_company' "
+        "AND c.is_active AND NOT c.on_hold AND c.sync_to_cw"
     )
     linked = CliRunner().invoke(
         app, ["links", "set", customer, str(company), "--config", str(folder / "crosswalk.toml")]
@@ -432,14 +447,11 @@ def test_a_waiting_order_goes_through_once_mapped_and_a_fixed_template_releases_
     (before,) = erp_orders(world)[template_order]
 
     run = sync(world, folder)
-    made = {w.target for w in run.planned if w.action == "create-sales-order"}
-    assert {f"sales order [CW SO #{r['order_id']}]" for r in waiting
-            if r["company_id"] == company} <= made  # fmt: skip
+    made = [w.target for w in run.planned if w.action == "create-sales-order"]
+    assert made == [f"sales order [CW SO #{waiting}]"]
+    (order,) = erp_orders(world)[waiting]
+    assert order["CustomerNumber"] == customer and not order["OnHoldCode"]
     assert str(company) not in found(run, "order-company-unmapped")
-    for row in waiting:
-        if row["company_id"] == company:
-            (order,) = erp_orders(world)[row["order_id"]]
-            assert order["CustomerNumber"] == customer
     assert "item PATCH-24" in {w.target for w in run.planned if w.action == "create-item"}
     (update,) = [w for w in run.planned if w.target == f"sales order {before['SONumber']}"]
     assert update.action == "update-sales-order"
@@ -447,5 +459,4 @@ def test_a_waiting_order_goes_through_once_mapped_and_a_fixed_template_releases_
     (after,) = erp_orders(world)[template_order]
     assert [d["Item"] for d in after["Details"]] == ["PATCH-24"] and not after["OnHoldCode"]
     assert total(after) == total(before)
-    assert not {k for k, f in found(run, "item-template-missing").items()
-                if "PATCH-24" in f.message}  # fmt: skip
+    assert not [f for f in found(run, "item-template-missing").values() if "PATCH-24" in f.message]
