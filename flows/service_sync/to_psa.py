@@ -17,7 +17,12 @@ to do; this module does it through ``crosswalk.pushing``:
   fix; nothing is made half-way. Taking it off hold in the ERP, or ``crosswalk calls retry``
   (a decision this step acts on and then clears), tries it again;
 - every attempt is a line of one e-mail per run to ``to_psa.recipients``: OK or FAIL first,
-  the call, the customer, the ticket made or the reason and the fix.
+  the call, the customer, the ticket made or the reason and the fix. A FAIL is mailed once:
+  a call tried again only because e-automate refused its hold, failing as before, is left
+  out (the run's report keeps it) until its failure changes or an operator retries it;
+- the configured names are checked first (``check_to_psa`` against the landed boards and
+  code lists, ``check_ticket_type`` against the board's types): a typo is a configuration
+  failure naming the key.
 """
 
 from __future__ import annotations
