@@ -212,12 +212,7 @@ def link_agreement(
     """Link PSA agreement ``agreement_id`` (ConnectWise) to ERP contract ``contract_number``
     (e-automate); an empty number means "linked to no contract": the next invoice makes a
     new one. Replaces any earlier decision for the agreement."""
-    con.execute(
-        "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, target_system, "
-        "target_key, made_by, note, created_at, run_id, broken_at, broken_reason) "
-        "VALUES ('agreement', 'connectwise', ?, 'eautomate', ?, ?, ?, now(), ?, NULL, NULL)",
-        [str(agreement_id), contract_number, made_by, note, run_id],
-    )
+    _psa_to_erp(con, "agreement", agreement_id, contract_number, made_by, note, run_id)
 
 
 def break_agreement_link(
@@ -239,6 +234,20 @@ def break_agreement_link(
     )
 
 
+def link_sales_order(
+    con: duckdb.DuckDBPyConnection,
+    order_id: int | str,
+    so_number: str,
+    *,
+    made_by: str,
+    note: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    """PSA sales order ``order_id`` (ConnectWise) is ERP sales order ``so_number``
+    (e-automate): the order the sales-order sync made or found by its key."""
+    _psa_to_erp(con, "sales-order", order_id, so_number, made_by, note, run_id)
+
+
 def move_ticket(
     con: duckdb.DuckDBPyConnection,
     ticket_id: int | str,
@@ -249,11 +258,25 @@ def move_ticket(
 ) -> None:
     """Send PSA ticket ``ticket_id``'s service call to ERP customer (or location)
     ``customer_number``, whatever its company maps to; replaces any earlier move."""
+    _psa_to_erp(con, "ticket", ticket_id, customer_number, made_by, note, None)
+
+
+def _psa_to_erp(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    psa_key: int | str,
+    erp_key: str,
+    made_by: str,
+    note: str | None,
+    run_id: str | None,
+) -> None:
+    """A PSA record (source) linked to an ERP record (target), replacing any earlier link
+    of that record, and no longer broken."""
     con.execute(
         "INSERT OR REPLACE INTO sync.links (kind, source_system, source_key, target_system, "
         "target_key, made_by, note, created_at, run_id, broken_at, broken_reason) "
-        "VALUES ('ticket', 'connectwise', ?, 'eautomate', ?, ?, ?, now(), NULL, NULL, NULL)",
-        [str(ticket_id), customer_number, made_by, note],
+        "VALUES (?, 'connectwise', ?, 'eautomate', ?, ?, ?, now(), ?, NULL, NULL)",
+        [kind, str(psa_key), erp_key, made_by, note, run_id],
     )
 
 

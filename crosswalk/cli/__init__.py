@@ -3,21 +3,24 @@ make the operator's decisions, check the configuration, serve the emulated syste
 
 One module per purpose: ``runs`` (run, demo, status), ``errors``, ``decisions`` (links,
 exclude, conflicts), ``inbox`` (the web page), ``agreements``, ``tickets``, ``calls``,
-``companies``, ``records`` (the record ids commands take), ``config`` and ``emulators``. At
-import only typer and rich are loaded: the configuration, the warehouse, Prefect, dbt, the
-flows and the emulators are imported inside the commands that use them, so ``crosswalk
---help`` is instant and Prefect reads the settings a command sets for it.
+``orders``, ``companies``, ``records`` (the record ids commands take), ``config`` and
+``emulators``. At import only typer and rich are loaded: the configuration, the warehouse,
+Prefect, dbt, the flows and the emulators are imported inside the commands that use them,
+so ``crosswalk --help`` is instant and Prefect reads the settings a command sets for it.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from crosswalk.config import ConfigError, Settings
@@ -75,6 +78,16 @@ def _when(moment: datetime | None) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment else ""
 
 
+def _listing(title: str, columns: Iterable[str], rows: Iterable[Iterable]) -> Table:
+    """A table of rows, one column per name, each value as plain text (empty for None)."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
+    return table
+
+
 # The commands, registered once the helpers above exist for them to import.
 from crosswalk.cli import (  # noqa: E402
     agreements,
@@ -85,6 +98,7 @@ from crosswalk.cli import (  # noqa: E402
     emulators,
     errors,
     inbox,
+    orders,
     runs,
     tickets,
 )
@@ -101,5 +115,6 @@ app.add_typer(decisions.conflicts_app, name="conflicts")
 app.add_typer(agreements.app, name="agreements")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(calls.app, name="calls")
+app.add_typer(orders.app, name="orders")
 app.add_typer(companies.app, name="companies")
 app.command()(inbox.inbox)

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crosswalk import decisions
-from crosswalk.cli import ConfigOption, _settings, _when, console
+from crosswalk.cli import ConfigOption, _listing, _settings, _when, console
 from crosswalk.cli.decisions import _deciding, _mart
 from crosswalk.cli.records import ForceOption, known
 
@@ -43,13 +43,12 @@ def agreements_list(
         + "ORDER BY agreement_id",
         flow="agreement-sync",
     )
-    table = Table(title=f"agreements: {len(rows)}")
-    for column in ("agreement", "name", "customer", "contract", "linked by", "PSA", "ERP",
-                   "next", "why it waits"):  # fmt: skip
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text("" if v is None else str(v)) for v in row))
-    console.print(table)
+    console.print(_listing(
+        f"agreements: {len(rows)}",
+        ("agreement", "name", "customer", "contract", "linked by", "PSA", "ERP", "next",
+         "why it waits"),
+        rows,
+    ))  # fmt: skip
 
 
 @app.command("show")

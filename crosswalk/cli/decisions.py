@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crosswalk import decisions
-from crosswalk.cli import ConfigOption, _settings, _when, console
+from crosswalk.cli import ConfigOption, _listing, _settings, _when, console
 from crosswalk.cli.records import ForceOption, known
 
 if TYPE_CHECKING:
@@ -351,13 +351,11 @@ def conflicts_list(
         + ("" if all_ else "WHERE settled_at IS NULL ")
         + "ORDER BY conflict_id",
     )
-    table = Table(title=f"customer-sync conflicts: {len(rows)}")
-    for column in ("id", "kind", "ERP record", "PSA record", "field", "e-automate", "ConnectWise",
-                   "state"):  # fmt: skip
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text("" if v is None else str(v)) for v in row))
-    console.print(table)
+    console.print(_listing(
+        f"customer-sync conflicts: {len(rows)}",
+        ("id", "kind", "ERP record", "PSA record", "field", "e-automate", "ConnectWise", "state"),
+        rows,
+    ))  # fmt: skip
     if rows and not all_:
         console.print("settle one: crosswalk conflicts resolve ID --take erp|psa (or --value TEXT)")
 

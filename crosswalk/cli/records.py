@@ -2,8 +2,8 @@
 with the nearest matches, and ``--force`` takes an id not landed yet (saying so).
 
 One lookup for every command that takes a record id (links, exclude, run --customer,
-agreements, tickets); each kind reads its raw table, so a record is known from the run that first
-landed it, before any dbt build.
+agreements, tickets, orders); each kind reads its raw table, so a record is known from the
+run that first landed it, before any dbt build.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ KINDS = {
                      flow="agreement-sync"),
     "ticket": Kind("PSA ticket", "raw_connectwise.tickets", "id", "summary",
                    flow="service-sync"),
+    "sales order": Kind("PSA sales order", "raw_connectwise.sales_orders", "id",
+                        "description", flow="sales-order-sync"),
 }  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crosswalk import decisions
-from crosswalk.cli import ConfigOption, _settings, console
+from crosswalk.cli import ConfigOption, _listing, _settings, console
 from crosswalk.cli.decisions import _deciding, _mart
 from crosswalk.cli.records import ForceOption, known
 
@@ -41,13 +41,12 @@ def tickets_list(
         + "ORDER BY ticket_id",
         flow=FLOW,
     )
-    table = Table(title=f"tickets: {len(rows)}")
-    for column in ("ticket", "summary", "company", "customer", "call", "state", "why",
-                   "PSA hours", "ERP hours"):  # fmt: skip
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text("" if v is None else str(v)) for v in row))
-    console.print(table)
+    console.print(_listing(
+        f"tickets: {len(rows)}",
+        ("ticket", "summary", "company", "customer", "call", "state", "why", "PSA hours",
+         "ERP hours"),
+        rows,
+    ))  # fmt: skip
 
 
 @app.command("show")

@@ -139,15 +139,23 @@ project_billed_by_phase             project  50%     1 of the fixed-fee projects
                                                        others, each; Progress invoices per
                                                        done phase (applyToType ProjectPhase)
 project_billed_on_completion        project   rest   2 one invoice on the project once closed
-product_cancelled                   product   4%     2 all product lines
-product_dropship                    product   8%     2 all product lines
+product_cancelled                   product   4%     2 product lines but the two orders below
+product_dropship                    product   8%     2 product lines but the two orders below
 product_item_without_erp_item       product  drawn  1 lines of the catalog items the ERP lacks
-                                                       (USW-24P, FG-60F: sales-order sync)
+                                                       (USW-24P, FG-60F, PATCH-24: sales-order
+                                                       sync)
 sales_order_customer_on_hold        order    fixed  1 the newest order, Ordered, of a
                                                        customer on hold
+sales_order_item_without_template   order    fixed  1 one more order (drawn from nothing),
+                                                       Ordered, of a plainly mapped customer:
+                                                       one line of PATCH-24, whose type
+                                                       (Cabling) has no item template
+sales_order_company_unmapped        order    fixed  1 one more order (drawn from nothing),
+                                                       Ordered, of a prospect: no ERP customer,
+                                                       so it waits until the company is mapped
 sales_order_synced_by_incumbent     order     ~70%   2 the incumbent's ERP order exists, its
                                                        Description opens [CW SO #<id>]
-catalog_item_without_erp_item       refs     fixed   3 catalog.ITEMS_NOT_IN_ERP
+catalog_item_without_erp_item       refs     fixed   4 catalog.ITEMS_NOT_IN_ERP
 contract_template                   contract fixed     one per type with a template
 contract_template_default           contract fixed   1 **CW Default
 contract_template_misnamed          contract fixed   1 catalog.MISNAMED_TEMPLATES

@@ -164,9 +164,15 @@ _CASES = (
          "PSA catalog item with no ERP item (refs kind catalog_item)"),
     Case("product_item_without_erp_item", "connectwise", "products", 0.08, 1, False,
          "order line whose catalog item the ERP lacks (USW-24P: its type's template has codes;"
-         " FG-60F: its template has none, so the error item)"),
+         " FG-60F: its template has none, PATCH-24: no template, so the error item)"),
     Case("sales_order_customer_on_hold", "connectwise", "sales_orders", 0, 1, True,
          "the newest order, Ordered, of a customer on hold (code CH) in the ERP"),
+    Case("sales_order_item_without_template", "connectwise", "sales_orders", 0, 1, True,
+         "one more order, Ordered, of a plainly mapped customer: its one line is PATCH-24, an"
+         " item the ERP lacks whose type (Cabling) has no item template, so the error item"),
+    Case("sales_order_company_unmapped", "connectwise", "sales_orders", 0, 1, True,
+         "one more order, Ordered, of a prospect (a company with no ERP customer): it waits"
+         " until the company is mapped"),
     Case("sales_order_synced_by_incumbent", "connectwise", "sales_orders", 0.7, 2, False,
          "the incumbent's ERP order exists, its Description opening with [CW SO #<id>]"),
     # ERP contracts (eautomate.contracts.contract_id) and items (eautomate.items.item_id).

@@ -146,6 +146,8 @@ ITEMS = (
     ("LAB-ONS", "Onsite Labor (hour)", "Service", False, 145.0, 55.0, "order", "Hour"),
     ("LAB-INST", "Equipment Installation", "Service", False, 250.0, 90.0, "order", "Each"),
     ("FREIGHT", "Freight & Delivery", "NonInventory", False, 75.0, 60.0, "order", "Each"),
+    # On one order only (orders.py), never drawn for others: its type has no item template.
+    ("PATCH-24", "Cat6 Patch Panel 24-port", "Inventory", False, 119.0, 64.0, "case", "Each"),
 )  # fmt: skip
 # Each catalog item's product type (``/procurement/types``): the sales-order sync makes an
 # item the ERP lacks from the item template of its type (``**CWItem <type>``).
@@ -157,7 +159,7 @@ ITEM_TYPES = {
     **dict.fromkeys(("MX-61NTBA", "TK-8337K", "CF237X", "DRUM-MX61"), "Consumables"),
     "FG-60F": "Security",
     "USW-24P": "Networking",
-    "CAT6-1000": "Cabling",
+    **dict.fromkeys(("CAT6-1000", "PATCH-24"), "Cabling"),
     **dict.fromkeys(("M365-BP", "M365-BS"), "Software"),
     **dict.fromkeys(("SEAT-MSP", "SRV-MSP", "BKP-TB", "MPS-DEV", "MPS-CLR", "MPS-BW", "AV-EDR"),
                     "Managed Services"),
@@ -166,8 +168,10 @@ ITEM_TYPES = {
 }  # fmt: skip
 # Catalog items the ERP has no item for: the agreement sync must create them (AV-EDR), the
 # sales-order sync too, from the item template of their type (USW-24P: one with codes;
-# FG-60F: one without, so its lines get the error item).
-ITEMS_NOT_IN_ERP = ("AV-EDR", "USW-24P", "FG-60F")
+# FG-60F: one without, so its lines get the error item; PATCH-24: its type, Cabling, has no
+# template at all, so its line gets the error item too).
+ITEM_WITHOUT_TEMPLATE = "PATCH-24"
+ITEMS_NOT_IN_ERP = ("AV-EDR", "USW-24P", "FG-60F", ITEM_WITHOUT_TEMPLATE)
 # Sales-order statuses (``/sales/orders/statuses``): (name, closed).
 ORDER_STATUSES = (("New", False), ("Ordered", False), ("Received", False), ("Delivered", False),
                   ("Closed", True), ("Cancelled", True))  # fmt: skip

@@ -10,11 +10,14 @@
   its description, or ``CW-SO-<id>`` as its PO), so it is looked up before it is sent and
   after a lost answer, and an order the incumbent made is adopted, never made twice; an
   order of a customer on hold, or with a line on the error item, is made on hold;
-- update: an open ERP order whose lines differ from the PSA order's gets the PSA's lines;
-  a shipped, invoiced or cancelled one is never changed, and the difference is reported;
+- update: an open ERP order whose lines differ from the PSA order's gets the PSA's lines,
+  and leaves the error-item hold (``hold_code``) once no line needs it (its template was
+  fixed); a shipped, invoiced or cancelled one is never changed, and the difference is
+  reported;
 - every order written is read back: its total must equal the PSA order's billable total
   to the cent, else ``order-amount-mismatch`` with both figures;
-- the ERP order number is written into the PSA order's custom field whenever it differs.
+- the ERP order number is written into the PSA order's custom field whenever it differs,
+  and the pair into ``sync.links`` (kind ``sales-order``).
 
 What waits (an unmapped company or bill-to) is reported once per company with the
 orders, and goes through by itself once mapped; a line on the error item is reported per
@@ -34,6 +37,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from crosswalk import decisions
 from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
 from crosswalk.errors import Failure, data_failure
@@ -65,6 +69,7 @@ class Pushed:
     adopted: int = 0
     updated: int = 0
     fields: int = 0
+    links: int = 0
     waiting: int = 0
     final_changed: int = 0
     failed: int = 0
@@ -407,6 +412,7 @@ class SalesOrderPush:
             return
         self.pushed.created += made.created
         self.pushed.adopted += not made.created
+        self.link(order, made.key, "made by crosswalk" if made.created else "found by its key")
         if not made.created:  # one a lost answer made: the next run's diff decides
             return
         self.check_money(row, made.key)
@@ -422,6 +428,9 @@ class SalesOrderPush:
         if row["planned_hold_code"] and not row["erp_hold_code"]:
             body["OnHoldCode"] = row["planned_hold_code"]
             changes["OnHoldCode"] = (None, row["planned_hold_code"])
+        elif row["is_hold_stale"]:  # the error-item hold, no longer needed: released
+            body["OnHoldCode"] = row["planned_hold_code"] or ""
+            changes["OnHoldCode"] = (row["erp_hold_code"], row["planned_hold_code"])
         moved = Decimal(row["planned_total"]) - Decimal(row["current_total"] or 0)
         write = Write(
             "eautomate",
@@ -483,6 +492,17 @@ class SalesOrderPush:
                 label=f"sales order {number}",
             )
         )
+
+    def link(self, order_id: int, number: str, note: str) -> None:
+        """The pair in ``sync.links`` (kind ``sales-order``), where every flow keeps the
+        records it made or found in both systems."""
+        if self.pusher.plan:
+            return
+        with self.pusher.transaction() as con:
+            decisions.link_sales_order(con, order_id, number, made_by="crosswalk",
+                                       note=f"ERP order {note}",
+                                       run_id=self.run.id)  # fmt: skip
+        self.pushed.links += 1
 
     def write_field(self, row: dict, number: str) -> None:
         """The ERP order number into the PSA order's custom field (the whole list goes)."""
@@ -550,8 +570,11 @@ def push_sales_orders(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
                 push.update(row)
             elif row["action"] == "final-changed":
                 push.final_changed(row)
-            if row["action"] in ("update", "in-sync", "final-changed") and row["is_field_stale"]:
-                push.write_field(row, row["so_number"])
+            if row["action"] in ("update", "in-sync", "final-changed"):
+                if row["is_field_stale"]:
+                    push.write_field(row, row["so_number"])
+                if row["is_link_stale"]:
+                    push.link(row["order_id"], row["so_number"], "found by its key")
     run.failures.looked_at("connectwise", "sales_orders", ORDER_CODES)
     run.failures.looked_at("connectwise", "companies", COMPANY_CODES)
     run.failures.looked_at("connectwise", "products", LINE_CODES)

@@ -17,7 +17,12 @@ to do; this module does it through ``crosswalk.pushing``:
   fix; nothing is made half-way. Taking it off hold in the ERP, or ``crosswalk calls retry``
   (a decision this step acts on and then clears), tries it again;
 - every attempt is a line of one e-mail per run to ``to_psa.recipients``: OK or FAIL first,
-  the call, the customer, the ticket made or the reason and the fix.
+  the call, the customer, the ticket made or the reason and the fix. A FAIL is mailed once:
+  a call tried again only because e-automate refused its hold, failing as before, is left
+  out (the run's report keeps it) until its failure changes or an operator retries it;
+- the configured names are checked first (``check_to_psa`` against the landed boards and
+  code lists, ``check_ticket_type`` against the board's types): a typo is a configuration
+  failure naming the key.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from prefect.cache_policies import NO_CACHE
 
 from crosswalk import decisions, mail
 from crosswalk import report as render
-from crosswalk.config import ConfigError
+from crosswalk.config import ConfigError, ToPsaConfig
 from crosswalk.connectwise import ConnectWise, literal
 from crosswalk.eautomate import EAutomate
 from crosswalk.errors import data_failure
@@ -106,6 +111,21 @@ def check_to_psa(run: Run) -> None:
         raise ConfigError("; ".join(problems))
 
 
+def check_ticket_type(config: ToPsaConfig, cw: ConnectWise, board_id: int | None) -> None:
+    """``to_psa.type`` is a type of the board (``/service/boards/{id}/types``, read here:
+    the warehouse keeps no ticket types): a typo is a configuration failure naming the key,
+    not every ticket refused one by one."""
+    if not config.type or board_id is None:
+        return
+    types = sorted({t["name"] for t in cw.records(f"service/boards/{board_id}/types",
+                                                  fields="id,name")})  # fmt: skip
+    if types and config.type.upper() not in {t.upper() for t in types}:
+        raise ConfigError(
+            f"flows.service_sync.to_psa.type: {config.type!r} is not a type of board "
+            f"{config.board!r} (it has: {', '.join(types)})"
+        )
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One call tried: OK (the ticket made or found) or FAIL (the reason and the fix)."""
@@ -115,6 +135,9 @@ class Attempt:
     customer: str
     outcome: str
     fix: str = ""
+    code: str = ""  # a FAIL's failure code and message, as the run's report keeps them
+    message: str = ""
+    retried: bool = False  # an operator asked for it (crosswalk calls retry)
 
 
 class ToPsa:
@@ -231,14 +254,16 @@ class ToPsa:
         return None if made is None else int(made.key)
 
     def failed(self, row: dict, code: str, reason: str, fix: str) -> None:
-        self.run.failures.add(data_failure(
+        failure = data_failure(
             "eautomate", "calls", row["call_number"], code,
             f"{call_label(row)} \"{row['summary']}\" did not become a PSA ticket: {reason}; "
             f"it is on hold {self.config.sent_hold_code}",
             fix, label=call_label(row),
-        ))  # fmt: skip
-        self.attempts.append(Attempt(False, row["call_number"], row["customer_number"],
-                                     reason, fix))  # fmt: skip
+        )  # fmt: skip
+        self.run.failures.add(failure)
+        self.attempts.append(Attempt(False, row["call_number"], row["customer_number"], reason,
+                                     fix, code, failure.message,
+                                     row["retry_asked_at"] is not None))  # fmt: skip
         self.hold(row, None)
 
     def hold(self, row: dict, ticket: int | None) -> None:
@@ -292,10 +317,12 @@ def push_calls_to_psa(run: Run, cw: ConnectWise, ea: EAutomate) -> list[Attempt]
     with the reason; then the attempts' e-mail."""
     with Pusher.open(run) as pusher:
         step = ToPsa(pusher, cw, ea)
+        check_ticket_type(run.settings.flows.service_sync.to_psa, cw, step.board_id)
         step.recover()
         for row in rows(pusher.con, "SELECT * FROM marts.call_ticket_sync "
                         "WHERE action <> 'held' ORDER BY call_number"):  # fmt: skip
             step.attempt(row)
+        again = repeated_failures(pusher.con, run.flow, step.attempts)
     attempted = [a.call for a in step.attempts]
     if not run.plan:
         run.failures.looked_at("eautomate", "calls", CALL_CODES, record_ids=attempted)
@@ -304,10 +331,40 @@ def push_calls_to_psa(run: Run, cw: ConnectWise, ea: EAutomate) -> list[Attempt]
     verb = "would be" if run.plan else "were"
     run.notes.append(f"calls to the PSA: {len(tickets)} ticket(s) {verb} made, {len(holds)} "
                      f"call(s) {verb} held")  # fmt: skip
-    get_run_logger().info("to the PSA: %s", run.notes[-1])
-    if step.attempts and not run.plan:
-        send_attempts(run, step.attempts)
+    if again:
+        calls = ", ".join(sorted(again))
+        run.notes.append(f"calls to the PSA: {len(again)} call(s) failed again as before, not "
+                         f"e-mailed again (the run's report has them): {calls}")  # fmt: skip
+    get_run_logger().info("to the PSA: %s", "; ".join(run.notes[-2 if again else -1 :]))
+    mailed = [a for a in step.attempts if a.call not in again]
+    if mailed and not run.plan:
+        send_attempts(run, mailed)
     return step.attempts
+
+
+def repeated_failures(con, flow: str, attempts: list[Attempt]) -> set[str]:
+    """The calls whose FAIL would be mailed again unchanged: the same failure (code and
+    message) is open from an earlier run, no retry was asked, and crosswalk could not hold
+    the call then (its open ``call-hold-rejected``), so its being tried again is not an
+    operator taking it off hold. Such a call is mailed once, then again when its failure
+    changes or an operator retries it; the run's report still lists it (at most
+    ``report.max_times``)."""
+    failed = {a.call: a for a in attempts if not a.ok and not a.retried}
+    if not failed:
+        return set()
+    known: dict[str, dict[str, str]] = {}
+    for call, code, message in con.execute(
+        "SELECT record_id, code, message FROM sync.errors WHERE flow = ? AND status = 'open' "
+        "AND system = 'eautomate' AND entity = 'calls' AND list_contains(?, record_id)",
+        [flow, sorted(failed)],
+    ).fetchall():
+        known.setdefault(call, {})[code] = message
+    return {
+        call
+        for call, a in failed.items()
+        if known.get(call, {}).get(a.code) == a.message
+        and "call-hold-rejected" in known.get(call, {})
+    }
 
 
 def send_attempts(run: Run, attempts: list[Attempt]) -> mail.Delivery:

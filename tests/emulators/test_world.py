@@ -194,7 +194,9 @@ def test_scale_sizes(con, docs, customers):
     assert len(docs["tickets"]) == SCALE.tickets
     assert len(docs["project_tickets"]) == SCALE.project_tickets
     assert len(docs["projects"]) == SCALE.projects
-    assert len(docs["sales_orders"]) == SCALE.sales_orders
+    # and two more, drawn from nothing: sales_order_item_without_template and
+    # sales_order_company_unmapped (orders.py)
+    assert len(docs["sales_orders"]) == SCALE.sales_orders + 2
     assert len(docs["members"]) == SCALE.members
     assert 0.8 * SCALE.time_entries < len(docs["time_entries"]) < 1.3 * SCALE.time_entries
     audited = con.execute(
@@ -747,6 +749,12 @@ def test_exact_case_counts(docs, customers, cases, con):
         "SELECT count(*) FROM world.technicians WHERE member_id IS NOT NULL"
     ).fetchall()[0][0]
     templated = con.execute("SELECT name FROM world.agreement_types WHERE has_template").fetchall()
+    # Two orders of one line each are drawn from nothing (orders.py).
+    drawn_lines = (
+        len(docs["products"])
+        - len(cases["sales_order_item_without_template"])
+        - len(cases["sales_order_company_unmapped"])
+    )
     expected = {
         "dealer_own_customer": 1,
         "customer_without_company": quota("customer_without_company", others),
@@ -810,8 +818,8 @@ def test_exact_case_counts(docs, customers, cases, con):
         + quota(
             "project_billed_by_phase", SCALE.projects - quota("project_fixed_fee", SCALE.projects)
         ),
-        "product_cancelled": quota("product_cancelled", len(docs["products"])),
-        "product_dropship": quota("product_dropship", len(docs["products"])),
+        "product_cancelled": quota("product_cancelled", drawn_lines),
+        "product_dropship": quota("product_dropship", drawn_lines),
         "catalog_item_without_erp_item": len(ITEMS_NOT_IN_ERP),
         "agreement_bill_to_other_company": quota(
             "agreement_bill_to_other_company",
@@ -835,6 +843,8 @@ def test_exact_case_counts(docs, customers, cases, con):
         "item_template_without_codes": 1,
         "item_error": 1,
         "sales_order_customer_on_hold": 1,
+        "sales_order_item_without_template": 1,
+        "sales_order_company_unmapped": 1,
         "call_for_psa": quota("call_for_psa", SCALE.tickets),
         "call_for_psa_unmapped": quota("call_for_psa_unmapped", SCALE.tickets),
     }

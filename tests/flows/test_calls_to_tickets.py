@@ -7,15 +7,20 @@ so the service sync's own pushes stay small."""
 
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
 
 from crosswalk.cli import app
+from crosswalk.config import ConfigError, ToPsaConfig, load_settings
 from crosswalk.connectwise import ConnectWise
+from crosswalk.eautomate import EAutomate
+from crosswalk.http import DataError
 from crosswalk.warehouse import Warehouse
 from flows.customer_sync.flow import customer_sync
 from flows.service_sync.flow import service_sync
+from flows.service_sync.to_psa import Attempt, check_ticket_type, check_to_psa, repeated_failures
 
 from ..conftest import report_section, smtp_serving
 
@@ -176,14 +181,24 @@ def changed(world, folder, apis, inbox, first, monkeypatch_module):
     """The operator maps the first unmapped customer to a new PSA company (customer-sync
     lands it) and takes its call off hold in e-automate, and asks a retry of the other
     (still unmapped) with the CLI; a technician logs time on one new ticket and closes it.
-    The next run crashes between the creation of a ticket and its record; the run after it
-    finishes."""
+    The dispatcher opens two more calls: one of a customer whose company is then made
+    inactive in the PSA, one whose ticket ConnectWise refuses (and whose hold e-automate
+    refuses too). The next run crashes between the creation of a ticket and its record;
+    the run after it finishes."""
     cw, ea = apis
     first_unmapped, still_unmapped = case(world, "call_for_psa_unmapped")[:2]
     customer = call(world, first_unmapped)["CustomerNumber"]
     company = cw.create("company/companies", {"identifier": f"{customer}-PSA",
                                                "name": f"Company of {customer}"})  # fmt: skip
     cli(folder, "links", "set", customer, str(company["id"]), "--force")
+    inactive, refused = (
+        ea.add_call({"CustomerNumber": call(world, n)["CustomerNumber"], "CallType": "DISPATCH",
+                     "UseUnknownEquipment": True, "Description": what})["CallNumber"]
+        for n, what in zip(case(world, "call_for_psa")[1:3],
+                           ("Toner light stays on", "Scanner offline"), strict=True)
+    )  # fmt: skip
+    (deactivated,) = tickets_for(world, case(world, "call_for_psa")[1])
+    cw.patch("company/companies", deactivated["company"]["id"], {"status": {"name": "Inactive"}})
     relanded = customer_sync(config=configure(world, folder, inbox.port))  # lands the company
     assert relanded.status == "completed", relanded.message
     ea.save_call(first_unmapped, {"HoldCode": ""})
@@ -223,17 +238,35 @@ def changed(world, folder, apis, inbox, first, monkeypatch_module):
     monkeypatch_module.setattr(ConnectWise, "create", crash_after_ticket)
     with pytest.raises(RuntimeError, match="crash between"):
         service_sync(config=configure(world, folder, inbox.port))
-    monkeypatch_module.setattr(ConnectWise, "create", original)
     with Warehouse(folder / "wh.duckdb").connect(read_only=True) as con:
         pending = con.execute(
             "SELECT action, target_key FROM sync.push_log WHERE outcome IS NULL"
         ).fetchall()
+
+    def refuse_ticket(self, path, record):
+        if path == "service/tickets" and record.get("externalXRef") == refused:
+            raise DataError("connectwise", "site: the site does not belong to the company",
+                            status=400, code="InvalidField")  # fmt: skip
+        return original(self, path, record)
+
+    saved = EAutomate.save_call
+
+    def refuse_hold(self, number, changes):
+        if number == refused:
+            raise DataError("eautomate", f"Call {number} is open in another session.",
+                            status=400, code="Locked")  # fmt: skip
+        return saved(self, number, changes)
+
+    monkeypatch_module.setattr(ConnectWise, "create", refuse_ticket)
+    monkeypatch_module.setattr(EAutomate, "save_call", refuse_hold)
     sent = len(inbox.messages)
     rerun = sync(world, folder, inbox)
+    monkeypatch_module.setattr(ConnectWise, "create", original)
+    monkeypatch_module.setattr(EAutomate, "save_call", saved)
     return {
         "run": rerun, "pending": pending, "mails": attempts_mail(inbox, sent),
         "released": first_unmapped, "retried": still_unmapped, "round_trip": (number, ticket),
-        "entry": entry,
+        "entry": entry, "inactive": inactive, "refused": refused,
     }  # fmt: skip
 
 
@@ -288,3 +321,85 @@ def test_the_round_trip_brings_the_tickets_time_to_the_same_call_and_no_second_c
     updates = [w.target for w in changed["run"].planned if w.action == "update-call"]
     assert updates == [f"call {number}"]
     assert not [w for w in changed["run"].planned if w.action == "create-call"]
+
+
+def test_a_call_whose_company_is_inactive_fails_with_the_fix_and_is_held(world, changed):
+    number = changed["inactive"]
+    (failure,) = [f for f in changed["run"].failures.found.values() if f.record_id == number]
+    assert failure.code == "call-company-inactive"
+    assert "is inactive" in failure.message and "Reactivate the company" in failure.fix
+    assert tickets_for(world, number) == [] and call(world, number)["HoldCode"] == "CW"
+    (message,) = changed["mails"]
+    line = cells(message)[number]
+    assert line[0] == "FAIL" and "inactive" in line[3]
+
+
+def test_a_ticket_connectwise_refuses_fails_with_its_reason_and_no_ticket(world, changed):
+    number = changed["refused"]
+    found = {f.code: f for f in changed["run"].failures.found.values() if f.record_id == number}
+    assert set(found) == {"ticket-create-rejected", "call-hold-rejected"}
+    assert (
+        "site: the site does not belong to the company" in found["ticket-create-rejected"].message
+    )
+    assert tickets_for(world, number) == [] and not call(world, number)["HoldCode"]
+    (message,) = changed["mails"]
+    assert cells(message)[number][0] == "FAIL"
+    assert "ConnectWise refused the ticket" in cells(message)[number][3]
+
+
+def test_a_failure_is_mailed_once_then_again_only_when_it_changes_or_is_retried(folder, changed):
+    """The refused call could not be held, so the next run tries it again by itself: the
+    same failure is not mailed again; a changed one, or one an operator retried, is. A
+    call crosswalk held and an operator took off hold (the retried one) is mailed again."""
+    refused = changed["refused"]
+    (failure,) = [f for f in changed["run"].failures.found.values()
+                  if f.record_id == refused and f.code == "ticket-create-rejected"]  # fmt: skip
+    same = Attempt(False, refused, "C", "r", "f", failure.code, failure.message)
+    (unmapped,) = [f for f in changed["run"].failures.found.values()
+                   if f.record_id == changed["retried"]]  # fmt: skip
+    released = Attempt(False, changed["retried"], "C", "r", "f", unmapped.code, unmapped.message)
+    changed_reason = Attempt(False, refused, "C", "r", "f", failure.code, failure.message + "!")
+    retried = Attempt(False, refused, "C", "r", "f", failure.code, failure.message, True)
+    ok = Attempt(True, refused, "C", "ticket 1")
+    with Warehouse(folder / "wh.duckdb").connect(read_only=True) as con:
+        assert repeated_failures(con, "service-sync", [same, released]) == {refused}
+        for attempt in (changed_reason, retried, ok):
+            assert repeated_failures(con, "service-sync", [attempt]) == set()
+        assert repeated_failures(con, "agreement-sync", [same]) == set()
+
+
+def test_configured_names_the_systems_do_not_serve_are_a_configuration_failure(
+    world, folder, apis, changed
+):
+    """Checked on the module's warehouse, as the flow checks it after landing."""
+
+    def checked(replace: str) -> SimpleNamespace:
+        text = (folder / "crosswalk.toml").read_text(encoding="utf-8")
+        keys = 'call_types = ["DISPATCH", "meter"]\nsent_hold_code = "CW"\n'
+        assert keys in text
+        (folder / "typos.toml").write_text(text.replace(keys, replace), encoding="utf-8")
+        settings = load_settings(folder / "typos.toml")
+        return SimpleNamespace(settings=settings, warehouse=Warehouse(folder / "wh.duckdb"))
+
+    with pytest.raises(ConfigError) as raised:
+        check_to_psa.fn(checked('call_types = ["DISPATCH", "METRE"]\nsent_hold_code = "CWW"\n'
+                                'board = "Help Dsk"\n'))  # fmt: skip
+    problems = str(raised.value).split("; ")
+    assert [p.split(":")[0] for p in problems] == [
+        "flows.service_sync.to_psa.sent_hold_code",
+        "flows.service_sync.to_psa.call_types",
+        "flows.service_sync.to_psa.board",
+    ]
+    assert "'CWW' is not in e-automate's HoldCode list" in problems[0]
+    assert "'METRE' is not in e-automate's CallType list" in problems[1]
+    with pytest.raises(ConfigError, match=r"to_psa.status: 'Nwe' is not a status of board"):
+        check_to_psa.fn(checked('call_types = ["METER"]\nstatus = "Nwe"\n'))
+    cw, _ = apis
+    ((board, kind),) = world.store.query(
+        "SELECT b.id, min(t.doc->>'$.name') FROM connectwise.boards b JOIN "
+        "connectwise.board_types t ON t.parent_id = b.id WHERE b.doc->>'$.name' = 'Help Desk' "
+        "GROUP BY b.id"
+    )
+    check_ticket_type(ToPsaConfig(type=kind.upper()), cw, board)
+    with pytest.raises(ConfigError, match=r"to_psa.type: 'Incidnet' is not a type of board"):
+        check_ticket_type(ToPsaConfig(type="Incidnet"), cw, board)

@@ -7,7 +7,9 @@ import json
 from decimal import Decimal
 
 import pytest
+from typer.testing import CliRunner
 
+from crosswalk.cli import app
 from crosswalk.config import ConfigError, SalesOrderSyncConfig
 from crosswalk.eautomate import EAutomate
 from crosswalk.warehouse import Warehouse
@@ -200,6 +202,70 @@ def test_an_order_of_a_customer_on_hold_is_made_on_hold(world, first):
     assert order["OnHoldCode"] == "CH" and order["Status"] == "Open"
 
 
+def test_an_item_without_a_template_gets_the_error_item_and_names_the_template_to_make(
+    world, folder, first
+):
+    (order_id,) = case(world, "sales_order_item_without_template")
+    ((line_id, finding),) = query(
+        folder,
+        "SELECT line_id, finding FROM marts.sales_order_findings WHERE order_id = ?",
+        [order_id],
+    )
+    failure = found(first["run"], "item-template-missing")[str(line_id)]
+    assert "PATCH-24" in failure.message and "no item template **CWItem Cabling" in failure.message
+    assert failure.fix.startswith("Create the item template **CWItem Cabling in e-automate")
+    assert "no item template **CWItem Cabling" in finding
+    (order,) = erp_orders(world)[order_id]
+    assert [d["Item"] for d in order["Details"]] == ["**CWError"]
+    assert order["Details"][0]["Description"].startswith("PATCH-24: ")
+    assert order["OnHoldCode"] == "BadSync" and order["Status"] == "Open"
+
+
+def test_an_order_of_an_unmapped_company_waits_and_is_reported_with_the_fix(world, folder, first):
+    (order_id,) = case(world, "sales_order_company_unmapped")
+    (row,) = synced(folder, "order_id = ?", [order_id])
+    assert (row["action"], row["waiting_code"]) == ("waiting", "order-company-unmapped")
+    failure = found(first["run"], "order-company-unmapped")[str(row["company_id"])]
+    assert f"({order_id})" in failure.message and "is not mapped to an ERP customer" in (
+        failure.message
+    )
+    assert failure.fix.startswith(
+        f"Map it: crosswalk links set <ERP customer number> {row['company_id']}"
+    )
+    assert order_id not in erp_orders(world)
+    assert not [w for w in first["run"].planned if str(order_id) in w.target]
+
+
+def test_every_order_made_or_found_is_linked_in_sync_links(world, folder, first):
+    looked_at = {r["order_id"] for r in synced(folder, "action <> 'waiting'")}
+    held = {k: v[0]["SONumber"] for k, v in erp_orders(world).items() if k in looked_at}
+    links = query(
+        folder,
+        "SELECT source_key, target_key, made_by, note FROM sync.links WHERE kind = 'sales-order'",
+    )
+    assert {int(order): number for order, number, _, _ in links} == held
+    notes = {note for *_, note in links}
+    assert notes == {"ERP order made by crosswalk", "ERP order found by its key"}
+    assert {by for _, _, by, _ in links} == {"crosswalk"}
+
+
+def test_orders_list_and_show_say_where_each_order_stands(world, folder, first):
+    config = ["--config", str(folder / "crosswalk.toml")]
+    listed = CliRunner().invoke(app, ["orders", "list", "--waiting", *config])
+    assert listed.exit_code == 0, listed.output
+    waiting = synced(folder, "action = 'waiting' OR error_lines > 0")
+    assert f"sales orders: {len(waiting)}" in listed.output
+    for row in waiting:
+        assert str(row["order_id"]) in listed.output
+    (order_id,) = case(world, "sales_order_item_without_template")
+    shown = CliRunner().invoke(app, ["orders", "show", str(order_id), *config])
+    assert shown.exit_code == 0, shown.output
+    for text in ("PATCH-24", "**CWError", "item-template-missing", "error-item", "BadSync"):
+        assert text in shown.output
+    unknown = CliRunner().invoke(app, ["orders", "show", "99999", *config])
+    assert unknown.exit_code == 1 and "99999" in unknown.output
+
+
 def test_every_order_written_is_read_back_and_its_total_is_the_psas(world, folder, first):
     run = first["run"]
     assert not found(run, "order-amount-mismatch")
@@ -353,3 +419,44 @@ def test_names_and_codes_are_checked_against_what_the_systems_serve():
     fine = SalesOrderSyncConfig(statuses=["Ordered"], item_templates={"Hardware": "**CWItem X"})
     good = {"**CWERROR": ("SUPPLIES", None, "EXP-SUP")}
     assert problems_of(fine, ["Ordered"], ["Hardware"], good, ["CH", "BadSync"], {}) == []
+
+
+def test_a_waiting_order_goes_through_once_mapped_and_a_fixed_template_releases_the_hold(
+    world, folder, apis
+):
+    """The operator maps the waiting order's company (a prospect) to an ERP customer
+    (crosswalk links set) and makes the item template the error-item line named: the next
+    run makes the order, makes the item from the template, puts it on the open order and
+    releases the hold."""
+    _, ea = apis
+    (waiting,) = case(world, "sales_order_company_unmapped")
+    company = psa_order(world, waiting)["company"]["id"]
+    ((customer,),) = world.store.query(
+        "SELECT min(c.customer_number) FROM world.cases w JOIN world.customers c "
+        "ON c.customer_id = w.id WHERE w.case_name = 'customer_without_company' "
+        "AND c.is_active AND NOT c.on_hold AND c.sync_to_cw"
+    )
+    linked = CliRunner().invoke(
+        app, ["links", "set", customer, str(company), "--config", str(folder / "crosswalk.toml")]
+    )
+    assert linked.exit_code == 0, linked.output
+    ea.add_item({"Item": "**CWItem Cabling", "Description": "CW item template: Cabling",
+                 "ItemKind": "inventory", "SalesCode": "IT", "InventoryCode": "INV-IT",
+                 "Active": False})  # fmt: skip
+    (template_order,) = case(world, "sales_order_item_without_template")
+    (before,) = erp_orders(world)[template_order]
+
+    run = sync(world, folder)
+    made = [w.target for w in run.planned if w.action == "create-sales-order"]
+    assert made == [f"sales order [CW SO #{waiting}]"]
+    (order,) = erp_orders(world)[waiting]
+    assert order["CustomerNumber"] == customer and not order["OnHoldCode"]
+    assert str(company) not in found(run, "order-company-unmapped")
+    assert "item PATCH-24" in {w.target for w in run.planned if w.action == "create-item"}
+    (update,) = [w for w in run.planned if w.target == f"sales order {before['SONumber']}"]
+    assert update.action == "update-sales-order"
+    assert dict(update.changes)["OnHoldCode"] == ("BadSync", None)
+    (after,) = erp_orders(world)[template_order]
+    assert [d["Item"] for d in after["Details"]] == ["PATCH-24"] and not after["OnHoldCode"]
+    assert total(after) == total(before)
+    assert not [f for f in found(run, "item-template-missing").values() if "PATCH-24" in f.message]

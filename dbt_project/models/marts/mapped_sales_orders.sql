@@ -27,7 +27,12 @@ final as (
                 else 'its bill-to company is not mapped to an ERP customer'
             end
             when 'create' then 'no ERP order carries its key yet'
-            when 'update' then 'the open ERP order''s lines differ'
+            when 'update' then case
+                when planned_lines_text is distinct from coalesce(current_lines_text, '')
+                    then 'the open ERP order''s lines differ'
+                else 'the open ERP order''s error-item hold ' || erp_hold_code
+                    || ' is no longer needed'
+            end
             when 'final-changed' then 'the ERP order is ' || erp_status
                 || ' and its lines differ: never changed'
             else 'the ERP order holds its lines'

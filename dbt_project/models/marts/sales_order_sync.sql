@@ -1,7 +1,8 @@
 -- Per PSA sales order to sync, what the ERP must hold and what to do: wait (its company
 -- or bill-to not mapped), create the ERP order, update the lines of an open ERP order
 -- that differ, report a final (shipped, invoiced, cancelled) ERP order whose lines differ
--- (never changed), or nothing. The ERP order is the one whose key names the PSA order
+-- (never changed), release the error-item hold of an open ERP order once no line needs
+-- it, or nothing. The ERP order is the one whose key names the PSA order
 -- ([CW SO #<id>] opening its description, or CW-SO-<id> as its PO): the incumbent's too.
 -- Lines compare on item, quantity and price.
 {%- set hold_code = sales_order_sync_setting('hold_code', 'BadSync') %}
@@ -61,6 +62,13 @@ planned as (
     group by order_id
 ),
 
+-- The ERP order each PSA order was last linked to (sync.links, kind sales-order).
+links as (
+    select try_cast(source_key as bigint) as order_id, target_key as linked_so_number
+    from {{ ref('stg_sync__links') }}
+    where link_kind = 'sales-order'
+),
+
 -- The incumbent may have made two orders for one PSA order: the first is the order.
 matched as (
     select psa_order_id, min(so_number) as so_number, count(*) as erp_orders
@@ -69,7 +77,7 @@ matched as (
     group by psa_order_id
 ),
 
-final as (
+joined as (
     select
         orders.*,
         coalesce(planned.planned_lines_text, '') as planned_lines_text,
@@ -94,19 +102,37 @@ final as (
         current_lines.current_total,
         matched.so_number is not null
             and orders.order_number_field is distinct from matched.so_number as is_field_stale,
-        case
-            when orders.waiting_code is not null then 'waiting'
-            when matched.so_number is null then 'create'
-            when coalesce(current_lines.current_lines_text, '')
-                = coalesce(planned.planned_lines_text, '') then 'in-sync'
-            when erp.is_final then 'final-changed'
-            else 'update'
-        end as action
+        matched.so_number is not null
+            and links.linked_so_number is distinct from matched.so_number as is_link_stale,
+        coalesce(current_lines.current_lines_text, '')
+            = coalesce(planned.planned_lines_text, '') as is_lines_in_sync
     from orders
     left join planned on orders.order_id = planned.order_id
     left join matched on orders.order_id = matched.psa_order_id
     left join erp_orders as erp on matched.so_number = erp.so_number
     left join current_lines on matched.so_number = current_lines.so_number
+    left join links on orders.order_id = links.order_id
+),
+
+final as (
+    select
+        * exclude (is_lines_in_sync),
+        -- The error-item hold crosswalk put on an open order, once no line needs it (the
+        -- template was fixed, the line cancelled): released, or the customer's hold put on.
+        coalesce(
+            so_number is not null and not is_erp_final
+                and upper(erp_hold_code) = upper('{{ hold_code }}')
+                and upper(coalesce(planned_hold_code, '')) <> upper(erp_hold_code),
+            false
+        ) as is_hold_stale,
+        case
+            when waiting_code is not null then 'waiting'
+            when so_number is null then 'create'
+            when is_lines_in_sync and not is_hold_stale then 'in-sync'
+            when is_erp_final then 'final-changed'
+            else 'update'
+        end as action
+    from joined
 )
 
 select * from final
