@@ -198,11 +198,28 @@ def _validated(
         for i in sorted(reasons)
     ]
     table = _last_per_key(table, list(entity.primary_key)).drop_columns([_ROW])
-    cursor = None
-    if entity.cursor and table.num_rows:
-        top = pc.max(table[entity.cursor]).as_py()
-        cursor = top.isoformat() if hasattr(top, "isoformat") else str(top)
-    return Validated(table, rejected, cursor)
+    return Validated(table, rejected, _cursor(entity, table))
+
+
+def combine(entity: Entity, batches: Sequence[Validated]) -> Validated:
+    """Validated batches as one, to land in one transaction: a key read twice keeps the
+    last row read, as landing the batches one after another would."""
+    if len(batches) == 1:
+        return batches[0]
+    tables = [b.table for b in batches if b.table.num_rows]
+    table = pa.concat_tables(tables) if tables else batches[0].table
+    table = table.append_column(_ROW, pa.array(range(table.num_rows), pa.int64()))
+    table = _last_per_key(table, list(entity.primary_key)).drop_columns([_ROW])
+    rejected = [r for b in batches for r in b.rejected]
+    return Validated(table, rejected, _cursor(entity, table))
+
+
+def _cursor(entity: Entity, table: pa.Table) -> str | None:
+    """The greatest cursor value of the rows, as text."""
+    if not entity.cursor or not table.num_rows:
+        return None
+    top = pc.max(table[entity.cursor]).as_py()
+    return top.isoformat() if hasattr(top, "isoformat") else str(top)
 
 
 def _last_per_key(table: pa.Table, key: list[str]) -> pa.Table:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from crosswalk import progress
 from crosswalk.cli import ConfigOption, _config_failed, _settings, console
 from crosswalk.cli.inbox import HOST as INBOX_HOST
 from crosswalk.cli.inbox import PORT as INBOX_PORT
@@ -73,7 +74,7 @@ def _run_flows(
     runs = []
     for name in names:
         flow = load_flow_from_entrypoint(FLOWS[name])
-        with console.status(f"[bold]{name}[/bold]: extract, land, build, report"):
+        with progress.terminal(console, f"[bold]{name}[/bold]: extract, land, build, report"):
             try:
                 runs.append(
                     flow(config=str(config), plan=plan, full_refresh=full_refresh, **options)
