@@ -311,41 +311,31 @@ def _arrow_batch(
 
 def _fields(records: Sequence[dict[str, Any]], names: Collection[str]) -> dict[str, list] | None:
     """The values :func:`flatten` would give the columns ``names``, a list per column
-    present, read by key path; None when two key paths make one of the names."""
-    paths: dict[str, tuple[str, ...]] = {}
+    present (None where a record lacks the field); None when two key paths make one of
+    the names. Each level of objects is read once for all the columns under it."""
+    columns: dict[str, list] = {}
     parents = {name[: i.start()] for name in names for i in re.finditer("__", name)}
 
-    def walk(level: Sequence[dict[str, Any]], prefix: str, path: tuple[str, ...]) -> bool:
-        keys = dict.fromkeys(key for shape in {tuple(d) for d in level} for key in shape)
-        for key in keys:
+    def walk(level: list, prefix: str) -> bool:
+        """``level``: per record, the object at this path, or None."""
+        shapes = {tuple(d) for d in level if d is not None}
+        for key in dict.fromkeys(key for shape in shapes for key in shape):
             name = prefix + snake_case(key)
-            if name in names:
-                if name in paths:
+            wanted, nested = name in names, name in parents
+            if not (wanted or nested):
+                continue
+            values = [d.get(key) if d is not None else None for d in level]
+            if wanted:
+                if name in columns:
                     return False
-                paths[name] = (*path, key)
-            if name in parents:
-                inner = [value for d in level if type(value := d.get(key)) is dict]
-                if inner and not walk(inner, name + "__", (*path, key)):
+                columns[name] = values
+            if nested:
+                inner = [v if type(v) is dict else None for v in values]
+                if not walk(inner, name + "__"):
                     return False
         return True
 
-    if not walk(records, "", ()):
-        return None
-    return {name: _values(records, path) for name, path in paths.items()}
-
-
-def _values(records: Sequence[dict[str, Any]], path: tuple[str, ...]) -> list:
-    """One field of every record (None where a record lacks it)."""
-    if len(path) == 1:
-        (key,) = path
-        return [record.get(key) for record in records]
-    if len(path) == 2:
-        outer, key = path
-        return [
-            inner.get(key) if type(inner := record.get(outer)) is dict else None
-            for record in records
-        ]
-    return [_at(record, path) for record in records]
+    return columns if walk(list(records), "") else None
 
 
 def _as_flattened(values: list) -> list:
@@ -445,15 +435,6 @@ def _decimal_array(array: pa.Array, target: pa.Decimal128Type) -> tuple[pa.Array
 
 def _none(n: int) -> pa.Array:
     return pa.nulls(n, pa.bool_()).fill_null(False)
-
-
-def _at(record: dict[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = record
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
 
 
 def _json_list(value: Any) -> str | None:
