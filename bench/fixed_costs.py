@@ -68,6 +68,8 @@ def main() -> None:
                 to_first = f"{first[0] - began:.1f} s" if first else "none"
                 print(f"run {n}: exit {done.returncode}; first request after {to_first}; "
                       f"{prefect}; whole run {ended - began:.1f} s")  # fmt: skip
+                if done.returncode:
+                    print((done.stdout + done.stderr)[-2000:])
 
 
 if __name__ == "__main__":
