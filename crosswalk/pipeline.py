@@ -235,8 +235,9 @@ def land_entities(run: Run, entities: Sequence[Entity]) -> None:
 @task(cache_policy=NO_CACHE)
 def build_models(run: Run, select: Sequence[str], tests: bool = True) -> dbt.DbtOutcome:
     """dbt build of the flow's models and their tests (``tests=False``: the models only)."""
-    outcome = dbt.build(run.settings, select, full_refresh=run.full_refresh, tests=tests)
-    get_run_logger().info("dbt build: %s", outcome)
+    progress = Progress("dbt build", get_run_logger(), unit="nodes")
+    outcome = dbt.build(run.settings, select, run.full_refresh, tests, progress)
+    progress.close(f"dbt build: {outcome}")
     return outcome
 
 
