@@ -17,12 +17,11 @@ import functools
 import random
 import resource
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import requests
+import served
 
 from crosswalk.connectwise import ConnectWise
 from emulators import serve
@@ -63,19 +62,7 @@ def main() -> None:
     started = time.perf_counter()
     serve.open_world(data, args.seed, args.scale)
     print(f"world ready in {time.perf_counter() - started:.1f} s ({data})")
-    port = 8790
-    crosswalk = str(Path(sys.executable).parent / "crosswalk")
-    command = [crosswalk, "emulators", "serve", "--data", str(data), "--seed", str(args.seed),
-               "--scale", args.scale, "--port-base", str(port)]  # fmt: skip
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                requests.get(f"{url}/login/companyinfo/dealer", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    with served.apart(data, args.seed, args.scale, 8790) as url:
         client = ConnectWise(url, "dealer", "demo-public", "demo-private", serve.CLIENT_ID)
         auth = dict(client.http.session.headers)
         rng = random.Random(1)
@@ -96,9 +83,6 @@ def main() -> None:
                 f"extract {path}: {records:,} records in {pages:,} pages, {elapsed:.1f} s, "
                 f"{records / elapsed:,.0f} records/s"
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {rss:.0f} MiB")
 

@@ -1,15 +1,21 @@
-"""What the flow benchmarks share: a seeded world served in this process from a folder,
-with Prefect kept in that folder, and a count of the requests each system answered."""
+"""What the benchmarks share: a seeded world served in this process from a folder, with
+Prefect kept in that folder, and a count of the requests each system answered; or served
+from a process of its own (``apart``), so that the emulators do not share the GIL of the
+client they are measured with."""
 
 import argparse
 import functools
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import requests
 
 from emulators import serve
 
@@ -29,6 +35,30 @@ def world(data: Path, scale: str, seed: int) -> Iterator[serve.Emulators]:
         for server in running.servers.values():
             server.requests = type(server.requests)(maxlen=None)
         yield running
+
+
+@contextmanager
+def apart(data: Path, seed: int, scale: str, port: int) -> Iterator[str]:
+    """The world in ``data`` (generated when missing) served by ``crosswalk emulators
+    serve`` in a process of its own on ``port`` (ConnectWise; the others follow it); yields
+    the ConnectWise URL once it answers, and stops the process afterwards."""
+    serve.open_world(data, seed, scale)
+    crosswalk = str(Path(sys.executable).parent / "crosswalk")
+    command = [crosswalk, "emulators", "serve", "--data", str(data), "--seed", str(seed),
+               "--scale", scale, "--port-base", str(port)]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                requests.get(f"{url}/login/companyinfo/dealer", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def requests_answered(running: serve.Emulators) -> list[str]:

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from crosswalk.http import CredentialsRefused, HttpClient, RetryPolicy
+from crosswalk.http import CredentialsRefused, HttpClient, RetryPolicy, body
 
 PAGE_SIZE = 1000
 API_PATH = "apis/3.0"
@@ -165,7 +165,7 @@ class ConnectWise:
                 params={**params, "pageId": after} if after else params,
                 headers={"pagination-type": "forward-only"},
             )
-            records = response.json()
+            records = body(response)
             if records:
                 yield records
             if len(records) < self.page_size or 'rel="next"' not in response.headers.get(

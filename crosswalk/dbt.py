@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from crosswalk.config import WAREHOUSE_ENV, Settings
+from crosswalk.progress import Progress
 
 
 class DbtBuildError(RuntimeError):
@@ -141,11 +142,15 @@ _MANIFESTS_KEPT = 8
 
 
 def build(
-    settings: Settings, select: Sequence[str], full_refresh: bool = False, tests: bool = True
+    settings: Settings,
+    select: Sequence[str],
+    full_refresh: bool = False,
+    tests: bool = True,
+    progress: Progress | None = None,
 ) -> DbtOutcome:
     """``dbt build --select ...``: models, seeds and tests, in dependency order; without
     ``tests``, ``dbt run``: the models only (data its tests passed on, changed by the run's
-    own writes)."""
+    own writes). ``progress`` counts the nodes as they finish."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
@@ -183,7 +188,8 @@ def build(
             while len(_manifests) > _MANIFESTS_KEPT:
                 del _manifests[next(iter(_manifests))]
             # A build compiles into the nodes it is given: each gets its own copy.
-            result = dbtRunner(manifest=manifest.deepcopy()).invoke(args)
+            callbacks = [] if progress is None else [_counting(progress)]
+            result = dbtRunner(manifest=manifest.deepcopy(), callbacks=callbacks).invoke(args)
         finally:
             DuckDBConnectionManager.close_all_connections()
     if result.exception is not None:
@@ -197,6 +203,22 @@ def build(
     if outcome.failures:
         raise DbtBuildError("dbt build failed:\n" + "\n".join(outcome.failures))
     return outcome
+
+
+def _counting(progress: Progress):
+    """A dbt event callback: each node finished is one more done, of the total dbt names
+    when it starts a node."""
+    lock = threading.Lock()
+
+    def on_event(event) -> None:
+        name = event.info.name
+        if name == "NodeFinished":
+            with lock:
+                progress.advance(1)
+        elif name == "LogStartLine" and getattr(event.data, "total", None):
+            progress.total = event.data.total
+
+    return on_event
 
 
 def _fingerprint(project: Path) -> tuple:

@@ -38,6 +38,7 @@ from crosswalk.http import (
     NotFound,
     RemoteError,
     RetryPolicy,
+    body,
     json_error,
 )
 
@@ -153,7 +154,7 @@ class JsonTransport:
             json={"AuthInfo": self.auth, **params},
             idempotent=idempotent,
         )
-        return response.json()
+        return body(response)
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa_
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from crosswalk import money
 
@@ -122,6 +124,7 @@ def utc_stamp(value: Any) -> pd.Timestamp | None:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+@cache
 def snake_case(name: str) -> str:
     return _CAMEL.sub("_", name.lstrip("_")).lower()
 
@@ -147,14 +150,44 @@ def validate(
 
     Rows are deduplicated by primary key (the last one read wins), as landing would.
     ``sources`` optionally names where each record came from (file and line).
+
+    The whole batch is converted and checked in Arrow (:func:`_arrow_batch`); only the rows
+    it cannot vouch for go through the pandera model, which decides them and words the
+    reasons, so a row is landed or rejected, and why, exactly as the model says.
     """
-    frame, reasons = _frame(entity, records)
-    checked, failures = _check(entity, frame)
-    for row, found in failures.items():
-        reported = {reason.split(":")[0] for reason in reasons.get(row, [])}
-        found = [reason for reason in found if reason.split(":")[0] not in reported]
-        if found:
-            reasons.setdefault(row, []).extend(found)
+    fast = _arrow_batch(entity, records)
+    if fast is None:
+        return _by_pandera(entity, records, sources)
+    table, suspect = fast
+    if not suspect:
+        return _validated(entity, records, sources, table, {})
+    checked, reasons, whole = _slow(entity, records, suspect)
+    if whole:  # a failure without a row applies to the whole batch: let pandera see it all
+        return _by_pandera(entity, records, sources)
+    kept = pc.invert(pa.array(_mask(len(records), suspect)))
+    merged = pa.concat_tables([table.filter(kept), checked]).sort_by(_ROW)
+    return _validated(entity, records, sources, merged, reasons)
+
+
+def _by_pandera(
+    entity: Entity, records: Sequence[dict[str, Any]], sources: Sequence[str] | None
+) -> Validated:
+    table, reasons, _ = _slow(entity, records, range(len(records)))
+    return _validated(entity, records, sources, table, reasons)
+
+
+_ROW = "__row"  # a row's position in its batch while the two paths' rows are merged
+
+
+def _validated(
+    entity: Entity,
+    records: Sequence[dict[str, Any]],
+    sources: Sequence[str] | None,
+    table: pa.Table,
+    reasons: dict[int, list[str]],
+) -> Validated:
+    """The batch's valid rows (with their positions in ``_ROW``), deduplicated by key, and
+    its rejected records with their reasons."""
     rejected = [
         Rejected(
             record=dict(records[i]),
@@ -164,16 +197,305 @@ def validate(
         )
         for i in sorted(reasons)
     ]
+    table = _last_per_key(table, list(entity.primary_key)).drop_columns([_ROW])
+    return Validated(table, rejected, _cursor(entity, table))
+
+
+def combine(entity: Entity, batches: Sequence[Validated]) -> Validated:
+    """Validated batches as one, to land in one transaction: a key read twice keeps the
+    last row read, as landing the batches one after another would."""
+    if len(batches) == 1:
+        return batches[0]
+    tables = [b.table for b in batches if b.table.num_rows]
+    table = pa.concat_tables(tables) if tables else batches[0].table
+    table = table.append_column(_ROW, pa.array(range(table.num_rows), pa.int64()))
+    table = _last_per_key(table, list(entity.primary_key)).drop_columns([_ROW])
+    rejected = [r for b in batches for r in b.rejected]
+    return Validated(table, rejected, _cursor(entity, table))
+
+
+def _cursor(entity: Entity, table: pa.Table) -> str | None:
+    """The greatest cursor value of the rows, as text."""
+    if not entity.cursor or not table.num_rows:
+        return None
+    top = pc.max(table[entity.cursor]).as_py()
+    return top.isoformat() if hasattr(top, "isoformat") else str(top)
+
+
+def _last_per_key(table: pa.Table, key: list[str]) -> pa.Table:
+    """The rows of ``table`` (in ``_ROW`` order) with the last of each key."""
+    if table.num_rows < 2:
+        return table
+    last = table.group_by(key, use_threads=False).aggregate([(_ROW, "max")])
+    if last.num_rows == table.num_rows:
+        return table
+    return table.filter(pc.is_in(table[_ROW], last[f"{_ROW}_max"]))
+
+
+def _mask(length: int, rows: Collection[int]) -> list[bool]:
+    mask = [False] * length
+    for row in rows:
+        mask[row] = True
+    return mask
+
+
+def _slow(
+    entity: Entity, records: Sequence[dict[str, Any]], rows: Iterable[int]
+) -> tuple[pa.Table, dict[int, list[str]], bool]:
+    """The pandera path for the records at ``rows``: their valid rows as Arrow (positions in
+    ``_ROW``), the reasons of the others by position, and whether a failure applied to
+    every row rather than to one."""
+    rows = list(rows)
+    frame, reasons = _frame(entity, [records[i] for i in rows])
+    checked, failures, whole = _check(entity, frame)
+    for row, found in failures.items():
+        reported = {reason.split(":")[0] for reason in reasons.get(row, [])}
+        found = [reason for reason in found if reason.split(":")[0] not in reported]
+        if found:
+            reasons.setdefault(row, []).extend(found)
     valid = checked if not reasons else frame.drop(index=list(reasons))
     if reasons and not valid.empty:
         valid = entity.schema.validate(valid)  # coerce what is left
-    valid = valid.drop_duplicates(subset=list(entity.primary_key), keep="last")
     table = pa.Table.from_pandas(valid, schema=entity.arrow_schema, preserve_index=False)
-    cursor = None
-    if entity.cursor and table.num_rows:
-        top = pa.compute.max(table[entity.cursor]).as_py()
-        cursor = top.isoformat() if hasattr(top, "isoformat") else str(top)
-    return Validated(table, rejected, cursor)
+    positions = pa.array([rows[i] for i in valid.index], pa.int64())
+    table = table.append_column(_ROW, positions)
+    return table, {rows[i]: found for i, found in reasons.items()}, whole
+
+
+# The date-times the Arrow path parses: ISO 8601 with seconds, with an offset or without
+# (then UTC), forms pandas reads the same; anything else, or outside pandas' nanosecond
+# range, goes to pandas.
+_ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
+_ISO_NAIVE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"
+_STAMPS = pa.array(
+    [pd.Timestamp.min.ceil("us"), pd.Timestamp.max.floor("us")], pa.timestamp("us", tz="UTC")
+)
+
+
+def _arrow_batch(
+    entity: Entity, records: Sequence[dict[str, Any]]
+) -> tuple[pa.Table, set[int]] | None:
+    """The records as the landed table (positions in ``_ROW``), and the rows it cannot
+    vouch for: any value of a type or form it does not convert as pandas would, or that
+    may fail a check of the model. None when the batch does not convert as a whole (a
+    field holding different kinds of value): then pandera decides every row."""
+    schema = entity.schema
+    if schema.checks or schema.unique or not records:
+        return None
+    columns = _fields(records, schema.columns)
+    if columns is None:
+        return None
+    n = len(records)
+    suspect = pa.array([False] * n)
+    arrays = []
+    for field in entity.arrow_schema:
+        column = schema.columns[field.name]
+        values, doubtful = _convert(columns.get(field.name), field.type, column, n)
+        ok = values.is_valid()
+        if not column.nullable:
+            doubtful = pc.or_kleene(doubtful, pc.invert(ok))
+        for check in column.checks:
+            failed = _failed(check, values)
+            doubtful = pc.or_kleene(
+                doubtful, pc.and_kleene(ok, failed) if failed is not None else ok
+            )
+        suspect = pc.or_kleene(suspect, pc.fill_null(doubtful, True))
+        arrays.append(values)
+    arrays.append(pa.array(range(n), pa.int64()))
+    table = pa.Table.from_arrays(
+        arrays, schema=entity.arrow_schema.append(pa.field(_ROW, pa.int64()))
+    )
+    flagged = pc.indices_nonzero(suspect).to_pylist()
+    return table, set(flagged)
+
+
+def _fields(records: Sequence[dict[str, Any]], names: Collection[str]) -> dict[str, list] | None:
+    """The values :func:`flatten` would give the columns ``names``, a list per column
+    present (None where a record lacks the field); None when two key paths make one of
+    the names. Each level of objects is read once for all the columns under it."""
+    columns: dict[str, list] = {}
+    parents = {name[: i.start()] for name in names for i in re.finditer("__", name)}
+
+    def walk(level: list, prefix: str) -> bool:
+        """``level``: per record, the object at this path, or None."""
+        shapes = {tuple(d) for d in level if d is not None}
+        for key in dict.fromkeys(key for shape in shapes for key in shape):
+            name = prefix + snake_case(key)
+            wanted, nested = name in names, name in parents
+            if not (wanted or nested):
+                continue
+            values = [d.get(key) if d is not None else None for d in level]
+            if wanted:
+                if name in columns:
+                    return False
+                columns[name] = values
+            if nested:
+                inner = [v if type(v) is dict else None for v in values]
+                if not walk(inner, name + "__"):
+                    return False
+        return True
+
+    return columns if walk(list(records), "") else None
+
+
+def _as_flattened(values: list) -> list:
+    """Values as :func:`flatten` leaves them in their column: None for an object (it goes
+    to columns of its own), lists as JSON text."""
+    return [
+        None if isinstance(value, dict) else _json_list(value) if isinstance(value, list) else value
+        for value in values
+    ]
+
+
+def _convert(
+    values: list | None, target: pa.DataType, model: pa_.Column, n: int
+) -> tuple[pa.Array, pa.Array]:
+    """A field's values as ``target``, and which of them to leave to pandera."""
+    if values is None:
+        return pa.nulls(n, target), _none(n)
+    try:
+        array = pa.array(values)
+        nested = pa.types.is_nested(array.type)
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        nested = True  # perhaps an object or a list among other values
+    if nested:
+        values = _as_flattened(values)
+        try:
+            array = pa.array(values)
+        except (pa.ArrowException, OverflowError, TypeError, ValueError):
+            return pa.nulls(n, target), pa.array([value is not None for value in values])
+    kind = array.type
+    if pa.types.is_null(kind):
+        return pa.nulls(n, target), _none(n)
+    if pa.types.is_decimal(target):
+        exact = _decimal_array(array, target)
+        if exact is not None:
+            return exact
+        reasons: dict[int, list[str]] = {}
+        numbers = _decimals(pd.Series(values, dtype=object, name=model.name), target.scale, reasons)
+        try:
+            converted = pa.array(numbers.tolist(), target)
+        except (pa.ArrowException, ValueError):
+            return pa.nulls(n, target), array.is_valid()
+        return converted, pa.array(_mask(n, reasons))
+    if pa.types.is_timestamp(target):
+        if not pa.types.is_string(kind):
+            return pa.nulls(n, target), array.is_valid()
+        form = pc.match_substring_regex(array, _ISO_DATETIME)
+        naive = pc.match_substring_regex(array, _ISO_NAIVE)  # taken as UTC, as pandas does
+        try:
+            stamps = pc.coalesce(
+                pc.cast(pc.if_else(form, array, None), target),
+                pc.cast(pc.cast(pc.if_else(naive, array, None), pa.timestamp("us")), target),
+            )
+        except pa.ArrowException:
+            return pa.nulls(n, target), array.is_valid()
+        inside = pc.and_kleene(
+            pc.greater_equal(stamps, _STAMPS[0]), pc.less_equal(stamps, _STAMPS[1])
+        )
+        doubtful = pc.and_kleene(array.is_valid(), pc.invert(pc.fill_null(inside, False)))
+        return stamps, doubtful
+    same = (
+        (pa.types.is_large_string(target) and pa.types.is_string(kind))
+        or (pa.types.is_integer(target) and pa.types.is_integer(kind))
+        or (pa.types.is_boolean(target) and pa.types.is_boolean(kind))
+    )
+    if not same:
+        return pa.nulls(n, target), array.is_valid()
+    return pc.cast(array, target), _none(n)
+
+
+def _decimal_array(array: pa.Array, target: pa.Decimal128Type) -> tuple[pa.Array, pa.Array] | None:
+    """Whole numbers and floats as the decimals they were written as, without a Decimal per
+    value: a float ``x`` was written with at most ``scale`` places exactly when
+    ``round(x * 10**scale) / 10**scale == x`` (both sides exact below 2**52), and that
+    rounded integer is then the decimal's unscaled value. A float failing it, and any other
+    type, is left to :func:`_decimals` (None: the whole column)."""
+    if pa.types.is_integer(array.type):
+        try:
+            return pc.cast(array, target), _none(len(array))
+        except pa.ArrowException:
+            return None
+    if not pa.types.is_floating(array.type):
+        return None
+    factor = 10.0**target.scale
+    x = array.to_numpy(zero_copy_only=False).astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = x * factor
+        unscaled = np.rint(scaled)
+        exact = (np.abs(scaled) < 2.0**52) & (unscaled / factor == x)
+    unscaled = np.where(exact, unscaled, 0).astype(np.int64)
+    words = np.empty(2 * len(x), np.int64)  # little-endian 128-bit two's complement
+    words[0::2], words[1::2] = unscaled, unscaled >> 63
+    present = array.is_valid()
+    decimals = pa.Array.from_buffers(target, len(x), [None, pa.py_buffer(words)])
+    kept = pc.and_(present, pa.array(exact))
+    return pc.if_else(kept, decimals, pa.scalar(None, target)), pc.and_not(present, kept)
+
+
+def _none(n: int) -> pa.Array:
+    return pa.nulls(n, pa.bool_()).fill_null(False)
+
+
+def _json_list(value: Any) -> str | None:
+    """A list as :func:`flatten` writes it."""
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _failed(check: pa_.Check, values: pa.Array) -> pa.Array | None:
+    """Where a model's check fails on ``values`` (nulls aside), or None for a check the
+    Arrow path does not know (every value then goes to pandera)."""
+    stats = check.statistics or {}
+    if check.name in _ARROW_COMPARISONS:
+        kind = values.type
+        if not (pa.types.is_integer(kind) or pa.types.is_decimal(kind)):
+            return None
+        bound = stats.get(_BOUND[check.name])
+        try:
+            bound = pa.scalar(Decimal(str(bound)) if pa.types.is_decimal(kind) else bound, kind)
+        except (pa.ArrowException, TypeError, ValueError, ArithmeticError):
+            return None
+        return pc.invert(_ARROW_COMPARISONS[check.name](values, bound))
+    if check.name == "str_length" and pa.types.is_large_string(values.type):
+        length = pc.utf8_length(values)
+        low, high = stats.get("min_value"), stats.get("max_value")
+        failed = pa.array([False] * len(values))
+        if stats.get("exact_value") is not None:
+            return pc.not_equal(length, stats["exact_value"])
+        if low is not None:
+            failed = pc.or_kleene(failed, pc.less(length, low))
+        if high is not None:
+            failed = pc.or_kleene(failed, pc.greater(length, high))
+        return failed
+    if check.name == "isin" and pa.types.is_large_string(values.type):
+        allowed = stats.get("allowed_values")
+        if not all(isinstance(v, str) for v in allowed):
+            return None
+        return pc.invert(pc.is_in(values, pa.array(list(allowed), values.type)))
+    if check.name == "str_matches" and pa.types.is_large_string(values.type):
+        pattern = stats.get("pattern")
+        pattern = getattr(pattern, "pattern", pattern)
+        try:  # RE2, anchored as re.match is; where it differs, pandera decides
+            return pc.invert(pc.match_substring_regex(values, f"^(?:{pattern})"))
+        except pa.ArrowException:
+            return None
+    return None
+
+
+_ARROW_COMPARISONS = {
+    "greater_than_or_equal_to": pc.greater_equal,
+    "greater_than": pc.greater,
+    "less_than_or_equal_to": pc.less_equal,
+    "less_than": pc.less,
+}
+_BOUND = {
+    "greater_than_or_equal_to": "min_value",
+    "greater_than": "min_value",
+    "less_than_or_equal_to": "max_value",
+    "less_than": "max_value",
+}
 
 
 def _frame(
@@ -230,23 +552,25 @@ def _decimals(values: pd.Series, scale: int, reasons: dict[int, list[str]]) -> p
     return pd.Series(parsed, index=values.index, dtype=object)
 
 
-def _check(entity: Entity, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
-    """The coerced frame, and row label -> what is wrong with it (a failure without a row
-    applies to every row)."""
+def _check(entity: Entity, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]], bool]:
+    """The coerced frame, row label -> what is wrong with it, and whether a failure
+    applied to every row (one without a row)."""
     if frame.empty:
-        return frame, {}
+        return frame, {}, False
     try:
-        return entity.schema.validate(frame, lazy=True), {}
+        return entity.schema.validate(frame, lazy=True), {}, False
     except pa_.errors.SchemaErrors as errors:
         cases = errors.failure_cases
     reasons: dict[int, list[str]] = {}
+    whole = False
     for case in cases.itertuples(index=False):
+        whole = whole or pd.isna(case.index)
         rows = frame.index if pd.isna(case.index) else [int(case.index)]
         reason = _reason(case.column, case.check, case.failure_case)
         for row in rows:
             if reason not in reasons.setdefault(row, []):
                 reasons[row].append(reason)
-    return frame, reasons
+    return frame, reasons, whole
 
 
 _TYPE_NAMES = {"Int64": "whole number", "Float64": "number", "boolean": "true or false"}
@@ -279,6 +603,8 @@ def _reason(column: Any, check: Any, value: Any) -> str:
             wanted = _TYPE_NAMES.get(wanted, wanted)
         return f"{column}: {shown} is not a valid {wanted}"
     if name == "str_length":
+        if ", " not in argument:  # an exact length
+            return f"{column}: {shown} is not {argument} characters long"
         low, high = argument.split(", ")
         if high != "None" and len(str(value)) > int(high):
             return f"{column}: {shown} is longer than {high} characters"

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import requests
 
 from crosswalk import money
@@ -255,6 +256,15 @@ class HttpClient:
                 raise DataError(self.system, f"unexpected status {status}", **error)
             raise DataError(self.system, message, **error)
         raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def body(response: requests.Response) -> Any:
+    """A response's JSON, parsed by orjson (a page of records several times faster than
+    ``response.json()``); what orjson refuses (an integer beyond 64 bits, NaN) by json."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()
 
 
 def _refused(exc: requests.ConnectionError) -> bool:

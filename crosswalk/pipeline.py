@@ -1,8 +1,8 @@
 """The steps every flow shares: extract -> validate -> land, dbt build, record, report.
 
 Each is a Prefect task that works on a whole entity or the whole project, never on a
-single record. Landing a page and advancing its watermark is one transaction, so a
-crash or retry resumes after the last page that landed and repeats nothing.
+single record. Landing a batch of pages and advancing its watermark is one transaction, so
+a crash or retry resumes after the last batch that landed and repeats nothing.
 
 Every run ends with a failure report (``report``): the rows it quarantined and the
 failures the flow added (``run.failures.add(...)``, see ``crosswalk.errors``) are kept
@@ -30,7 +30,7 @@ from prefect.runtime import flow_run
 from crosswalk import dbt, mail, records
 from crosswalk import report as render
 from crosswalk.config import Settings
-from crosswalk.entities import Entity, Validated, utc_stamp, validate
+from crosswalk.entities import Entity, Validated, combine, utc_stamp, validate
 from crosswalk.errors import (
     INVALID_RECORD,
     Checked,
@@ -40,7 +40,8 @@ from crosswalk.errors import (
     redact,
     run_failure,
 )
-from crosswalk.sources import Source, open_source
+from crosswalk.progress import Progress
+from crosswalk.sources import Source, open_source, prefetched
 from crosswalk.warehouse import LandResult, Warehouse
 
 
@@ -121,6 +122,10 @@ def _transient(task, task_run, state) -> bool:
     return isinstance(state.result(raise_on_failure=False), (OSError, TimeoutError))
 
 
+# Rows landed in one transaction: pages are gathered up to this many before they land.
+LAND_ROWS = 20_000
+
+
 @task(
     task_run_name="land-{entity}",
     retries=2,
@@ -129,9 +134,9 @@ def _transient(task, task_run, state) -> bool:
     cache_policy=NO_CACHE,
 )
 def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
-    """Read the entity's changes since its watermark (less the overlap) and land them page
-    by page; repeats from the overlap merge away by primary key. A mirror is read whole
-    and then loses the rows the read did not return."""
+    """Read the entity's changes since its watermark (less the overlap) and land them in
+    batches of pages; repeats from the overlap merge away by primary key. A mirror is read
+    whole and then loses the rows the read did not return."""
     logger = get_run_logger()
     warehouse = run.warehouse
     started = datetime.now(UTC)
@@ -156,11 +161,12 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
     complete = since is None and (parents is None or changed_in is None)
     total = LandResult(entity.system, entity.name, watermark=stored, complete=complete)
     seen: set[str] = set()
-    for page in source.pages(entity, since, parents):
-        checked = validate(entity, page.records, page.sources)
-        if not total.complete:
-            total.keys.update(_keys_read(entity, checked))
-        watermark = _later(total.watermark, page.watermark or checked.cursor)
+    progress = Progress(f"{entity}: read", logger)
+    pending: list[Validated] = []
+    reached = stored  # the watermark of the pages read so far
+
+    def land_pending() -> None:
+        checked = combine(entity, pending)
         landed = warehouse.land(
             entity.system,
             entity.name,
@@ -168,16 +174,30 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
             checked.table,
             run.id,
             checked.rejected,
-            watermark=watermark if watermark != total.watermark else None,
+            watermark=reached if reached != total.watermark else None,
         )
         total.add(landed)
-        logger.info(
-            "%s: read %d, landed %d (%d new, %d changed), quarantined %d",
-            entity, landed.read, landed.landed, landed.inserted, landed.updated,
-            landed.quarantined,
-        )  # fmt: skip
+        pending.clear()
+
+    # The next page is read while this one is validated; pages land together, many to a
+    # transaction, each batch with the watermark of its last page.
+    for page in prefetched(source.pages(entity, since, parents)):
+        checked = validate(entity, page.records, page.sources)
+        if not total.complete:
+            total.keys.update(_keys_read(entity, checked))
+        reached = _later(reached, page.watermark or checked.cursor)
+        pending.append(checked)
+        if sum(b.table.num_rows + len(b.rejected) for b in pending) >= LAND_ROWS:
+            land_pending()
+        progress.advance(len(page.records), page.total)
         if entity.mirror:
             seen |= _keys_read(entity, checked)
+    if pending:
+        land_pending()
+    progress.close(
+        f"{entity}: read {total.read}, landed {total.landed} ({total.inserted} new, "
+        f"{total.updated} changed), quarantined {total.quarantined}"
+    )
     # An empty answer is far likelier a fault than a system without records: keep all.
     if entity.mirror and seen:
         gone = warehouse.mirror(
@@ -215,8 +235,9 @@ def land_entities(run: Run, entities: Sequence[Entity]) -> None:
 @task(cache_policy=NO_CACHE)
 def build_models(run: Run, select: Sequence[str], tests: bool = True) -> dbt.DbtOutcome:
     """dbt build of the flow's models and their tests (``tests=False``: the models only)."""
-    outcome = dbt.build(run.settings, select, full_refresh=run.full_refresh, tests=tests)
-    get_run_logger().info("dbt build: %s", outcome)
+    progress = Progress("dbt build", get_run_logger(), unit="nodes")
+    outcome = dbt.build(run.settings, select, run.full_refresh, tests, progress)
+    progress.close(f"dbt build: {outcome}")
     return outcome
 
 

@@ -9,6 +9,8 @@ reads JSON exports from a folder and serves offline loads and the fixture demo.
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +27,14 @@ from crosswalk.operate import Operate
 
 @dataclass(frozen=True)
 class Page:
-    """Records read in one call, where each came from, and an explicit watermark if the
-    system hands one out (None: the greatest cursor value among the landed rows)."""
+    """Records read in one call, where each came from, an explicit watermark if the
+    system hands one out (None: the greatest cursor value among the landed rows), and how
+    many records the whole read holds when the system said (for progress)."""
 
     records: list[dict[str, Any]]
     sources: list[str] | None = None
     watermark: str | None = None
+    total: int | None = None
 
 
 class Source(Protocol):
@@ -70,6 +74,44 @@ class ExportFolder:
         for start in range(0, len(numbered), self.page_size):
             chunk = numbered[start : start + self.page_size]
             yield Page([r for _, r in chunk], [s for s, _ in chunk])
+
+
+def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
+    """``pages`` read ahead by a thread, up to ``depth`` pages: the next request is in
+    flight while the current page is validated and landed. An error reading raises here,
+    where the page would have come; leaving early stops the reader after its request."""
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def read() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        ahead.put((page, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put((done, None))
+        except BaseException as exc:  # handed to the consumer, raised in its thread
+            ahead.put((done, exc))
+
+    reader = threading.Thread(target=read, name="crosswalk-prefetch", daemon=True)
+    reader.start()
+    try:
+        while True:
+            page, error = ahead.get()
+            if page is done:
+                if error is not None:
+                    raise error
+                return
+            yield page
+    finally:
+        stop.set()
+        reader.join(timeout=60)
 
 
 def _cursor(entity: Entity, record: dict[str, Any]) -> pd.Timestamp | None:
@@ -160,7 +202,7 @@ class EAutomateSource:
         for n, (chunk, found) in enumerate(zip(chunks, records, strict=True)):
             last = client.instant(chunk[-1]["LastUpdate"])
             watermark = stamp if n == len(chunks) - 1 else min(stamp, last)
-            yield Page(client.with_offsets(found), watermark=watermark.isoformat())
+            yield Page(client.with_offsets(found), watermark=watermark.isoformat(), total=len(rows))
 
 
 class OperateSource:

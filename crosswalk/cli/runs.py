@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from crosswalk import progress
 from crosswalk.cli import ConfigOption, _config_failed, _settings, console
 from crosswalk.cli.inbox import HOST as INBOX_HOST
 from crosswalk.cli.inbox import PORT as INBOX_PORT
@@ -65,15 +68,25 @@ def _run_flows(
     """Run the named flows in order (``options`` are flow parameters, for one flow); stop
     at the first that fails."""
     _prefect_environment(verbose)
+    server = _PrefectStart()  # boots beside the imports below, in its own process
     from prefect.flows import load_flow_from_entrypoint
 
     from crosswalk.config import ConfigError
     from flows import FLOWS
 
+    flows = {name: load_flow_from_entrypoint(FLOWS[name]) for name in names}
+    server.wait()
+    if verbose and server.seconds is not None:
+        console.print(
+            f"Prefect's temporary server: ready {server.seconds:.1f} s after the command "
+            f"started, {server.waited:.1f} s of it waited for after the imports (a run "
+            "against a running server, PREFECT_API_URL, waits for none)",
+            highlight=False,
+        )
     runs = []
     for name in names:
-        flow = load_flow_from_entrypoint(FLOWS[name])
-        with console.status(f"[bold]{name}[/bold]: extract, land, build, report"):
+        flow = flows[name]
+        with progress.terminal(console, f"[bold]{name}[/bold]: extract, land, build, report"):
             try:
                 runs.append(
                     flow(config=str(config), plan=plan, full_refresh=full_refresh, **options)
@@ -86,6 +99,44 @@ def _run_flows(
                 )
                 raise typer.Exit(1) from None
     return runs
+
+
+class _PrefectStart:
+    """Prefect's temporary server (when no PREFECT_API_URL names a running one), started
+    at once rather than by the first flow run, so that its start (a process of its own)
+    overlaps the command's imports; ``wait`` blocks until it answers, and the start is
+    timed apart. The first flow run finds it running; should this start fail, that run
+    starts it again and says why."""
+
+    def __init__(self):
+        self.began = time.perf_counter()
+        self.seconds: float | None = None
+        self.waited = 0.0
+        self.thread = None
+        from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+        if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+            return
+        # Imported here, not in the thread: two threads importing one package can deadlock.
+        from prefect.server.api.server import SubprocessASGIServer
+
+        self.thread = threading.Thread(
+            target=self._start, args=(SubprocessASGIServer(),), name="prefect-start", daemon=True
+        )
+        self.thread.start()
+
+    def _start(self, server) -> None:
+        try:
+            server.start()
+        except Exception:
+            return
+        self.seconds = time.perf_counter() - self.began
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            began = time.perf_counter()
+            self.thread.join()
+            self.waited = time.perf_counter() - began
 
 
 def _summary(runs: list[Run]) -> Table:

@@ -32,6 +32,7 @@ from crosswalk.errors import Failure, data_failure
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.operate import Operate
 from crosswalk.pipeline import Run
+from crosswalk.progress import Progress
 from crosswalk.pushing import Pusher, Write
 
 CREATE, APPEND = "create-sheet", "append-lines"
@@ -428,10 +429,11 @@ def _line(row: dict) -> dict:
     }
 
 
-def sheet_groups(con) -> list[tuple[int, int, list[str]]]:
-    """(location, product group, devices) of every group of lines to push."""
+def sheet_groups(con) -> list[tuple[int, int, list[str], int]]:
+    """(location, product group, devices, lines) of every group of lines to push."""
     return con.execute(
-        "SELECT location_id, product_group_id, list(DISTINCT source_device ORDER BY 1) "
+        "SELECT location_id, product_group_id, list(DISTINCT source_device ORDER BY 1), "
+        "count(*) "
         "FROM marts.charge_lines WHERE line_hash NOT IN "
         "(SELECT line_hash FROM sync.charged_lines) GROUP BY ALL ORDER BY ALL"
     ).fetchall()
@@ -454,10 +456,15 @@ def push_charges(run: Run, operate: Operate, batch_date: date, reference_date: d
     with Pusher.open(run) as pusher:
         charges = ChargePusher(pusher, operate, batch_date, reference_date)
         charges.recover()
-        for location, group, devices in sheet_groups(pusher.con):
+        groups = sheet_groups(pusher.con)
+        progress = Progress(
+            "batch sheets: push", get_run_logger(), "lines", sum(g[3] for g in groups)
+        )
+        for location, group, devices, count in groups:
             key = SheetKey(location, group, batch_date)
             charges.push(key, group_lines(pusher.con, location, group), devices)
+            progress.advance(count)
     run.failures.looked_at("operate", "batch_sheets", CODES)
     run.failures.looked_at("calllogs", "calls", ["batch-line-rejected"])
-    get_run_logger().info("batch sheets: %s", charges.pushed)
+    progress.close(f"batch sheets: {charges.pushed}")
     return charges.pushed

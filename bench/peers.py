@@ -1,0 +1,229 @@
+"""crosswalk's extraction beside the bare limit and the tools users would pick instead.
+
+    .tools/bin/uv sync --frozen --group bench     # dlt and pyconnectwise, for this script only
+    .venv/bin/python bench/peers.py --scale medium [--rounds 3] [--data data/bench-medium]
+
+Generates the world once into ``--data`` (reused afterwards), serves it from a separate
+process (``crosswalk emulators serve``, so the emulators do not share this process's GIL)
+and reads every ConnectWise ticket and time entry with each reader in turn, ``--rounds``
+times interleaved, into a fresh DuckDB file each time:
+
+- bare: a ``requests`` loop over the same forward-only pages of 1,000 and ``json.loads``,
+  nothing kept (the limit);
+- crosswalk: ``extract_and_land`` as a flow runs it (read, validate, land, quarantine);
+- dlt: the ``rest_api`` source (header-link paging, pages of 1,000) and its parquet
+  loader into DuckDB;
+- pyconnectwise: its ``paginated(page, 1000)`` loop, each record's model as JSON into
+  DuckDB through Arrow, not flattened (pyconnectwise hard-codes https: its URL is pointed
+  at the same http server).
+
+Modules are imported before the clock starts. Prints records/s (median of the rounds) and
+each reader's share of the bare loop, and the machine's load average before and after (the
+figures are only comparable within a run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import statistics
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+import served
+
+from crosswalk.demo import CLIENT_ID, CREDENTIALS
+from emulators import serve
+
+print = functools.partial(print, flush=True)  # progress shows while it runs
+
+COLLECTIONS = {"tickets": "service/tickets", "time_entries": "time/entries"}
+API = "v4_6_release/apis/3.0"
+PAGE = 1000
+
+
+def bare(url: str, folder: Path) -> int:
+    session = requests.Session()
+    session.auth = ("dealer+demo-public", "demo-private")
+    session.headers.update({"clientId": CLIENT_ID, "pagination-type": "forward-only"})
+    count = 0
+    for path in COLLECTIONS.values():
+        after = 0
+        while True:
+            params = {"pageSize": PAGE, **({"pageId": after} if after else {})}
+            response = session.get(f"{url}/{API}/{path}", params=params, timeout=60)
+            response.raise_for_status()
+            records = json.loads(response.content)
+            count += len(records)
+            if len(records) < PAGE:
+                break
+            after = records[-1]["id"]
+    return count
+
+
+def crosswalk(config: Path, folder: Path) -> int:
+    from prefect.logging import disable_run_logger
+
+    from crosswalk.config import load_settings
+    from crosswalk.pipeline import extract_and_land, flow_run_recorded
+    from crosswalk.sources import open_source
+    from schemas import connectwise
+
+    own = folder / "crosswalk.toml"
+    own.write_text(
+        config.read_text(encoding="utf-8").replace(
+            'path = "warehouse.duckdb"', f'path = "{folder / "warehouse.duckdb"}"'
+        ),
+        encoding="utf-8",
+    )
+    settings = load_settings(own)
+    entities = [connectwise.tickets, connectwise.time_entries]
+    with (
+        disable_run_logger(),
+        flow_run_recorded("service-sync", settings, entities, False, True) as run,
+    ):
+        source = open_source(settings, "connectwise", "service-sync")
+        for entity in entities:
+            run.landed.append(extract_and_land.fn(run, source, entity))
+    total = run.totals()
+    assert total.read == total.landed + total.quarantined
+    return total.read
+
+
+def dlt_rest_api(url: str, folder: Path) -> int:
+    import dlt
+    from dlt.sources.rest_api import rest_api_source
+
+    source = rest_api_source(
+        {
+            "client": {
+                "base_url": f"{url}/{API}/",
+                "auth": {
+                    "type": "http_basic",
+                    "username": "dealer+demo-public",
+                    "password": "demo-private",
+                },
+                "headers": {"clientId": CLIENT_ID, "pagination-type": "forward-only"},
+                "paginator": {"type": "header_link"},
+            },
+            "resource_defaults": {"endpoint": {"params": {"pageSize": PAGE}}},
+            "resources": [
+                {"name": name, "endpoint": {"path": path}} for name, path in COLLECTIONS.items()
+            ],
+        }
+    )
+    pipeline = dlt.pipeline(
+        pipeline_name="peers",
+        destination=dlt.destinations.duckdb(str(folder / "dlt.duckdb")),
+        dataset_name="connectwise",
+        pipelines_dir=str(folder / "dlt"),
+    )
+    pipeline.run(source, loader_file_format="parquet")
+    with pipeline.sql_client() as client:
+        return sum(client.execute_sql(f"SELECT count(*) FROM {name}")[0][0] for name in COLLECTIONS)
+
+
+def pyconnectwise(url: str, folder: Path) -> int:
+    import duckdb
+    import pyarrow as pa
+
+    warnings.filterwarnings("ignore", module="pyconnectwise")
+    from pyconnectwise import ConnectWiseManageAPIClient
+
+    host = url.removeprefix("http://")
+    client = ConnectWiseManageAPIClient(
+        "dealer", host, CLIENT_ID, "demo-public", "demo-private", codebase="v4_6_release/"
+    )
+    client.codebase = "v4_6_release/"  # the constructor forgets it (ENVIRONMENT.md section 7)
+    client._get_url = lambda: f"{url}/{API}"  # its https, pointed at the same http server
+    count = 0
+    with duckdb.connect(str(folder / "pyconnectwise.duckdb")) as con:
+        for name, endpoint in (
+            ("tickets", client.service.tickets),
+            ("time_entries", client.time.entries),
+        ):
+            con.execute(f"CREATE TABLE {name} (id BIGINT, record JSON)")
+            pages = endpoint.paginated(1, PAGE, {"orderBy": "id asc"})
+            while pages.has_data:
+                page = pa.table(
+                    {
+                        "id": [record.id for record in pages.data],
+                        "record": [record.model_dump_json() for record in pages.data],
+                    }
+                )
+                con.execute(f"INSERT INTO {name} SELECT * FROM page")
+                count += page.num_rows
+                pages.get_next_page()
+    return count
+
+
+def warm(readers: list[str]) -> None:
+    """Import what the chosen readers use before any is timed: imports are a fixed cost of
+    a process (bench/fixed_costs.py), not of reading."""
+    import duckdb  # noqa: F401
+
+    if "crosswalk" in readers:
+        import crosswalk.pipeline  # noqa: F401
+        import schemas  # noqa: F401
+    if "dlt" in readers:
+        import dlt.sources.rest_api  # noqa: F401
+    if "pyconnectwise" in readers:
+        warnings.filterwarnings("ignore", module="pyconnectwise")
+        import pyconnectwise  # noqa: F401
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", default="medium", choices=("small", "medium", "large"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--port-base", type=int, default=8870)
+    parser.add_argument(
+        "--readers", default="bare,crosswalk,dlt,pyconnectwise", help="comma-separated"
+    )
+    args = parser.parse_args()
+    data = (args.data or Path(f"data/bench-{args.scale}")).resolve()
+    started = time.perf_counter()
+    serve.open_world(data, args.seed, args.scale)
+    print(f"world ready in {time.perf_counter() - started:.1f} s ({data})")
+    os.environ.update(CREDENTIALS)
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    chosen = args.readers.split(",")
+    warm(chosen)
+    rates: dict[str, list[float]] = {name: [] for name in chosen}
+    with served.apart(data, args.seed, args.scale, args.port_base) as url:
+        readers: dict[str, Callable[[Path], int]] = {
+            "bare": functools.partial(bare, url),
+            "crosswalk": functools.partial(crosswalk, data / "crosswalk.toml"),
+            "dlt": functools.partial(dlt_rest_api, url),
+            "pyconnectwise": functools.partial(pyconnectwise, url),
+        }
+        print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        for round_ in range(1, args.rounds + 1):
+            for name in chosen:
+                with tempfile.TemporaryDirectory(prefix=f"peers-{name}-") as folder:
+                    began = time.perf_counter()
+                    records = readers[name](Path(folder))
+                    seconds = time.perf_counter() - began
+                rates[name].append(records / seconds)
+                print(f"round {round_} {name}: {records:,} records in {seconds:.1f} s, "
+                      f"{records / seconds:,.0f} records/s")  # fmt: skip
+        print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    limit = statistics.median(rates["bare"]) if "bare" in rates else None
+    print("\n| reader | records/s | share of the limit |\n| --- | --- | --- |")
+    for name in sorted(rates, key=lambda n: -statistics.median(rates[n])):
+        rate = statistics.median(rates[name])
+        share = f"{rate / limit:.2f}" if limit else ""
+        print(f"| {name} | {rate:,.0f} | {share} |")
+
+
+if __name__ == "__main__":
+    main()
