@@ -152,7 +152,16 @@ class Systems(_Strict):
 
 
 class WarehouseConfig(_Strict):
+    """``[warehouse]``: the DuckDB file, and what a run does when another run holds it
+    (crosswalk/runlock.py): wait for it, at most ``wait_minutes``, or refuse at once."""
+
     path: Path = Path("data/warehouse.duckdb")
+    when_busy: Literal["wait", "refuse"] = "wait"
+    wait_minutes: float = Field(default=60, ge=0)
+
+    @property
+    def minutes_to_wait(self) -> float:
+        return self.wait_minutes if self.when_busy == "wait" else 0
 
 
 class DbtConfig(_Strict):
@@ -586,7 +595,7 @@ def _anchor_paths(settings: Settings, base: Path) -> Settings:
         )
     return settings.model_copy(
         update={
-            "warehouse": WarehouseConfig(path=warehouse.resolve()),
+            "warehouse": settings.warehouse.model_copy(update={"path": warehouse.resolve()}),
             "report": report,
             "dbt": settings.dbt.model_copy(
                 update={"project_dir": (base / settings.dbt.project_dir).resolve()}

@@ -13,23 +13,27 @@ reports on its way out.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
+import duckdb
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from crosswalk import dbt, mail, records
+from crosswalk import dbt, mail, records, runlock
 from crosswalk import report as render
-from crosswalk.config import Settings
+from crosswalk.config import Settings, load_settings
 from crosswalk.entities import Entity, Validated, utc_stamp, validate
 from crosswalk.errors import (
     INVALID_RECORD,
@@ -73,6 +77,41 @@ class Run:
         for result in self.landed:
             total.add(result)
         return total
+
+
+def one_run_per_warehouse(body: Callable[..., Run]) -> Callable[..., Run]:
+    """A flow body run holding its warehouse's run lock, from before its first write to
+    after its report (crosswalk/runlock.py): a second run waits for it or refuses, by
+    ``[warehouse] when_busy``, naming it in one line. Publishes the warehouse's read
+    copy as the run ends, whatever its outcome. Put it under ``@flow``."""
+
+    @functools.wraps(body)
+    def alone(*args: Any, **kwargs: Any) -> Run:
+        config = inspect.signature(body).bind(*args, **kwargs).arguments.get("config")
+        place = load_settings(config).warehouse
+        name = flow_run.flow_name or body.__name__
+
+        def waiting(line: str) -> None:
+            get_run_logger().warning(line)
+
+        with runlock.one_run(place.path, name, place.minutes_to_wait, waiting):
+            try:
+                return body(*args, **kwargs)
+            finally:
+                _publish_read_copy(place.path)
+
+    return alone
+
+
+def _publish_read_copy(path: Path) -> None:
+    """The read copy other processes read while the next run holds the warehouse; a copy
+    that cannot be made leaves the last one and says why."""
+    if not path.exists():
+        return
+    try:
+        runlock.publish_read_copy(path)
+    except (OSError, duckdb.Error) as exc:
+        get_run_logger().warning("read copy of %s not updated: %s", path, exc)
 
 
 @contextmanager

@@ -45,6 +45,8 @@ app = typer.Typer(
 )
 # Wide when piped or captured, so that tables in logs and e-mails keep whole words.
 console = Console(width=None if sys.stdout.isatty() else 160)
+# What must not mix with a command's output (`run --json` prints only JSON on stdout).
+stderr = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 ConfigOption = Annotated[
     Path | None,
@@ -69,6 +71,24 @@ def _settings(config: Path | None) -> Settings:
         return load_settings(config)
     except ConfigError as exc:
         raise _config_failed(exc) from None
+
+
+def _note_running(warehouse: Path) -> None:
+    """When another process's run holds the warehouse, say so, and that what follows is
+    the read copy its last run left (crosswalk/runlock.py)."""
+    from crosswalk.runlock import holder, read_copy
+
+    running = holder(warehouse)
+    if running is None:
+        return
+    copy = read_copy(warehouse)
+    shown = (
+        f"shown as the last run left it ({copy}, "
+        f"{_when(datetime.fromtimestamp(copy.stat().st_mtime, UTC))})"
+        if copy.exists()
+        else "no read copy yet (a run leaves one when it ends)"
+    )
+    stderr.print(f"{running} is running now; {shown}", highlight=False, markup=False)
 
 
 def _when(moment: datetime | None) -> str:

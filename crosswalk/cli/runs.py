@@ -10,19 +10,22 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from crosswalk.cli import ConfigOption, _config_failed, _settings, console
+from crosswalk.cli import ConfigOption, _config_failed, _note_running, _settings, console, stderr
 from crosswalk.cli.inbox import HOST as INBOX_HOST
 from crosswalk.cli.inbox import PORT as INBOX_PORT
 from crosswalk.cli.records import known
 from crosswalk.demo import CREDENTIALS
 
 if TYPE_CHECKING:
+    from crosswalk.config import Settings
     from crosswalk.pipeline import Run
 
 # Settings Prefect reads at import; the user's environment wins.
@@ -178,9 +181,17 @@ def run(
             "per line, and nothing else.",
         ),
     ] = False,
+    wait: Annotated[
+        bool | None,
+        typer.Option(
+            "--wait/--no-wait",
+            help="When another run holds the warehouse: wait for it (at most [warehouse] "
+            "wait_minutes) or give up at once. Default: [warehouse] when_busy (wait).",
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Run one flow, or all of them in dependency order."""
+    """Run one flow, or all of them in dependency order; one run at a time per warehouse."""
     from flows import FLOWS
 
     if flow != "all" and flow not in FLOWS:
@@ -197,8 +208,28 @@ def run(
     if customer is not None:
         known(settings, "customer or location", customer, force)
         options["customer"] = customer
-    runs = _run_flows(names, settings.source, plan, full_refresh, verbose, **options)
+    with _alone(settings, flow, wait):
+        runs = _run_flows(names, settings.source, plan, full_refresh, verbose, **options)
     (_print_writes if as_json else _print_runs)(runs)
+
+
+BUSY_EXIT = 75  # EX_TEMPFAIL: another run holds the warehouse; try again later
+
+
+@contextmanager
+def _alone(settings: Settings, flow: str, wait: bool | None) -> Iterator[None]:
+    """Hold the warehouse's run lock for the whole command (``run all``: across its
+    flows), or exit with one line naming the run that holds it."""
+    from crosswalk.runlock import WarehouseBusy, one_run
+
+    place = settings.warehouse
+    minutes = place.minutes_to_wait if wait is None else place.wait_minutes if wait else 0
+    try:
+        with one_run(place.path, flow, minutes, lambda line: stderr.print(line, highlight=False)):
+            yield
+    except WarehouseBusy as exc:
+        stderr.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(BUSY_EXIT) from None
 
 
 def demo(
@@ -318,6 +349,7 @@ def status(config: ConfigOption = None) -> None:
     if not warehouse.path.exists():
         console.print(f"no runs yet: {warehouse.path} does not exist")
         return
+    _note_running(warehouse.path)
     try:
         with warehouse.connect(read_only=True) as con:
             present = {

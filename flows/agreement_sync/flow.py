@@ -25,6 +25,7 @@ from crosswalk.pipeline import (
     build_models,
     flow_run_recorded,
     land_entities,
+    one_run_per_warehouse,
     open_apis,
     report,
 )
@@ -79,6 +80,7 @@ def check_names(run: Run) -> None:
 
 
 @flow(name="agreement-sync")
+@one_run_per_warehouse
 def agreement_sync(
     config: str | None = None, plan: bool = False, full_refresh: bool = False
 ) -> Run:

@@ -32,6 +32,7 @@ from crosswalk.pipeline import (
     build_models,
     flow_run_recorded,
     land_entities,
+    one_run_per_warehouse,
     open_apis,
     report,
 )
@@ -71,6 +72,7 @@ class Apis:
 
 
 @flow(name="charge-import")
+@one_run_per_warehouse
 def charge_import(
     config: str | None = None,
     plan: bool = False,

@@ -29,6 +29,7 @@ from crosswalk.pipeline import (
     build_models,
     flow_run_recorded,
     land_entities,
+    one_run_per_warehouse,
     open_apis,
     report,
 )
@@ -138,6 +139,7 @@ def remember_pairs(run: Run) -> None:
 
 
 @flow(name="customer-sync")
+@one_run_per_warehouse
 def customer_sync(
     config: str | None = None,
     plan: bool = False,

@@ -27,6 +27,7 @@ from crosswalk.pipeline import (
     build_models,
     flow_run_recorded,
     land_entities,
+    one_run_per_warehouse,
     open_apis,
     report,
 )
@@ -138,6 +139,7 @@ def check_config(run: Run) -> None:
 
 
 @flow(name="sales-order-sync")
+@one_run_per_warehouse
 def sales_order_sync(
     config: str | None = None, plan: bool = False, full_refresh: bool = False
 ) -> Run:

@@ -29,6 +29,7 @@ from crosswalk.pipeline import (
     build_models,
     flow_run_recorded,
     land_entities,
+    one_run_per_warehouse,
     open_apis,
     report,
 )
@@ -162,6 +163,7 @@ def check_codes(run: Run) -> None:
 
 
 @flow(name="service-sync")
+@one_run_per_warehouse
 def service_sync(config: str | None = None, plan: bool = False, full_refresh: bool = False) -> Run:
     """Extract tickets, time and calls, land them, check the configured codes, build the
     plan, push calls and links, report."""
