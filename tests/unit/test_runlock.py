@@ -54,9 +54,11 @@ def running(tmp_path):
 def test_a_second_run_refuses_naming_the_running_one(running, monkeypatch):
     warehouse, process = running
     monkeypatch.setattr(runlock, "GRACE_SECONDS", 0.2)
-    with pytest.raises(WarehouseBusy) as busy:
-        with one_run(warehouse.path, "service-sync", wait_minutes=0):
-            pytest.fail("entered while another run holds the warehouse")
+    with (
+        pytest.raises(WarehouseBusy) as busy,
+        one_run(warehouse.path, "service-sync", wait_minutes=0),
+    ):
+        pytest.fail("entered while another run holds the warehouse")
     line = str(busy.value)
     assert "\n" not in line
     assert line.startswith(f"service-sync not started: customer-sync (pid {process.pid}, since ")
@@ -85,9 +87,8 @@ def test_the_lock_goes_with_a_killed_run(running):
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert holder(warehouse.path) is None
-    with one_run(warehouse.path, "customer-sync", wait_minutes=0):
-        with warehouse.transaction() as con:
-            con.execute("UPDATE sync.runs SET status = 'failed'")
+    with one_run(warehouse.path, "customer-sync", wait_minutes=0), warehouse.transaction() as con:
+        con.execute("UPDATE sync.runs SET status = 'failed'")
 
 
 def test_readers_read_the_read_copy_while_a_run_holds_the_file(running):
