@@ -67,6 +67,11 @@ class Run:
     planned: list = field(default_factory=list)
     # What a push step sums up for people, such as the money it moves (the CLI prints it).
     notes: list[str] = field(default_factory=list)
+    # What the run took back from the systems that the warehouse had lost (links, keys,
+    # what was charged): said in the report, and printed.
+    rebuilt: list[str] = field(default_factory=list)
+    # The warehouse holds no earlier run of this flow: new, or lost and made again.
+    first: bool = False
 
     @property
     def warehouse(self) -> Warehouse:
@@ -137,6 +142,7 @@ def flow_run_recorded(
         run.notes.append(f"{system} read from files in {files[system]}, not from its API")
     warehouse = run.warehouse
     warehouse.migrate()
+    run.first = warehouse.first_run_of(flow)
     for entity in (*entities, *reads):
         warehouse.ensure_table(entity.system, entity.name, entity.arrow_schema)
     if full_refresh:
@@ -153,6 +159,17 @@ def flow_run_recorded(
         raise
     run.status = "completed"
     warehouse.finish_run(run.id, run.status, run.landed)
+
+
+def note_rebuilt(run: Run, what: str, sql: str) -> None:
+    """On the first run of a flow on this warehouse (new, or lost and made again), say
+    how many of its links it took back from what the systems hold: ``sql`` counts them,
+    ``what`` says what they are and where they were read."""
+    if not run.first or run.plan:
+        return
+    with run.warehouse.connect(read_only=True) as con:
+        (count,) = con.execute(sql).fetchone()
+    run.rebuilt.append(f"{count} {what}")
 
 
 def _transient(task, task_run, state) -> bool:
@@ -324,6 +341,7 @@ def file_report(run: Run, logger: logging.Logger | logging.LoggerAdapter) -> Fil
         models=str(run.models) if run.models else None,
         group_limit=settings.report.max_per_group,
         fixed=fixed,
+        rebuilt=tuple(run.rebuilt),
         inbox_url=settings.inbox.base_url,
     )
     if run.plan or not findings.newsworthy:

@@ -445,6 +445,15 @@ class Warehouse:
                     [system, entity],
                 )
 
+    def first_run_of(self, flow: str) -> bool:
+        """Whether no run of ``flow`` (but plan runs) is recorded: a new warehouse, or one
+        lost and made again."""
+        with self.connect(read_only=True) as con:
+            (runs,) = con.execute(
+                "SELECT count(*) FROM sync.runs WHERE flow = ? AND NOT is_plan", [flow]
+            ).fetchone()
+        return runs == 0
+
     def start_run(self, run_id: str, flow: str, plan: bool, full_refresh: bool) -> None:
         with self.transaction() as con:
             con.execute(

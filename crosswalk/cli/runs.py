@@ -134,6 +134,8 @@ def _print_runs(runs: list[Run]) -> None:
             )
         for note in run.notes:
             console.print(f"{run.flow}: {note}", highlight=False)
+        for line in run.rebuilt:
+            console.print(f"{run.flow}: rebuilt from the systems: {line}", highlight=False)
 
 
 def _print_writes(runs: list[Run]) -> None:

@@ -27,6 +27,7 @@ from crosswalk.pipeline import (
     build_models,
     flow_run_recorded,
     land_entities,
+    note_rebuilt,
     one_run_per_warehouse,
     open_apis,
     report,
@@ -154,6 +155,11 @@ def sales_order_sync(
         land_entities(run, ENTITIES)
         check_config(run)
         run.models = build_models(run, MODELS)
+        note_rebuilt(
+            run,
+            "PSA sales orders linked to ERP sales orders (the PSA order's key)",
+            "SELECT count(*) FROM marts.mapped_sales_orders WHERE so_number IS NOT NULL",
+        )
         if settings.flows.sales_order_sync.push:
             apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
             if apis["connectwise"] is not None and apis["eautomate"] is not None:
