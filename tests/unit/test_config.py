@@ -74,9 +74,7 @@ def test_a_secret_in_a_url_or_a_block_name_is_refused_without_showing_it(section
     assert "Tr0ub4dor" not in str(error.value)
 
 
-def test_a_secret_value_written_in_any_setting_is_refused_without_showing_it(
-    tmp_path, monkeypatch
-):
+def test_a_secret_value_written_in_any_setting_is_refused_without_showing_it(tmp_path, monkeypatch):
     monkeypatch.setenv("OPERATE_KEY", "k3y-0f-the-operator")
     raw = {
         **MINIMAL,
