@@ -75,20 +75,21 @@ def _settings(config: Path | None) -> Settings:
 
 def _note_running(warehouse: Path) -> None:
     """When another process's run holds the warehouse, say so, and that what follows is
-    the read copy its last run left (crosswalk/runlock.py)."""
+    the read copy its last run left (crosswalk/runlock.py); with no read copy yet (the
+    first run on this warehouse), say that and exit: there is nothing to read."""
     from crosswalk.runlock import holder, read_copy
 
     running = holder(warehouse)
     if running is None:
         return
     copy = read_copy(warehouse)
-    shown = (
-        f"shown as the last run left it ({copy}, "
-        f"{_when(datetime.fromtimestamp(copy.stat().st_mtime, UTC))})"
-        if copy.exists()
-        else "no read copy yet (a run leaves one when it ends)"
-    )
-    stderr.print(f"{running} is running now; {shown}", highlight=False, markup=False)
+    if not copy.exists():
+        console.print(f"{running} is running now; nothing to show until a run has ended "
+                      "(it leaves a read copy)", highlight=False, markup=False)  # fmt: skip
+        raise typer.Exit(0)
+    made = _when(datetime.fromtimestamp(copy.stat().st_mtime, UTC))
+    console.print(f"{running} is running now; shown as the last run left it ({made})",
+                  highlight=False, markup=False)  # fmt: skip
 
 
 def _when(moment: datetime | None) -> str:
