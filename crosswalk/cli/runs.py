@@ -227,10 +227,10 @@ def _alone(settings: Settings, flow: str, wait: bool | None) -> Iterator[None]:
     place = settings.warehouse
     minutes = place.minutes_to_wait if wait is None else place.wait_minutes if wait else 0
     try:
-        with one_run(place.path, flow, minutes, lambda line: stderr.print(line, highlight=False)):
+        with one_run(place.path, flow, minutes, lambda line: stderr.print(line, markup=False)):
             yield
     except WarehouseBusy as exc:
-        stderr.print(f"[red]{exc}[/red]", highlight=False)
+        stderr.print(str(exc), style="red", markup=False, highlight=False)
         raise typer.Exit(BUSY_EXIT) from None
 
 
