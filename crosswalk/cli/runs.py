@@ -227,10 +227,12 @@ def _alone(settings: Settings, flow: str, wait: bool | None) -> Iterator[None]:
     place = settings.warehouse
     minutes = place.minutes_to_wait if wait is None else place.wait_minutes if wait else 0
     try:
-        with one_run(place.path, flow, minutes, lambda line: stderr.print(line, markup=False)):
+        with one_run(
+            place.path, flow, minutes, lambda line: stderr.print(line, markup=False, soft_wrap=True)
+        ):
             yield
     except WarehouseBusy as exc:
-        stderr.print(str(exc), style="red", markup=False, highlight=False)
+        stderr.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(BUSY_EXIT) from None
 
 
