@@ -59,9 +59,11 @@ class Holder:
 
 @dataclass
 class _Held:
+    """A lock this process holds: its descriptor, and the flows inside it, outermost
+    first, each with when it began."""
+
     fd: int
-    depth: int
-    flows: list[str]
+    flows: list[tuple[str, datetime]]
 
 
 _held: dict[Path, _Held] = {}
@@ -97,19 +99,17 @@ def one_run(
     with _guard:
         held = _held.get(key)
         if held is not None:
-            held.depth += 1
-            held.flows.append(flow)
-            _describe(held.fd, flow)
+            held.flows.append((flow, datetime.now(UTC)))
+            _describe(held.fd, *held.flows[-1])
     if held is None:
         held = _acquire(key, flow, wait_minutes, on_wait)
     try:
         yield
     finally:
         with _guard:
-            held.depth -= 1
             held.flows.pop()
-            if held.depth:
-                _describe(held.fd, held.flows[-1])
+            if held.flows:
+                _describe(held.fd, *held.flows[-1])
             else:
                 del _held[key]
                 os.close(held.fd)  # the OS drops the flock with its last descriptor
@@ -139,8 +139,8 @@ def _acquire(
     except BaseException:
         os.close(fd)
         raise
-    _describe(fd, flow)
-    held = _Held(fd, 1, [flow])
+    held = _Held(fd, [(flow, datetime.now(UTC))])
+    _describe(fd, *held.flows[-1])
     with _guard:
         _held[key] = held
     return held
@@ -173,10 +173,10 @@ def holder(warehouse: Path) -> Holder | None:
         os.close(fd)
 
 
-def _describe(fd: int, flow: str) -> None:
+def _describe(fd: int, flow: str, since: datetime) -> None:
     """Write who holds the lock into the lock file, for the runs and readers that find
     it held."""
-    text = json.dumps({"flow": flow, "pid": os.getpid(), "since": datetime.now(UTC).isoformat()})
+    text = json.dumps({"flow": flow, "pid": os.getpid(), "since": since.isoformat()})
     os.ftruncate(fd, 0)
     os.pwrite(fd, text.encode(), 0)
 
