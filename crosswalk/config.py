@@ -519,7 +519,7 @@ class Settings(_Strict):
         """A ConfigError when the secret ``key`` names is also written in the file, in a
         setting's value: named by where it is, never shown."""
         secret = value.get_secret_value()
-        if len(secret) < SECRET_MIN_LENGTH:
+        if len(secret) < WRITTEN_MIN_LENGTH:
             return
         written = [where for where, text in self._written if secret in text]
         if written:
@@ -593,6 +593,9 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
 
 # Shorter values are too likely to occur by chance (and to be redacted out of ordinary text).
 SECRET_MIN_LENGTH = 4
+# A file is refused for holding a secret only when the secret is this long: a shorter one
+# (the demo's e-automate password "demo") is too likely a part of a path or a name.
+WRITTEN_MIN_LENGTH = 6
 
 
 def _strings(raw: Any, key: str = "") -> list[tuple[str, str]]:

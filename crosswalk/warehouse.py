@@ -316,10 +316,6 @@ class Warehouse:
         with opened as con:
             yield con
 
-    @property
-    def read_copy(self) -> Path:
-        return runlock.read_copy(self.path)
-
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection inside BEGIN ... COMMIT; any exception rolls everything back."""
