@@ -46,7 +46,8 @@ class SecretRef(_Strict):
     """Where a secret lives: an environment variable or a Prefect Secret block."""
 
     env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    prefect_secret: str | None = None
+    # Prefect's block names: lower-case letters, digits and dashes.
+    prefect_secret: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$")
 
     @model_validator(mode="before")
     @classmethod
@@ -70,23 +71,36 @@ class SecretRef(_Strict):
         return f"Prefect Secret block {self.prefect_secret!r}"
 
     def resolve(self, key: str) -> SecretStr:
-        """The secret's value; ``key`` is the setting's dotted name, used in errors."""
+        """The secret's value; ``key`` is the setting's dotted name, used in errors. The
+        value is remembered for ``redact`` (crosswalk/errors.py)."""
         if self.env:
             value = os.environ.get(self.env)
             if not value:
                 raise ConfigError(f"{key}: environment variable {self.env} is not set")
-            return SecretStr(value)
-        from prefect.blocks.system import Secret  # a block load needs the Prefect API
+        else:
+            from prefect.blocks.system import Secret  # a block load needs the Prefect API
 
-        try:
-            return SecretStr(str(Secret.load(self.prefect_secret).get()))
-        except ValueError as exc:
-            raise ConfigError(
-                f"{key}: Prefect Secret block {self.prefect_secret!r} not found"
-            ) from exc
+            try:
+                value = str(Secret.load(self.prefect_secret).get())
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{key}: Prefect Secret block {self.prefect_secret!r} not found"
+                ) from exc
+        _resolved.add(value)
+        return SecretStr(value)
 
 
-HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
+# Every secret value this process resolved: what is redacted from messages and reports.
+_resolved: set[str] = set()
+
+
+def resolved_secrets() -> set[str]:
+    return set(_resolved)
+
+
+HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/@]+(/\S*)?$")]
+# user:password@ in a URL: credentials written into the configuration.
+URL_USERINFO = re.compile(r"(?<=://)[^/\s@]+@")
 
 
 class SystemConfig(_Strict):
@@ -152,7 +166,16 @@ class Systems(_Strict):
 
 
 class WarehouseConfig(_Strict):
+    """``[warehouse]``: the DuckDB file, and what a run does when another run holds it
+    (crosswalk/runlock.py): wait for it, at most ``wait_minutes``, or refuse at once."""
+
     path: Path = Path("data/warehouse.duckdb")
+    when_busy: Literal["wait", "refuse"] = "wait"
+    wait_minutes: float = Field(default=60, ge=0)
+
+    @property
+    def minutes_to_wait(self) -> float:
+        return self.wait_minutes if self.when_busy == "wait" else 0
 
 
 class DbtConfig(_Strict):
@@ -449,6 +472,8 @@ class InboxConfig(_Strict):
 
 class Settings(_Strict):
     _source: Path | None = PrivateAttr(default=None)
+    # Every string value the file sets, by dotted key: where a secret written in it is found.
+    _written: tuple[tuple[str, str], ...] = PrivateAttr(default=())
     warehouse: WarehouseConfig = WarehouseConfig()
     dbt: DbtConfig = DbtConfig()
     extract: ExtractConfig = ExtractConfig()
@@ -485,7 +510,24 @@ class Settings(_Strict):
                     missing.append(str(exc))
         if missing:
             raise ConfigError("\n".join(missing))
+        for name, secrets in resolved.items():
+            for key, value in secrets.items():
+                self._refuse_written(f"systems.{name}.{key}", value)
         return resolved
+
+    def _refuse_written(self, key: str, value: SecretStr) -> None:
+        """A ConfigError when the secret ``key`` names is also written in the file, in a
+        setting's value: named by where it is, never shown."""
+        secret = value.get_secret_value()
+        if len(secret) < WRITTEN_MIN_LENGTH:
+            return
+        written = [where for where, text in self._written if secret in text]
+        if written:
+            raise ConfigError(
+                f"{self._where()}{', '.join(written)}: holds the value of the secret {key}; "
+                "a secret is never written in the configuration file: remove it there and "
+                "keep it only where the reference names (the value is not shown)"
+            )
 
     def read_from_files(self) -> dict[str, Path]:
         """The systems read from export files (``fixtures``) instead of their API."""
@@ -502,7 +544,9 @@ class Settings(_Strict):
         smtp = self.report.smtp
         if smtp is None or smtp.password is None:
             return None
-        return smtp.password.resolve(f"{self._where()}report.smtp.password")
+        password = smtp.password.resolve(f"{self._where()}report.smtp.password")
+        self._refuse_written("report.smtp.password", password)
+        return password
 
     @property
     def source(self) -> Path | None:
@@ -543,7 +587,28 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
         raise ConfigError(where + "\n  ".join(problems)) from None
     settings = _anchor_paths(settings, source.parent if source else Path.cwd())
     settings._source = source.resolve() if source else None
+    settings._written = tuple(_strings(raw))
     return settings
+
+
+# Shorter values are too likely to occur by chance (and to be redacted out of ordinary text).
+SECRET_MIN_LENGTH = 4
+# A file is refused for holding a secret only when the secret is this long: a shorter one
+# (the demo's e-automate password "demo") is too likely a part of a path or a name.
+WRITTEN_MIN_LENGTH = 6
+
+
+def _strings(raw: Any, key: str = "") -> list[tuple[str, str]]:
+    """Every string value (and table key) in the parsed file, by dotted key."""
+    if isinstance(raw, dict):
+        return [
+            found
+            for name, value in raw.items()
+            for found in [(f"{key}{name}", str(name)), *_strings(value, f"{key}{name}.")]
+        ]
+    if isinstance(raw, list):
+        return [found for i, value in enumerate(raw) for found in _strings(value, f"{key}{i}.")]
+    return [(key.rstrip("."), raw)] if isinstance(raw, str) else []
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -553,7 +618,18 @@ def _describe(error: dict[str, Any]) -> str:
     if error["type"] == "missing":
         return f"{key}: required key is missing"
     if error["type"] == "string_pattern_mismatch" and key.endswith("base_url"):
+        if URL_USERINFO.search(str(error["input"])):
+            return (
+                f"{key}: a URL with a user name or password in it; credentials are never "
+                "written in the configuration file: give them as the system's secret "
+                "settings (the URL is not shown)"
+            )
         return f"{key}: not an http(s) URL: {error['input']!r}"
+    if error["type"] == "string_pattern_mismatch" and key.endswith("prefect_secret"):
+        return (
+            f"{key}: not a Prefect block name (lower-case letters, digits and dashes); "
+            "the block's name goes here, never the secret (the value is not shown)"
+        )
     if error["type"] == "string_pattern_mismatch" and (
         "recipients" in key or key.endswith("sender")
     ):
@@ -586,7 +662,7 @@ def _anchor_paths(settings: Settings, base: Path) -> Settings:
         )
     return settings.model_copy(
         update={
-            "warehouse": WarehouseConfig(path=warehouse.resolve()),
+            "warehouse": settings.warehouse.model_copy(update={"path": warehouse.resolve()}),
             "report": report,
             "dbt": settings.dbt.model_copy(
                 update={"project_dir": (base / settings.dbt.project_dir).resolve()}

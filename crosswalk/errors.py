@@ -46,7 +46,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -57,7 +56,14 @@ import pyarrow as pa
 
 from crosswalk import records
 from crosswalk.codes import CODES, check, settled_by_reading
-from crosswalk.config import ConfigError, SecretRef, Settings
+from crosswalk.config import (
+    SECRET_MIN_LENGTH,
+    URL_USERINFO,
+    ConfigError,
+    SecretRef,
+    Settings,
+    resolved_secrets,
+)
 from crosswalk.http import CredentialsRefused, TransientError
 from crosswalk.warehouse import Warehouse
 
@@ -239,13 +245,11 @@ def run_failure(exc: BaseException, settings: Settings | None = None) -> Failure
     return Failure(kind, Owner.CONFIG, code, system, RUN, "run", message, fix, label="the run")
 
 
-_URL_USERINFO = re.compile(r"(?<=://)[^/\s@]+@")
-
-
 def redact(text: str, settings: Settings | None = None) -> str:
-    """``text`` without the values of the secrets the configuration names by environment
-    variable, and without credentials written into URLs."""
-    text = _URL_USERINFO.sub("***@", text)
+    """``text`` without the values of the secrets the configuration names (by environment
+    variable, or resolved from a Prefect Secret block in this process), and without
+    credentials written into URLs."""
+    text = URL_USERINFO.sub("***@", text)
     for value in _secret_values(settings):
         text = text.replace(value, "***")
     return text
@@ -259,8 +263,8 @@ def _secret_values(settings: Settings | None) -> list[str]:
     ]
     if settings.report.smtp and settings.report.smtp.password:
         refs.append(settings.report.smtp.password)
-    values = {os.environ.get(ref.env, "") for ref in refs if ref.env}
-    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+    values = {os.environ.get(ref.env, "") for ref in refs if ref.env} | resolved_secrets()
+    return sorted((v for v in values if len(v) >= SECRET_MIN_LENGTH), key=len, reverse=True)
 
 
 # ---------------------------------------------------------------------------------------

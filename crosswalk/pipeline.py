@@ -13,23 +13,27 @@ reports on its way out.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
+import duckdb
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from crosswalk import dbt, mail, records
+from crosswalk import dbt, mail, records, runlock
 from crosswalk import report as render
-from crosswalk.config import Settings
+from crosswalk.config import Settings, load_settings
 from crosswalk.entities import Entity, Validated, combine, utc_stamp, validate
 from crosswalk.errors import (
     INVALID_RECORD,
@@ -64,6 +68,11 @@ class Run:
     planned: list = field(default_factory=list)
     # What a push step sums up for people, such as the money it moves (the CLI prints it).
     notes: list[str] = field(default_factory=list)
+    # What the run took back from the systems that the warehouse had lost (links, keys,
+    # what was charged): said in the report, and printed.
+    rebuilt: list[str] = field(default_factory=list)
+    # The warehouse holds no earlier run of this flow: new, or lost and made again.
+    first: bool = False
 
     @property
     def warehouse(self) -> Warehouse:
@@ -74,6 +83,41 @@ class Run:
         for result in self.landed:
             total.add(result)
         return total
+
+
+def one_run_per_warehouse(body: Callable[..., Run]) -> Callable[..., Run]:
+    """A flow body run holding its warehouse's run lock, from before its first write to
+    after its report (crosswalk/runlock.py): a second run waits for it or refuses, by
+    ``[warehouse] when_busy``, naming it in one line. Publishes the warehouse's read
+    copy as the run ends, whatever its outcome. Put it under ``@flow``."""
+
+    @functools.wraps(body)
+    def alone(*args: Any, **kwargs: Any) -> Run:
+        config = inspect.signature(body).bind(*args, **kwargs).arguments.get("config")
+        place = load_settings(config).warehouse
+        name = flow_run.flow_name or body.__name__
+
+        def waiting(line: str) -> None:
+            get_run_logger().warning(line)
+
+        with runlock.one_run(place.path, name, place.minutes_to_wait, waiting):
+            try:
+                return body(*args, **kwargs)
+            finally:
+                _publish_read_copy(place.path)
+
+    return alone
+
+
+def _publish_read_copy(path: Path) -> None:
+    """The read copy other processes read while the next run holds the warehouse; a copy
+    that cannot be made leaves the last one and says why."""
+    if not path.exists():
+        return
+    try:
+        runlock.publish_read_copy(path)
+    except (OSError, duckdb.Error) as exc:
+        get_run_logger().warning("read copy of %s not updated: %s", path, exc)
 
 
 @contextmanager
@@ -99,6 +143,7 @@ def flow_run_recorded(
         run.notes.append(f"{system} read from files in {files[system]}, not from its API")
     warehouse = run.warehouse
     warehouse.migrate()
+    run.first = warehouse.first_run_of(flow)
     for entity in (*entities, *reads):
         warehouse.ensure_table(entity.system, entity.name, entity.arrow_schema)
     if full_refresh:
@@ -115,6 +160,17 @@ def flow_run_recorded(
         raise
     run.status = "completed"
     warehouse.finish_run(run.id, run.status, run.landed)
+
+
+def note_rebuilt(run: Run, what: str, sql: str) -> None:
+    """On the first run of a flow on this warehouse (new, or lost and made again), say
+    how many of its links it took back from what the systems hold: ``sql`` counts them,
+    ``what`` says what they are and where they were read."""
+    if not run.first or run.plan:
+        return
+    with run.warehouse.connect(read_only=True) as con:
+        (count,) = con.execute(sql).fetchone()
+    run.rebuilt.append(f"{count} {what}")
 
 
 def _transient(task, task_run, state) -> bool:
@@ -306,6 +362,7 @@ def file_report(run: Run, logger: logging.Logger | logging.LoggerAdapter) -> Fil
         models=str(run.models) if run.models else None,
         group_limit=settings.report.max_per_group,
         fixed=fixed,
+        rebuilt=tuple(run.rebuilt),
         inbox_url=settings.inbox.base_url,
     )
     if run.plan or not findings.newsworthy:

@@ -52,6 +52,8 @@ class Report:
     # Found before the run's own writes settled them: listed once, nothing to do.
     fixed: tuple[Failure, ...] = ()
     inbox_url: str | None = None  # [inbox] base_url: each failure links to its inbox page
+    # What the run took back from the systems into a new or lost warehouse, one a line.
+    rebuilt: tuple[str, ...] = ()
 
     def inbox_link(self, row: ErrorRow) -> str | None:
         """The failure's page in the operators' inbox, where ``[inbox] base_url`` is set."""
@@ -97,6 +99,11 @@ def counts(report: Report) -> str:
     )
 
 
+REBUILT_TITLE = "Rebuilt from the systems"
+REBUILT_NOTE = (
+    "This warehouse held no earlier run of the flow (new, or lost and made again): what "
+    "follows was read back from the systems instead of being made again."
+)
 FIXED_TITLE = "Fixed by this run"
 FIXED_NOTE = (
     "Found at the start of this run and settled by its own writes (each one is in "
@@ -304,6 +311,9 @@ def text(report: Report) -> str:
                 ]
             if more := _more(report, group, owner, code):
                 out.append(_one_line(more))
+    if report.rebuilt:
+        out += ["", REBUILT_TITLE.upper(), "=" * len(REBUILT_TITLE), REBUILT_NOTE]
+        out += [f"* {_one_line(line)}" for line in report.rebuilt]
     out += ["", "--", *(_one_line(line) for line in _footer(report))]
     return "\n".join(out) + "\n"
 
@@ -388,6 +398,10 @@ def html_body(report: Report) -> str:
             )
             if more := _more(report, group, owner, code):
                 out.append(f"<p>{_e(more)}</p>")
+    if report.rebuilt:
+        out.append(_html_heading(REBUILT_TITLE, "resolved"))
+        out.append(f"<p>{_e(REBUILT_NOTE)}</p>")
+        out.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in report.rebuilt) + "</ul>")
     out.append('<hr style="border:none;border-top:1px solid #ccc;margin-top:24px">')
     out += [f'<p style="color:#555;font-size:12px">{_e(line)}</p>' for line in _footer(report)]
     out.append("</body></html>")
@@ -482,6 +496,9 @@ def markdown(report: Report, delivery: str | None = None) -> str:
             ]
             if more := _more(report, group, owner, code):
                 out += ["", _md(more)]
+    if report.rebuilt:
+        out += ["", f"## {_md(REBUILT_TITLE)}", "", _md(REBUILT_NOTE), ""]
+        out += [f"- {_md(line)}" for line in report.rebuilt]
     if delivery:
         out += ["", f"E-mail: {_md(delivery)}"]
     out += ["", *(_md(line) for line in _footer(report))]

@@ -8,6 +8,7 @@ connection open: every operation opens, works inside one transaction, and closes
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
+
+from crosswalk import runlock
 
 if TYPE_CHECKING:  # annotations only: the warehouse loads without pandas and pandera
     from crosswalk.entities import Rejected
@@ -279,6 +282,11 @@ class LandResult:
         self.keys |= other.keys
 
 
+# How long a connection waits for another process to let go of the file (DuckDB: one
+# writing process, or readers only): a reader's moment, or a write step of a run.
+LOCK_WAIT_SECONDS = 10.0
+
+
 class Warehouse:
     """One DuckDB file; ``connect()`` opens a short-lived connection."""
 
@@ -287,9 +295,25 @@ class Warehouse:
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the file; a read-only one from a process that is not the run
+        holding the warehouse reads its read copy while a run holds it (or holds the file
+        for longer than ``LOCK_WAIT_SECONDS``), since DuckDB lets no other process read a
+        file one is writing (crosswalk/runlock.py)."""
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        with duckdb.connect(str(self.path), read_only=read_only) as con:
+            with _open(self.path, read_only=False) as con:
+                yield con
+            return
+        copy = runlock.read_copy(self.path)
+        running = runlock.holder(self.path)
+        path = copy if running is not None and copy.exists() else self.path
+        try:
+            opened = _open(path, read_only=True)
+        except duckdb.IOException as exc:
+            if path == copy or not _is_lock_conflict(exc) or not copy.exists():
+                raise
+            opened = _open(copy, read_only=True)
+        with opened as con:
             yield con
 
     @contextmanager
@@ -417,6 +441,15 @@ class Warehouse:
                     [system, entity],
                 )
 
+    def first_run_of(self, flow: str) -> bool:
+        """Whether no run of ``flow`` (but plan runs) is recorded: a new warehouse, or one
+        lost and made again."""
+        with self.connect(read_only=True) as con:
+            (runs,) = con.execute(
+                "SELECT count(*) FROM sync.runs WHERE flow = ? AND NOT is_plan", [flow]
+            ).fetchone()
+        return runs == 0
+
     def start_run(self, run_id: str, flow: str, plan: bool, full_refresh: bool) -> None:
         with self.transaction() as con:
             con.execute(
@@ -450,6 +483,23 @@ class Warehouse:
                     for r in results
                 ],
             )
+
+
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, trying again while another process holds the file, for at most
+    ``LOCK_WAIT_SECONDS``; then DuckDB's own error, which names that process."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _is_lock_conflict(exc: duckdb.IOException) -> bool:
+    return "Could not set lock" in str(exc)
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict]:

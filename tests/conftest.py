@@ -43,6 +43,7 @@ PROJECT = PROJECT_ROOT
 # rest of tests/flows, tests/dbt, tests/clients, tests/emulators and tests/unit.
 SLOW_FIRST = (
     "flows/test_customer_sync.py",
+    "flows/test_reliability.py",
     "flows/test_agreement_sync.py",
     "flows/test_service_sync.py",
     "flows/test_cli.py",

@@ -48,6 +48,8 @@ app = typer.Typer(
 )
 # Wide when piped or captured, so that tables in logs and e-mails keep whole words.
 console = Console(width=None if sys.stdout.isatty() else 160)
+# What must not mix with a command's output (`run --json` prints only JSON on stdout).
+stderr = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 ConfigOption = Annotated[
     Path | None,
@@ -72,6 +74,25 @@ def _settings(config: Path | None) -> Settings:
         return load_settings(config)
     except ConfigError as exc:
         raise _config_failed(exc) from None
+
+
+def _note_running(warehouse: Path) -> None:
+    """When another process's run holds the warehouse, say so, and that what follows is
+    the read copy its last run left (crosswalk/runlock.py); with no read copy yet (the
+    first run on this warehouse), say that and exit: there is nothing to read."""
+    from crosswalk.runlock import holder, read_copy
+
+    running = holder(warehouse)
+    if running is None:
+        return
+    copy = read_copy(warehouse)
+    if not copy.exists():
+        console.print(f"{running} is running now; nothing to show until a run has ended "
+                      "(it leaves a read copy)", highlight=False, markup=False)  # fmt: skip
+        raise typer.Exit(0)
+    made = _when(datetime.fromtimestamp(copy.stat().st_mtime, UTC))
+    console.print(f"{running} is running now; shown as the last run left it ({made})",
+                  highlight=False, markup=False)  # fmt: skip
 
 
 def _when(moment: datetime | None) -> str:

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from crosswalk.cli import ConfigOption, _settings, _when, console
+from crosswalk.cli import ConfigOption, _note_running, _settings, _when, console
 
 if TYPE_CHECKING:
     from crosswalk.config import Settings
@@ -29,6 +29,7 @@ def _read_errors(settings: Settings, read: Callable[[Warehouse], list[ErrorRow]]
     if not warehouse.path.exists():
         console.print(f"no runs yet: {warehouse.path} does not exist")
         raise typer.Exit(0)
+    _note_running(warehouse.path)
     try:
         return read(warehouse)
     except Exception as exc:  # duckdb.IOException when a flow holds the file

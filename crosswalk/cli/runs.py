@@ -12,6 +12,8 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,13 +21,14 @@ import typer
 from rich.table import Table
 
 from crosswalk import progress
-from crosswalk.cli import ConfigOption, _config_failed, _settings, console
+from crosswalk.cli import ConfigOption, _config_failed, _note_running, _settings, console, stderr
 from crosswalk.cli.inbox import HOST as INBOX_HOST
 from crosswalk.cli.inbox import PORT as INBOX_PORT
 from crosswalk.cli.records import known
 from crosswalk.demo import CREDENTIALS
 
 if TYPE_CHECKING:
+    from crosswalk.config import Settings
     from crosswalk.pipeline import Run
 
 # Settings Prefect reads at import; the user's environment wins.
@@ -182,6 +185,8 @@ def _print_runs(runs: list[Run]) -> None:
             )
         for note in run.notes:
             console.print(f"{run.flow}: {note}", highlight=False)
+        for line in run.rebuilt:
+            console.print(f"{run.flow}: rebuilt from the systems: {line}", highlight=False)
 
 
 def _print_writes(runs: list[Run]) -> None:
@@ -229,9 +234,17 @@ def run(
             "per line, and nothing else.",
         ),
     ] = False,
+    wait: Annotated[
+        bool | None,
+        typer.Option(
+            "--wait/--no-wait",
+            help="When another run holds the warehouse: wait for it (at most [warehouse] "
+            "wait_minutes) or give up at once. Default: [warehouse] when_busy (wait).",
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Run one flow, or all of them in dependency order."""
+    """Run one flow, or all of them in dependency order; one run at a time per warehouse."""
     from flows import FLOWS
 
     if flow != "all" and flow not in FLOWS:
@@ -248,8 +261,30 @@ def run(
     if customer is not None:
         known(settings, "customer or location", customer, force)
         options["customer"] = customer
-    runs = _run_flows(names, settings.source, plan, full_refresh, verbose, **options)
+    with _alone(settings, flow, wait):
+        runs = _run_flows(names, settings.source, plan, full_refresh, verbose, **options)
     (_print_writes if as_json else _print_runs)(runs)
+
+
+BUSY_EXIT = 75  # EX_TEMPFAIL: another run holds the warehouse; try again later
+
+
+@contextmanager
+def _alone(settings: Settings, flow: str, wait: bool | None) -> Iterator[None]:
+    """Hold the warehouse's run lock for the whole command (``run all``: across its
+    flows), or exit with one line naming the run that holds it."""
+    from crosswalk.runlock import WarehouseBusy, one_run
+
+    place = settings.warehouse
+    minutes = place.minutes_to_wait if wait is None else place.wait_minutes if wait else 0
+    try:
+        with one_run(
+            place.path, flow, minutes, lambda line: stderr.print(line, markup=False, soft_wrap=True)
+        ):
+            yield
+    except WarehouseBusy as exc:
+        stderr.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(BUSY_EXIT) from None
 
 
 def demo(
@@ -369,6 +404,7 @@ def status(config: ConfigOption = None) -> None:
     if not warehouse.path.exists():
         console.print(f"no runs yet: {warehouse.path} does not exist")
         return
+    _note_running(warehouse.path)
     try:
         with warehouse.connect(read_only=True) as con:
             present = {

@@ -25,6 +25,8 @@ from crosswalk.pipeline import (
     build_models,
     flow_run_recorded,
     land_entities,
+    note_rebuilt,
+    one_run_per_warehouse,
     open_apis,
     report,
 )
@@ -79,6 +81,7 @@ def check_names(run: Run) -> None:
 
 
 @flow(name="agreement-sync")
+@one_run_per_warehouse
 def agreement_sync(
     config: str | None = None, plan: bool = False, full_refresh: bool = False
 ) -> Run:
@@ -93,6 +96,12 @@ def agreement_sync(
         land_entities(run, ENTITIES)
         check_names(run)
         run.models = build_models(run, MODELS)
+        note_rebuilt(
+            run,
+            "PSA agreements linked to ERP contracts (ZCJ_CW_AgreementID, "
+            "ZCJ_ContractNumber or the contract's number)",
+            "SELECT count(*) FROM marts.mapped_agreements WHERE contract_number IS NOT NULL",
+        )
         if settings.flows.agreement_sync.push:
             apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
             if apis["connectwise"] is not None and apis["eautomate"] is not None:

@@ -451,6 +451,36 @@ def group_lines(con, location_id: int, product_group_id: int) -> pa.Table:
 
 
 @task(cache_policy=NO_CACHE)
+def recover_charged_lines(run: Run, operate: Operate) -> int:
+    """A warehouse that knows no charged line (new, or lost and made again) first learns
+    every line crosswalk put on Operate's batch sheets (its import type), so a call on a
+    sheet of an earlier day is never charged again on today's; returns how many. Read in
+    a plan run too: it writes nothing to Operate."""
+    with run.warehouse.connect(read_only=True) as con:
+        (known,) = con.execute("SELECT count(*) FROM sync.charged_lines").fetchone()
+    if known:
+        return 0
+    sheets = [s for s in operate.records("batch-sheets") if s.get("import_type") == IMPORT_TYPE]
+    if not sheets:
+        return 0
+    with Pusher.open(run) as pusher:
+        charges = ChargePusher(pusher, operate, date.today(), date.today())
+        found = sum(
+            charges.reconcile(
+                sheet,
+                SheetKey(sheet["location_id"], sheet["product_group_id"],
+                         date.fromisoformat(sheet["batch_date"])),
+            )
+            for sheet in sheets
+        )  # fmt: skip
+    run.rebuilt.append(
+        f"{found} charged call lines read back from {len(sheets)} Operate batch sheets "
+        "(sync.charged_lines was empty): none is charged again"
+    )
+    return found
+
+
+@task(cache_policy=NO_CACHE)
 def push_charges(run: Run, operate: Operate, batch_date: date, reference_date: date) -> Pushed:
     """Settle unknown outcomes, then push every group of lines to its batch sheet."""
     with Pusher.open(run) as pusher:

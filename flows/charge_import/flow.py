@@ -32,11 +32,12 @@ from crosswalk.pipeline import (
     build_models,
     flow_run_recorded,
     land_entities,
+    one_run_per_warehouse,
     open_apis,
     report,
 )
 from flows.charge_import.calls import import_call_logs
-from flows.charge_import.charges import push_charges
+from flows.charge_import.charges import push_charges, recover_charged_lines
 from flows.charge_import.clients import send_accounts_to_connect
 from flows.charge_import.waiting import report_waiting_calls
 from schemas import calllogs, operate
@@ -71,6 +72,7 @@ class Apis:
 
 
 @flow(name="charge-import")
+@one_run_per_warehouse
 def charge_import(
     config: str | None = None,
     plan: bool = False,
@@ -88,6 +90,8 @@ def charge_import(
         land_entities(run, ENTITIES)
         apis = Apis(**open_apis(run, {"operate": Operate, "connect": Connect}))
         run.landed.append(import_call_logs(run, apis.connect, until or today))
+        if apis.operate is not None:
+            recover_charged_lines(run, apis.operate)
         run.models = build_models(run, MODELS)
         if apis.operate is not None:
             push_charges(run, apis.operate, batch_date or today, until or today)

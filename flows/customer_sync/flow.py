@@ -29,6 +29,8 @@ from crosswalk.pipeline import (
     build_models,
     flow_run_recorded,
     land_entities,
+    note_rebuilt,
+    one_run_per_warehouse,
     open_apis,
     report,
 )
@@ -138,6 +140,7 @@ def remember_pairs(run: Run) -> None:
 
 
 @flow(name="customer-sync")
+@one_run_per_warehouse
 def customer_sync(
     config: str | None = None,
     plan: bool = False,
@@ -152,6 +155,17 @@ def customer_sync(
     with flow_run_recorded("customer-sync", settings, entities, plan, full_refresh) as run:
         land_entities(run, due(run, entities))
         run.models = build_models(run, models)
+        note_rebuilt(
+            run,
+            "ERP customers linked to PSA companies (ZCJ_CW_CompanyID, Company "
+            "ID or account number)",
+            "SELECT count(*) FROM marts.mapped_customers WHERE is_mapped",
+        )
+        note_rebuilt(
+            run,
+            "ERP locations linked to PSA sites (ZCJ_CW_SiteAddressRecID, name or number)",
+            "SELECT count(*) FROM marts.mapped_locations WHERE is_mapped",
+        )
         mark_broken_links(run)
         found = report_link_findings(run)
         remember_pairs(run)

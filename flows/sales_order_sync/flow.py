@@ -27,6 +27,8 @@ from crosswalk.pipeline import (
     build_models,
     flow_run_recorded,
     land_entities,
+    note_rebuilt,
+    one_run_per_warehouse,
     open_apis,
     report,
 )
@@ -138,6 +140,7 @@ def check_config(run: Run) -> None:
 
 
 @flow(name="sales-order-sync")
+@one_run_per_warehouse
 def sales_order_sync(
     config: str | None = None, plan: bool = False, full_refresh: bool = False
 ) -> Run:
@@ -152,6 +155,11 @@ def sales_order_sync(
         land_entities(run, ENTITIES)
         check_config(run)
         run.models = build_models(run, MODELS)
+        note_rebuilt(
+            run,
+            "PSA sales orders linked to ERP sales orders (the PSA order's key)",
+            "SELECT count(*) FROM marts.mapped_sales_orders WHERE so_number IS NOT NULL",
+        )
         if settings.flows.sales_order_sync.push:
             apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
             if apis["connectwise"] is not None and apis["eautomate"] is not None:

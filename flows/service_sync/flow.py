@@ -29,6 +29,8 @@ from crosswalk.pipeline import (
     build_models,
     flow_run_recorded,
     land_entities,
+    note_rebuilt,
+    one_run_per_warehouse,
     open_apis,
     report,
 )
@@ -162,6 +164,7 @@ def check_codes(run: Run) -> None:
 
 
 @flow(name="service-sync")
+@one_run_per_warehouse
 def service_sync(config: str | None = None, plan: bool = False, full_refresh: bool = False) -> Run:
     """Extract tickets, time and calls, land them, check the configured codes, build the
     plan, push calls and links, report."""
@@ -176,6 +179,11 @@ def service_sync(config: str | None = None, plan: bool = False, full_refresh: bo
         check_codes(run)
         check_to_psa(run)
         run.models = build_models(run, MODELS)
+        note_rebuilt(
+            run,
+            "PSA tickets linked to ERP service calls (the call's [CW #ticket] key)",
+            "SELECT count(*) FROM marts.mapped_tickets WHERE call_number IS NOT NULL",
+        )
         if settings.flows.service_sync.push:
             apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
             if apis["connectwise"] is not None and apis["eautomate"] is not None:

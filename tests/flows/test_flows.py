@@ -33,6 +33,8 @@ def test_every_prefect_yaml_entrypoint_is_a_flow():
         assert isinstance(flow, Flow)
         assert flow.name == name
         assert deployment["schedules"] and deployment["concurrency_limit"]["limit"] == 1
+        # A deployment's run, of any flow, holds the warehouse's run lock (crosswalk/runlock.py).
+        assert flow.fn.__code__.co_qualname == "one_run_per_warehouse.<locals>.alone"
 
 
 @pytest.mark.flow

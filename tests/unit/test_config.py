@@ -59,6 +59,38 @@ def test_secret_written_into_the_file_is_refused():
     assert "s3cr3t" not in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("section", "where"),
+    [
+        ({"base_url": "https://api:Tr0ub4dor-3@cw.example.com/"}, "systems.operate.base_url"),
+        ({"api_key": {"prefect_secret": "Tr0ub4dor-3 pasted"}}, "api_key.prefect_secret"),
+    ],
+)
+def test_a_secret_in_a_url_or_a_block_name_is_refused_without_showing_it(section, where):
+    raw = {"systems": {"operate": {**MINIMAL["systems"]["operate"], **section}}}
+    with pytest.raises(ConfigError) as error:
+        parse_settings(raw)
+    assert where in str(error.value) and "not shown" in str(error.value)
+    assert "Tr0ub4dor" not in str(error.value)
+
+
+def test_a_secret_value_written_in_any_setting_is_refused_without_showing_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPERATE_KEY", "k3y-0f-the-operator")
+    raw = {
+        **MINIMAL,
+        "report": {"recipients": ["ops@example.com"]},
+        "flows": {"charge_import": {"reference_text": "calls k3y-0f-the-operator"}},
+    }
+    settings = parse_settings(raw, source=tmp_path / "crosswalk.toml")
+    with pytest.raises(ConfigError) as error:
+        settings.resolve_secrets(["operate"])
+    message = str(error.value)
+    assert "flows.charge_import.reference_text: holds the value of the secret " in message
+    assert "systems.operate.api_key" in message and "k3y-0f" not in message
+    monkeypatch.setenv("OPERATE_KEY", "another-key")
+    assert settings.resolve_secrets(["operate"])["operate"]["api_key"].get_secret_value()
+
+
 def test_secret_reference_needs_exactly_one_place():
     raw = {"systems": {"operate": {"base_url": "http://h/", "api_key": {}}}}
     with pytest.raises(ConfigError, match=r"api_key: set exactly one of 'env' or 'prefect_secret'"):

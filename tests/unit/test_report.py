@@ -175,3 +175,15 @@ def test_with_an_inbox_each_failure_links_to_its_inbox_page():
     assert f"  Inbox:   {link}" in render.text(plain)
     assert f'<a href="{link}">' in render.html_body(plain)
     assert "Inbox:" not in render.text(report_with(failure))
+
+
+def test_what_a_run_read_back_into_a_lost_warehouse_is_said_in_every_format():
+    line = "12 ERP customers linked to PSA companies (ZCJ_CW_CompanyID, <Company ID>)"
+    report = replace(report_with(row()), rebuilt=(line,))
+    plain = render.text(report)
+    assert "REBUILT FROM THE SYSTEMS" in plain and f"* {line}" in plain
+    assert "<li>12 ERP customers linked to PSA companies (ZCJ_CW_CompanyID, &lt;Company" in (
+        render.html_body(report)
+    )
+    assert "## Rebuilt from the systems" in render.markdown(report)
+    assert "Rebuilt" not in render.text(report_with(row()))  # said only when some
