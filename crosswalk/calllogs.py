@@ -359,7 +359,7 @@ def typed_sql(layout: Layout, source: str) -> str:
             ),
         ),
         (
-            "billable_seconds IS NULL",
+            "billable_seconds IS NULL OR billable_seconds < 0",
             shown(
                 _name(layout.billable),
                 "billable_text",
@@ -516,8 +516,10 @@ def _read(
             strict_mode = true, parallel = false)
         """
     )
-    # DuckDB reports a line once per missing column; one reason per line, fields counted
-    # without the line number in front.
+    # DuckDB reports a line once per missing column, and a line with too many at its first
+    # extra one; one reason per line, fields counted without the line number in front.
+    delimiter, width = _literal(layout.delimiter), len(layout.columns)
+    unquoted = "true" if not layout.quote else f"position({quote} IN any_value(csv_line)) = 0"
     bad = [
         BadLine(int(number), {"text": text.split(layout.delimiter, 1)[-1]}, reason)
         for number, text, reason in con.execute(
@@ -525,10 +527,15 @@ def _read(
             SELECT TRY_CAST(split_part(csv_line, {_literal(layout.delimiter)}, 1) AS BIGINT)
                        AS number,
                    any_value(csv_line),
-                   CASE WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS')
+                   CASE WHEN error_type = 'MISSING COLUMNS'
                         THEN (min(TRY_CAST(regexp_extract(error_message, 'Found: (\\d+)', 1)
                                            AS BIGINT)) - 1)::VARCHAR
-                             || ' fields where the layout has {len(layout.columns)}'
+                             || ' fields where the layout has {width}'
+                        WHEN error_type = 'TOO MANY COLUMNS' AND {unquoted}
+                        THEN (len(string_split(any_value(csv_line), {delimiter})) - 1)::VARCHAR
+                             || ' fields where the layout has {width}'
+                        WHEN error_type = 'TOO MANY COLUMNS'
+                        THEN 'more than {width} fields where the layout has {width}'
                         ELSE lower(error_type::VARCHAR) || ': ' || any_value(error_message)
                    END
             FROM rejects GROUP BY number, error_type ORDER BY number

@@ -232,9 +232,9 @@ def _whole_numbers(values: pd.Series, reasons: dict[int, list[str]]) -> pd.Serie
             pass
         elif isinstance(value, int):
             number = value
-        elif isinstance(value, float) and value.is_integer():
-            number = int(value)
-        elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and _WHOLE.fullmatch(value.strip())
+        ):
             number = int(value)
         if number is not None and not -(2**63) <= number < 2**63:
             reasons.setdefault(row, []).append(
