@@ -322,14 +322,17 @@ class Tally(logging.Handler):
     @contextmanager
     def counting(cls) -> Iterator[Tally]:
         tally = cls()
-        level = log.level
+        level, propagate = log.level, log.propagate
         log.addHandler(tally)
+        # Counted here, not shown: the run's own log keeps its level.
         log.setLevel(logging.DEBUG)
+        log.propagate = False
         try:
             yield tally
         finally:
             log.removeHandler(tally)
             log.setLevel(level)
+            log.propagate = propagate
 
 
 def _refused(exc: requests.ConnectionError) -> bool:
