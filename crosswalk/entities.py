@@ -225,6 +225,8 @@ def _whole_numbers(values: pd.Series, reasons: dict[int, list[str]]) -> pd.Serie
     """Each value as a whole number, one at a time: one that is not (text, a fraction, a
     boolean, beyond 64 bits) is a reason on its row and null here, so it cannot fail the
     column's checks for every other row."""
+    if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("Int64")  # the usual page: whole numbers already
     parsed = []
     for row, value in zip(values.index, values.tolist(), strict=True):
         number = None
@@ -254,8 +256,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _control_characters(values: pd.Series, reasons: dict[int, list[str]]) -> None:
-    for row, value in zip(values.index, values.tolist(), strict=True):
-        found = _CONTROL.search(value) if isinstance(value, str) else None
+    texts = values[values.map(lambda v: isinstance(v, str))]
+    hits = texts[texts.str.contains(_CONTROL.pattern, regex=True)]
+    for row, value in zip(hits.index, hits.tolist(), strict=True):
+        found = _CONTROL.search(value)
         if found:
             reasons.setdefault(row, []).append(
                 f"{values.name}: {value!r} holds control character "
