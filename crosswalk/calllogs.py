@@ -13,7 +13,8 @@ plus the lines it could not read, each with its file, line number and reason:
 
 1. the lines are numbered first (``<line><delimiter>`` in front of each), header and
    footer rows and blank lines left out, so every row and every reject keeps its line;
-   a UTF-8 byte-order mark in front of the first line (Windows exports) goes too;
+   a UTF-8 byte-order mark in front of the first line (Windows exports) goes too, and a
+   line that is not text (not UTF-8, a control character: a binary file) is a bad line;
 2. ``read_csv`` with explicit columns, all text, ``store_rejects`` for lines with the
    wrong number of fields or broken quoting;
 3. one SQL pass types each field and names what does not parse (a cost is a DECIMAL
@@ -358,7 +359,7 @@ def typed_sql(layout: Layout, source: str) -> str:
             ),
         ),
         (
-            "billable_seconds IS NULL",
+            "billable_seconds IS NULL OR billable_seconds < 0",
             shown(
                 _name(layout.billable),
                 "billable_text",
@@ -416,11 +417,16 @@ def typed_sql(layout: Layout, source: str) -> str:
     """
 
 
-def number_lines(path: Path, target: Path, delimiter: str, header: int, footer: int) -> tuple:
+def number_lines(
+    path: Path, target: Path, delimiter: str, header: int, footer: int
+) -> tuple[int, int, list[BadLine]]:
     """Copy ``path`` to ``target`` with each data line prefixed by its line number; header
-    and footer rows and blank lines are left out. Returns (data lines, rows left out)."""
+    and footer rows and blank lines are left out, and so are lines that are not text (not
+    UTF-8, or holding a control character), returned as bad lines. Returns (data lines,
+    rows left out, bad lines)."""
     prefix = delimiter.encode()
     written = left_out = 0
+    bad: list[BadLine] = []
     held: deque[tuple[int, bytes]] = deque()
     with path.open("rb") as source, target.open("wb") as out:
         for number, line in enumerate(source, start=1):
@@ -434,9 +440,37 @@ def number_lines(path: Path, target: Path, delimiter: str, header: int, footer: 
             held.append((number, line))
             if len(held) > footer:
                 kept, text = held.popleft()
-                out.write(b"%d" % kept + prefix + text.rstrip(b"\r\n") + b"\n")
+                text = text.rstrip(b"\r\n")
+                problem = not_text(text)
+                if problem:
+                    shown = text[:200].decode("utf-8", "backslashreplace")
+                    bad.append(BadLine(kept, {"text": shown}, problem))
+                    continue
+                out.write(b"%d" % kept + prefix + text + b"\n")
                 written += 1
-    return written, left_out + len(held)
+    return written + len(bad), left_out + len(held), bad
+
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def not_text(line: bytes) -> str | None:
+    """Why a line is not a line of text (None when it is): bytes that are not UTF-8, or
+    a control character (a binary file, or a file cut and joined wrongly)."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (
+            f"not UTF-8 text (byte 0x{line[exc.start]:02X} at position {exc.start + 1}): "
+            "export the call log as UTF-8, or check it is a call log at all"
+        )
+    found = _CONTROL.search(line)
+    if found:
+        return (
+            f"control character 0x{found.group()[0]:02X} at position {found.start() + 1}: "
+            "not a call-log line (a binary file, or a line cut short and joined to another?)"
+        )
+    return None
 
 
 def parse(
@@ -453,13 +487,16 @@ def parse(
     name = name or path.name
     with tempfile.TemporaryDirectory(prefix="crosswalk-calllog-") as folder:
         numbered = Path(folder) / "numbered.csv"
-        lines, skipped = number_lines(path, numbered, layout.delimiter, header_rows, footer_rows)
+        lines, skipped, not_text_lines = number_lines(
+            path, numbered, layout.delimiter, header_rows, footer_rows
+        )
         con = duckdb.connect()
         try:
             parsed = _read(con, numbered, layout, location_id, name, layout_name)
         finally:
             con.close()
     parsed.lines, parsed.skipped_rows = lines, skipped
+    parsed.bad = sorted([*parsed.bad, *not_text_lines], key=lambda b: b.line)
     return parsed
 
 
@@ -479,8 +516,10 @@ def _read(
             strict_mode = true, parallel = false)
         """
     )
-    # DuckDB reports a line once per missing column; one reason per line, fields counted
-    # without the line number in front.
+    # DuckDB reports a line once per missing column, and a line with too many at its first
+    # extra one; one reason per line, fields counted without the line number in front.
+    delimiter, width = _literal(layout.delimiter), len(layout.columns)
+    unquoted = "true" if not layout.quote else f"position({quote} IN any_value(csv_line)) = 0"
     bad = [
         BadLine(int(number), {"text": text.split(layout.delimiter, 1)[-1]}, reason)
         for number, text, reason in con.execute(
@@ -488,10 +527,15 @@ def _read(
             SELECT TRY_CAST(split_part(csv_line, {_literal(layout.delimiter)}, 1) AS BIGINT)
                        AS number,
                    any_value(csv_line),
-                   CASE WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS')
+                   CASE WHEN error_type = 'MISSING COLUMNS'
                         THEN (min(TRY_CAST(regexp_extract(error_message, 'Found: (\\d+)', 1)
                                            AS BIGINT)) - 1)::VARCHAR
-                             || ' fields where the layout has {len(layout.columns)}'
+                             || ' fields where the layout has {width}'
+                        WHEN error_type = 'TOO MANY COLUMNS' AND {unquoted}
+                        THEN (len(string_split(any_value(csv_line), {delimiter})) - 1)::VARCHAR
+                             || ' fields where the layout has {width}'
+                        WHEN error_type = 'TOO MANY COLUMNS'
+                        THEN 'more than {width} fields where the layout has {width}'
                         ELSE lower(error_type::VARCHAR) || ': ' || any_value(error_message)
                    END
             FROM rejects GROUP BY number, error_type ORDER BY number

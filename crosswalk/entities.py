@@ -512,10 +512,13 @@ def _frame(
     frame = pd.DataFrame.from_records([flatten(r) for r in records], index=range(len(records)))
     reasons: dict[int, list[str]] = {}
     for name, column in entity.schema.columns.items():
+        _objects_for_values(frame, name, reasons)
         if name not in frame:
             frame[name] = None  # APIs omit null fields; the model decides if that is allowed
         elif isinstance(column.dtype.type, pd.DatetimeTZDtype):
             parsed = pd.to_datetime(frame[name], utc=True, format="ISO8601", errors="coerce")
+            # Year 0 parses, but is no date (and no Python datetime): refused, not coerced.
+            parsed = parsed.where(parsed.isna() | (parsed.dt.year >= 1))
             for row in frame.index[parsed.isna() & frame[name].notna()]:
                 reasons.setdefault(row, []).append(
                     f"{name}: {frame.at[row, name]!r} is not a valid date-time"
@@ -523,7 +526,71 @@ def _frame(
             frame[name] = parsed
         elif _decimal_type(column) is not None:
             frame[name] = _decimals(frame[name], _decimal_type(column).scale, reasons)
+        elif str(column.dtype) == "Int64":
+            frame[name] = _whole_numbers(frame[name], reasons)
+        elif str(column.dtype).startswith("string"):
+            _control_characters(frame[name], reasons)
     return frame, reasons
+
+
+def _objects_for_values(frame: pd.DataFrame, name: str, reasons: dict[int, list[str]]) -> None:
+    """A value the API sent as an object (``name: {...}``, flattened to ``name__*``) where
+    the model declares one value: a reason on its row, instead of a silent null."""
+    nested = [column for column in frame.columns if column.startswith(f"{name}__")]
+    if not nested:
+        return
+    for row in frame.index[frame[nested].notna().any(axis=1)]:
+        reasons.setdefault(row, []).append(f"{name}: an object where a single value belongs")
+
+
+def _whole_numbers(values: pd.Series, reasons: dict[int, list[str]]) -> pd.Series:
+    """Each value as a whole number, one at a time: one that is not (text, a fraction, a
+    boolean, beyond 64 bits) is a reason on its row and null here, so it cannot fail the
+    column's checks for every other row."""
+    if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("Int64")  # the usual page: whole numbers already
+    parsed = []
+    for row, value in zip(values.index, values.tolist(), strict=True):
+        number = None
+        if isinstance(value, bool):
+            pass
+        elif isinstance(value, int):
+            number = value
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and _WHOLE.fullmatch(value.strip())
+        ):
+            number = int(value)
+        if number is not None and not -(2**63) <= number < 2**63:
+            reasons.setdefault(row, []).append(
+                f"{values.name}: {value!r} is beyond the range of a whole number"
+            )
+            number = None
+        elif number is None and not _missing(value):
+            reasons.setdefault(row, []).append(f"{values.name}: {value!r} is not a whole number")
+        parsed.append(number)
+    return pd.Series(parsed, index=values.index, dtype="Int64")
+
+
+_WHOLE = re.compile(r"[+-]?\d+")
+# C0 control characters and DEL, but tab and line ends: no name or address holds one, and
+# sent on they break terminals, e-mails and the systems' own screens.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _control_characters(values: pd.Series, reasons: dict[int, list[str]]) -> None:
+    texts = values[values.map(lambda v: isinstance(v, str))]
+    hits = texts[texts.str.contains(_CONTROL.pattern, regex=True)]
+    for row, value in zip(hits.index, hits.tolist(), strict=True):
+        found = _CONTROL.search(value)
+        if found:
+            reasons.setdefault(row, []).append(
+                f"{values.name}: {value!r} holds control character "
+                f"0x{ord(found.group()):02X} at position {found.start() + 1}"
+            )
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
 def _decimal_type(column: pa_.Column) -> pa.Decimal128Type | None:

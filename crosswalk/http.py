@@ -13,14 +13,21 @@ Retry rules (DESIGN.md section 5):
 
 Errors carry what an operator needs: the system, the HTTP status, the API's own code,
 message and field, and the request that failed (never its credentials).
+
+Every attempt and every retry is a DEBUG record on the ``crosswalk.http`` logger, with its
+system, method, cause and wait as attributes (never a URL's query or a header):
+:class:`Tally` counts them per system and checks each retry against the rules above.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +37,7 @@ import requests
 from crosswalk import money
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+log = logging.getLogger("crosswalk.http")
 
 
 class RemoteError(Exception):
@@ -208,6 +216,7 @@ class HttpClient:
             last = attempt == self.retry.attempts - 1
             self.budget.wait()
             self.calls += 1
+            log.debug("%s %s", self.system, method, extra=self._event("request", method, safe))
             try:
                 response = self.session.request(
                     method, url, params=params, data=body, headers=headers, timeout=self.timeout
@@ -222,7 +231,7 @@ class HttpClient:
                     raise SystemUnreachable(
                         self.system, f"unreachable: {exc}", request=where
                     ) from exc
-                self.retry.sleep(self.retry.delay(attempt))
+                self._wait(method, safe, "sent-lost" if sent else "not-sent", attempt)
                 continue
             except requests.Timeout as exc:
                 if not safe:
@@ -231,7 +240,7 @@ class HttpClient:
                     raise SystemUnreachable(
                         self.system, f"timed out: {exc}", request=where
                     ) from exc
-                self.retry.sleep(self.retry.delay(attempt))
+                self._wait(method, safe, "timeout", attempt)
                 continue
             status = response.status_code
             if status in expected:
@@ -246,7 +255,8 @@ class HttpClient:
                     raise OutcomeUnknown(self.system, message, **error)
                 if last:
                     raise TransientError(self.system, message, **error)
-                self.retry.sleep(self.retry.delay(attempt, response.headers.get("Retry-After")))
+                retry_after = response.headers.get("Retry-After")
+                self._wait(method, safe, str(status), attempt, retry_after)
                 continue
             if status in (401, 403):
                 raise CredentialsRefused(self.system, message, **error)
@@ -256,6 +266,74 @@ class HttpClient:
                 raise DataError(self.system, f"unexpected status {status}", **error)
             raise DataError(self.system, message, **error)
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _event(self, event: str, method: str, safe: bool, **more: Any) -> dict[str, Any]:
+        return {"http_event": event, "system": self.system, "method": method,
+                "idempotent": safe, **more}  # fmt: skip
+
+    def _wait(
+        self, method: str, safe: bool, cause: str, attempt: int, retry_after: str | None = None
+    ) -> None:
+        wait = self.retry.delay(attempt, retry_after)
+        log.debug(
+            "%s %s: %s, retry %d in %.2f s", self.system, method, cause, attempt + 1, wait,
+            extra=self._event("retry", method, safe, cause=cause, wait=wait,
+                              retry_after=retry_after),
+        )  # fmt: skip
+        self.retry.sleep(wait)
+
+
+class Tally(logging.Handler):
+    """Counts the attempts and retries of every client in this process, per system, from
+    the ``crosswalk.http`` records, and keeps every retry that broke a rule: a write whose
+    outcome was unknown sent again, or a wait shorter than the ``Retry-After`` asked.
+
+        with Tally.counting() as tally:
+            ...
+        tally.requests["connectwise"], tally.retries["connectwise"], tally.broken
+    """
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.requests: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()
+        self.causes: Counter[tuple[str, str]] = Counter()
+        self.broken: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "http_event", None)
+        if event == "request":
+            self.requests[record.system] += 1
+            return
+        if event != "retry":
+            return
+        self.retries[record.system] += 1
+        self.causes[(record.system, record.cause)] += 1
+        if not record.idempotent and record.cause not in ("429", "not-sent"):
+            self.broken.append(f"{record.getMessage()}: a write retried after {record.cause}")
+        if record.retry_after is not None:
+            try:
+                asked = float(record.retry_after)
+            except ValueError:
+                return
+            if record.wait < min(asked, RetryPolicy.max_retry_after):
+                self.broken.append(f"{record.getMessage()}: Retry-After was {asked} s")
+
+    @classmethod
+    @contextmanager
+    def counting(cls) -> Iterator[Tally]:
+        tally = cls()
+        level, propagate = log.level, log.propagate
+        log.addHandler(tally)
+        # Counted here, not shown: the run's own log keeps its level.
+        log.setLevel(logging.DEBUG)
+        log.propagate = False
+        try:
+            yield tally
+        finally:
+            log.removeHandler(tally)
+            log.setLevel(level)
+            log.propagate = propagate
 
 
 def body(response: requests.Response) -> Any:

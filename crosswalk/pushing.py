@@ -20,7 +20,9 @@ What the pusher does with a write:
   it, the outcome together with what it means (``also``) in one transaction.
 - A create is looked up by its key before it is sent and after any answer that was lost;
   it is sent again only when the lookup shows it was not made, and what is found is
-  adopted, so a record is never made twice.
+  adopted, so a record is never made twice. One whose every answer was lost, and which
+  is not found, is the record's transient failure (``write-outcome-unknown``): the batch
+  goes on, and the next run proposes it again.
 - At the start of a run, :meth:`Pusher.recover` settles every intent of an earlier run
   that has no outcome: a create that was made is adopted, an update is superseded (the
   new run's diff decides whether it is still needed).
@@ -40,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from crosswalk.entities import Entity, validate
-from crosswalk.errors import Failure
+from crosswalk.errors import Failure, Kind, Owner
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.pushlog import PushLog
 
@@ -215,14 +217,15 @@ class Pusher:
         refused: Refused,
         also: Callable[[duckdb.DuckDBPyConnection, Any], None] | None = None,
         look_first: bool = True,
-        attempts: int = 3,
+        attempts: int = 6,
     ) -> Made | None:
         """Adopt the record ``find`` finds by the write's key, else send the create
         (``send`` returns the new record's key). An answer that is lost is looked up, and
         the create sent again only when nothing was made (``attempts`` sends in all; when
-        the last answer is lost too and nothing is found, the error goes on). A plan run
-        looks first too, and lists the create only when nothing is found. Returns None in a
-        plan run or when the system refused the record."""
+        the last answer is lost too and nothing is found, it is the record's transient
+        failure). A plan run looks first too, and lists the create only when nothing is
+        found. Returns None in a plan run, when the system refused the record, or when its
+        outcome stayed unknown."""
         found = find() if look_first else None
         if found is not None:
             if self.plan:
@@ -235,11 +238,12 @@ class Pusher:
         push = self.log.intend(write.system, write.action, write.target, write.payload())
         try:
             made = _send_once(send, find, attempts)
-        except OutcomeUnknown:
+        except OutcomeUnknown as exc:
             made = find()
             if made is None:
                 self.log.finish(push, "not-applied", None, "answers lost; nothing found")
-                raise
+                self.run.failures.add(_outcome_unknown(write, exc, attempts))
+                return None
         except DataError as exc:
             self._refused(push, exc, refused)
             return None
@@ -277,6 +281,18 @@ class Pusher:
             failures = [failures]
         for failure in failures or ():
             self.run.failures.add(failure)
+
+
+def _outcome_unknown(write: Write, exc: OutcomeUnknown, attempts: int) -> Failure:
+    return Failure(
+        Kind.TRANSIENT, Owner.CONFIG, "write-outcome-unknown", write.system,
+        write.action, write.target,
+        f"{write.action} {write.target}: no answer came back from {attempts} sends and "
+        f"the record is not there ({exc})",
+        "Nothing, if the system answers again by the next run, which sends it again; if "
+        "this stays, check the system's health and load.",
+        label=write.record,
+    )  # fmt: skip
 
 
 def _send_once(send: Callable[[], Any], find: Callable[[], Any], attempts: int) -> Any:

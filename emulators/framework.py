@@ -9,9 +9,11 @@ everything else, once for all systems:
 - query parameter names are case-insensitive and decoded with form semantics (``+`` is a
   space), as ASP.NET and the real clients expect;
 - faults drawn from a seeded generator before the system sees the request: throttling
-  (429 with ``Retry-After``), server errors, slow answers and dropped connections, at
-  rates that can be changed while the server runs (``server.faults.configure(...)`` or
-  ``POST /_emulator/faults``); the system decides what its fault bodies look like;
+  (429 with ``Retry-After``), server errors, slow answers, dropped connections (``drop``:
+  before the system acts) and lost answers (``lost``: the system acts, then the
+  connection drops, so the client cannot know), at rates that can be changed while the
+  server runs (``server.faults.configure(...)`` or ``POST /_emulator/faults``); the
+  system decides what its fault bodies look like;
 - every request is logged (method, path, status, milliseconds) to the ``emulators.<name>``
   logger, to ``<data>/logs/<name>.log`` when the server has a log folder, and to a short
   in-memory list that tests read (``server.requests``).
@@ -31,7 +33,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -130,7 +132,7 @@ class System(Protocol):
         ...
 
 
-FAULT_KINDS = ("throttle", "error", "slow", "drop")
+FAULT_KINDS = ("throttle", "error", "slow", "drop", "lost")
 
 
 class Faults:
@@ -333,6 +335,10 @@ class EmulatorServer(ThreadingHTTPServer):
             return self._control(request)
         fault = self.faults.draw()
         if fault == "drop":
+            return None
+        if fault == "lost":
+            with suppress(ApiError):
+                self.system.handle(request)
             return None
         if fault == "slow":
             time.sleep(self.faults.slow_seconds)

@@ -8,3 +8,14 @@ FLOWS = {
     "sales-order-sync": "flows.sales_order_sync.flow:sales_order_sync",
     "charge-import": "flows.charge_import.flow:charge_import",
 }
+
+
+def cycle(config: str) -> dict:
+    """Every flow once, in order, on the configuration at ``config``: name -> its run."""
+    import importlib
+
+    runs = {}
+    for name, target in FLOWS.items():
+        module, function = target.split(":")
+        runs[name] = getattr(importlib.import_module(module), function)(config=config)
+    return runs

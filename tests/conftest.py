@@ -42,6 +42,7 @@ PROJECT = PROJECT_ROOT
 # The modules that take longest, longest first (a few minutes to a minute each); then the
 # rest of tests/flows, tests/dbt, tests/clients, tests/emulators and tests/unit.
 SLOW_FIRST = (
+    "flows/test_faults.py",
     "flows/test_customer_sync.py",
     "flows/test_reliability.py",
     "flows/test_agreement_sync.py",

@@ -35,7 +35,9 @@ def emulators_serve(
     ] = 8700,
     faults: Annotated[
         str,
-        typer.Option(help="Fault rates, e.g. throttle=0.2,error=0.05,slow=0.01,drop=0.01."),
+        typer.Option(
+            help="Fault rates, e.g. throttle=0.2,error=0.05,slow=0.01,drop=0.01,lost=0.01."
+        ),
     ] = "",
     tls: Annotated[
         bool, typer.Option("--tls", help="Serve https with a self-signed certificate.")

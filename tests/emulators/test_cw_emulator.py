@@ -323,6 +323,17 @@ def test_dropped_connections_and_the_control_endpoint(cw_server, cw_api):
     assert get(f"{cw_api}/system/info").status_code == 200
 
 
+def test_a_lost_answer_is_a_dropped_connection_after_the_write_was_made(cw_server, cw_api):
+    identifier = f"LOST{uuid.uuid4().hex[:6]}"
+    cw_server.faults.configure(lost=1.0)
+    with pytest.raises(requests.ConnectionError):
+        send("POST", f"{cw_api}/company/companies", {"identifier": identifier, "name": "Lost"})
+    cw_server.faults.clear()
+    found = get(f"{cw_api}/company/companies", {"conditions": f'identifier="{identifier}"'})
+    assert [c["name"] for c in found.json()] == ["Lost"]
+    assert cw_server.faults.injected["lost"] >= 1
+
+
 def test_fault_draws_are_seeded(cw_server):
     def draws():
         cw_server.faults.configure(seed=5, throttle=0.3, error=0.2)

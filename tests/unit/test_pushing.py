@@ -215,14 +215,22 @@ def test_a_create_is_made_exactly_once_whatever_answers_are_lost(
     assert [(r[3], r[4]) for r in log_rows(run)] == [(outcome, str(made.key))]
 
 
-def test_a_create_whose_every_answer_is_lost_before_it_is_made_stays_unmade(settings):
+def test_a_create_whose_every_answer_is_lost_stays_unmade_and_the_batch_goes_on(settings):
     run = a_run(settings)
-    system = System(lose=3, drop=3)
-    with Pusher.open(run) as pusher, pytest.raises(OutcomeUnknown):
-        pusher.create(create("ACME01"), find=lambda: system.find("ACME01"),
-                      send=lambda: system.send("ACME01"), refused=refused)  # fmt: skip
-    assert system.sends == 3 and system.records == {}
-    assert [r[3] for r in log_rows(run)] == ["not-applied"]
+    system = System(lose=6, drop=6)
+    with Pusher.open(run) as pusher:
+        lost = pusher.create(create("ACME01"), find=lambda: system.find("ACME01"),
+                             send=lambda: system.send("ACME01"), refused=refused)  # fmt: skip
+        made = pusher.create(create("ACME02"), find=lambda: system.find("ACME02"),
+                             send=lambda: system.send("ACME02"), refused=refused)  # fmt: skip
+    assert lost is None and made.created and system.sends == 7
+    assert list(system.records) == ["ACME02"]
+    assert [r[3] for r in log_rows(run)] == ["not-applied", "done"]
+    (failure,) = run.failures.found.values()
+    assert (failure.code, failure.kind, failure.record_id) == (
+        "write-outcome-unknown", "transient", "company identifier=ACME01",
+    )  # fmt: skip
+    assert "no answer came back from 6 sends" in failure.message
 
 
 def test_the_next_run_settles_what_an_earlier_run_left_unknown(settings):
