@@ -14,7 +14,7 @@ TEST_ENV := PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 \
 	PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=120 \
 	PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW=ignore DBT_SEND_ANONYMOUS_USAGE_STATS=false
 
-.PHONY: install demo docs docs-generate test test-fast lint format lock clean
+.PHONY: install demo docs docs-generate test test-cycles test-fast lint format lock clean
 
 install: $(INSTALLED)
 
@@ -53,7 +53,11 @@ TEST_WORKERS ?= 2
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test: $(INSTALLED)
-	env -u PREFECT_API_URL $(TEST_ENV) $(VENV)/bin/pytest $(XDIST) $(PYTEST_ARGS)
+	env -u PREFECT_API_URL $(TEST_ENV) $(VENV)/bin/pytest $(XDIST) -m "not cycle" $(PYTEST_ARGS)
+
+# The fault cycle (tests/flows/test_faults.py): every flow twice over, clean and with faults.
+test-cycles: $(INSTALLED)
+	env -u PREFECT_API_URL $(TEST_ENV) $(VENV)/bin/pytest -m cycle $(PYTEST_ARGS)
 
 # The pure layer only: no emulator, no dbt, no Prefect server (tests/unit/conftest.py).
 test-fast: $(INSTALLED)

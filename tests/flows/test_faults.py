@@ -17,6 +17,8 @@ from ..conftest import seeded
 # Retry-After 0 keeps the test short; the waits it asks for are checked all the same.
 FAULTS = {"throttle": 0.2, "error": 0.05, "drop": 0.01, "slow": 0.02}
 
+pytestmark = pytest.mark.cycle  # minutes of work: make test-cycles, not make test
+
 
 @pytest.fixture(scope="module")
 def cycles(tmp_path_factory, prefect_server, small_world):
