@@ -87,7 +87,7 @@ class Request:
         """Said once, on the next page shown."""
         self.session["notice"] = message
 
-    def rows(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: list | dict | None = None) -> list[dict[str, Any]]:
         if not self.app.warehouse.path.exists():
             raise NotBuilt(f"no warehouse at {self.app.warehouse.path}")
         with self.app.warehouse.connect(read_only=True) as con:
