@@ -424,7 +424,8 @@ def conflicts(request: Request) -> Response:
     groups: dict[tuple, list] = {}
     for row in rows:
         groups.setdefault((row["kind"], row["source_key"], row["target_key"]), []).append(row)
-    return request.render("conflicts.html", groups=groups)
+    owners = request.app.settings.flows.customer_sync.field_owners
+    return request.render("conflicts.html", groups=groups, owners=owners)
 
 
 def resolve(request: Request) -> Response:

@@ -25,7 +25,7 @@ import duckdb
 import jinja2
 
 from crosswalk.inbox.auth import Sessions, verify_password
-from crosswalk.warehouse import Warehouse
+from crosswalk.warehouse import Warehouse, rows
 
 if TYPE_CHECKING:
     from crosswalk.config import Settings
@@ -92,11 +92,9 @@ class Request:
             raise NotBuilt(f"no warehouse at {self.app.warehouse.path}")
         with self.app.warehouse.connect(read_only=True) as con:
             try:
-                cursor = con.execute(sql, params or [])
+                return rows(con, sql, params or [])
             except duckdb.CatalogException as exc:
                 raise NotBuilt(str(exc).splitlines()[0]) from None
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     @contextmanager
     def deciding(self) -> Iterator[duckdb.DuckDBPyConnection]:
