@@ -12,7 +12,7 @@ import re
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -238,6 +238,29 @@ class FlowConfig(_Strict):
 
 SyncField = Literal["name", "address", "address_line1", "address_line2", "city", "state", "zip",
                     "phone", "fax", "website"]  # fmt: skip
+SYNC_FIELDS = get_args(SyncField)
+FieldOwner = Literal["erp", "psa"]
+
+
+def _field_owners(owners: dict[str, Any]) -> dict[str, Any]:
+    """``field = owner`` for every customer, ``NUMBER = {field = owner}`` for one (and its
+    locations); "address" is both lines. A field name with a table, or a customer number
+    with a word, is refused with what was meant."""
+    out: dict[str, Any] = {}
+    for key, value in owners.items():
+        if isinstance(value, dict):
+            if key in SYNC_FIELDS:
+                raise ValueError(f"field_owners.{key}: a field's owner is erp or psa, not a table")
+            out[key] = _field_owners(value)
+        elif key not in SYNC_FIELDS:
+            raise ValueError(
+                f"field_owners.{key}: not a field ({', '.join(SYNC_FIELDS)}); for one customer "
+                f'write field_owners.{key} = {{ website = "psa" }}'
+            )
+        else:
+            for field in ("address_line1", "address_line2") if key == "address" else (key,):
+                out[field] = value
+    return out
 
 
 class CustomerSyncConfig(FlowConfig):
@@ -253,6 +276,10 @@ class CustomerSyncConfig(FlowConfig):
     push: bool = True
     # Fields the sync leaves alone in the PSA ("address" is both address lines).
     skip_fields: list[SyncField] = []
+    # A field's direction for good (Connectworks' arrows): "erp" (its value always goes to
+    # the PSA, never a conflict) or "psa" (the PSA's value goes into the ERP), for every
+    # customer (website = "psa") or for one and its locations (C1001 = { phone = "psa" }).
+    field_owners: dict[str, FieldOwner | dict[SyncField, FieldOwner]] = {}
     # The incumbent's insert option: active ERP customers without a partner become PSA
     # companies (identifier = customer number), their locations sites.
     create_companies: bool = False
@@ -266,6 +293,11 @@ class CustomerSyncConfig(FlowConfig):
     new_customer_company_types: list[str] = ["Client"]
     # Every company id is read again (deletions, merges) when the last sweep is older.
     sweep_hours: int = Field(default=24, ge=0)
+
+    @field_validator("field_owners", mode="before")
+    @classmethod
+    def _owners(cls, value: Any) -> Any:
+        return _field_owners(value) if isinstance(value, dict) else value
 
 
 class ChargeImportConfig(FlowConfig):

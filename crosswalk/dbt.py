@@ -72,6 +72,7 @@ MODEL_SETTINGS = {
     "contract_types",
     "locations",
     "skip_fields",
+    "field_owners",
 }
 # The [flows.agreement_sync] keys models read (macros/agreement_sync.sql and its callers).
 AGREEMENT_SETTINGS = {

@@ -177,10 +177,12 @@ def _where(row: ErrorRow) -> str:
     return f"{SYSTEM_NAMES.get(row.system, row.system)} {row.entity}{record}"
 
 
-def _groups(
+def by_owner_and_code(
     rows: Iterable[ErrorRow | Failure],
 ) -> Iterator[tuple[str, str, list[ErrorRow | Failure]]]:
-    """(owner title, code, rows) in owner order, then code, then record."""
+    """(owner title, code, rows) in owner order, then code, then record: how a report
+    and the inbox's Waiting page group failures (anything with ``owner``, ``code``,
+    ``title`` and ``record_id``)."""
 
     def order(row: ErrorRow) -> tuple:
         owner = OWNER_ORDER.index(row.owner) if row.owner in OWNER_ORDER else len(OWNER_ORDER)
@@ -291,7 +293,7 @@ def text(report: Report) -> str:
         if not rows:
             continue
         out += ["", title.upper(), "=" * len(title)]
-        for owner, code, group in _groups(rows):
+        for owner, code, group in by_owner_and_code(rows):
             heading = _one_line(f"{owner} / {_code_title(code)} ({len(group)})")
             out += ["", heading, "-" * min(len(heading), 78)]
             for row in group[: report.group_limit]:
@@ -301,7 +303,7 @@ def text(report: Report) -> str:
     if report.fixed:
         title = f"{FIXED_TITLE} ({len(report.fixed)})"
         out += ["", title.upper(), "=" * len(title), FIXED_NOTE]
-        for owner, code, group in _groups(report.fixed):
+        for owner, code, group in by_owner_and_code(report.fixed):
             heading = _one_line(f"{owner} / {_code_title(code)} ({len(group)})")
             out += ["", heading, "-" * min(len(heading), 78)]
             for row in group[: report.group_limit]:
@@ -368,7 +370,7 @@ def html_body(report: Report) -> str:
         if not rows:
             continue
         out.append(_html_heading(title, section))
-        for owner, code, group in _groups(rows):
+        for owner, code, group in by_owner_and_code(rows):
             out.append(
                 f'<h3 style="font-size:15px;margin:16px 0 4px">{_e(owner)} &middot; '
                 f"<code>{_e(code)}</code> ({len(group)})</h3>"
@@ -381,7 +383,7 @@ def html_body(report: Report) -> str:
     if report.fixed:
         out.append(_html_heading(f"{FIXED_TITLE} ({len(report.fixed)})", "resolved"))
         out.append(f"<p>{_e(FIXED_NOTE)}</p>")
-        for owner, code, group in _groups(report.fixed):
+        for owner, code, group in by_owner_and_code(report.fixed):
             out.append(
                 f'<h3 style="font-size:15px;margin:16px 0 4px">{_e(owner)} &middot; '
                 f"<code>{_e(code)}</code> ({len(group)})</h3>"
@@ -481,14 +483,14 @@ def markdown(report: Report, delivery: str | None = None) -> str:
         if not rows:
             continue
         out += ["", f"## {_md(title)}"]
-        for owner, code, group in _groups(rows):
+        for owner, code, group in by_owner_and_code(rows):
             out += ["", f"### {_md(owner)} · {_md(code)} ({len(group)})", ""]
             out += _md_table(group[: report.group_limit], report.findings.max_times, section)
             if more := _more(report, group, owner, code):
                 out += ["", _md(more)]
     if report.fixed:
         out += ["", f"## {_md(FIXED_TITLE)} ({len(report.fixed)})", "", _md(FIXED_NOTE)]
-        for owner, code, group in _groups(report.fixed):
+        for owner, code, group in by_owner_and_code(report.fixed):
             out += ["", f"### {_md(owner)} · {_md(code)} ({len(group)})", ""]
             out += ["| record | was |", "| --- | --- |"]
             out += [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -502,9 +502,11 @@ def _is_lock_conflict(exc: duckdb.IOException) -> bool:
     return "Could not set lock" in str(exc)
 
 
-def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict]:
-    """A query's rows as dicts by column name."""
-    cursor = con.execute(sql, list(params))
+def rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+) -> list[dict]:
+    """A query's rows as dicts by column name (``params`` by position, or by ``$name``)."""
+    cursor = con.execute(sql, params if isinstance(params, Mapping) else list(params))
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 

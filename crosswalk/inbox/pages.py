@@ -4,9 +4,11 @@ and takes effect on the flow's next run."""
 
 from __future__ import annotations
 
-from crosswalk import decisions
+from crosswalk import codes, decisions, report
+from crosswalk.cli.records import KINDS
 from crosswalk.errors import OWNER_TITLES, Owner
-from crosswalk.inbox.web import HTTPError, Request, Response, redirect, url
+from crosswalk.inbox import waiting as waiting_records
+from crosswalk.inbox.web import HTTPError, NotBuilt, Request, Response, redirect, url
 
 CUSTOMER_SYNC = "customer-sync"
 NEXT_RUN = "the next `crosswalk run customer-sync` applies it"
@@ -31,8 +33,22 @@ def today(request: Request) -> Response:
         runs = request.rows("SELECT * FROM marts.sync_health ORDER BY flow")
     except Exception:  # no customer-sync yet: the counts that exist still show
         runs = []
+    held: list[dict] = []
+    for source in waiting_records.SOURCES:
+        try:
+            records = waiting_records.read(request.rows, source)
+        except NotBuilt:
+            continue
+        by_owner: dict[str, set] = {}
+        for cause in waiting_records.causes(source, records):
+            by_owner.setdefault(cause.owner, set()).update(r["record_id"] for r in cause.records)
+        held += [
+            {"flow": source.flow, "noun": source.noun, "owner": owner, "records": len(ids)}
+            for owner, ids in sorted(by_owner.items())
+        ]
     return request.render(
         "today.html",
+        held=held,
         waiting=waiting,
         owners={str(o): OWNER_TITLES[o] for o in Owner},
         counts=decisions_waiting,
@@ -60,39 +76,247 @@ def suggestions(request: Request) -> Response:
     return request.render("suggestions.html", suggestions=rows, unmapped=unmapped)
 
 
-def _known(request: Request, customer: str, company: str) -> tuple[str, str]:
-    """The customer and company named in a form, refused unless the last run landed both."""
-    if not customer or not company.isdigit():
-        raise HTTPError(400, "Give an ERP customer number and a PSA company id.")
-    if not request.rows(
-        "SELECT 1 FROM marts.mapped_customers WHERE customer_number = ?", [customer]
-    ):
-        raise HTTPError(404, f"No ERP customer {customer} in the last customer-sync.")
-    if not request.rows("SELECT 1 FROM raw_connectwise.companies WHERE id = ?", [int(company)]):
-        raise HTTPError(404, f"No PSA company {company} in the last customer-sync.")
-    return customer, company
+def _landed(request: Request, kind: str, key: str) -> str:
+    """``key`` when a run landed a record of ``kind`` (the CLI's lookup, KINDS); else 404."""
+    record = KINDS[kind]
+    if not key or not request.rows(
+        f"SELECT 1 FROM {record.table} WHERE CAST({record.key} AS VARCHAR) = ? "
+        f"AND {record.where}", [key],
+    ):  # fmt: skip
+        raise HTTPError(404, f"No {record.name} {key!r} in what the last {record.flow} read.")
+    return key
+
+
+def _kind(request: Request) -> str:
+    kind = request.field("kind", "customer")
+    if kind not in decisions.KINDS:
+        raise HTTPError(400, f"A link is one of {', '.join(decisions.KINDS)}, not {kind!r}.")
+    return kind
+
+
+def _inside(target: str, default: str) -> str:
+    """Where to go back to: only a page of the inbox."""
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+TARGETS = {"customer": "company", "location": "site"}
 
 
 def link(request: Request) -> Response:
-    """Confirm a suggestion, or link an unmapped customer to a company typed in."""
-    customer, company = _known(request, request.field("customer"), request.field("company"))
+    """Link an ERP customer to a PSA company (or a location to a site): a suggestion
+    confirmed, an unmapped or wrongly linked record linked to the one typed or found."""
+    kind = _kind(request)
+    record = _landed(request, kind, request.field("customer"))
+    target = _landed(request, TARGETS[kind], request.field("company") or request.field("target"))
     with request.deciding() as con:
         decisions.set_link(
-            con, "customer", customer, company, made_by="operator",
-            note=request.field("note") or "confirmed in the inbox", decided_by=request.user,
+            con, kind, record, target, made_by="operator",
+            note=request.field("note") or "linked in the inbox", decided_by=request.user,
         )  # fmt: skip
-    request.notice(f"Linked customer {customer} to PSA company {company}; {NEXT_RUN}.")
-    return redirect("/suggestions")
+    request.notice(f"Linked {kind} {record} to PSA {TARGETS[kind]} {target}; {NEXT_RUN}.")
+    return redirect(_inside(request.field("back"), "/suggestions"))
+
+
+def unlink(request: Request) -> Response:
+    """An operator's "this record has no partner": no rule links it again."""
+    kind = _kind(request)
+    record = _landed(request, kind, request.field("customer"))
+    with request.deciding() as con:
+        decisions.unlink(
+            con, kind, record, note=request.field("note") or "unlinked in the inbox",
+            decided_by=request.user,
+        )  # fmt: skip
+    request.notice(f"Unlinked {kind} {record}: no rule links it again; {NEXT_RUN}.")
+    return redirect(_inside(request.field("back"), "/links"))
+
+
+def reset(request: Request) -> Response:
+    """Forget the decision for a record: the matching rules decide again."""
+    kind = _kind(request)
+    record = request.field("customer")
+    with request.deciding() as con:
+        forgotten = decisions.reset_link(con, kind, record)
+    request.notice(
+        f"The rules decide {kind} {record} again; {NEXT_RUN}."
+        if forgotten
+        else f"No decision for {kind} {record} to forget: the rules decide it already."
+    )
+    return redirect(_inside(request.field("back"), "/links"))
 
 
 def reject(request: Request) -> Response:
-    customer, company = _known(request, request.field("customer"), request.field("company"))
+    customer = _landed(request, "customer", request.field("customer"))
+    company = _landed(request, "company", request.field("company"))
     with request.deciding() as con:
         decisions.reject_suggestion(
             con, customer, company, by=request.user, note=request.field("note") or None
         )
     request.notice(f"Customer {customer} and PSA company {company} will not be suggested again.")
     return redirect("/suggestions")
+
+
+def links(request: Request) -> Response:
+    """Links that contradict the data (wrong links) and links whose target has gone
+    (broken links): every record involved, the finding and the fix; link to the right
+    record, say it has no partner, or let the rules decide."""
+    findings = request.rows(
+        "SELECT 'customer' AS kind, customer_number, customer_name, NULL AS parent_number, "
+        "claimed_company_id AS claimed_id, NULL::BIGINT AS parent_company_id, "
+        "finding_company_id, finding_code, finding, fix FROM marts.mapped_customers "
+        "WHERE finding_code IS NOT NULL UNION ALL "
+        "SELECT 'location', customer_number, customer_name, parent_customer_number, "
+        "claimed_site_id, company_id, finding_company_id, finding_code, finding, fix "
+        "FROM marts.mapped_locations WHERE finding_code IS NOT NULL "
+        "ORDER BY kind, finding_code, customer_number"
+    )
+    company_ids = [
+        c
+        for f in findings
+        for c in (f["finding_company_id"], f["parent_company_id"],
+                  f["claimed_id"] if f["kind"] == "customer" else None)
+        if c is not None
+    ]  # fmt: skip
+    companies = _by_key(request, "company_id", COMPANIES_OF, company_ids)
+    site_ids = [f["claimed_id"] for f in findings if f["kind"] == "location" and f["claimed_id"]]
+    sites = _by_key(request, "site_id", SITES_OF, site_ids)
+    others = request.rows(
+        "SELECT customer_number, customer_name, coalesce(claimed_company_id, company_id, "
+        "finding_company_id) AS on_company FROM marts.mapped_customers "
+        "WHERE coalesce(claimed_company_id, company_id, finding_company_id) "
+        "IN (SELECT unnest(?)) ORDER BY customer_number",
+        [sorted(companies)],
+    )
+    links_made = request.rows("SELECT * FROM sync.links WHERE kind IN ('customer', 'location')")
+    decided = {(row["kind"], row["source_key"]): row for row in links_made}
+    for f in findings:
+        f["records"] = _involved(f, companies, sites, others)
+        f["decision"] = decided.get((f["kind"], f["customer_number"]))
+        f["companies"] = [
+            r for r in f["records"] if r["what"] == "PSA company" and not r.get("deleted")
+        ]
+    broken = request.rows(
+        "SELECT kind, source_system, source_key, target_system, target_key, made_by, "
+        "broken_at, broken_reason FROM sync.links WHERE broken_at IS NOT NULL "
+        "ORDER BY kind, source_key"
+    )
+    return request.render("links.html", findings=findings, broken=broken)
+
+
+COMPANIES_OF = (
+    "SELECT company_id, identifier, company_name, is_deleted "
+    "FROM staging.stg_connectwise__companies WHERE company_id IN (SELECT unnest(?))"
+)
+SITES_OF = (
+    "SELECT s.site_id, s.site_name, s.company_id, c.company_name, c.identifier "
+    "FROM staging.stg_connectwise__sites AS s LEFT JOIN staging.stg_connectwise__companies "
+    "AS c USING (company_id) WHERE s.site_id IN (SELECT unnest(?))"
+)
+
+
+def _by_key(request: Request, key: str, sql: str, ids: list) -> dict:
+    return {row[key]: row for row in request.rows(sql, [sorted(set(ids))])} if ids else {}
+
+
+def _involved(finding: dict, companies: dict, sites: dict, others: list[dict]) -> list[dict]:
+    """Every record a wrong link is about: the ERP record (and a location's parent), the
+    PSA company or site it names, the company the finding points at, and any other ERP
+    customer on one of those companies."""
+
+    def company(company_id: int | None, role: str) -> dict | None:
+        if company_id is None:
+            return None
+        found = companies.get(company_id)
+        if found is None:
+            return {"what": "PSA company", "id": company_id, "label": "not in ConnectWise",
+                    "role": role, "deleted": True}  # fmt: skip
+        label = f'{found["identifier"]} "{found["company_name"]}"'
+        return {"what": "PSA company", "id": company_id, "label": label, "role": role,
+                "deleted": found["is_deleted"]}  # fmt: skip
+
+    kind = finding["kind"]
+    records = [{"what": f"ERP {kind}", "id": finding["customer_number"],
+                "label": finding["customer_name"], "role": "this record"}]  # fmt: skip
+    if kind == "location":
+        records.append({"what": "ERP customer", "id": finding["parent_number"], "label": "",
+                        "role": "its parent"})  # fmt: skip
+        if finding["claimed_id"] is not None:
+            site = sites.get(finding["claimed_id"])
+            records.append({
+                "what": "PSA site", "id": finding["claimed_id"], "role": "it is linked to",
+                "label": f'"{site["site_name"]}" of company {site["identifier"]} '
+                         f'"{site["company_name"]}"' if site else "not in ConnectWise",
+            })  # fmt: skip
+        records.append(company(finding["parent_company_id"], "its parent's company"))
+    else:
+        records.append(company(finding["claimed_id"], "it is linked to"))
+    if finding["finding_company_id"] not in (finding["claimed_id"], finding["parent_company_id"]):
+        records.append(company(finding["finding_company_id"], "the finding is about"))
+    ids = {r["id"] for r in records if r and r["what"] == "PSA company"}
+    records += [
+        {"what": "ERP customer", "id": o["customer_number"], "label": o["customer_name"],
+         "role": f"also on company {o['on_company']}"}
+        for o in others
+        if o["on_company"] in ids and o["customer_number"] != finding["customer_number"]
+    ]  # fmt: skip
+    return [r for r in records if r]
+
+
+SEARCH_LIMIT = 50
+
+
+def search(request: Request) -> Response:
+    """The PSA companies (for a location: sites) matching a name, number, phone or
+    postcode, to link the ERP record to the one chosen."""
+    kind = request.query.get("kind", "customer")
+    if kind not in decisions.KINDS:
+        raise HTTPError(400, f"Search for a customer or a location, not {kind!r}.")
+    number = _landed(request, kind, request.query.get("customer", ""))
+    (record,) = request.rows(
+        "SELECT customer_number, customer_name, address, city, zip, phone "
+        "FROM staging.stg_eautomate__customers WHERE customer_number = ?",
+        [number],
+    )
+    text = request.query.get("q", "").strip()
+    found = _search(request, kind, text) if text else []
+    return request.render(
+        "search.html", kind=kind, record=record, q=text, found=found, limit=SEARCH_LIMIT,
+        back=url("/search", kind=kind, customer=number, q=text), target=TARGETS[kind],
+    )  # fmt: skip
+
+
+def _search(request: Request, kind: str, text: str) -> list[dict]:
+    """Companies (or sites) whose name or first address line contains ``text``, whose
+    id, Company ID or account number it is, whose phone number holds its digits (four or
+    more), or whose postcode starts with it; live ones and name matches first."""
+    if kind == "customer":
+        records = (
+            "SELECT company_id AS id, identifier, account_number, company_name AS name, "
+            "address_line1, city, zip, phone_number, status, is_deleted "
+            "FROM staging.stg_connectwise__companies"
+        )
+    else:
+        records = (
+            "SELECT s.site_id AS id, c.identifier, c.account_number, "
+            "c.company_name || ': ' || s.site_name AS name, s.address_line1, s.city, s.zip, "
+            "s.phone_number, CASE WHEN s.is_inactive THEN 'inactive' END AS status, "
+            "coalesce(c.is_deleted, false) AS is_deleted FROM staging.stg_connectwise__sites "
+            "AS s LEFT JOIN staging.stg_connectwise__companies AS c USING (company_id)"
+        )
+    return request.rows(
+        f"SELECT * FROM ({records}) WHERE name ILIKE '%' || $text || '%' "
+        "OR address_line1 ILIKE '%' || $text || '%' OR CAST(id AS VARCHAR) = $text "
+        "OR upper(identifier) = upper($text) OR upper(account_number) = upper($text) "
+        "OR (length($digits) >= 4 AND regexp_replace(coalesce(phone_number, ''), '[^0-9]', "
+        "'', 'g') LIKE '%' || $digits || '%') "
+        "OR (length($postcode) >= 3 AND replace(upper(coalesce(zip, '')), ' ', '') "
+        "LIKE $postcode || '%') "
+        f"ORDER BY is_deleted, name NOT ILIKE '%' || $text || '%', name LIMIT {SEARCH_LIMIT}",
+        {
+            "text": text,
+            "digits": "".join(ch for ch in text if ch.isdigit()),
+            "postcode": text.replace(" ", "").upper(),
+        },
+    )
 
 
 def exclusions(request: Request) -> Response:
@@ -116,11 +340,7 @@ def exclusions(request: Request) -> Response:
 
 
 def exclude(request: Request) -> Response:
-    customer = request.field("customer")
-    if not customer or not request.rows(
-        "SELECT 1 FROM marts.mapped_customers WHERE customer_number = ?", [customer]
-    ):
-        raise HTTPError(404, f"No ERP customer {customer!r} in the last customer-sync.")
+    customer = _landed(request, "customer", request.field("customer"))
     reason = request.field("reason")
     if not reason:
         raise HTTPError(400, "Say why the customer is left out, for the next person.")
@@ -173,11 +393,23 @@ def errors(request: Request) -> Response:
 
 
 def error(request: Request, error_id: str) -> Response:
-    """One failure in full: when it was first and last seen, how often, and reported."""
+    """One failure in full: when it was first and last seen, how often, and reported; and
+    every record that waits on it (the e-mail names the first few)."""
     found = request.rows("SELECT * FROM sync.errors WHERE error_id = ?", [error_id])
     if not found:
         raise HTTPError(404, f"No failure {error_id}.")
-    return request.render("error.html", e=found[0])
+    e = found[0]
+    held: list[dict] = []
+    for source in waiting_records.SOURCES:
+        if source.flow != e["flow"]:
+            continue
+        cause = (e["system"], e["entity"], e["record_id"])
+        try:
+            held = [r for r in waiting_records.read(request.rows, source, cause)
+                    if r["code"] == e["code"]]  # fmt: skip
+        except NotBuilt:  # its models were dropped or not built since
+            held = []
+    return request.render("error.html", e=e, held=held)
 
 
 def conflicts(request: Request) -> Response:
@@ -192,7 +424,8 @@ def conflicts(request: Request) -> Response:
     groups: dict[tuple, list] = {}
     for row in rows:
         groups.setdefault((row["kind"], row["source_key"], row["target_key"]), []).append(row)
-    return request.render("conflicts.html", groups=groups)
+    owners = request.app.settings.flows.customer_sync.field_owners
+    return request.render("conflicts.html", groups=groups, owners=owners)
 
 
 def resolve(request: Request) -> Response:
@@ -235,9 +468,7 @@ def login_form(request: Request) -> Response:
 
 
 def login(request: Request) -> Response:
-    target = request.field("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"  # only back into the inbox
+    target = _inside(request.field("next", "/"), "/")
     if request.app.sign_in(request, request.field("user"), request.field("password")):
         return redirect(target)
     return request.render(
@@ -251,14 +482,47 @@ def logout(request: Request) -> Response:
     return redirect(url("/login") if request.app.config.users else "/")
 
 
+def waiting(request: Request) -> Response:
+    """Every record a flow holds back (tickets, agreement invoices, sales orders, phone
+    calls), under the failure it waits on, grouped as the failure report groups them:
+    by owner, then code; each cause with its fix and its page."""
+    chosen = request.query.get("flow", "")
+    if chosen and chosen not in waiting_records.FLOWS:
+        raise HTTPError(404, f"No flow {chosen!r} holds records back.")
+    flows = []
+    for source in waiting_records.SOURCES:
+        if chosen and source.flow != chosen:
+            continue
+        try:
+            records = waiting_records.read(request.rows, source)
+        except NotBuilt:
+            flows.append({"source": source, "built": False, "count": 0, "groups": []})
+            continue
+        groups = [
+            (owner, code, codes.title(code), causes)
+            for owner, code, causes in report.by_owner_and_code(
+                waiting_records.causes(source, records)
+            )
+        ]
+        count = len({row["record_id"] for row in records})
+        flows.append({"source": source, "built": True, "count": count, "groups": groups})
+    return request.render("waiting.html", flows=flows, chosen=chosen)
+
+
 ROUTES = [
     ("GET", "/", today),
     ("GET", "/suggestions", suggestions),
     ("POST", "/suggestions/link", link),
     ("POST", "/suggestions/reject", reject),
+    ("GET", "/links", links),
+    ("POST", "/links/set", link),
+    ("POST", "/links/unlink", unlink),
+    ("POST", "/links/reset", reset),
+    ("GET", "/search", search),
     ("GET", "/exclusions", exclusions),
     ("POST", "/exclusions/add", exclude),
     ("POST", "/exclusions/remove", include),
+    ("GET", "/waiting", waiting),
     ("GET", "/errors", errors),
     ("GET", "/errors/(?P<error_id>[0-9a-f]{1,64})", error),
     ("GET", "/conflicts", conflicts),

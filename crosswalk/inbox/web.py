@@ -1,9 +1,10 @@
 """The inbox's WSGI application: requests, sessions, authentication, CSRF, routing and
 rendering. The pages themselves are in ``crosswalk.inbox.pages``.
 
-Every request opens the warehouse, reads or decides, and closes it: a flow run needs the
-file to itself (DuckDB: one writer process), so the inbox never holds it between requests
-and says "busy" while a run has it.
+Every request opens the warehouse (one read-only connection for its reads, a transaction
+for a decision) and closes it before it answers: a flow run needs the file to itself
+(DuckDB: one writer process), so the inbox never holds it between requests and says "busy"
+while a run has it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import duckdb
 import jinja2
 
 from crosswalk.inbox.auth import Sessions, verify_password
-from crosswalk.warehouse import Warehouse
+from crosswalk.warehouse import Warehouse, rows
 
 if TYPE_CHECKING:
     from crosswalk.config import Settings
@@ -78,6 +79,8 @@ class Request:
     form: dict[str, list[str]]
     session: dict
     user: str | None = None
+    # One read-only connection for the request's reads, closed when it is answered.
+    _reading: duckdb.DuckDBPyConnection | None = None
 
     def field(self, name: str, default: str = "") -> str:
         values = self.form.get(name)
@@ -87,20 +90,27 @@ class Request:
         """Said once, on the next page shown."""
         self.session["notice"] = message
 
-    def rows(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
-        if not self.app.warehouse.path.exists():
-            raise NotBuilt(f"no warehouse at {self.app.warehouse.path}")
-        with self.app.warehouse.connect(read_only=True) as con:
-            try:
-                cursor = con.execute(sql, params or [])
-            except duckdb.CatalogException as exc:
-                raise NotBuilt(str(exc).splitlines()[0]) from None
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    def rows(self, sql: str, params: list | dict | None = None) -> list[dict[str, Any]]:
+        if self._reading is None:
+            if not self.app.warehouse.path.exists():
+                raise NotBuilt(f"no warehouse at {self.app.warehouse.path}")
+            self._reading = duckdb.connect(str(self.app.warehouse.path), read_only=True)
+        try:
+            return rows(self._reading, sql, params or [])
+        except duckdb.CatalogException as exc:
+            raise NotBuilt(str(exc).splitlines()[0]) from None
+
+    def done_reading(self) -> None:
+        if self._reading is not None:
+            self._reading.close()
+            self._reading = None
 
     @contextmanager
     def deciding(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A transaction for a decision through ``crosswalk.decisions`` (the CLI's path)."""
+        """A transaction for a decision through ``crosswalk.decisions`` (the CLI's path);
+        the request's reading connection is closed first (DuckDB: one configuration per
+        file in a process)."""
+        self.done_reading()
         self.app.warehouse.migrate()
         with self.app.warehouse.transaction() as con:
             yield con
@@ -164,6 +174,8 @@ class Inbox:
                 "problem.html", status=503, title="The warehouse is busy",
                 message=f"A flow is running and holds the warehouse; reload in a moment. ({exc})",
             )  # fmt: skip
+        finally:
+            request.done_reading()  # a run may need the file: never held between requests
         cookie = SimpleCookie()
         cookie[COOKIE] = self.sessions.dump(request.session)
         morsel = cookie[COOKIE]

@@ -213,7 +213,8 @@ class CustomerPush:
         self._count("updated", sent)
 
     def update_erp(self, number: str, changed: list[dict]) -> None:
-        """Values an operator took from the PSA (or typed) go into the ERP customer."""
+        """Values an operator took from the PSA (or typed), and those of fields the PSA
+        owns (field_owners), go into the ERP customer."""
         changes = {ERP_FIELDS[r["field"]]: r["to_erp"] for r in changed if r["field"] in ERP_FIELDS}
         lines = {r["field"]: r["to_erp"] for r in changed if r["field"].startswith("address_")}
         if lines:
@@ -233,7 +234,10 @@ class CustomerPush:
                 "eautomate", entity(changed[0]), number, "erp-update-rejected",
                 f"e-automate refused the value chosen for {label(changed[0])} (from "
                 f"{partner(changed[0])}): {exc.message}",
-                "Resolve the conflict again with a value e-automate accepts.",
+                "Resolve the conflict again with a value e-automate accepts."
+                if any(r["action"] == "resolved" for r in changed)
+                else "Correct the value in ConnectWise, which owns the field (field_owners), "
+                "to one e-automate accepts; the next run sends it again.",
                 label=label(changed[0]), url=self.url(changed[0]),
             )  # fmt: skip
 
@@ -248,7 +252,9 @@ class CustomerPush:
         """Both sides now hold these values: stamp them, and settle resolved conflicts."""
         now = datetime.now(UTC)
         for r in changed:
-            value = r["chosen_key"] if r["action"] == "resolved" else r["erp_key"]
+            value = {"resolved": r["chosen_key"], "to-erp": r["psa_key"]}.get(
+                r["action"], r["erp_key"]
+            )
             con.execute(
                 "INSERT OR REPLACE INTO sync.field_base VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [r["link_kind"], r["customer_number"], r["field"], r["target_key"], value, now,

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from crosswalk.cli import app
 from crosswalk.config import load_settings
 from crosswalk.errors import list_errors
-from crosswalk.warehouse import Warehouse
+from crosswalk.inbox import waiting as inbox_waiting
+from crosswalk.warehouse import Warehouse, rows
 from flows import FLOWS
 
 runner = CliRunner()
@@ -148,6 +149,7 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
     # The next steps: how to call crosswalk, and the credentials the emulated systems accept.
     assert "export CROSSWALK_CW_PUBLIC_KEY=demo-public CROSSWALK_CW_PRIVATE_KEY=" in result.output
     assert re.search(r"\S*crosswalk run all --config \S+crosswalk\.toml", result.output)
+    assert re.search(r"inbox: +\S*crosswalk inbox --config \S+\n +then open http://", result.output)
 
     status = runner.invoke(
         app,
@@ -180,6 +182,17 @@ def test_demo_runs_every_flow_and_status_reports_them(prefect_server, tmp_path):
     assert "carry account code" in shown.output
     assert "Add account code" in shown.output
     assert "1 of at most 3" in shown.output  # the demo's one report listed it
+
+    # The inbox's Waiting page finds, for every record a flow holds back, the failure the
+    # flow's run recorded for its cause (so the record shows that failure's fix and page).
+    with Warehouse(load_settings(config).warehouse.path).connect(read_only=True) as con:
+        held = {
+            source.flow: inbox_waiting.read(lambda sql, params: rows(con, sql, params), source)
+            for source in inbox_waiting.SOURCES
+        }
+    assert held["charge-import"], "the demo's calls wait for account codes"
+    for flow, records in held.items():
+        assert [r["record"] for r in records if r["error_id"] is None] == [], flow
 
 
 @pytest.mark.flow

@@ -214,6 +214,31 @@ def test_a_conflict_waits_for_an_operator_then_goes_through_once(world, folder, 
     assert quiet.planned == [] and pushes_found(quiet) == []
 
 
+def test_a_field_owned_for_good_goes_its_way_without_a_conflict(world, folder, apis):
+    """field_owners: the PSA owns one customer's phone (its value goes into the ERP); the
+    ERP owns every website (both changed: the ERP's goes to the PSA, no conflict)."""
+    cw, ea = apis
+    psa_owned, erp_owned = linked(folder, 2, offset=2, order="DESC")
+    cw.patch(COMPANIES, company_of(folder, psa_owned), {"phoneNumber": "(727) 555-3333"})
+    ea.save_customer(erp_owned, {"WebSite": "https://erp-owned.example.com"})
+    cw.patch(COMPANIES, company_of(folder, erp_owned), {"website": "https://psa-side.example.com"})
+    owners = (
+        "[flows.customer_sync]\nfield_owners = "
+        f'{{ website = "erp", "{psa_owned}" = {{ phone = "psa" }} }}\n'
+    )
+
+    run = sync(world, folder, owners)
+    assert [(w[0], w[1], w[2]) for w in writes(run)] == sorted([
+        ("eautomate", "update-customer", f"customer {psa_owned}"),
+        ("connectwise", "update-company", f"company {company_of(folder, erp_owned)}"),
+    ])  # fmt: skip
+    assert ea.customer(psa_owned)["Phone1"] == "(727) 555-3333"
+    website = cw.get(COMPANIES, company_of(folder, erp_owned))["website"]
+    assert "erp-owned.example.com" in website
+    assert pushes_found(run) == []
+    assert sync(world, folder, owners).planned == []
+
+
 def test_excluded_customers_and_switched_off_fields_are_left_alone(world, folder, apis):
     cw, ea = apis
     numbers = linked(folder, 3, offset=5)

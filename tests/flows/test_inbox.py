@@ -7,7 +7,7 @@ import io
 import os
 import re
 from http.cookies import SimpleCookie
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -195,6 +195,65 @@ def test_errors_filter_by_flow_owner_code_and_status(browser, built):
     error_id = re.search(r'href="/errors/([0-9a-f]+)"', page)[1]
     status, _, page = browser.get(f"/errors/{error_id}")
     assert status == 200 and "first_seen_at" in page
+
+
+def test_wrong_links_name_every_record_and_can_be_unlinked_and_reset(browser, built):
+    findings = query(built, "SELECT customer_number, finding_code, finding FROM marts."
+                     "mapped_customers WHERE finding_code IS NOT NULL ORDER BY 1")  # fmt: skip
+    assert findings, "the small world has wrong links"
+    _, _, page = browser.get("/links")
+    for number, code, finding in findings:
+        block = page.split(f'id="customer-{html.escape(number)}"', 1)[1].split("</div>", 1)[0]
+        block = html.unescape(block)
+        assert finding in block and code in block
+        if code == "company-claimed-twice":  # the other customer is named, and listed
+            assert "another customer" not in finding
+            assert block.count("ERP customer ") >= 1 and "also on company" in block
+    number = findings[0][0]
+    status, headers, _ = browser.post("/links/unlink", {"customer": number, "back": "/links"})
+    assert (status, headers["Location"]) == (303, "/links")
+    assert query(built, "SELECT target_key, made_by, decided_by FROM sync.links WHERE "
+                 "kind = 'customer' AND source_key = ?", [number]) == [
+        ("", "operator", browser.app.local_user)]  # fmt: skip
+    _, _, page = browser.get("/links")
+    assert "no partner" in page and "Let the rules decide" in page
+    browser.post("/links/reset", {"customer": number})
+    assert query(built, "SELECT count(*) FROM sync.links WHERE kind = 'customer' "
+                 "AND source_key = ?", [number]) == [(0,)]  # fmt: skip
+
+
+def test_search_finds_companies_by_name_number_phone_and_postcode_and_links_one(browser, built):
+    (customer,) = query(built, "SELECT customer_number FROM marts.unmapped_customers WHERE "
+                        "customer_name <> ? ORDER BY 1 DESC LIMIT 1", [SCRIPT])[0]  # fmt: skip
+    company, identifier, name, phone, postcode = query(built, (
+        "SELECT company_id, identifier, company_name, phone_number, zip FROM "
+        "staging.stg_connectwise__companies WHERE NOT is_deleted AND phone_number IS NOT NULL "
+        "AND length(zip) >= 5 QUALIFY count(*) OVER (PARTITION BY zip) < 10 "
+        "ORDER BY company_id LIMIT 1"))[0]  # fmt: skip
+    found = r'name="target" value="(\d+)"'
+    for text in (name, identifier, phone, postcode, str(company)):
+        status, _, page = browser.get(f"/search?customer={customer}&q={quote(text)}")
+        assert status == 200 and str(company) in re.findall(found, page), text
+    _, _, page = browser.get("/search?customer=" + customer + "&q=zzzz-nothing-like-it")
+    assert re.findall(found, page) == []
+    browser.get(f"/search?customer={customer}&q={quote(identifier)}")
+    back = f"/search?customer={customer}"
+    form = {"customer": customer, "target": str(company), "back": back}
+    status, headers, _ = browser.post("/links/set", form)
+    assert (status, headers["Location"]) == (303, back)
+    decided = query(built, "SELECT target_key, decided_by FROM sync.links WHERE "
+                    "kind = 'customer' AND source_key = ?", [customer])  # fmt: skip
+    assert decided == [(str(company), browser.app.local_user)]
+    browser.get(back)
+    assert browser.post("/links/set", {"customer": customer, "target": "999999999"})[0] == 404
+
+
+def test_waiting_records_before_a_flow_ran_say_how_to_run_it(browser):
+    status, _, page = browser.get("/waiting")
+    assert status == 200
+    for flow in ("agreement-sync", "service-sync", "sales-order-sync", "charge-import"):
+        assert f"crosswalk run {flow}</code> builds what this reads" in page
+    assert browser.get("/waiting?flow=nope")[0] == 404
 
 
 def test_non_loopback_without_authentication_refuses_to_start(built):

@@ -45,6 +45,22 @@ def test_every_bad_key_is_named_in_one_error():
     assert "extract.overlap_minutes:" in message
 
 
+def test_field_owners_for_all_or_one_customer_and_a_wrong_one_is_named():
+    def owners(value):
+        raw = {**MINIMAL, "flows": {"customer_sync": {"field_owners": value}}}
+        return parse_settings(raw).flows.customer_sync.field_owners
+
+    assert owners({"website": "psa", "C1001": {"address": "erp"}}) == {
+        "website": "psa", "C1001": {"address_line1": "erp", "address_line2": "erp"}}  # fmt: skip
+    for value, named in (
+        ({"webiste": "psa"}, "field_owners.webiste: not a field"),
+        ({"website": {"phone": "psa"}}, "field_owners.website: a field's owner is erp or psa"),
+        ({"website": "both"}, "flows.customer_sync.field_owners.website"),
+    ):
+        with pytest.raises(ConfigError, match=named):
+            owners(value)
+
+
 def test_missing_required_key_is_named():
     raw = {"systems": {"connect": {"base_url": "http://127.0.0.1:8703/"}}}
     with pytest.raises(ConfigError, match=r"systems\.connect\.api_key: required key is missing"):

@@ -46,7 +46,8 @@ def test_groups_follow_owner_then_code_then_record():
         row("6" * 16, owner="psa-data", code="wrong-link", label="company X"),
     ]
     groups = [
-        (owner, code, [r.label for r in group]) for owner, code, group in render._groups(rows)
+        (owner, code, [r.label for r in group])
+        for owner, code, group in render.by_owner_and_code(rows)
     ]
     assert groups == [
         ("PSA data (ConnectWise Manage)", "wrong-link", ["company X"]),

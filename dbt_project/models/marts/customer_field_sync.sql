@@ -5,12 +5,17 @@
 --             drifted from the base on its own: the ERP is master);
 --   conflict  both changed since the base, to different values: nothing is sent until an
 --             operator picks one (crosswalk conflicts resolve);
---   resolved  an operator picked a value: it goes to whichever side does not hold it.
+--   resolved  an operator picked a value: it goes to whichever side does not hold it;
+--   to-erp    the PSA owns the field (flows.customer_sync.field_owners): its value goes
+--             into the ERP. A field the ERP owns there always goes to the PSA, never a
+--             conflict. An owner named for a customer (or location) wins over one for all;
+--             a parent's is its locations' too.
 -- Excluded records and fields switched off (flows.customer_sync.skip_fields) have no row.
 -- A value longer than the PSA field is compared and sent cut to the limit, and flagged.
 
 {%- set sync = var('customer_sync', {}) %}
 {%- set skipped = sync.get('skip_fields') or [] %}
+{%- set owners = sync.get('field_owners') or {} %}
 {%- set fields = [
     ('name', 'name', 'name', 50, 'customer_name', 'company_name', 'site_name'),
     ('address_line1', 'addressLine1', 'addressLine1', 50, 'address_line1', 'address_line1', 'address_line1'),
@@ -115,7 +120,28 @@ compared as (
             when fields.field in ('phone', 'fax') then {{ field_key('phone', 'chosen_value') }}
             when fields.field = 'website' then {{ field_key('website', 'chosen_value') }}
             else {{ field_key('name', 'chosen_value') }}
-        end as chosen_key
+        end as chosen_key,
+        {%- if not owners %}
+        cast(null as varchar) as field_owner
+        {%- else %}
+        case
+        {%- for number, by_field in owners.items() if by_field is mapping %}
+        {%- for field, owner in by_field.items() %}
+            when fields.customer_number = {{ quoted(number) }} and fields.field = {{ quoted(field) }}
+                then {{ quoted(owner) }}
+        {%- endfor %}
+        {%- endfor %}
+        {%- for number, by_field in owners.items() if by_field is mapping %}
+        {%- for field, owner in by_field.items() %}
+            when fields.parent_customer_number = {{ quoted(number) }}
+                and fields.field = {{ quoted(field) }} then {{ quoted(owner) }}
+        {%- endfor %}
+        {%- endfor %}
+        {%- for field, owner in owners.items() if owner is string %}
+            when fields.field = {{ quoted(field) }} then {{ quoted(owner) }}
+        {%- endfor %}
+        end as field_owner
+        {%- endif %}
     from fields
     left join {{ ref('stg_sync__field_base') }} as base
         on fields.link_kind = base.link_kind
@@ -134,6 +160,8 @@ decided as (
         case
             when erp_key = psa_key then 'in-sync'
             when resolution is not null then 'resolved'
+            when field_owner = 'psa' then 'to-erp'
+            when field_owner = 'erp' then 'to-psa'
             when base_value is null then 'to-psa'
             when erp_key <> base_value and psa_key <> base_value then 'conflict'
             else 'to-psa'
@@ -163,6 +191,7 @@ final as (
         resolution,
         chosen_value,
         chosen_key,
+        field_owner,
         action,
         case
             when action = 'to-psa' then coalesce(erp_sent, '')
@@ -170,6 +199,7 @@ final as (
                 then coalesce(chosen_value, '')
         end as to_psa,
         case
+            when action = 'to-erp' then coalesce(psa_value, '')
             when action = 'resolved' and erp_key <> chosen_key
                 then coalesce(chosen_value, '')
         end as to_erp
