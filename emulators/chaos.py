@@ -25,6 +25,7 @@ amplification: the writes of the killed run and its re-run over the clean run's 
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import random
@@ -80,46 +81,25 @@ class Chaotic:
     push: Callable[[Any], None] | None = None
 
 
-def _customer_push(run) -> None:
-    from crosswalk.connectwise import ConnectWise
-    from crosswalk.eautomate import EAutomate
-    from crosswalk.pipeline import open_apis
-    from flows.customer_sync.push import push_customers
-
-    apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
-    push_customers.fn(run, apis["connectwise"], apis["eautomate"])
+def _step(name: str) -> Any:
+    """A push task by ``module:name``, imported when it runs (after Prefect is set up)."""
+    module, task = name.split(":")
+    return getattr(importlib.import_module(module), task)
 
 
-def _agreement_push(run) -> None:
-    from crosswalk.connectwise import ConnectWise
-    from crosswalk.eautomate import EAutomate
-    from crosswalk.pipeline import open_apis
-    from flows.agreement_sync.push import push_agreements
+def _psa_and_erp(*steps: str) -> Callable[[Any], None]:
+    """Push steps that write to ConnectWise and e-automate: ``task(run, cw, ea)``."""
 
-    apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
-    push_agreements.fn(run, apis["connectwise"], apis["eautomate"])
+    def push(run) -> None:
+        from crosswalk.connectwise import ConnectWise
+        from crosswalk.eautomate import EAutomate
+        from crosswalk.pipeline import open_apis
 
+        apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
+        for step in steps:
+            _step(step).fn(run, apis["connectwise"], apis["eautomate"])
 
-def _service_push(run) -> None:
-    from crosswalk.connectwise import ConnectWise
-    from crosswalk.eautomate import EAutomate
-    from crosswalk.pipeline import open_apis
-    from flows.service_sync.push import push_tickets
-    from flows.service_sync.to_psa import push_calls_to_psa
-
-    apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
-    push_calls_to_psa.fn(run, apis["connectwise"], apis["eautomate"])
-    push_tickets.fn(run, apis["connectwise"], apis["eautomate"])
-
-
-def _sales_order_push(run) -> None:
-    from crosswalk.connectwise import ConnectWise
-    from crosswalk.eautomate import EAutomate
-    from crosswalk.pipeline import open_apis
-    from flows.sales_order_sync.push import push_sales_orders
-
-    apis = open_apis(run, {"connectwise": ConnectWise, "eautomate": EAutomate})
-    push_sales_orders.fn(run, apis["connectwise"], apis["eautomate"])
+    return push
 
 
 def _charge_push(run) -> None:
@@ -169,7 +149,7 @@ FLOWS: dict[str, Chaotic] = {
                 PROPERTIES,
             ),
             mapped=False,
-            push=_customer_push,
+            push=_psa_and_erp("flows.customer_sync.push:push_customers"),
         ),
         Chaotic(
             "agreement-sync",
@@ -187,7 +167,7 @@ FLOWS: dict[str, Chaotic] = {
                 Kept("ConnectWise agreements", "SELECT id, doc FROM connectwise.agreements"),
                 PROPERTIES,
             ),
-            push=_agreement_push,
+            push=_psa_and_erp("flows.agreement_sync.push:push_agreements"),
         ),
         Chaotic(
             "service-sync",
@@ -206,7 +186,10 @@ FLOWS: dict[str, Chaotic] = {
                 ),
             ),
             config='[flows.service_sync.to_psa]\ncall_types = ["DISPATCH", "METER"]\n',
-            push=_service_push,
+            push=_psa_and_erp(
+                "flows.service_sync.to_psa:push_calls_to_psa",
+                "flows.service_sync.push:push_tickets",
+            ),
         ),
         Chaotic(
             "sales-order-sync",
@@ -222,7 +205,7 @@ FLOWS: dict[str, Chaotic] = {
                 Kept("e-automate items", "SELECT item, doc FROM eautomate.items"),
                 Kept("ConnectWise sales orders", "SELECT id, doc FROM connectwise.sales_orders"),
             ),
-            push=_sales_order_push,
+            push=_psa_and_erp("flows.sales_order_sync.push:push_sales_orders"),
         ),
         Chaotic(
             "charge-import",

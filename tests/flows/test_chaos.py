@@ -6,8 +6,11 @@ the same start, the push stopped at five step boundaries in turn (before the int
 between intent and request, between request and outcome, after the outcome, and one at
 random), each stop a run of its own, then pushed to its end. The systems must then hold
 what the clean push left, by natural key: nothing duplicated, missing or extra. A whole
-run of the flow after that writes nothing. The stops are the write path's chaos hook
-raising in this process; the benchmark kills whole ``crosswalk run`` processes instead.
+run of the flow after that (extract, build, push) writes nothing. The stops are the write
+path's chaos hook raising in this process, and the pushes of a series share the models
+built before it, so a push re-sends what an earlier one of the series sent: the write
+amplification of a crash and its re-run is the benchmark's to measure, with whole
+``crosswalk run`` processes SIGKILLed.
 """
 
 import random
@@ -76,9 +79,6 @@ def test_a_push_stopped_at_every_step_boundary_ends_as_a_clean_one(bench, creden
     found = bench.held(chaotic).against(clean)
     assert point.killed, f"{name}: a push ended before its stop"
     assert (found.duplicates, found.missing, found.extra) == (0, 0, 0), found.kinds
-    # Each stopped push re-sends at most what the models built before it still ask for,
-    # and that is at most the one write it was making when it stopped.
-    assert point.writes <= clean_writes + len(kills)
 
     again = flow(config=str(config))
     assert again.status == "completed", again.message
