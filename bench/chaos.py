@@ -83,7 +83,7 @@ def chaos(bench, chaotic, pristine: Path, args) -> list:
             seen = result.found
             print(f"  {i + 1}. {result.where}: killed {result.killed}, {result.writes} writes "
                   f"in {result.reruns + 1} runs, last run {result.last_writes}; dup "
-                  f"{seen.duplicates} missing {seen.missing} extra {seen.extra} {seen.kinds} "
+                  f"{seen.duplicates} missing {seen.missing} extra {seen.extra} {seen.samples} "
                   f"{dict(result.undeclared)}")  # fmt: skip
         elif (i + 1) % 10 == 0:
             print(f"  {i + 1} points, {time.perf_counter() - began:.0f} s")

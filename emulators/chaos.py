@@ -284,10 +284,13 @@ class Held:
             for (key, _), n in rows.items():
                 clean_keys[key] += n
             found.duplicates += sum(max(0, n - max(clean_keys[k], 1)) for k, n in keys.items())
-            found.missing += sum((rows - mine).values())
-            found.extra += sum((mine - rows).values())
-            if (rows - mine) or (mine - rows):
+            missing, extra = rows - mine, mine - rows
+            found.missing += sum(missing.values())
+            found.extra += sum(extra.values())
+            if missing or extra:
                 found.kinds.append(name)
+                found.samples += [(name, "clean", *row) for row in sorted(missing)[:2]]
+                found.samples += [(name, "here", *row) for row in sorted(extra)[:2]]
         return found
 
 
@@ -297,6 +300,8 @@ class Found:
     missing: int = 0
     extra: int = 0
     kinds: list[str] = field(default_factory=list)
+    # A few of the records that differ: (kind, "clean" or "here", key, record).
+    samples: list[tuple[str, ...]] = field(default_factory=list)
 
 
 @dataclass
@@ -352,7 +357,7 @@ class Bench:
     def prepare(self, chaotic: Chaotic, pristine: Path) -> None:
         """From the ``pristine`` world and no warehouse: map customers when the flow needs
         them, then keep the world and the warehouse as the flow's start."""
-        self.running.store.restore(pristine)
+        self.running.restore(pristine)
         for path in (self.warehouse, Path(f"{self.warehouse}.wal")):
             path.unlink(missing_ok=True)
         if chaotic.mapped:
@@ -369,7 +374,7 @@ class Bench:
             shutil.copyfile(self.warehouse, self.data / "start-warehouse.duckdb")
 
     def restore(self) -> None:
-        self.running.store.restore(self.data / "start.duckdb")
+        self.running.restore(self.data / "start.duckdb")
         for path in (self.warehouse, Path(f"{self.warehouse}.wal")):
             path.unlink(missing_ok=True)
         kept = self.data / "start-warehouse.duckdb"
