@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pytest
 
+from crosswalk import pushing
 from crosswalk.config import load_settings
 from crosswalk.errors import data_failure
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.pipeline import Run
-from crosswalk import pushing
 from crosswalk.pushing import BOUNDARIES, Chaos, Pusher, Write
 from schemas import connectwise
 
