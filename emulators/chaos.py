@@ -45,9 +45,10 @@ from typing import Any
 from crosswalk.pushing import BOUNDARIES, KILL_AT
 from emulators import serve
 
-# Fields the systems' clocks set on every write: not what a flow decides, so not compared.
+# Fields a system sets on every write (its clock, the ids of contract lines saved again):
+# not what a flow decides, so not compared.
 VOLATILE = frozenset(
-    {"_info", "LastUpdate", "CreateDate", "updated_at", "created_at", "dateEntered"}
+    {"_info", "LastUpdate", "CreateDate", "updated_at", "created_at", "dateEntered", "DetailID"}
 )
 # e-automate POSTs every operation; these are the ones that change something.
 ERP_WRITES = ("add", "save", "set", "renew", "terminate")
