@@ -2,14 +2,14 @@
 
 One small world for the module. Per flow that writes (``emulators.chaos.FLOWS``): a plan run
 lands the flow's records and builds its models; from there a clean push, and then, from
-the same start, the push stopped at five step boundaries in turn (before the intent,
-between intent and request, between request and outcome, after the outcome, and one at
-random), each stop a run of its own, then pushed to its end. The systems must then hold
-what the clean push left, by natural key: nothing duplicated, missing or extra. A whole
-run of the flow after that (extract, build, push) writes nothing. The stops are the write
-path's chaos hook raising in this process, and the pushes of a series share the models
-built before it, so a push re-sends what an earlier one of the series sent: the write
-amplification of a crash and its re-run is the benchmark's to measure, with whole
+the same start, the push stopped at five step boundaries in turn (one at random, then
+before the intent, between intent and request, between request and outcome and after the
+outcome of a push's first write), each stop a run of its own, then pushed to its end. The
+systems must then hold what the clean push left, by natural key: nothing duplicated, missing
+or extra. A whole run of the flow after that (extract, build, push) writes nothing. The stops
+are the write path's chaos hook raising in this process, and the pushes of a series share
+the models built before it, so a push re-sends what an earlier one of the series sent: the
+write amplification of a crash and its re-run is the benchmark's to measure, with whole
 ``crosswalk run`` processes SIGKILLed.
 """
 
