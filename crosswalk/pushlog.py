@@ -7,8 +7,14 @@ An intent without an outcome is a write whose result is not known: the run stopp
 between the call and the record, or the call's answer was lost (:meth:`PushLog.pending`).
 ``finish``'s ``also`` writes what the outcome means (lines now charged, a link) in the
 same transaction as the outcome, so the two never disagree. A push step holds one
-warehouse connection for its duration and each record is its own transaction on it:
-committed before the next call is sent.
+warehouse connection for its duration.
+
+A commit waits for the disk (an fsync of DuckDB's write-ahead log, several milliseconds),
+so a write pays for one, not three: an intent is committed before its call is sent, and
+with it whatever came before it (the previous write's outcome, its settled intents and
+what they mean), which stays open until then. The step's end commits the last of them. A
+crash before that commit loses at most the outcome of the one write in flight: the next
+run settles it as it settles any intent without an outcome.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,23 +55,48 @@ class PushLog:
         self.con = con
         self.run_id = run_id
         self.flow = flow
+        self._open = False  # a transaction holding what is not yet committed
 
     @classmethod
     @contextmanager
     def open(cls, warehouse: Warehouse, run_id: str, flow: str) -> Iterator[PushLog]:
         with warehouse.connect() as con:
-            yield cls(con, run_id, flow)
+            log = cls(con, run_id, flow)
+            try:
+                yield log
+            except BaseException:
+                with suppress(duckdb.Error):  # what the step's own error spoiled is lost
+                    log.commit()
+                raise
+            log.commit()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One transaction on the log's connection; an exception rolls it back."""
-        self.con.execute("BEGIN TRANSACTION")
+    def transaction(self, commit: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The log's transaction (begun if none is open); committed at the end unless
+        ``commit`` is false, when it stays open for the next intent to commit. An exception
+        rolls it back, with what it held."""
+        if not self._open:
+            self.con.execute("BEGIN TRANSACTION")
+            self._open = True
         try:
             yield self.con
         except BaseException:
+            self._open = False
             self.con.execute("ROLLBACK")
             raise
-        self.con.execute("COMMIT")
+        if commit:
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit what is open; a transaction a failed statement spoiled is rolled back."""
+        if not self._open:
+            return
+        self._open = False
+        try:
+            self.con.execute("COMMIT")
+        except duckdb.Error:
+            self.con.execute("ROLLBACK")
+            raise
 
     def intend(self, system: str, action: str, target_key: str, payload: Any = None) -> str:
         """Record that ``action`` on ``target_key`` is about to be sent; returns its id."""
@@ -88,8 +119,8 @@ class PushLog:
         also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     ) -> None:
         """The outcome (``done``, ``adopted``, ``failed``, ``not-applied``) and what it
-        means, in one transaction."""
-        with self.transaction() as con:
+        means, in one transaction, committed with the next intent or at the step's end."""
+        with self.transaction(commit=False) as con:
             if also is not None:
                 also(con)
             con.execute(
@@ -113,8 +144,9 @@ class PushLog:
         ]
 
     def settle(self, target_key: str, outcome: str, target_id: Any = None) -> int:
-        """Close every unknown intent on ``target_key`` (what it did is now known)."""
-        with self.transaction() as con:
+        """Close every unknown intent on ``target_key`` (what it did is now known);
+        committed as ``finish`` is."""
+        with self.transaction(commit=False) as con:
             rows = con.execute(
                 "UPDATE sync.push_log SET outcome = ?, target_id = ?, finished_at = ?, "
                 "detail = 'settled by run ' || ? WHERE flow = ? AND target_key = ? "

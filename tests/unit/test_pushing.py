@@ -124,6 +124,33 @@ def test_a_write_is_logged_before_and_after_with_what_it_means(settings):
         assert con.execute("SELECT x FROM meant").fetchall() == [(1,)]
 
 
+def test_an_intent_is_committed_before_its_call_and_a_dying_step_keeps_its_outcomes(
+    settings,
+):
+    """One commit per write: the outcome of a write waits for the next intent's commit,
+    so a step that dies keeps every outcome but the one in flight."""
+    run = a_run(settings)
+    committed = []
+
+    def send():  # what another connection sees while the call is out
+        with run.warehouse.connect() as other:
+            committed.append(other.execute(
+                "SELECT target_key, outcome FROM sync.push_log ORDER BY intended_at"
+            ).fetchall())  # fmt: skip
+        return {}
+
+    second = Write("connectwise", "update-company", "company 8", "customer ACME02", {})
+    with pytest.raises(RuntimeError, match="the step died"), Pusher.open(run) as pusher:
+        pusher.update(WRITE, send, refused=refused)
+        pusher.update(second, send, refused=refused)
+        raise RuntimeError("the step died")
+    assert committed == [
+        [("company 7", None)],
+        [("company 7", "done"), ("company 8", None)],
+    ]
+    assert [(r[2], r[3]) for r in log_rows(run)] == [("company 7", "done"), ("company 8", "done")]
+
+
 def test_a_refused_write_is_a_failure_and_the_batch_goes_on(settings):
     run = a_run(settings)
     answers = iter([DataError("connectwise", "city is too long", status=400), {"id": 8}])
