@@ -17,7 +17,10 @@ What the pusher does with a write:
 - In a plan run it sends nothing: every write is collected in ``run.planned``, which the
   CLI prints field by field (``--plan``) or as JSON lines (``--plan --json``).
 - Otherwise the intent goes into ``sync.push_log`` before the call and the outcome after
-  it, the outcome together with what it means (``also``) in one transaction.
+  it, the outcome together with what it means (``also``) and the record the system
+  answered (``lands``) in one transaction: a run stopped anywhere leaves the warehouse
+  holding what each finished write made, so the next run's diff sends only what still
+  differs.
 - A create is looked up by its key before it is sent and after any answer that was lost;
   it is sent again only when the lookup shows it was not made, and what is found is
   adopted, so a record is never made twice. One whose every answer was lost, and which
@@ -33,6 +36,8 @@ What the pusher does with a write:
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +50,7 @@ from crosswalk.entities import Entity, validate
 from crosswalk.errors import Failure, Kind, Owner
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.pushlog import PushLog
+from crosswalk.warehouse import land_into
 
 if TYPE_CHECKING:
     from crosswalk.pipeline import Run
@@ -52,6 +58,37 @@ if TYPE_CHECKING:
 # What a refused write means to the flow: a failure, several, or none (the caller handles it).
 Refused = Callable[[DataError], Failure | Iterable[Failure] | None]
 Also = Callable[[duckdb.DuckDBPyConnection], None]
+
+# Chaos runs only (bench/chaos.py, tests/flows/test_chaos.py): the process is killed at the
+# Nth step boundary of a write it passes (counted over the process), N from this variable.
+KILL_AT = "CROSSWALK_CHAOS_KILL_AT"
+# The step boundaries of one write, in the order a write passes them.
+BOUNDARIES = ("before-intent", "before-request", "before-outcome", "after-outcome")
+
+
+def _kill_group(where: str) -> None:
+    """SIGKILL this process's whole group, as a crash or an operator's kill would."""
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+@dataclass
+class Chaos:
+    """Where a chaos run dies: ``kill_at`` counts step boundaries from 1; ``kill`` is
+    called with the boundary's name when it is reached (by default the group's SIGKILL)."""
+
+    kill_at: int | None = None
+    kill: Callable[[str], None] = _kill_group
+    passed: int = 0
+
+    def boundary(self, where: str) -> None:
+        if self.kill_at is None:
+            return
+        self.passed += 1
+        if self.passed == self.kill_at:
+            self.kill(where)
+
+
+chaos = Chaos(int(os.environ[KILL_AT]) if os.environ.get(KILL_AT) else None)
 
 
 @dataclass(frozen=True)
@@ -145,28 +182,31 @@ class Pusher:
         self.run = run
         self.log = log
         self.con = log.con
-        self._written: dict[Entity, list[dict[str, Any]]] = {}
 
     @classmethod
     @contextmanager
     def open(cls, run: Run) -> Iterator[Pusher]:
         with PushLog.open(run.warehouse, run.id, run.flow) as log:
-            pusher = cls(run, log)
-            yield pusher
-        pusher.land_written()
+            yield cls(run, log)
 
-    def written(self, entity: Entity, record: dict[str, Any]) -> None:
-        """A record as the system answered a write: it lands when the step ends, so the
-        next run's read finds it unchanged (a child collection read per changed parent is
-        not read again for crosswalk's own write) and diffs against what it holds."""
-        self._written.setdefault(entity, []).append(record)
+    def written(self, entity: Entity, records: dict[str, Any] | list[dict[str, Any]]) -> None:
+        """Records as a system holds them after a write (one it made, or read back): they
+        land now, so that a run stopped later leaves them in the warehouse and the next
+        run diffs against them (a child collection read per changed parent is not read
+        again for crosswalk's own write). A write's own answer lands with its outcome:
+        ``update(..., lands=...)``."""
+        with self.transaction() as con:
+            self._landing(entity, records)(con)
 
-    def land_written(self) -> None:
-        for entity, records in self._written.items():
-            checked = validate(entity, records)
-            self.run.warehouse.land(entity.system, entity.name, entity.primary_key,
-                                    checked.table, self.run.id, checked.rejected)  # fmt: skip
-        self._written.clear()
+    def _landing(self, entity: Entity, records: dict[str, Any] | list[dict[str, Any]]) -> Also:
+        """Land ``records`` (validated now, outside any transaction) on a connection."""
+        checked = validate(entity, [records] if isinstance(records, dict) else records)
+
+        def land(con: duckdb.DuckDBPyConnection) -> None:
+            land_into(con, entity.system, entity.name, entity.primary_key, checked.table,
+                      self.run.id, checked.rejected)  # fmt: skip
+
+        return land
 
     @property
     def plan(self) -> bool:
@@ -185,28 +225,46 @@ class Pusher:
         refused: Refused,
         also: Also | None = None,
         lost: Callable[[], Any] | None = None,
+        lands: Entity | None = None,
+        landed: Callable[[Any], Any] | None = None,
     ) -> Sent:
         """Send a write whose repeat does no harm (a PATCH, a property set, lines keyed by
         their hash). When its answer is lost, ``lost`` reads back what the system holds
         and the write counts as adopted; without ``lost`` the error goes on and the
-        intent stays open, for the next run to settle as superseded."""
+        intent stays open, for the next run to settle as superseded. With ``lands``, the
+        answer (or what was read back; ``landed`` of it, when given) lands as that
+        entity's record in the outcome's transaction."""
         self.run.planned.append(write)
         if self.plan:
             return Sent("planned")
+        chaos.boundary(BOUNDARIES[0])
         push = self.log.intend(write.system, write.action, write.target, write.payload())
+        chaos.boundary(BOUNDARIES[1])
         try:
             answer = send()
         except OutcomeUnknown:
             if lost is None:
                 raise
-            found = lost()
-            self.log.finish(push, "adopted", found, "answer lost; read back")
-            return Sent("adopted", found)
+            answer = lost()
+            sent = Sent("adopted", answer)
         except DataError as exc:
+            chaos.boundary(BOUNDARIES[2])
             self._refused(push, exc, refused)
+            chaos.boundary(BOUNDARIES[3])
             return Sent("failed", error=exc)
-        self.log.finish(push, "done", write.target, also=also)
-        return Sent("done", answer)
+        else:
+            sent = Sent("done", answer)
+        chaos.boundary(BOUNDARIES[2])
+        means = [also] if also is not None else []
+        if lands is not None:
+            means.append(self._landing(lands, answer if landed is None else landed(answer)))
+        if sent.outcome == "done":
+            self.log.finish(push, "done", write.target, also=_together(means))
+        else:
+            self.log.finish(push, "adopted", answer, "answer lost; read back",
+                            also=_together(means))  # fmt: skip
+        chaos.boundary(BOUNDARIES[3])
+        return sent
 
     def create(
         self,
@@ -235,20 +293,27 @@ class Pusher:
         self.run.planned.append(write)
         if self.plan:
             return None
+        chaos.boundary(BOUNDARIES[0])
         push = self.log.intend(write.system, write.action, write.target, write.payload())
+        chaos.boundary(BOUNDARIES[1])
         try:
             made = _send_once(send, find, attempts)
         except OutcomeUnknown as exc:
             made = find()
             if made is None:
+                chaos.boundary(BOUNDARIES[2])
                 self.log.finish(push, "not-applied", None, "answers lost; nothing found")
                 self.run.failures.add(_outcome_unknown(write, exc, attempts))
                 return None
         except DataError as exc:
+            chaos.boundary(BOUNDARIES[2])
             self._refused(push, exc, refused)
+            chaos.boundary(BOUNDARIES[3])
             return None
+        chaos.boundary(BOUNDARIES[2])
         self.log.finish(push, "done", made, also=None if also is None else lambda c: also(c, made))
         self.log.settle(write.target, "adopted", made)
+        chaos.boundary(BOUNDARIES[3])
         return Made(made, created=True)
 
     def recover(
@@ -293,6 +358,18 @@ def _outcome_unknown(write: Write, exc: OutcomeUnknown, attempts: int) -> Failur
         "this stays, check the system's health and load.",
         label=write.record,
     )  # fmt: skip
+
+
+def _together(means: list[Also]) -> Also | None:
+    """One ``also`` doing each of ``means`` in order, on the outcome's connection."""
+    if not means:
+        return None
+
+    def both(con: duckdb.DuckDBPyConnection) -> None:
+        for mean in means:
+            mean(con)
+
+    return both
 
 
 def _send_once(send: Callable[[], Any], find: Callable[[], Any], attempts: int) -> Any:

@@ -365,22 +365,8 @@ class Warehouse:
         Rows whose columns equal the stored ones are not touched, so re-landing a
         batch changes nothing, not even ``_loaded_at``.
         """
-        result = LandResult(system, entity, read=batch.num_rows + len(rejected))
         with self.transaction() as con:
-            if batch.num_rows:
-                table = raw_table(system, entity)
-                _ensure_table(con, table, batch.schema)
-                actions = Counter(_merge(con, table, primary_key, batch, run_id))
-                result.inserted, result.updated = actions["INSERT"], actions["UPDATE"]
-            result.landed = batch.num_rows
-            if rejected:
-                _quarantine(con, system, entity, run_id, rejected)
-                result.quarantined = len(rejected)
-                result.reasons.update(r.reason for r in rejected)
-            if watermark is not None:
-                _set_watermark(con, system, entity, watermark, run_id)
-                result.watermark = watermark
-        return result
+            return land_into(con, system, entity, primary_key, batch, run_id, rejected, watermark)
 
     def mirror(
         self,
@@ -500,6 +486,35 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 def _is_lock_conflict(exc: duckdb.IOException) -> bool:
     return "Could not set lock" in str(exc)
+
+
+def land_into(
+    con: duckdb.DuckDBPyConnection,
+    system: str,
+    entity: str,
+    primary_key: Sequence[str],
+    batch: pa.Table,
+    run_id: str,
+    rejected: Sequence[Rejected] = (),
+    watermark: str | None = None,
+) -> LandResult:
+    """:meth:`Warehouse.land` inside a transaction the caller holds (a push's outcome
+    and the record the system answered land together)."""
+    result = LandResult(system, entity, read=batch.num_rows + len(rejected))
+    if batch.num_rows:
+        table = raw_table(system, entity)
+        _ensure_table(con, table, batch.schema)
+        actions = Counter(_merge(con, table, primary_key, batch, run_id))
+        result.inserted, result.updated = actions["INSERT"], actions["UPDATE"]
+    result.landed = batch.num_rows
+    if rejected:
+        _quarantine(con, system, entity, run_id, rejected)
+        result.quarantined = len(rejected)
+        result.reasons.update(r.reason for r in rejected)
+    if watermark is not None:
+        _set_watermark(con, system, entity, watermark, run_id)
+        result.watermark = watermark
+    return result
 
 
 def rows(

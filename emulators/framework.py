@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import shutil
 import socket
 import ssl
 import threading
@@ -401,6 +402,21 @@ class Store:
                 cur.rollback()
                 raise
             cur.commit()
+
+    def save(self, path: Path) -> None:
+        """A copy of the state as it is now, for :meth:`restore` (no request may be
+        answered meanwhile: the chaos bench and tests save between runs)."""
+        with self._write:
+            self._con.execute("CHECKPOINT")
+            shutil.copyfile(self.path, path)
+
+    def restore(self, path: Path) -> None:
+        """The state :meth:`save` copied to ``path``, in place of the current one."""
+        with self._write:
+            self._con.close()
+            Path(f"{self.path}.wal").unlink(missing_ok=True)
+            shutil.copyfile(path, self.path)
+            self._con = duckdb.connect(str(self.path))
 
     def close(self) -> None:
         self._con.close()

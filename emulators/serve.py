@@ -40,6 +40,15 @@ class Emulators:
     def url(self, system: str) -> str:
         return self.servers[system].url
 
+    def restore(self, path: Path) -> None:
+        """The state a ``store.save`` copied to ``path``, every system as if it had just
+        started on it (between the chaos harness's runs; no request may be in flight)."""
+        self.store.restore(path)
+        for server in self.servers.values():
+            restored = getattr(server.system, "restored", None)
+            if restored is not None:
+                restored()
+
     def stop(self) -> None:
         for server in self.servers.values():
             server.stop()

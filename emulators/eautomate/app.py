@@ -82,6 +82,11 @@ class EAutomate:
         self.clock = Clock(zone, latest)
         self.operations = Operations(store, self.clock)
 
+    def restored(self) -> None:
+        """The store holds an earlier state again (the chaos harness): numbers are handed
+        out from what it holds, as they were the first time."""
+        self.operations = Operations(self.store, self.clock)
+
     def fault(self, kind: str, retry_after: int) -> Response:
         if kind == "throttle":
             body = fault_body(

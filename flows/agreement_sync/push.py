@@ -562,9 +562,8 @@ class AgreementPush:
                 "writes it.",
                 label=agreement_label(row),
             ),
+            lands=connectwise.agreements,
         )  # fmt: skip
-        if sent.outcome == "done":
-            self.pusher.written(connectwise.agreements, sent.answer)
         self._count_link(sent)
 
     def write_property(self, row: dict) -> None:

@@ -206,10 +206,9 @@ class CustomerPush:
 
         sent = self.pusher.update(write, lambda: self.cw.patch(path, record_id, patch),
                                   refused=refused,
-                                  also=lambda con: self._agreed(con, changed, settle))  # fmt: skip
-        if sent.outcome == "done":
-            landed = connectwise.companies if noun == "company" else connectwise.sites
-            self.pusher.written(landed, sent.answer)
+                                  also=lambda con: self._agreed(con, changed, settle),
+                                  lands=connectwise.companies if noun == "company"
+                                  else connectwise.sites)  # fmt: skip
         self._count("updated", sent)
 
     def update_erp(self, number: str, changed: list[dict]) -> None:
@@ -476,8 +475,7 @@ class CustomerPush:
         models built after the push see the links written back (500 a bulk read)."""
         if self.changed and not self.run.plan:
             for page in self.ea.details("customers", sorted(self.changed)):
-                for record in self.ea.with_offsets(page):
-                    self.pusher.written(eautomate.customers, record)
+                self.pusher.written(eautomate.customers, list(self.ea.with_offsets(page)))
 
     def _partner(self, row: dict, noun: str, target: str, found_by: dict, body: dict,
                  find, send) -> int | None:  # fmt: skip

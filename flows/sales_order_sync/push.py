@@ -534,9 +534,8 @@ class SalesOrderPush:
                 "next run writes it.",
                 label=order_label(row),
             ),
+            lands=connectwise.sales_orders,
         )
-        if sent.outcome == "done":
-            self.pusher.written(connectwise.sales_orders, sent.answer)
         if sent.outcome == "failed":
             self.pushed.failed += 1
         else:

@@ -412,6 +412,7 @@ class ServicePush:
         if follow_up:
             self.pushed.follow_ups += 1
             self.follow_up_note(row, made.key)
+        self.pusher.written(eautomate.calls, self.ea.with_offsets(call))
         self.check_hours(row, call, lines)
         if fee:
             self.check_fee(row, call, invoice, fee)
@@ -467,7 +468,8 @@ class ServicePush:
             )  # fmt: skip
 
         sent = self.pusher.update(write, send, refused=refused,
-                                  lost=lambda: self.ea.call_record(number))  # fmt: skip
+                                  lost=lambda: self.ea.call_record(number),
+                                  lands=eautomate.calls, landed=self.ea.with_offsets)  # fmt: skip
         if sent.outcome == "failed":
             self.pushed.failed += 1
             return
@@ -487,9 +489,8 @@ class ServicePush:
         ))  # fmt: skip
 
     def check_hours(self, row: dict, call: dict, lines: list[dict]) -> None:
-        """The call as the ERP answered: its lines for the time entries sent must hold
-        their hours, to the hundredth."""
-        self.pusher.written(eautomate.calls, self.ea.with_offsets(call))
+        """The call as the ERP answered (landed already): its lines for the time entries
+        sent must hold their hours, to the hundredth."""
         self.checked.add(row["ticket_id"])
         entries = {line["time_entry_id"] for line in lines}
         held = sum(
@@ -593,10 +594,9 @@ class ServicePush:
                 "Correct what ConnectWise names on the ticket; the next run writes it.",
                 label=ticket_label(row),
             ),
+            lands=connectwise.project_tickets if row["is_project"] else connectwise.tickets,
         )  # fmt: skip
         if sent.outcome == "done":
-            landed = connectwise.project_tickets if row["is_project"] else connectwise.tickets
-            self.pusher.written(landed, sent.answer)
             self.pushed.links += 1
         elif sent.outcome == "failed":
             self.pushed.failed += 1

@@ -280,7 +280,7 @@ class ToPsa:
             body["Description"] = keyed[:DESCRIPTION]
         if changes:
             write = Write("eautomate", "hold-call", f"call {call}", call_label(row), changes)
-            sent_ = self.pusher.update(
+            self.pusher.update(
                 write,
                 lambda: self.ea.save_call(call, body),
                 refused=lambda exc: data_failure(
@@ -292,9 +292,9 @@ class ToPsa:
                     label=call_label(row),
                 ),
                 lost=lambda: self.ea.call_record(call),
+                lands=eautomate.calls,
+                landed=self.ea.with_offsets,
             )  # fmt: skip
-            if sent_.outcome in ("done", "adopted"):
-                self.pusher.written(eautomate.calls, self.ea.with_offsets(sent_.answer))
         if row["retry_asked_at"] is not None and not self.pusher.plan:
             with self.pusher.transaction() as con:
                 decisions.call_retried(con, call)

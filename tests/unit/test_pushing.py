@@ -8,11 +8,13 @@ from decimal import Decimal
 
 import pytest
 
+from crosswalk import pushing
 from crosswalk.config import load_settings
 from crosswalk.errors import data_failure
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.pipeline import Run
-from crosswalk.pushing import Pusher, Write
+from crosswalk.pushing import BOUNDARIES, Chaos, Pusher, Write
+from schemas import connectwise
 
 WRITE = Write(
     "connectwise", "update-company", "company 7", "customer ACME01",
@@ -256,6 +258,57 @@ def test_the_next_run_settles_what_an_earlier_run_left_unknown(settings):
         ("company identifier=LOST01", "not-applied", None),
         ("company 7", "superseded", None),
     ]
+
+
+class Killed(BaseException):
+    """What the chaos hook raises here in place of the SIGKILL: nothing after it runs."""
+
+
+@pytest.mark.parametrize(
+    ("kill_at", "sent", "outcomes", "landed"),
+    [(1, 0, [], []), (2, 0, [None], []), (3, 1, [None], []), (4, 1, ["done"], ["ACME01"])],
+)
+def test_a_write_killed_at_each_step_boundary_lands_its_answer_only_with_its_outcome(
+    settings, monkeypatch, kill_at, sent, outcomes, landed
+):
+    """The record a write's answer holds is in the warehouse exactly when its outcome is:
+    a run after a kill before the outcome finds the intent open (and supersedes it),
+    one after it diffs against the answer."""
+    run, sends, killed = a_run(settings), [], []
+
+    def kill(where):
+        killed.append(where)
+        raise Killed(where)
+
+    def send():
+        sends.append(1)
+        return {"id": 7, "identifier": "ACME01", "deletedFlag": False}
+
+    monkeypatch.setattr(pushing, "chaos", Chaos(kill_at, kill))
+    with pytest.raises(Killed), Pusher.open(run) as pusher:
+        pusher.update(WRITE, send, refused=refused, lands=connectwise.company_ids)
+    assert killed == [BOUNDARIES[kill_at - 1]] and len(sends) == sent
+    assert [r[3] for r in log_rows(run)] == outcomes
+    with run.warehouse.connect(read_only=True) as con:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        found = con.execute(
+            "SELECT identifier FROM raw_connectwise.company_ids"
+        ).fetchall() if "company_ids" in tables else []  # fmt: skip
+    assert [i for (i,) in found] == landed
+
+
+def test_every_write_passes_its_four_boundaries_in_order(settings, monkeypatch):
+    run, passed = a_run(settings), []
+    counting = Chaos(kill_at=10**6, kill=passed.append)
+    monkeypatch.setattr(pushing, "chaos", counting)
+    system = System()
+    with Pusher.open(run) as pusher:
+        pusher.update(WRITE, lambda: None, refused=refused)
+        pusher.create(create("ACME01"), find=lambda: system.find("ACME01"),
+                      send=lambda: system.send("ACME01"), refused=refused)  # fmt: skip
+        pusher.create(create("ACME01"), find=lambda: system.find("ACME01"),
+                      send=lambda: system.send("ACME01"), refused=refused)  # fmt: skip
+    assert counting.passed == 2 * len(BOUNDARIES) and passed == []  # the adoption sends nothing
 
 
 def test_a_write_reads_field_by_field_and_as_one_json_line():
