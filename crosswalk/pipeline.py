@@ -214,8 +214,11 @@ def land_entities(run: Run, entities: Sequence[Entity]) -> None:
 
 @task(cache_policy=NO_CACHE)
 def build_models(run: Run, select: Sequence[str], tests: bool = True) -> dbt.DbtOutcome:
-    """dbt build of the flow's models and their tests (``tests=False``: the models only)."""
-    outcome = dbt.build(run.settings, select, full_refresh=run.full_refresh, tests=tests)
+    """dbt build of the flow's models and their tests (``tests=False``: the models only);
+    none when nothing they are built from changed since their last build."""
+    outcome = dbt.build(
+        run.settings, select, full_refresh=run.full_refresh, tests=tests, run_id=run.id
+    )
     get_run_logger().info("dbt build: %s", outcome)
     return outcome
 
