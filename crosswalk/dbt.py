@@ -203,7 +203,8 @@ def _build(
     from dbt.cli.main import dbtRunner
 
     project = settings.dbt.project_dir
-    work = settings.warehouse.path.parent / "dbt"
+    # dbt reuses its parse (partial_parse.msgpack) only for the warehouse it was made for.
+    work = settings.warehouse.path.parent / "dbt" / settings.warehouse.path.stem
     common = [
         "--project-dir", str(project),
         "--profiles-dir", str(project),
