@@ -174,7 +174,11 @@ def build(
     warehouse.migrate()
     variables = json.dumps(model_vars(settings), sort_keys=True)
     code = _code_key(project, variables, settings.warehouse.path.stem)
-    selection = json.dumps(["build" if tests else "run", *select])
+    # dbt's settings by environment (DBT_EXCLUDE_RESOURCE_TYPES...) can change what a build
+    # does: a build made under others is another selection. Hashed: one may be a secret.
+    by_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("DBT_"))
+    env = hashlib.sha256(json.dumps(by_env).encode()).hexdigest()[:16]
+    selection = json.dumps(["build" if tests else "run", *select, f"env {env}"])
     if not full_refresh:
         with warehouse.connect() as con:
             kept = _unchanged(con, selection, code, tests)
