@@ -179,17 +179,13 @@ def build(
     by_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("DBT_"))
     env = hashlib.sha256(json.dumps(by_env).encode()).hexdigest()[:16]
     selection = json.dumps(["build" if tests else "run", *select, f"env {env}"])
-    if not full_refresh:
-        with warehouse.connect() as con:
-            kept = _unchanged(con, selection, code, tests)
-        if kept:
-            return DbtOutcome(kept=kept)
-    try:
-        outcome, graph = _build(settings, select, variables, full_refresh, tests)
-    except BaseException:
-        with warehouse.transaction() as con:  # what it built is no longer what was recorded
-            con.execute("DELETE FROM sync.model_relations")
-        raise
+    with warehouse.transaction() as con:
+        kept = 0 if full_refresh else _unchanged(con, selection, code, tests)
+        if not kept:  # a build that stops half way leaves nothing recorded as built before
+            _forget(con, selection, code)
+    if kept:
+        return DbtOutcome(kept=kept)
+    outcome, graph = _build(settings, select, variables, full_refresh, tests)
     with warehouse.transaction() as con:
         _record(con, selection, code, graph, tests, run_id)
     return outcome
@@ -384,7 +380,9 @@ def _columns(con: Any, relation: Sequence[str]) -> list | None:
 def _content(con: Any, relation: Sequence[str]) -> list:
     """The rows of a table, in a few bytes: how many, and the sum of their hashes."""
     table = ".".join(f'"{part}"' for part in relation)
-    count, hashed = con.execute(f"SELECT count(*), sum(hash(t)) FROM {table} t").fetchone()
+    count, hashed = con.execute(
+        f"SELECT count(*), sum(hash(whole_row_)) FROM {table} whole_row_"
+    ).fetchone()
     return [count, str(hashed)]
 
 
@@ -420,6 +418,23 @@ def _unchanged(con: Any, selection: str, code: str, tests: bool) -> int:
         if key is None or key != keys[uid] or (tests and not tested):
             return 0
     return len(built)
+
+
+def _forget(con: Any, selection: str, code: str) -> None:
+    """Before a build: the records of the relations it will build go, all of them when
+    which those are is not known (a selection not built before, or since the project
+    changed)."""
+    found = con.execute(
+        "SELECT project, graph FROM sync.model_selections WHERE selection = ?", [selection]
+    ).fetchone()
+    if found is None or found[0] != code:
+        con.execute("DELETE FROM sync.model_relations")
+        return
+    for node in json.loads(found[1]).values():
+        if node["built"] and node["relation"]:
+            con.execute(
+                "DELETE FROM sync.model_relations WHERE relation = ?", [_name(node["relation"])]
+            )
 
 
 def _record(con: Any, selection: str, code: str, graph: dict, tests: bool, run_id: str | None):
