@@ -216,6 +216,16 @@ def test_a_build_is_kept_until_something_it_is_built_from_changes(built, tmp_pat
             "SELECT customer_name FROM marts.mapped_customers WHERE customer_number = 'ACME01'"
         ).fetchone() == ("Renamed",)
 
+    # A build that fails leaves nothing recorded: put back as it was, the data is built again.
+    acme = "FROM raw_eautomate.customers WHERE customer_number = 'ACME01'"
+    with copy.connect() as con:
+        con.execute(f"INSERT INTO raw_eautomate.customers SELECT * {acme}")
+    with pytest.raises(dbt.DbtBuildError, match="unique"):
+        dbt.build(settings, select)
+    with copy.connect() as con:
+        con.execute(f"DELETE FROM raw_eautomate.customers WHERE rowid = (SELECT max(rowid) {acme})")
+    assert dbt.build(settings, select).statuses.get("success", 0)
+
     config.write_text(
         '[warehouse]\npath = "warehouse.duckdb"\n[flows.customer_sync]\nlocations = false\n'
     )
