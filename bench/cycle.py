@@ -25,9 +25,10 @@ print = functools.partial(print, flush=True)  # progress shows while it runs
 
 # What changes in a cycle "with 1% changed": (system, path or operation, field).
 PSA_CHANGES = (
-    ("service/tickets", "summary"),
-    ("time/entries", "notes"),
-    ("company/companies", "addressLine2"),
+    ("service/tickets", "tickets", "summary", "true"),
+    # The emulator checks a time entry's ticket as a service ticket.
+    ("time/entries", "time_entries", "notes", "doc->>'chargeToType' = 'ServiceTicket'"),
+    ("company/companies", "companies", "addressLine2", "true"),
 )
 
 
@@ -145,10 +146,9 @@ def change(running, config: Path, percent: float) -> None:
     stamp = time.strftime("%H%M%S")
     changed = defaultdict(int)
     began = time.perf_counter()
-    for path, column in PSA_CHANGES:
-        table = {"service/tickets": "tickets", "time/entries": "time_entries",
-                 "company/companies": "companies"}[path]  # fmt: skip
-        ids = [i for (i,) in running.store.query(f"SELECT id FROM connectwise.{table} ORDER BY id")]
+    for path, table, column, where in PSA_CHANGES:
+        ids = [i for (i,) in running.store.query(
+            f"SELECT id FROM connectwise.{table} WHERE {where} ORDER BY id")]  # fmt: skip
         for record_id in ids[::step]:
             cw.patch(path, record_id, {column: f"changed {stamp}"})
             changed[path] += 1
