@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -179,13 +179,22 @@ def build(
     by_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("DBT_"))
     env = hashlib.sha256(json.dumps(by_env).encode()).hexdigest()[:16]
     selection = json.dumps(["build" if tests else "run", *select, f"env {env}"])
+    # A build that stops half way leaves nothing recorded as built before it: the records
+    # of what it will build go first (found by dbt ls when the selection was not built yet).
     with warehouse.transaction() as con:
         kept = 0 if full_refresh else _unchanged(con, selection, code, tests)
-        if not kept:  # a build that stops half way leaves nothing recorded as built before
-            _forget(con, selection, code)
+        known = not kept and _forget(con, selection, code)
     if kept:
         return DbtOutcome(kept=kept)
-    outcome, graph = _build(settings, select, variables, full_refresh, tests)
+
+    def forget(relations: list[str]) -> None:
+        with warehouse.transaction() as con:
+            for relation in relations:
+                con.execute("DELETE FROM sync.model_relations WHERE relation = ?", [relation])
+
+    outcome, graph = _build(
+        settings, select, variables, full_refresh, tests, None if known else forget
+    )
     with warehouse.transaction() as con:
         _record(con, selection, code, graph, tests, run_id)
     return outcome
@@ -197,8 +206,10 @@ def _build(
     variables: str,
     full_refresh: bool,
     tests: bool,
+    forget: Callable[[list[str]], None] | None = None,
 ) -> tuple[DbtOutcome, dict]:
-    """The dbt build itself; returns its outcome and the graph of what it built."""
+    """The dbt build itself; returns its outcome and the graph of what it built. Before
+    it builds, ``forget`` is given the relations it will build."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
@@ -210,15 +221,17 @@ def _build(
         "--profiles-dir", str(project),
         "--target-path", str(work / "target"),
         "--log-path", str(work / "logs"),
-        "--threads", str(settings.dbt.threads),
         "--no-send-anonymous-usage-stats",
         "--quiet",
         "--vars", variables,
     ]  # fmt: skip
     # A test runs only when everything it reads is built: a registry test of another flow's
     # mart is that flow's to run.
-    args = ["build" if tests else "run", *common, "--select", *select,
-            "--indirect-selection", "cautious"]  # fmt: skip
+    args = ["build" if tests else "run", *common, "--threads", str(settings.dbt.threads),
+            "--select", *select, "--indirect-selection", "cautious"]  # fmt: skip
+    kinds = ["model", "seed", "snapshot"] if tests else ["model"]
+    listing = ["ls", *common, "--select", *select, "--resource-type", *kinds,
+               "--output", "json", "--output-keys", "unique_id"]  # fmt: skip
     if full_refresh:
         args.append("--full-refresh")
     with _lock, _environment(WAREHOUSE_ENV, str(settings.warehouse.path)):
@@ -235,6 +248,14 @@ def _build(
             _manifests[key] = manifest
             while len(_manifests) > _MANIFESTS_KEPT:
                 del _manifests[next(iter(_manifests))]
+            if forget is not None:
+                listed = dbtRunner(manifest=manifest).invoke(listing)
+                if listed.exception is not None or listed.result is None:
+                    problem = listed.exception or "dbt ls returned nothing"
+                    raise DbtBuildError(f"dbt could not run: {problem}") from listed.exception
+                nodes = {json.loads(line)["unique_id"] for line in listed.result}
+                graph = _graph(manifest, nodes)
+                forget([_name(graph[uid]["relation"]) for uid in nodes if graph[uid]["relation"]])
             # A build compiles into the nodes it is given: each gets its own copy.
             result = dbtRunner(manifest=manifest.deepcopy()).invoke(args)
         finally:
@@ -420,21 +441,20 @@ def _unchanged(con: Any, selection: str, code: str, tests: bool) -> int:
     return len(built)
 
 
-def _forget(con: Any, selection: str, code: str) -> None:
-    """Before a build: the records of the relations it will build go, all of them when
-    which those are is not known (a selection not built before, or since the project
-    changed)."""
+def _forget(con: Any, selection: str, code: str) -> bool:
+    """Before a build: the records of the relations its last build made (with this code)
+    go; False when there is no such build, so which relations it makes is not known."""
     found = con.execute(
         "SELECT project, graph FROM sync.model_selections WHERE selection = ?", [selection]
     ).fetchone()
     if found is None or found[0] != code:
-        con.execute("DELETE FROM sync.model_relations")
-        return
+        return False
     for node in json.loads(found[1]).values():
         if node["built"] and node["relation"]:
             con.execute(
                 "DELETE FROM sync.model_relations WHERE relation = ?", [_name(node["relation"])]
             )
+    return True
 
 
 def _record(con: Any, selection: str, code: str, graph: dict, tests: bool, run_id: str | None):
