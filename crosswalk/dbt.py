@@ -328,7 +328,8 @@ def _graph(manifest: Any, built: set[str]) -> dict[str, dict]:
         if uid in manifest.sources:
             source = manifest.sources[uid]
             graph[uid] = {"relation": [source.schema, source.identifier], "kind": "source",
-                          "parents": [], "built": False}  # fmt: skip
+                          "parents": [], "built": False,
+                          "rows": source.meta.get("rows_read")}  # fmt: skip
             continue
         node = manifest.nodes[uid]
         kind = "seed" if node.resource_type == "seed" else node.config.materialized
@@ -371,7 +372,8 @@ def _keys(con: Any, graph: dict[str, dict], code: str) -> dict[str, str | None]:
         kind, relation = node["kind"], node["relation"]
         if kind == "source":
             columns = _columns(con, relation)
-            shape[uid], rows[uid] = key(columns), key(columns, _content(con, relation))
+            content = _content(con, relation, node.get("rows"))
+            shape[uid], rows[uid] = key(columns), key(columns, content)
         elif node["built"] or kind == "ephemeral":
             shape[uid] = key(code, uid, *parents_shape)
             rows[uid] = key(code, uid, today, *parents_rows)
@@ -398,11 +400,13 @@ def _columns(con: Any, relation: Sequence[str]) -> list | None:
     return [list(column) for column in found] or None
 
 
-def _content(con: Any, relation: Sequence[str]) -> list:
-    """The rows of a table, in a few bytes: how many, and the sum of their hashes."""
+def _content(con: Any, relation: Sequence[str], rows_read: str | None = None) -> list:
+    """The rows of a table, in a few bytes: how many, and the sum of their hashes; only
+    those models read, when the source says which (``meta: rows_read``)."""
     table = ".".join(f'"{part}"' for part in relation)
+    where = f" WHERE {rows_read}" if rows_read else ""
     count, hashed = con.execute(
-        f"SELECT count(*), sum(hash(whole_row_)) FROM {table} whole_row_"
+        f"SELECT count(*), sum(hash(whole_row_)) FROM {table} whole_row_{where}"
     ).fetchone()
     return [count, str(hashed)]
 
