@@ -6,7 +6,8 @@ Serves a seeded world in this process (``served.world``) and runs every flow in 
 ``crosswalk run all`` does: a first cycle (skipped when ``--keep`` names a folder whose
 warehouse a cycle already built), a cycle with nothing changed, then ``--percent`` of the
 PSA's tickets, time entries and companies and of the ERP's customers changed through their
-APIs, a cycle over that, and one more with nothing changed. Per flow it prints the requests
+APIs, a cycle over that, and one more with nothing changed (``--unchanged-only``: two
+cycles with nothing changed). Per flow it prints the requests
 each system answered (reads and writes apart, and reads per entity), the writes the flow
 made, the models dbt built, and the seconds by phase: extraction (``extract_and_land``),
 dbt (``crosswalk.dbt.build``) and the rest (checks, pushes, the report, Prefect's own).
@@ -167,6 +168,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--percent", type=float, default=1.0)
     parser.add_argument("--keep", type=Path, help="a folder to keep the world and warehouse in")
+    parser.add_argument(
+        "--unchanged-only", action="store_true", help="only two cycles with nothing changed"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-cycle-") as folder:
         data = (args.keep or Path(folder)).resolve()
@@ -180,6 +184,9 @@ def main() -> None:
             if not (data / "warehouse.duckdb").exists():
                 cycle("first cycle", running, config, phases)
             cycle("no change", running, config, phases)
+            if args.unchanged_only:
+                cycle("no change again", running, config, phases)
+                return
             change(running, config, args.percent)
             cycle(f"{args.percent:g}% changed", running, config, phases)
             cycle("no change after it", running, config, phases)
