@@ -10,16 +10,27 @@ The parse depends only on the project's files, the models' vars and the warehous
 database name, so a manifest is reused only while all three are the same. Each
 warehouse keeps its own target and log folders, so processes building different
 warehouses at once never share a file.
+
+A build whose inputs did not change since the last build is not made again (``kept``):
+the warehouse records, per selection, the graph it built (``sync.model_selections``) and,
+per relation, the key of the inputs it was last built from (``sync.model_relations``).
+A key covers everything a relation's rows follow from: the project's files, the vars,
+dbt's version, the day (models read ``current_date``), and the rows and columns of every
+source table above it (raw tables, operator decisions, sync state), through the keys of
+the relations between. A view's rows are read live, so its key covers only the columns
+of what it reads: ``sync.runs`` changing every run rebuilds nothing that merely shows it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +48,16 @@ class DbtOutcome:
 
     statuses: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    # Models and seeds not built again: nothing they are built from changed since.
+    kept: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
     def __str__(self) -> str:
+        if self.kept and not self.statuses:
+            return f"nothing changed since the last build: {self.kept} models and seeds kept"
         return (
             ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items())) or "nothing"
         )
@@ -147,31 +162,81 @@ def build(
     select: Sequence[str],
     full_refresh: bool = False,
     tests: bool = True,
+    run_id: str | None = None,
     progress: Progress | None = None,
 ) -> DbtOutcome:
     """``dbt build --select ...``: models, seeds and tests, in dependency order; without
     ``tests``, ``dbt run``: the models only (data its tests passed on, changed by the run's
-    own writes). ``progress`` counts the nodes as they finish."""
+    own writes). Nothing is built when nothing the selection is built from changed since
+    its last build (with tests, when that build ran them); ``full_refresh`` always builds.
+    ``run_id`` is recorded with what was built; ``progress`` counts the nodes as they
+    finish."""
+    from crosswalk.warehouse import Warehouse
+
+    project = settings.dbt.project_dir
+    warehouse = Warehouse(settings.warehouse.path)
+    warehouse.migrate()
+    variables = json.dumps(model_vars(settings), sort_keys=True)
+    code = _code_key(project, variables, settings.warehouse.path.stem)
+    # dbt's settings by environment (DBT_EXCLUDE_RESOURCE_TYPES...) can change what a build
+    # does: a build made under others is another selection. Hashed: one may be a secret.
+    by_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("DBT_"))
+    env = hashlib.sha256(json.dumps(by_env).encode()).hexdigest()[:16]
+    selection = json.dumps(["build" if tests else "run", *select, f"env {env}"])
+    # A build that stops half way leaves nothing recorded as built before it: the records
+    # of what it will build go first (found by dbt ls when the selection was not built yet).
+    with warehouse.transaction() as con:
+        kept = 0 if full_refresh else _unchanged(con, selection, code, tests)
+        known = not kept and _forget(con, selection, code)
+    if kept:
+        return DbtOutcome(kept=kept)
+
+    def forget(relations: list[str]) -> None:
+        with warehouse.transaction() as con:
+            for relation in relations:
+                con.execute("DELETE FROM sync.model_relations WHERE relation = ?", [relation])
+
+    outcome, graph = _build(
+        settings, select, variables, full_refresh, tests, None if known else forget, progress
+    )
+    with warehouse.transaction() as con:
+        _record(con, selection, code, graph, tests, run_id)
+    return outcome
+
+
+def _build(
+    settings: Settings,
+    select: Sequence[str],
+    variables: str,
+    full_refresh: bool,
+    tests: bool,
+    forget: Callable[[list[str]], None] | None = None,
+    progress: Progress | None = None,
+) -> tuple[DbtOutcome, dict]:
+    """The dbt build itself; returns its outcome and the graph of what it built. Before
+    it builds, ``forget`` is given the relations it will build."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
     project = settings.dbt.project_dir
-    work = settings.warehouse.path.parent / "dbt"
-    variables = json.dumps(model_vars(settings), sort_keys=True)
+    # dbt reuses its parse (partial_parse.msgpack) only for the warehouse it was made for.
+    work = settings.warehouse.path.parent / "dbt" / settings.warehouse.path.stem
     common = [
         "--project-dir", str(project),
         "--profiles-dir", str(project),
         "--target-path", str(work / "target"),
         "--log-path", str(work / "logs"),
-        "--threads", str(settings.dbt.threads),
         "--no-send-anonymous-usage-stats",
         "--quiet",
         "--vars", variables,
     ]  # fmt: skip
     # A test runs only when everything it reads is built: a registry test of another flow's
     # mart is that flow's to run.
-    args = ["build" if tests else "run", *common, "--select", *select,
-            "--indirect-selection", "cautious"]  # fmt: skip
+    args = ["build" if tests else "run", *common, "--threads", str(settings.dbt.threads),
+            "--select", *select, "--indirect-selection", "cautious"]  # fmt: skip
+    kinds = ["model", "seed", "snapshot"] if tests else ["model"]
+    listing = ["ls", *common, "--select", *select, "--resource-type", *kinds,
+               "--output", "json", "--output-keys", "unique_id"]  # fmt: skip
     if full_refresh:
         args.append("--full-refresh")
     with _lock, _environment(WAREHOUSE_ENV, str(settings.warehouse.path)):
@@ -188,6 +253,14 @@ def build(
             _manifests[key] = manifest
             while len(_manifests) > _MANIFESTS_KEPT:
                 del _manifests[next(iter(_manifests))]
+            if forget is not None:
+                listed = dbtRunner(manifest=manifest).invoke(listing)
+                if listed.exception is not None or listed.result is None:
+                    problem = listed.exception or "dbt ls returned nothing"
+                    raise DbtBuildError(f"dbt could not run: {problem}") from listed.exception
+                nodes = {json.loads(line)["unique_id"] for line in listed.result}
+                graph = _graph(manifest, nodes)
+                forget([_name(graph[uid]["relation"]) for uid in nodes if graph[uid]["relation"]])
             # A build compiles into the nodes it is given: each gets its own copy.
             callbacks = [] if progress is None else [_counting(progress)]
             result = dbtRunner(manifest=manifest.deepcopy(), callbacks=callbacks).invoke(args)
@@ -203,7 +276,18 @@ def build(
             outcome.failures.append(f"{node.node.unique_id}: {status}: {node.message}")
     if outcome.failures:
         raise DbtBuildError("dbt build failed:\n" + "\n".join(outcome.failures))
-    return outcome
+    built = {r.node.unique_id for r in result.result or [] if r.node.resource_type in BUILT}
+    return outcome, _graph(manifest, built)
+
+
+def _project_files(project: Path) -> Iterator[Path]:
+    """Every file of the project, in a stable order (dbt's own output folders, if any, left
+    out)."""
+    skip = {"target", "logs", "dbt_packages"}
+    for folder, dirs, names in os.walk(project):
+        dirs[:] = sorted(d for d in dirs if not (folder == str(project) and d in skip))
+        for name in sorted(names):
+            yield Path(folder, name)
 
 
 def _counting(progress: Progress):
@@ -224,13 +308,193 @@ def _counting(progress: Progress):
 
 def _fingerprint(project: Path) -> tuple:
     """Every project file's name, size and modification time: an edited model is parsed
-    again (dbt's own output folders, if any, are left out)."""
-    skip = {"target", "logs", "dbt_packages"}
-    files = []
-    for folder, dirs, names in os.walk(project):
-        dirs[:] = sorted(d for d in dirs if not (folder == str(project) and d in skip))
-        for name in sorted(names):
-            stat = os.stat(os.path.join(folder, name))
-            files.append((os.path.relpath(os.path.join(folder, name), project), stat.st_size,
-                          stat.st_mtime_ns))  # fmt: skip
-    return tuple(files)
+    again."""
+    return tuple(
+        (str(path.relative_to(project)), (stat := path.stat()).st_size, stat.st_mtime_ns)
+        for path in _project_files(project)
+    )
+
+
+# --- Builds that cost what changed -------------------------------------------------------
+
+# What a build makes a relation of; tests and unit tests only check.
+BUILT = {"model", "seed", "snapshot"}
+# Relations whose rows are read live: their key covers the columns of what they read.
+LIVE = {"view", "ephemeral"}
+
+
+def _code_key(project: Path, variables: str, database: str) -> str:
+    """What every model's code follows from: the contents of the project's files, the
+    vars, dbt's and dbt-duckdb's versions and the warehouse's database name."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    for part in (version("dbt-core"), version("dbt-duckdb"), variables, database):
+        digest.update(part.encode() + b"\0")
+    for path in _project_files(project):
+        digest.update(str(path.relative_to(project)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _graph(manifest: Any, built: set[str]) -> dict[str, dict]:
+    """The nodes built and everything above them: per node its relation (schema and
+    name), its kind (source, seed, or how a model is materialized), its parents, and
+    whether this build built it."""
+    graph: dict[str, dict] = {}
+    todo = sorted(built)
+    while todo:
+        uid = todo.pop()
+        if uid in graph:
+            continue
+        if uid in manifest.sources:
+            source = manifest.sources[uid]
+            graph[uid] = {"relation": [source.schema, source.identifier], "kind": "source",
+                          "parents": [], "built": False,
+                          "rows": source.meta.get("rows_read")}  # fmt: skip
+            continue
+        node = manifest.nodes[uid]
+        kind = "seed" if node.resource_type == "seed" else node.config.materialized
+        above = getattr(node.depends_on, "nodes", [])  # a seed depends on macros alone
+        parents = [p for p in above if p in manifest.sources or p in manifest.nodes]
+        relation = None if kind == "ephemeral" else [node.schema, node.alias]
+        graph[uid] = {"relation": relation, "kind": kind, "parents": sorted(parents),
+                      "built": uid in built}  # fmt: skip
+        todo.extend(parents)
+    return graph
+
+
+def _name(relation: Sequence[str]) -> str:
+    return ".".join(relation)
+
+
+def _keys(con: Any, graph: dict[str, dict], code: str) -> dict[str, str | None]:
+    """Per node the key its relation would be recorded with if built now: a table's (and
+    a seed's) covers the rows of everything above it, a view's the columns. A relation
+    this selection does not build counts as recorded by whoever built it last; None when
+    no build recorded it (nothing can be said of what it holds)."""
+    recorded = dict(con.execute("SELECT relation, input_key FROM sync.model_relations").fetchall())
+    (today,) = con.execute("SELECT CAST(current_date AS VARCHAR)").fetchone()
+    rows: dict[str, str | None] = {}  # what the relation's rows follow from
+    shape: dict[str, str | None] = {}  # what its definition follows from
+
+    def key(*parts: Any) -> str | None:
+        if any(part is None for part in parts):
+            return None
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    def visit(uid: str) -> None:
+        if uid in rows:
+            return
+        node = graph[uid]
+        for parent in node["parents"]:
+            visit(parent)
+        parents_rows = [rows[p] for p in node["parents"]]
+        parents_shape = [shape[p] for p in node["parents"]]
+        kind, relation = node["kind"], node["relation"]
+        if kind == "source":
+            columns = _columns(con, relation)
+            content = _content(con, relation, node.get("rows"))
+            shape[uid], rows[uid] = key(columns), key(columns, content)
+        elif node["built"] or kind == "ephemeral":
+            shape[uid] = key(code, uid, *parents_shape)
+            rows[uid] = key(code, uid, today, *parents_rows)
+            if kind == "seed":
+                shape[uid] = rows[uid] = key(code, uid)
+            elif kind not in LIVE:
+                shape[uid] = rows[uid]
+        else:  # built by another selection: as it was recorded then
+            shape[uid] = recorded.get(_name(relation))
+            rows[uid] = key(shape[uid], *parents_rows) if kind in LIVE else shape[uid]
+
+    for uid in graph:
+        visit(uid)
+    return {uid: shape[uid] if graph[uid]["kind"] in LIVE else rows[uid] for uid in graph}
+
+
+def _columns(con: Any, relation: Sequence[str]) -> list | None:
+    found = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        list(relation),
+    ).fetchall()
+    return [list(column) for column in found] or None
+
+
+def _content(con: Any, relation: Sequence[str], rows_read: str | None = None) -> list:
+    """The rows of a table, in a few bytes: how many, and the sum of their hashes; only
+    those models read, when the source says which (``meta: rows_read``)."""
+    table = ".".join(f'"{part}"' for part in relation)
+    where = f" WHERE {rows_read}" if rows_read else ""
+    count, hashed = con.execute(
+        f"SELECT count(*), sum(hash(whole_row_)) FROM {table} whole_row_{where}"
+    ).fetchone()
+    return [count, str(hashed)]
+
+
+def _unchanged(con: Any, selection: str, code: str, tests: bool) -> int:
+    """How many models and seeds the selection's last build made, when every one of them
+    is still recorded as built from what it would be built from now (and tested, when
+    ``tests``); 0 when anything is different."""
+    found = con.execute(
+        "SELECT project, graph FROM sync.model_selections WHERE selection = ?", [selection]
+    ).fetchone()
+    if found is None or found[0] != code:
+        return 0
+    graph = json.loads(found[1])
+    built = {uid: node for uid, node in graph.items() if node["built"] and node["relation"]}
+    recorded = {
+        relation: (key, tested)
+        for relation, key, tested in con.execute(
+            "SELECT relation, input_key, is_tested FROM sync.model_relations"
+        ).fetchall()
+    }
+    existing = {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database()"
+        ).fetchall()
+    }
+    if any(_name(node["relation"]) not in existing for node in built.values()):
+        return 0
+    keys = _keys(con, graph, code)
+    for uid, node in built.items():
+        key, tested = recorded.get(_name(node["relation"]), (None, False))
+        if key is None or key != keys[uid] or (tests and not tested):
+            return 0
+    return len(built)
+
+
+def _forget(con: Any, selection: str, code: str) -> bool:
+    """Before a build: the records of the relations its last build made (with this code)
+    go; False when there is no such build, so which relations it makes is not known."""
+    found = con.execute(
+        "SELECT project, graph FROM sync.model_selections WHERE selection = ?", [selection]
+    ).fetchone()
+    if found is None or found[0] != code:
+        return False
+    for node in json.loads(found[1]).values():
+        if node["built"] and node["relation"]:
+            con.execute(
+                "DELETE FROM sync.model_relations WHERE relation = ?", [_name(node["relation"])]
+            )
+    return True
+
+
+def _record(con: Any, selection: str, code: str, graph: dict, tests: bool, run_id: str | None):
+    """After a build: its graph, and per relation it built the key of what it was built
+    from."""
+    keys = _keys(con, graph, code)
+    now = datetime.now(UTC)
+    con.execute(
+        "INSERT OR REPLACE INTO sync.model_selections VALUES (?, ?, ?, ?, ?)",
+        [selection, code, json.dumps(graph), run_id, now],
+    )
+    for uid, node in graph.items():
+        if node["built"] and node["relation"] and keys[uid] is not None:
+            con.execute(
+                "INSERT OR REPLACE INTO sync.model_relations VALUES (?, ?, ?, ?, ?)",
+                [_name(node["relation"]), keys[uid], tests, run_id, now],
+            )

@@ -290,9 +290,10 @@ def land_entities(run: Run, entities: Sequence[Entity]) -> None:
 
 @task(cache_policy=NO_CACHE)
 def build_models(run: Run, select: Sequence[str], tests: bool = True) -> dbt.DbtOutcome:
-    """dbt build of the flow's models and their tests (``tests=False``: the models only)."""
+    """dbt build of the flow's models and their tests (``tests=False``: the models only);
+    none when nothing they are built from changed since their last build."""
     progress = Progress("dbt build", get_run_logger(), unit="nodes")
-    outcome = dbt.build(run.settings, select, run.full_refresh, tests, progress)
+    outcome = dbt.build(run.settings, select, run.full_refresh, tests, run.id, progress)
     progress.close(f"dbt build: {outcome}")
     return outcome
 

@@ -250,6 +250,25 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (customer_number, company_id)
     );
     """,
+    # What each dbt build built from (crosswalk/dbt.py): the graph of a flow's selection,
+    # and per relation the key of the inputs it was last built from, so that a build whose
+    # inputs did not change since is not made again.
+    """
+    CREATE TABLE sync.model_selections (
+        selection VARCHAR PRIMARY KEY,
+        project VARCHAR NOT NULL,
+        graph JSON NOT NULL,
+        run_id VARCHAR,
+        built_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE sync.model_relations (
+        relation VARCHAR PRIMARY KEY,
+        input_key VARCHAR NOT NULL,
+        is_tested BOOLEAN NOT NULL,
+        run_id VARCHAR,
+        built_at TIMESTAMPTZ NOT NULL
+    );
+    """,
 )
 
 

@@ -186,6 +186,54 @@ def test_two_warehouses_built_at_once_each_get_their_models(built, tmp_path):
             assert con.execute("SELECT count(*) FROM staging.stg_eautomate__customers").fetchone()
 
 
+def test_a_build_is_kept_until_something_it_is_built_from_changes(built, tmp_path):
+    """Built again only when the rows of a table a mart is made from, or the vars, changed;
+    a run recorded in sync.runs (read only by views) is not such a change."""
+    warehouse, _ = built
+    copy = Warehouse(tmp_path / "warehouse.duckdb")
+    shutil.copyfile(warehouse.path, copy.path)
+    config = tmp_path / "crosswalk.toml"
+    config.write_text('[warehouse]\npath = "warehouse.duckdb"\n')
+    settings = load_settings(config)
+    select = ["+mapped_customers"]
+    first = dbt.build(settings, select)
+    assert first.statuses.get("success", 0) and not first.kept
+
+    copy.start_run("run-2", "customer-sync", plan=False, full_refresh=False)
+    again = dbt.build(settings, select)
+    assert not again.statuses and again.kept == first.statuses["success"]
+    assert "kept" in str(again)
+
+    with copy.connect() as con:
+        con.execute(
+            "UPDATE raw_eautomate.customers SET customer_name = 'Renamed' "
+            "WHERE customer_number = 'ACME01'"
+        )
+    changed = dbt.build(settings, select)
+    assert changed.statuses.get("success", 0) and not changed.kept
+    with copy.connect(read_only=True) as con:
+        assert con.execute(
+            "SELECT customer_name FROM marts.mapped_customers WHERE customer_number = 'ACME01'"
+        ).fetchone() == ("Renamed",)
+
+    # A build that fails leaves nothing recorded: put back as it was, the data is built again.
+    acme = "FROM raw_eautomate.customers WHERE customer_number = 'ACME01'"
+    with copy.connect() as con:
+        con.execute(f"INSERT INTO raw_eautomate.customers SELECT * {acme}")
+    with pytest.raises(dbt.DbtBuildError, match="unique"):
+        dbt.build(settings, select)
+    with copy.connect() as con:
+        con.execute(f"DELETE FROM raw_eautomate.customers WHERE rowid = (SELECT max(rowid) {acme})")
+    assert dbt.build(settings, select).statuses.get("success", 0)
+
+    config.write_text(
+        '[warehouse]\npath = "warehouse.duckdb"\n[flows.customer_sync]\nlocations = false\n'
+    )
+    assert dbt.build(load_settings(config), select).statuses.get("success", 0)
+    assert dbt.build(load_settings(config), select).kept
+    assert dbt.build(load_settings(config), select, full_refresh=True).statuses.get("success")
+
+
 def _contract(number: str, customer: str, kind: str, status: str = "Active", **more) -> dict:
     return {
         "ContractID": len(number) * 1000 + sum(map(ord, number)),
