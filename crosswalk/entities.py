@@ -402,6 +402,10 @@ def _convert(
     )
     if not same:
         return pa.nulls(n, target), array.is_valid()
+    if pa.types.is_string(kind):  # a control character is pandera's to word
+        return pc.cast(array, target), pc.fill_null(
+            pc.match_substring_regex(array, _CONTROL.pattern), False
+        )
     return pc.cast(array, target), _none(n)
 
 
