@@ -235,8 +235,9 @@ def _build(
     args = ["build" if tests else "run", *common, "--threads", str(settings.dbt.threads),
             "--select", *select, "--indirect-selection", "cautious"]  # fmt: skip
     kinds = ["model", "seed", "snapshot"] if tests else ["model"]
-    listing = ["ls", *common, "--select", *select, "--resource-type", *kinds,
-               "--output", "json", "--output-keys", "unique_id"]  # fmt: skip
+    # ``ls`` prints what it lists even when quiet; its result is all that is wanted here.
+    listing = ["ls", *common, "--log-level", "none", "--select", *select,
+               "--resource-type", *kinds, "--output", "json", "--output-keys", "unique_id"]  # fmt: skip
     if full_refresh:
         args.append("--full-refresh")
     with _lock, _environment(WAREHOUSE_ENV, str(settings.warehouse.path)):

@@ -152,15 +152,18 @@ def test_filters_in_the_configuration_exclude_with_a_reason(built, tmp_path):
     assert locations == [("flows.customer_sync.locations is false: customers only",)]
 
 
-def test_a_warehouse_of_another_name_gets_its_own_manifest(built, tmp_path):
+def test_a_warehouse_of_another_name_gets_its_own_manifest(built, tmp_path, capfd):
     """dbt-duckdb names the database after the file: a process that built warehouse.duckdb
-    builds other.duckdb from a parse of its own, into other.duckdb."""
+    builds other.duckdb from a parse of its own, into other.duckdb; quietly (the first
+    build of a warehouse lists its nodes, and dbt's ``ls`` prints them unless told not to)."""
     warehouse, _ = built
     other = tmp_path / "other.duckdb"
     shutil.copyfile(warehouse.path, other)
     config = tmp_path / "crosswalk.toml"
     config.write_text(f"[warehouse]\npath = {str(other)!r}\n")
+    capfd.readouterr()
     assert dbt.build(load_settings(config), ["stg_eautomate__customers"]).ok
+    assert "unique_id" not in capfd.readouterr().out
     with Warehouse(other).connect(read_only=True) as con:
         (catalog,) = con.execute(
             "SELECT DISTINCT table_catalog FROM information_schema.tables "
