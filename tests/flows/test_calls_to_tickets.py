@@ -20,7 +20,13 @@ from crosswalk.http import DataError
 from crosswalk.warehouse import Warehouse
 from flows.customer_sync.flow import customer_sync
 from flows.service_sync.flow import service_sync
-from flows.service_sync.to_psa import Attempt, check_ticket_type, check_to_psa, repeated_failures
+from flows.service_sync.to_psa import (
+    Attempt,
+    check_ticket_priority,
+    check_ticket_type,
+    check_to_psa,
+    repeated_failures,
+)
 
 from ..conftest import report_section, smtp_serving
 
@@ -28,6 +34,7 @@ pytestmark = pytest.mark.flow
 WORLD, FOLDER = "calls-world", "calls-to-tickets"  # conftest serves the world
 TODAY = datetime.now(UTC).date().isoformat()
 RECIPIENT = "dispatch@example.com"
+PRIORITY = "Priority 2 - Quick Response"  # not the PSA's default: the configured one is sent
 runner = CliRunner()
 
 
@@ -53,7 +60,7 @@ def configure(world, folder, port: int | None = None) -> str:
         f"{text}\n[flows.customer_sync]\npush = false\n"
         f'[flows.service_sync]\nfirst_date = "{TODAY}"\n'
         '[flows.service_sync.to_psa]\ncall_types = ["DISPATCH", "meter"]\n'
-        f'sent_hold_code = "CW"\nrecipients = ["{RECIPIENT}"]\n',
+        f'sent_hold_code = "CW"\nrecipients = ["{RECIPIENT}"]\npriority = "{PRIORITY}"\n',
         encoding="utf-8",
     )
     return str(path)
@@ -126,6 +133,7 @@ def test_a_call_becomes_a_ticket_and_is_held(world, first):
         assert held["HoldCode"] == "CW"
         assert held["Description"].startswith(f"[CW #{ticket['id']}] ")
         assert ticket["board"]["name"] == "Help Desk" and ticket["status"]["name"] == "New"
+        assert ticket["priority"]["name"] == PRIORITY
         assert ticket["summary"] == held["Description"].split("] ", 1)[1][:100]
         assert number in ticket["initialDescription"]
         assert held["EquipmentNumber"] in ticket["initialDescription"]
@@ -403,3 +411,24 @@ def test_configured_names_the_systems_do_not_serve_are_a_configuration_failure(
     check_ticket_type(ToPsaConfig(type=kind.upper()), cw, board)
     with pytest.raises(ConfigError, match=r"to_psa.type: 'Incidnet' is not a type of board"):
         check_ticket_type(ToPsaConfig(type="Incidnet"), cw, board)
+
+
+def test_a_priority_connectwise_does_not_serve_is_a_configuration_failure(world, apis, first):
+    """The configured priority is checked against ``/service/priorities`` (any case) and
+    sent as its id; a typo is refused naming the key and listing the priorities served."""
+    cw, _ = apis
+    ((served,),) = world.store.query(
+        "SELECT id FROM connectwise.priorities WHERE doc->>'$.name' = ?", [PRIORITY]
+    )
+    assert check_ticket_priority(ToPsaConfig(priority=PRIORITY.lower()), cw) == served
+    assert check_ticket_priority(ToPsaConfig(), cw) is None
+    with pytest.raises(ConfigError) as raised:
+        check_ticket_priority(ToPsaConfig(priority="Priority 3 - Normal"), cw)
+    assert str(raised.value).startswith(
+        "flows.service_sync.to_psa.priority: 'Priority 3 - Normal' is not a priority "
+        "ConnectWise serves (it serves: Priority 1 - Emergency Response, "
+        "Priority 2 - Quick Response, Priority 3 - Normal Response, "
+        "Priority 4 - Schedule Maintenance"
+    )
+    created = [w for w in first["run"].planned if w.action == "create-ticket"]
+    assert created and all(w.changes["priority"] == (None, PRIORITY) for w in created)
