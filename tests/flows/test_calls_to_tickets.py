@@ -6,6 +6,7 @@ they did, each named for its rule. Only tickets closed today go to the ERP (firs
 so the service sync's own pushes stay small."""
 
 import json
+import uuid
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -17,6 +18,7 @@ from crosswalk.config import ConfigError, ToPsaConfig, load_settings
 from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
 from crosswalk.http import DataError
+from crosswalk.pipeline import Run
 from crosswalk.warehouse import Warehouse
 from flows.customer_sync.flow import customer_sync
 from flows.service_sync.flow import service_sync
@@ -25,6 +27,7 @@ from flows.service_sync.to_psa import (
     check_ticket_priority,
     check_ticket_type,
     check_to_psa,
+    push_calls_to_psa,
     repeated_failures,
 )
 
@@ -432,3 +435,26 @@ def test_a_priority_connectwise_does_not_serve_is_a_configuration_failure(world,
     )
     created = [w for w in first["run"].planned if w.action == "create-ticket"]
     assert created and all(w.changes["priority"] == (None, PRIORITY) for w in created)
+
+
+def test_an_unknown_priority_stops_the_step_before_any_call_is_tried(folder, apis, changed):
+    """The refused call is tried again by every run; with a priority ConnectWise does not
+    serve, the step stops on the configuration before it, and writes nothing."""
+    text = (folder / "crosswalk.toml").read_text(encoding="utf-8")
+    assert f'priority = "{PRIORITY}"' in text
+    (folder / "priority.toml").write_text(
+        text.replace(f'priority = "{PRIORITY}"', 'priority = "Urgent"'), encoding="utf-8"
+    )
+    run = Run(f"priority-{uuid.uuid4().hex[:8]}", "service-sync",
+              load_settings(folder / "priority.toml"))  # fmt: skip
+    wh = Warehouse(folder / "wh.duckdb")
+    query = ("SELECT (SELECT count(*) FROM sync.push_log), (SELECT count(*) FROM "
+             "marts.call_ticket_sync WHERE action <> 'held')")  # fmt: skip
+    with wh.connect(read_only=True) as con:
+        (writes, waiting) = con.execute(query).fetchone()
+    assert waiting >= 1
+    with pytest.raises(ConfigError, match=r"^flows.service_sync.to_psa.priority: 'Urgent'"):
+        push_calls_to_psa.fn(run, *apis)
+    with wh.connect(read_only=True) as con:
+        assert con.execute(query).fetchone() == (writes, waiting)
+    assert run.planned == [] and run.failures.found == {}
