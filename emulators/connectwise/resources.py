@@ -43,6 +43,8 @@ class Resource:
 BILLABLE = ("Billable", "DoNotBill", "NoCharge", "NoDefault")
 BILLING_METHOD = ("ActualRates", "FixedFee", "NotToExceed", "OverrideRate")
 AGREEMENT_STATUS = ("Active", "Cancelled", "Expired", "Inactive")
+PRIORITY_COLORS = ("Black", "Blue", "Cyan", "Gray", "Green", "Lime", "Orange", "Pink", "Purple",
+                   "Red", "White", "Yellow", "Custom")  # fmt: skip
 ADDRESS = {"addressLine1": 50, "addressLine2": 50, "city": 50, "zip": 12}
 PHONES = {"phoneNumber": 30, "faxNumber": 30}
 
@@ -445,6 +447,18 @@ RESOURCES: dict[str, Resource] = {
             parent=("boards", "board"),
             deletable=False,
         ),
+        # Ticket priorities: the calls-to-PSA step checks its configured priority against
+        # them. Tickets point at them: no DELETE.
+        Resource(
+            "priorities",
+            "Priority",
+            required=("name", "color"),
+            limits={"name": 50},
+            unique=("name",),
+            enums={"color": PRIORITY_COLORS},
+            defaults={"defaultFlag": False},
+            deletable=False,
+        ),
         # Sales-order statuses, product types and the catalog: the sales-order sync checks
         # its configured names against them and reads each item's class and type.
         Resource(
@@ -546,6 +560,7 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("service", "boards"): "boards",
     ("service", "boards", "*", "statuses"): "board_statuses",
     ("service", "boards", "*", "types"): "board_types",
+    ("service", "priorities"): "priorities",
     ("project", "projects", "*", "phases"): "project_phases",
 }
 

@@ -13,8 +13,8 @@ Storage contract
 Schema ``connectwise``: one table per entity (``companies, sites, contacts, agreements, additions,
 invoices, tickets, time_entries, project_tickets, projects, project_phases, sales_orders,
 products, members``, and the setup tables ``agreement_types, billing_statuses, boards,
-board_statuses, board_types``), each ``(id BIGINT, parent_id BIGINT, last_updated TIMESTAMP,
-doc VARCHAR)``, rows in id order.
+board_statuses, board_types, priorities``), each ``(id BIGINT, parent_id BIGINT,
+last_updated TIMESTAMP, doc VARCHAR)``, rows in id order.
 ``doc`` is the record as the API serves it: compact JSON, camelCase, no nulls, ``_info`` =
 ``{lastUpdated, updatedBy, dateEntered, enteredBy}`` as strings, ``last_updated`` =
 ``_info.lastUpdated`` (UTC). ``parent_id`` is set for children only: a site's company, an
@@ -210,7 +210,7 @@ from .invoices import Invoices
 from .scales import SCALES, Scale
 from .store import ENTITY_TABLES, Store
 
-GENERATOR = "crosswalk-world 4"
+GENERATOR = "crosswalk-world 5"
 
 __all__ = [
     "ANCHOR",

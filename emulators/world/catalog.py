@@ -184,12 +184,14 @@ ERP_ONLY_ITEMS = (
 
 MARKETS = ("Education", "Healthcare", "Legal", "Manufacturing", "Retail", "Government",
            "Professional Services", "Hospitality")  # fmt: skip
+# Ticket priorities (``/service/priorities``): (name, sort, color); the third is the default.
 PRIORITIES = (
-    ("Priority 1 - Emergency Response", 2),
-    ("Priority 2 - Quick Response", 4),
-    ("Priority 3 - Normal Response", 6),
-    ("Priority 4 - Schedule Maintenance", 8),
+    ("Priority 1 - Emergency Response", 2, "Red"),
+    ("Priority 2 - Quick Response", 4, "Orange"),
+    ("Priority 3 - Normal Response", 6, "Green"),
+    ("Priority 4 - Schedule Maintenance", 8, "Blue"),
 )
+DEFAULT_PRIORITY = 3
 DEPARTMENTS = (("SVC", "Service"), ("PRJ", "Projects"), ("SALES", "Sales"),
                ("ADMIN", "Administration"))  # fmt: skip
 PROJECT_TYPES = ("Network Upgrade", "Office Move", "Server Migration", "MPS Rollout",
@@ -232,7 +234,7 @@ class World:
         self.boards = self._boards()
         self.priorities = [
             cat.add("priority", i, name, embed={"id": i, "name": name, "sort": sort})
-            for i, (name, sort) in enumerate(PRIORITIES, 1)
+            for i, (name, sort, _) in enumerate(PRIORITIES, 1)
         ]
         self.source = cat.keyed(
             "source", ("Phone", ("Email", "Email Connector"), "Portal", "Walk-In", "Monitoring")
@@ -356,7 +358,8 @@ class World:
 def write(store: Store, world: World, dealer_number: str, admin: str) -> None:
     """The catalogs into ``connectwise.refs``, the PSA setup tables the API serves
     (``agreement_types``, ``billing_statuses``, ``boards``, ``board_statuses``,
-    ``board_types``, ``order_statuses``, ``product_types``, ``catalog_items``), the ERP
+    ``board_types``, ``priorities``, ``order_statuses``, ``product_types``,
+    ``catalog_items``), the ERP
     setup into the ``world`` tables."""
     _write_refs(store, world)
     _write_setup(store, world, admin)
@@ -368,10 +371,11 @@ PROACTIVE_TYPES = ("Install", "Preventive Maintenance", "Meter Read", "Toner/Sup
 
 
 def _write_setup(store: Store, world: World, admin: str) -> None:
-    """Agreement types, billing statuses and service boards (with their statuses and types)
-    as full records, set up before any agreement or ticket."""
+    """Agreement types, billing statuses, service boards (with their statuses and types) and
+    ticket priorities as full records, set up before any agreement or ticket."""
     at = START_TS - 2 * YEAR
     _write_boards(store, world, admin, at)
+    _write_priorities(store, world, admin, at)
     for name, _, _, cycle, _ in AGREEMENT_TYPES:
         ref = world.agreement_types[name][0]
         months = CYCLE_MONTHS[cycle]
@@ -538,6 +542,16 @@ def _write_boards(store: Store, world: World, admin: str, at: int) -> None:
             "_info": stamp,
         }
         store.records["board_types"].put(row.id, board_id, at, doc)
+
+
+def _write_priorities(store: Store, world: World, admin: str, at: int) -> None:
+    """``/service/priorities``: the records tickets' ``priority`` references (same ids; a
+    reference carries ``sort``, the record ``sortOrder``)."""
+    stamp = info(at, admin, at, admin)
+    for ref, (_, sort, color) in zip(world.priorities, PRIORITIES, strict=True):
+        doc = {"id": ref["id"], "name": ref["name"], "color": color, "sortOrder": sort,
+               "defaultFlag": ref["id"] == DEFAULT_PRIORITY, "_info": stamp}  # fmt: skip
+        store.records["priorities"].put(ref["id"], None, at, doc)
 
 
 def _write_refs(store: Store, world: World) -> None:

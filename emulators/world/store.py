@@ -28,6 +28,7 @@ ENTITY_TABLES = (
     "boards",
     "board_statuses",
     "board_types",
+    "priorities",
     "project_phases",
     "order_statuses",
     "product_types",

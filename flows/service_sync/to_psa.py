@@ -21,8 +21,8 @@ to do; this module does it through ``crosswalk.pushing``:
   a call tried again only because e-automate refused its hold, failing as before, is left
   out (the run's report keeps it) until its failure changes or an operator retries it;
 - the configured names are checked first (``check_to_psa`` against the landed boards and
-  code lists, ``check_ticket_type`` against the board's types): a typo is a configuration
-  failure naming the key.
+  code lists, ``check_ticket_type`` against the board's types, ``check_ticket_priority``
+  against the PSA's priorities): a typo is a configuration failure naming the key.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from crosswalk.warehouse import rows
 from schemas import eautomate
 
 TICKETS = "service/tickets"
+PRIORITIES = "service/priorities"
 DESCRIPTION = 2048  # e-automate's limit on a call's description
 SUMMARY = 100  # ConnectWise's limit on a ticket's summary
 CALL_CODES = ("call-customer-unmapped", "call-company-inactive", "ticket-create-rejected",
@@ -126,6 +127,23 @@ def check_ticket_type(config: ToPsaConfig, cw: ConnectWise, board_id: int | None
         )
 
 
+def check_ticket_priority(config: ToPsaConfig, cw: ConnectWise) -> int | None:
+    """``to_psa.priority`` is a priority ConnectWise serves (``/service/priorities``, read
+    here: the warehouse keeps none): a typo is a configuration failure naming the key, not
+    every ticket refused one by one. Its id is the reference the ticket is made with."""
+    if not config.priority:
+        return None
+    served = sorted(cw.records(PRIORITIES, fields="id,name,sortOrder"),
+                    key=lambda p: (p.get("sortOrder") or 0, p["name"]))  # fmt: skip
+    for priority in served:
+        if priority["name"].upper() == config.priority.upper():
+            return int(priority["id"])
+    raise ConfigError(
+        f"flows.service_sync.to_psa.priority: {config.priority!r} is not a priority "
+        f"ConnectWise serves (it serves: {', '.join(p['name'] for p in served) or 'none'})"
+    )
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One call tried: OK (the ticket made or found) or FAIL (the reason and the fix)."""
@@ -149,6 +167,7 @@ class ToPsa:
         self.con = pusher.con
         self.config = pusher.run.settings.flows.service_sync.to_psa
         self.attempts: list[Attempt] = []
+        self.priority_id: int | None = None  # check_ticket_priority's answer
         (self.board_id, self.status_id) = self.con.execute(
             "SELECT b.id, s.id FROM raw_connectwise.boards b LEFT JOIN "
             "raw_connectwise.board_statuses s ON s.board__id = b.id AND s.name = ? "
@@ -221,8 +240,8 @@ class ToPsa:
             body["site"] = {"id": row["site_id"]}
         if self.config.type:
             body["type"] = {"name": self.config.type}
-        if self.config.priority:
-            body["priority"] = {"name": self.config.priority}
+        if self.priority_id is not None:
+            body["priority"] = {"id": self.priority_id}
         changes = {
             "summary": (None, row["summary"]),
             "company": (None, row["company_identifier"]),
@@ -230,6 +249,8 @@ class ToPsa:
             "status": (None, self.config.status),
             "externalXRef": (None, call),
         }
+        if self.priority_id is not None:
+            changes["priority"] = (None, self.config.priority)
         key = {"call": call, "company": row["company_id"]}
         write = Write("connectwise", "create-ticket", f"ticket for call {call}",
                       call_label(row), changes, key=key)  # fmt: skip
@@ -317,7 +338,8 @@ def push_calls_to_psa(run: Run, cw: ConnectWise, ea: EAutomate) -> list[Attempt]
     with the reason; then the attempts' e-mail."""
     with Pusher.open(run) as pusher:
         step = ToPsa(pusher, cw, ea)
-        check_ticket_type(run.settings.flows.service_sync.to_psa, cw, step.board_id)
+        check_ticket_type(step.config, cw, step.board_id)
+        step.priority_id = check_ticket_priority(step.config, cw)
         step.recover()
         for row in rows(pusher.con, "SELECT * FROM marts.call_ticket_sync "
                         "WHERE action <> 'held' ORDER BY call_number"):  # fmt: skip

@@ -401,6 +401,36 @@ def test_boards_their_statuses_and_types_are_served(cw_api, store):
     assert missing.status_code == 404
 
 
+def test_ticket_priorities_are_served_paged_and_filtered(cw_api, store):
+    priorities = psa(cw_api, "service/priorities", orderBy="sortOrder asc")
+    assert [p["name"] for p in priorities][:4] == [
+        "Priority 1 - Emergency Response",
+        "Priority 2 - Quick Response",
+        "Priority 3 - Normal Response",
+        "Priority 4 - Schedule Maintenance",
+    ]
+    assert all(set(p) >= {"id", "name", "color", "sortOrder", "defaultFlag"} for p in priorities)
+    assert [p["name"] for p in priorities if p["defaultFlag"]] == ["Priority 3 - Normal Response"]
+    (normal,) = psa(cw_api, "service/priorities", conditions='name like "%Normal%"')
+    assert psa(cw_api, f"service/priorities/{normal['id']}") == normal
+    assert psa(cw_api, "service/priorities/count")["count"] == len(priorities)
+    paged = psa(cw_api, "service/priorities", pageSize=2, page=2, orderBy="id asc")
+    assert [p["id"] for p in paged] == sorted(p["id"] for p in priorities)[2:4]
+    narrow = psa(cw_api, "service/priorities", fields="id,name", conditions="sortOrder >= 6")
+    assert {p["name"] for p in narrow} >= {"Priority 3 - Normal Response"}
+    assert all(set(p) == {"id", "name"} for p in narrow)
+    # Every ticket's priority is one the PSA serves, as the reference the API embeds.
+    served = {p["id"]: {"id": p["id"], "name": p["name"], "sort": p["sortOrder"]}
+              for p in priorities}  # fmt: skip
+    for (doc,) in store.query("SELECT doc FROM connectwise.tickets ORDER BY id LIMIT 200"):
+        priority = json.loads(doc)["priority"]
+        assert served[priority["id"]] == priority
+    refused = requests.delete(
+        f"{cw_api}/service/priorities/{normal['id']}", headers=CW_HEADERS, timeout=10
+    )
+    assert refused.status_code == 405
+
+
 def test_a_status_is_added_to_a_board_and_boards_are_not_deleted(cw_api):
     (alerts,) = psa(cw_api, "service/boards", conditions='name = "Alerts"')
     name = f">Resolved {uuid.uuid4().hex[:6]}"

@@ -294,6 +294,7 @@ LIMITS = {
     "boards": {"name": 50},
     "board_statuses": {"name": 50},
     "board_types": {"name": 50},
+    "priorities": {"name": 50},
     "project_phases": {"description": 100, "wbsCode": 50},
 }
 MONEY = (
@@ -361,6 +362,7 @@ def _models():
         "boards": manage.Board,
         "board_statuses": manage.BoardStatus,
         "board_types": manage.BoardType,
+        "priorities": manage.Priority,
         "project_phases": manage.ProjectPhase,
     }, manage.AuditTrailEntry
 

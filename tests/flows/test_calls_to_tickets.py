@@ -6,6 +6,7 @@ they did, each named for its rule. Only tickets closed today go to the ERP (firs
 so the service sync's own pushes stay small."""
 
 import json
+import uuid
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -17,10 +18,18 @@ from crosswalk.config import ConfigError, ToPsaConfig, load_settings
 from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
 from crosswalk.http import DataError
+from crosswalk.pipeline import Run
 from crosswalk.warehouse import Warehouse
 from flows.customer_sync.flow import customer_sync
 from flows.service_sync.flow import service_sync
-from flows.service_sync.to_psa import Attempt, check_ticket_type, check_to_psa, repeated_failures
+from flows.service_sync.to_psa import (
+    Attempt,
+    check_ticket_priority,
+    check_ticket_type,
+    check_to_psa,
+    push_calls_to_psa,
+    repeated_failures,
+)
 
 from ..conftest import report_section, smtp_serving
 
@@ -28,6 +37,7 @@ pytestmark = pytest.mark.flow
 WORLD, FOLDER = "calls-world", "calls-to-tickets"  # conftest serves the world
 TODAY = datetime.now(UTC).date().isoformat()
 RECIPIENT = "dispatch@example.com"
+PRIORITY = "Priority 2 - Quick Response"  # not the PSA's default: the configured one is sent
 runner = CliRunner()
 
 
@@ -53,7 +63,7 @@ def configure(world, folder, port: int | None = None) -> str:
         f"{text}\n[flows.customer_sync]\npush = false\n"
         f'[flows.service_sync]\nfirst_date = "{TODAY}"\n'
         '[flows.service_sync.to_psa]\ncall_types = ["DISPATCH", "meter"]\n'
-        f'sent_hold_code = "CW"\nrecipients = ["{RECIPIENT}"]\n',
+        f'sent_hold_code = "CW"\nrecipients = ["{RECIPIENT}"]\npriority = "{PRIORITY}"\n',
         encoding="utf-8",
     )
     return str(path)
@@ -126,6 +136,7 @@ def test_a_call_becomes_a_ticket_and_is_held(world, first):
         assert held["HoldCode"] == "CW"
         assert held["Description"].startswith(f"[CW #{ticket['id']}] ")
         assert ticket["board"]["name"] == "Help Desk" and ticket["status"]["name"] == "New"
+        assert ticket["priority"]["name"] == PRIORITY
         assert ticket["summary"] == held["Description"].split("] ", 1)[1][:100]
         assert number in ticket["initialDescription"]
         assert held["EquipmentNumber"] in ticket["initialDescription"]
@@ -403,3 +414,47 @@ def test_configured_names_the_systems_do_not_serve_are_a_configuration_failure(
     check_ticket_type(ToPsaConfig(type=kind.upper()), cw, board)
     with pytest.raises(ConfigError, match=r"to_psa.type: 'Incidnet' is not a type of board"):
         check_ticket_type(ToPsaConfig(type="Incidnet"), cw, board)
+
+
+def test_a_priority_connectwise_does_not_serve_is_a_configuration_failure(world, apis, first):
+    """The configured priority is checked against ``/service/priorities`` (any case) and
+    sent as its id; a typo is refused naming the key and listing the priorities served."""
+    cw, _ = apis
+    ((served,),) = world.store.query(
+        "SELECT id FROM connectwise.priorities WHERE doc->>'$.name' = ?", [PRIORITY]
+    )
+    assert check_ticket_priority(ToPsaConfig(priority=PRIORITY.lower()), cw) == served
+    assert check_ticket_priority(ToPsaConfig(), cw) is None
+    with pytest.raises(ConfigError) as raised:
+        check_ticket_priority(ToPsaConfig(priority="Priority 3 - Normal"), cw)
+    assert str(raised.value).startswith(
+        "flows.service_sync.to_psa.priority: 'Priority 3 - Normal' is not a priority "
+        "ConnectWise serves (it serves: Priority 1 - Emergency Response, "
+        "Priority 2 - Quick Response, Priority 3 - Normal Response, "
+        "Priority 4 - Schedule Maintenance"
+    )
+    created = [w for w in first["run"].planned if w.action == "create-ticket"]
+    assert created and all(w.changes["priority"] == (None, PRIORITY) for w in created)
+
+
+def test_an_unknown_priority_stops_the_step_before_any_call_is_tried(folder, apis, changed):
+    """The refused call is tried again by every run; with a priority ConnectWise does not
+    serve, the step stops on the configuration before it, and writes nothing."""
+    text = (folder / "crosswalk.toml").read_text(encoding="utf-8")
+    assert f'priority = "{PRIORITY}"' in text
+    (folder / "priority.toml").write_text(
+        text.replace(f'priority = "{PRIORITY}"', 'priority = "Urgent"'), encoding="utf-8"
+    )
+    run = Run(f"priority-{uuid.uuid4().hex[:8]}", "service-sync",
+              load_settings(folder / "priority.toml"))  # fmt: skip
+    wh = Warehouse(folder / "wh.duckdb")
+    query = ("SELECT (SELECT count(*) FROM sync.push_log), (SELECT count(*) FROM "
+             "marts.call_ticket_sync WHERE action <> 'held')")  # fmt: skip
+    with wh.connect(read_only=True) as con:
+        (writes, waiting) = con.execute(query).fetchone()
+    assert waiting >= 1
+    with pytest.raises(ConfigError, match=r"^flows.service_sync.to_psa.priority: 'Urgent'"):
+        push_calls_to_psa.fn(run, *apis)
+    with wh.connect(read_only=True) as con:
+        assert con.execute(query).fetchone() == (writes, waiting)
+    assert run.planned == [] and run.failures.found == {}
