@@ -452,9 +452,9 @@ def conflicts_owners(config: ConfigOption = None) -> None:
             [decisions.ALL_CUSTOMERS, decisions.ALL_CUSTOMERS],
         )
     ]
-    for key, value in settings.flows.customer_sync.field_owners.items():
-        for field, owner in value.items() if isinstance(value, dict) else [(key, value)]:
-            customer = key if isinstance(value, dict) else "every customer"
-            rows.append((customer, field, owner, "crosswalk.toml"))
+    rows += [
+        (customer or "every customer", field, owner, "crosswalk.toml")
+        for customer, field, owner in settings.flows.customer_sync.owners()
+    ]
     console.print(_listing(f"fields owned for good: {len(rows)}",
                            ("customer", "field", "owner", "decided by"), rows))  # fmt: skip

@@ -433,11 +433,7 @@ def conflicts(request: Request) -> Response:
         )  # fmt: skip
     except NotBuilt:  # a warehouse from before sync.field_owners: no decision yet
         decided = []
-    configured = [
-        {"customer": key if isinstance(value, dict) else None, "field": field, "owner": owner}
-        for key, value in request.app.settings.flows.customer_sync.field_owners.items()
-        for field, owner in (value.items() if isinstance(value, dict) else [(key, value)])
-    ]
+    configured = request.app.settings.flows.customer_sync.owners()
     return request.render(
         "conflicts.html", groups=groups, decided=decided, configured=configured,
         every=decisions.ALL_CUSTOMERS, fields=SYNC_FIELDS,

@@ -226,6 +226,15 @@ def test_a_fields_direction_is_set_for_good_from_the_conflicts_page(browser, bui
         assert browser.post("/conflicts/owner", form)[0] in (400, 404)
         browser.get("/conflicts")
     assert browser.post("/conflicts", {f"own-{website}": "psa:nobody"})[0] == 400
+    configured = built.flows.customer_sync.model_copy(
+        update={"field_owners": {"website": "erp", "C-OWNED": {"city": "psa"}}}
+    )
+    flows = built.flows.model_copy(update={"customer_sync": configured})
+    _, _, page = Browser(Inbox(built.model_copy(update={"flows": flows}))).get("/conflicts")
+    assert (
+        '<td>C-OWNED</td><td>city</td>\n<td>PSA → ERP</td><td class="muted">crosswalk.toml' in page
+    )
+    assert "<td>every customer</td><td>website</td>\n<td>ERP → PSA</td>" in page
     assert len(query(built, "SELECT * FROM sync.field_owners")) == 3
     with Warehouse(built.warehouse.path).transaction() as con:
         for field in ("address", "fax"):
