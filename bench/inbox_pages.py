@@ -36,7 +36,8 @@ def held_back(warehouse: Warehouse) -> dict[str, int]:
                 found = waiting.read(lambda sql, params: rows(con, sql, params), source)
             except Exception:  # the flow has not run on this warehouse
                 continue
-            counts[source.flow] = len({r["record_id"] for r in found})
+            held = len({r["record_id"] for r in found})
+            counts[source.flow] = counts.get(source.flow, 0) + held  # service-sync has two
     return counts
 
 

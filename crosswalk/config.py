@@ -299,6 +299,14 @@ class CustomerSyncConfig(FlowConfig):
     def _owners(cls, value: Any) -> Any:
         return _field_owners(value) if isinstance(value, dict) else value
 
+    def owners(self) -> list[tuple[str | None, str, str]]:
+        """``field_owners`` as ``(customer, field, owner)``; customer None: every customer."""
+        return [
+            (key if isinstance(value, dict) else None, field, owner)
+            for key, value in self.field_owners.items()
+            for field, owner in (value.items() if isinstance(value, dict) else [(key, value)])
+        ]
+
 
 class ChargeImportConfig(FlowConfig):
     """``[flows.charge_import]``: where call logs come from, how they are read, and what

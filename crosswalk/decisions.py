@@ -1,11 +1,12 @@
 """Every write to the decisions crosswalk keeps: ``sync.links``, ``sync.exclusions``,
-``sync.conflicts`` and ``sync.rejected_suggestions``.
+``sync.conflicts``, ``sync.rejected_suggestions`` and ``sync.field_owners``.
 
 A link says which PSA record an ERP record is (``customer``: an ERP parent customer and a
 PSA company; ``location``: an ERP location and a PSA site), who decided it (``operator``
 or ``crosswalk``) and whether its target has gone. An exclusion leaves a record out of a
 flow. A conflict is a field both systems changed since they last agreed, until an
-operator picks a value and a run settles it.
+operator picks a value and a run settles it. A field's owner is the side whose value
+always wins, for one customer or for all.
 
 Each function takes an open DuckDB connection and does not commit: the CLI calls it
 inside ``Warehouse.transaction()``, a push step inside the transaction that records its
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 KINDS = ("customer", "location")
 TAKES = ("erp", "psa")
+ALL_CUSTOMERS = "*"  # sync.field_owners' customer_number of a decision for every customer
 
 
 def set_link(
@@ -198,6 +200,51 @@ def settle_conflicts(
         "WHERE conflict_id IN (SELECT unnest(?::BIGINT[])) AND settled_at IS NULL",
         [run_id, resolution, list(conflict_ids)],
     )
+
+
+def set_field_owner(
+    con: duckdb.DuckDBPyConnection,
+    field: str,
+    owner: str,
+    *,
+    customer: str | None,
+    by: str,
+    note: str | None = None,
+) -> list[str]:
+    """An operator's "``owner`` (``erp`` or ``psa``) always wins ``field``" for ERP
+    customer ``customer`` and its locations, or for every customer (``None``); "address"
+    is both lines. Replaces an earlier decision of that scope, and wins over the
+    configuration's ``field_owners`` of the same scope (a decision for one customer over
+    one for all). Returns the fields decided."""
+    from crosswalk.config import SYNC_FIELDS
+
+    if field not in SYNC_FIELDS or owner not in TAKES:
+        raise ValueError(f"a field ({', '.join(SYNC_FIELDS)}) is owned by erp or psa, "
+                         f"not {field!r} by {owner!r}")  # fmt: skip
+    fields = _fields(field)
+    for one in fields:
+        con.execute(
+            "INSERT OR REPLACE INTO sync.field_owners (customer_number, field, owner, "
+            "decided_by, note, decided_at) VALUES (?, ?, ?, ?, ?, now())",
+            [customer or ALL_CUSTOMERS, one, owner, by, note],
+        )
+    return fields
+
+
+def reset_field_owner(con: duckdb.DuckDBPyConnection, field: str, *, customer: str | None) -> bool:
+    """Forget the operator's owner of ``field`` for ``customer`` (``None``: for every
+    customer): the configuration decides again. False: there was none."""
+    return bool(
+        con.execute(
+            "DELETE FROM sync.field_owners WHERE customer_number = ? "
+            "AND list_contains(?, field) RETURNING field",
+            [customer or ALL_CUSTOMERS, _fields(field)],
+        ).fetchall()
+    )
+
+
+def _fields(field: str) -> list[str]:
+    return ["address_line1", "address_line2"] if field == "address" else [field]
 
 
 def link_agreement(

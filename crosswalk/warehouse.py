@@ -269,6 +269,20 @@ MIGRATIONS: tuple[str, ...] = (
         built_at TIMESTAMPTZ NOT NULL
     );
     """,
+    # A field's direction for good, decided by an operator (the inbox, `crosswalk conflicts
+    # own`): for one customer and its locations, or for every customer (customer_number
+    # '*'); it wins over [flows.customer_sync] field_owners of the same scope.
+    """
+    CREATE TABLE sync.field_owners (
+        customer_number VARCHAR NOT NULL,
+        field VARCHAR NOT NULL,
+        owner VARCHAR NOT NULL,
+        decided_by VARCHAR NOT NULL,
+        note VARCHAR,
+        decided_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (customer_number, field)
+    );
+    """,
 )
 
 

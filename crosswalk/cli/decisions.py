@@ -391,3 +391,70 @@ def conflicts_resolve(
         "`crosswalk run customer-sync` writes it",
         highlight=False,
     )
+
+
+FIELD_HELP = ("The field: name, address (both lines), address_line1, address_line2, city, "
+              "state, zip, phone, fax or website.")  # fmt: skip
+OWNER_HELP = ("erp: its value always goes to the PSA; psa: the PSA's always goes into the "
+              "ERP; config: forget the decision (crosswalk.toml decides).")  # fmt: skip
+SCOPE_HELP = "For this ERP customer (and its locations) or location only; unset: every customer."
+
+
+@conflicts_app.command("own")
+def conflicts_own(
+    field: Annotated[str, typer.Argument(help=FIELD_HELP)],
+    owner: Annotated[str, typer.Argument(help=OWNER_HELP)],
+    config: ConfigOption = None,
+    customer: Annotated[str | None, typer.Option(help=SCOPE_HELP)] = None,
+    note: Annotated[str, typer.Option(help="Why, for the next person.")] = "",
+    force: ForceOption = False,
+) -> None:
+    """Set a field's direction for good, as Connectworks' arrows do: never a conflict again.
+    A decision for one customer wins over one for all, and a decision wins over
+    crosswalk.toml's field_owners of the same scope; the next customer-sync applies it."""
+    from crosswalk.config import SYNC_FIELDS
+
+    if field not in SYNC_FIELDS or owner not in (*decisions.TAKES, "config"):
+        console.print(f"[red]give a field ({', '.join(SYNC_FIELDS)}) and erp, psa or "
+                      "config[/red]")  # fmt: skip
+        raise typer.Exit(2)
+    settings = _settings(config)
+    if customer is not None:
+        known(settings, "customer or location", customer, force)
+    scope = f"customer {customer}" if customer else "every customer"
+    with _deciding(settings) as con:
+        if owner == "config":
+            forgotten = decisions.reset_field_owner(con, field, customer=customer)
+        else:
+            decisions.set_field_owner(con, field, owner, customer=customer,
+                                      by=getpass.getuser(), note=note or None)  # fmt: skip
+    if owner == "config":
+        said = "crosswalk.toml decides again" if forgotten else "no decision to forget"
+        console.print(f"{field} of {scope}: {said}", highlight=False)
+        return
+    arrow = "ERP -> PSA" if owner == "erp" else "PSA -> ERP"
+    console.print(f"{field} of {scope}: always {arrow}; the next `crosswalk run customer-sync` "
+                  "applies it", highlight=False)  # fmt: skip
+
+
+@conflicts_app.command("owners")
+def conflicts_owners(config: ConfigOption = None) -> None:
+    """Every field's direction set for good: the operators' decisions (who, when) and
+    crosswalk.toml's field_owners."""
+    settings = _settings(config)
+    rows = [
+        (customer, field, owner, f"{by}, {_when(at)}" + (f": {note}" if note else ""))
+        for customer, field, owner, by, at, note in _mart(
+            settings,
+            "SELECT CASE customer_number WHEN ? THEN 'every customer' ELSE customer_number END, "
+            "field, owner, decided_by, decided_at, note FROM sync.field_owners "
+            "ORDER BY customer_number = ?, customer_number, field",
+            [decisions.ALL_CUSTOMERS, decisions.ALL_CUSTOMERS],
+        )
+    ]
+    rows += [
+        (customer or "every customer", field, owner, "crosswalk.toml")
+        for customer, field, owner in settings.flows.customer_sync.owners()
+    ]
+    console.print(_listing(f"fields owned for good: {len(rows)}",
+                           ("customer", "field", "owner", "decided by"), rows))  # fmt: skip

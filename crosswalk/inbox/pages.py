@@ -4,8 +4,11 @@ and takes effect on the flow's next run."""
 
 from __future__ import annotations
 
+import contextlib
+
 from crosswalk import codes, decisions, report
 from crosswalk.cli.records import KINDS
+from crosswalk.config import SYNC_FIELDS
 from crosswalk.errors import OWNER_TITLES, Owner
 from crosswalk.inbox import waiting as waiting_records
 from crosswalk.inbox.web import HTTPError, NotBuilt, Request, Response, redirect, url
@@ -404,17 +407,16 @@ def error(request: Request, error_id: str) -> Response:
         if source.flow != e["flow"]:
             continue
         cause = (e["system"], e["entity"], e["record_id"])
-        try:
-            held = [r for r in waiting_records.read(request.rows, source, cause)
-                    if r["code"] == e["code"]]  # fmt: skip
-        except NotBuilt:  # its models were dropped or not built since
-            held = []
+        with contextlib.suppress(NotBuilt):  # its models were dropped or not built since
+            held += [r for r in waiting_records.read(request.rows, source, cause)
+                     if r["code"] == e["code"]]  # fmt: skip
     return request.render("error.html", e=e, held=held)
 
 
 def conflicts(request: Request) -> Response:
     """Open conflicts per linked customer: each field's base, ERP and PSA values side by
-    side, and a choice per field, all settled with one submit."""
+    side, and a choice per field, all settled with one submit; and every field's direction
+    set for good, by an operator or by crosswalk.toml."""
     rows = request.rows(
         "SELECT c.conflict_id, c.kind, c.source_key, c.target_key, c.field, c.base_value, "
         "c.erp_value, c.psa_value, c.raised_at, c.resolution, c.resolved_value, c.resolved_by "
@@ -424,15 +426,37 @@ def conflicts(request: Request) -> Response:
     groups: dict[tuple, list] = {}
     for row in rows:
         groups.setdefault((row["kind"], row["source_key"], row["target_key"]), []).append(row)
-    owners = request.app.settings.flows.customer_sync.field_owners
-    return request.render("conflicts.html", groups=groups, owners=owners)
+    try:
+        decided = request.rows(
+            "SELECT * FROM sync.field_owners ORDER BY customer_number = ?, customer_number, "
+            "field", [decisions.ALL_CUSTOMERS],
+        )  # fmt: skip
+    except NotBuilt:  # a warehouse from before sync.field_owners: no decision yet
+        decided = []
+    configured = request.app.settings.flows.customer_sync.owners()
+    return request.render(
+        "conflicts.html", groups=groups, decided=decided, configured=configured,
+        every=decisions.ALL_CUSTOMERS, fields=SYNC_FIELDS,
+    )  # fmt: skip
 
 
 def resolve(request: Request) -> Response:
     """Each field's choice: ``erp`` (ERP -> PSA), ``psa`` (PSA -> ERP), ``value`` (the
-    typed value on both sides) or nothing yet; all chosen ones in one transaction."""
-    chosen = []
+    typed value on both sides) or nothing yet; and, per field, its direction for good
+    (``own-ID``: ``erp`` or ``psa``, for ``customer`` or for ``all``); all chosen ones in
+    one transaction."""
+    chosen, owned = [], []
     for name, values in request.form.items():
+        if name.startswith("own-") and values[0]:
+            conflict_id = name.removeprefix("own-")
+            owner, _, scope = values[0].partition(":")
+            if (
+                not conflict_id.isdigit()
+                or owner not in decisions.TAKES
+                or scope not in ("customer", "all")
+            ):
+                raise HTTPError(400, f"Not a direction: {name}={values[0]}.")
+            owned.append((int(conflict_id), owner, scope))
         if not name.startswith("take-") or not values[0]:
             continue
         conflict_id = name.removeprefix("take-")
@@ -442,9 +466,17 @@ def resolve(request: Request) -> Response:
         if values[0] == "value" and not typed:
             raise HTTPError(400, f"Conflict {conflict_id}: type the value to keep.")
         chosen.append((int(conflict_id), values[0], typed))
-    if not chosen:
+    if not chosen and not owned:
         request.notice("Nothing chosen: pick a direction or a value for a field first.")
         return redirect("/conflicts")
+    fields = {
+        row["conflict_id"]: row
+        for row in request.rows(
+            "SELECT conflict_id, source_key, field FROM sync.conflicts "
+            "WHERE settled_at IS NULL AND list_contains(?, conflict_id)",
+            [[conflict_id for conflict_id, _, _ in owned]],
+        )
+    } if owned else {}  # fmt: skip
     try:
         with request.deciding() as con:
             for conflict_id, take, typed in chosen:
@@ -454,10 +486,54 @@ def resolve(request: Request) -> Response:
                     value=typed if take == "value" else None,
                     by=request.user,
                 )  # fmt: skip
+            for conflict_id, owner, scope in owned:
+                if conflict_id not in fields:
+                    raise LookupError(f"no open conflict {conflict_id}")
+                decisions.set_field_owner(
+                    con, fields[conflict_id]["field"], owner,
+                    customer=fields[conflict_id]["source_key"] if scope == "customer" else None,
+                    by=request.user, note="set in the inbox",
+                )  # fmt: skip
     except LookupError as exc:
         raise HTTPError(409, f"{exc}: another decision or a run settled it; nothing was "
                              "changed.") from None  # fmt: skip
-    request.notice(f"{len(chosen)} field(s) decided; {NEXT_RUN} to both systems.")
+    said = [f"{len(chosen)} field(s) decided"] if chosen else []
+    said += [f"{len(owned)} field(s) given a direction for good"] if owned else []
+    request.notice(f"{'; '.join(said)}; {NEXT_RUN} to both systems.")
+    return redirect("/conflicts")
+
+
+def own(request: Request) -> Response:
+    """A field's direction for good (``owner``: ``erp`` or ``psa``), for one customer (and
+    its locations) or, without one, for every customer; ``owner=config`` forgets the
+    decision, and crosswalk.toml's field_owners decides again."""
+    field, owner = request.field("field"), request.field("owner")
+    if field not in SYNC_FIELDS or owner not in (*decisions.TAKES, "config"):
+        raise HTTPError(400, f"A field ({', '.join(SYNC_FIELDS)}) is owned by erp or psa, "
+                             f"not {field!r} by {owner!r}.")  # fmt: skip
+    customer = request.field("customer")
+    if customer == decisions.ALL_CUSTOMERS:
+        customer = ""
+    if customer and owner != "config":
+        _landed(request, "customer or location", customer)
+    scope = f"customer {customer}" if customer else "every customer"
+    with request.deciding() as con:
+        if owner == "config":
+            forgotten = decisions.reset_field_owner(con, field, customer=customer or None)
+        else:
+            decisions.set_field_owner(
+                con, field, owner, customer=customer or None, by=request.user,
+                note=request.field("note") or "set in the inbox",
+            )  # fmt: skip
+    if owner == "config":
+        request.notice(
+            f"The {field} of {scope} goes as crosswalk.toml says again; {NEXT_RUN}."
+            if forgotten
+            else f"No decision on the {field} of {scope} to forget."
+        )
+    else:
+        arrow = "ERP → PSA" if owner == "erp" else "PSA → ERP"
+        request.notice(f"The {field} of {scope} always goes {arrow}; {NEXT_RUN}.")
     return redirect("/conflicts")
 
 
@@ -527,6 +603,7 @@ ROUTES = [
     ("GET", "/errors/(?P<error_id>[0-9a-f]{1,64})", error),
     ("GET", "/conflicts", conflicts),
     ("POST", "/conflicts", resolve),
+    ("POST", "/conflicts/owner", own),
     ("GET", "/login", login_form),
     ("POST", "/login", login),
     ("POST", "/logout", logout),

@@ -138,6 +138,54 @@ SOURCES = (
             ON members.ticket_id = w.ticket_id AND members.waiting_code = w.waiting_code
         """,
     ),
+    # ERP calls for the PSA (to_psa): each failure is on the call itself. A call waits on
+    # the failure the next run raises (reason_code), else on its open one: held on the
+    # sent hold after a FAIL, or tried again by every run (its ticket refused, its hold
+    # refused). A call on the hold with no failure open was held by hand: not listed.
+    Source(
+        "service-sync",
+        "ERP calls for the PSA",
+        """
+        WITH failures AS (
+            SELECT record_id AS call_number, code, message FROM sync.errors
+            WHERE status = 'open' AND system = 'eautomate' AND entity = 'calls'
+                AND code IN ('call-customer-unmapped', 'call-company-inactive',
+                             'ticket-create-rejected', 'call-hold-rejected')
+            QUALIFY row_number() OVER (PARTITION BY record_id
+                ORDER BY code = 'call-hold-rejected', last_seen_at DESC) = 1
+        ),
+        waiting AS (
+            SELECT c.*, coalesce(c.reason_code, f.code) AS code, f.message
+            FROM marts.call_ticket_sync AS c LEFT JOIN failures AS f USING (call_number)
+            WHERE coalesce(c.reason_code, f.code) IS NOT NULL
+        )
+        SELECT
+            call_number AS record_id,
+            'call ' || call_number || ' "' || summary || '"' AS record,
+            code,
+            CASE
+                WHEN code = 'call-customer-unmapped' AND company_id IS NULL THEN 'customer '
+                    || customer_number || ' is not mapped to a PSA company'
+                WHEN code = 'call-customer-unmapped' THEN 'customer ' || customer_number
+                    || ' was not mapped; it is now (company '
+                    || coalesce(company_identifier, company_id::VARCHAR) || ')'
+                WHEN code = 'call-company-inactive' THEN 'its PSA company '
+                    || coalesce(company_identifier, company_id::VARCHAR) || ' is inactive'
+                ELSE message
+            END || CASE
+                WHEN action = 'held' THEN '; held on ' || hold_code
+                    || ' until the hold is released or the call retried'
+                WHEN reason_code IS NULL THEN '; every run tries it again'
+                ELSE '' END
+                || coalesce('; a retry was asked by ' || retry_asked_by, '') AS reason,
+            call_type || ' call of ' || strftime(call_date, '%Y-%m-%d') AS measure,
+            'eautomate' AS cause_system,
+            'calls' AS cause_entity,
+            call_number AS cause_record,
+            'call ' || call_number || ' (' || customer_number || ')' AS cause_label
+        FROM waiting
+        """,
+    ),
     Source(
         "sales-order-sync",
         "sales orders",
@@ -206,7 +254,7 @@ SOURCES = (
         """,
     ),
 )
-FLOWS = tuple(source.flow for source in SOURCES)
+FLOWS = tuple(dict.fromkeys(source.flow for source in SOURCES))
 
 
 @dataclass

@@ -5,6 +5,8 @@ generated, then one crash and its re-run after the world changes; the tests read
 they did, each named for its rule. Only tickets closed today go to the ERP (first_date),
 so the service sync's own pushes stay small."""
 
+import html
+import io
 import json
 import uuid
 from datetime import UTC, datetime
@@ -18,8 +20,10 @@ from crosswalk.config import ConfigError, ToPsaConfig, load_settings
 from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
 from crosswalk.http import DataError
+from crosswalk.inbox import waiting
+from crosswalk.inbox.web import Inbox
 from crosswalk.pipeline import Run
-from crosswalk.warehouse import Warehouse
+from crosswalk.warehouse import Warehouse, rows
 from flows.customer_sync.flow import customer_sync
 from flows.service_sync.flow import service_sync
 from flows.service_sync.to_psa import (
@@ -356,6 +360,36 @@ def test_a_ticket_connectwise_refuses_fails_with_its_reason_and_no_ticket(world,
     (message,) = changed["mails"]
     assert cells(message)[number][0] == "FAIL"
     assert "ConnectWise refused the ticket" in cells(message)[number][3]
+
+
+def test_the_inbox_lists_each_call_waiting_for_the_psa_under_its_failure(folder, changed):
+    """The Waiting page: the call still unmapped (held after its retry failed), the call of
+    an inactive company, the call whose ticket ConnectWise refused (tried again by every
+    run), each under its own failure with the fix and its page; the call that went is not
+    there."""
+    calls = next(s for s in waiting.SOURCES if s.noun == "ERP calls for the PSA")
+    with Warehouse(folder / "wh.duckdb").connect(read_only=True) as con:
+        records = waiting.read(lambda sql, params: rows(con, sql, params), calls)
+    causes = {c.record_id: c for c in waiting.causes(calls, records)}
+    assert changed["released"] not in causes
+    expected = {changed["retried"]: "call-customer-unmapped",
+                changed["inactive"]: "call-company-inactive",
+                changed["refused"]: "ticket-create-rejected"}  # fmt: skip
+    assert {n: causes[n].code for n in expected} == expected
+    assert all(causes[n].error_id for n in expected)
+    assert f"crosswalk calls retry {changed['retried']}" in causes[changed["retried"]].fix
+
+    answer = {}
+    page = b"".join(Inbox(load_settings(folder / "crosswalk.toml"))(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/waiting", "QUERY_STRING": "flow=service-sync",
+         "wsgi.input": io.BytesIO()},
+        lambda status, headers: answer.update(status=status),
+    )).decode()  # fmt: skip
+    assert answer["status"].startswith("200")
+    section = page.split("ERP calls for the PSA wait</h2>", 1)[1]
+    for number, code in expected.items():
+        assert f'<a href="/errors/{causes[number].error_id}">call {number} (' in section
+        assert html.escape(causes[number].fix) in section and f"<code>{code}</code>" in section
 
 
 def test_a_failure_is_mailed_once_then_again_only_when_it_changes_or_is_retried(folder, changed):

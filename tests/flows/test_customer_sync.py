@@ -5,6 +5,7 @@ a plan that matches the run, companies created exactly once across a crash."""
 
 import email
 import email.policy
+import getpass
 import json
 import re
 from pathlib import Path
@@ -237,6 +238,51 @@ def test_a_field_owned_for_good_goes_its_way_without_a_conflict(world, folder, a
     assert "erp-owned.example.com" in website
     assert pushes_found(run) == []
     assert sync(world, folder, owners).planned == []
+
+
+def test_a_direction_an_operator_sets_for_good_decides_the_next_run(world, folder, apis):
+    """An operator's owners (crosswalk conflicts own, the inbox's decision): PSA -> ERP for
+    one customer's city wins over crosswalk.toml's ERP -> PSA for every city, and PSA ->
+    ERP for every customer's fax over the toml's fax = "erp"; another customer's city still
+    goes as the toml says. Forgotten, the toml decides again."""
+    cw, ea = apis
+    one, other = linked(folder, 2, offset=12)
+    cw.patch(COMPANIES, company_of(folder, one), {"city": "Psa City"})
+    cw.patch(COMPANIES, company_of(folder, other), {"city": "Psa Town",
+                                                    "faxNumber": "(727) 555-7777"})  # fmt: skip
+    erp_city = ea.customer(other)["City"]
+    toml = '[flows.customer_sync]\nfield_owners = { city = "erp", fax = "erp" }\n'
+    configure(world, folder, toml)  # what the commands read
+    assert "always PSA -> ERP" in cli(folder, "conflicts", "own", "city", "psa", "--customer", one)
+    cli(folder, "conflicts", "own", "fax", "psa", "--note", "the PSA keeps the fax numbers")
+    assert query(folder, "SELECT customer_number, field, owner, decided_by, note FROM "
+                 "sync.field_owners ORDER BY 1") == [
+        ("*", "fax", "psa", getpass.getuser(), "the PSA keeps the fax numbers"),
+        (one, "city", "psa", getpass.getuser(), None),
+    ]  # fmt: skip
+    owners = cli(folder, "conflicts", "owners")
+    assert "every customer" in owners and "crosswalk.toml" in owners
+
+    run = sync(world, folder, toml)
+    assert [(w[0], w[1], w[2], tuple(k for k, _ in w[3])) for w in writes(run)] == sorted([
+        ("eautomate", "update-customer", f"customer {one}", ("city",)),
+        ("eautomate", "update-customer", f"customer {other}", ("fax",)),
+        ("connectwise", "update-company", f"company {company_of(folder, other)}", ("city",)),
+    ])  # fmt: skip
+    assert ea.customer(one)["City"] == "Psa City"
+    assert ea.customer(other)["Fax"] == "(727) 555-7777"
+    assert cw.get(COMPANIES, company_of(folder, other))["city"] == erp_city
+    assert sync(world, folder, toml).planned == []
+
+    assert "crosswalk.toml decides again" in cli(folder, "conflicts", "own", "fax", "config")
+    cli(folder, "conflicts", "own", "city", "config", "--customer", one)
+    assert query(folder, "SELECT count(*) FROM sync.field_owners") == [(0,)]
+    cw.patch(COMPANIES, company_of(folder, one), {"city": "Psa City Again"})
+    back = sync(world, folder, toml)
+    assert [(w[0], w[1], w[2]) for w in writes(back)] == [
+        ("connectwise", "update-company", f"company {company_of(folder, one)}")
+    ]
+    assert cw.get(COMPANIES, company_of(folder, one))["city"] == "Psa City"
 
 
 def test_excluded_customers_and_switched_off_fields_are_left_alone(world, folder, apis):

@@ -185,6 +185,63 @@ def test_a_conflict_is_resolved_through_decisions(browser, built):
         ("value", "555-0199", browser.app.local_user)]  # fmt: skip
 
 
+def test_a_fields_direction_is_set_for_good_from_the_conflicts_page(browser, built):
+    """Per conflict field, for that customer or every customer (with a resolution in the
+    same submit, or alone); any field from the form below; forgotten again. Each decision
+    says who and when; a direction nobody can own is refused."""
+    decisions_raised = []
+    with Warehouse(built.warehouse.path).transaction() as con:
+        for field in ("website", "fax"):
+            decisions_raised.append(decisions.raise_conflict(
+                con, kind="customer", source_key="C-OWNED", target_key="78", field=field,
+                base_value="a", erp_value="b", psa_value="c", run_id="test",
+            ))  # fmt: skip
+    website, fax = decisions_raised
+    browser.get("/conflicts")
+    assert f'name="own-{website}"' in browser.page
+    status, _, _ = browser.post(
+        "/conflicts",
+        {f"own-{website}": "psa:customer", f"take-{fax}": "erp", f"own-{fax}": "erp:all"},
+    )
+    assert status == 303
+    _, _, page = browser.get("/conflicts")
+    assert "1 field(s) decided; 2 field(s) given a direction for good" in page
+    browser.post("/conflicts/owner", {"field": "address", "owner": "psa", "customer": ""})
+    owners = query(built, "SELECT customer_number, field, owner, decided_by, note, "
+                   "decided_at IS NOT NULL FROM sync.field_owners ORDER BY 1, 2")  # fmt: skip
+    user = browser.app.local_user
+    assert owners == [
+        ("*", "address_line1", "psa", user, "set in the inbox", True),
+        ("*", "address_line2", "psa", user, "set in the inbox", True),
+        ("*", "fax", "erp", user, "set in the inbox", True),
+        ("C-OWNED", "website", "psa", user, "set in the inbox", True),
+    ]
+    _, _, page = browser.get("/conflicts")
+    assert "every customer" in page and "Forget (crosswalk.toml decides)" in page
+    browser.post("/conflicts/owner", {"field": "website", "owner": "config",
+                                      "customer": "C-OWNED"})  # fmt: skip
+    assert "goes as crosswalk.toml says again" in browser.get("/conflicts")[2]
+    for form in ({"field": "webiste", "owner": "psa"}, {"field": "fax", "owner": "both"},
+                 {"field": "fax", "owner": "psa", "customer": "NOPE-1"}):  # fmt: skip
+        assert browser.post("/conflicts/owner", form)[0] in (400, 404)
+        browser.get("/conflicts")
+    assert browser.post("/conflicts", {f"own-{website}": "psa:nobody"})[0] == 400
+    configured = built.flows.customer_sync.model_copy(
+        update={"field_owners": {"website": "erp", "C-OWNED": {"city": "psa"}}}
+    )
+    flows = built.flows.model_copy(update={"customer_sync": configured})
+    _, _, page = Browser(Inbox(built.model_copy(update={"flows": flows}))).get("/conflicts")
+    assert (
+        '<td>C-OWNED</td><td>city</td>\n<td>PSA → ERP</td><td class="muted">crosswalk.toml' in page
+    )
+    assert "<td>every customer</td><td>website</td>\n<td>ERP → PSA</td>" in page
+    assert len(query(built, "SELECT * FROM sync.field_owners")) == 3
+    with Warehouse(built.warehouse.path).transaction() as con:
+        for field in ("address", "fax"):
+            decisions.reset_field_owner(con, field, customer=None)
+        decisions.settle_conflicts(con, decisions_raised, "test")
+
+
 def test_errors_filter_by_flow_owner_code_and_status(browser, built):
     flow, owner, code = query(built, "SELECT flow, owner, code FROM sync.errors "
                               "WHERE status = 'open' ORDER BY 1, 2, 3 LIMIT 1")[0]  # fmt: skip
@@ -253,6 +310,7 @@ def test_waiting_records_before_a_flow_ran_say_how_to_run_it(browser):
     assert status == 200
     for flow in ("agreement-sync", "service-sync", "sales-order-sync", "charge-import"):
         assert f"crosswalk run {flow}</code> builds what this reads" in page
+    assert "service-sync: 0 ERP calls for the PSA wait" in page
     assert browser.get("/waiting?flow=nope")[0] == 404
 
 

@@ -1,8 +1,9 @@
 """The operators' inbox in a real headless Chromium (Selenium and the system's chromedriver),
 on a small world of its own: one customer-sync builds the pages, an operator settles a
-conflict field by field, confirms and rejects suggestions, unlinks a wrong link and
-excludes a customer, and the next run carries every decision out. A customer named like a
-script is shown as text, and a form without its CSRF token is refused.
+conflict field by field, sets a field's direction for good for one customer, confirms and
+rejects suggestions, unlinks a wrong link and excludes a customer, and the next run carries
+every decision out. A customer named like a script is shown as text, and a form without
+its CSRF token is refused.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them): without
 them the module is skipped, saying so; under CI (``CI=true``) it fails instead."""
@@ -17,6 +18,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from crosswalk import decisions
 from crosswalk.config import load_settings
@@ -132,6 +134,27 @@ def test_a_conflict_is_settled_field_by_field_with_one_submit(chrome, inbox, fol
     assert decided == [("city", "psa", USER), ("phone", "erp", USER)]
 
 
+def test_a_fields_direction_is_set_for_good_for_one_customer(chrome, inbox, folder, apis):
+    """PSA -> ERP for one customer's fax, from the form under the conflicts; the PSA's fax
+    then changes, and the next run carries it into the ERP."""
+    cw, _ = apis
+    number, company = query(folder, LINKED, [sorted(inbox["used"])])[0]
+    open_page(chrome, inbox, "/conflicts")
+    form = chrome.find_elements(By.CSS_SELECTOR, "form[action='/conflicts/owner']")[-1]
+    Select(form.find_element(By.NAME, "field")).select_by_visible_text("fax")
+    Select(form.find_element(By.NAME, "owner")).select_by_value("psa")
+    form.find_element(By.NAME, "customer").send_keys(number)
+    form.find_element(By.XPATH, ".//button[text()='Set for good']").click()
+    assert f"The fax of customer {number} always goes PSA → ERP" in notice(chrome)
+    assert query(folder, "SELECT customer_number, field, owner, decided_by FROM "
+                 "sync.field_owners") == [(number, "fax", "psa", USER)]  # fmt: skip
+    assert number in chrome.find_element(By.ID, "owners").find_element(
+        By.XPATH, "following-sibling::table").text  # fmt: skip
+    cw.patch(COMPANIES, company, {"faxNumber": "(727) 555-8888"})
+    inbox["owned"] = number
+    inbox["used"].add(number)
+
+
 def test_a_wrong_link_is_unlinked(chrome, inbox, folder):
     open_page(chrome, inbox, "/links")
     finding = chrome.find_element(By.CSS_SELECTOR, "div.finding[id^=customer-]")
@@ -205,6 +228,7 @@ def test_the_next_run_carries_out_every_decision(chrome, inbox, world, folder, a
     company = cw.get(COMPANIES, inbox["company"])
     assert "".join(c for c in company["phoneNumber"] if c.isdigit()).endswith("7275554141")
     assert ea.customer(inbox["customer"])["City"] == "Psaville"
+    assert ea.customer(inbox["owned"])["Fax"] == "(727) 555-8888"
     confirmed, rejected = inbox["confirmed"], inbox["rejected"]
     assert query(folder, "SELECT company_id::VARCHAR, match_rule FROM marts.mapped_customers "
                  "WHERE customer_number = ?", [confirmed["customer"]]) == [

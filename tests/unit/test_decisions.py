@@ -1,5 +1,6 @@
-"""crosswalk.decisions, the one writer of sync.links, sync.exclusions and sync.conflicts,
-on a freshly migrated warehouse; and a check that nothing else writes them."""
+"""crosswalk.decisions, the one writer of sync.links, sync.exclusions, sync.conflicts,
+sync.rejected_suggestions and sync.field_owners, on a freshly migrated warehouse; and a
+check that nothing else writes them."""
 
 import ast
 import os
@@ -183,10 +184,31 @@ def test_settle_conflicts_keeps_an_operators_resolution_and_the_first_settlement
     ] == [("psa", "run-2", True), ("agreed", "run-3", True), (None, None, False)]
 
 
+def test_a_fields_owner_is_set_for_one_customer_or_all_and_forgotten(con):
+    assert decisions.set_field_owner(con, "address", "psa", customer="C1001", by="pat") == [
+        "address_line1", "address_line2"]  # fmt: skip
+    decisions.set_field_owner(con, "website", "erp", customer=None, by="sam", note="ours")
+    decisions.set_field_owner(con, "website", "psa", customer=None, by="kim")  # replaces
+    owners = rows(con, "SELECT customer_number, field, owner, decided_by, note FROM "
+                  "sync.field_owners ORDER BY 1, 2")  # fmt: skip
+    assert [tuple(o.values()) for o in owners] == [
+        (decisions.ALL_CUSTOMERS, "website", "psa", "kim", None),
+        ("C1001", "address_line1", "psa", "pat", None),
+        ("C1001", "address_line2", "psa", "pat", None),
+    ]
+    assert decisions.reset_field_owner(con, "address", customer="C1001")
+    assert not decisions.reset_field_owner(con, "website", customer="C1001")
+    assert decisions.reset_field_owner(con, "website", customer=None)
+    assert con.execute("SELECT count(*) FROM sync.field_owners").fetchone() == (0,)
+    for field, owner in (("webiste", "psa"), ("website", "both")):
+        with pytest.raises(ValueError, match="owned by erp or psa"):
+            decisions.set_field_owner(con, field, owner, customer=None, by="pat")
+
+
 # Writes to the decision tables, in any Python string (implicit concatenation joined).
 DECISION_WRITE = re.compile(
     r"\b(?:INSERT\b[^;]*?\bINTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+"
-    r"sync\.(?:links|exclusions|conflicts)\b",
+    r"sync\.(?:links|exclusions|conflicts|rejected_suggestions|field_owners)\b",
     re.IGNORECASE,
 )
 SKIPPED_FOLDERS = {"data", "target", "dbt_packages", "__pycache__"}

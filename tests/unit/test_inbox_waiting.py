@@ -5,6 +5,7 @@ import re
 
 from crosswalk import codes, report
 from crosswalk.inbox import waiting
+from crosswalk.warehouse import Warehouse, rows
 
 SERVICE = next(s for s in waiting.SOURCES if s.flow == "service-sync")
 
@@ -51,3 +52,67 @@ def test_every_code_a_source_names_is_one_its_flow_raises():
         wrong = sorted(c for c in named if c in codes.CODES and codes.CODES[c].flow != source.flow)
         unknown = sorted(c for c in named if c not in codes.CODES)
         assert (wrong, unknown) == ([], []), source.flow
+
+
+CALLS = next(s for s in waiting.SOURCES if s.noun == "ERP calls for the PSA")
+CALL_COLUMNS = ("call_number", "customer_number", "call_type", "hold_code", "summary",
+                "call_date", "company_id", "company_identifier", "retry_asked_by", "action",
+                "reason_code")  # fmt: skip
+
+
+def test_erp_calls_for_the_psa_wait_on_the_failure_of_each_call(tmp_path):
+    """A call the next run fails (its reason, before any failure is recorded), one held on
+    the sent hold after a FAIL (its open failure, though its customer is mapped since), one
+    every run tries again (the ticket refused, before the hold refused); a call held by hand
+    and one whose ticket the next run makes do not wait."""
+    warehouse = Warehouse(tmp_path / "wh.duckdb")
+    warehouse.migrate()
+    calls = [
+        ("1", "C1", "DISPATCH", None, "Jams", "2026-12-01", None, None, "pat", "failed",
+         "call-customer-unmapped"),
+        ("2", "C2", "DISPATCH", "CW", "Toner", "2026-12-01", 12, "C2-CO", None, "held", None),
+        ("3", "C3", "METER", None, "Meter", "2026-12-02", 13, "C3-CO", None, "create-ticket",
+         None),
+        ("4", "C4", "DISPATCH", "CW", "By hand", "2026-12-02", 14, "C4-CO", None, "held", None),
+        ("5", "C5", "DISPATCH", None, "Goes", "2026-12-02", 15, "C5-CO", None, "create-ticket",
+         None),
+    ]  # fmt: skip
+    failures = [
+        ("2", "call-customer-unmapped", "customer C2 is not mapped", "Map C2, retry 2"),
+        ("3", "call-hold-rejected", "e-automate refused to hold call 3", "Fix 3"),
+        ("3", "ticket-create-rejected", "ConnectWise refused the ticket: site", "Fix"),
+    ]
+    with warehouse.transaction() as con:
+        con.execute("CREATE SCHEMA marts")
+        columns = ", ".join(f"{c} {'DATE' if c == 'call_date' else 'VARCHAR'}"
+                            for c in CALL_COLUMNS)  # fmt: skip
+        con.execute(f"CREATE TABLE marts.call_ticket_sync ({columns})")
+        marks = ", ".join("?" * len(CALL_COLUMNS))
+        con.executemany(f"INSERT INTO marts.call_ticket_sync VALUES ({marks})", calls)
+        for n, (call, code, message, fix) in enumerate(failures):
+            con.execute(
+                "INSERT INTO sync.errors VALUES (?, 'service-sync', 'data', 'erp-data', ?, "
+                "'eautomate', 'calls', ?, NULL, NULL, ?, ?, 'open', now(), now() + ?::INTERVAL, "
+                "1, 1, NULL, NULL, false, 'r1', 'r1', NULL)",
+                [f"e{n}", code, call, message, fix, f"{n} seconds"],
+            )  # fmt: skip
+    with warehouse.connect(read_only=True) as con:
+        records = waiting.read(lambda sql, params: rows(con, sql, params), CALLS)
+    found = {(c.code, c.record_id): c for c in waiting.causes(CALLS, records)}
+    assert sorted(found) == [
+        ("call-customer-unmapped", "1"), ("call-customer-unmapped", "2"),
+        ("ticket-create-rejected", "3"),
+    ]  # fmt: skip
+    (unmapped,) = found["call-customer-unmapped", "1"].records
+    assert unmapped["reason"] == ("customer C1 is not mapped to a PSA company; a retry was "
+                                  "asked by pat")  # fmt: skip
+    assert found["call-customer-unmapped", "1"].fix == codes.CODES["call-customer-unmapped"].fix
+    held = found["call-customer-unmapped", "2"]
+    assert (held.error_id, held.fix, held.title) == ("e0", "Map C2, retry 2", "call 2 (C2)")
+    assert held.records[0]["reason"] == (
+        "customer C2 was not mapped; it is now (company C2-CO); held on CW until the hold "
+        "is released or the call retried"
+    )
+    refused = found["ticket-create-rejected", "3"].records[0]
+    assert refused["reason"] == "ConnectWise refused the ticket: site; every run tries it again"
+    assert refused["measure"] == "METER call of 2026-12-02"

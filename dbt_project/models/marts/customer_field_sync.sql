@@ -6,10 +6,12 @@
 --   conflict  both changed since the base, to different values: nothing is sent until an
 --             operator picks one (crosswalk conflicts resolve);
 --   resolved  an operator picked a value: it goes to whichever side does not hold it;
---   to-erp    the PSA owns the field (flows.customer_sync.field_owners): its value goes
---             into the ERP. A field the ERP owns there always goes to the PSA, never a
---             conflict. An owner named for a customer (or location) wins over one for all;
---             a parent's is its locations' too.
+--   to-erp    the PSA owns the field: its value goes into the ERP. A field the ERP owns
+--             always goes to the PSA, never a conflict. The owner is an operator's
+--             decision (sync.field_owners: the inbox, crosswalk conflicts own) or the
+--             configuration's (flows.customer_sync.field_owners); one named for a customer
+--             (or location) wins over one for all, a parent's is its locations' too, and
+--             within one scope the operator's decision wins.
 -- Excluded records and fields switched off (flows.customer_sync.skip_fields) have no row.
 -- A value longer than the PSA field is compared and sent cut to the limit, and flagged.
 
@@ -103,6 +105,10 @@ conflicts as (
     where is_open or is_resolved_unsettled
 ),
 
+decided_owners as (
+    select * from {{ ref('stg_sync__field_owners') }}
+),
+
 compared as (
     select
         fields.*,
@@ -121,27 +127,17 @@ compared as (
             when fields.field = 'website' then {{ field_key('website', 'chosen_value') }}
             else {{ field_key('name', 'chosen_value') }}
         end as chosen_key,
-        {%- if not owners %}
-        cast(null as varchar) as field_owner
-        {%- else %}
-        case
-        {%- for number, by_field in owners.items() if by_field is mapping %}
-        {%- for field, owner in by_field.items() %}
-            when fields.customer_number = {{ quoted(number) }} and fields.field = {{ quoted(field) }}
-                then {{ quoted(owner) }}
-        {%- endfor %}
-        {%- endfor %}
-        {%- for number, by_field in owners.items() if by_field is mapping %}
-        {%- for field, owner in by_field.items() %}
-            when fields.parent_customer_number = {{ quoted(number) }}
-                and fields.field = {{ quoted(field) }} then {{ quoted(owner) }}
-        {%- endfor %}
-        {%- endfor %}
-        {%- for field, owner in owners.items() if owner is string %}
-            when fields.field = {{ quoted(field) }} then {{ quoted(owner) }}
-        {%- endfor %}
-        end as field_owner
-        {%- endif %}
+        -- The most specific scope wins: the record's own, its parent's, every
+        -- customer's; within one, an operator's decision (sync.field_owners) wins over
+        -- the configuration (flows.customer_sync.field_owners).
+        coalesce(
+            own.owner,
+            {{ configured_owner(owners, 'fields.customer_number') }},
+            parent.owner,
+            {{ configured_owner(owners, 'fields.parent_customer_number') }},
+            every.owner,
+            {{ configured_owner(owners, none) }}
+        ) as field_owner
     from fields
     left join {{ ref('stg_sync__field_base') }} as base
         on fields.link_kind = base.link_kind
@@ -152,6 +148,12 @@ compared as (
         on fields.link_kind = conflicts.link_kind
         and fields.customer_number = conflicts.source_key
         and fields.field = conflicts.field
+    left join decided_owners as own
+        on fields.customer_number = own.customer_number and fields.field = own.field
+    left join decided_owners as parent
+        on fields.parent_customer_number = parent.customer_number and fields.field = parent.field
+    left join decided_owners as every
+        on every.is_for_every_customer and fields.field = every.field
 ),
 
 decided as (
