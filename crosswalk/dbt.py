@@ -236,8 +236,8 @@ def _build(
             "--select", *select, "--indirect-selection", "cautious"]  # fmt: skip
     kinds = ["model", "seed", "snapshot"] if tests else ["model"]
     # ``ls`` prints what it lists even when quiet; its result is all that is wanted here.
-    listing = ["ls", *common, "--log-level", "none", "--select", *select,
-               "--resource-type", *kinds, "--output", "json", "--output-keys", "unique_id"]  # fmt: skip
+    listing = ["ls", *common, "--log-level", "none", "--select", *select, "--resource-type",
+               *kinds, "--output", "json", "--output-keys", "unique_id"]  # fmt: skip
     if full_refresh:
         args.append("--full-refresh")
     with _lock, _environment(WAREHOUSE_ENV, str(settings.warehouse.path)):

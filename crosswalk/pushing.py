@@ -182,6 +182,7 @@ class Pusher:
         self.run = run
         self.log = log
         self.con = log.con
+        self._complete: set = set()  # raw tables known to hold the answers' columns
 
     @classmethod
     @contextmanager
@@ -204,7 +205,7 @@ class Pusher:
 
         def land(con: duckdb.DuckDBPyConnection) -> None:
             land_into(con, entity.system, entity.name, entity.primary_key, checked.table,
-                      self.run.id, checked.rejected)  # fmt: skip
+                      self.run.id, checked.rejected, complete=self._complete)  # fmt: skip
 
         return land
 

@@ -530,13 +530,18 @@ def land_into(
     run_id: str,
     rejected: Sequence[Rejected] = (),
     watermark: str | None = None,
+    complete: set[tuple[str, pa.Schema]] | None = None,
 ) -> LandResult:
     """:meth:`Warehouse.land` inside a transaction the caller holds (a push's outcome
-    and the record the system answered land together)."""
+    and the record the system answered land together). ``complete``: the tables found
+    holding a schema's every column on this connection, which are not looked at again
+    (a push lands one record per write)."""
     result = LandResult(system, entity, read=batch.num_rows + len(rejected))
     if batch.num_rows:
         table = raw_table(system, entity)
-        _ensure_table(con, table, batch.schema)
+        known = complete is not None and (table, batch.schema) in complete
+        if not known and _ensure_table(con, table, batch.schema) and complete is not None:
+            complete.add((table, batch.schema))
         actions = Counter(_merge(con, table, primary_key, batch, run_id))
         result.inserted, result.updated = actions["INSERT"], actions["UPDATE"]
     result.landed = batch.num_rows
@@ -571,25 +576,38 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> None:
-    """Create the table from an Arrow schema, or add the columns it lacks.
+def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> bool:
+    """Create the table from an Arrow schema, or add the columns it lacks. Returns whether
+    it already had them all (nothing done, so nothing a rollback could take back).
 
     Money landed as DOUBLE before it was DECIMAL (issue 13) becomes DECIMAL in place: each
     double is the one nearest the decimal it was read as, so the cast gives that back."""
-    schema_name = table.split(".")[0]
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
+    schema_name, table_name = table.split(".")
+    existing = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE schema_name = ? AND table_name = ?",
+            [schema_name, table_name],
+        ).fetchall()
+    )
     con.register("empty_batch", schema.empty_table())
     try:
-        con.execute(
-            f"CREATE TABLE IF NOT EXISTS {table} AS SELECT *, "
-            f"NULL::TIMESTAMPTZ AS {LOADED_AT}, NULL::VARCHAR AS {RUN_ID} FROM empty_batch"
-        )
-        existing = {row[0]: row[1] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+        if not existing:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} AS SELECT *, "
+                f"NULL::TIMESTAMPTZ AS {LOADED_AT}, NULL::VARCHAR AS {RUN_ID} FROM empty_batch"
+            )
+            return False
+        complete = True
         for column, duck_type, *_ in con.execute("DESCRIBE empty_batch").fetchall():
             if column not in existing:
                 con.execute(f"ALTER TABLE {table} ADD COLUMN {_quote(column)} {duck_type}")
+                complete = False
             elif existing[column] == "DOUBLE" and duck_type.startswith("DECIMAL"):
                 con.execute(f"ALTER TABLE {table} ALTER {_quote(column)} TYPE {duck_type}")
+                complete = False
+        return complete
     finally:
         con.unregister("empty_batch")
 

@@ -66,6 +66,31 @@ def test_a_new_column_is_added_not_dropped(warehouse):
     assert rows(warehouse, "SELECT colour FROM raw_test.things") == [("red",)]
 
 
+def test_a_table_is_looked_at_once_per_schema_and_a_rolled_back_create_is_not_kept(warehouse):
+    """A push lands one answer per write: the table's columns are checked until they are
+    found complete, then not again for that schema on that connection. A create that is
+    rolled back is not taken as done."""
+    complete: set = set()
+    land = warehouse_module.land_into
+    with pytest.raises(RuntimeError), warehouse.transaction() as con:
+        land(con, "test", "things", ["id"], batch((1, "a")), "run-1", complete=complete)
+        raise RuntimeError("the write's outcome failed to record")
+    assert complete == set()
+    with warehouse.transaction() as con:
+        land(con, "test", "things", ["id"], batch((1, "a")), "run-1", complete=complete)
+    assert complete == set()  # created here: kept only once found so
+    with warehouse.transaction() as con:
+        land(con, "test", "things", ["id"], batch((2, "b")), "run-1", complete=complete)
+    assert complete == {("raw_test.things", batch((1, "a")).schema)}
+    with warehouse.transaction() as con:
+        land(con, "test", "things", ["id"], batch((3, "c")), "run-1", complete=complete)
+        wider = pa.table({"id": [4], "name": ["d"], "colour": ["red"]})
+        land(con, "test", "things", ["id"], wider, "run-1", complete=complete)
+    assert rows(warehouse, "SELECT id, name, colour FROM raw_test.things ORDER BY id") == [
+        (1, "a", None), (2, "b", None), (3, "c", None), (4, "d", "red")
+    ]  # fmt: skip
+
+
 def test_quarantined_rows_keep_record_and_reason_and_counts_add_up(warehouse):
     records = [
         {"id": 1, "identifier": "A", "name": "Acme", "_info": {"lastUpdated": "2026-01-01T00:00Z"}},
