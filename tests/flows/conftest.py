@@ -16,13 +16,15 @@ from ..conftest import seeded
 
 @pytest.fixture(scope="module", autouse=True)
 def dbt_as_flows_run():
-    """dbt's unit tests check the models' code on fixture rows, not the data: tests/dbt runs
-    every one of them, and test_flows.py's twice-run test of each flow runs them inside the
-    flow as a scheduled run does. Every other flow run of this layer leaves them out (about
-    a third of each dbt build) and writes no dbt JSON artifacts or file log (no test reads
-    them). Module-scoped: it holds for the runs a module's fixtures make as well."""
+    """dbt's unit tests check the models' code on fixture rows, and its data tests check
+    what the models hold; tests/dbt runs every one of them, test_flows.py's twice-run test
+    of each flow runs them inside the flow as a scheduled run does, and test_reliability.py
+    runs the data tests in every flow's runs on the small world. Every other flow run of
+    this layer leaves both out (more than half of each dbt build: 202 data tests beside 86
+    models) and writes no dbt JSON artifacts or file log (no test reads them).
+    Module-scoped: it holds for the runs a module's fixtures make as well."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
+        patch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test test")
         patch.setenv("DBT_WRITE_JSON", "false")
         patch.setenv("DBT_LOG_LEVEL_FILE", "none")
         yield

@@ -26,8 +26,9 @@ WORLD, FOLDER = "reliability-world", "reliability"  # conftest serves the world
 
 @pytest.fixture(scope="module", autouse=True)
 def dbt_as_flows_run():
-    """dbt's unit tests left out (tests/dbt runs them), its file log kept: the secret scan
-    reads it."""
+    """dbt's unit tests left out (tests/dbt runs them); its data tests run on every flow's
+    data, as a scheduled run's do (the other modules of this layer leave them out); its
+    file log kept: the secret scan reads it."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
         patch.setenv("DBT_WRITE_JSON", "false")
@@ -94,7 +95,7 @@ def test_two_runs_at_once_one_runs_every_flow_and_the_other_refuses_naming_it(wo
     while any(p.poll() is None for p in both):
         status = runner.invoke(app, ["status", "--config", str(config)], terminal_width=200)
         during.append((status.exit_code, status.output))
-        time.sleep(3)
+        time.sleep(10)  # a look now and then, as a person would
     outputs = [(p.returncode, p.stdout.read().decode(), p.stderr.read().decode()) for p in both]
     assert sorted(code for code, _, _ in outputs) == [0, 75], outputs
     ran = both[[code for code, _, _ in outputs].index(0)]
