@@ -2,12 +2,13 @@
 cycle of the same world (issue 19, item 3).
 
     .venv/bin/python bench/faults.py [--scale small] [--seed 1] [--throttle 0.2]
-        [--error 0.05] [--drop 0.01] [--lost 0] [--slow 0.02] [--slow-seconds 0.5] [--retry-after 1]
+        [--error 0.05] [--drop 0.01] [--lost 0.01] [--slow 0.02] [--slow-seconds 0.5]
+        [--retry-after 1]
 
 Serves two copies of one seeded world in this process, runs every flow once in order on
 each (customers first), the second with throttling (429 with ``Retry-After``), server
-errors, dropped connections (and, with ``--lost``, answers lost after the system
-acted) and slow answers drawn per request on every system, then
+errors, dropped connections, answers lost after the system acted (``--lost``) and slow
+answers drawn per request on every system, then
 prints per system the requests crosswalk sent and the retries by cause, the faults each
 emulator injected, every retry that broke the APIs' rules (a write whose outcome was
 unknown sent again, a wait shorter than ``Retry-After``), the flows' outcomes, and the
@@ -69,7 +70,7 @@ def main() -> None:
     parser.add_argument("--throttle", type=float, default=0.2)
     parser.add_argument("--error", type=float, default=0.05)
     parser.add_argument("--drop", type=float, default=0.01)
-    parser.add_argument("--lost", type=float, default=0.0, help="answers lost after the write")
+    parser.add_argument("--lost", type=float, default=0.01, help="answers lost after the write")
     parser.add_argument("--slow", type=float, default=0.02)
     parser.add_argument("--slow-seconds", type=float, default=0.5)
     parser.add_argument("--retry-after", type=int, default=1)

@@ -1,8 +1,8 @@
 """Faults everywhere (issue 19, item 3): a cycle of every flow with throttling, server
-errors, dropped connections and slow answers on all four systems at once ends as a clean
-cycle of the same world does, by natural key (``emulators.snapshot``), and every retry
-kept the APIs' rules (``crosswalk.http.Tally``). ``bench/faults.py`` is the same at a
-larger scale, with its figures."""
+errors, dropped connections, answers lost after the system acted and slow answers on all
+four systems at once ends as a clean cycle of the same world does, by natural key
+(``emulators.snapshot``), and every retry kept the APIs' rules (``crosswalk.http.Tally``).
+``bench/faults.py`` is the same at a larger scale, with its figures."""
 
 import os
 
@@ -15,7 +15,7 @@ from flows import FLOWS, cycle
 from ..conftest import seeded
 
 # Retry-After 0 keeps the test short; the waits it asks for are checked all the same.
-FAULTS = {"throttle": 0.2, "error": 0.05, "drop": 0.01, "slow": 0.02}
+FAULTS = {"throttle": 0.2, "error": 0.05, "drop": 0.01, "lost": 0.01, "slow": 0.02}
 
 pytestmark = pytest.mark.cycle  # minutes of work: make test-cycles, not make test
 
@@ -55,12 +55,6 @@ def test_every_retry_kept_the_rules(cycles):
     assert sum(tally.requests.values()) > sum(clean.requests.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the faulty cycle at seed 7 held ERP sales orders SO100024-SO100026 and item "
-    "USW-24P twice (not yet traced; likely sales-order-sync looking a create up by a key a "
-    "later call writes), and records that differ from the clean cycle's",
-)
 def test_the_end_state_is_the_clean_cycles_by_natural_key(cycles):
     clean_runs, _, _, clean = cycles["clean"]
     _, _, _, faulty = cycles["faults"]

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from crosswalk.cli import app
 from crosswalk.config import ConfigError, SalesOrderSyncConfig
 from crosswalk.eautomate import EAutomate
+from crosswalk.http import OutcomeUnknown
 from crosswalk.warehouse import Warehouse
 from flows.customer_sync.flow import customer_sync
 from flows.sales_order_sync.flow import problems_of, sales_order_sync
@@ -316,13 +317,12 @@ def test_a_line_cancelled_before_shipping_updates_the_erp_order(world, folder, a
     assert sync(world, folder).planned == []
 
 
-def test_a_crash_between_an_order_create_and_its_record_makes_one_order(
-    world, folder, apis, monkeypatch
-):
-    cw, _ = apis
-    # A new PSA order for a mapped customer, in a synced status.
+def new_order(world, folder, cw, description: str, catalog_item: dict | None = None) -> int:
+    """A new PSA order for a mapped customer, in a synced status, with one billable line
+    (2 x 10.50) of ``catalog_item`` (else the catalog item of an order already synced)."""
     (row,) = synced(
-        folder, "action = 'in-sync' AND order_status = 'Ordered' ORDER BY order_id LIMIT 1"
+        folder,
+        "action IN ('in-sync', 'create') AND order_status = 'Ordered' ORDER BY order_id LIMIT 1",
     )
     psa = psa_order(world, row["order_id"])
     made = cw.create(
@@ -332,25 +332,35 @@ def test_a_crash_between_an_order_create_and_its_record_makes_one_order(
             "status": {"id": psa["status"]["id"]},
             "salesRep": {"id": psa["salesRep"]["id"]},
             "orderDate": psa["orderDate"],
-            "description": "Crash test order",
+            "description": description,
         },
     )
-    line = json.loads(
-        world.store.one(
-            "SELECT doc FROM connectwise.products WHERE id = ?", [psa["productIds"][0]]
-        )[0]
-    )
+    if catalog_item is None:
+        line = json.loads(
+            world.store.one(
+                "SELECT doc FROM connectwise.products WHERE id = ?", [psa["productIds"][0]]
+            )[0]
+        )
+        catalog_item = line["catalogItem"]
     cw.create(
         "procurement/products",
         {
-            "catalogItem": {"id": line["catalogItem"]["id"]},
+            "catalogItem": {"id": catalog_item["id"]},
             "billableOption": "Billable",
             "salesOrder": {"id": made["id"]},
             "quantity": 2,
             "price": 10.5,
-            "description": "crash line",
+            "description": f"{description} line",
         },
     )
+    return made["id"]
+
+
+def test_a_crash_between_an_order_create_and_its_record_makes_one_order(
+    world, folder, apis, monkeypatch
+):
+    cw, _ = apis
+    order_id = new_order(world, folder, cw, "Crash test order")
     original = EAutomate.save_sales_order
 
     def crash_after_sending(self, order):
@@ -364,12 +374,72 @@ def test_a_crash_between_an_order_create_and_its_record_makes_one_order(
         sales_order_sync(config=configure(world, folder))
     monkeypatch.setattr(EAutomate, "save_sales_order", original)
     pending = query(folder, "SELECT action, target_key FROM sync.push_log WHERE outcome IS NULL")
-    assert pending == [("create-sales-order", f"sales order [CW SO #{made['id']}]")]
+    assert pending == [("create-sales-order", f"sales order [CW SO #{order_id}]")]
     rerun = sync(world, folder)
-    assert len(erp_orders(world)[made["id"]]) == 1
+    assert len(erp_orders(world)[order_id]) == 1
     assert "create-sales-order" not in {w.action for w in rerun.planned}
-    (order,) = erp_orders(world)[made["id"]]
+    (order,) = erp_orders(world)[order_id]
     assert total(order) == Decimal("21.00")
+
+
+def test_creates_whose_answers_are_lost_are_found_by_their_keys_and_never_sent_again(
+    world, folder, apis, monkeypatch
+):
+    """e-automate makes the item and the order, then the connection drops before either
+    answer comes back (the fault cycle's ``lost``): each is looked up by its key (the item
+    by its number, the order by ``[CW SO #<id>]``), taken as made, and sent only once."""
+    cw, ea = apis
+    (networking,) = cw.find("procurement/types", name="Networking")
+    item = cw.create(
+        "procurement/catalog",
+        {"identifier": "USW-LOST", "description": "UniFi Switch Lite 8 PoE",
+         "productClass": "Inventory", "type": {"id": networking["id"]}, "price": 109.0},
+    )  # fmt: skip
+    ref = {"id": item["id"], "identifier": "USW-LOST", "name": "UniFi Switch Lite 8 PoE"}
+    with world.store.write() as cur:  # lines name the catalog by reference: the emulator's
+        cur.execute(  # reference table, which the world fills and the API's create does not
+            "INSERT INTO connectwise.refs VALUES ('catalog_item', ?, ?, ?, ?)",
+            [ref["id"], ref["name"], ref["identifier"], json.dumps(ref)],
+        )
+    order_id = new_order(world, folder, cw, "Lost answers order", ref)
+    add_item, save_order, sent = EAutomate.add_item, EAutomate.save_sales_order, []
+
+    def item_answer_lost(self, record):
+        sent.append(("addItem", record["Item"]))
+        add_item(self, record)
+        raise OutcomeUnknown("eautomate", "connection lost", request="POST addItem")
+
+    def order_answer_lost(self, order):
+        if order.get("SONumber"):  # an update: safe to repeat, not this test's
+            return save_order(self, order)
+        sent.append(("saveSalesOrder", order_key(order["Description"], order.get("PONumber"))))
+        save_order(self, order)
+        raise OutcomeUnknown("eautomate", "connection lost", request="POST saveSalesOrder")
+
+    monkeypatch.setattr(EAutomate, "add_item", item_answer_lost)
+    monkeypatch.setattr(EAutomate, "save_sales_order", order_answer_lost)
+    run = sync(world, folder)
+    monkeypatch.setattr(EAutomate, "add_item", add_item)
+    monkeypatch.setattr(EAutomate, "save_sales_order", save_order)
+
+    assert sent == [("addItem", "USW-LOST"), ("saveSalesOrder", order_id)]
+    assert world.store.query(
+        "SELECT count(*) FROM eautomate.items WHERE lower(item) = 'usw-lost'"
+    ) == [(1,)]
+    assert ea.item("USW-LOST")["SalesCode"] == "IT"
+    (order,) = erp_orders(world)[order_id]
+    assert [d["Item"] for d in order["Details"]] == ["USW-LOST"]
+    assert total(order) == Decimal("21.00")
+    outcomes = query(
+        folder,
+        "SELECT action, outcome FROM sync.push_log WHERE run_id = ? AND action LIKE 'create-%' "
+        "ORDER BY action",
+        [run.id],
+    )
+    assert outcomes == [("create-item", "done"), ("create-sales-order", "done")]
+    assert field_of(world, order_id) == order["SONumber"]  # the number it found, written back
+    assert not found(run, "write-outcome-unknown")
+    assert sync(world, folder).planned == []
 
 
 def test_throttling_and_server_errors_reach_the_same_end_state(world, folder, apis):
