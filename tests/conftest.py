@@ -60,7 +60,6 @@ SLOW_FIRST = (
     "flows/test_calls_to_tickets.py",
     "flows/test_deployment.py",
     "flows/test_customer_sweep.py",
-    "dbt/test_money_columns.py",
 )
 LAYERS = ("flows", "dbt", "clients", "emulators", "unit")
 

@@ -1,9 +1,13 @@
-"""dbt on landed fixture data: every model builds, every dbt test and unit test passes, and
-known customers come out mapped the way the rules say (golden rows)."""
+"""dbt on landed fixture data: every model builds, every dbt test and unit test passes,
+known customers come out mapped the way the rules say (golden rows), and money is DECIMAL
+in every layer, by the column type of every raw table, staging view, intermediate model and
+mart of the one build."""
 
+import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
+import pyarrow as pa
 import pytest
 
 from crosswalk import dbt
@@ -52,6 +56,54 @@ def test_every_model_and_test_succeeds(built):
     assert outcome.ok
     assert outcome.statuses.get("success", 0) >= 10  # models
     assert outcome.statuses.get("pass", 0) >= 20  # data tests and the unit test
+
+
+LAYERS = "starts_with(table_schema, 'raw_') OR table_schema IN ('staging', 'intermediate', 'marts')"
+# A column named for money or a quantity of something priced.
+MONEY = re.compile(
+    r"(^|_)(amount|cost|price|total|subtotal|balance|tax|rate|hours|quantity|included)(_|$)"
+)
+SCORES = {"score", "suggestion_score"}  # a match's likelihood: the only floats allowed
+
+
+@pytest.fixture(scope="module")
+def columns(built) -> dict[tuple[str, str, str], str]:
+    """(schema, table, column) -> DuckDB type, once every model is built."""
+    warehouse, _ = built
+    with warehouse.connect(read_only=True) as con:
+        found = con.execute(
+            "SELECT table_schema, table_name, column_name, data_type "
+            f"FROM information_schema.columns WHERE {LAYERS}"
+        ).fetchall()
+    return {(schema, table, column): kind for schema, table, column, kind in found}
+
+
+def test_every_money_column_is_decimal_in_every_layer(columns):
+    money = {key: kind for key, kind in columns.items() if MONEY.search(key[2])}
+    assert {schema for schema, *_ in money} >= {
+        "raw_calllogs", "raw_connectwise", "raw_eautomate", "raw_operate",
+        "staging", "intermediate", "marts",
+    }  # fmt: skip
+    assert money[("marts", "waiting_calls", "amount")].startswith("DECIMAL")
+    assert money[("marts", "charge_lines", "amount")] == "DECIMAL(14,2)"
+    assert {key: kind for key, kind in money.items() if not kind.startswith("DECIMAL")} == {}
+
+
+def test_no_float_but_a_score(columns):
+    floats = {key for key, kind in columns.items() if kind in ("DOUBLE", "FLOAT", "REAL")}
+    assert {column for *_, column in floats} <= SCORES
+
+
+def test_every_column_the_schemas_type_as_money_or_quantity_is_named_so(columns):
+    """So the name rule above sees every one of them."""
+    declared = {
+        (f"raw_{entity.system}", entity.name, field.name)
+        for entity in ENTITIES.values()
+        for field in entity.arrow_schema
+        if pa.types.is_decimal(field.type)
+    }
+    assert declared and all(MONEY.search(column) for *_, column in declared)
+    assert {columns[key] for key in declared} == {"DECIMAL(18,4)", "DECIMAL(18,6)"}
 
 
 def test_mapped_customers_golden_rows(built):
