@@ -18,7 +18,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from crosswalk import decisions
 from crosswalk.config import load_settings
@@ -209,6 +209,8 @@ def test_a_form_without_its_csrf_token_is_refused(chrome, inbox, folder):
     chrome.find_element(By.NAME, "customer").send_keys(inbox["customer"])
     chrome.find_element(By.NAME, "reason").send_keys("forged")
     chrome.find_element(By.XPATH, "//button[text()='Exclude from customer-sync']").click()
+    # The click may return before the answer arrives: wait for the page it brings.
+    WebDriverWait(chrome, 30).until(lambda page: page.title != "Exclusions · crosswalk inbox")
     assert "Forbidden" in chrome.title and "CSRF" in chrome.page_source
     assert query(folder, "SELECT count(*) FROM sync.exclusions") == before
 
