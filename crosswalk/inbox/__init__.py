@@ -10,7 +10,6 @@ header); sessions are HMAC-signed cookies.
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING
 
 from crosswalk.config import ConfigError
@@ -48,15 +47,6 @@ def make_server(settings: Settings, host: str, port: int) -> WSGIServer:
     )
 
     class Quiet(WSGIRequestHandler):
-        # One request at a time: a connection a browser opens ahead and leaves idle is
-        # given up after this many seconds instead of holding every other request (and
-        # a shutdown) until the browser closes it.
-        timeout = 5
-
-        def handle(self) -> None:
-            with contextlib.suppress(TimeoutError):
-                super().handle()
-
         def log_message(self, format, *args):  # the terminal shows the address, not each request
             pass
 

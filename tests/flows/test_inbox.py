@@ -335,25 +335,3 @@ def test_with_users_a_page_needs_a_signed_in_user(built):
                                                  "next": "/conflicts"})  # fmt: skip
     assert (status, headers["Location"]) == (303, "/conflicts")
     assert browser.get("/conflicts")[0] == 200
-
-
-def test_a_connection_left_idle_does_not_hold_the_next_request(built):
-    """The server answers one request at a time: a connection a browser opens ahead and
-    leaves idle is given up, and the next request is answered (before: never, while the
-    idle one stayed open)."""
-    import socket
-    import threading
-    import urllib.request
-
-    from crosswalk.inbox import make_server
-
-    server = make_server(built, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with socket.create_connection(("127.0.0.1", server.server_port)):
-            url = f"http://127.0.0.1:{server.server_port}/"
-            with urllib.request.urlopen(url, timeout=60) as answer:
-                assert answer.status == 200
-    finally:
-        server.shutdown()
-        server.server_close()
