@@ -45,6 +45,7 @@ from crosswalk.errors import (
     run_failure,
 )
 from crosswalk.progress import Progress
+from crosswalk.pushing import land_left
 from crosswalk.sources import Source, open_source, prefetched
 from crosswalk.warehouse import LandResult, Warehouse
 
@@ -143,6 +144,8 @@ def flow_run_recorded(
         run.notes.append(f"{system} read from files in {files[system]}, not from its API")
     warehouse = run.warehouse
     warehouse.migrate()
+    if left := land_left(warehouse):
+        run.notes.append(f"{left} records that a stopped run's writes returned landed first")
     run.first = warehouse.first_run_of(flow)
     for entity in (*entities, *reads):
         warehouse.ensure_table(entity.system, entity.name, entity.arrow_schema)

@@ -20,7 +20,10 @@ What the pusher does with a write:
   it, the outcome together with what it means (``also``) and the record the system
   answered (``lands``) in one transaction: a run stopped anywhere leaves the warehouse
   holding what each finished write made, so the next run's diff sends only what still
-  differs.
+  differs. The answer is kept in ``sync.unlanded`` with the outcome and lands in its raw
+  table with others (one merge per entity for :data:`LAND_EVERY` records: a merge of one
+  row costs as much as one of hundreds); what a stopped run kept lands at the start of
+  the next run (:func:`land_left`), before anything is read or built.
 - A create is looked up by its key before it is sent and after any answer that was lost;
   it is sent again only when the lookup shows it was not made, and what is found is
   adopted, so a record is never made twice. One whose every answer was lost, and which
@@ -45,12 +48,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import orjson
 
 from crosswalk.entities import Entity, validate
 from crosswalk.errors import Failure, Kind, Owner
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.pushlog import PushLog
-from crosswalk.warehouse import land_into
+from crosswalk.warehouse import Warehouse, land_into
 
 if TYPE_CHECKING:
     from crosswalk.pipeline import Run
@@ -64,6 +68,8 @@ Also = Callable[[duckdb.DuckDBPyConnection], None]
 KILL_AT = "CROSSWALK_CHAOS_KILL_AT"
 # The step boundaries of one write, in the order a write passes them.
 BOUNDARIES = ("before-intent", "before-request", "before-outcome", "after-outcome")
+# Kept answers land together once they hold this many records, and at the step's end.
+LAND_EVERY = 250
 
 
 def _kill_group(where: str) -> None:
@@ -183,31 +189,57 @@ class Pusher:
         self.log = log
         self.con = log.con
         self._complete: set = set()  # raw tables known to hold the answers' columns
+        self._kept: list[tuple[int, Entity, list[dict[str, Any]]]] = []  # not landed yet
 
     @classmethod
     @contextmanager
     def open(cls, run: Run) -> Iterator[Pusher]:
         with PushLog.open(run.warehouse, run.id, run.flow) as log:
-            yield cls(run, log)
+            pusher = cls(run, log)
+            yield pusher
+            with log.transaction(commit=False):
+                pusher._land_kept()
 
     def written(self, entity: Entity, records: dict[str, Any] | list[dict[str, Any]]) -> None:
         """Records as a system holds them after a write (one it made, or read back): they
-        land now, so that a run stopped later leaves them in the warehouse and the next
-        run diffs against them (a child collection read per changed parent is not read
-        again for crosswalk's own write). A write's own answer lands with its outcome:
-        ``update(..., lands=...)``."""
-        with self.transaction() as con:
-            self._landing(entity, records)(con)
+        are kept now, with the step's next commit, so that a run stopped later leaves them
+        in the warehouse and the next run diffs against them (a child collection read per
+        changed parent is not read again for crosswalk's own write). A write's own answer
+        is kept with its outcome: ``update(..., lands=...)``."""
+        with self.log.transaction(commit=False) as con:
+            self._keeping(entity, records)(con)
 
-    def _landing(self, entity: Entity, records: dict[str, Any] | list[dict[str, Any]]) -> Also:
-        """Land ``records`` (validated now, outside any transaction) on a connection."""
-        checked = validate(entity, [records] if isinstance(records, dict) else records)
+    def _keeping(self, entity: Entity, records: dict[str, Any] | list[dict[str, Any]]) -> Also:
+        """Keep ``records`` in ``sync.unlanded`` on a connection, to land with the next
+        batch."""
+        records = [records] if isinstance(records, dict) else list(records)
 
-        def land(con: duckdb.DuckDBPyConnection) -> None:
-            land_into(con, entity.system, entity.name, entity.primary_key, checked.table,
+        def keep(con: duckdb.DuckDBPyConnection) -> None:
+            (seq,) = con.execute(
+                "INSERT INTO sync.unlanded (run_id, entity, records) VALUES (?, ?, ?) "
+                "RETURNING seq",
+                [self.run.id, str(entity), orjson.dumps(records).decode()],
+            ).fetchone()
+            self._kept.append((seq, entity, records))
+            if sum(len(r) for *_, r in self._kept) >= LAND_EVERY:
+                self._land_kept()
+
+        return keep
+
+    def _land_kept(self) -> None:
+        """Land what this step kept, one merge per entity, in the log's open transaction."""
+        if not self._kept:
+            return
+        by_entity: dict[Entity, list[dict[str, Any]]] = {}
+        for _, entity, records in self._kept:
+            by_entity.setdefault(entity, []).extend(records)
+        for entity, records in by_entity.items():
+            checked = validate(entity, records)  # the last record of a key wins
+            land_into(self.con, entity.system, entity.name, entity.primary_key, checked.table,
                       self.run.id, checked.rejected, complete=self._complete)  # fmt: skip
-
-        return land
+        self.con.execute("DELETE FROM sync.unlanded WHERE seq IN (SELECT unnest(?))",
+                         [[seq for seq, *_ in self._kept]])  # fmt: skip
+        self._kept.clear()
 
     @property
     def plan(self) -> bool:
@@ -258,7 +290,7 @@ class Pusher:
         chaos.boundary(BOUNDARIES[2])
         means = [also] if also is not None else []
         if lands is not None:
-            means.append(self._landing(lands, answer if landed is None else landed(answer)))
+            means.append(self._keeping(lands, answer if landed is None else landed(answer)))
         if sent.outcome == "done":
             self.log.finish(push, "done", write.target, also=_together(means))
         else:
@@ -347,6 +379,27 @@ class Pusher:
             failures = [failures]
         for failure in failures or ():
             self.run.failures.add(failure)
+
+
+def land_left(warehouse: Warehouse) -> int:
+    """Land the answers a stopped run kept and did not land (``sync.unlanded``), each as
+    of the run that wrote it, before this run reads or builds anything: they are newer
+    than the rows they replace, which the next read would otherwise diff against.
+    Returns how many records landed."""
+    from schemas import ENTITIES  # the entities are declared over this package
+
+    with warehouse.transaction() as con:
+        kept = con.execute("SELECT run_id, entity, records FROM sync.unlanded ORDER BY seq")
+        batches: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for run_id, entity, records in kept.fetchall():
+            batches.setdefault((run_id, entity), []).extend(orjson.loads(records))
+        for (run_id, name), records in batches.items():
+            entity = ENTITIES[name]
+            checked = validate(entity, records)
+            land_into(con, entity.system, entity.name, entity.primary_key, checked.table,
+                      run_id, checked.rejected)  # fmt: skip
+        con.execute("DELETE FROM sync.unlanded")
+    return sum(len(records) for records in batches.values())
 
 
 def _outcome_unknown(write: Write, exc: OutcomeUnknown, attempts: int) -> Failure:

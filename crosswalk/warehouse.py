@@ -283,6 +283,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (customer_number, field)
     );
     """,
+    # Records a push's writes returned, kept with their outcomes until they land in their
+    # raw tables in a batch (crosswalk/pushing.py); a run that stopped leaves them for
+    # the next run's start. ``entity`` is 'system.name', ``records`` a JSON list.
+    """
+    CREATE SEQUENCE sync.unlanded_seq;
+    CREATE TABLE sync.unlanded (
+        seq BIGINT PRIMARY KEY DEFAULT nextval('sync.unlanded_seq'),
+        run_id VARCHAR NOT NULL,
+        entity VARCHAR NOT NULL,
+        records JSON NOT NULL
+    );
+    """,
 )
 
 

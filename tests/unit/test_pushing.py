@@ -289,12 +289,45 @@ def test_a_write_killed_at_each_step_boundary_lands_its_answer_only_with_its_out
         pusher.update(WRITE, send, refused=refused, lands=connectwise.company_ids)
     assert killed == [BOUNDARIES[kill_at - 1]] and len(sends) == sent
     assert [r[3] for r in log_rows(run)] == outcomes
+    pushing.land_left(run.warehouse)  # as the next run starts
     with run.warehouse.connect(read_only=True) as con:
         tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         found = con.execute(
             "SELECT identifier FROM raw_connectwise.company_ids"
         ).fetchall() if "company_ids" in tables else []  # fmt: skip
     assert [i for (i,) in found] == landed
+
+
+def landed_ids(run):
+    with run.warehouse.connect(read_only=True) as con:
+        kept = con.execute("SELECT count(*) FROM sync.unlanded").fetchone()[0]
+        ids = con.execute("SELECT id, identifier FROM raw_connectwise.company_ids ORDER BY id")
+        return ids.fetchall(), kept
+
+
+def test_answers_land_in_batches_and_what_a_stopped_step_kept_lands_when_the_next_run_starts(
+    settings, monkeypatch
+):
+    """Answers land together every LAND_EVERY records (the last answer of a record wins);
+    a step stopped before its batch landed leaves the rest kept, not lost, and a later
+    step of the same run does not take them; the next run's start lands them."""
+    monkeypatch.setattr(pushing, "LAND_EVERY", 3)
+    run = a_run(settings)
+
+    def answer(id, identifier):
+        return lambda: {"id": id, "identifier": identifier, "deletedFlag": False}
+
+    with pytest.raises(Killed), Pusher.open(run) as pusher:
+        for id, identifier in [(1, "A"), (2, "B"), (1, "A2"), (3, "C"), (4, "D")]:
+            pusher.update(WRITE, answer(id, identifier), refused=refused,
+                          lands=connectwise.company_ids)  # fmt: skip
+        raise Killed("after five writes")
+    assert landed_ids(run) == ([(1, "A2"), (2, "B")], 2)  # the first three; two kept
+    with Pusher.open(run) as pusher:  # another step of the same run
+        pusher.update(WRITE, answer(5, "E"), refused=refused, lands=connectwise.company_ids)
+    assert landed_ids(run) == ([(1, "A2"), (2, "B"), (5, "E")], 2)
+    assert pushing.land_left(run.warehouse) == 2
+    assert landed_ids(run) == ([(1, "A2"), (2, "B"), (3, "C"), (4, "D"), (5, "E")], 0)
 
 
 def test_every_write_passes_its_four_boundaries_in_order(settings, monkeypatch):
