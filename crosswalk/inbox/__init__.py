@@ -33,8 +33,11 @@ def check_exposure(settings: Settings, host: str) -> None:
 
 
 def make_server(settings: Settings, host: str, port: int) -> WSGIServer:
-    """The inbox's HTTP server, bound (port 0: a free one) but not yet serving."""
-    from wsgiref.simple_server import WSGIRequestHandler
+    """The inbox's HTTP server, bound (port 0: a free one) but not yet serving. Each
+    connection is served in its own thread: a browser opens connections ahead and leaves
+    them idle, and two operators work at once; neither holds the other's requests."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
     from wsgiref.simple_server import make_server as wsgi_server
 
     from crosswalk.inbox.web import Inbox
@@ -46,8 +49,11 @@ def make_server(settings: Settings, host: str, port: int) -> WSGIServer:
         secret.resolve("inbox.secret").get_secret_value().encode() if secret else None,
     )
 
+    class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+        daemon_threads = True  # an idle connection's thread holds neither exit nor close
+
     class Quiet(WSGIRequestHandler):
         def log_message(self, format, *args):  # the terminal shows the address, not each request
             pass
 
-    return wsgi_server(host, port, app, handler_class=Quiet)
+    return wsgi_server(host, port, app, server_class=ThreadingWSGIServer, handler_class=Quiet)

@@ -4,7 +4,8 @@ rendering. The pages themselves are in ``crosswalk.inbox.pages``.
 Every request opens the warehouse (one read-only connection for its reads, a transaction
 for a decision) and closes it before it answers: a flow run needs the file to itself
 (DuckDB: one writer process), so the inbox never holds it between requests and says "busy"
-while a run has it.
+while a run has it. Requests are served in threads at once: reads share the warehouse, a
+decision has it alone (``Access``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import getpass
 import hmac
 import re
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,6 +60,45 @@ class NotBuilt(Exception):
     """A mart the page reads does not exist yet: no run of its flow built it."""
 
 
+class Access:
+    """Many requests read the warehouse at once; a decision waits until none reads and
+    writes it alone. In one process DuckDB refuses a read-write connection to a file while
+    a read-only one is open (and the reverse), and two decisions at once could conflict on
+    a key or on ``migrate``'s tables. One per application: a process serves one inbox."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._waiting = 0  # decisions waiting: no new reader goes before them
+
+    def start_reading(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._writing and not self._waiting)
+            self._readers += 1
+
+    def stop_reading(self) -> None:
+        with self._changed:
+            self._readers -= 1
+            self._changed.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._changed:
+            self._waiting += 1
+            try:
+                self._changed.wait_for(lambda: not self._writing and not self._readers)
+            finally:
+                self._waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._writing = False
+                self._changed.notify_all()
+
+
 @dataclass
 class Response:
     body: str = ""
@@ -81,6 +122,7 @@ class Request:
     user: str | None = None
     # One read-only connection for the request's reads, closed when it is answered.
     _reading: duckdb.DuckDBPyConnection | None = None
+    _deciding: bool = False
 
     def field(self, name: str, default: str = "") -> str:
         values = self.form.get(name)
@@ -91,10 +133,17 @@ class Request:
         self.session["notice"] = message
 
     def rows(self, sql: str, params: list | dict | None = None) -> list[dict[str, Any]]:
+        if self._deciding:  # it would wait for its own decision forever (Access)
+            raise RuntimeError("inside deciding(), read through the decision's connection")
         if self._reading is None:
             if not self.app.warehouse.path.exists():
                 raise NotBuilt(f"no warehouse at {self.app.warehouse.path}")
-            self._reading = duckdb.connect(str(self.app.warehouse.path), read_only=True)
+            self.app.access.start_reading()
+            try:
+                self._reading = duckdb.connect(str(self.app.warehouse.path), read_only=True)
+            except BaseException:
+                self.app.access.stop_reading()
+                raise
         try:
             return rows(self._reading, sql, params or [])
         except duckdb.CatalogException as exc:
@@ -102,18 +151,26 @@ class Request:
 
     def done_reading(self) -> None:
         if self._reading is not None:
-            self._reading.close()
-            self._reading = None
+            reading, self._reading = self._reading, None
+            try:
+                reading.close()
+            finally:
+                self.app.access.stop_reading()
 
     @contextmanager
     def deciding(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A transaction for a decision through ``crosswalk.decisions`` (the CLI's path);
         the request's reading connection is closed first (DuckDB: one configuration per
-        file in a process)."""
+        file in a process), and no other request reads or decides meanwhile (``Access``)."""
         self.done_reading()
-        self.app.warehouse.migrate()
-        with self.app.warehouse.transaction() as con:
-            yield con
+        with self.app.access.writing():
+            self._deciding = True
+            try:
+                self.app.warehouse.migrate()
+                with self.app.warehouse.transaction() as con:
+                    yield con
+            finally:
+                self._deciding = False
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
         body = TEMPLATES.get_template(template).render(
@@ -145,6 +202,7 @@ class Inbox:
         self.config = settings.inbox
         self.warehouse = Warehouse(settings.warehouse.path)
         self.sessions = Sessions(secret or secrets.token_bytes(32))
+        self.access = Access()
         self.local_user = getpass.getuser()
         self.secure_cookie = bool(self.config.base_url and self.config.base_url.startswith("https"))
         from crosswalk.inbox import pages
