@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crosswalk import decisions
-from crosswalk.cli import ConfigOption, _listing, _settings, _when, console
+from crosswalk.cli import ConfigOption, _busy, _listing, _settings, _when, console
 from crosswalk.cli.records import ForceOption, known
 
 if TYPE_CHECKING:
@@ -63,13 +63,18 @@ def _mart(
 
 @contextmanager
 def _deciding(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A transaction on the warehouse for an operator's decision (crosswalk.decisions)."""
+    """A transaction on the warehouse for an operator's decision (crosswalk.decisions),
+    inside the run lock; while a run still holds it after a short wait, exit with the one
+    line naming the run."""
+    from crosswalk.runlock import WarehouseBusy
     from crosswalk.warehouse import Warehouse
 
-    warehouse = Warehouse(settings.warehouse.path)
-    warehouse.migrate()
-    with warehouse.transaction() as con:
-        yield con
+    place = settings.warehouse
+    try:
+        with Warehouse(place.path).deciding("decision", place.minutes_to_wait_for_decision) as con:
+            yield con
+    except WarehouseBusy as exc:
+        raise _busy(exc) from None
 
 
 @links_app.command("list")

@@ -11,7 +11,7 @@ from crosswalk.cli.records import KINDS
 from crosswalk.config import SYNC_FIELDS
 from crosswalk.errors import OWNER_TITLES, Owner
 from crosswalk.inbox import waiting as waiting_records
-from crosswalk.inbox.web import HTTPError, NotBuilt, Request, Response, redirect, url
+from crosswalk.inbox.web import HTTPError, NotBuilt, Request, Response, inside, redirect, url
 
 CUSTOMER_SYNC = "customer-sync"
 NEXT_RUN = "the next `crosswalk run customer-sync` applies it"
@@ -97,11 +97,6 @@ def _kind(request: Request) -> str:
     return kind
 
 
-def _inside(target: str, default: str) -> str:
-    """Where to go back to: only a page of the inbox."""
-    return target if target.startswith("/") and not target.startswith("//") else default
-
-
 TARGETS = {"customer": "company", "location": "site"}
 
 
@@ -117,7 +112,7 @@ def link(request: Request) -> Response:
             note=request.field("note") or "linked in the inbox", decided_by=request.user,
         )  # fmt: skip
     request.notice(f"Linked {kind} {record} to PSA {TARGETS[kind]} {target}; {NEXT_RUN}.")
-    return redirect(_inside(request.field("back"), "/suggestions"))
+    return redirect(inside(request.field("back"), "/suggestions"))
 
 
 def unlink(request: Request) -> Response:
@@ -130,7 +125,7 @@ def unlink(request: Request) -> Response:
             decided_by=request.user,
         )  # fmt: skip
     request.notice(f"Unlinked {kind} {record}: no rule links it again; {NEXT_RUN}.")
-    return redirect(_inside(request.field("back"), "/links"))
+    return redirect(inside(request.field("back"), "/links"))
 
 
 def reset(request: Request) -> Response:
@@ -144,7 +139,7 @@ def reset(request: Request) -> Response:
         if forgotten
         else f"No decision for {kind} {record} to forget: the rules decide it already."
     )
-    return redirect(_inside(request.field("back"), "/links"))
+    return redirect(inside(request.field("back"), "/links"))
 
 
 def reject(request: Request) -> Response:
@@ -544,7 +539,7 @@ def login_form(request: Request) -> Response:
 
 
 def login(request: Request) -> Response:
-    target = _inside(request.field("next", "/"), "/")
+    target = inside(request.field("next", "/"), "/")
     if request.app.sign_in(request, request.field("user"), request.field("password")):
         return redirect(target)
     return request.render(

@@ -246,3 +246,49 @@ def test_only_crosswalk_decisions_writes_links_exclusions_and_conflicts():
         )
     }
     assert writers == {"crosswalk/decisions.py"}
+
+
+def called(node: ast.AST) -> str | None:
+    """What a call calls: ``f`` of ``f(...)`` and of ``x.f(...)``."""
+    if not isinstance(node, ast.Call):
+        return None
+    return getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+
+
+def unlocked_decisions(source: str) -> list[str]:
+    """``decisions.<function>(...)`` calls outside a ``with _deciding(...)`` or ``with
+    request.deciding()`` block, as ``line: name``."""
+    found = []
+
+    def visit(node: ast.AST, locked: bool) -> None:
+        if isinstance(node, ast.With):
+            locked = locked or any(
+                called(item.context_expr) in ("_deciding", "deciding") for item in node.items
+            )
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "decisions"
+            and not locked
+        ):
+            found.append(f"{node.lineno}: {node.func.attr}")
+        for child in ast.iter_child_nodes(node):
+            visit(child, locked)
+
+    visit(ast.parse(source), False)
+    return found
+
+
+def test_the_cli_and_the_inbox_write_every_decision_inside_the_run_lock():
+    """Both write through Warehouse.deciding (the CLI's _deciding, the inbox's
+    Request.deciding), which holds the run lock: no decision lands in the middle of a run."""
+    modules = [name for name in python_files()
+               if name.startswith(("crosswalk/cli/", "crosswalk/inbox/"))]  # fmt: skip
+    unlocked = {
+        name: calls
+        for name in modules
+        if (calls := unlocked_decisions((PROJECT_ROOT / name).read_text(encoding="utf-8")))
+    }
+    assert unlocked == {}
+    assert unlocked_decisions("decisions.exclude(con, 'f', 's', 'k', None)") == ["1: exclude"]
