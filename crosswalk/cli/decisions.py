@@ -417,29 +417,17 @@ def conflicts_own(
     """Set a field's direction for good, as Connectworks' arrows do: never a conflict again.
     A decision for one customer wins over one for all, and a decision wins over
     crosswalk.toml's field_owners of the same scope; the next customer-sync applies it."""
-    from crosswalk.config import SYNC_FIELDS
-
-    if field not in SYNC_FIELDS or owner not in (*decisions.TAKES, "config"):
-        console.print(f"[red]give a field ({', '.join(SYNC_FIELDS)}) and erp, psa or "
-                      "config[/red]")  # fmt: skip
-        raise typer.Exit(2)
     settings = _settings(config)
     if customer is not None:
         known(settings, "customer or location", customer, force)
-    scope = f"customer {customer}" if customer else "every customer"
-    with _deciding(settings) as con:
-        if owner == "config":
-            forgotten = decisions.reset_field_owner(con, field, customer=customer)
-        else:
-            decisions.set_field_owner(con, field, owner, customer=customer,
-                                      by=getpass.getuser(), note=note or None)  # fmt: skip
-    if owner == "config":
-        said = "crosswalk.toml decides again" if forgotten else "no decision to forget"
-        console.print(f"{field} of {scope}: {said}", highlight=False)
-        return
-    arrow = "ERP -> PSA" if owner == "erp" else "PSA -> ERP"
-    console.print(f"{field} of {scope}: always {arrow}; the next `crosswalk run customer-sync` "
-                  "applies it", highlight=False)  # fmt: skip
+    try:
+        with _deciding(settings) as con:
+            said = decisions.own_field(con, field, owner, customer=customer,
+                                       by=getpass.getuser(), note=note or None)  # fmt: skip
+    except ValueError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(said, highlight=False, markup=False)
 
 
 @conflicts_app.command("owners")

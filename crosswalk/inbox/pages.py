@@ -503,32 +503,20 @@ def own(request: Request) -> Response:
     its locations) or, without one, for every customer; ``owner=config`` forgets the
     decision, and crosswalk.toml's field_owners decides again."""
     field, owner = request.field("field"), request.field("owner")
-    if field not in SYNC_FIELDS or owner not in (*decisions.TAKES, "config"):
-        raise HTTPError(400, f"A field ({', '.join(SYNC_FIELDS)}) is owned by erp or psa, "
-                             f"not {field!r} by {owner!r}.")  # fmt: skip
     customer = request.field("customer")
     if customer == decisions.ALL_CUSTOMERS:
         customer = ""
     if customer and owner != "config":
         _landed(request, "customer or location", customer)
-    scope = f"customer {customer}" if customer else "every customer"
-    with request.deciding() as con:
-        if owner == "config":
-            forgotten = decisions.reset_field_owner(con, field, customer=customer or None)
-        else:
-            decisions.set_field_owner(
+    try:
+        with request.deciding() as con:
+            said = decisions.own_field(
                 con, field, owner, customer=customer or None, by=request.user,
                 note=request.field("note") or "set in the inbox",
             )  # fmt: skip
-    if owner == "config":
-        request.notice(
-            f"The {field} of {scope} goes as crosswalk.toml says again; {NEXT_RUN}."
-            if forgotten
-            else f"No decision on the {field} of {scope} to forget."
-        )
-    else:
-        arrow = "ERP → PSA" if owner == "erp" else "PSA → ERP"
-        request.notice(f"The {field} of {scope} always goes {arrow}; {NEXT_RUN}.")
+    except ValueError as exc:
+        raise HTTPError(400, f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+    request.notice(said)
     return redirect("/conflicts")
 
 

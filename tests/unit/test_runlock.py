@@ -117,7 +117,7 @@ def test_a_decision_refuses_in_one_line_while_a_run_holds_the_warehouse_and_is_s
         assert con.execute("SELECT count(*) FROM sync.field_owners").fetchone() == (0,)
     saved = CliRunner().invoke(app, command)
     assert saved.exit_code == 0, saved.output
-    assert "fax of every customer: always PSA -> ERP" in saved.stdout
+    assert "The fax of every customer always goes PSA -> ERP" in saved.stdout
     with warehouse.connect(read_only=True) as con:
         assert con.execute("SELECT field, owner FROM sync.field_owners").fetchall() == [
             ("fax", "psa")
