@@ -165,6 +165,10 @@ class Systems(_Strict):
     connect: ConnectConfig | None = None
 
 
+# At most this long a decision waits for a run holding the warehouse before it is refused.
+DECISION_WAIT_SECONDS = 5.0
+
+
 class WarehouseConfig(_Strict):
     """``[warehouse]``: the DuckDB file, and what a run does when another run holds it
     (crosswalk/runlock.py): wait for it, at most ``wait_minutes``, or refuse at once."""
@@ -176,6 +180,12 @@ class WarehouseConfig(_Strict):
     @property
     def minutes_to_wait(self) -> float:
         return self.wait_minutes if self.when_busy == "wait" else 0
+
+    @property
+    def minutes_to_wait_for_decision(self) -> float:
+        """An operator's decision waits for a run as a run would, but for a moment at
+        most: a person is waiting for the answer."""
+        return min(self.minutes_to_wait, DECISION_WAIT_SECONDS / 60)
 
 
 class DbtConfig(_Strict):

@@ -216,11 +216,53 @@ def set_field_owner(
     is both lines. Replaces an earlier decision of that scope, and wins over the
     configuration's ``field_owners`` of the same scope (a decision for one customer over
     one for all). Returns the fields decided."""
+    _check_owner(field, owner, TAKES)
+    return _set_field_owner(con, field, owner, customer, by, note)
+
+
+def own_field(
+    con: duckdb.DuckDBPyConnection,
+    field: str,
+    owner: str,
+    *,
+    customer: str | None,
+    by: str,
+    note: str | None = None,
+) -> str:
+    """An operator's direction for good (``crosswalk conflicts own``, the inbox's form):
+    ``owner`` ``erp`` or ``psa`` sets it (``set_field_owner``), ``config`` forgets it
+    (``reset_field_owner``), for ``customer`` or every customer (``None``). Returns the
+    sentence that tells the operator what now decides the field; a field or an owner
+    that is neither raises ValueError."""
+    _check_owner(field, owner, (*TAKES, "config"))
+    scope = f"customer {customer}" if customer else "every customer"
+    next_run = "the next `crosswalk run customer-sync` applies it"
+    if owner == "config":
+        if reset_field_owner(con, field, customer=customer):
+            return f"The {field} of {scope} goes as crosswalk.toml says again; {next_run}."
+        return f"No decision on the {field} of {scope} to forget."
+    _set_field_owner(con, field, owner, customer, by, note)
+    arrow = "ERP -> PSA" if owner == "erp" else "PSA -> ERP"
+    return f"The {field} of {scope} always goes {arrow}; {next_run}."
+
+
+def _check_owner(field: str, owner: str, owners: tuple[str, ...]) -> None:
     from crosswalk.config import SYNC_FIELDS
 
-    if field not in SYNC_FIELDS or owner not in TAKES:
-        raise ValueError(f"a field ({', '.join(SYNC_FIELDS)}) is owned by erp or psa, "
+    if field not in SYNC_FIELDS or owner not in owners:
+        forgets = " (config: crosswalk.toml decides)" if "config" in owners else ""
+        raise ValueError(f"a field ({', '.join(SYNC_FIELDS)}) is owned by erp or psa{forgets}, "
                          f"not {field!r} by {owner!r}")  # fmt: skip
+
+
+def _set_field_owner(
+    con: duckdb.DuckDBPyConnection,
+    field: str,
+    owner: str,
+    customer: str | None,
+    by: str,
+    note: str | None,
+) -> list[str]:
     fields = _fields(field)
     for one in fields:
         con.execute(

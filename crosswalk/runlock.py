@@ -9,6 +9,9 @@ with one line naming the running one: flow, process id and since when. The opera
 system drops the lock when the holding process ends, however it ends (a crash, SIGKILL),
 so a dead run never blocks the next. The lock is re-entrant within a process:
 ``crosswalk run all`` holds it across its flows and each flow takes it again inside.
+An operator's decision (``Warehouse.deciding``: the CLI's and the inbox's) takes it too,
+around its write, so that no run reads half of one or pushes what it built without it;
+a decision waits only a moment, since a person waits for its answer.
 
 DuckDB lets one process write a file, and no other process read it meanwhile (a
 read-only connection fails with "Could not set lock"). So a run ends by publishing a
@@ -91,10 +94,12 @@ def one_run(
     flow: str,
     wait_minutes: float = 0,
     on_wait: Callable[[str], None] | None = None,
+    refused: str = "not started",
 ) -> Iterator[None]:
     """Hold the warehouse's run lock while in the block: wait at most ``wait_minutes``
     for a run holding it (telling ``on_wait`` once, in one line), else raise
-    WarehouseBusy naming it. A block inside one of the same process re-enters."""
+    WarehouseBusy naming it (``flow`` ``refused``: the run "not started", a decision
+    "not saved"). A block inside one of the same process re-enters."""
     key = warehouse.resolve()
     with _guard:
         held = _held.get(key)
@@ -102,7 +107,7 @@ def one_run(
             held.flows.append((flow, datetime.now(UTC)))
             _describe(held.fd, *held.flows[-1])
     if held is None:
-        held = _acquire(key, flow, wait_minutes, on_wait)
+        held = _acquire(key, flow, wait_minutes, on_wait, refused)
     try:
         yield
     finally:
@@ -116,7 +121,11 @@ def one_run(
 
 
 def _acquire(
-    key: Path, flow: str, wait_minutes: float, on_wait: Callable[[str], None] | None
+    key: Path,
+    flow: str,
+    wait_minutes: float,
+    on_wait: Callable[[str], None] | None,
+    refused: str,
 ) -> _Held:
     path = lock_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +140,7 @@ def _acquire(
             except BlockingIOError:
                 holder = _read(fd)
                 if time.monotonic() >= deadline:
-                    raise WarehouseBusy(_busy(flow, holder, key, wait_minutes)) from None
+                    raise WarehouseBusy(_busy(flow, refused, holder, key, wait_minutes)) from None
                 if holder is not None and not told and wait_minutes > 0 and on_wait:
                     on_wait(f"{flow}: waiting for {holder} to finish with {key}")
                     told = True
@@ -146,10 +155,15 @@ def _acquire(
     return held
 
 
-def _busy(flow: str, holder: Holder | None, key: Path, wait_minutes: float) -> str:
+def _busy(flow: str, refused: str, holder: Holder | None, key: Path, wait_minutes: float) -> str:
     running = str(holder) if holder else "another run"
-    waited = f" after waiting {wait_minutes:g} min" if wait_minutes > 0 else ""
-    return f"{flow} not started{waited}: {running} is running on {key}"
+    if wait_minutes <= 0:
+        waited = ""
+    elif wait_minutes < 1:  # a decision's short wait
+        waited = f" after waiting {wait_minutes * 60:g} s"
+    else:
+        waited = f" after waiting {wait_minutes:g} min"
+    return f"{flow} {refused}{waited}: {running} is running on {key}"
 
 
 def holder(warehouse: Path) -> Holder | None:

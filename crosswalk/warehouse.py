@@ -349,17 +349,22 @@ class Warehouse:
             with _open(self.path, read_only=False) as con:
                 yield con
             return
+        with self.open_reading() as con:
+            yield con
+
+    def open_reading(self) -> duckdb.DuckDBPyConnection:
+        """The read-only connection ``connect(read_only=True)`` yields (the read copy
+        while another process's run holds the warehouse), for a caller that keeps it
+        for several reads and closes it."""
         copy = runlock.read_copy(self.path)
         running = runlock.holder(self.path)
         path = copy if running is not None and copy.exists() else self.path
         try:
-            opened = _open(path, read_only=True)
+            return _open(path, read_only=True)
         except duckdb.IOException as exc:
             if path == copy or not _is_lock_conflict(exc) or not copy.exists():
                 raise
-            opened = _open(copy, read_only=True)
-        with opened as con:
-            yield con
+            return _open(copy, read_only=True)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -372,6 +377,17 @@ class Warehouse:
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+
+    @contextmanager
+    def deciding(self, who: str, wait_minutes: float) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A transaction for an operator's decision (crosswalk.decisions) inside the run
+        lock (crosswalk/runlock.py), so that no run reads half of it, or pushes what it
+        built before it: waits at most ``wait_minutes`` for a run holding the warehouse,
+        else raises runlock.WarehouseBusy, whose message is the one line naming the run."""
+        with runlock.one_run(self.path, who, wait_minutes, refused="not saved"):
+            self.migrate()
+            with self.transaction() as con:
+                yield con
 
     def migrate(self) -> int:
         """Create or upgrade the ``sync`` schema; returns the schema version."""

@@ -11,6 +11,8 @@ import base64
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,6 +108,47 @@ def credentials(monkeypatch):
     for name, value in DEMO_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     return DEMO_CREDENTIALS
+
+
+# A run in another process: it takes the warehouse's run lock, opens the file for writing
+# (as a run's step does), says so, and keeps both until it is told to stop.
+HOLDER = """
+import sys, duckdb
+from pathlib import Path
+from crosswalk.runlock import one_run
+path = Path(sys.argv[1])
+with one_run(path, "customer-sync"):
+    con = duckdb.connect(str(path))
+    print("holding", flush=True)
+    sys.stdin.readline()
+    con.close()
+"""
+
+
+@contextmanager
+def run_holding(warehouse: Path) -> Iterator[subprocess.Popen]:
+    """A customer-sync in another process holding ``warehouse`` until the block ends or
+    ``release`` ends it; yields its process."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(warehouse)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline() == "holding\n"
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def release(process: subprocess.Popen) -> None:
+    """The run ``run_holding`` started ends, and lets go of the warehouse."""
+    process.stdin.write("\n")
+    process.stdin.flush()
+    process.wait()
 
 
 def write_config(folder: Path, fixtures: Path = FIXTURES, **sections: str) -> Path:

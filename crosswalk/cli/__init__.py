@@ -24,6 +24,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from crosswalk.config import ConfigError, Settings
+    from crosswalk.runlock import WarehouseBusy
 
 
 # typer 0.29 shows a required argument as {flow} in usage lines and <bool> beside every flag;
@@ -65,6 +66,16 @@ def _config_failed(exc: ConfigError, where: str = "") -> typer.Exit:
     """Print a configuration error; the caller raises the returned exit (status 2)."""
     console.print(f"[red]{where}configuration error:[/red] {exc}", highlight=False)
     return typer.Exit(2)
+
+
+BUSY_EXIT = 75  # EX_TEMPFAIL: a run holds the warehouse; try again later
+
+
+def _busy(exc: WarehouseBusy) -> typer.Exit:
+    """Print the one line naming the run that holds the warehouse (crosswalk/runlock.py);
+    the caller raises the returned exit."""
+    stderr.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(BUSY_EXIT)
 
 
 def _settings(config: Path | None) -> Settings:

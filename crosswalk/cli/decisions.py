@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crosswalk import decisions
-from crosswalk.cli import ConfigOption, _listing, _settings, _when, console
+from crosswalk.cli import ConfigOption, _busy, _listing, _settings, _when, console
 from crosswalk.cli.records import ForceOption, known
 
 if TYPE_CHECKING:
@@ -63,13 +63,18 @@ def _mart(
 
 @contextmanager
 def _deciding(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A transaction on the warehouse for an operator's decision (crosswalk.decisions)."""
+    """A transaction on the warehouse for an operator's decision (crosswalk.decisions),
+    inside the run lock; while a run still holds it after a short wait, exit with the one
+    line naming the run."""
+    from crosswalk.runlock import WarehouseBusy
     from crosswalk.warehouse import Warehouse
 
-    warehouse = Warehouse(settings.warehouse.path)
-    warehouse.migrate()
-    with warehouse.transaction() as con:
-        yield con
+    place = settings.warehouse
+    try:
+        with Warehouse(place.path).deciding("decision", place.minutes_to_wait_for_decision) as con:
+            yield con
+    except WarehouseBusy as exc:
+        raise _busy(exc) from None
 
 
 @links_app.command("list")
@@ -412,29 +417,17 @@ def conflicts_own(
     """Set a field's direction for good, as Connectworks' arrows do: never a conflict again.
     A decision for one customer wins over one for all, and a decision wins over
     crosswalk.toml's field_owners of the same scope; the next customer-sync applies it."""
-    from crosswalk.config import SYNC_FIELDS
-
-    if field not in SYNC_FIELDS or owner not in (*decisions.TAKES, "config"):
-        console.print(f"[red]give a field ({', '.join(SYNC_FIELDS)}) and erp, psa or "
-                      "config[/red]")  # fmt: skip
-        raise typer.Exit(2)
     settings = _settings(config)
     if customer is not None:
         known(settings, "customer or location", customer, force)
-    scope = f"customer {customer}" if customer else "every customer"
-    with _deciding(settings) as con:
-        if owner == "config":
-            forgotten = decisions.reset_field_owner(con, field, customer=customer)
-        else:
-            decisions.set_field_owner(con, field, owner, customer=customer,
-                                      by=getpass.getuser(), note=note or None)  # fmt: skip
-    if owner == "config":
-        said = "crosswalk.toml decides again" if forgotten else "no decision to forget"
-        console.print(f"{field} of {scope}: {said}", highlight=False)
-        return
-    arrow = "ERP -> PSA" if owner == "erp" else "PSA -> ERP"
-    console.print(f"{field} of {scope}: always {arrow}; the next `crosswalk run customer-sync` "
-                  "applies it", highlight=False)  # fmt: skip
+    try:
+        with _deciding(settings) as con:
+            said = decisions.own_field(con, field, owner, customer=customer,
+                                       by=getpass.getuser(), note=note or None)  # fmt: skip
+    except ValueError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(said, highlight=False, markup=False)
 
 
 @conflicts_app.command("owners")

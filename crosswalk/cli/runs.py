@@ -21,7 +21,15 @@ import typer
 from rich.table import Table
 
 from crosswalk import progress
-from crosswalk.cli import ConfigOption, _config_failed, _note_running, _settings, console, stderr
+from crosswalk.cli import (
+    ConfigOption,
+    _busy,
+    _config_failed,
+    _note_running,
+    _settings,
+    console,
+    stderr,
+)
 from crosswalk.cli.inbox import HOST as INBOX_HOST
 from crosswalk.cli.inbox import PORT as INBOX_PORT
 from crosswalk.cli.records import known
@@ -266,9 +274,6 @@ def run(
     (_print_writes if as_json else _print_runs)(runs)
 
 
-BUSY_EXIT = 75  # EX_TEMPFAIL: another run holds the warehouse; try again later
-
-
 @contextmanager
 def _alone(settings: Settings, flow: str, wait: bool | None) -> Iterator[None]:
     """Hold the warehouse's run lock for the whole command (``run all``: across its
@@ -283,8 +288,7 @@ def _alone(settings: Settings, flow: str, wait: bool | None) -> Iterator[None]:
         ):
             yield
     except WarehouseBusy as exc:
-        stderr.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(BUSY_EXIT) from None
+        raise _busy(exc) from None
 
 
 def demo(

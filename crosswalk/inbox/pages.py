@@ -11,7 +11,7 @@ from crosswalk.cli.records import KINDS
 from crosswalk.config import SYNC_FIELDS
 from crosswalk.errors import OWNER_TITLES, Owner
 from crosswalk.inbox import waiting as waiting_records
-from crosswalk.inbox.web import HTTPError, NotBuilt, Request, Response, redirect, url
+from crosswalk.inbox.web import HTTPError, NotBuilt, Request, Response, inside, redirect, url
 
 CUSTOMER_SYNC = "customer-sync"
 NEXT_RUN = "the next `crosswalk run customer-sync` applies it"
@@ -97,11 +97,6 @@ def _kind(request: Request) -> str:
     return kind
 
 
-def _inside(target: str, default: str) -> str:
-    """Where to go back to: only a page of the inbox."""
-    return target if target.startswith("/") and not target.startswith("//") else default
-
-
 TARGETS = {"customer": "company", "location": "site"}
 
 
@@ -117,7 +112,7 @@ def link(request: Request) -> Response:
             note=request.field("note") or "linked in the inbox", decided_by=request.user,
         )  # fmt: skip
     request.notice(f"Linked {kind} {record} to PSA {TARGETS[kind]} {target}; {NEXT_RUN}.")
-    return redirect(_inside(request.field("back"), "/suggestions"))
+    return redirect(inside(request.field("back"), "/suggestions"))
 
 
 def unlink(request: Request) -> Response:
@@ -130,7 +125,7 @@ def unlink(request: Request) -> Response:
             decided_by=request.user,
         )  # fmt: skip
     request.notice(f"Unlinked {kind} {record}: no rule links it again; {NEXT_RUN}.")
-    return redirect(_inside(request.field("back"), "/links"))
+    return redirect(inside(request.field("back"), "/links"))
 
 
 def reset(request: Request) -> Response:
@@ -144,7 +139,7 @@ def reset(request: Request) -> Response:
         if forgotten
         else f"No decision for {kind} {record} to forget: the rules decide it already."
     )
-    return redirect(_inside(request.field("back"), "/links"))
+    return redirect(inside(request.field("back"), "/links"))
 
 
 def reject(request: Request) -> Response:
@@ -508,32 +503,20 @@ def own(request: Request) -> Response:
     its locations) or, without one, for every customer; ``owner=config`` forgets the
     decision, and crosswalk.toml's field_owners decides again."""
     field, owner = request.field("field"), request.field("owner")
-    if field not in SYNC_FIELDS or owner not in (*decisions.TAKES, "config"):
-        raise HTTPError(400, f"A field ({', '.join(SYNC_FIELDS)}) is owned by erp or psa, "
-                             f"not {field!r} by {owner!r}.")  # fmt: skip
     customer = request.field("customer")
     if customer == decisions.ALL_CUSTOMERS:
         customer = ""
     if customer and owner != "config":
         _landed(request, "customer or location", customer)
-    scope = f"customer {customer}" if customer else "every customer"
-    with request.deciding() as con:
-        if owner == "config":
-            forgotten = decisions.reset_field_owner(con, field, customer=customer or None)
-        else:
-            decisions.set_field_owner(
+    try:
+        with request.deciding() as con:
+            said = decisions.own_field(
                 con, field, owner, customer=customer or None, by=request.user,
                 note=request.field("note") or "set in the inbox",
             )  # fmt: skip
-    if owner == "config":
-        request.notice(
-            f"The {field} of {scope} goes as crosswalk.toml says again; {NEXT_RUN}."
-            if forgotten
-            else f"No decision on the {field} of {scope} to forget."
-        )
-    else:
-        arrow = "ERP → PSA" if owner == "erp" else "PSA → ERP"
-        request.notice(f"The {field} of {scope} always goes {arrow}; {NEXT_RUN}.")
+    except ValueError as exc:
+        raise HTTPError(400, f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+    request.notice(said)
     return redirect("/conflicts")
 
 
@@ -544,7 +527,7 @@ def login_form(request: Request) -> Response:
 
 
 def login(request: Request) -> Response:
-    target = _inside(request.field("next", "/"), "/")
+    target = inside(request.field("next", "/"), "/")
     if request.app.sign_in(request, request.field("user"), request.field("password")):
         return redirect(target)
     return request.render(

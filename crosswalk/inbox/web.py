@@ -3,9 +3,11 @@ rendering. The pages themselves are in ``crosswalk.inbox.pages``.
 
 Every request opens the warehouse (one read-only connection for its reads, a transaction
 for a decision) and closes it before it answers: a flow run needs the file to itself
-(DuckDB: one writer process), so the inbox never holds it between requests and says "busy"
-while a run has it. Requests are served in threads at once: reads share the warehouse, a
-decision has it alone (``Access``).
+(DuckDB: one writer process), so the inbox never holds it between requests. While a run
+holds the warehouse, pages read the read copy its last run left (crosswalk/runlock.py),
+and a decision waits a moment for the run, then says in one line which run holds it and
+gives the form back as it was sent. Requests are served in threads at once: reads share
+the warehouse, a decision has it alone (``Access``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import duckdb
 import jinja2
 
 from crosswalk.inbox.auth import Sessions, verify_password
+from crosswalk.runlock import WarehouseBusy
 from crosswalk.warehouse import Warehouse, rows
 
 if TYPE_CHECKING:
@@ -140,7 +143,7 @@ class Request:
                 raise NotBuilt(f"no warehouse at {self.app.warehouse.path}")
             self.app.access.start_reading()
             try:
-                self._reading = duckdb.connect(str(self.app.warehouse.path), read_only=True)
+                self._reading = self.app.warehouse.open_reading()
             except BaseException:
                 self.app.access.stop_reading()
                 raise
@@ -159,15 +162,16 @@ class Request:
 
     @contextmanager
     def deciding(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A transaction for a decision through ``crosswalk.decisions`` (the CLI's path);
-        the request's reading connection is closed first (DuckDB: one configuration per
-        file in a process), and no other request reads or decides meanwhile (``Access``)."""
+        """A transaction for a decision through ``crosswalk.decisions``, inside the run
+        lock (the CLI's path; WarehouseBusy while a run holds it); the request's reading
+        connection is closed first (DuckDB: one configuration per file in a process), and
+        no other request reads or decides meanwhile (``Access``)."""
         self.done_reading()
+        wait = self.app.settings.warehouse.minutes_to_wait_for_decision
         with self.app.access.writing():
             self._deciding = True
             try:
-                self.app.warehouse.migrate()
-                with self.app.warehouse.transaction() as con:
+                with self.app.warehouse.deciding("decision", wait) as con:
                     yield con
             finally:
                 self._deciding = False
@@ -183,6 +187,24 @@ class Request:
             **values,
         )
         return Response(body, status)
+
+
+def busy(request: Request, message: str) -> Response:
+    """A run holds the warehouse: ``message`` says which; a decision's form comes back as
+    it was sent, to send again once the run has ended."""
+    if request.method != "POST":
+        return request.render("problem.html", status=503, title="The warehouse is busy",
+                              message=message)  # fmt: skip
+    kept = [(name, value) for name, values in request.form.items() if name != "csrf"
+            for value in values]  # fmt: skip
+    back = inside(request.field("back"), request.path.rsplit("/", 1)[0] or request.path)
+    return request.render("busy.html", status=503, title="The warehouse is busy",
+                          message=message, kept=kept, back=back)  # fmt: skip
+
+
+def inside(target: str, default: str) -> str:
+    """Where to go back to: only a page of the inbox."""
+    return target if target.startswith("/") and not target.startswith("//") else default
 
 
 def url(path: str, **params: Any) -> str:
@@ -227,11 +249,11 @@ class Inbox:
                 message="No run has built what this page reads yet: run `crosswalk run "
                 f"customer-sync` (or `crosswalk run all`) first. ({exc})",
             )  # fmt: skip
+        except WarehouseBusy as exc:
+            response = busy(request, str(exc))
         except duckdb.IOException as exc:
-            response = request.render(
-                "problem.html", status=503, title="The warehouse is busy",
-                message=f"A flow is running and holds the warehouse; reload in a moment. ({exc})",
-            )  # fmt: skip
+            response = busy(request, "A flow is running and holds the warehouse; reload in a "
+                                     f"moment. ({exc})")  # fmt: skip
         finally:
             request.done_reading()  # a run may need the file: never held between requests
         cookie = SimpleCookie()

@@ -253,7 +253,8 @@ def test_a_direction_an_operator_sets_for_good_decides_the_next_run(world, folde
     erp_city = ea.customer(other)["City"]
     toml = '[flows.customer_sync]\nfield_owners = { city = "erp", fax = "erp" }\n'
     configure(world, folder, toml)  # what the commands read
-    assert "always PSA -> ERP" in cli(folder, "conflicts", "own", "city", "psa", "--customer", one)
+    said = cli(folder, "conflicts", "own", "city", "psa", "--customer", one)
+    assert f"The city of customer {one} always goes PSA -> ERP" in said
     cli(folder, "conflicts", "own", "fax", "psa", "--note", "the PSA keeps the fax numbers")
     assert query(folder, "SELECT customer_number, field, owner, decided_by, note FROM "
                  "sync.field_owners ORDER BY 1") == [
@@ -274,7 +275,7 @@ def test_a_direction_an_operator_sets_for_good_decides_the_next_run(world, folde
     assert cw.get(COMPANIES, company_of(folder, other))["city"] == erp_city
     assert sync(world, folder, toml).planned == []
 
-    assert "crosswalk.toml decides again" in cli(folder, "conflicts", "own", "fax", "config")
+    assert "goes as crosswalk.toml says again" in cli(folder, "conflicts", "own", "fax", "config")
     cli(folder, "conflicts", "own", "city", "config", "--customer", one)
     assert query(folder, "SELECT count(*) FROM sync.field_owners") == [(0,)]
     cw.patch(COMPANIES, company_of(folder, one), {"city": "Psa City Again"})

@@ -19,6 +19,8 @@ from crosswalk.inbox.web import COOKIE, Inbox
 from crosswalk.warehouse import Warehouse
 from flows.customer_sync.flow import customer_sync
 
+from ..conftest import release, run_holding
+
 pytestmark = pytest.mark.flow
 SCRIPT = "<script>alert(1)</script>"
 
@@ -240,6 +242,42 @@ def test_a_fields_direction_is_set_for_good_from_the_conflicts_page(browser, bui
         for field in ("address", "fax"):
             decisions.reset_field_owner(con, field, customer=None)
         decisions.settle_conflicts(con, decisions_raised, "test")
+
+
+def test_a_decision_while_a_run_holds_the_warehouse_says_which_and_keeps_the_form(
+    browser, built, monkeypatch
+):
+    """While a run holds the warehouse the pages read the read copy its last run left; a
+    decision waits a moment, then the page says in one line which run holds it, saves
+    nothing, and gives the form back as sent; sent again after the run, it is saved."""
+    monkeypatch.setattr("crosswalk.config.DECISION_WAIT_SECONDS", 0.5)
+    form = {"field": "fax", "owner": "psa", "note": "the PSA keeps the fax numbers"}
+    with run_holding(built.warehouse.path) as process:
+        assert browser.get("/suggestions")[0] == 200
+        customer, company = suggestion_rows(browser.page)[0]
+        status, _, page = browser.post("/suggestions/link", {
+            "customer": html.unescape(customer), "company": company})  # fmt: skip
+        assert status == 503 and "decision not saved after waiting 0.5 s: customer-sync" in page
+        assert browser.get("/conflicts")[0] == 200
+        status, _, page = browser.post("/conflicts/owner", form)
+        assert status == 503
+        (line,) = re.findall(r'<p class="differs" role="alert">([^<]*)</p>', page)
+        line = html.unescape(line)
+        assert line.startswith(
+            f"decision not saved after waiting 0.5 s: customer-sync (pid {process.pid}, since "
+        )
+        assert line.endswith(f"is running on {built.warehouse.path.resolve()}")
+        kept = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
+        assert {k: html.unescape(v) for k, v in kept.items() if k != "csrf"} == form
+        assert 'action="/conflicts/owner"' in page and 'href="/conflicts"' in page
+        release(process)
+    assert query(built, "SELECT count(*) FROM sync.field_owners WHERE field = 'fax'") == [(0,)]
+    status, headers, _ = browser.post("/conflicts/owner", form)
+    assert (status, headers["Location"]) == (303, "/conflicts")
+    assert query(built, "SELECT owner, note FROM sync.field_owners WHERE field = 'fax'") == [
+        ("psa", form["note"])]  # fmt: skip
+    with Warehouse(built.warehouse.path).transaction() as con:
+        decisions.reset_field_owner(con, "fax", customer=None)
 
 
 def test_errors_filter_by_flow_owner_code_and_status(browser, built):

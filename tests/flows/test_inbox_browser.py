@@ -145,7 +145,7 @@ def test_a_fields_direction_is_set_for_good_for_one_customer(chrome, inbox, fold
     Select(form.find_element(By.NAME, "owner")).select_by_value("psa")
     form.find_element(By.NAME, "customer").send_keys(number)
     form.find_element(By.XPATH, ".//button[text()='Set for good']").click()
-    assert f"The fax of customer {number} always goes PSA → ERP" in notice(chrome)
+    assert f"The fax of customer {number} always goes PSA -> ERP" in notice(chrome)
     assert query(folder, "SELECT customer_number, field, owner, decided_by FROM "
                  "sync.field_owners") == [(number, "fax", "psa", USER)]  # fmt: skip
     assert number in chrome.find_element(By.ID, "owners").find_element(

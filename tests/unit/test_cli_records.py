@@ -142,3 +142,11 @@ def test_an_unreadable_warehouse_is_said_so_not_taken_for_an_empty_one(config_fi
     result = invoke("links", "set", "ACME01", "101", "--config", str(config_file))
     assert result.exit_code == 1 and "cannot read" in result.output
     assert "landed any yet" not in result.output
+
+
+def test_conflicts_own_refuses_a_field_or_an_owner_it_does_not_know(config_file):
+    for field, owner in (("webiste", "psa"), ("fax", "both")):
+        result = invoke("conflicts", "own", field, owner, "--config", str(config_file))
+        assert result.exit_code == 2
+        said = " ".join(result.output.split())
+        assert f"owned by erp or psa (config: crosswalk.toml decides), not {field!r}" in said

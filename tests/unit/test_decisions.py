@@ -205,6 +205,34 @@ def test_a_fields_owner_is_set_for_one_customer_or_all_and_forgotten(con):
             decisions.set_field_owner(con, field, owner, customer=None, by="pat")
 
 
+def test_owning_a_field_sets_or_forgets_it_and_says_what_decides_it_now(con):
+    """decisions.own_field, behind both `crosswalk conflicts own` and the inbox's form."""
+    assert decisions.own_field(con, "address", "psa", customer="C1001", by="pat") == (
+        "The address of customer C1001 always goes PSA -> ERP; the next `crosswalk run "
+        "customer-sync` applies it.")  # fmt: skip
+    said = decisions.own_field(con, "fax", "erp", customer=None, by="sam", note="ours")
+    assert said.startswith("The fax of every customer always goes ERP -> PSA; ")
+    owners = rows(con, "SELECT customer_number, field, owner, decided_by, note FROM "
+                  "sync.field_owners ORDER BY 1, 2")  # fmt: skip
+    assert [tuple(o.values()) for o in owners] == [
+        (decisions.ALL_CUSTOMERS, "fax", "erp", "sam", "ours"),
+        ("C1001", "address_line1", "psa", "pat", None),
+        ("C1001", "address_line2", "psa", "pat", None),
+    ]
+    assert decisions.own_field(con, "address", "config", customer="C1001", by="pat") == (
+        "The address of customer C1001 goes as crosswalk.toml says again; the next "
+        "`crosswalk run customer-sync` applies it.")  # fmt: skip
+    assert decisions.own_field(con, "address", "config", customer="C1001", by="pat") == (
+        "No decision on the address of customer C1001 to forget.")  # fmt: skip
+    assert con.execute("SELECT count(*) FROM sync.field_owners").fetchone() == (1,)
+    for field, owner in (("webiste", "psa"), ("fax", "both"), ("webiste", "config")):
+        with pytest.raises(ValueError, match=r"owned by erp or psa \(config: crosswalk.toml "):
+            decisions.own_field(con, field, owner, customer=None, by="pat")
+    with pytest.raises(ValueError, match="owned by erp or psa, not 'fax' by 'config'"):
+        decisions.set_field_owner(con, "fax", "config", customer=None, by="pat")
+    assert con.execute("SELECT count(*) FROM sync.field_owners").fetchone() == (1,)
+
+
 # Writes to the decision tables, in any Python string (implicit concatenation joined).
 DECISION_WRITE = re.compile(
     r"\b(?:INSERT\b[^;]*?\bINTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+"
@@ -246,3 +274,49 @@ def test_only_crosswalk_decisions_writes_links_exclusions_and_conflicts():
         )
     }
     assert writers == {"crosswalk/decisions.py"}
+
+
+def called(node: ast.AST) -> str | None:
+    """What a call calls: ``f`` of ``f(...)`` and of ``x.f(...)``."""
+    if not isinstance(node, ast.Call):
+        return None
+    return getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+
+
+def unlocked_decisions(source: str) -> list[str]:
+    """``decisions.<function>(...)`` calls outside a ``with _deciding(...)`` or ``with
+    request.deciding()`` block, as ``line: name``."""
+    found = []
+
+    def visit(node: ast.AST, locked: bool) -> None:
+        if isinstance(node, ast.With):
+            locked = locked or any(
+                called(item.context_expr) in ("_deciding", "deciding") for item in node.items
+            )
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "decisions"
+            and not locked
+        ):
+            found.append(f"{node.lineno}: {node.func.attr}")
+        for child in ast.iter_child_nodes(node):
+            visit(child, locked)
+
+    visit(ast.parse(source), False)
+    return found
+
+
+def test_the_cli_and_the_inbox_write_every_decision_inside_the_run_lock():
+    """Both write through Warehouse.deciding (the CLI's _deciding, the inbox's
+    Request.deciding), which holds the run lock: no decision lands in the middle of a run."""
+    modules = [name for name in python_files()
+               if name.startswith(("crosswalk/cli/", "crosswalk/inbox/"))]  # fmt: skip
+    unlocked = {
+        name: calls
+        for name in modules
+        if (calls := unlocked_decisions((PROJECT_ROOT / name).read_text(encoding="utf-8")))
+    }
+    assert unlocked == {}
+    assert unlocked_decisions("decisions.exclude(con, 'f', 's', 'k', None)") == ["1: exclude"]

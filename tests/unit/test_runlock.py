@@ -1,34 +1,22 @@
 """One run at a time per warehouse (crosswalk/runlock.py), across processes: a run holding
 the lock is named by the one that finds it held, the lock goes with the process that held
-it, and readers read the read copy while a run holds the file."""
+it, readers read the read copy while a run holds the file, and an operator's decision
+waits for the run a moment, then refuses in one line."""
 
 import os
 import signal
 import subprocess
 import sys
-import textwrap
 
 import pytest
+from typer.testing import CliRunner
 
-from crosswalk import runlock
+from crosswalk import decisions, runlock
+from crosswalk.cli import BUSY_EXIT, app
 from crosswalk.runlock import WarehouseBusy, holder, one_run, publish_read_copy
 from crosswalk.warehouse import Warehouse
 
-# A run in another process: it takes the lock, says so, opens the warehouse for writing
-# (as a run's step does) and keeps both until it is told to stop.
-HOLDER = textwrap.dedent(
-    """
-    import sys, duckdb
-    from pathlib import Path
-    from crosswalk.runlock import one_run
-    path = Path(sys.argv[1])
-    with one_run(path, "customer-sync"):
-        con = duckdb.connect(str(path))
-        print("holding", flush=True)
-        sys.stdin.readline()
-        con.close()
-    """
-)
+from ..conftest import release, run_holding
 
 
 @pytest.fixture
@@ -38,17 +26,8 @@ def running(tmp_path):
     warehouse.migrate()
     warehouse.start_run("run-1", "customer-sync", plan=False, full_refresh=False)
     publish_read_copy(warehouse.path)
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(warehouse.path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout.readline() == "holding\n"
-    yield warehouse, process
-    if process.poll() is None:
-        process.kill()
-    process.wait()
+    with run_holding(warehouse.path) as process:
+        yield warehouse, process
 
 
 def test_a_second_run_refuses_naming_the_running_one(running, monkeypatch):
@@ -110,3 +89,52 @@ def test_the_lock_is_reentrant_and_names_the_innermost_flow(tmp_path):
         assert runlock.lock_path(path).read_text() == outer  # "all", since it began
         assert runlock.held_here(path)
     assert not runlock.held_here(path)
+
+
+def test_a_decision_refuses_in_one_line_while_a_run_holds_the_warehouse_and_is_saved_after(
+    running, tmp_path, monkeypatch
+):
+    """Every decision command writes through the one helper (cli.decisions._deciding):
+    while a run holds the warehouse it waits a moment, then prints the one line naming the
+    run, exits 75 and saves nothing; once the run has ended the same command is saved."""
+    warehouse, process = running
+    monkeypatch.setattr("crosswalk.config.DECISION_WAIT_SECONDS", 0.5)
+    config = tmp_path / "crosswalk.toml"
+    config.write_text(f"[warehouse]\npath = {str(warehouse.path)!r}\n", encoding="utf-8")
+    command = ["conflicts", "own", "fax", "psa", "--config", str(config)]
+
+    refused = CliRunner().invoke(app, command)
+    assert refused.exit_code == BUSY_EXIT, refused.output
+    assert refused.stdout == ""
+    (line,) = refused.stderr.splitlines()
+    assert line.startswith(
+        f"decision not saved after waiting 0.5 s: customer-sync (pid {process.pid}, since "
+    )
+    assert line.endswith(f"is running on {warehouse.path.resolve()}")
+
+    release(process)
+    with warehouse.connect(read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM sync.field_owners").fetchone() == (0,)
+    saved = CliRunner().invoke(app, command)
+    assert saved.exit_code == 0, saved.output
+    assert "The fax of every customer always goes PSA -> ERP" in saved.stdout
+    with warehouse.connect(read_only=True) as con:
+        assert con.execute("SELECT field, owner FROM sync.field_owners").fetchall() == [
+            ("fax", "psa")
+        ]
+
+
+def test_a_decision_holds_the_run_lock_while_it_writes(tmp_path):
+    """A run started while a decision is written finds the warehouse held by it (and
+    waits for it, as for a run); the lock goes when the decision is saved."""
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    who = [sys.executable, "-c", "import sys; from pathlib import Path; "
+           "from crosswalk.runlock import holder; print(holder(Path(sys.argv[1])))",
+           str(warehouse.path)]  # fmt: skip
+    with warehouse.deciding("decision", wait_minutes=0) as con:
+        decisions.exclude(con, "customer-sync", "eautomate", "C1", "test", by="pat")
+        seen = subprocess.run(who, capture_output=True, text=True, check=True).stdout
+    assert seen.startswith(f"decision (pid {os.getpid()}, since ")
+    assert subprocess.run(who, capture_output=True, text=True, check=True).stdout == "None\n"
+    with warehouse.connect(read_only=True) as con:
+        assert con.execute("SELECT record_key FROM sync.exclusions").fetchall() == [("C1",)]
