@@ -56,6 +56,11 @@ class PushLog:
         self.run_id = run_id
         self.flow = flow
         self._open = False  # a transaction holding what is not yet committed
+        # Targets whose outcome is not known: of earlier runs (read at the first settle),
+        # and of this log's intents not finished yet. Only these are settled, so that a
+        # write does not scan the whole log for intents that are not there.
+        self._earlier: set[str] | None = None
+        self._unfinished: dict[str, str] = {}  # push_id: target_key
 
     @classmethod
     @contextmanager
@@ -108,6 +113,7 @@ class PushLog:
                 [push_id, self.run_id, self.flow, system, action, target_key,
                  None if payload is None else json.dumps(payload, default=str), _now()],
             )  # fmt: skip
+        self._unfinished[push_id] = target_key
         return push_id
 
     def finish(
@@ -128,6 +134,7 @@ class PushLog:
                 "finished_at = ? WHERE push_id = ?",
                 [outcome, None if target_id is None else str(target_id), detail, _now(), push_id],
             )
+        self._unfinished.pop(push_id, None)
 
     def pending(self, actions: tuple[str, ...]) -> list[Intent]:
         """Intents of this flow (any run) for ``actions`` whose outcome is not known,
@@ -146,6 +153,19 @@ class PushLog:
     def settle(self, target_key: str, outcome: str, target_id: Any = None) -> int:
         """Close every unknown intent on ``target_key`` (what it did is now known);
         committed as ``finish`` is."""
+        if self._earlier is None:
+            self._earlier = {
+                target
+                for (target,) in self.con.execute(
+                    "SELECT DISTINCT target_key FROM sync.push_log "
+                    "WHERE flow = ? AND outcome IS NULL",
+                    [self.flow],
+                ).fetchall()
+            }
+        if target_key not in self._earlier and target_key not in self._unfinished.values():
+            return 0
+        self._earlier.discard(target_key)
+        self._unfinished = {p: t for p, t in self._unfinished.items() if t != target_key}
         with self.transaction(commit=False) as con:
             rows = con.execute(
                 "UPDATE sync.push_log SET outcome = ?, target_id = ?, finished_at = ?, "

@@ -260,6 +260,29 @@ def test_the_next_run_settles_what_an_earlier_run_left_unknown(settings):
     ]
 
 
+def test_an_adoption_closes_the_open_intents_on_its_target_of_this_step_and_of_earlier_runs(
+    settings,
+):
+    """Only targets with an open intent are settled (no scan of the log per write), and
+    those are: one an earlier run left open, and one this step left open."""
+    earlier = a_run(settings)
+    with Pusher.open(earlier) as pusher:
+        pusher.log.intend("connectwise", "create-company", "company identifier=OLD01")
+    run, system = a_run(settings, run_id="run-2"), System()
+    system.records.update(OLD01=70, NEW01=71)
+    with Pusher.open(run) as pusher:
+        pusher.log.intend("connectwise", "create-company", "company identifier=NEW01")
+        for identifier in ("OLD01", "NEW01", "NONE01"):
+            pusher.create(create(identifier), find=lambda i=identifier: system.find(i),
+                          send=lambda i=identifier: system.send(i), refused=refused)  # fmt: skip
+        assert pusher.log.settle("company identifier=NONE01", "adopted") == 0
+    assert [(r[0], r[2], r[3], r[4]) for r in log_rows(run)] == [
+        ("run-1", "company identifier=OLD01", "adopted", "70"),
+        ("run-2", "company identifier=NEW01", "adopted", "71"),
+        ("run-2", "company identifier=NONE01", "done", "102"),
+    ]
+
+
 class Killed(BaseException):
     """What the chaos hook raises here in place of the SIGKILL: nothing after it runs."""
 
