@@ -7,6 +7,7 @@ so that Prefect reads the settings meant for it.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
@@ -86,6 +87,8 @@ def _run_flows(
     from flows import FLOWS
 
     flows = {name: load_flow_from_entrypoint(FLOWS[name]) for name in names}
+    atexit.unregister(_stop_prefect_loop)  # once, however many commands a process runs
+    atexit.register(_stop_prefect_loop)
     server.wait()
     if verbose and server.seconds is not None:
         console.print(
@@ -148,6 +151,18 @@ class _PrefectStart:
             began = time.perf_counter()
             self.thread.join()
             self.waited = time.perf_counter() - began
+
+
+def _stop_prefect_loop() -> None:
+    """Stop Prefect's background event loop as the process exits. The events worker a flow
+    run starts leaves that loop a call to drain it, holding a copy of the run's context (the
+    flow, its module, the modules it imports); the loop's thread is a daemon that Prefect
+    3.8 never stops, so at exit the copy outlives Python's last garbage collection and
+    DuckDB's bindings (nanobind) print a screen of "leaked" objects. Stopping the loop runs
+    the call (the worker is drained by then) and drops it."""
+    from prefect._internal.concurrency.threads import wait_for_global_loop_exit
+
+    wait_for_global_loop_exit(timeout=5)
 
 
 def _summary(runs: list[Run]) -> Table:
