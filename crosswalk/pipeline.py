@@ -144,7 +144,7 @@ def flow_run_recorded(
         run.notes.append(f"{system} read from files in {files[system]}, not from its API")
     warehouse = run.warehouse
     warehouse.migrate()
-    if left := land_left(warehouse):
+    if left := land_left(warehouse, (*entities, *reads)):
         run.notes.append(f"{left} records that a stopped run's writes returned landed first")
     run.first = warehouse.first_run_of(flow)
     for entity in (*entities, *reads):

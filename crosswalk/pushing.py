@@ -23,7 +23,8 @@ What the pusher does with a write:
   differs. The answer is kept in ``sync.unlanded`` with the outcome and lands in its raw
   table with others (one merge per entity for :data:`LAND_EVERY` records: a merge of one
   row costs as much as one of hundreds); what a stopped run kept lands at the start of
-  the next run (:func:`land_left`), before anything is read or built.
+  the next run that reads their entity (:func:`land_left`), before anything is read or
+  built.
 - A create is looked up by its key before it is sent and after any answer that was lost;
   it is sent again only when the lookup shows it was not made, and what is found is
   adopted, so a record is never made twice. One whose every answer was lost, and which
@@ -381,24 +382,30 @@ class Pusher:
             self.run.failures.add(failure)
 
 
-def land_left(warehouse: Warehouse) -> int:
-    """Land the answers a stopped run kept and did not land (``sync.unlanded``), each as
-    of the run that wrote it, before this run reads or builds anything: they are newer
-    than the rows they replace, which the next read would otherwise diff against.
-    Returns how many records landed."""
-    from schemas import ENTITIES  # the entities are declared over this package
-
+def land_left(warehouse: Warehouse, entities: Iterable[Entity]) -> int:
+    """Land the records of ``entities`` that a stopped run's writes returned and it kept
+    but did not land (``sync.unlanded``), each as of the run that wrote it, before this
+    run reads or builds anything: they are newer than the rows they replace, which the
+    next read would otherwise diff against. A flow names what it lands and reads, so the
+    records of an entity land before any run reads that entity again. Returns how many
+    records landed."""
+    known = {str(entity): entity for entity in entities}
     with warehouse.transaction() as con:
-        kept = con.execute("SELECT run_id, entity, records FROM sync.unlanded ORDER BY seq")
+        kept = con.execute(
+            "SELECT seq, run_id, entity, records FROM sync.unlanded "
+            "WHERE entity IN (SELECT unnest(?)) ORDER BY seq",
+            [list(known)],
+        ).fetchall()
         batches: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for run_id, entity, records in kept.fetchall():
+        for _, run_id, entity, records in kept:
             batches.setdefault((run_id, entity), []).extend(orjson.loads(records))
         for (run_id, name), records in batches.items():
-            entity = ENTITIES[name]
+            entity = known[name]
             checked = validate(entity, records)
             land_into(con, entity.system, entity.name, entity.primary_key, checked.table,
                       run_id, checked.rejected)  # fmt: skip
-        con.execute("DELETE FROM sync.unlanded")
+        con.execute("DELETE FROM sync.unlanded WHERE seq IN (SELECT unnest(?))",
+                    [[seq for seq, *_ in kept]])  # fmt: skip
     return sum(len(records) for records in batches.values())
 
 

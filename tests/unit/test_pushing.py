@@ -312,7 +312,7 @@ def test_a_write_killed_at_each_step_boundary_lands_its_answer_only_with_its_out
         pusher.update(WRITE, send, refused=refused, lands=connectwise.company_ids)
     assert killed == [BOUNDARIES[kill_at - 1]] and len(sends) == sent
     assert [r[3] for r in log_rows(run)] == outcomes
-    pushing.land_left(run.warehouse)  # as the next run starts
+    pushing.land_left(run.warehouse, [connectwise.company_ids])  # as the next run starts
     with run.warehouse.connect(read_only=True) as con:
         tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         found = con.execute(
@@ -349,7 +349,8 @@ def test_answers_land_in_batches_and_what_a_stopped_step_kept_lands_when_the_nex
     with Pusher.open(run) as pusher:  # another step of the same run
         pusher.update(WRITE, answer(5, "E"), refused=refused, lands=connectwise.company_ids)
     assert landed_ids(run) == ([(1, "A2"), (2, "B"), (5, "E")], 2)
-    assert pushing.land_left(run.warehouse) == 2
+    assert pushing.land_left(run.warehouse, [connectwise.companies]) == 0  # not read
+    assert pushing.land_left(run.warehouse, [connectwise.company_ids]) == 2
     assert landed_ids(run) == ([(1, "A2"), (2, "B"), (3, "C"), (4, "D"), (5, "E")], 0)
 
 
