@@ -9,7 +9,6 @@ from crosswalk.cli import app
 from crosswalk.config import load_settings
 from crosswalk.errors import list_errors
 from crosswalk.warehouse import Warehouse
-from flows import FLOWS
 
 runner = CliRunner()
 
@@ -257,24 +256,3 @@ def test_companies_show_gives_fields_sites_and_the_erp_records_mapped(config_fil
     assert mapped.startswith("2") and "customer │ ACME01" in mapped and "ACME01-1" in mapped
     typo = runner.invoke(app, ["companies", "show", "1011", "--config", config])
     assert typo.exit_code == 1 and "no PSA company '1011'" in typo.output
-
-
-@pytest.mark.flow
-def test_operator_output_is_quiet_by_default(config_file):
-    import os
-    import subprocess
-    import sys
-
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_LOGGING_LEVEL"}
-    quiet = subprocess.run(
-        [sys.executable, "-m", "crosswalk.cli", "run", "all", "--plan",
-         "--config", str(config_file)],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
-    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
-    shown = quiet.stdout + quiet.stderr
-    for flow in FLOWS:  # every flow, in a plan
-        assert f"{flow}: completed (plan)" in shown
-    assert "| INFO" not in shown and "docs.prefect.io" not in shown
-    # Nor DuckDB's bindings' report at exit of objects a finished flow run left alive.
-    assert "nanobind" not in quiet.stderr, quiet.stderr
