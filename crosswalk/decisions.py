@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 KINDS = ("customer", "location")
 TAKES = ("erp", "psa")
 ALL_CUSTOMERS = "*"  # sync.field_owners' customer_number of a decision for every customer
+# When a customer-sync decision takes effect, as the CLI and the inbox tell the operator.
+NEXT_RUN = "the next `crosswalk run customer-sync` applies it"
 
 
 def set_link(
@@ -217,7 +219,14 @@ def set_field_owner(
     configuration's ``field_owners`` of the same scope (a decision for one customer over
     one for all). Returns the fields decided."""
     _check_owner(field, owner, TAKES)
-    return _set_field_owner(con, field, owner, customer, by, note)
+    fields = _fields(field)
+    for one in fields:
+        con.execute(
+            "INSERT OR REPLACE INTO sync.field_owners (customer_number, field, owner, "
+            "decided_by, note, decided_at) VALUES (?, ?, ?, ?, ?, now())",
+            [customer or ALL_CUSTOMERS, one, owner, by, note],
+        )
+    return fields
 
 
 def own_field(
@@ -236,14 +245,13 @@ def own_field(
     that is neither raises ValueError."""
     _check_owner(field, owner, (*TAKES, "config"))
     scope = f"customer {customer}" if customer else "every customer"
-    next_run = "the next `crosswalk run customer-sync` applies it"
     if owner == "config":
         if reset_field_owner(con, field, customer=customer):
-            return f"The {field} of {scope} goes as crosswalk.toml says again; {next_run}."
+            return f"The {field} of {scope} goes as crosswalk.toml says again; {NEXT_RUN}."
         return f"No decision on the {field} of {scope} to forget."
-    _set_field_owner(con, field, owner, customer, by, note)
+    set_field_owner(con, field, owner, customer=customer, by=by, note=note)
     arrow = "ERP -> PSA" if owner == "erp" else "PSA -> ERP"
-    return f"The {field} of {scope} always goes {arrow}; {next_run}."
+    return f"The {field} of {scope} always goes {arrow}; {NEXT_RUN}."
 
 
 def _check_owner(field: str, owner: str, owners: tuple[str, ...]) -> None:
@@ -253,24 +261,6 @@ def _check_owner(field: str, owner: str, owners: tuple[str, ...]) -> None:
         forgets = " (config: crosswalk.toml decides)" if "config" in owners else ""
         raise ValueError(f"a field ({', '.join(SYNC_FIELDS)}) is owned by erp or psa{forgets}, "
                          f"not {field!r} by {owner!r}")  # fmt: skip
-
-
-def _set_field_owner(
-    con: duckdb.DuckDBPyConnection,
-    field: str,
-    owner: str,
-    customer: str | None,
-    by: str,
-    note: str | None,
-) -> list[str]:
-    fields = _fields(field)
-    for one in fields:
-        con.execute(
-            "INSERT OR REPLACE INTO sync.field_owners (customer_number, field, owner, "
-            "decided_by, note, decided_at) VALUES (?, ?, ?, ?, ?, now())",
-            [customer or ALL_CUSTOMERS, one, owner, by, note],
-        )
-    return fields
 
 
 def reset_field_owner(con: duckdb.DuckDBPyConnection, field: str, *, customer: str | None) -> bool:

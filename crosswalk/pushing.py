@@ -63,6 +63,8 @@ if TYPE_CHECKING:
 # What a refused write means to the flow: a failure, several, or none (the caller handles it).
 Refused = Callable[[DataError], Failure | Iterable[Failure] | None]
 Also = Callable[[duckdb.DuckDBPyConnection], None]
+# A row of ``sync.unlanded``: its seq, the run that kept it, the entity, the records.
+Kept = tuple[int, str, Entity, list[dict[str, Any]]]
 
 # Chaos runs only (bench/chaos.py, tests/flows/test_chaos.py): the process is killed at the
 # Nth step boundary of a write it passes (counted over the process), N from this variable.
@@ -190,7 +192,7 @@ class Pusher:
         self.log = log
         self.con = log.con
         self._complete: set = set()  # raw tables known to hold the answers' columns
-        self._kept: list[tuple[int, Entity, list[dict[str, Any]]]] = []  # not landed yet
+        self._kept: list[Kept] = []  # not landed yet
 
     @classmethod
     @contextmanager
@@ -221,26 +223,17 @@ class Pusher:
                 "RETURNING seq",
                 [self.run.id, str(entity), orjson.dumps(records).decode()],
             ).fetchone()
-            self._kept.append((seq, entity, records))
+            self._kept.append((seq, self.run.id, entity, records))
             if sum(len(r) for *_, r in self._kept) >= LAND_EVERY:
                 self._land_kept()
 
         return keep
 
     def _land_kept(self) -> None:
-        """Land what this step kept, one merge per entity, in the log's open transaction."""
-        if not self._kept:
-            return
-        by_entity: dict[Entity, list[dict[str, Any]]] = {}
-        for _, entity, records in self._kept:
-            by_entity.setdefault(entity, []).extend(records)
-        for entity, records in by_entity.items():
-            checked = validate(entity, records)  # the last record of a key wins
-            land_into(self.con, entity.system, entity.name, entity.primary_key, checked.table,
-                      self.run.id, checked.rejected, complete=self._complete)  # fmt: skip
-        self.con.execute("DELETE FROM sync.unlanded WHERE seq IN (SELECT unnest(?))",
-                         [[seq for seq, *_ in self._kept]])  # fmt: skip
-        self._kept.clear()
+        """Land what this step kept, in the log's open transaction."""
+        if self._kept:
+            _land(self.con, self._kept, self._complete)
+            self._kept.clear()
 
     @property
     def plan(self) -> bool:
@@ -391,22 +384,29 @@ def land_left(warehouse: Warehouse, entities: Iterable[Entity]) -> int:
     records landed."""
     known = {str(entity): entity for entity in entities}
     with warehouse.transaction() as con:
-        kept = con.execute(
+        rows = con.execute(
             "SELECT seq, run_id, entity, records FROM sync.unlanded "
             "WHERE entity IN (SELECT unnest(?)) ORDER BY seq",
             [list(known)],
         ).fetchall()
-        batches: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for _, run_id, entity, records in kept:
-            batches.setdefault((run_id, entity), []).extend(orjson.loads(records))
-        for (run_id, name), records in batches.items():
-            entity = known[name]
-            checked = validate(entity, records)
-            land_into(con, entity.system, entity.name, entity.primary_key, checked.table,
-                      run_id, checked.rejected)  # fmt: skip
-        con.execute("DELETE FROM sync.unlanded WHERE seq IN (SELECT unnest(?))",
-                    [[seq for seq, *_ in kept]])  # fmt: skip
-    return sum(len(records) for records in batches.values())
+        kept = [(seq, run_id, known[name], orjson.loads(records))
+                for seq, run_id, name, records in rows]  # fmt: skip
+        _land(con, kept)
+    return sum(len(records) for *_, records in kept)
+
+
+def _land(con: duckdb.DuckDBPyConnection, kept: list[Kept], complete: set | None = None) -> None:
+    """Land kept records, one merge per run and entity (the last record of a key wins), each
+    as of the run that kept it, and delete their rows from ``sync.unlanded``."""
+    batches: dict[tuple[str, Entity], list[dict[str, Any]]] = {}
+    for _, run_id, entity, records in kept:
+        batches.setdefault((run_id, entity), []).extend(records)
+    for (run_id, entity), records in batches.items():
+        checked = validate(entity, records)
+        land_into(con, entity.system, entity.name, entity.primary_key, checked.table, run_id,
+                  checked.rejected, complete=complete)  # fmt: skip
+    con.execute("DELETE FROM sync.unlanded WHERE seq IN (SELECT unnest(?))",
+                [[seq for seq, *_ in kept]])  # fmt: skip
 
 
 def _outcome_unknown(write: Write, exc: OutcomeUnknown, attempts: int) -> Failure:

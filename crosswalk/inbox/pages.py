@@ -9,12 +9,12 @@ import contextlib
 from crosswalk import codes, decisions, report
 from crosswalk.cli.records import KINDS
 from crosswalk.config import SYNC_FIELDS
+from crosswalk.decisions import NEXT_RUN
 from crosswalk.errors import OWNER_TITLES, Owner
 from crosswalk.inbox import waiting as waiting_records
 from crosswalk.inbox.web import HTTPError, NotBuilt, Request, Response, inside, redirect, url
 
 CUSTOMER_SYNC = "customer-sync"
-NEXT_RUN = "the next `crosswalk run customer-sync` applies it"
 
 
 def today(request: Request) -> Response:
