@@ -89,8 +89,9 @@ class Run:
 def one_run_per_warehouse(body: Callable[..., Run]) -> Callable[..., Run]:
     """A flow body run holding its warehouse's run lock, from before its first write to
     after its report (crosswalk/runlock.py): a second run waits for it or refuses, by
-    ``[warehouse] when_busy``, naming it in one line. Publishes the warehouse's read
-    copy as the run ends, whatever its outcome. Put it under ``@flow``."""
+    ``[warehouse] when_busy``, naming it in one line. The run keeps the warehouse open
+    (``Warehouse.kept_open``); as it ends, whatever its outcome, it closes it and
+    publishes the read copy. Put it under ``@flow``."""
 
     @functools.wraps(body)
     def alone(*args: Any, **kwargs: Any) -> Run:
@@ -103,7 +104,8 @@ def one_run_per_warehouse(body: Callable[..., Run]) -> Callable[..., Run]:
 
         with runlock.one_run(place.path, name, place.minutes_to_wait, waiting):
             try:
-                return body(*args, **kwargs)
+                with Warehouse(place.path).kept_open():
+                    return body(*args, **kwargs)
             finally:
                 _publish_read_copy(place.path)
 

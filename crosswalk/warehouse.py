@@ -1,13 +1,17 @@
 """The DuckDB warehouse: raw landing tables and the ``sync`` bookkeeping schema.
 
 DuckDB allows one writing process per file, and an in-process dbt run shares the
-instance only with connections of the same configuration, so nothing here keeps a
-connection open: every operation opens, works inside one transaction, and closes.
+instance only with connections of the same configuration. Every operation opens a
+connection, works inside one transaction, and closes it. Opening the file costs 40 to
+60 ms and closing its last connection a checkpoint, so a run keeps its warehouse open
+(``Warehouse.kept_open``, under the run lock): its connections then open on the database
+already open, in under a millisecond.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -367,6 +371,27 @@ class Warehouse:
             return _open(copy, read_only=True)
 
     @contextmanager
+    def kept_open(self) -> Iterator[None]:
+        """Keep the file open in this process while in the block, from its first
+        connection on: every connection opens read-write on that one database (DuckDB
+        lets one process's connections to a file differ in nothing). Only for a process
+        that holds the run lock, since no other process can open the file meanwhile; the
+        last block of the file closes it, with a checkpoint. Blocks nest."""
+        key = self.path.resolve()
+        with _keeping:
+            kept = _kept.setdefault(key, _Kept())
+            kept.depth += 1
+        try:
+            yield
+        finally:
+            with _keeping:
+                kept.depth -= 1
+                if kept.depth == 0:
+                    del _kept[key]
+                    if kept.anchor is not None:
+                        kept.anchor.close()
+
+    @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection inside BEGIN ... COMMIT; any exception rolls everything back."""
         with self.connect() as con:
@@ -532,9 +557,34 @@ class Warehouse:
             )
 
 
+@dataclass
+class _Kept:
+    """A file kept open: by how many ``kept_open`` blocks, and its first connection."""
+
+    depth: int = 0
+    anchor: duckdb.DuckDBPyConnection | None = None
+
+
+_kept: dict[Path, _Kept] = {}
+_keeping = threading.Lock()
+
+
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect``, trying again while another process holds the file, for at most
-    ``LOCK_WAIT_SECONDS``; then DuckDB's own error, which names that process."""
+    ``LOCK_WAIT_SECONDS``; then DuckDB's own error, which names that process. A file kept
+    open (``Warehouse.kept_open``) opens read-write on the database open already."""
+    if _kept:
+        key = path.resolve()
+        with _keeping:
+            kept = _kept.get(key)
+            if kept is not None:
+                if kept.anchor is None:
+                    kept.anchor = _connect(key, read_only=False)
+                return kept.anchor.cursor()
+    return _connect(path, read_only)
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
         try:
