@@ -48,7 +48,8 @@ class DbtOutcome:
 
     statuses: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
-    # Models and seeds not built again: nothing they are built from changed since.
+    # Models and seeds not built again: nothing they are built from changed since (all of
+    # the selection's, or the rest beside what was built).
     kept: int = 0
 
     @property
@@ -58,9 +59,10 @@ class DbtOutcome:
     def __str__(self) -> str:
         if self.kept and not self.statuses:
             return f"nothing changed since the last build: {self.kept} models and seeds kept"
-        return (
-            ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items())) or "nothing"
-        )
+        done = [f"{n} {status}" for status, n in sorted(self.statuses.items())]
+        if self.kept:
+            done.append(f"{self.kept} models and seeds kept (built from what has not changed)")
+        return ", ".join(done) or "nothing"
 
 
 @contextmanager
@@ -183,19 +185,32 @@ def build(
     by_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("DBT_"))
     env = hashlib.sha256(json.dumps(by_env).encode()).hexdigest()[:16]
     selection = json.dumps(["build" if tests else "run", *select, f"env {env}"])
-    # A build that stops half way leaves nothing recorded as built before it: the records
-    # of what it will build go first (found by dbt ls when the selection was not built yet).
+    # The selection's last build with this code, when known, says which of its relations
+    # are built from something else now: only those are built again (each with what is
+    # below it, whose keys follow). A build that stops half way leaves nothing recorded as
+    # built before it: the records of what it will build go first (found by dbt ls when
+    # the selection was not built yet).
     with warehouse.transaction() as con:
-        kept = 0 if full_refresh else _unchanged(con, selection, code, tests)
-        known = not kept and _forget(con, selection, code)
-    if kept:
-        return DbtOutcome(kept=kept)
+        last = None if full_refresh else _last_build(con, selection, code)
+        stale = None if last is None else _stale(con, last, code, tests)
+        if stale is not None and not stale:
+            return DbtOutcome(kept=_built_count(last))
+        partial = stale is not None and len(stale) < _built_count(last)
+        if partial:
+            _forget_relations(con, [_name(last[uid]["relation"]) for uid in stale])
+        known = partial or _forget(con, selection, code)
 
     def forget(relations: list[str]) -> None:
         with warehouse.transaction() as con:
-            for relation in relations:
-                con.execute("DELETE FROM sync.model_relations WHERE relation = ?", [relation])
+            _forget_relations(con, relations)
 
+    if partial:
+        outcome, _ = _build(settings, select, variables, full_refresh, tests, None, progress,
+                            only=(stale, last))  # fmt: skip
+        outcome.kept = _built_count(last) - len(stale)
+        with warehouse.transaction() as con:
+            _record(con, selection, code, last, tests, run_id, only=stale)
+        return outcome
     outcome, graph = _build(
         settings, select, variables, full_refresh, tests, None if known else forget, progress
     )
@@ -212,9 +227,12 @@ def _build(
     tests: bool,
     forget: Callable[[list[str]], None] | None = None,
     progress: Progress | None = None,
+    only: tuple[set[str], dict] | None = None,
 ) -> tuple[DbtOutcome, dict]:
     """The dbt build itself; returns its outcome and the graph of what it built. Before
-    it builds, ``forget`` is given the relations it will build."""
+    it builds, ``forget`` is given the relations it will build. ``only``: of the
+    selection, just these models and seeds (of the graph its last build made, the second),
+    and the tests ``_part`` says."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
@@ -243,7 +261,9 @@ def _build(
     with _lock, _environment(WAREHOUSE_ENV, str(settings.warehouse.path)):
         try:
             # dbt-duckdb names the database after the file: the manifest's relations do too.
-            key = (str(project), _fingerprint(project), variables, settings.warehouse.path.stem)
+            # The vars are not in the key: models read them as they compile, in the build,
+            # and no ref or config depends on them.
+            key = (str(project), _fingerprint(project), settings.warehouse.path.stem)
             manifest = _manifests.pop(key, None)
             if manifest is None:
                 parsed = dbtRunner().invoke(["parse", *common])
@@ -262,6 +282,9 @@ def _build(
                 nodes = {json.loads(line)["unique_id"] for line in listed.result}
                 graph = _graph(manifest, nodes)
                 forget([_name(graph[uid]["relation"]) for uid in nodes if graph[uid]["relation"]])
+            if only is not None:
+                args = [*args[: args.index("--select") + 1], *_part(manifest, *only, tests),
+                        "--indirect-selection", "empty"]  # fmt: skip
             # A build compiles into the nodes it is given: each gets its own copy.
             callbacks = [] if progress is None else [_counting(progress)]
             result = dbtRunner(manifest=manifest.deepcopy(), callbacks=callbacks).invoke(args)
@@ -279,6 +302,26 @@ def _build(
         raise DbtBuildError("dbt build failed:\n" + "\n".join(outcome.failures))
     built = {r.node.unique_id for r in result.result or [] if r.node.resource_type in BUILT}
     return outcome, _graph(manifest, built)
+
+
+def _part(manifest: Any, nodes: set[str], graph: dict, tests: bool) -> list[str]:
+    """The selectors of ``nodes`` (of the selection whose last build made ``graph``) and,
+    with ``tests``, of the tests a build of the whole selection would run that read one
+    of them, a view or a source (whose rows are read live, so may have changed)."""
+    selected = {uid for uid, node in graph.items() if node["built"] or node["kind"] == "source"}
+    live = {uid for uid, node in graph.items() if node["kind"] in (*LIVE, "source")}
+    chosen = set(nodes)
+    if tests:
+        for uid, node in manifest.nodes.items():
+            parents = set(getattr(node.depends_on, "nodes", []))
+            if (
+                node.resource_type == "test"
+                and parents
+                and parents <= selected
+                and parents & (nodes | live)
+            ):
+                chosen.add(uid)
+    return sorted("fqn:" + ".".join(manifest.nodes[uid].fqn) for uid in chosen)
 
 
 def _project_files(project: Path) -> Iterator[Path]:
@@ -434,16 +477,21 @@ def _content(con: Any, relation: Sequence[str], rows_read: str | None = None) ->
     return [count, str(hashed)]
 
 
-def _unchanged(con: Any, selection: str, code: str, tests: bool) -> int:
-    """How many models and seeds the selection's last build made, when every one of them
-    is still recorded as built from what it would be built from now (and tested, when
-    ``tests``); 0 when anything is different."""
+def _last_build(con: Any, selection: str, code: str) -> dict | None:
+    """The graph the selection's last build recorded, when it was built with ``code``."""
     found = con.execute(
         "SELECT project, graph FROM sync.model_selections WHERE selection = ?", [selection]
     ).fetchone()
-    if found is None or found[0] != code:
-        return 0
-    graph = json.loads(found[1])
+    return json.loads(found[1]) if found is not None and found[0] == code else None
+
+
+def _built_count(graph: dict) -> int:
+    return sum(1 for node in graph.values() if node["built"] and node["relation"])
+
+
+def _stale(con: Any, graph: dict, code: str, tests: bool) -> set[str]:
+    """The relations of the last build (its ``graph``) that are not recorded as built
+    from what they would be built from now (and tested, when ``tests``), or are gone."""
     built = {uid: node for uid, node in graph.items() if node["built"] and node["relation"]}
     recorded = {
         relation: (key, tested)
@@ -458,35 +506,43 @@ def _unchanged(con: Any, selection: str, code: str, tests: bool) -> int:
             "WHERE table_catalog = current_database()"
         ).fetchall()
     }
-    if any(_name(node["relation"]) not in existing for node in built.values()):
-        return 0
     keys = _keys(con, graph, code)
+    stale = set()
     for uid, node in built.items():
         key, tested = recorded.get(_name(node["relation"]), (None, False))
-        if key is None or key != keys[uid] or (tests and not tested):
-            return 0
-    return len(built)
+        gone = _name(node["relation"]) not in existing
+        if gone or key is None or key != keys[uid] or (tests and not tested):
+            stale.add(uid)
+    return stale
+
+
+def _forget_relations(con: Any, relations: Sequence[str]) -> None:
+    for relation in relations:
+        con.execute("DELETE FROM sync.model_relations WHERE relation = ?", [relation])
 
 
 def _forget(con: Any, selection: str, code: str) -> bool:
     """Before a build: the records of the relations its last build made (with this code)
     go; False when there is no such build, so which relations it makes is not known."""
-    found = con.execute(
-        "SELECT project, graph FROM sync.model_selections WHERE selection = ?", [selection]
-    ).fetchone()
-    if found is None or found[0] != code:
+    graph = _last_build(con, selection, code)
+    if graph is None:
         return False
-    for node in json.loads(found[1]).values():
-        if node["built"] and node["relation"]:
-            con.execute(
-                "DELETE FROM sync.model_relations WHERE relation = ?", [_name(node["relation"])]
-            )
+    made = [node["relation"] for node in graph.values() if node["built"]]
+    _forget_relations(con, [_name(relation) for relation in made if relation])
     return True
 
 
-def _record(con: Any, selection: str, code: str, graph: dict, tests: bool, run_id: str | None):
-    """After a build: its graph, and per relation it built the key of what it was built
-    from."""
+def _record(
+    con: Any,
+    selection: str,
+    code: str,
+    graph: dict,
+    tests: bool,
+    run_id: str | None,
+    only: set[str] | None = None,
+) -> None:
+    """After a build: its graph, and per relation it built (``only`` these, when it built
+    part of the graph) the key of what it was built from."""
     keys = _keys(con, graph, code)
     now = datetime.now(UTC)
     con.execute(
@@ -494,6 +550,8 @@ def _record(con: Any, selection: str, code: str, graph: dict, tests: bool, run_i
         [selection, code, json.dumps(graph), run_id, now],
     )
     for uid, node in graph.items():
+        if only is not None and uid not in only:
+            continue
         if node["built"] and node["relation"] and keys[uid] is not None:
             con.execute(
                 "INSERT OR REPLACE INTO sync.model_relations VALUES (?, ?, ?, ?, ?)",

@@ -194,7 +194,7 @@ def land(config: Path, flow: str, full_refresh: bool = False):
     from crosswalk.sources import open_source
     from flows.agreement_sync.flow import ENTITIES as AGREEMENTS
     from flows.charge_import.flow import ENTITIES as CHARGES
-    from flows.customer_sync.flow import reads
+    from flows.customer_sync.flow import MAPPING, reads
     from flows.customer_sync.sweep import due
     from flows.service_sync.flow import ENTITIES as SERVICE
 
@@ -205,9 +205,10 @@ def land(config: Path, flow: str, full_refresh: bool = False):
         "service-sync": lambda: SERVICE,
         "charge-import": lambda: CHARGES,
     }[flow]()
+    mapping = () if flow == "charge-import" else MAPPING  # as the flows read it
     with (
         disable_run_logger(),
-        flow_run_recorded(flow, settings, entities, False, full_refresh) as run,
+        flow_run_recorded(flow, settings, entities, False, full_refresh, mapping) as run,
     ):
         sources = {}
         for entity in due(run, entities) if flow == "customer-sync" else entities:

@@ -31,7 +31,7 @@ from crosswalk.pipeline import (
     report,
 )
 from flows.agreement_sync.push import push_agreements
-from flows.customer_sync.flow import ENTITIES as MAPPING
+from flows.customer_sync.flow import MAPPING
 from schemas import connectwise, eautomate
 
 ENTITIES = (

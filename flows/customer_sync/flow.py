@@ -45,6 +45,10 @@ ENTITIES = (
     eautomate.code_lists,
     connectwise.company_ids,
 )
+# What the mapping's models read, for the flows that build on it: what this flow lands,
+# and the ERP's contracts (read only when contract types filter customers, but in the
+# models' graph always).
+MAPPING = (*ENTITIES, eautomate.contracts)
 # Every model the mapping and the pushes read, and what it builds from them; the other
 # flows' models that read the same sources are theirs to build.
 MODELS = (
@@ -152,7 +156,9 @@ def customer_sync(
     wrote, and report the findings as they stand after the writes."""
     settings = load_settings(config)
     entities, models = reads(settings)
-    with flow_run_recorded("customer-sync", settings, entities, plan, full_refresh) as run:
+    with flow_run_recorded(
+        "customer-sync", settings, entities, plan, full_refresh, reads=MAPPING
+    ) as run:
         land_entities(run, due(run, entities))
         run.models = build_models(run, models)
         note_rebuilt(

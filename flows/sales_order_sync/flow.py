@@ -32,7 +32,7 @@ from crosswalk.pipeline import (
     open_apis,
     report,
 )
-from flows.customer_sync.flow import ENTITIES as MAPPING
+from flows.customer_sync.flow import MAPPING
 from flows.sales_order_sync.push import push_sales_orders
 from schemas import connectwise, eautomate
 

@@ -34,7 +34,7 @@ from crosswalk.pipeline import (
     open_apis,
     report,
 )
-from flows.customer_sync.flow import ENTITIES as MAPPING
+from flows.customer_sync.flow import MAPPING
 from flows.service_sync.push import push_tickets
 from flows.service_sync.to_psa import check_to_psa, push_calls_to_psa
 from schemas import connectwise, eautomate

@@ -224,6 +224,27 @@ def test_a_warehouse_of_another_name_gets_its_own_manifest(built, tmp_path, capf
     assert catalog == "other"
 
 
+def test_one_parse_serves_every_configuration_each_build_with_its_own_vars(built, tmp_path):
+    """The vars are read as the models compile: a change of configuration builds from the
+    manifest already parsed, and what it builds follows the new vars."""
+    warehouse, _ = built
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(warehouse.path, copy)
+    config = tmp_path / "crosswalk.toml"
+    fields = {}
+    parsed = len(dbt._manifests)
+    for skipped in ("[]", '["fax", "website"]'):
+        sync = f"[flows.customer_sync]\nskip_fields = {skipped}\n"
+        config.write_text(f'[warehouse]\npath = "warehouse.duckdb"\n{sync}')
+        assert dbt.build(load_settings(config), ["customer_field_sync"]).ok
+        with Warehouse(copy).connect(read_only=True) as con:
+            found = con.execute("SELECT DISTINCT field FROM marts.customer_field_sync")
+            fields[skipped] = {field for (field,) in found.fetchall()}
+    assert len(dbt._manifests) == parsed  # the copy is named as the fixture's: its parse serves
+    assert {"fax", "website"} <= fields["[]"]
+    assert fields['["fax", "website"]'] == fields["[]"] - {"fax", "website"}
+
+
 def test_two_warehouses_built_at_once_each_get_their_models(built, tmp_path):
     """Builds in one process take turns: neither sees the other's warehouse."""
     warehouse, _ = built
@@ -264,12 +285,24 @@ def test_a_build_is_kept_until_something_it_is_built_from_changes(built, tmp_pat
             "UPDATE raw_eautomate.customers SET customer_name = 'Renamed' "
             "WHERE customer_number = 'ACME01'"
         )
-    changed = dbt.build(settings, select)
-    assert changed.statuses.get("success", 0) and not changed.kept
+    changed = dbt.build(settings, select, run_id="run-3")
+    # Built again: the tables the ERP's customers are above; kept: the rest, and the views
+    # (what they read kept its columns).
+    assert changed.statuses.get("success", 0) and changed.kept
+    assert changed.kept + changed.statuses["success"] == first.statuses["success"]
+    assert "kept (built from what has not changed)" in str(changed)
     with copy.connect(read_only=True) as con:
         assert con.execute(
             "SELECT customer_name FROM marts.mapped_customers WHERE customer_number = 'ACME01'"
         ).fetchone() == ("Renamed",)
+        rebuilt = {
+            relation
+            for (relation,) in con.execute(
+                "SELECT relation FROM sync.model_relations WHERE run_id = 'run-3'"
+            ).fetchall()
+        }
+    assert rebuilt == {"marts.mapped_customers"}
+    assert dbt.build(settings, select).kept == first.statuses["success"]
 
     # A build that fails leaves nothing recorded: put back as it was, the data is built again.
     acme = "FROM raw_eautomate.customers WHERE customer_number = 'ACME01'"

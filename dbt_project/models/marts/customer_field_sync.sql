@@ -14,6 +14,10 @@
 --             within one scope the operator's decision wins.
 -- Excluded records and fields switched off (flows.customer_sync.skip_fields) have no row.
 -- A value longer than the PSA field is compared and sent cut to the limit, and flagged.
+-- Both PSA tables, whichever fields are switched off: the graph does not follow the vars,
+-- so one parse serves every configuration (crosswalk/dbt.py).
+-- depends_on: {{ ref('stg_connectwise__companies') }}
+-- depends_on: {{ ref('stg_connectwise__sites') }}
 
 {%- set sync = var('customer_sync', {}) %}
 {%- set skipped = sync.get('skip_fields') or [] %}

@@ -1,4 +1,7 @@
 -- The analyst's view of the customer mapping: ERP customer beside its PSA company.
+-- The contract filter (customer_sync_filter) reads contracts only when contract types are
+-- configured; the graph does not follow the vars (crosswalk/dbt.py).
+-- depends_on: {{ ref('stg_eautomate__contracts') }}
 
 with
 
