@@ -30,6 +30,7 @@ import random
 import shutil
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections import deque
@@ -306,6 +307,13 @@ class EmulatorServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (killed, or timed out and closed) is the
+        client's business, as on a real server: no traceback. Anything else is printed."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def start(self) -> EmulatorServer:
         self.server_activate()  # listen: from here on connections are accepted

@@ -95,3 +95,19 @@ def test_serve_command_runs_until_terminated(tmp_path):
     assert "export CROSSWALK_CW_PRIVATE_KEY=demo-private" in output
     assert "stopped; state kept in" in output
     assert (data / "logs" / "connectwise.log").read_text().count("/login/companyinfo/dealer") >= 1
+
+
+def test_a_client_that_drops_its_connection_mid_request_prints_no_traceback(cw_server, capfd):
+    """A killed client resets its connection while the emulator reads its request: the
+    emulator goes on without a word, as a real server's log would."""
+    import socket
+    import struct
+
+    capfd.readouterr()
+    with socket.create_connection(("127.0.0.1", cw_server.port)) as client:
+        client.sendall(b"POST /v4_6_release/apis/3.0/company/companies HTTP/1.1\r\n"
+                       b"Host: x\r\nContent-Length: 1000\r\n\r\n{")  # fmt: skip
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    time.sleep(0.5)  # the emulator's thread reads, and meets the reset
+    assert requests.get(f"{cw_server.url}/", timeout=5) is not None  # still serving
+    assert "Traceback" not in capfd.readouterr().err
