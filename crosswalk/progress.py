@@ -95,9 +95,11 @@ class Progress:
             self.logged = self.clock()
             self.logger.info("%s", self.line())
 
-    def close(self, summary: str | None = None) -> None:
-        """The step's last log line (``summary``, else the count), and its bar removed."""
-        self.logger.info("%s", summary or self.line())
+    def close(self, summary: str | None = None, say: bool = True) -> None:
+        """The step's last log line (``summary``, else the count; none unless ``say``),
+        and its bar removed."""
+        if say:
+            self.logger.info("%s", summary or self.line())
         if self.bar is not None:
             _bars.remove_task(self.bar)
             self.bar = None

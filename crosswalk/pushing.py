@@ -35,11 +35,14 @@ What the pusher does with a write:
   new run's diff decides whether it is still needed).
 - A write the system refuses becomes the flow's failure (with the record, the field and
   the fix, made by the push step's ``refused``) and the batch goes on.
+- The writes sent are counted (:class:`~crosswalk.progress.Progress`): a bar on the
+  command line's terminal, and a log line every few seconds and at the step's end.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -54,6 +57,7 @@ import orjson
 from crosswalk.entities import Entity, validate
 from crosswalk.errors import Failure, Kind, Owner
 from crosswalk.http import DataError, OutcomeUnknown
+from crosswalk.progress import Progress
 from crosswalk.pushlog import PushLog
 from crosswalk.warehouse import Warehouse, land_into
 
@@ -193,15 +197,20 @@ class Pusher:
         self.con = log.con
         self._complete: set = set()  # raw tables known to hold the answers' columns
         self._kept: list[Kept] = []  # not landed yet
+        # The writes sent (a step that knows how many it will send says so: ``advance``).
+        self.progress = Progress(f"{run.flow}: writes", _logger(), "writes")
 
     @classmethod
     @contextmanager
     def open(cls, run: Run) -> Iterator[Pusher]:
         with PushLog.open(run.warehouse, run.id, run.flow) as log:
             pusher = cls(run, log)
-            yield pusher
-            with log.transaction(commit=False):
-                pusher._land_kept()
+            try:
+                yield pusher
+                with log.transaction(commit=False):
+                    pusher._land_kept()
+            finally:
+                pusher.progress.close(say=pusher.progress.done > 0)
 
     def written(self, entity: Entity, records: dict[str, Any] | list[dict[str, Any]]) -> None:
         """Records as a system holds them after a write (one it made, or read back): they
@@ -290,6 +299,7 @@ class Pusher:
         else:
             self.log.finish(push, "adopted", answer, "answer lost; read back",
                             also=_together(means))  # fmt: skip
+        self.progress.advance(1)
         chaos.boundary(BOUNDARIES[3])
         return sent
 
@@ -340,6 +350,7 @@ class Pusher:
         chaos.boundary(BOUNDARIES[2])
         self.log.finish(push, "done", made, also=None if also is None else lambda c: also(c, made))
         self.log.settle(write.target, "adopted", made)
+        self.progress.advance(1)
         chaos.boundary(BOUNDARIES[3])
         return Made(made, created=True)
 
@@ -373,6 +384,17 @@ class Pusher:
             failures = [failures]
         for failure in failures or ():
             self.run.failures.add(failure)
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    """The flow run's logger, or crosswalk's outside a run (a step's body called alone)."""
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("crosswalk.push")
 
 
 def land_left(warehouse: Warehouse, entities: Iterable[Entity]) -> int:

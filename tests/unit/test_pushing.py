@@ -378,3 +378,22 @@ def test_a_write_reads_field_by_field_and_as_one_json_line():
         "target": "batch-sheet location=3", "record": "location 3",
         "changes": {"lines": {"before": None, "after": 40}}, "money": "12.50",
     }  # fmt: skip
+
+
+def test_the_writes_sent_are_counted_and_said_at_the_steps_end(settings, caplog):
+    """A create found (adopted, nothing sent) is not a write; a create and an update sent
+    are. A step that sends nothing says nothing."""
+    run = a_run(settings)
+    system = System()
+    system.records["FOUND01"] = 55
+    with caplog.at_level("INFO", logger="crosswalk.push"), Pusher.open(run) as pusher:
+        pusher.update(WRITE, lambda: {"id": 7}, refused=refused)
+        for identifier in ("ACME01", "FOUND01"):
+            pusher.create(create(identifier), find=lambda i=identifier: system.find(i),
+                          send=lambda i=identifier: system.send(i), refused=refused)  # fmt: skip
+        assert pusher.progress.done == 2
+    assert caplog.messages[-1].startswith("customer-sync: writes: 2 writes, ")
+    caplog.clear()
+    with caplog.at_level("INFO", logger="crosswalk.push"), Pusher.open(a_run(settings)):
+        pass
+    assert caplog.messages == []
