@@ -192,8 +192,8 @@ def build(
     # the selection was not built yet).
     with warehouse.transaction() as con:
         last = None if full_refresh else _last_build(con, selection, code)
-        stale = None if last is None else _stale(con, last, code, tests)
-        if stale is not None and not stale:
+        stale, untested = (None, set()) if last is None else _stale(con, last, code, tests)
+        if stale is not None and not stale and not untested:
             return DbtOutcome(kept=_built_count(last))
         partial = stale is not None and len(stale) < _built_count(last)
         if partial:
@@ -206,10 +206,10 @@ def build(
 
     if partial:
         outcome, _ = _build(settings, select, variables, full_refresh, tests, None, progress,
-                            only=(stale, last))  # fmt: skip
+                            only=(stale, untested, last))  # fmt: skip
         outcome.kept = _built_count(last) - len(stale)
         with warehouse.transaction() as con:
-            _record(con, selection, code, last, tests, run_id, only=stale)
+            _record(con, selection, code, last, tests, run_id, only=stale | untested)
         return outcome
     outcome, graph = _build(
         settings, select, variables, full_refresh, tests, None if known else forget, progress
@@ -227,12 +227,12 @@ def _build(
     tests: bool,
     forget: Callable[[list[str]], None] | None = None,
     progress: Progress | None = None,
-    only: tuple[set[str], dict] | None = None,
+    only: tuple[set[str], set[str], dict] | None = None,
 ) -> tuple[DbtOutcome, dict]:
     """The dbt build itself; returns its outcome and the graph of what it built. Before
     it builds, ``forget`` is given the relations it will build. ``only``: of the
-    selection, just these models and seeds (of the graph its last build made, the second),
-    and the tests ``_part`` says."""
+    selection, just these models and seeds, the tests of these others, and the tests
+    ``_part`` adds (of the graph the selection's last build made, the third)."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
@@ -283,7 +283,10 @@ def _build(
                 graph = _graph(manifest, nodes)
                 forget([_name(graph[uid]["relation"]) for uid in nodes if graph[uid]["relation"]])
             if only is not None:
-                args = [*args[: args.index("--select") + 1], *_part(manifest, *only, tests),
+                part = _part(manifest, *only, tests)
+                if not part:  # kept relations whose tests were to run, and have none
+                    return DbtOutcome(), {}
+                args = [*args[: args.index("--select") + 1], *part,
                         "--indirect-selection", "empty"]  # fmt: skip
             # A build compiles into the nodes it is given: each gets its own copy.
             callbacks = [] if progress is None else [_counting(progress)]
@@ -304,10 +307,11 @@ def _build(
     return outcome, _graph(manifest, built)
 
 
-def _part(manifest: Any, nodes: set[str], graph: dict, tests: bool) -> list[str]:
+def _part(manifest: Any, nodes: set[str], checked: set[str], graph: dict, tests: bool) -> list[str]:
     """The selectors of ``nodes`` (of the selection whose last build made ``graph``) and,
     with ``tests``, of the tests a build of the whole selection would run that read one
-    of them, a view or a source (whose rows are read live, so may have changed)."""
+    of them, one of ``checked`` (kept, but not tested yet), a view or a source (whose rows
+    are read live, so may have changed)."""
     selected = {uid for uid, node in graph.items() if node["built"] or node["kind"] == "source"}
     live = {uid for uid, node in graph.items() if node["kind"] in (*LIVE, "source")}
     chosen = set(nodes)
@@ -318,7 +322,7 @@ def _part(manifest: Any, nodes: set[str], graph: dict, tests: bool) -> list[str]
                 node.resource_type == "test"
                 and parents
                 and parents <= selected
-                and parents & (nodes | live)
+                and parents & (nodes | checked | live)
             ):
                 chosen.add(uid)
     return sorted("fqn:" + ".".join(manifest.nodes[uid].fqn) for uid in chosen)
@@ -489,9 +493,11 @@ def _built_count(graph: dict) -> int:
     return sum(1 for node in graph.values() if node["built"] and node["relation"])
 
 
-def _stale(con: Any, graph: dict, code: str, tests: bool) -> set[str]:
+def _stale(con: Any, graph: dict, code: str, tests: bool) -> tuple[set[str], set[str]]:
     """The relations of the last build (its ``graph``) that are not recorded as built
-    from what they would be built from now (and tested, when ``tests``), or are gone."""
+    from what they would be built from now, or are gone; and, with ``tests``, those that
+    are, but were built without their tests (a build after a push step's writes): only
+    their tests are to run."""
     built = {uid: node for uid, node in graph.items() if node["built"] and node["relation"]}
     recorded = {
         relation: (key, tested)
@@ -507,13 +513,14 @@ def _stale(con: Any, graph: dict, code: str, tests: bool) -> set[str]:
         ).fetchall()
     }
     keys = _keys(con, graph, code)
-    stale = set()
+    stale, untested = set(), set()
     for uid, node in built.items():
         key, tested = recorded.get(_name(node["relation"]), (None, False))
-        gone = _name(node["relation"]) not in existing
-        if gone or key is None or key != keys[uid] or (tests and not tested):
+        if _name(node["relation"]) not in existing or key is None or key != keys[uid]:
             stale.add(uid)
-    return stale
+        elif tests and not tested:
+            untested.add(uid)
+    return stale, untested
 
 
 def _forget_relations(con: Any, relations: Sequence[str]) -> None:

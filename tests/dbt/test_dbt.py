@@ -304,6 +304,19 @@ def test_a_build_is_kept_until_something_it_is_built_from_changes(built, tmp_pat
     assert rebuilt == {"marts.mapped_customers"}
     assert dbt.build(settings, select).kept == first.statuses["success"]
 
+    # Built without its tests (as after a push step's writes), then with them: the tests
+    # run on what was built, and nothing is built again.
+    with copy.connect() as con:
+        con.execute(
+            "UPDATE raw_eautomate.customers SET customer_name = 'Renamed again' "
+            "WHERE customer_number = 'ACME01'"
+        )
+    assert dbt.build(settings, select, tests=False).statuses.get("success")
+    tested = dbt.build(settings, select)
+    assert "success" not in tested.statuses and tested.statuses.get("pass")
+    assert tested.kept == first.statuses["success"]
+    assert not dbt.build(settings, select).statuses
+
     # A build that fails leaves nothing recorded: put back as it was, the data is built again.
     acme = "FROM raw_eautomate.customers WHERE customer_number = 'ACME01'"
     with copy.connect() as con:
