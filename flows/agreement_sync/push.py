@@ -138,6 +138,9 @@ class AgreementPush:
     def waiting(self, found: list[dict]) -> None:
         """One failure per cause (a company, an item, a template), naming the agreements."""
         causes: dict[tuple, list[dict]] = defaultdict(list)
+        missing = self._missing_items(
+            [r["agreement_id"] for r in found if r["waiting_code"] == "contract-item-missing"]
+        )
         for row in found:
             code = row["waiting_code"]
             if code == "agreement-company-unmapped":
@@ -145,7 +148,7 @@ class AgreementPush:
             elif code == "agreement-bill-to-unmapped":
                 cause = (code, row["bill_to_company_id"])
             elif code == "contract-item-missing":
-                for item in self._missing_items(row["agreement_id"]):
+                for item in missing.get(row["agreement_id"], []):
                     causes[(code, item)].append(row)
                 continue
             elif code == "contract-template-missing":
@@ -157,15 +160,20 @@ class AgreementPush:
             self.run.failures.add(self._waiting_failure(code, record, waiting))
         self.pushed.waiting += len(found)
 
-    def _missing_items(self, agreement_id: int) -> list[str]:
-        return [
-            item
-            for (item,) in self.con.execute(
-                "SELECT DISTINCT item_number FROM intermediate.int_agreement_lines_planned "
-                "WHERE agreement_id = ? AND NOT is_item_known ORDER BY 1",
-                [agreement_id],
-            ).fetchall()
-        ]
+    def _missing_items(self, agreement_ids: list[int]) -> dict[int, list[str]]:
+        """Per agreement, the items of its lines e-automate lacks, in order: one read of
+        the planned lines (a view) for them all."""
+        if not agreement_ids:
+            return {}
+        found: dict[int, list[str]] = defaultdict(list)
+        for agreement, item in self.con.execute(
+            "SELECT DISTINCT agreement_id, item_number "
+            "FROM intermediate.int_agreement_lines_planned "
+            "WHERE list_contains(?, agreement_id) AND NOT is_item_known ORDER BY 1, 2",
+            [agreement_ids],
+        ).fetchall():
+            found[agreement].append(item)
+        return found
 
     def _waiting_failure(self, code: str, record: Any, waiting: list[dict]) -> Failure:
         names = ", ".join(agreement_label(r) for r in waiting[:5])

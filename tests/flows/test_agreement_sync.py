@@ -341,6 +341,29 @@ def test_an_invoice_waits_for_its_unmapped_bill_to_and_goes_through_once_mapped(
     assert str(company) not in found(run, "agreement-bill-to-unmapped")
 
 
+def test_invoices_waiting_for_an_item_the_erp_lacks_are_one_failure_per_item(folder, first):
+    """Every agreement whose lines name an item e-automate lacks waits, listed under each
+    missing item, once (its failure names how many invoices wait)."""
+    lines = query(
+        folder,
+        "SELECT DISTINCT p.item_number, p.agreement_id "
+        "FROM intermediate.int_agreement_lines_planned p "
+        "JOIN marts.agreement_contract_sync s USING (agreement_id) "
+        "WHERE s.waiting_code = 'contract-item-missing' AND NOT p.is_item_known",
+    )
+    assert lines, "the world has agreements with an item e-automate lacks"
+    by_item: dict[str, set] = {}
+    for item, agreement in lines:
+        by_item.setdefault(item, set()).add(agreement)
+    failures = found(first["run"], "contract-item-missing")
+    assert set(failures) == set(by_item)
+    for item, agreements in by_item.items():
+        waiting = len(agreements)
+        assert f"{waiting} agreement invoice{'s' if waiting > 1 else ''} wait" in str(
+            failures[item].message
+        )
+
+
 def test_a_line_changed_by_hand_is_put_back_and_a_difference_read_back_is_reported(
     world, folder, apis, monkeypatch
 ):
