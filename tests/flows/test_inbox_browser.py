@@ -118,6 +118,9 @@ def form_values(form) -> dict:
 
 
 def notice(chrome) -> str:
+    """The notice of the page a submit leads to: waited for, since a click returns before
+    the browser has loaded the answer (on a busy machine, the old page is still there)."""
+    WebDriverWait(chrome, 30).until(lambda page: page.find_elements(By.CSS_SELECTOR, "p.notice"))
     return chrome.find_element(By.CSS_SELECTOR, "p.notice").text
 
 
