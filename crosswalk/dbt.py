@@ -192,13 +192,15 @@ def build(
     # the selection was not built yet).
     with warehouse.transaction() as con:
         last = None if full_refresh else _last_build(con, selection, code)
-        stale, untested = (None, set()) if last is None else _stale(con, last, code, tests)
-        if stale is not None and not stale and not untested:
-            return DbtOutcome(kept=_built_count(last))
-        partial = stale is not None and len(stale) < _built_count(last)
+        stale, untested = (set(), set()) if last is None else _stale(con, last, code, tests)
+        if last is not None and not stale and not untested:
+            return DbtOutcome(kept=len(_made(last)))
+        partial = last is not None and len(stale) < len(_made(last))
         if partial:
             _forget_relations(con, [_name(last[uid]["relation"]) for uid in stale])
-        known = partial or _forget(con, selection, code)
+        elif last is not None:
+            _forget_relations(con, _made(last))
+        known = last is not None or _forget(con, selection, code)
 
     def forget(relations: list[str]) -> None:
         with warehouse.transaction() as con:
@@ -207,7 +209,7 @@ def build(
     if partial:
         outcome, _ = _build(settings, select, variables, full_refresh, tests, None, progress,
                             only=(stale, untested, last))  # fmt: skip
-        outcome.kept = _built_count(last) - len(stale)
+        outcome.kept = len(_made(last)) - len(stale)
         with warehouse.transaction() as con:
             _record(con, selection, code, last, tests, run_id, only=stale | untested)
         return outcome
@@ -489,8 +491,11 @@ def _last_build(con: Any, selection: str, code: str) -> dict | None:
     return json.loads(found[1]) if found is not None and found[0] == code else None
 
 
-def _built_count(graph: dict) -> int:
-    return sum(1 for node in graph.values() if node["built"] and node["relation"])
+def _made(graph: dict) -> list[str]:
+    """The relations a build made (its graph's built nodes that are not ephemeral)."""
+    return [
+        _name(node["relation"]) for node in graph.values() if node["built"] and node["relation"]
+    ]
 
 
 def _stale(con: Any, graph: dict, code: str, tests: bool) -> tuple[set[str], set[str]]:
@@ -534,8 +539,7 @@ def _forget(con: Any, selection: str, code: str) -> bool:
     graph = _last_build(con, selection, code)
     if graph is None:
         return False
-    made = [node["relation"] for node in graph.values() if node["built"]]
-    _forget_relations(con, [_name(relation) for relation in made if relation])
+    _forget_relations(con, _made(graph))
     return True
 
 
