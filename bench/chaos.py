@@ -2,7 +2,8 @@
 boundary of its writes and at random moments, each run again to its end and once more,
 compared with a clean run of the same world by natural keys.
 
-    .venv/bin/python bench/chaos.py [--scale small] [--seed 1] [--kills 100] [--flow NAME]
+    .venv/bin/python bench/chaos.py [--scale small] [--seed 1] [--kills 100] [--chain 1]
+                                    [--flow NAME]
 
 Serves a fresh seeded world from a temporary folder (in this process) and one Prefect
 server for every run; each run is ``crosswalk run <flow>`` in a process group of its own,
@@ -11,6 +12,11 @@ time (``emulators/chaos.py``). Prints per flow: the clean run's writes, the kill
 duplicated, missing and extra, the last runs' writes, and the write amplification (writes
 of the killed run and its re-runs over the clean run's; 1.0 plus at most the one write in
 flight at the kill is right).
+
+``--chain K`` kills K runs in a row before one runs to its end: the re-run of a killed run
+is killed again at the next kill point (a crash while recovering from a crash), so a chain
+tests K kill points for the price of one run from the start; the allowed amplification is
+then 1.0 plus one write per kill.
 """
 
 import argparse
@@ -30,6 +36,9 @@ def main() -> None:
     parser.add_argument("--scale", choices=("small", "medium"), default="small")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--kills", type=int, default=100, help="kill points per flow")
+    parser.add_argument(
+        "--chain", type=int, default=1, help="kills in a row: each re-run killed again"
+    )
     parser.add_argument("--flow", action="append", help="only this flow (repeatable)")
     parser.add_argument("--keep", type=Path, help="a folder to keep the world and runs in")
     parser.add_argument("--verbose", action="store_true", help="each kill point's figures")
@@ -70,8 +79,10 @@ def chaos(bench, chaotic, pristine: Path, args) -> list:
           f"({', '.join(f'{k} {n}' for k, n in sorted(ran.writes.items()))}); "
           f"{boundaries} step boundaries")  # fmt: skip
     found, kills, last, ratios, undeclared = Found(), 0, 0, [], Counter()
-    for i, point in enumerate(kill_points(boundaries, args.kills, args.seed, ran.seconds)):
-        result = bench.kill_point(chaotic, clean, **point)
+    points = kill_points(boundaries, args.kills, args.seed, ran.seconds)
+    chains = [points[i : i + args.chain] for i in range(0, len(points), args.chain)]
+    for i, chain in enumerate(chains):
+        result = bench.kill_chain(chaotic, clean, chain, clean_writes=clean_writes)
         kills += result.killed
         found.duplicates += result.found.duplicates
         found.missing += result.found.missing
@@ -82,14 +93,14 @@ def chaos(bench, chaotic, pristine: Path, args) -> list:
         if args.verbose or result.found.kinds or result.last_writes or result.undeclared:
             seen = result.found
             print(f"  {i + 1}. {result.where}: killed {result.killed}, {result.writes} writes "
-                  f"in {result.reruns + 1} runs, last run {result.last_writes}; dup "
-                  f"{seen.duplicates} missing {seen.missing} extra {seen.extra} {seen.samples} "
-                  f"{dict(result.undeclared)}")  # fmt: skip
+                  f"in {result.killed + result.reruns + 1} runs, last run {result.last_writes}; "
+                  f"dup {seen.duplicates} missing {seen.missing} extra {seen.extra} "
+                  f"{seen.samples} {dict(result.undeclared)}")  # fmt: skip
         elif (i + 1) % 10 == 0:
-            print(f"  {i + 1} points, {time.perf_counter() - began:.0f} s")
+            print(f"  {i + 1} chains, {kills} kills, {time.perf_counter() - began:.0f} s")
     if undeclared:
         print(f"  undeclared writes: {dict(undeclared)}")
-    allowed = (clean_writes + 1) / clean_writes if clean_writes else 1.0
+    allowed = (clean_writes + args.chain) / clean_writes if clean_writes else 1.0
     mean = sum(ratios) / len(ratios) if ratios else 0.0
     print(f"{chaotic.flow}: {time.perf_counter() - began:.0f} s")
     return [chaotic.flow, clean_writes, kills, found.duplicates, found.missing, found.extra,

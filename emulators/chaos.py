@@ -321,7 +321,7 @@ class Point:
     """One kill point and what came of it."""
 
     where: str
-    killed: bool
+    killed: int  # the kills the point's runs took (a chain's, each of its runs)
     found: Found
     writes: int
     last_writes: int
@@ -460,15 +460,39 @@ class Bench:
     ) -> Point:
         """From the start: a run killed at the boundary or moment given, runs until one
         ends (at most ``reruns``), then once more; compared with the clean run."""
+        return self.kill_chain(chaotic, clean, [{"kill_at": kill_at, "kill_after": kill_after}],
+                               reruns=reruns)  # fmt: skip
+
+    def kill_chain(
+        self, chaotic: Chaotic, clean: Held, points: list[dict], *, clean_writes: int = 0,
+        reruns: int = 3,
+    ) -> Point:  # fmt: skip
+        """From the start: a run killed at the first of ``points`` (a boundary,
+        ``kill_at``, or a moment, ``kill_after``), its re-run killed at the next, and so on
+        (a crash while recovering from one); then runs until one ends (at most ``reruns``),
+        then once more; compared with the clean run. A re-run sends only what is left, so
+        a later boundary is taken within the writes the clean run made that are not sent
+        yet (``clean_writes``); a run that ends before its kill ends the chain."""
         self.restore()
-        crashed = self.run(chaotic, kill_at=kill_at, kill_after=kill_after)
-        where = (
-            f"boundary {kill_at} ({BOUNDARIES[(kill_at - 1) % len(BOUNDARIES)]})"
-            if kill_at is not None
-            else f"after {kill_after:.1f} s"
-        )
-        writes, undeclared, done = crashed.writes.copy(), Counter(), crashed.returncode == 0
-        count = 0
+        writes, undeclared, wheres, killed, done, count = Counter(), Counter(), [], 0, False, 0
+        for point in points:
+            kill_at, kill_after = point.get("kill_at"), point.get("kill_after")
+            if kill_at is not None and writes:
+                left = max(1, clean_writes - sum(writes.values()))
+                kind = (kill_at - 1) % len(BOUNDARIES)
+                kill_at = (kill_at - 1) // len(BOUNDARIES) % left * len(BOUNDARIES) + kind + 1
+            crashed = self.run(chaotic, kill_at=kill_at, kill_after=kill_after)
+            writes += crashed.writes
+            wheres.append(
+                f"boundary {kill_at} ({BOUNDARIES[(kill_at - 1) % len(BOUNDARIES)]})"
+                if kill_at is not None
+                else f"after {kill_after:.1f} s"
+            )
+            killed += crashed.killed
+            if not crashed.killed:  # it ended before its kill: the chain's re-run
+                done, count = crashed.returncode == 0, 1
+                break
+        where = ", then ".join(wheres)
         while not done and count < reruns:
             again = self.run(chaotic)
             writes += again.writes
@@ -479,7 +503,7 @@ class Bench:
         for label, n in (writes + last.writes).items():
             if not any(fnmatch(label, pattern) for pattern in chaotic.writes):
                 undeclared[label] += n
-        return Point(where, crashed.killed, self.held(chaotic).against(clean),
+        return Point(where, killed, self.held(chaotic).against(clean),
                      sum(writes.values()), sum(last.writes.values()), count,
                      undeclared)  # fmt: skip
 
