@@ -8,8 +8,11 @@
   time entry with ``[TE #<time entry id>]`` in its Remarks; looked up by that key before it
   is sent and after an answer that was lost, so it is made once;
 - update: the time entries not yet on the ticket's open call added to it (the call is read
-  first, so a line already there is never added twice), and the call closed once the
-  ticket is (status and close date), in one ``saveCall``;
+  first, so a line already there is never added twice), the call closed once the ticket
+  is (status and close date) and its description following the ticket's summary, in one
+  ``saveCall``; a line whose time entry changed in the PSA since (hours, notes,
+  technician, activity) put right on a call not yet invoiced (on an invoiced one it is
+  left and said: ``time-entry-changed-after-invoice``);
 - follow-up: new time on a ticket whose call is already Invoiced (final) goes on a new
   call for the same ticket, and the run says so;
 - project tickets (ID522): a call per ticket and PSA project invoice, its PONumber the
@@ -62,6 +65,7 @@ TICKET_CODES = (
     "hours-mismatch",
     "time-entry-overlap",
     "hours-unexplained",
+    "time-entry-changed-after-invoice",
     "follow-up-call",
     "ticket-moved-customer-unknown",
     "fixed-fee-mismatch",
@@ -79,6 +83,7 @@ class Pushed:
     created: int = 0
     adopted: int = 0
     updated: int = 0
+    corrected: int = 0  # labor lines put right after their time entry changed
     follow_ups: int = 0
     project_calls: int = 0
     links: int = 0
@@ -110,6 +115,7 @@ class ServicePush:
         self.checked: set[int] = set()
         self.made_since_read: dict[int, list[str]] | None = None
         self.unsent: dict[int, list[dict]] | None = None
+        self.to_correct: dict[int, list[dict]] | None = None
         self.fees: dict[tuple[int, str], Decimal] | None = None
         self.fee_item = pusher.run.settings.flows.service_sync.fixed_fee_item
 
@@ -265,16 +271,21 @@ class ServicePush:
         )  # fmt: skip
 
     def findings(self) -> None:
-        """Overlapping billable time, and hours that differ with no reason."""
+        """Overlapping billable time, time entries changed after their call was
+        invoiced, and hours that differ with no reason."""
         fixes = {
             "time-entry-overlap": "Correct one of the two time entries in ConnectWise, or make "
             "one not billable; the ERP call takes what the PSA holds from then on.",
             "hours-unexplained": "Compare the call's labor lines in e-automate with the "
             "ticket's time entries in ConnectWise; correct the one that is wrong.",
+            "time-entry-changed-after-invoice": "The invoiced call keeps what it billed: "
+            "credit or charge the difference in e-automate by hand, or put the time entry "
+            "back as it was in ConnectWise.",
         }
         for ticket, summary, code, finding in self.con.execute(
             "SELECT ticket_id, summary, code, finding FROM marts.service_sync_findings "
-            "WHERE code IN ('time-entry-overlap', 'hours-unexplained') ORDER BY ticket_id"
+            "WHERE code IN ('time-entry-overlap', 'hours-unexplained', "
+            "'time-entry-changed-after-invoice') ORDER BY ticket_id"
         ).fetchall():
             self.run.failures.add(data_failure(
                 "connectwise", "tickets", ticket, code,
@@ -419,42 +430,95 @@ class ServicePush:
         self.write_xref(row, made.key)
         return made.key
 
+    def corrections(self, ticket_id: int) -> list[dict]:
+        """The ticket's labor lines to correct: lines crosswalk made whose time entry
+        changed in the PSA since (hours, notes, technician, activity), on calls not yet
+        invoiced (read for every ticket at once, at the first asked)."""
+        if self.to_correct is None:
+            self.to_correct = defaultdict(list)
+            for line in rows(
+                self.con,
+                "SELECT ticket_id, time_entry_id, technician_number, activity_code, "
+                "started_local, ended_local, labor_hours, labor_rate, remarks, "
+                "erp_call_number, erp_hours, erp_technician_number "
+                "FROM intermediate.int_service_time_planned WHERE line_change = 'correct' "
+                "ORDER BY ticket_id, started_at, time_entry_id",
+            ):
+                self.to_correct[line.pop("ticket_id")].append(line)
+        return self.to_correct.get(ticket_id, [])
+
     def update(self, row: dict) -> None:
-        """New time on the open call, and the call closed once the ticket is."""
-        ticket, number = row["ticket_id"], row["open_call_number"]
-        lines = self.labors(ticket)
+        """New time on the open call, the call closed once the ticket is and its
+        description following the summary; lines whose time entry changed corrected on
+        the calls that hold them."""
+        by_call: dict[str, list[dict]] = defaultdict(list)
+        for line in self.corrections(row["ticket_id"]):
+            by_call[line["erp_call_number"]].append(line)
+        number = row["open_call_number"]
+        if number is not None:
+            self.save_call(row, number, self.labors(row["ticket_id"]), by_call.pop(number, []))
+        for other, corrected in sorted(by_call.items()):
+            self.save_call(row, other, [], corrected, open_call=False)
+
+    def save_call(
+        self, row: dict, number: str, lines: list[dict], corrected: list[dict],
+        open_call: bool = True,
+    ) -> None:  # fmt: skip
+        """One ``saveCall``: ``lines`` added, the ``corrected`` lines put in place of the
+        ones with their time entry's key; on the ticket's open call, also closing it and
+        its description."""
+        ticket = row["ticket_id"]
         changes: dict[str, tuple[Any, Any]] = {}
-        close: dict[str, Any] = {}
-        if row["is_close_stale"]:
+        fields: dict[str, Any] = {}
+        if open_call and row["is_close_stale"]:
             if row["call_status"] == "OKToInvoice" and row["open_call_status"] not in (
                 "OKToInvoice", "Complete", "Cleared"):  # fmt: skip
-                close["StatusCode"] = "OKToInvoice"
+                fields["StatusCode"] = "OKToInvoice"
                 changes["StatusCode"] = (row["open_call_status"], "OKToInvoice")
             if row["open_call_close_date"] is None:
-                close["CloseDate"] = _local(row["closed_at"], self.ea)
-                changes["CloseDate"] = (None, close["CloseDate"])
+                fields["CloseDate"] = _local(row["closed_at"], self.ea)
+                changes["CloseDate"] = (None, fields["CloseDate"])
             to_psa = self.run.settings.flows.service_sync.to_psa
             held = row["open_call_hold_code"]
             if to_psa.call_types and held and held.upper() == to_psa.sent_hold_code.upper():
-                close["HoldCode"] = ""  # the work is back from the PSA: the call may invoice
+                fields["HoldCode"] = ""  # the work is back from the PSA: the call may invoice
                 changes["HoldCode"] = (held, None)
+        if open_call and row["is_description_stale"]:
+            fields["Description"] = row["description"][:DESCRIPTION]
+            changes["Description"] = (row["open_call_description"], fields["Description"])
         if lines:
             changes["labor"] = ("", _labor_text(lines))
             changes["hours"] = (None, _hours(lines))
+        if corrected:
+            before = [{**line, "technician_number": line["erp_technician_number"],
+                       "labor_hours": line["erp_hours"]} for line in corrected]  # fmt: skip
+            changes["labor corrected"] = (_labor_text(before), _labor_text(corrected))
+        if not changes:
+            return
         write = Write("eautomate", "update-call", f"call {number}", ticket_label(row), changes)
-        sent_lines: list[dict] = []
+        fixes = {line["time_entry_id"]: line for line in corrected}
+        wanted = {**{line["time_entry_id"]: line for line in lines}, **fixes}
 
         def send() -> dict:
-            # What the call holds now: a line already there (by its key) is not added again.
+            # What the call holds now: a line already there (by its key) is put in place
+            # if it is to be corrected and never added twice.
             current = self.ea.call_record(number)
-            there = {_entry_of(labor) for labor in current.get("Labors") or []}
-            new = [line for line in lines if line["time_entry_id"] not in there]
-            sent_lines[:] = new
-            if not new and not close:
+            held = current.get("Labors") or []
+            labors, there = [], set()
+            for labor in held:
+                entry = _entry_of(labor)
+                if entry in there:
+                    continue  # one line per time entry
+                if entry is not None:
+                    there.add(entry)
+                fix = fixes.get(entry)
+                labors.append(_labor(fix) if fix is not None else labor)
+            labors += [_labor(line) for e, line in wanted.items() if e not in there]
+            body = dict(fields)
+            if labors != held:
+                body["Labors"] = labors
+            if not body:
                 return current
-            body = dict(close)
-            if new:
-                body["Labors"] = [*(current.get("Labors") or []), *map(_labor, new)]
             return self.ea.save_call(number, body)
 
         def refused(exc: DataError) -> Failure:
@@ -476,7 +540,8 @@ class ServicePush:
         if sent.outcome == "planned":
             return
         self.pushed.updated += 1
-        self.check_hours(row, sent.answer, lines)
+        self.pushed.corrected += len(corrected)
+        self.check_hours(row, sent.answer, list(wanted.values()))
 
     def follow_up_note(self, row: dict, number: str) -> None:
         invoiced = [n for n in row["call_numbers"] or [] if n != number]

@@ -378,7 +378,9 @@ def changed(world, folder, apis, first):
     """What happens in the systems between two runs, then one run under 20% throttling and
     10% server errors on both systems: a member without a technician number is mapped in
     the configuration, time is added to a ticket with an open call and to one whose call is
-    Invoiced, and three tickets' externalXRef are edited by hand. An operator excludes one
+    Invoiced, and three tickets' externalXRef are edited by hand. A time entry already on
+    an open call has its hours and notes corrected, and that ticket's summary changes; one
+    on a call since invoiced has its hours corrected. An operator excludes one
     of the member's waiting tickets, moves a ticket waiting for its unmapped company to an
     ERP customer, and moves a ticket whose call is open to another customer."""
     cw, _ = apis
@@ -402,12 +404,24 @@ def changed(world, folder, apis, first):
     (invoiced_call,) = calls_of(world, invoiced_ticket)
     on_invoiced = add_time(cw, world, invoiced_ticket, "2026-11-30T09:00:00Z",
                            "2026-11-30T10:00:00Z", 1.0)  # fmt: skip
+    # Corrections in the PSA after the sync: on an open call, and on an invoiced one.
+    ea = apis[1]
+    corrected_ticket, invoiced_later = service_calls_made(world, first["run"])[2:4]
+    (corrected_call,) = calls_of(world, corrected_ticket)
+    entry = min(keyed(corrected_call))
+    cw.patch(TIME, entry, {"actualHours": float(keyed(corrected_call)[entry] + Decimal("0.75")),
+                           "notes": "Corrected: replaced the fuser too."})  # fmt: skip
+    cw.patch("service/tickets", corrected_ticket, {"summary": "Fuser replaced (corrected)"})
+    (late_call,) = calls_of(world, invoiced_later)
+    ea.save_call(late_call["CallNumber"], {"StatusCode": "Invoiced"})
+    late_entry = min(keyed(late_call))
+    cw.patch(TIME, late_entry, {"actualHours": float(keyed(late_call)[late_entry] + 1)})
     edited = [
         t for (t,) in query(
             folder,
             "SELECT ticket_id FROM marts.service_call_sync WHERE action = 'in-sync' "
-            "AND ticket_id NOT IN (?, ?) ORDER BY ticket_id LIMIT 3",
-            [open_ticket, invoiced_ticket],
+            "AND ticket_id NOT IN (?, ?, ?, ?) ORDER BY ticket_id LIMIT 3",
+            [open_ticket, invoiced_ticket, corrected_ticket, invoiced_later],
         )
     ]  # fmt: skip
     for ticket in edited:
@@ -428,8 +442,8 @@ def changed(world, folder, apis, first):
         "SELECT s.ticket_id, s.open_call_number, (SELECT max(customer_number) FROM "
         "marts.mapped_customers WHERE is_mapped) FROM marts.service_call_sync s "
         "WHERE s.action = 'in-sync' AND s.open_call_number IS NOT NULL AND s.ticket_id NOT IN "
-        "(?, ?) ORDER BY 1 DESC LIMIT 1",
-        [open_ticket, invoiced_ticket],
+        "(?, ?, ?, ?) ORDER BY 1 DESC LIMIT 1",
+        [open_ticket, invoiced_ticket, corrected_ticket, invoiced_later],
     )
     cli(folder, "tickets", "move", str(moved), "--customer", other)
 
@@ -470,6 +484,8 @@ def changed(world, folder, apis, first):
         "excluded": excluded, "unmapped": (unmapped, customer),
         "moved": (moved, moved_call, other),
         "billed_later": (project_ticket, before, later, invoice),
+        "corrected": (corrected_ticket, corrected_call, entry),
+        "invoiced_later": (invoiced_later, late_call, late_entry),
     }  # fmt: skip
 
 
@@ -491,9 +507,50 @@ def test_a_ticket_waits_for_its_unmapped_technician_and_goes_through_once_mapped
 def test_new_time_on_a_synced_ticket_is_added_to_its_open_call(world, changed):
     ticket, call, added = changed["open"]
     updates = [w.target for w in changed["run"].planned if w.action == "update-call"]
-    assert updates == [f"call {call['CallNumber']}"]
+    assert updates.count(f"call {call['CallNumber']}") == 1
     (after,) = calls_of(world, ticket)
     assert keyed(after) == {**keyed(call), added["id"]: Decimal("1.5")}
+
+
+def test_a_time_entry_corrected_after_the_sync_corrects_its_line_on_the_open_call(
+    world, folder, changed
+):
+    ticket, call, entry = changed["corrected"]
+    run = changed["run"]
+    (write,) = [w for w in run.planned if w.target == f"call {call['CallNumber']}"]
+    assert write.action == "update-call" and "labor corrected" in write.changes
+    (after,) = calls_of(world, ticket)
+    hours = keyed(call)[entry] + Decimal("0.75")
+    assert keyed(after) == {**keyed(call), entry: hours}  # put right, not added twice
+    (line,) = [labor for labor in after["Labors"] if labor["Remarks"].startswith(f"[TE #{entry}]")]
+    assert line["Remarks"] == f"[TE #{entry}] Corrected: replaced the fuser too."
+    assert after["Description"] == f"[CW #{ticket}] Fuser replaced (corrected)"
+    # What the run saw before it wrote (the marts are built before the push); the next
+    # run writes nothing (test_throttling_and_server_errors_reach_the_same_end_state).
+    row = synced(folder, ticket)
+    assert (row["action"], row["lines_to_correct"], row["is_description_stale"]) == (
+        "update-call", 1, True)  # fmt: skip
+    assert query(folder, "SELECT difference_reason FROM marts.ticket_hours WHERE ticket_id = ?",
+                 [ticket]) == [("to send: update-call",)]  # fmt: skip
+
+
+def test_a_time_entry_corrected_after_its_call_was_invoiced_is_said_not_sent(
+    world, folder, changed
+):
+    ticket, call, entry = changed["invoiced_later"]
+    run = changed["run"]
+    assert not [w for w in run.planned if w.target == f"call {call['CallNumber']}"]
+    (after,) = calls_of(world, ticket)
+    assert keyed(after) == keyed(call)  # an invoiced call never changes
+    failure = found(run, "time-entry-changed-after-invoice")[str(ticket)]
+    assert f"time entry {entry} now holds" in failure.message
+    assert call["CallNumber"] in failure.message and "by hand" in failure.fix
+    ((reason, difference),) = query(
+        folder,
+        "SELECT difference_reason, difference_hours FROM marts.ticket_hours WHERE ticket_id = ?",
+        [ticket],
+    )
+    assert reason == "invoiced: time-entry-changed-after-invoice" and difference == 1
 
 
 def test_new_time_after_the_call_was_invoiced_goes_on_a_follow_up_call(world, changed):

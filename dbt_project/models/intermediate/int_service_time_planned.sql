@@ -5,7 +5,9 @@
 -- (non_billable = "skip") or sent at zero hours ("zero"). A line crosswalk made carries
 -- "[TE #<id>]" in its Remarks; the incumbent's lines carry no key and are matched by
 -- technician, day and hours, one line to one entry, so that adopting a call never doubles
--- its hours.
+-- its hours. A line crosswalk made whose entry changed in the PSA since (its hours, notes,
+-- technician or activity) is corrected on a call not yet invoiced (line_change 'correct');
+-- on an invoiced call it is left, and said ('invoiced').
 -- Project time (ID522) goes once a project invoice bills it, never by a down payment; time
 -- billed later goes on a new call (the push makes a call per invoice, PONumber the PSA
 -- invoice number). On a fixed-fee project every billed entry is a labor line at its actual
@@ -59,7 +61,7 @@ calls as (
 ),
 
 labors as (
-    select labors.*, calls.ticket_id
+    select labors.*, calls.ticket_id, calls.status_code as call_status
     from {{ ref('stg_eautomate__call_labors') }} as labors
     inner join calls on labors.call_number = calls.call_number
 ),
@@ -122,7 +124,15 @@ sent as (
 ),
 
 keyed as (
-    select time_entry_id, min(call_number) as call_number, sum(labor_hours) as erp_hours
+    select
+        time_entry_id,
+        min(call_number) as call_number,
+        sum(labor_hours) as erp_hours,
+        count(*) as erp_lines,
+        min(technician_number) as erp_technician_number,
+        min(activity_code) as erp_activity_code,
+        min(remarks) as erp_remarks,
+        bool_or(call_status = 'Invoiced') as is_erp_invoiced
     from labors
     where time_entry_id is not null
     group by time_entry_id
@@ -194,6 +204,19 @@ final as (
             when keyed.call_number is not null then 'key'
             when adopted.call_number is not null then 'technician, day and hours'
         end as erp_matched_by,
+        keyed.erp_remarks,
+        keyed.erp_technician_number,
+        case
+            when keyed.call_number is null or not sent.goes_to_erp
+                or sent.technician_number is null then null
+            when keyed.erp_lines = 1
+                and round(keyed.erp_hours, 2) = round(sent.labor_hours, 2)
+                and lower(keyed.erp_technician_number) = lower(sent.technician_number)
+                and lower(keyed.erp_activity_code) is not distinct from lower(sent.activity_code)
+                and keyed.erp_remarks is not distinct from sent.remarks then null
+            when keyed.is_erp_invoiced then 'invoiced'
+            else 'correct'
+        end as line_change,
         overlapping.overlapping_time_entry_id,
         case
             when sent.goes_to_erp then null

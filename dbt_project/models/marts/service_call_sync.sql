@@ -1,6 +1,7 @@
 -- What the service sync does per ticket (its push reads this): make its call with a labor
 -- line per time entry; add the time entries not yet on its open call (and close it once the
--- ticket is closed); carry new time on a follow-up call when its call is already Invoiced
+-- ticket is closed), and correct what changed in the PSA since (a line's time entry, the
+-- summary in the description) on calls not yet invoiced; carry new time on a follow-up call when its call is already Invoiced
 -- (final); nothing when the ERP holds it all; wait, with the reason, for a mapping or a
 -- technician, or for a person to cancel the open call of a ticket that moved to another
 -- customer; skip a ticket without time or excluded. A ticket's calls are found by the key that opens
@@ -53,7 +54,9 @@ time_summary as (
         sum(labor_hours) filter (where goes_to_erp and erp_call_number is null) as new_hours,
         sum(labor_hours) filter (where goes_to_erp) as psa_hours,
         coalesce(sum(erp_hours), 0) as erp_hours,
-        min(waiting_code) as time_waiting_code
+        min(waiting_code) as time_waiting_code,
+        -- lines whose time entry changed since: corrected on calls not yet invoiced
+        count(*) filter (where line_change = 'correct') as lines_to_correct
     from time_planned
     group by ticket_id
 ),
@@ -67,6 +70,12 @@ decided as (
         open_call.hold_code as open_call_hold_code,
         open_call.contract_number as open_call_contract_number,
         open_call.customer_number as open_call_customer_number,
+        open_call.description as open_call_description,
+        -- the ticket's summary changed since its open call was made
+        open_calls.call_number is not null
+            and open_call.description is distinct from left(tickets.description, 2048)
+            as is_description_stale,
+        coalesce(time_summary.lines_to_correct, 0) as lines_to_correct,
         -- The ticket moved (by an operator, or its company changed) after its call was made.
         coalesce(upper(open_call.customer_number) <> upper(tickets.call_customer_number), false)
             as is_customer_changed,
@@ -115,7 +124,8 @@ final as (
             when new_entries > 0 and open_call_number is not null then 'update-call'
             when new_entries > 0 and has_invoiced_call then 'follow-up-call'
             when new_entries > 0 then 'create-call'
-            when is_close_stale then 'update-call'
+            when is_close_stale or lines_to_correct > 0 or is_description_stale
+                then 'update-call'
             when latest_call_number is null and new_entries = 0 then 'skipped'
             else 'in-sync'
         end as action,

@@ -1,7 +1,8 @@
 -- Everything about the service sync a person may need to act on, one row per ticket and
 -- code: what waits and why (a company not mapped, a member without an ERP technician),
--- billable time of one member that overlaps another entry of theirs (double billing), and
--- hours that differ between the PSA and the ERP with no reason.
+-- billable time of one member that overlaps another entry of theirs (double billing), time
+-- entries changed after their call was invoiced, and hours that differ between the PSA and
+-- the ERP with no reason.
 
 with
 
@@ -41,6 +42,19 @@ findings as (
             || overlapping_time_entry_id as finding
     from time_planned
     where overlapping_time_entry_id is not null and time_entry_id < overlapping_time_entry_id
+    union all
+    select
+        ticket_id,
+        'time-entry-changed-after-invoice' as code,
+        'time entry ' || time_entry_id || ' now holds ' || round(labor_hours, 2)
+            || ' hours; its line on invoiced call ' || erp_call_number || ' holds '
+            || round(erp_hours, 2) || coalesce(' (' || nullif(concat_ws(', ',
+                case when erp_remarks is distinct from remarks then 'notes changed' end,
+                case when lower(erp_technician_number) is distinct from lower(technician_number)
+                    then 'technician ' || erp_technician_number || ' -> ' || technician_number
+                end), '') || ')', '') as finding
+    from time_planned
+    where line_change = 'invoiced'
     union all
     select
         ticket_id,

@@ -1,6 +1,7 @@
 -- The analyst's reconciliation of hours, per selected ticket: the PSA's billable hours
 -- (what goes to the ERP), the hours on the ERP labor lines of its time entries, the
--- difference and why (waiting, skipped, not yet sent). Time that is not billable is left
+-- difference and why (waiting, skipped, not yet sent, a time entry changed after its call
+-- was invoiced). Time that is not billable is left
 -- out of both sides (erp_not_billable_hours shows what the incumbent put on calls all the
 -- same). A difference with no reason is a failure of the sync (finding hours-unexplained).
 
@@ -19,7 +20,9 @@ time_planned as (
         coalesce(sum(erp_hours) filter (where goes_to_erp), 0) as erp_hours,
         -- time not billable that the incumbent put on a call all the same
         coalesce(sum(erp_hours) filter (where not goes_to_erp), 0) as erp_not_billable_hours,
-        sum(labor_hours) filter (where goes_to_erp and erp_call_number is null) as unsent_hours
+        sum(labor_hours) filter (where goes_to_erp and erp_call_number is null) as unsent_hours,
+        count(*) filter (where line_change = 'correct') as lines_to_correct,
+        count(*) filter (where line_change = 'invoiced') as lines_changed_after_invoice
     from {{ ref('int_service_time_planned') }}
     group by ticket_id
 ),
@@ -43,7 +46,10 @@ final as (
             when sync.action = 'waiting' then 'waiting: ' || sync.waiting_code
             when sync.action = 'skipped' then 'skipped: ' || sync.skip_code
             when sync.action in ('create-call', 'update-call', 'follow-up-call')
-                and coalesce(time_planned.unsent_hours, 0) > 0 then 'to send: ' || sync.action
+                and (coalesce(time_planned.unsent_hours, 0) > 0
+                    or time_planned.lines_to_correct > 0) then 'to send: ' || sync.action
+            when time_planned.lines_changed_after_invoice > 0
+                then 'invoiced: time-entry-changed-after-invoice'
             else 'unexplained'
         end as difference_reason
     from sync
