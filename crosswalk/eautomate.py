@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ from crosswalk.http import (
 SYSTEM = "eautomate"
 EVERYTHING = "1900-01-01T00:00:00"  # an empty TimeStamp is a fault, as in the real service
 MAX_KEYS = 500
+STAMP_REUSE = 60.0  # seconds one read of the server's clock serves (current_timestamp)
 _LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
 
 
@@ -204,6 +206,7 @@ class EAutomate:
         self.chunk = min(max(chunk, 1), MAX_KEYS)
         self._no_bulk: set[str] = set()
         self._offsets: dict[str, str] = {}
+        self._stamp: tuple[float, str] | None = None
 
     @classmethod
     def from_settings(
@@ -278,7 +281,13 @@ class EAutomate:
     # --- reads --------------------------------------------------------------------------
 
     def current_timestamp(self) -> str:
-        return self.read("getCurrentTimeStamp")["TimeStamp"]
+        """The server's clock, read once for the entities a run lists together: a stamp
+        taken before a list is read is a safe cursor for it, however much earlier (the
+        next run reads a little more again), so one read serves for ``STAMP_REUSE`` s."""
+        now = time.monotonic()
+        if self._stamp is None or now - self._stamp[0] > STAMP_REUSE:
+            self._stamp = (now, self.read("getCurrentTimeStamp")["TimeStamp"])
+        return self._stamp[1]
 
     def changes(self, entity: str, since: str | None) -> Changes:
         """Rows of ``entity`` changed at or after ``since`` (the server's local spelling;

@@ -103,6 +103,10 @@ def test_any_transport_serves_the_client_reads_marked_safe_creates_not():
         ("setCustomProperties", True),
     ]
     assert transport.sent[1][1] == {"TimeStamp": EVERYTHING}
+    # The stamp taken before the first list serves the next ones of the run: it is an
+    # earlier cursor for them, never a later one.
+    assert client.changes("customers", "2026-11-20T08:00:00").stamp == "2026-11-20T09:00:00"
+    assert [op for op, _, _ in transport.sent].count("getCurrentTimeStamp") == 1
     assert saved == {"City": "Tampa", "CustomerNumber": "JD00"}  # only what changes is sent
     assert transport.sent[4][1]["Properties"] == [
         {"Name": "ZCJ_CW_CompanyID", "Value": "250"},
@@ -163,7 +167,7 @@ def test_server_faults_and_dropped_connections_are_retried_for_reads(client, ea_
 def test_server_busy_waits_as_retry_after_says(client, ea_server, sleeps):
     ea_server.faults.configure(seed=3, throttle=0.5, retry_after=2)
     for _ in range(6):
-        client.current_timestamp()
+        client.read("getCurrentTimeStamp")
     assert sleeps and set(sleeps) == {2.0}
 
 
