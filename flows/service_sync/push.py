@@ -432,16 +432,18 @@ class ServicePush:
 
     def corrections(self, ticket_id: int) -> list[dict]:
         """The ticket's labor lines to correct: lines crosswalk made whose time entry
-        changed in the PSA since (hours, notes, technician, activity), on calls not yet
-        invoiced (read for every ticket at once, at the first asked)."""
+        changed in the PSA since (hours, notes, technician, activity; ``remove``: no
+        longer billable), on calls not yet invoiced (read for every ticket at once, at the
+        first asked)."""
         if self.to_correct is None:
             self.to_correct = defaultdict(list)
             for line in rows(
                 self.con,
                 "SELECT ticket_id, time_entry_id, technician_number, activity_code, "
                 "started_local, ended_local, labor_hours, labor_rate, remarks, "
-                "erp_call_number, erp_hours, erp_technician_number "
-                "FROM intermediate.int_service_time_planned WHERE line_change = 'correct' "
+                "erp_call_number, erp_hours, erp_technician_number, line_change "
+                "FROM intermediate.int_service_time_planned "
+                "WHERE line_change IN ('correct', 'remove') "
                 "ORDER BY ticket_id, started_at, time_entry_id",
             ):
                 self.to_correct[line.pop("ticket_id")].append(line)
@@ -489,14 +491,23 @@ class ServicePush:
         if lines:
             changes["labor"] = ("", _labor_text(lines))
             changes["hours"] = (None, _hours(lines))
-        if corrected:
-            before = [{**line, "technician_number": line["erp_technician_number"],
-                       "labor_hours": line["erp_hours"]} for line in corrected]  # fmt: skip
-            changes["labor corrected"] = (_labor_text(before), _labor_text(corrected))
+        fixes = {
+            line["time_entry_id"]: line for line in corrected if line["line_change"] == "correct"
+        }
+        drops = {
+            line["time_entry_id"]: line for line in corrected if line["line_change"] == "remove"
+        }
+        before = {entry: {**line, "technician_number": line["erp_technician_number"],
+                          "labor_hours": line["erp_hours"]}
+                  for entry, line in (fixes | drops).items()}  # fmt: skip
+        if fixes:
+            was = _labor_text([before[e] for e in fixes])
+            changes["labor corrected"] = (was, _labor_text(list(fixes.values())))
+        if drops:
+            changes["labor removed"] = (_labor_text([before[e] for e in drops]), "")
         if not changes:
             return
         write = Write("eautomate", "update-call", f"call {number}", ticket_label(row), changes)
-        fixes = {line["time_entry_id"]: line for line in corrected}
         wanted = {**{line["time_entry_id"]: line for line in lines}, **fixes}
 
         def send() -> dict:
@@ -507,8 +518,8 @@ class ServicePush:
             labors, there = [], set()
             for labor in held:
                 entry = _entry_of(labor)
-                if entry in there:
-                    continue  # one line per time entry
+                if entry in there or entry in drops:
+                    continue  # one line per time entry; none for time no longer billable
                 if entry is not None:
                     there.add(entry)
                 fix = fixes.get(entry)
@@ -541,7 +552,8 @@ class ServicePush:
             return
         self.pushed.updated += 1
         self.pushed.corrected += len(corrected)
-        self.check_hours(row, sent.answer, list(wanted.values()))
+        gone = [{**line, "labor_hours": 0} for line in drops.values()]  # none must be left
+        self.check_hours(row, sent.answer, [*wanted.values(), *gone])
 
     def follow_up_note(self, row: dict, number: str) -> None:
         invoiced = [n for n in row["call_numbers"] or [] if n != number]

@@ -380,7 +380,8 @@ def changed(world, folder, apis, first):
     the configuration, time is added to a ticket with an open call and to one whose call is
     Invoiced, and three tickets' externalXRef are edited by hand. A time entry already on
     an open call has its hours and notes corrected, and that ticket's summary changes; one
-    on a call since invoiced has its hours corrected. An operator excludes one
+    on a call since invoiced has its hours corrected; one more on an open call is made not
+    billable. An operator excludes one
     of the member's waiting tickets, moves a ticket waiting for its unmapped company to an
     ERP customer, and moves a ticket whose call is open to another customer."""
     cw, _ = apis
@@ -412,6 +413,14 @@ def changed(world, folder, apis, first):
     cw.patch(TIME, entry, {"actualHours": float(keyed(corrected_call)[entry] + Decimal("0.75")),
                            "notes": "Corrected: replaced the fuser too."})  # fmt: skip
     cw.patch("service/tickets", corrected_ticket, {"summary": "Fuser replaced (corrected)"})
+    unbilled_ticket = next(
+        t
+        for t in service_calls_made(world, first["run"])[4:]
+        if len(keyed(calls_of(world, t)[0])) > 1
+    )
+    (unbilled_call,) = calls_of(world, unbilled_ticket)
+    unbilled = max(keyed(unbilled_call))
+    cw.patch(TIME, unbilled, {"billableOption": "DoNotBill"})
     (late_call,) = calls_of(world, invoiced_later)
     ea.save_call(late_call["CallNumber"], {"StatusCode": "Invoiced"})
     late_entry = min(keyed(late_call))
@@ -420,8 +429,8 @@ def changed(world, folder, apis, first):
         t for (t,) in query(
             folder,
             "SELECT ticket_id FROM marts.service_call_sync WHERE action = 'in-sync' "
-            "AND ticket_id NOT IN (?, ?, ?, ?) ORDER BY ticket_id LIMIT 3",
-            [open_ticket, invoiced_ticket, corrected_ticket, invoiced_later],
+            "AND ticket_id NOT IN (?, ?, ?, ?, ?) ORDER BY ticket_id LIMIT 3",
+            [open_ticket, invoiced_ticket, corrected_ticket, invoiced_later, unbilled_ticket],
         )
     ]  # fmt: skip
     for ticket in edited:
@@ -442,8 +451,8 @@ def changed(world, folder, apis, first):
         "SELECT s.ticket_id, s.open_call_number, (SELECT max(customer_number) FROM "
         "marts.mapped_customers WHERE is_mapped) FROM marts.service_call_sync s "
         "WHERE s.action = 'in-sync' AND s.open_call_number IS NOT NULL AND s.ticket_id NOT IN "
-        "(?, ?, ?, ?) ORDER BY 1 DESC LIMIT 1",
-        [open_ticket, invoiced_ticket, corrected_ticket, invoiced_later],
+        "(?, ?, ?, ?, ?) ORDER BY 1 DESC LIMIT 1",
+        [open_ticket, invoiced_ticket, corrected_ticket, invoiced_later, unbilled_ticket],
     )
     cli(folder, "tickets", "move", str(moved), "--customer", other)
 
@@ -486,6 +495,7 @@ def changed(world, folder, apis, first):
         "billed_later": (project_ticket, before, later, invoice),
         "corrected": (corrected_ticket, corrected_call, entry),
         "invoiced_later": (invoiced_later, late_call, late_entry),
+        "unbilled": (unbilled_ticket, unbilled_call, unbilled),
     }  # fmt: skip
 
 
@@ -532,6 +542,14 @@ def test_a_time_entry_corrected_after_the_sync_corrects_its_line_on_the_open_cal
         "update-call", 1, True)  # fmt: skip
     assert query(folder, "SELECT difference_reason FROM marts.ticket_hours WHERE ticket_id = ?",
                  [ticket]) == [("to send: update-call",)]  # fmt: skip
+
+
+def test_time_made_not_billable_after_the_sync_comes_off_its_open_call(world, changed):
+    ticket, call, entry = changed["unbilled"]
+    (write,) = [w for w in changed["run"].planned if w.target == f"call {call['CallNumber']}"]
+    assert "labor removed" in write.changes and f"TE #{entry} " in write.changes["labor removed"][0]
+    (after,) = calls_of(world, ticket)
+    assert keyed(after) == {e: h for e, h in keyed(call).items() if e != entry}
 
 
 def test_a_time_entry_corrected_after_its_call_was_invoiced_is_said_not_sent(

@@ -6,8 +6,9 @@
 -- "[TE #<id>]" in its Remarks; the incumbent's lines carry no key and are matched by
 -- technician, day and hours, one line to one entry, so that adopting a call never doubles
 -- its hours. A line crosswalk made whose entry changed in the PSA since (its hours, notes,
--- technician or activity) is corrected on a call not yet invoiced (line_change 'correct');
--- on an invoiced call it is left, and said ('invoiced').
+-- technician or activity) is corrected on a call not yet invoiced (line_change 'correct'),
+-- and taken off it when the entry is no longer billable ('remove'); on an invoiced call it
+-- is left, and said ('invoiced').
 -- Project time (ID522) goes once a project invoice bills it, never by a down payment; time
 -- billed later goes on a new call (the push makes a call per invoice, PONumber the PSA
 -- invoice number). On a fixed-fee project every billed entry is a labor line at its actual
@@ -207,8 +208,11 @@ final as (
         keyed.erp_remarks,
         keyed.erp_technician_number,
         case
-            when keyed.call_number is null or not sent.goes_to_erp
-                or sent.technician_number is null then null
+            when keyed.call_number is null then null
+            -- time no longer billable (non_billable = "skip") comes off the call
+            when not sent.goes_to_erp and not sent.is_project
+                then case when keyed.is_erp_invoiced then 'invoiced' else 'remove' end
+            when not sent.goes_to_erp or sent.technician_number is null then null
             when keyed.erp_lines = 1
                 and round(keyed.erp_hours, 2) = round(sent.labor_hours, 2)
                 and lower(keyed.erp_technician_number) = lower(sent.technician_number)

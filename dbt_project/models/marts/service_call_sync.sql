@@ -56,7 +56,7 @@ time_summary as (
         coalesce(sum(erp_hours), 0) as erp_hours,
         min(waiting_code) as time_waiting_code,
         -- lines whose time entry changed since: corrected on calls not yet invoiced
-        count(*) filter (where line_change = 'correct') as lines_to_correct
+        count(*) filter (where line_change in ('correct', 'remove')) as lines_to_correct
     from time_planned
     group by ticket_id
 ),

@@ -46,8 +46,10 @@ findings as (
     select
         ticket_id,
         'time-entry-changed-after-invoice' as code,
-        'time entry ' || time_entry_id || ' now holds ' || round(labor_hours, 2)
-            || ' hours; its line on invoiced call ' || erp_call_number || ' holds '
+        'time entry ' || time_entry_id || case when goes_to_erp
+            then ' now holds ' || round(labor_hours, 2) || ' hours'
+            else ' is no longer billable' end
+            || '; its line on invoiced call ' || erp_call_number || ' holds '
             || round(erp_hours, 2) || coalesce(' (' || nullif(concat_ws(', ',
                 case when erp_remarks is distinct from remarks then 'notes changed' end,
                 case when lower(erp_technician_number) is distinct from lower(technician_number)

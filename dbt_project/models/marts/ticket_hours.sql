@@ -21,7 +21,7 @@ time_planned as (
         -- time not billable that the incumbent put on a call all the same
         coalesce(sum(erp_hours) filter (where not goes_to_erp), 0) as erp_not_billable_hours,
         sum(labor_hours) filter (where goes_to_erp and erp_call_number is null) as unsent_hours,
-        count(*) filter (where line_change = 'correct') as lines_to_correct,
+        count(*) filter (where line_change in ('correct', 'remove')) as lines_to_correct,
         count(*) filter (where line_change = 'invoiced') as lines_changed_after_invoice
     from {{ ref('int_service_time_planned') }}
     group by ticket_id
