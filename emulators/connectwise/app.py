@@ -525,7 +525,7 @@ class ConnectWise:
                 if resource.parent:
                     doc[resource.parent[1]] = current.get(resource.parent[1])
             doc = self._coerced(doc, current)
-            doc = self._checked(cur, resource, doc, record_id)
+            doc = self._checked(cur, resource, doc, record_id, current)
             changed = sorted(
                 k
                 for k in set(doc) | set(current)
@@ -617,8 +617,13 @@ class ConnectWise:
             out[key] = value
         return out
 
-    def _checked(self, cur, resource: Resource, doc: dict, record_id: int | None) -> dict:
-        """Validate and normalise a record about to be stored; 400 with every problem."""
+    def _checked(
+        self, cur, resource: Resource, doc: dict, record_id: int | None, current: dict | None = None
+    ) -> dict:
+        """Validate and normalise a record about to be stored; 400 with every problem. On
+        an update (``current``), a reference or unique value written as it is stored is
+        not looked up again."""
+        current = current or {}
         doc = without_nulls(doc)
         problems: list[dict] = []
         label = resource.label.lower()
@@ -663,7 +668,7 @@ class ConnectWise:
                     )
                 )
         for name, ref in resource.refs.items():
-            if name in doc:
+            if name in doc and doc[name] != current.get(name):
                 try:
                     doc[name] = self._expand(cur, ref, doc[name], name)
                 except ValueError as exc:
@@ -672,6 +677,8 @@ class ConnectWise:
             raise invalid(resource, problems)
         for name in resource.unique:
             value = doc.get(name)
+            if name in current and value == current[name]:
+                continue
             clash = cur.execute(
                 f"SELECT id FROM connectwise.{resource.table} "
                 f"WHERE lower(json_extract_string(doc, '$.{name}')) = lower(?) "
