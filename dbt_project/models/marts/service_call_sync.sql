@@ -72,7 +72,7 @@ decided as (
         open_call.customer_number as open_call_customer_number,
         open_call.description as open_call_description,
         -- the ticket's summary changed since its open call was made
-        open_calls.call_number is not null
+        open_calls.call_number is not null and tickets.description is not null
             and open_call.description is distinct from left(tickets.description, 2048)
             as is_description_stale,
         coalesce(time_summary.lines_to_correct, 0) as lines_to_correct,
