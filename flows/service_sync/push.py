@@ -8,10 +8,10 @@
   time entry with ``[TE #<time entry id>]`` in its Remarks; looked up by that key before it
   is sent and after an answer that was lost, so it is made once;
 - update: the time entries not yet on the ticket's open call added to it (the call is read
-  first, so a line already there is never added twice), the call closed once the ticket
-  is (status and close date) and its description following the ticket's summary, in one
-  ``saveCall``; a line whose time entry changed in the PSA since (hours, notes,
-  technician, activity) put right on a call not yet invoiced (on an invoiced one it is
+  first, so a line already there is never added twice), and the call closed once the
+  ticket is (status and close date), in one ``saveCall``; a line whose time entry changed
+  in the PSA since (hours, notes, technician, activity) put right on a call not yet
+  invoiced, taken off when the entry is no longer billable (on an invoiced call it is
   left and said: ``time-entry-changed-after-invoice``);
 - follow-up: new time on a ticket whose call is already Invoiced (final) goes on a new
   call for the same ticket, and the run says so;
@@ -450,9 +450,8 @@ class ServicePush:
         return self.to_correct.get(ticket_id, [])
 
     def update(self, row: dict) -> None:
-        """New time on the open call, the call closed once the ticket is and its
-        description following the summary; lines whose time entry changed corrected on
-        the calls that hold them."""
+        """New time on the open call, and the call closed once the ticket is; lines whose
+        time entry changed corrected on the calls that hold them."""
         by_call: dict[str, list[dict]] = defaultdict(list)
         for line in self.corrections(row["ticket_id"]):
             by_call[line["erp_call_number"]].append(line)
@@ -467,8 +466,7 @@ class ServicePush:
         open_call: bool = True,
     ) -> None:  # fmt: skip
         """One ``saveCall``: ``lines`` added, the ``corrected`` lines put in place of the
-        ones with their time entry's key; on the ticket's open call, also closing it and
-        its description."""
+        ones with their time entry's key; on the ticket's open call, also closing it."""
         ticket = row["ticket_id"]
         changes: dict[str, tuple[Any, Any]] = {}
         fields: dict[str, Any] = {}
@@ -485,9 +483,6 @@ class ServicePush:
             if to_psa.call_types and held and held.upper() == to_psa.sent_hold_code.upper():
                 fields["HoldCode"] = ""  # the work is back from the PSA: the call may invoice
                 changes["HoldCode"] = (held, None)
-        if open_call and row["is_description_stale"]:
-            fields["Description"] = row["description"][:DESCRIPTION]
-            changes["Description"] = (row["open_call_description"], fields["Description"])
         if lines:
             changes["labor"] = ("", _labor_text(lines))
             changes["hours"] = (None, _hours(lines))

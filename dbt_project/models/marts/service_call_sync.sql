@@ -1,7 +1,7 @@
 -- What the service sync does per ticket (its push reads this): make its call with a labor
 -- line per time entry; add the time entries not yet on its open call (and close it once the
--- ticket is closed), and correct what changed in the PSA since (a line's time entry, the
--- summary in the description) on calls not yet invoiced; carry new time on a follow-up call when its call is already Invoiced
+-- ticket is closed), and correct the lines whose time entry changed in the PSA since, on
+-- calls not yet invoiced; carry new time on a follow-up call when its call is already Invoiced
 -- (final); nothing when the ERP holds it all; wait, with the reason, for a mapping or a
 -- technician, or for a person to cancel the open call of a ticket that moved to another
 -- customer; skip a ticket without time or excluded. A ticket's calls are found by the key that opens
@@ -70,11 +70,6 @@ decided as (
         open_call.hold_code as open_call_hold_code,
         open_call.contract_number as open_call_contract_number,
         open_call.customer_number as open_call_customer_number,
-        open_call.description as open_call_description,
-        -- the ticket's summary changed since its open call was made
-        open_calls.call_number is not null and tickets.description is not null
-            and open_call.description is distinct from left(tickets.description, 2048)
-            as is_description_stale,
         coalesce(time_summary.lines_to_correct, 0) as lines_to_correct,
         -- The ticket moved (by an operator, or its company changed) after its call was made.
         coalesce(upper(open_call.customer_number) <> upper(tickets.call_customer_number), false)
@@ -124,8 +119,7 @@ final as (
             when new_entries > 0 and open_call_number is not null then 'update-call'
             when new_entries > 0 and has_invoiced_call then 'follow-up-call'
             when new_entries > 0 then 'create-call'
-            when is_close_stale or lines_to_correct > 0 or is_description_stale
-                then 'update-call'
+            when is_close_stale or lines_to_correct > 0 then 'update-call'
             when latest_call_number is null and new_entries = 0 then 'skipped'
             else 'in-sync'
         end as action,
