@@ -217,16 +217,23 @@ FLOWS: dict[str, Chaotic] = {
                 "connect POST *",
             ),
             kept=(
+                # A sheet is per location, product group and day: a run after midnight
+                # puts what is left on the next day's sheet. So the sheets are compared
+                # summed over the days (and at most one a day), the lines without the day.
                 Kept(
                     "Operate batch sheets",
-                    "SELECT location_id || '/' || product_group_id || '/' || batch_date, "
-                    "to_json(struct_pack(reference_date, reference_text, import_type, "
-                    "completed, approved, total, line_count)) FROM operate.batch_sheets",
+                    "SELECT location_id || '/' || product_group_id, to_json(struct_pack("
+                    "total := sum(total), line_count := sum(line_count), "
+                    "most_a_day := max(sheets), kinds := list(DISTINCT kind ORDER BY kind))) "
+                    "FROM (SELECT *, count(*) OVER (PARTITION BY location_id, "
+                    "product_group_id, batch_date) AS sheets, reference_text || ' ' || "
+                    "import_type || ' ' || completed || ' ' || approved AS kind "
+                    "FROM operate.batch_sheets) GROUP BY location_id, product_group_id",
                 ),
                 Kept(
                     "Operate batch sheet lines",
                     "SELECT coalesce(l.source_line_hash, l.id::VARCHAR), to_json(struct_pack("
-                    "s.location_id, s.product_group_id, s.batch_date, l.account_id, "
+                    "s.location_id, s.product_group_id, l.account_id, "
                     "l.product_id, l.charge_date, l.quantity, l.unit_price, l.amount, "
                     "l.description)) FROM operate.batch_sheet_lines l "
                     "JOIN operate.batch_sheets s ON s.id = l.batch_sheet_id",
