@@ -46,7 +46,6 @@ def test_every_flow_that_writes_is_declared():
     assert sorted(FLOWS) == sorted(ALL) == sorted(ORDER)
 
 
-@pytest.mark.cycle  # five flows' pushes stopped and re-run: minutes, make test-cycles
 @pytest.mark.parametrize("name", ORDER)
 def test_a_push_stopped_at_every_step_boundary_ends_as_a_clean_one(bench, credentials, name):
     from prefect.flows import load_flow_from_entrypoint
