@@ -299,18 +299,24 @@ class ServicePush:
         """The labor lines of the ticket's time entries not yet on an ERP call (read for
         every ticket at once, at the first call written)."""
         if self.unsent is None:
-            self.unsent = defaultdict(list)
-            for line in rows(
-                self.con,
-                "SELECT ticket_id, time_entry_id, technician_number, activity_code, "
-                "started_local, ended_local, labor_hours, labor_rate, remarks, "
-                "invoice_number, invoice_date "
-                "FROM intermediate.int_service_time_planned "
-                "WHERE goes_to_erp AND erp_call_number IS NULL "
-                "ORDER BY ticket_id, started_at, time_entry_id",
-            ):
-                self.unsent[line.pop("ticket_id")].append(line)
+            self.unsent = self._lines(
+                "invoice_number, invoice_date", "goes_to_erp AND erp_call_number IS NULL"
+            )
         return self.unsent.get(ticket_id, [])
+
+    def _lines(self, columns: str, where: str) -> dict[int, list[dict]]:
+        """Labor lines of ``int_service_time_planned`` by ticket, in the order they go on
+        a call, with these ``columns`` besides a line's own."""
+        found: dict[int, list[dict]] = defaultdict(list)
+        for line in rows(
+            self.con,
+            "SELECT ticket_id, time_entry_id, technician_number, activity_code, "
+            f"started_local, ended_local, labor_hours, labor_rate, remarks, {columns} "
+            f"FROM intermediate.int_service_time_planned WHERE {where} "
+            "ORDER BY ticket_id, started_at, time_entry_id",
+        ):
+            found[line.pop("ticket_id")].append(line)
+        return found
 
     def fee(self, ticket: int, invoice: str) -> Decimal | None:
         """The fixed fee of a project invoice whose call this ticket's is, unless a call
@@ -436,17 +442,10 @@ class ServicePush:
         longer billable), on calls not yet invoiced (read for every ticket at once, at the
         first asked)."""
         if self.to_correct is None:
-            self.to_correct = defaultdict(list)
-            for line in rows(
-                self.con,
-                "SELECT ticket_id, time_entry_id, technician_number, activity_code, "
-                "started_local, ended_local, labor_hours, labor_rate, remarks, "
-                "erp_call_number, erp_hours, erp_technician_number, line_change "
-                "FROM intermediate.int_service_time_planned "
-                "WHERE line_change IN ('correct', 'remove') "
-                "ORDER BY ticket_id, started_at, time_entry_id",
-            ):
-                self.to_correct[line.pop("ticket_id")].append(line)
+            self.to_correct = self._lines(
+                "erp_call_number, erp_hours, erp_technician_number, line_change",
+                "line_change IN ('correct', 'remove')",
+            )
         return self.to_correct.get(ticket_id, [])
 
     def update(self, row: dict) -> None:
