@@ -8,11 +8,12 @@ configuration it runs with, and its push steps (for the short version in the tes
 
 Two ways to kill, one comparison:
 
-- :meth:`Bench.kill_point` (``bench/chaos.py``) runs the whole flow as ``crosswalk run`` in
+- :meth:`Bench.kill_chain` (``bench/chaos.py``) runs the whole flow as ``crosswalk run`` in
   a process group of its own, which is SIGKILLed at the Nth step boundary of a write
   (``crosswalk.pushing.KILL_AT``: before the intent, between intent and request, between
-  request and outcome, after the outcome) or after a random time; then the flow runs
-  again until it ends, then once more.
+  request and outcome, after the outcome) or after a random time, its re-run killed again
+  at the next point of the chain (one point: a single kill); then the flow runs again
+  until it ends, then once more.
 - :meth:`Bench.push_series` (``tests/flows/test_chaos.py``) runs only the push steps in
   this process, on models built once, and stops them at boundaries by an exception from
   the same hook; a few kills in a row, then the push to its end.
@@ -455,20 +456,6 @@ class Bench:
         if ran.returncode != 0:
             raise RuntimeError(f"the clean run of {chaotic.flow} failed:\n{ran.output[-3000:]}")
         return ran, self.held(chaotic), (self._intents() - intents) * len(BOUNDARIES)
-
-    def kill_point(
-        self,
-        chaotic: Chaotic,
-        clean: Held,
-        *,
-        kill_at: int | None = None,
-        kill_after: float | None = None,
-        reruns: int = 3,
-    ) -> Point:
-        """From the start: a run killed at the boundary or moment given, runs until one
-        ends (at most ``reruns``), then once more; compared with the clean run."""
-        return self.kill_chain(chaotic, clean, [{"kill_at": kill_at, "kill_after": kill_after}],
-                               reruns=reruns)  # fmt: skip
 
     def kill_chain(
         self, chaotic: Chaotic, clean: Held, points: list[dict], *, clean_writes: int = 0,

@@ -491,14 +491,14 @@ class ServicePush:
         drops = {
             line["time_entry_id"]: line for line in corrected if line["line_change"] == "remove"
         }
-        before = {entry: {**line, "technician_number": line["erp_technician_number"],
-                          "labor_hours": line["erp_hours"]}
-                  for entry, line in (fixes | drops).items()}  # fmt: skip
         if fixes:
-            was = _labor_text([before[e] for e in fixes])
+            was = _labor_text([_as_held(line) for line in fixes.values()])
             changes["labor corrected"] = (was, _labor_text(list(fixes.values())))
         if drops:
-            changes["labor removed"] = (_labor_text([before[e] for e in drops]), "")
+            changes["labor removed"] = (
+                _labor_text([_as_held(line) for line in drops.values()]),
+                "",
+            )
         if not changes:
             return
         write = Write("eautomate", "update-call", f"call {number}", ticket_label(row), changes)
@@ -692,6 +692,12 @@ def _labor(line: dict) -> dict[str, Any]:
         **({"LaborRate": line["labor_rate"]} if line.get("labor_rate") is not None else {}),
         "Remarks": line["remarks"],
     }
+
+
+def _as_held(line: dict) -> dict:
+    """A line to correct as the ERP holds it now (its technician and hours there)."""
+    return {**line, "technician_number": line["erp_technician_number"],
+            "labor_hours": line["erp_hours"]}  # fmt: skip
 
 
 def _entry_of(labor: dict) -> int | None:
