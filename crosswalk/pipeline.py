@@ -18,6 +18,7 @@ import inspect
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -225,36 +226,51 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
     progress = Progress(f"{entity}: read", logger)
     pending: list[Validated] = []
     reached = stored  # the watermark of the pages read so far
+    landing: Future[LandResult] | None = None  # the batch landing while pages are read on
 
-    def land_pending() -> None:
-        checked = combine(entity, pending)
-        landed = warehouse.land(
+    def landed() -> None:
+        nonlocal landing
+        if landing is not None:
+            total.add(landing.result())
+            landing = None
+
+    def land(batches: list[Validated], watermark: str | None) -> LandResult:
+        checked = combine(entity, batches)
+        return warehouse.land(
             entity.system,
             entity.name,
             entity.primary_key,
             checked.table,
             run.id,
             checked.rejected,
-            watermark=reached if reached != total.watermark else None,
+            watermark=watermark,
         )
-        total.add(landed)
+
+    def land_pending() -> None:
+        nonlocal landing
+        landed()  # one batch in flight: batches and their watermarks land in order
+        watermark = reached if reached != total.watermark else None
+        landing = lander.submit(land, list(pending), watermark)
         pending.clear()
 
-    # The next page is read while this one is validated; pages land together, many to a
-    # transaction, each batch with the watermark of its last page.
-    for page in prefetched(source.pages(entity, since, parents)):
-        checked = validate(entity, page.records, page.sources)
-        if not total.complete:
-            total.keys.update(_keys_read(entity, checked))
-        reached = _later(reached, page.watermark or checked.cursor)
-        pending.append(checked)
-        if sum(b.table.num_rows + len(b.rejected) for b in pending) >= LAND_ROWS:
+    # The next page is read while this one is validated, and the last batch lands (DuckDB
+    # works without the GIL) meanwhile; pages land together, many to a transaction, each
+    # batch with the watermark of its last page. Leaving, the batch in flight ends first.
+    with ThreadPoolExecutor(1, thread_name_prefix="crosswalk-land") as lander:
+        for page in prefetched(source.pages(entity, since, parents)):
+            checked = validate(entity, page.records, page.sources)
+            if not total.complete:
+                total.keys.update(_keys_read(entity, checked))
+            reached = _later(reached, page.watermark or checked.cursor)
+            pending.append(checked)
+            if sum(b.table.num_rows + len(b.rejected) for b in pending) >= LAND_ROWS:
+                land_pending()
+            progress.advance(len(page.records), page.total)
+            if entity.mirror:
+                seen |= _keys_read(entity, checked)
+        if pending:
             land_pending()
-        progress.advance(len(page.records), page.total)
-        if entity.mirror:
-            seen |= _keys_read(entity, checked)
-    if pending:
-        land_pending()
+        landed()
     progress.close(
         f"{entity}: read {total.read}, landed {total.landed} ({total.inserted} new, "
         f"{total.updated} changed), quarantined {total.quarantined}"
