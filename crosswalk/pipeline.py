@@ -13,21 +13,23 @@ reports on its way out.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import inspect
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from prefect import get_run_logger, task
+from prefect import flow_engine, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
@@ -51,30 +53,73 @@ from crosswalk.sources import Source, open_source, prefetched
 from crosswalk.warehouse import LandResult, Warehouse
 
 
-@dataclass
-class Run:
-    """One flow run as the warehouse records it in ``sync.runs``."""
+def _heartbeats_left_to_stop() -> None:
+    """Prefect's flow-run heartbeat thread sleeps in steps of one second, and the sync
+    engine joins it as a flow run ends, so every run waited up to a second (half of one on
+    average) after its work was done. The thread is a daemon that sends nothing more once
+    told to stop and ends at its next step, as Prefect's async engine leaves it
+    (``join_on_exit=False``); the process waits for the ones still ending as it exits, so
+    that none is cut off holding the run's objects. Heartbeats themselves are unchanged."""
+    sending = getattr(flow_engine, "_send_heartbeats", None)
+    if sending is None or "join_on_exit" not in inspect.signature(sending).parameters:
+        return  # another Prefect: leave it as it is
+    ending: list[threading.Thread] = []
 
-    id: str
-    flow: str
-    settings: Settings
-    plan: bool = False
-    full_refresh: bool = False
-    landed: list[LandResult] = field(default_factory=list)
-    models: dbt.DbtOutcome | None = None
-    status: str = "running"
-    message: str | None = None
-    error: Exception | None = None
-    failures: Failures = field(default_factory=Failures)
-    # The writes a push step made, or in a plan run would make, in order.
-    planned: list = field(default_factory=list)
-    # What a push step sums up for people, such as the money it moves (the CLI prints it).
-    notes: list[str] = field(default_factory=list)
-    # What the run took back from the systems that the warehouse had lost (links, keys,
-    # what was charged): said in the report, and printed.
-    rebuilt: list[str] = field(default_factory=list)
-    # The warehouse holds no earlier run of this flow: new, or lost and made again.
-    first: bool = False
+    @contextmanager
+    def left_to_stop(engine: Any, join_on_exit: bool = True) -> Iterator[None]:
+        before = set(threading.enumerate())
+        with sending(engine, join_on_exit=False):
+            ending[:] = [t for t in ending if t.is_alive()]
+            ending.extend(t for t in threading.enumerate() if t not in before)
+            yield
+
+    def join_ending() -> None:
+        for thread in ending:
+            thread.join(timeout=2)
+
+    flow_engine._send_heartbeats = left_to_stop
+    atexit.register(join_ending)
+
+
+_heartbeats_left_to_stop()
+
+
+class Run:
+    """One flow run as the warehouse records it in ``sync.runs``.
+
+    Deliberately not a dataclass: every task of a flow takes the run, and Prefect walks a
+    dataclass argument (and the lists, dicts and sets in it) value by value on each task
+    call, looking for futures to wait for; with a run's findings, keys and writes that cost
+    seconds a flow run. A plain object is passed as it is."""
+
+    def __init__(
+        self,
+        id: str,
+        flow: str,
+        settings: Settings,
+        plan: bool = False,
+        full_refresh: bool = False,
+    ):
+        self.id = id
+        self.flow = flow
+        self.settings = settings
+        self.plan = plan
+        self.full_refresh = full_refresh
+        self.landed: list[LandResult] = []
+        self.models: dbt.DbtOutcome | None = None
+        self.status = "running"
+        self.message: str | None = None
+        self.error: Exception | None = None
+        self.failures = Failures()
+        # The writes a push step made, or in a plan run would make, in order.
+        self.planned: list = []
+        # What a push step sums up for people, such as the money it moves (the CLI prints it).
+        self.notes: list[str] = []
+        # What the run took back from the systems that the warehouse had lost (links, keys,
+        # what was charged): said in the report, and printed.
+        self.rebuilt: list[str] = []
+        # The warehouse holds no earlier run of this flow: new, or lost and made again.
+        self.first = False
 
     @property
     def warehouse(self) -> Warehouse:

@@ -724,8 +724,10 @@ def push_tickets(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
     with Pusher.open(run) as pusher:
         push = ServicePush(pusher, cw, ea)
         push.recover()
+        # Tickets in sync, the most of them, are not read: they ask for nothing.
         found = rows(pusher.con, "SELECT * FROM marts.service_call_sync "
-                     "WHERE action <> 'skipped' ORDER BY ticket_id")  # fmt: skip
+                     "WHERE action NOT IN ('skipped', 'in-sync') OR is_xref_stale "
+                     "ORDER BY ticket_id")  # fmt: skip
         push.waiting([r for r in found if r["action"] == "waiting"])
         push.findings()
         push.project_invoices()
