@@ -1,8 +1,10 @@
 """The parts extraction is fast with: pages read ahead by a thread, pages landed many to a
-transaction, and progress logged every few seconds rather than per page."""
+transaction (landing beside the reading), and progress logged every few seconds rather
+than per page."""
 
 import logging
 import threading
+from contextlib import nullcontext
 
 import pytest
 
@@ -78,3 +80,61 @@ def test_progress_is_logged_every_few_seconds_not_per_page(caplog):
         "connectwise.tickets: read: 10,000 of 20,000 records, 1,000 records/s",
         "connectwise.tickets: read: 10,000 of 20,000 records, 1,000 records/s",
     ]
+
+
+class FivePages:
+    """A source of five pages of one company each, a day apart."""
+
+    def pages(self, entity, since, parents=None):
+        for n in range(1, 6):
+            yield Page([company(n, f"company {n}", f"2026-01-0{n}T00:00:00Z")])
+
+
+@pytest.mark.parametrize("fail_at", [None, 2])
+def test_batches_land_in_order_beside_the_reading_and_a_failed_one_stops_the_read(
+    make_config, credentials, tmp_path, monkeypatch, fail_at
+):
+    """A batch of pages lands in a thread of its own while the next pages are read and
+    validated: batches land one at a time in the order read, each with the watermark of its
+    last page; a batch that fails to land raises from the extraction and leaves the batches
+    before it, with their watermark, and nothing after it."""
+    from prefect.logging import disable_run_logger
+
+    from crosswalk import pipeline
+    from crosswalk.config import load_settings
+    from crosswalk.warehouse import Warehouse
+
+    monkeypatch.setattr(pipeline, "LAND_ROWS", 2)  # batches of pages 1-2, 3-4 and 5
+    landings = []
+    land = Warehouse.land
+
+    def landing(self, system, entity, key, batch, run_id, rejected=(), watermark=None):
+        landings.append((threading.current_thread().name, batch.column("id").to_pylist()))
+        if len(landings) == fail_at:
+            raise OSError("disk full")
+        return land(self, system, entity, key, batch, run_id, rejected, watermark)
+
+    monkeypatch.setattr(Warehouse, "land", landing)
+    settings = load_settings(make_config(tmp_path))
+    entity = connectwise.companies
+    with (
+        disable_run_logger(),
+        pytest.raises(OSError, match="disk full") if fail_at else nullcontext(),
+        pipeline.flow_run_recorded("customer-sync", settings, [entity], False, False) as run,
+    ):
+        run.landed.append(pipeline.extract_and_land.fn(run, FivePages(), entity))
+
+    batches = [[1, 2], [3, 4], [5]][: fail_at or 3]
+    assert [ids for _, ids in landings] == batches
+    assert all(name.startswith("crosswalk-land") for name, _ in landings)
+    kept = [1, 2] if fail_at else [1, 2, 3, 4, 5]
+    warehouse = Warehouse(settings.warehouse.path)
+    with warehouse.connect(read_only=True) as con:
+        landed = [
+            i
+            for (i,) in con.execute(
+                "SELECT id FROM raw_connectwise.companies ORDER BY id"
+            ).fetchall()
+        ]
+    assert landed == kept
+    assert warehouse.watermark("connectwise", "companies").startswith(f"2026-01-0{kept[-1]}")
