@@ -1,0 +1,77 @@
+"""Each flow's first run at a scale, as a process of its own: peak memory and wall time
+(issue 18 goal 5: every flow's first run within 2 GiB at large).
+
+    .venv/bin/python bench/first_runs.py --scale large [--data data/bench-large]
+        [--flows customer-sync,service-sync] [--push]
+
+Generates the world once into ``--data`` (reused afterwards), serves it from a separate
+process (``served.apart``, so the emulators' memory is not counted), deletes the warehouse
+(a first run) and runs ``crosswalk run FLOW`` for each flow in order, each a new process:
+by default with ``--plan`` (extraction, dbt and every write worked out, none sent: a large
+first run's writes take hours against the emulators), with ``--push`` for real. Prints per
+flow the exit code, the wall time and the peak RSS of the run's process (``wait4``: the
+largest of the process and the children it waited for); what the run printed (with
+``--plan``, every write it would make) goes to ``<data>/first-run-<flow>.log``.
+customer-sync runs first whatever ``--flows`` says, since every other flow reads its
+customer mapping.
+"""
+
+import argparse
+import functools
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import served
+
+from crosswalk.demo import CREDENTIALS
+
+print = functools.partial(print, flush=True)  # progress shows while it runs
+FLOWS = ("customer-sync", "agreement-sync", "service-sync", "sales-order-sync", "charge-import")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", default="large", choices=("small", "medium", "large"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--flows", default=",".join(FLOWS), help="comma-separated")
+    parser.add_argument("--push", action="store_true", help="send the writes (default: --plan)")
+    parser.add_argument("--port-base", type=int, default=8870)
+    args = parser.parse_args()
+    data = (args.data or Path(f"data/bench-{args.scale}")).resolve()
+    chosen = args.flows.split(",")
+    flows = [f for f in FLOWS if f in chosen or f == "customer-sync"]
+    began = time.perf_counter()
+    with served.apart(data, args.seed, args.scale, args.port_base):
+        print(f"world served in {time.perf_counter() - began:.1f} s ({data})")
+        for stale in data.glob("warehouse.duckdb*"):
+            stale.unlink()
+        crosswalk = str(Path(sys.executable).parent / "crosswalk")
+        env = {**os.environ, **CREDENTIALS, "PREFECT_HOME": str(data / "prefect")}
+        rows = []
+        for flow in flows:
+            command = [crosswalk, "run", flow, "--config", str(data / "crosswalk.toml")]
+            command += [] if args.push else ["--plan"]
+            log = data / f"first-run-{flow}.log"
+            began = time.perf_counter()
+            with log.open("w", encoding="utf-8") as out:
+                child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+                _, status, usage = os.wait4(child.pid, 0)
+            seconds = time.perf_counter() - began
+            code = os.waitstatus_to_exitcode(status)
+            peak = usage.ru_maxrss / 1024  # KiB on Linux
+            rows.append((flow, code, seconds, peak))
+            print(f"{flow}: exit {code}, {seconds:.1f} s, peak RSS {peak:,.0f} MiB")
+            if code:
+                print(log.read_text(encoding="utf-8")[-3000:])
+    print(f"\n| flow ({'push' if args.push else 'plan'}) | exit | wall s | peak RSS MiB |")
+    print("| --- | --- | --- | --- |")
+    for flow, code, seconds, peak in rows:
+        print(f"| {flow} | {code} | {seconds:.1f} | {peak:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
