@@ -102,6 +102,7 @@ class AgreementPush:
         self.pushed = Pushed()
         self.checked_contracts: set[str] = set()
         self.changed_since_read: list[dict] | None = None
+        self.planned: dict[int, list[dict]] | None = None
 
     # --- finding contracts ------------------------------------------------------------
 
@@ -274,13 +275,19 @@ class AgreementPush:
     # --- contracts ----------------------------------------------------------------------
 
     def lines(self, agreement_id: int) -> list[dict]:
-        return rows(
-            self.con,
-            "SELECT item_number, description, quantity, rate, psa_amount, billed_as "
-            "FROM intermediate.int_agreement_lines_planned WHERE agreement_id = ? "
-            "ORDER BY line_kind <> 'base', line_order",
-            [agreement_id],
-        )
+        """The contract lines the agreement asks for, read for every agreement at once at
+        the first asked: the model is a view, and read per agreement it was worked out
+        again for each, which made a large first run quadratic."""
+        if self.planned is None:
+            self.planned = defaultdict(list)
+            for line in rows(
+                self.con,
+                "SELECT agreement_id, item_number, description, quantity, rate, psa_amount, "
+                "billed_as FROM intermediate.int_agreement_lines_planned "
+                "ORDER BY agreement_id, line_kind <> 'base', line_order",
+            ):
+                self.planned[line.pop("agreement_id")].append(line)
+        return self.planned.get(agreement_id, [])
 
     def _invoice_fields(self, row: dict) -> dict[str, Any]:
         """Where the PSA invoice number goes: PO (at most 30) or Remarks."""
