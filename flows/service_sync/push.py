@@ -32,12 +32,13 @@ reported once per cause with the fix, and goes through by itself once fixed.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import duckdb
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -104,6 +105,55 @@ def call_key(ticket_id: int) -> str:
     return f"[CW #{ticket_id}]"
 
 
+class ByTicket:
+    """Rows of ``select`` (``ticket_id`` first; a query with a WHERE clause) in ticket
+    order, handed out one ticket at a time as the push reaches it, read a chunk at a time
+    on a connection of their own: a large first run's two million labor lines never sit
+    in memory together (read all at once, they took service-sync's first run at large to
+    7 GiB). Tickets are asked in ticket order, as the push goes; one asked again, or
+    behind, is read on its own."""
+
+    CHUNK = 10_000
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, select: str, order: str):
+        self.con, self.select, self.order = con, select, order
+        self.reader: duckdb.DuckDBPyConnection | None = con.cursor()  # a result of its own
+        self.result = self.reader.execute(f"{select} ORDER BY ticket_id, {order}")
+        self.columns = [d[0] for d in self.result.description][1:]
+        self.ahead: deque[tuple] = deque()
+        self.last = -1
+
+    def get(self, ticket_id: int) -> list[dict]:
+        if ticket_id <= self.last:
+            return [
+                dict(zip(self.columns, row[1:], strict=True))
+                for row in self.con.execute(
+                    f"{self.select} AND ticket_id = ? ORDER BY {self.order}", [ticket_id]
+                ).fetchall()
+            ]
+        self.last = ticket_id
+        lines = []
+        while self.ahead or self._more():
+            if self.ahead[0][0] > ticket_id:
+                break
+            row = self.ahead.popleft()
+            if row[0] == ticket_id:
+                lines.append(dict(zip(self.columns, row[1:], strict=True)))
+        return lines
+
+    def _more(self) -> bool:
+        chunk = self.result.fetchmany(self.CHUNK) if self.reader is not None else []
+        if not chunk:
+            self.close()
+        self.ahead.extend(chunk)
+        return bool(chunk)
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+
+
 class ServicePush:
     """One push step's systems and writes; each method handles one kind of write."""
 
@@ -114,8 +164,8 @@ class ServicePush:
         self.pushed = Pushed()
         self.checked: set[int] = set()
         self.made_since_read: dict[int, list[str]] | None = None
-        self.unsent: dict[int, list[dict]] | None = None
-        self.to_correct: dict[int, list[dict]] | None = None
+        self.unsent: ByTicket | None = None
+        self.to_correct: ByTicket | None = None
         self.fees: dict[tuple[int, str], Decimal] | None = None
         self.fee_item = pusher.run.settings.flows.service_sync.fixed_fee_item
 
@@ -297,26 +347,29 @@ class ServicePush:
 
     def labors(self, ticket_id: int) -> list[dict]:
         """The labor lines of the ticket's time entries not yet on an ERP call (read for
-        every ticket at once, at the first call written)."""
+        every ticket in one query, as the push reaches each ticket)."""
         if self.unsent is None:
             self.unsent = self._lines(
                 "invoice_number, invoice_date", "goes_to_erp AND erp_call_number IS NULL"
             )
-        return self.unsent.get(ticket_id, [])
+        return self.unsent.get(ticket_id)
 
-    def _lines(self, columns: str, where: str) -> dict[int, list[dict]]:
+    def _lines(self, columns: str, where: str) -> ByTicket:
         """Labor lines of ``int_service_time_planned`` by ticket, in the order they go on
         a call, with these ``columns`` besides a line's own."""
-        found: dict[int, list[dict]] = defaultdict(list)
-        for line in rows(
+        return ByTicket(
             self.con,
             "SELECT ticket_id, time_entry_id, technician_number, activity_code, "
             f"started_local, ended_local, labor_hours, labor_rate, remarks, {columns} "
-            f"FROM intermediate.int_service_time_planned WHERE {where} "
-            "ORDER BY ticket_id, started_at, time_entry_id",
-        ):
-            found[line.pop("ticket_id")].append(line)
-        return found
+            f"FROM intermediate.int_service_time_planned WHERE ({where})",
+            "started_at, time_entry_id",
+        )
+
+    def close(self) -> None:
+        """Let go of the line readers still open."""
+        for lines in (self.unsent, self.to_correct):
+            if lines is not None:
+                lines.close()
 
     def fee(self, ticket: int, invoice: str) -> Decimal | None:
         """The fixed fee of a project invoice whose call this ticket's is, unless a call
@@ -439,14 +492,14 @@ class ServicePush:
     def corrections(self, ticket_id: int) -> list[dict]:
         """The ticket's labor lines to correct: lines crosswalk made whose time entry
         changed in the PSA since (hours, notes, technician, activity; ``remove``: no
-        longer billable), on calls not yet invoiced (read for every ticket at once, at the
-        first asked)."""
+        longer billable), on calls not yet invoiced (read for every ticket in one query,
+        as the push reaches each ticket)."""
         if self.to_correct is None:
             self.to_correct = self._lines(
                 "erp_call_number, erp_hours, erp_technician_number, line_change",
                 "line_change IN ('correct', 'remove')",
             )
-        return self.to_correct.get(ticket_id, [])
+        return self.to_correct.get(ticket_id)
 
     def update(self, row: dict) -> None:
         """New time on the open call, and the call closed once the ticket is; lines whose
@@ -731,15 +784,18 @@ def push_tickets(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
         push.waiting([r for r in found if r["action"] == "waiting"])
         push.findings()
         push.project_invoices()
-        for row in found:
-            if row["action"] == "create-call":
-                push.create(row)
-            elif row["action"] == "follow-up-call":
-                push.create(row, follow_up=True)
-            elif row["action"] == "update-call":
-                push.update(row)
-            if row["action"] in ("update-call", "in-sync") and row["is_xref_stale"]:
-                push.write_xref(row, row["latest_call_number"])
+        try:
+            for row in found:
+                if row["action"] == "create-call":
+                    push.create(row)
+                elif row["action"] == "follow-up-call":
+                    push.create(row, follow_up=True)
+                elif row["action"] == "update-call":
+                    push.update(row)
+                if row["action"] in ("update-call", "in-sync") and row["is_xref_stale"]:
+                    push.write_xref(row, row["latest_call_number"])
+        finally:
+            push.close()
     run.failures.looked_at("connectwise", "tickets", TICKET_CODES)
     run.failures.looked_at("connectwise", "companies", COMPANY_CODES)
     run.failures.looked_at("connectwise", "invoices", INVOICE_CODES)
