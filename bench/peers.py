@@ -76,11 +76,13 @@ def bare(url: str, folder: Path, collections: dict[str, str] = COLLECTIONS) -> i
 def bare_eautomate(url: str, entity: str, folder: Path) -> int:
     """The e-automate limit: the server's stamp, the skinny list of everything, then the
     full records in bulk calls of 500 keys, each answer parsed by ``json.loads``."""
-    from crosswalk.eautomate import DETAILS, EVERYTHING, MAX_KEYS
+    from crosswalk.eautomate import DETAILS, EVERYTHING, MAX_KEYS, AuthInfo
 
     spec = DETAILS[entity]
     session = requests.Session()
-    auth = {"User": "api", "Password": "demo", "CompanyID": "dealer", "Version": "25.0"}
+    auth = AuthInfo(
+        user="api", password=CREDENTIALS["CROSSWALK_EA_PASSWORD"], company_id="dealer"
+    ).as_json()
 
     def call(operation: str, **params: object) -> dict:
         response = session.post(
@@ -96,11 +98,6 @@ def bare_eautomate(url: str, entity: str, folder: Path) -> int:
         found = call(spec.bulk, **{spec.bulk_parameter: keys[start : start + MAX_KEYS]})
         count += len(found["Details"])
     return count
-
-
-def bare_connectwise(url: str, path: str, folder: Path) -> int:
-    """The ConnectWise limit for one collection (``bare`` for one path)."""
-    return bare(url, folder, {path: path})
 
 
 def crosswalk(config: Path, folder: Path, entities: list | None = None) -> tuple[int, float]:
@@ -287,7 +284,7 @@ def per_entity(url: str, port: int, config: Path, rounds: int) -> dict[str, tupl
     erp = f"http://127.0.0.1:{port + 1}"
     readers = {
         "connectwise companies": (
-            functools.partial(bare_connectwise, url, "company/companies"),
+            functools.partial(bare, url, collections={"companies": "company/companies"}),
             connectwise.companies,
         ),
         "e-automate customers": (

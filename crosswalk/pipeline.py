@@ -273,7 +273,7 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
     reached = stored  # the watermark of the pages read so far
     landing: Future[LandResult] | None = None  # the batch landing while pages are read on
 
-    def landed() -> None:
+    def wait_for_landing() -> None:
         nonlocal landing
         if landing is not None:
             total.add(landing.result())
@@ -293,7 +293,7 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
 
     def land_pending() -> None:
         nonlocal landing
-        landed()  # one batch in flight: batches and their watermarks land in order
+        wait_for_landing()  # one batch in flight: batches and watermarks land in order
         watermark = reached if reached != total.watermark else None
         landing = lander.submit(land, list(pending), watermark)
         pending.clear()
@@ -315,7 +315,7 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
                 seen |= _keys_read(entity, checked)
         if pending:
             land_pending()
-        landed()
+        wait_for_landing()
     progress.close(
         f"{entity}: read {total.read}, landed {total.landed} ({total.inserted} new, "
         f"{total.updated} changed), quarantined {total.quarantined}"

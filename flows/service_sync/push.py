@@ -125,12 +125,10 @@ class ByTicket:
 
     def get(self, ticket_id: int) -> list[dict]:
         if ticket_id <= self.last:
-            return [
-                dict(zip(self.columns, row[1:], strict=True))
-                for row in self.con.execute(
-                    f"{self.select} AND ticket_id = ? ORDER BY {self.order}", [ticket_id]
-                ).fetchall()
-            ]
+            found = self.con.execute(
+                f"{self.select} AND ticket_id = ? ORDER BY {self.order}", [ticket_id]
+            ).fetchall()
+            return [self._line(row) for row in found]
         self.last = ticket_id
         lines = []
         while self.ahead or self._more():
@@ -138,8 +136,11 @@ class ByTicket:
                 break
             row = self.ahead.popleft()
             if row[0] == ticket_id:
-                lines.append(dict(zip(self.columns, row[1:], strict=True)))
+                lines.append(self._line(row))
         return lines
+
+    def _line(self, row: tuple) -> dict:
+        return dict(zip(self.columns, row[1:], strict=True))
 
     def _more(self) -> bool:
         chunk = self.result.fetchmany(self.CHUNK) if self.reader is not None else []
