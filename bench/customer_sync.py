@@ -12,6 +12,7 @@ ERP customer and location without a partner).
 
 import argparse
 import functools
+import itertools
 import tempfile
 import time
 from collections import Counter
@@ -53,7 +54,7 @@ def main() -> None:
                 if actions:
                     print("  writes: " + ", ".join(f"{a} {n}" for a, n in sorted(actions.items())))
                 if label == "no-change run":
-                    for planned in run.planned[:10]:
+                    for planned in itertools.islice(run.planned, 10):
                         print(f"    {planned}")
 
 

@@ -12,7 +12,10 @@ first run's writes take hours against the emulators), with ``--push`` for real. 
 flow the exit code, the wall time and the peak RSS of the run's own process (its
 ``VmHWM``, read every 0.2 s while it runs; Prefect's temporary server, a process of its
 own, is not counted); what the run printed (with
-``--plan``, every write it would make) goes to ``<data>/first-run-<flow>.log``.
+``--plan``, every write it would make) goes to ``<data>/first-run-<flow>.log``, its
+resident memory once a second (clock time, MiB) to ``<data>/first-run-<flow>.rss``.
+``--again`` keeps the warehouse: the runs after a first run (a plan run again does no
+extraction and no dbt, so it measures the push step alone).
 customer-sync runs first whatever ``--flows`` says, since every other flow reads its
 customer mapping.
 """
@@ -45,6 +48,16 @@ def high_water(pid: int) -> float:
     return int(kib) / 1024
 
 
+def resident(pid: int) -> float:
+    """The process's resident memory now, MiB (``VmRSS``; 0 once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    kib = next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")), 0)
+    return int(kib) / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="large", choices=("small", "medium", "large"))
@@ -53,6 +66,9 @@ def main() -> None:
     parser.add_argument("--flows", default=",".join(FLOWS), help="comma-separated")
     parser.add_argument("--push", action="store_true", help="send the writes (default: --plan)")
     parser.add_argument("--port-base", type=int, default=8870)
+    parser.add_argument(
+        "--again", action="store_true", help="keep the warehouse: runs after a first run"
+    )
     args = parser.parse_args()
     data = (args.data or Path(f"data/bench-{args.scale}")).resolve()
     chosen = args.flows.split(",")
@@ -60,21 +76,28 @@ def main() -> None:
     began = time.perf_counter()
     with served.apart(data, args.seed, args.scale, args.port_base):
         print(f"world served in {time.perf_counter() - began:.1f} s ({data})")
-        for stale in data.glob("warehouse.duckdb*"):
+        for stale in [] if args.again else data.glob("warehouse.duckdb*"):
             stale.unlink()
         crosswalk = str(Path(sys.executable).parent / "crosswalk")
         env = {**os.environ, **CREDENTIALS, "PREFECT_HOME": str(data / "prefect")}
         rows = []
         for flow in flows:
-            command = [crosswalk, "run", flow, "--config", str(data / "crosswalk.toml")]
+            # --verbose: Prefect's log, with its clock (which step the memory went to).
+            config = str(data / "crosswalk.toml")
+            command = [crosswalk, "run", flow, "--config", config, "--verbose"]
             command += [] if args.push else ["--plan"]
             log = data / f"first-run-{flow}.log"
             began = time.perf_counter()
-            with log.open("w", encoding="utf-8") as out:
+            # Resident memory once a second, beside the log's clock: which step took it.
+            trace = data / f"first-run-{flow}.rss"
+            with log.open("w", encoding="utf-8") as out, trace.open("w") as rss:
                 child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-                peak = 0.0
+                peak, sampled = 0.0, 0.0
                 while child.poll() is None:
                     peak = max(peak, high_water(child.pid))
+                    if time.perf_counter() - sampled >= 1.0:
+                        sampled = time.perf_counter()
+                        rss.write(f"{time.strftime('%H:%M:%S')} {resident(child.pid):,.0f}\n")
                     time.sleep(0.2)
             seconds = time.perf_counter() - began
             code = child.returncode

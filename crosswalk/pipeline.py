@@ -48,7 +48,7 @@ from crosswalk.errors import (
     run_failure,
 )
 from crosswalk.progress import Progress
-from crosswalk.pushing import land_left
+from crosswalk.pushing import Writes, land_left
 from crosswalk.sources import Source, open_source, prefetched
 from crosswalk.warehouse import LandResult, Warehouse
 
@@ -112,7 +112,7 @@ class Run:
         self.error: Exception | None = None
         self.failures = Failures()
         # The writes a push step made, or in a plan run would make, in order.
-        self.planned: list = []
+        self.planned = Writes()
         # What a push step sums up for people, such as the money it moves (the CLI prints it).
         self.notes: list[str] = []
         # What the run took back from the systems that the warehouse had lost (links, keys,

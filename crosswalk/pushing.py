@@ -44,12 +44,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import signal
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import orjson
@@ -69,6 +71,7 @@ Refused = Callable[[DataError], Failure | Iterable[Failure] | None]
 Also = Callable[[duckdb.DuckDBPyConnection], None]
 # A row of ``sync.unlanded``: its seq, the run that kept it, the entity, the records.
 Kept = tuple[int, str, Entity, list[dict[str, Any]]]
+T = TypeVar("T")
 
 # Chaos runs only (bench/chaos.py, tests/flows/test_chaos.py): the process is killed at the
 # Nth step boundary of a write it passes (counted over the process), N from this variable.
@@ -77,6 +80,8 @@ KILL_AT = "CROSSWALK_CHAOS_KILL_AT"
 BOUNDARIES = ("before-intent", "before-request", "before-outcome", "after-outcome")
 # Kept answers land together once they hold this many records, and at the step's end.
 LAND_EVERY = 250
+# A run keeps this many of its writes in memory; the rest wait in a temporary file.
+WRITES_IN_MEMORY = 10_000
 
 
 def _kill_group(where: str) -> None:
@@ -165,6 +170,57 @@ class Write:
         )
 
 
+class Writes:
+    """The writes a run made, or in a plan run would make, in order (``run.planned``).
+
+    A large first run makes hundreds of thousands (service-sync at large: 717,951, about
+    3 GB as objects), and a run reads them again only at its end (the CLI's listing, a
+    flow's summary), so past the first ``in_memory`` they are pickled to a temporary file
+    and read back one at a time. Iterate, ``len``, compare with a list."""
+
+    __hash__ = None  # type: ignore[assignment]  # equal by content, so not hashable
+
+    def __init__(self, in_memory: int = WRITES_IN_MEMORY):
+        self.in_memory = in_memory
+        self._first: list[Write] = []
+        self._rest: Any = None  # the temporary file, from the first write past in_memory
+        self._count = 0
+
+    def append(self, write: Write) -> None:
+        if len(self._first) < self.in_memory:
+            self._first.append(write)
+        else:
+            if self._rest is None:  # lives as long as the run; deleted when collected
+                self._rest = tempfile.TemporaryFile(prefix="crosswalk-writes-")  # noqa: SIM115
+            self._rest.seek(0, os.SEEK_END)
+            pickle.dump(write, self._rest, protocol=pickle.HIGHEST_PROTOCOL)
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Write]:
+        yield from self._first
+        if self._rest is None:
+            return
+        # The file's position is shared with append and other readers: each read seeks
+        # (and, as a list's iterator does, sees what was appended since it began).
+        position = 0
+        while position < self._rest.seek(0, os.SEEK_END):
+            self._rest.seek(position)
+            write = pickle.load(self._rest)
+            position = self._rest.tell()
+            yield write
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Writes | list):
+            return NotImplemented
+        return len(self) == len(other) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Writes({len(self)} writes)"
+
+
 def shown(value: Any) -> str:
     return "(empty)" if value in (None, "") else repr(value)
 
@@ -197,7 +253,7 @@ class Pusher:
         self.con = log.con
         self._complete: set = set()  # raw tables known to hold the answers' columns
         self._kept: list[Kept] = []  # not landed yet
-        # The writes sent (a step that knows how many it will send says so: ``advance``).
+        # The writes sent; the records they are for are counted of their total (``each``).
         self.progress = Progress(f"{run.flow}: writes", _logger(), "writes")
 
     @classmethod
@@ -243,6 +299,18 @@ class Pusher:
         if self._kept:
             _land(self.con, self._kept, self._complete)
             self._kept.clear()
+
+    def each(self, records: Sequence[T], unit: str) -> Iterator[T]:
+        """``records`` one at a time, counted of how many there are: the step's bar
+        beside the writes' count (a record may ask for several writes, or none), and a
+        log line every few seconds."""
+        progress = Progress(f"{self.run.flow}: {unit}", _logger(), unit, total=len(records))
+        try:
+            for record in records:
+                yield record
+                progress.advance(1)
+        finally:
+            progress.close(say=False)
 
     @property
     def plan(self) -> bool:

@@ -155,8 +155,12 @@ class ConnectWiseSource:
         stamp = utc_stamp(since) if entity.cursor else None
         conditions = f"lastUpdated >= {literal(stamp.to_pydatetime())}" if stamp else None
         fields = ",".join(entity.fields) or None
+        # A whole read of a changing entity (a first run, a full refresh) is the long one:
+        # its count, one request more, lets its progress say how much is left. Reads of
+        # changes, and small collections read whole every run, do without.
+        total = self.client.count(path) if entity.cursor and since is None else None
         for records in self.client.pages(path, conditions, fields=fields):
-            yield Page(records)
+            yield Page(records, total=total)
 
 
 class EAutomateSource:

@@ -648,7 +648,7 @@ def push_agreements(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
         push.waiting([r for r in found if r["action"] == "waiting"])
         push.field_findings([r for r in found if r["field_finding_code"] is not None])
         push.template_warnings()
-        for row in found:
+        for row in pusher.each(found, "agreements"):
             if row["action"] == "create":
                 push.create(row)
             elif row["action"] == "update":

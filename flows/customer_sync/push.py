@@ -135,9 +135,9 @@ class CustomerPush:
                 to_psa[(row["link_kind"], row["target_key"])].append(row)
             if row["to_erp"] is not None:
                 to_erp[row["customer_number"]].append(row)
-        for changed in to_psa.values():
+        for changed in self.pusher.each(list(to_psa.values()), "PSA records to update"):
             self.update_psa(changed, settle=not any(r["to_erp"] is not None for r in changed))
-        for number, changed in to_erp.items():
+        for number, changed in self.pusher.each(list(to_erp.items()), "ERP customers to update"):
             self.update_erp(number, changed)
         if not self.run.plan:
             self.stamp_agreed(customer)
@@ -285,7 +285,8 @@ class CustomerPush:
 
     def links(self, customer: str | None) -> None:
         sql, params = scoped("SELECT * FROM marts.customer_link_writes WHERE true", customer)
-        for row in rows(self.con, sql + " ORDER BY link_kind, customer_number", params):
+        found = rows(self.con, sql + " ORDER BY link_kind, customer_number", params)
+        for row in self.pusher.each(found, "links"):
             self.write_link(row, row["customer_number"], row["new_value"], row["current_value"])
 
     def write_link(self, row: dict, number: str, value: str, current: str | None = None) -> None:
@@ -326,7 +327,8 @@ class CustomerPush:
             number="f.customer_number",
         )
         companies = {}
-        for row in rows(self.con, sql + " ORDER BY customer_number", params):
+        found = rows(self.con, sql + " ORDER BY customer_number", params)
+        for row in self.pusher.each(found, "companies to create"):
             companies[row["customer_number"]] = self.company(row)
         sql, params = scoped(
             "SELECT f.*, m.company_id, 'location' AS link_kind FROM marts.mapped_locations m "
@@ -337,7 +339,8 @@ class CustomerPush:
             parent="f.parent_customer_number",
             number="f.customer_number",
         )
-        for row in rows(self.con, sql + " ORDER BY customer_number", params):
+        found = rows(self.con, sql + " ORDER BY customer_number", params)
+        for row in self.pusher.each(found, "sites to create"):
             company_id = row["company_id"] or companies.get(row["parent_customer_number"])
             if company_id is not None:
                 self.site(row, company_id)
@@ -397,7 +400,7 @@ class CustomerPush:
               AND upper(trim(coalesce(c.account_number, ''))) NOT IN (
                   SELECT upper(trim(customer_number)) FROM staging.stg_eautomate__customers)
             ORDER BY c.company_id""", [types])  # fmt: skip
-        for company in found:
+        for company in self.pusher.each(found, "customers to create"):
             self.customer(company)
 
     def customer(self, company: dict) -> None:

@@ -556,7 +556,7 @@ def push_sales_orders(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
         writing = [r for r in found if r["action"] in ("create", "update")]
         refused = push.items([r["order_id"] for r in writing])
         needs = _items_needed(pusher, [r["order_id"] for r in writing]) if refused else {}
-        for row in found:
+        for row in pusher.each(found, "orders"):
             if (
                 row["action"] in ("create", "update")
                 and needs.get(row["order_id"], set()) & refused

@@ -786,7 +786,7 @@ def push_tickets(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
         push.findings()
         push.project_invoices()
         try:
-            for row in found:
+            for row in pusher.each(found, "tickets"):
                 if row["action"] == "create-call":
                     push.create(row)
                 elif row["action"] == "follow-up-call":

@@ -5,7 +5,9 @@ per entity, and injected faults do not change what lands."""
 import pytest
 
 from crosswalk.connectwise import ConnectWise
+from crosswalk.sources import ConnectWiseSource
 from crosswalk.warehouse import Warehouse
+from schemas.connectwise import tickets
 
 from ..conftest import CW_HEADERS, land
 
@@ -61,6 +63,23 @@ def test_incremental_extraction_lands_exactly_the_changes(api_config, cw_server)
     assert landed(third)["sites"][1:3] == (0, 0) and landed(third)["sites"][0] > 0
     names = {row[0]: row for row in raw(api_config, "companies")}
     assert "Changed Incrementally" in names[target]
+
+
+def test_a_whole_read_says_how_many_records_it_holds_and_a_read_of_changes_asks_nothing_more(
+    cw_server,
+):
+    """The count a first run's progress shows, one request more; none for changes."""
+    client = ConnectWise(
+        cw_server.url, "dealer", "demo-public", "demo-private", CW_HEADERS["clientId"],
+        page_size=100,
+    )  # fmt: skip
+    source = ConnectWiseSource(client)
+    pages = list(source.pages(tickets, None))
+    assert len(pages) > 1
+    assert {p.total for p in pages} == {sum(len(p.records) for p in pages)}
+    before = len(cw_server.requests)
+    changed = list(source.pages(tickets, "2100-01-01T00:00:00Z"))
+    assert [p.total for p in changed] == [] and len(cw_server.requests) == before + 1
 
 
 def test_faults_do_not_change_what_lands(emulated, tmp_path, credentials):

@@ -3,17 +3,19 @@ played by functions that count their calls: plans send nothing, every write is i
 push log, creates are looked up before and after a lost answer, earlier runs' unknown
 outcomes are settled, refusals become failures and the batch goes on."""
 
+import io
 import json
 from decimal import Decimal
 
 import pytest
+from rich.console import Console
 
-from crosswalk import pushing
+from crosswalk import progress, pushing
 from crosswalk.config import load_settings
 from crosswalk.errors import data_failure
 from crosswalk.http import DataError, OutcomeUnknown
 from crosswalk.pipeline import Run
-from crosswalk.pushing import BOUNDARIES, Chaos, Pusher, Write
+from crosswalk.pushing import BOUNDARIES, Chaos, Pusher, Write, Writes
 from schemas import connectwise
 
 WRITE = Write(
@@ -380,6 +382,25 @@ def test_a_write_reads_field_by_field_and_as_one_json_line():
     }  # fmt: skip
 
 
+def test_a_runs_writes_past_those_kept_in_memory_come_back_whole_and_in_order():
+    writes = Writes(in_memory=2)
+    made = [Write("eautomate", "create-call", f"call {n}", f"ticket {n}",
+                  {"hours": (None, Decimal(n) / 4), "closed": (None, None)},
+                  money=Decimal("0.10") * n, key={"ticket": n}, detail=[n])
+            for n in range(5)]  # fmt: skip
+    for write in made:
+        writes.append(write)
+    assert len(writes) == 5 and writes._rest is not None
+    assert list(writes) == made and writes == made
+    # Two readers at once, and a write appended between their reads, each see theirs.
+    first, second = iter(writes), iter(writes)
+    assert [next(first), next(first), next(first)] == made[:3]
+    assert next(second) == made[0]
+    writes.append(made[0])
+    assert list(first) == [*made[3:], made[0]] and len(writes) == 6
+    assert Writes() == [] and writes != made
+
+
 def test_the_writes_sent_are_counted_and_said_at_the_steps_end(settings, caplog):
     """A create found (adopted, nothing sent) is not a write; a create and an update sent
     are. A step that sends nothing says nothing."""
@@ -397,3 +418,18 @@ def test_the_writes_sent_are_counted_and_said_at_the_steps_end(settings, caplog)
     with caplog.at_level("INFO", logger="crosswalk.push"), Pusher.open(a_run(settings)):
         pass
     assert caplog.messages == []
+
+
+def test_a_step_counts_its_records_of_their_total_beside_the_writes(settings):
+    """On a terminal, the records a step acts on show as a bar of known total (what a
+    write count alone cannot give: a record may ask for several writes, or none)."""
+    console = Console(file=io.StringIO(), force_terminal=True)
+    seen = []
+    with progress.terminal(console, "customer-sync"), Pusher.open(a_run(settings)) as pusher:
+        for record in pusher.each(["a", "b", "c"], "companies"):
+            (bar,) = [t for t in progress._bars.tasks if t.description.endswith(": companies")]
+            seen.append((record, bar.completed, bar.total))
+        assert [t.description for t in progress._bars.tasks] == [
+            "customer-sync", "customer-sync: writes"
+        ]  # fmt: skip
+    assert seen == [("a", 0, 3), ("b", 1, 3), ("c", 2, 3)]
