@@ -642,6 +642,37 @@ def rows(
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
+class Streamed:
+    """A query's rows as dicts, read ``chunk`` at a time on a connection of their own while
+    the caller's connection goes on writing between rows: a push over a large first run's
+    hundreds of thousands of rows never holds them together (as ``rows`` would: service-
+    sync's at large took 3 GiB). ``len`` counts them first; iterate once or more."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        sql: str,
+        params: Sequence[Any] = (),
+        chunk: int = 10_000,
+    ):
+        self.con, self.sql, self.params, self.chunk = con, sql, list(params), chunk
+        (self.count,) = con.execute(f"SELECT count(*) FROM ({sql})", self.params).fetchone()
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[dict]:
+        reader = self.con.cursor()  # a result of its own: the caller writes in between
+        try:
+            result = reader.execute(self.sql, self.params)
+            columns = [d[0] for d in result.description]
+            while chunk := result.fetchmany(self.chunk):
+                for row in chunk:
+                    yield dict(zip(columns, row, strict=True))
+        finally:
+            reader.close()
+
+
 def raw_table(system: str, entity: str) -> str:
     return f"raw_{system}.{entity}"
 

@@ -48,7 +48,7 @@ from crosswalk.errors import Failure, data_failure
 from crosswalk.http import DataError
 from crosswalk.pipeline import Run
 from crosswalk.pushing import Pusher, Write
-from crosswalk.warehouse import rows
+from crosswalk.warehouse import Streamed, rows
 from schemas import connectwise, eautomate
 
 TICKETS = "service/tickets"
@@ -95,6 +95,13 @@ class Pushed:
 
     def __str__(self) -> str:
         return ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in vars(self).items())
+
+
+# What ``ServicePush.waiting`` says of a waiting ticket (read for every one of them).
+WAITING_COLUMNS = (
+    "ticket_id, summary, waiting_code, company_id, company_identifier, company_name, "
+    "call_customer_number, open_call_number, open_call_customer_number, new_hours"
+)
 
 
 def ticket_label(row: dict) -> str:
@@ -778,13 +785,15 @@ def push_tickets(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
     with Pusher.open(run) as pusher:
         push = ServicePush(pusher, cw, ea)
         push.recover()
-        # Tickets in sync, the most of them, are not read: they ask for nothing.
-        found = rows(pusher.con, "SELECT * FROM marts.service_call_sync "
-                     "WHERE action NOT IN ('skipped', 'in-sync') OR is_xref_stale "
-                     "ORDER BY ticket_id")  # fmt: skip
-        push.waiting([r for r in found if r["action"] == "waiting"])
+        push.waiting(rows(pusher.con, f"SELECT {WAITING_COLUMNS} FROM marts.service_call_sync "
+                          "WHERE action = 'waiting' ORDER BY ticket_id"))  # fmt: skip
         push.findings()
         push.project_invoices()
+        # Only the tickets that ask for a write are read (not those in sync, skipped or
+        # waiting, the most of them), a chunk at a time.
+        found = Streamed(pusher.con, "SELECT * FROM marts.service_call_sync WHERE action "
+                         "IN ('create-call', 'follow-up-call', 'update-call') OR "
+                         "(action = 'in-sync' AND is_xref_stale) ORDER BY ticket_id")  # fmt: skip
         try:
             for row in pusher.each(found, "tickets"):
                 if row["action"] == "create-call":
@@ -804,10 +813,11 @@ def push_tickets(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
     run.failures.looked_at("eautomate", "customers", CUSTOMER_CODES)
     run.failures.looked_at("eautomate", "calls", CALL_CODES)
     verb = "would go" if run.plan else "went"
-    calls = [w for w in run.planned if w.action in ("create-call", "follow-up-call",
-                                                    "update-call")]  # fmt: skip
-    hours = sum((Decimal(w.changes["hours"][1]) for w in calls if "hours" in w.changes),
-                Decimal(0))  # fmt: skip
-    run.notes.append(f"calls: {len(calls)} written, {hours} hours {verb} to the ERP")
+    calls, hours = 0, Decimal(0)  # counted in one pass: a large run's writes are on disk
+    for write in run.planned:
+        if write.action in ("create-call", "follow-up-call", "update-call"):
+            calls += 1
+            hours += Decimal(write.changes["hours"][1]) if "hours" in write.changes else 0
+    run.notes.append(f"calls: {calls} written, {hours} hours {verb} to the ERP")
     get_run_logger().info("service pushes: %s; %s", push.pushed, run.notes[-1])
     return push.pushed

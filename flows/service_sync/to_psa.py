@@ -27,6 +27,7 @@ to do; this module does it through ``crosswalk.pushing``:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -348,11 +349,10 @@ def push_calls_to_psa(run: Run, cw: ConnectWise, ea: EAutomate) -> list[Attempt]
     attempted = [a.call for a in step.attempts]
     if not run.plan:
         run.failures.looked_at("eautomate", "calls", CALL_CODES, record_ids=attempted)
-    tickets = [w for w in run.planned if w.action == "create-ticket"]
-    holds = [w for w in run.planned if w.action == "hold-call"]
+    actions = Counter(w.action for w in run.planned)
     verb = "would be" if run.plan else "were"
-    run.notes.append(f"calls to the PSA: {len(tickets)} ticket(s) {verb} made, {len(holds)} "
-                     f"call(s) {verb} held")  # fmt: skip
+    run.notes.append(f"calls to the PSA: {actions['create-ticket']} ticket(s) {verb} made, "
+                     f"{actions['hold-call']} call(s) {verb} held")  # fmt: skip
     if again:
         calls = ", ".join(sorted(again))
         run.notes.append(f"calls to the PSA: {len(again)} call(s) failed again as before, not "

@@ -2,12 +2,13 @@
 
 import json
 
+import duckdb
 import pyarrow as pa
 import pytest
 
 from crosswalk import warehouse as warehouse_module
 from crosswalk.entities import Rejected, validate
-from crosswalk.warehouse import Warehouse
+from crosswalk.warehouse import Streamed, Warehouse
 from schemas import connectwise
 
 
@@ -152,3 +153,27 @@ def test_runs_are_recorded_with_their_counts(warehouse):
     assert rows(
         warehouse, "SELECT rows_read, rows_landed, rows_inserted FROM sync.run_entities"
     ) == [(1, 1, 1)]
+
+
+def test_streamed_rows_come_a_chunk_at_a_time_while_the_caller_writes_between_them():
+    """A push reads its rows through ``Streamed`` and writes its log on the same
+    connection between them: every row comes, in order, counted before the first."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE marts (id INT, action VARCHAR)")
+    con.execute("CREATE TABLE log (id INT)")
+    con.executemany("INSERT INTO marts VALUES (?, ?)", [(i, "write" if i % 3 else "skip")
+                                                        for i in range(10, 0, -1)])  # fmt: skip
+    found = Streamed(con, "SELECT * FROM marts WHERE action = ? ORDER BY id", ["write"], chunk=2)
+    assert len(found) == 7
+    seen = []
+    con.execute("BEGIN")
+    for row in found:
+        con.execute("INSERT INTO log VALUES (?)", [row["id"]])  # the push's own writes
+        seen.append(row)
+    con.execute("COMMIT")
+    assert [r["id"] for r in seen] == [1, 2, 4, 5, 7, 8, 10] and seen[0] == {
+        "id": 1,
+        "action": "write",
+    }
+    assert con.execute("SELECT count(*) FROM log").fetchone() == (7,)
+    assert [r["id"] for r in found] == [1, 2, 4, 5, 7, 8, 10]  # read again from the start
