@@ -170,12 +170,18 @@ DECISION_WAIT_SECONDS = 5.0
 
 
 class WarehouseConfig(_Strict):
-    """``[warehouse]``: the DuckDB file, and what a run does when another run holds it
-    (crosswalk/runlock.py): wait for it, at most ``wait_minutes``, or refuse at once."""
+    """``[warehouse]``: the DuckDB file, what a run does when another run holds it
+    (crosswalk/runlock.py): wait for it, at most ``wait_minutes``, or refuse at once, and
+    how much memory DuckDB may take in a run (``memory_limit``, DuckDB's spelling: "1GB",
+    "1500MB", "2GiB"; beyond it DuckDB works from files beside the warehouse; "" leaves
+    DuckDB's own default, 80% of the machine)."""
 
     path: Path = Path("data/warehouse.duckdb")
     when_busy: Literal["wait", "refuse"] = "wait"
     wait_minutes: float = Field(default=60, ge=0)
+    memory_limit: str = Field(
+        default="1GB", pattern=r"^(|\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB))$"
+    )
 
     @property
     def minutes_to_wait(self) -> float:

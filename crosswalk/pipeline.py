@@ -150,7 +150,7 @@ def one_run_per_warehouse(body: Callable[..., Run]) -> Callable[..., Run]:
 
         with runlock.one_run(place.path, name, place.minutes_to_wait, waiting):
             try:
-                with Warehouse(place.path).kept_open():
+                with Warehouse(place.path).kept_open(place.memory_limit):
                     return body(*args, **kwargs)
             finally:
                 _publish_read_copy(place.path)

@@ -371,16 +371,18 @@ class Warehouse:
             return _open(copy, read_only=True)
 
     @contextmanager
-    def kept_open(self) -> Iterator[None]:
+    def kept_open(self, memory_limit: str = "") -> Iterator[None]:
         """Keep the file open in this process while in the block, from its first
         connection on: every connection opens read-write on that one database (DuckDB
-        lets one process's connections to a file differ in nothing). Only for a process
-        that holds the run lock, since no other process can open the file meanwhile; the
-        last block of the file closes it, with a checkpoint. Blocks nest."""
+        lets one process's connections to a file differ in nothing), dbt's included, all
+        within DuckDB's ``memory_limit`` when one is given. Only for a process that holds
+        the run lock, since no other process can open the file meanwhile; the last block
+        of the file closes it, with a checkpoint. Blocks nest."""
         key = self.path.resolve()
         with _keeping:
             kept = _kept.setdefault(key, _Kept())
             kept.depth += 1
+            kept.memory_limit = kept.memory_limit or memory_limit
         try:
             yield
         finally:
@@ -563,6 +565,7 @@ class _Kept:
 
     depth: int = 0
     anchor: duckdb.DuckDBPyConnection | None = None
+    memory_limit: str = ""
 
 
 _kept: dict[Path, _Kept] = {}
@@ -580,6 +583,8 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             if kept is not None:
                 if kept.anchor is None:
                     kept.anchor = _connect(key, read_only=False)
+                    if kept.memory_limit:  # the database's, for every connection to it
+                        kept.anchor.execute(f"SET memory_limit = '{kept.memory_limit}'")
                 return kept.anchor.cursor()
     return _connect(path, read_only)
 

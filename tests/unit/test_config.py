@@ -36,6 +36,7 @@ def test_every_bad_key_is_named_in_one_error():
             "operate": {"base_url": "ftp://nowhere", "api_key": {"env": "K"}, "page_size": 5000}
         },
         "extract": {"overlap_minutes": "soon"},
+        "warehouse": {"memory_limit": "lots"},
     }
     with pytest.raises(ConfigError) as error:
         parse_settings(raw)
@@ -43,6 +44,7 @@ def test_every_bad_key_is_named_in_one_error():
     assert "systems.operate.base_url: not an http(s) URL: 'ftp://nowhere'" in message
     assert "systems.operate.page_size:" in message and "1000" in message
     assert "extract.overlap_minutes:" in message
+    assert "warehouse.memory_limit:" in message
 
 
 def test_field_owners_for_all_or_one_customer_and_a_wrong_one_is_named():

@@ -177,3 +177,18 @@ def test_streamed_rows_come_a_chunk_at_a_time_while_the_caller_writes_between_th
     }
     assert con.execute("SELECT count(*) FROM log").fetchone() == (7,)
     assert [r["id"] for r in found] == [1, 2, 4, 5, 7, 8, 10]  # read again from the start
+
+
+def test_a_run_keeps_duckdb_within_its_memory_limit_and_other_connections_keep_the_default(
+    tmp_path,
+):
+    """``[warehouse] memory_limit`` holds for every connection of the kept-open file (a
+    run's steps and dbt's), set once on the database; a reader outside a run has DuckDB's
+    default."""
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    limit = "SELECT current_setting('memory_limit')"
+    with warehouse.kept_open("123MB"), warehouse.connect() as con, warehouse.connect() as other:
+        assert con.execute(limit).fetchone() == other.execute(limit).fetchone()
+        assert con.execute(limit).fetchone()[0].startswith("117.3 MiB")
+    with warehouse.connect() as con:
+        assert not con.execute(limit).fetchone()[0].startswith("117.3 MiB")

@@ -5,6 +5,7 @@
 -- only active contract; else flows.service_sync.contract_fallback; never a terminated or
 -- expired one. A project ticket's call goes on no contract: the project bills its own
 -- invoices. A ticket whose company is not mapped waits, with the reason.
+{{ config(materialized='table') }}  {#- as a view inlined in service_call_sync, the large world's build outgrew the warehouse's memory_limit #}
 {%- set fallback = service_sync_setting('contract_fallback', none) %}
 
 with

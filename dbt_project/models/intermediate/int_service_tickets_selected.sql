@@ -7,6 +7,7 @@
 -- entry is skipped, with that reason: there is no labor to put on a call; so is one an
 -- operator excluded. With first_date, only tickets closed (or, when still open, entered) on
 -- or after it: the day the dealer starts syncing.
+{{ config(materialized='table') }}  {#- three models read it: computed once, and a view inlined in them outgrew the warehouse's memory_limit at large #}
 {%- set mode = service_sync_setting('mode', 'status') %}
 {%- set statuses = service_sync_setting('statuses', {}) %}
 {%- set first_date = service_sync_setting('first_date', none) %}
