@@ -203,7 +203,10 @@ deduplicated as (
         sites.site_name as matched_site_name,
         decided.site_id is not null
             and count(*) over (partition by decided.site_id) > 1 as is_claimed_twice,
+        -- (not for the locations matched to no site: at large, the 7,630 names of their one
+        -- partition joined for each of them took 700 MB, beyond DuckDB's memory_limit)
         string_agg({{ location }}, ' and ' order by customer_number)
+            filter (where decided.site_id is not null)
             over (partition by decided.site_id) as site_locations
     from decided
     left join sites on decided.site_id = sites.site_id
