@@ -49,7 +49,7 @@ import signal
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -176,7 +176,9 @@ class Writes:
     A large first run makes hundreds of thousands (service-sync at large: 717,951, about
     3 GB as objects), and a run reads them again only at its end (the CLI's listing, a
     flow's summary), so past the first ``in_memory`` they are pickled to a temporary file
-    and read back one at a time. Iterate, ``len``, compare with a list."""
+    and read back one at a time; each is kept without its ``detail``, which only the push
+    log keeps (a large first run's batch sheets name 2.8 million line hashes). Iterate,
+    ``len``, compare with a list."""
 
     __hash__ = None  # type: ignore[assignment]  # equal by content, so not hashable
 
@@ -187,6 +189,8 @@ class Writes:
         self._count = 0
 
     def append(self, write: Write) -> None:
+        if write.detail is not None:
+            write = replace(write, detail=None)
         if len(self._first) < self.in_memory:
             self._first.append(write)
         else:

@@ -3,6 +3,7 @@ played by functions that count their calls: plans send nothing, every write is i
 push log, creates are looked up before and after a lost answer, earlier runs' unknown
 outcomes are settled, refusals become failures and the batch goes on."""
 
+import dataclasses
 import io
 import json
 from decimal import Decimal
@@ -386,8 +387,14 @@ def test_a_runs_writes_past_those_kept_in_memory_come_back_whole_and_in_order():
     writes = Writes(in_memory=2)
     made = [Write("eautomate", "create-call", f"call {n}", f"ticket {n}",
                   {"hours": (None, Decimal(n) / 4), "closed": (None, None)},
-                  money=Decimal("0.10") * n, key={"ticket": n}, detail=[n])
+                  money=Decimal("0.10") * n, key={"ticket": n})
             for n in range(5)]  # fmt: skip
+    for write in made:
+        writes.append(write)
+    sheet = Write("operate", "create-sheet", "sheet 1", "location 1", detail={"lines": ["a1"]})
+    writes.append(sheet)  # the line hashes only the push log keeps
+    assert list(writes)[-1] == dataclasses.replace(sheet, detail=None)
+    writes = Writes(in_memory=2)
     for write in made:
         writes.append(write)
     assert len(writes) == 5 and writes._rest is not None
