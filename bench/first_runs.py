@@ -36,25 +36,16 @@ print = functools.partial(print, flush=True)  # progress shows while it runs
 FLOWS = ("customer-sync", "agreement-sync", "service-sync", "sales-order-sync", "charge-import")
 
 
-def high_water(pid: int) -> float:
-    """The process's peak resident memory so far, MiB (``VmHWM``; 0 once it is gone).
-    Not ``wait4``'s ``ru_maxrss``: a child started by fork and exec carries its parent's
-    high-water mark in it, and this process generated the world."""
+def memory(pid: int, field: str = "VmHWM") -> float:
+    """A memory figure of the process, MiB (0 once it is gone): by default its peak resident
+    memory so far (``VmHWM``), else ``field`` (``VmRSS``: resident now). Not ``wait4``'s
+    ``ru_maxrss``: a child started by fork and exec carries its parent's high-water mark in
+    it, and this process generated the world."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return 0.0
-    kib = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")), 0)
-    return int(kib) / 1024
-
-
-def resident(pid: int) -> float:
-    """The process's resident memory now, MiB (``VmRSS``; 0 once it is gone)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    kib = next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")), 0)
+    kib = next((line.split()[1] for line in status.splitlines() if line.startswith(field)), 0)
     return int(kib) / 1024
 
 
@@ -94,10 +85,11 @@ def main() -> None:
                 child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
                 peak, sampled = 0.0, 0.0
                 while child.poll() is None:
-                    peak = max(peak, high_water(child.pid))
+                    peak = max(peak, memory(child.pid))
                     if time.perf_counter() - sampled >= 1.0:
                         sampled = time.perf_counter()
-                        rss.write(f"{time.strftime('%H:%M:%S')} {resident(child.pid):,.0f}\n")
+                        now = memory(child.pid, "VmRSS")
+                        rss.write(f"{time.strftime('%H:%M:%S')} {now:,.0f}\n")
                     time.sleep(0.2)
             seconds = time.perf_counter() - began
             code = child.returncode
