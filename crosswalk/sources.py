@@ -8,6 +8,7 @@ reads JSON exports from a folder and serves offline loads and the fixture demo.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -22,6 +23,7 @@ from crosswalk.config import ConfigError, Settings
 from crosswalk.connectwise import ENDPOINTS, ConnectWise, literal
 from crosswalk.eautomate import CODE_LISTS, DETAILS, EAutomate
 from crosswalk.entities import Entity, flatten, utc_stamp
+from crosswalk.http import DataError
 from crosswalk.operate import Operate
 
 
@@ -157,8 +159,12 @@ class ConnectWiseSource:
         fields = ",".join(entity.fields) or None
         # A whole read of a changing entity (a first run, a full refresh) is the long one:
         # its count, one request more, lets its progress say how much is left. Reads of
-        # changes, and small collections read whole every run, do without.
-        total = self.client.count(path) if entity.cursor and since is None else None
+        # changes, and small collections read whole every run, do without; a count refused
+        # costs the total, not the read.
+        total = None
+        if entity.cursor and since is None:
+            with contextlib.suppress(DataError):
+                total = self.client.count(path)
         for records in self.client.pages(path, conditions, fields=fields):
             yield Page(records, total=total)
 

@@ -5,6 +5,7 @@ per entity, and injected faults do not change what lands."""
 import pytest
 
 from crosswalk.connectwise import ConnectWise
+from crosswalk.http import NotFound
 from crosswalk.sources import ConnectWiseSource
 from crosswalk.warehouse import Warehouse
 from schemas.connectwise import tickets
@@ -80,6 +81,13 @@ def test_a_whole_read_says_how_many_records_it_holds_and_a_read_of_changes_asks_
     before = len(cw_server.requests)
     changed = list(source.pages(tickets, "2100-01-01T00:00:00Z"))
     assert [p.total for p in changed] == [] and len(cw_server.requests) == before + 1
+
+    def refused(path, conditions=None):
+        raise NotFound("connectwise", "no count here", status=404)
+
+    client.count = refused  # a count refused costs the total, not the read
+    assert [p.records for p in source.pages(tickets, None)] == [p.records for p in pages]
+    assert {p.total for p in source.pages(tickets, None)} == {None}
 
 
 def test_faults_do_not_change_what_lands(emulated, tmp_path, credentials):
