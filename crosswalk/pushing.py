@@ -208,9 +208,11 @@ class Writes:
         if self._rest is None:
             return
         # The file's position is shared with append and other readers: each read seeks
-        # (and, as a list's iterator does, sees what was appended since it began).
-        position = 0
-        while position < self._rest.seek(0, os.SEEK_END):
+        # to its own (within the read buffer, no system call), and looks for the file's
+        # end only on reaching the last it knew (so it sees, as a list's iterator does,
+        # what was appended since it began).
+        position = end = 0
+        while position < end or position < (end := self._rest.seek(0, os.SEEK_END)):
             self._rest.seek(position)
             write = pickle.load(self._rest)
             position = self._rest.tell()
