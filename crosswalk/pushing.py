@@ -78,8 +78,10 @@ T = TypeVar("T")
 KILL_AT = "CROSSWALK_CHAOS_KILL_AT"
 # The step boundaries of one write, in the order a write passes them.
 BOUNDARIES = ("before-intent", "before-request", "before-outcome", "after-outcome")
-# Kept answers land together once they hold this many records, and at the step's end.
-LAND_EVERY = 250
+# Kept answers land together once they hold this many records, and at the step's end
+# (validating 2,000 costs a quarter to two fifths less a record than 250: e-automate calls
+# 34 against 46 µs, ConnectWise tickets 18 against 31).
+LAND_EVERY = 2_000
 # A run keeps this many of its writes in memory; the rest wait in a temporary file.
 WRITES_IN_MEMORY = 10_000
 
@@ -259,6 +261,7 @@ class Pusher:
         self.con = log.con
         self._complete: set = set()  # raw tables known to hold the answers' columns
         self._kept: list[Kept] = []  # not landed yet
+        self._kept_records = 0  # the records they hold
         # The writes sent; the records they are for are counted of their total (``each``).
         self.progress = Progress(f"{run.flow}: writes", _logger(), "writes")
 
@@ -295,7 +298,8 @@ class Pusher:
                 [self.run.id, str(entity), orjson.dumps(records).decode()],
             ).fetchone()
             self._kept.append((seq, self.run.id, entity, records))
-            if sum(len(r) for *_, r in self._kept) >= LAND_EVERY:
+            self._kept_records += len(records)
+            if self._kept_records >= LAND_EVERY:
                 self._land_kept()
 
         return keep
@@ -305,6 +309,7 @@ class Pusher:
         if self._kept:
             _land(self.con, self._kept, self._complete)
             self._kept.clear()
+            self._kept_records = 0
 
     def each(self, records: Sequence[T], unit: str) -> Iterator[T]:
         """``records`` one at a time, counted of how many there are: the step's bar

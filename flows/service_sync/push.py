@@ -115,8 +115,8 @@ def call_key(ticket_id: int) -> str:
 class ByTicket:
     """Rows of ``select`` (``ticket_id`` first; a query with a WHERE clause) in ticket
     order, handed out one ticket at a time as the push reaches it, read a chunk at a time
-    on a connection of their own: a large first run's two million labor lines never sit
-    in memory together (read all at once, they took service-sync's first run at large to
+    (``Streamed``): a large first run's two million labor lines never sit in Python's
+    memory together (read all at once, they took service-sync's first run at large to
     7 GiB). Tickets are asked in ticket order, as the push goes; one asked again, or
     behind, is read on its own."""
 
@@ -124,42 +124,46 @@ class ByTicket:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, select: str, order: str):
         self.con, self.select, self.order = con, select, order
-        self.reader: duckdb.DuckDBPyConnection | None = con.cursor()  # a result of its own
-        self.result = self.reader.execute(f"{select} ORDER BY ticket_id, {order}")
-        self.columns = [d[0] for d in self.result.description][1:]
-        self.ahead: deque[tuple] = deque()
+        self.lines: Streamed | None = Streamed(
+            con, f"{select} ORDER BY ticket_id, {order}", chunk=self.CHUNK
+        )
+        self.rows = iter(self.lines)
+        self.ahead: deque[dict] = deque()
         self.last = -1
 
     def get(self, ticket_id: int) -> list[dict]:
         if ticket_id <= self.last:
-            found = self.con.execute(
-                f"{self.select} AND ticket_id = ? ORDER BY {self.order}", [ticket_id]
-            ).fetchall()
-            return [self._line(row) for row in found]
+            found = rows(self.con, f"{self.select} AND ticket_id = ? ORDER BY {self.order}",
+                         [ticket_id])  # fmt: skip
+            return [_line(row) for row in found]
         self.last = ticket_id
         lines = []
         while self.ahead or self._more():
-            if self.ahead[0][0] > ticket_id:
+            if self.ahead[0]["ticket_id"] > ticket_id:
                 break
             row = self.ahead.popleft()
-            if row[0] == ticket_id:
-                lines.append(self._line(row))
+            if row["ticket_id"] == ticket_id:
+                lines.append(_line(row))
         return lines
 
-    def _line(self, row: tuple) -> dict:
-        return dict(zip(self.columns, row[1:], strict=True))
-
     def _more(self) -> bool:
-        chunk = self.result.fetchmany(self.CHUNK) if self.reader is not None else []
-        if not chunk:
+        row = next(self.rows, None) if self.lines is not None else None
+        if row is None:
             self.close()
-        self.ahead.extend(chunk)
-        return bool(chunk)
+            return False
+        self.ahead.append(row)
+        return True
 
     def close(self) -> None:
-        if self.reader is not None:
-            self.reader.close()
-            self.reader = None
+        if self.lines is not None:
+            self.lines.close()
+            self.lines = None
+
+
+def _line(row: dict) -> dict:
+    """A labor line: its row without the ticket's id."""
+    del row["ticket_id"]
+    return row
 
 
 class ServicePush:
@@ -805,6 +809,7 @@ def push_tickets(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
                 if row["action"] in ("update-call", "in-sync") and row["is_xref_stale"]:
                     push.write_xref(row, row["latest_call_number"])
         finally:
+            found.close()
             push.close()
     run.failures.looked_at("connectwise", "tickets", TICKET_CODES)
     run.failures.looked_at("connectwise", "companies", COMPANY_CODES)

@@ -29,7 +29,7 @@ def test_each_ticket_gets_its_lines_in_order_whatever_the_chunk(con, chunk, monk
     by_ticket = ByTicket(con, "SELECT ticket_id, entry FROM lines WHERE kept", "started")
     got = {ticket: entries(by_ticket.get(ticket)) for ticket in (1, 2, 3, 4, 7, 9)}
     assert got == {1: [10], 2: [21, 22, 23], 3: [], 4: [40], 7: [70], 9: []}
-    assert by_ticket.reader is None  # read to the end: its connection let go
+    assert by_ticket.lines is None  # read to the end: its copy let go
 
 
 def test_a_ticket_asked_again_or_behind_is_read_on_its_own(con, monkeypatch):
@@ -40,4 +40,4 @@ def test_a_ticket_asked_again_or_behind_is_read_on_its_own(con, monkeypatch):
     assert entries(by_ticket.get(2)) == [21, 22, 23]
     assert entries(by_ticket.get(7)) == [70]
     by_ticket.close()
-    assert by_ticket.reader is None
+    assert by_ticket.lines is None

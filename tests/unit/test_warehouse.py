@@ -157,7 +157,8 @@ def test_runs_are_recorded_with_their_counts(warehouse):
 
 def test_streamed_rows_come_a_chunk_at_a_time_while_the_caller_writes_between_them():
     """A push reads its rows through ``Streamed`` and writes its log on the same
-    connection between them: every row comes, in order, counted before the first."""
+    connection between them: every row comes, in order, counted before the first, as the
+    query found them at the start (a copy, not a read held open across the writes)."""
     con = duckdb.connect()
     con.execute("CREATE TABLE marts (id INT, action VARCHAR)")
     con.execute("CREATE TABLE log (id INT)")
@@ -169,6 +170,7 @@ def test_streamed_rows_come_a_chunk_at_a_time_while_the_caller_writes_between_th
     con.execute("BEGIN")
     for row in found:
         con.execute("INSERT INTO log VALUES (?)", [row["id"]])  # the push's own writes
+        con.execute("DELETE FROM marts WHERE id = ?", [row["id"] + 1])  # and changes ahead
         seen.append(row)
     con.execute("COMMIT")
     assert [r["id"] for r in seen] == [1, 2, 4, 5, 7, 8, 10] and seen[0] == {
@@ -177,6 +179,10 @@ def test_streamed_rows_come_a_chunk_at_a_time_while_the_caller_writes_between_th
     }
     assert con.execute("SELECT count(*) FROM log").fetchone() == (7,)
     assert [r["id"] for r in found] == [1, 2, 4, 5, 7, 8, 10]  # read again from the start
+    found.close()
+    with pytest.raises(RuntimeError, match="let go"):
+        next(iter(found))
+    assert len(list(Streamed(con, "SELECT * FROM marts WHERE id > 99"))) == 0
 
 
 def test_a_run_keeps_duckdb_within_its_memory_limit_and_other_connections_keep_the_default(
