@@ -391,6 +391,14 @@ class Store:
         self._con = duckdb.connect(str(self.path))
         self._write = threading.Lock()
 
+    def prepare(self, statements) -> None:
+        """Run ``statements`` (indexes made if missing), then checkpoint: DuckDB uses an
+        index made since the last checkpoint at a fraction of its speed."""
+        with self._write:
+            for sql in statements:
+                self._con.execute(sql)
+            self._con.execute("CHECKPOINT")
+
     def query(self, sql: str, params: Any = None) -> list[tuple]:
         with self._con.cursor() as cur:
             return cur.execute(sql, params or []).fetchall()

@@ -21,6 +21,7 @@ from emulators.connectwise.app import ConnectWise
 from emulators.eautomate.app import EAutomate
 from emulators.framework import EmulatorServer, Faults, Store
 from emulators.operate.app import Operate
+from emulators.world.store import INDEXES
 from emulators.world.workspace import PERIOD_START_TS
 
 PERIOD_START = datetime.fromtimestamp(PERIOD_START_TS, UTC)
@@ -100,6 +101,7 @@ def start(
     data = Path(data).resolve()
     world = open_world(data, seed, scale)
     store = Store(world)
+    store.prepare(INDEXES)
     emulators = Emulators(data, store)
     context = None
     if tls:

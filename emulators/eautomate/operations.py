@@ -385,6 +385,7 @@ class Operations:
         self.store = store
         self.clock = clock
         self._counters: dict[str, int] = {}
+        self._code_spellings: dict[tuple[str, str], str] | None = None
 
     # --- the clock and helpers ----------------------------------------------------------
 
@@ -437,17 +438,26 @@ class Operations:
         return keys
 
     def code(self, cur, list_type: str, value: str, shape: Shape, name: str, key) -> str:
-        row = cur.execute(
-            "SELECT code FROM eautomate.codes WHERE list_type = ? AND lower(code) = lower(?)",
-            [list_type, value],
-        ).fetchone()
+        row = self._spellings(cur).get((list_type, value.lower()))
         if row is None:
             raise fault(
                 f"{shape.label.capitalize()} {key}: {name} {value!r} is not a {list_type} code.",
                 field=name,
                 key=_text(key),
             )
-        return row[0]
+        return row
+
+    def _spellings(self, cur) -> dict[tuple[str, str], str]:
+        """Every code by list type and lower-cased spelling, read once: no operation
+        changes the code lists (a restored state is the same world's)."""
+        if self._code_spellings is None:
+            self._code_spellings = {
+                (list_type, code.lower()): code
+                for list_type, code in cur.execute(
+                    "SELECT list_type, code FROM eautomate.codes"
+                ).fetchall()
+            }
+        return self._code_spellings
 
     def next_number(self, cur, counter: str, sql: str) -> int:
         """The next free number of a sequence, counted once from the stored records."""
@@ -534,10 +544,15 @@ class Operations:
 
     def exists(self, cur, table: Table, value: str, name: str, shape: Shape, key) -> str:
         """The stored spelling of a referenced record's key, or a fault naming the field."""
-        row = cur.execute(
-            f"SELECT {table.key} FROM {table.qualified} WHERE lower({table.key}) = lower(?)",
-            [value],
-        ).fetchone()
+        row = (
+            cur.execute(
+                f"SELECT {table.key} FROM {table.qualified} WHERE {table.key} = ?", [value]
+            ).fetchone()
+            or cur.execute(  # the stored spelling by its index, else any case
+                f"SELECT {table.key} FROM {table.qualified} WHERE lower({table.key}) = lower(?)",
+                [value],
+            ).fetchone()
+        )
         if row is None:
             raise fault(
                 f"{shape.label.capitalize()} {key or '(new)'}: {name} {value!r} is not a "
@@ -548,11 +563,15 @@ class Operations:
         return row[0]
 
     def load(self, cur, table: Table, key: Any) -> dict | None:
-        column = table.key if table.key == "contract_id" else f"lower({table.key})"
-        probe = key if table.key == "contract_id" else str(key).lower()
+        numeric = table.key == "contract_id"
+        probe = key if numeric else str(key)
         row = cur.execute(
-            f"SELECT doc FROM {table.qualified} WHERE {column} = ?", [probe]
-        ).fetchone()
+            f"SELECT doc FROM {table.qualified} WHERE {table.key} = ?", [probe]
+        ).fetchone()  # the stored spelling, by the key's index
+        if row is None and not numeric:
+            row = cur.execute(
+                f"SELECT doc FROM {table.qualified} WHERE lower({table.key}) = ?", [probe.lower()]
+            ).fetchone()
         return json.loads(row[0]) if row else None
 
     def docs(self, table: Table, keys: list, properties: str | None = None) -> list[str]:
@@ -582,11 +601,17 @@ class Operations:
                 f" GROUP BY record_key) p ON p.record_key = {record_key}"
             )
             params = [probe, properties, [str(k).lower() for k in probe]]
+        hit = f"SELECT rowid AS r FROM {table.qualified} WHERE {match} IN (SELECT unnest(?))"
+        if len(keys) == 1:  # one record (most writes answer with theirs): by the key's index
+            one = keys[0] if numeric else str(keys[0])
+            rows = self.store.query(
+                f"SELECT rowid FROM {table.qualified} WHERE {table.key} = ?", [one]
+            )
+            if rows:
+                hit, params[0] = "SELECT unnest(?) AS r", [r for (r,) in rows]
         found = dict(
             self.store.query(
-                f"WITH hit AS (SELECT rowid AS r FROM {table.qualified}"
-                f" WHERE {match} IN (SELECT unnest(?)))"
-                f" SELECT {key}, {select} FROM {table.qualified} t {join}"
+                f"WITH hit AS ({hit}) SELECT {key}, {select} FROM {table.qualified} t {join}"
                 " WHERE t.rowid IN (SELECT r FROM hit)",
                 params,
             )

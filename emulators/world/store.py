@@ -35,6 +35,25 @@ ENTITY_TABLES = (
     "catalog_items",
 )
 
+# What the emulators find one record by (a write's load and save, a reference checked, a
+# write's answer read back), made when a world is served so that worlds generated before
+# have them too: without them each lookup scans its table (a PATCH at medium took 7.4 ms,
+# with them 1.2).
+INDEXES = (
+    *(f"CREATE INDEX IF NOT EXISTS cw_{t}_id ON connectwise.{t} (id)" for t in ENTITY_TABLES),
+    *(
+        f"CREATE INDEX IF NOT EXISTS ea_{table}_key ON eautomate.{table} ({column})"
+        for table, column in (
+            ("customers", "customer_number"),
+            ("technicians", "technician_number"),
+            ("items", "item"),
+            ("contracts", "contract_id"),
+            ("calls", "call_number"),
+            ("sales_orders", "so_number"),
+        )
+    ),
+)
+
 DDL = [
     "CREATE SCHEMA connectwise",
     "CREATE SCHEMA world",

@@ -991,6 +991,26 @@ def test_get_call_and_call_not_found(ea):
     )
 
 
+def test_a_write_finds_what_it_references_in_any_case_and_keeps_the_stored_spelling(ea, store):
+    """References are matched as e-automate matches them, case aside (the emulator looks
+    the stored spelling up first, by an index, then in any case)."""
+    customer = new_customer(ea)["CustomerNumber"]
+    (technician,) = store.one(
+        "SELECT technician_number FROM world.technicians WHERE is_active "
+        "AND technician_number <> lower(technician_number) LIMIT 1"
+    )
+    call = ok(ea, "addCall", Call={
+        "CustomerNumber": customer.lower(), "BillToNumber": customer.lower(),
+        "TechnicianNumber": technician.lower(), "Description": "Jam",
+        "UseUnknownEquipment": True, "CallType": "repair",
+    })  # fmt: skip
+    assert (call["CustomerNumber"], call["BillToNumber"], call["TechnicianNumber"]) == (
+        customer, customer, technician,
+    )  # fmt: skip
+    assert call["CallType"] == "REPAIR"
+    assert ok(ea, "getCall", CallNumber=call["CallNumber"]) == call
+
+
 def test_add_call_needs_a_customer_and_equipment_or_unknown_equipment(ea):
     customer = new_customer(ea)["CustomerNumber"]
     call = ok(
