@@ -23,9 +23,11 @@ Then the other entities goal 1 of issue 18 names, bare loop and crosswalk only: 
 companies, and e-automate customers and calls (the bare loop: the server's stamp, the
 skinny list, bulk detail calls of 500 keys, ``json.loads``).
 
-Modules are imported before the clock starts. Prints records/s (median of the rounds) and
-each reader's share of the bare loop, and the machine's load average before and after (the
-figures are only comparable within a run).
+Modules are imported before the clock starts. Prints records/s (median of the rounds),
+each reader's share of the bare loop, how many times its rate the emulator could serve (the
+reader's seconds over the emulator's own time answering its requests, from the emulator's
+request log), and the machine's load average before and after (the figures are only
+comparable within a run).
 """
 
 from __future__ import annotations
@@ -131,6 +133,25 @@ def crosswalk(config: Path, folder: Path, entities: list | None = None) -> tuple
     total = run.totals()
     assert total.read == total.landed + total.quarantined
     return total.read, seconds
+
+
+class Busy:
+    """How long an emulator served apart spent answering requests, from its request log
+    (``<data>/logs/<system>.log``, each line ending with its milliseconds): ``since``
+    the last call. A reader's seconds divided by this is how many times its rate the
+    emulator could serve (issue 18 goal 5: at least five)."""
+
+    def __init__(self, data: Path, system: str):
+        self.log = data / "logs" / f"{system}.log"
+        self.start = self.log.stat().st_size if self.log.exists() else 0
+
+    def since(self) -> float:
+        with self.log.open("rb") as log:
+            log.seek(self.start)
+            text = log.read()
+        self.start += len(text)
+        lines = [line for line in text.splitlines() if line.endswith(b" ms")]
+        return sum(float(line.rsplit(b" ", 2)[-2]) for line in lines) / 1000
 
 
 def timed(read: Callable[[Path], int | tuple[int, float]], folder: Path) -> tuple[int, float]:
@@ -246,7 +267,9 @@ def main() -> None:
     chosen = [name for name in args.readers.split(",") if name]  # "": the entities only
     warm(chosen)
     rates: dict[str, list[float]] = {name: [] for name in chosen}
+    headroom: dict[str, list[float]] = {name: [] for name in chosen}
     with served.apart(data, args.seed, args.scale, args.port_base) as url:
+        busy = Busy(data, "connectwise")
         readers: dict[str, Callable[[Path], int]] = {
             "bare": functools.partial(bare, url),
             "crosswalk": functools.partial(crosswalk, data / "crosswalk.toml"),
@@ -256,29 +279,39 @@ def main() -> None:
         print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         for round_ in range(1, args.rounds + 1):
             for name in chosen:
+                busy.since()
                 with tempfile.TemporaryDirectory(prefix=f"peers-{name}-") as folder:
                     records, seconds = timed(readers[name], Path(folder))
                 rates[name].append(records / seconds)
+                headroom[name].append(seconds / busy.since())
                 print(f"round {round_} {name}: {records:,} records in {seconds:.1f} s, "
-                      f"{records / seconds:,.0f} records/s")  # fmt: skip
-        alone = per_entity(url, args.port_base, data / "crosswalk.toml", args.rounds)
+                      f"{records / seconds:,.0f} records/s; the emulator could serve "
+                      f"{headroom[name][-1]:.1f} times that")  # fmt: skip
+        alone = per_entity(url, args.port_base, data, args.rounds)
         print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     limit = statistics.median(rates["bare"]) if "bare" in rates else None
     if rates:
-        print("\n| reader | records/s | share of the limit |\n| --- | --- | --- |")
+        print("\n| reader | records/s | share of the limit | the emulator could serve |")
+        print("| --- | --- | --- | --- |")
         for name in sorted(rates, key=lambda n: -statistics.median(rates[n])):
             rate = statistics.median(rates[name])
             share = f"{rate / limit:.2f}" if limit else ""
-            print(f"| {name} | {rate:,.0f} | {share} |")
-    print("\n| entity | bare records/s | crosswalk records/s | share of the limit |")
-    print("| --- | --- | --- | --- |")
-    for name, (limit, ours) in alone.items():
-        print(f"| {name} | {limit:,.0f} | {ours:,.0f} | {ours / limit:.2f} |")
+            print(f"| {name} | {rate:,.0f} | {share} | "
+                  f"{statistics.median(headroom[name]):.1f} times |")  # fmt: skip
+    print("\n| entity | bare records/s | crosswalk records/s | share of the limit | "
+          "the emulator could serve |\n| --- | --- | --- | --- | --- |")  # fmt: skip
+    for name, (limit, ours, served_x) in alone.items():
+        print(f"| {name} | {limit:,.0f} | {ours:,.0f} | {ours / limit:.2f} | "
+              f"{served_x:.1f} times crosswalk's |")  # fmt: skip
 
 
-def per_entity(url: str, port: int, config: Path, rounds: int) -> dict[str, tuple[float, float]]:
+def per_entity(
+    url: str, port: int, data: Path, rounds: int
+) -> dict[str, tuple[float, float, float]]:
     """Each other entity goal 1 names, read by the bare loop and by crosswalk alone,
-    ``rounds`` times interleaved: the median records/s of each."""
+    ``rounds`` times interleaved: the median records/s of each, and how many times
+    crosswalk's rate its emulator could serve."""
+    config = data / "crosswalk.toml"
     from schemas import connectwise, eautomate
 
     erp = f"http://127.0.0.1:{port + 1}"
@@ -296,17 +329,26 @@ def per_entity(url: str, port: int, config: Path, rounds: int) -> dict[str, tupl
     medians = {}
     for name, (limit, entity) in readers.items():
         rates: dict[str, list[float]] = {"bare": [], "crosswalk": []}
+        headroom: list[float] = []
+        busy = Busy(data, entity.system)
         for round_ in range(1, rounds + 1):
             for reader, read in (
                 ("bare", limit),
                 ("crosswalk", functools.partial(crosswalk, config, entities=[entity])),
             ):
+                busy.since()
                 with tempfile.TemporaryDirectory(prefix=f"peers-{reader}-") as folder:
                     records, seconds = timed(read, Path(folder))
                 rates[reader].append(records / seconds)
+                if reader == "crosswalk":
+                    headroom.append(seconds / busy.since())
                 print(f"round {round_} {name}, {reader}: {records:,} records in "
                       f"{seconds:.1f} s, {records / seconds:,.0f} records/s")  # fmt: skip
-        medians[name] = (statistics.median(rates["bare"]), statistics.median(rates["crosswalk"]))
+        medians[name] = (
+            statistics.median(rates["bare"]),
+            statistics.median(rates["crosswalk"]),
+            statistics.median(headroom),
+        )
     return medians
 
 
