@@ -601,17 +601,19 @@ class Operations:
                 f" GROUP BY record_key) p ON p.record_key = {record_key}"
             )
             params = [probe, properties, [str(k).lower() for k in probe]]
-        hit = f"SELECT rowid AS r FROM {table.qualified} WHERE {match} IN (SELECT unnest(?))"
         if len(keys) == 1:  # one record (most writes answer with theirs): by the key's index
             one = keys[0] if numeric else str(keys[0])
-            rows = self.store.query(
-                f"SELECT rowid FROM {table.qualified} WHERE {table.key} = ?", [one]
+            exact = self.store.query(
+                f"SELECT {select} FROM {table.qualified} t {join} WHERE t.{table.key} = ?",
+                [*params[1:], one],
             )
-            if rows:
-                hit, params[0] = "SELECT unnest(?) AS r", [r for (r,) in rows]
+            if exact:
+                return [exact[0][0]]
         found = dict(
             self.store.query(
-                f"WITH hit AS ({hit}) SELECT {key}, {select} FROM {table.qualified} t {join}"
+                f"WITH hit AS (SELECT rowid AS r FROM {table.qualified}"
+                f" WHERE {match} IN (SELECT unnest(?)))"
+                f" SELECT {key}, {select} FROM {table.qualified} t {join}"
                 " WHERE t.rowid IN (SELECT r FROM hit)",
                 params,
             )
