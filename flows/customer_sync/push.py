@@ -250,15 +250,21 @@ class CustomerPush:
     def _agreed(self, con: duckdb.DuckDBPyConnection, changed: list[dict], settle: bool) -> None:
         """Both sides now hold these values: stamp them, and settle resolved conflicts."""
         now = datetime.now(UTC)
-        for r in changed:
-            value = {"resolved": r["chosen_key"], "to-erp": r["psa_key"]}.get(
-                r["action"], r["erp_key"]
-            )
+        base = {  # one row a field (the last, were one named twice), one statement a write
+            (r["link_kind"], r["customer_number"], r["field"]): [
+                r["link_kind"], r["customer_number"], r["field"], r["target_key"],
+                {"resolved": r["chosen_key"], "to-erp": r["psa_key"]}.get(
+                    r["action"], r["erp_key"]
+                ), now, self.run.id,
+            ]
+            for r in changed
+        }  # fmt: skip
+        if base:
             con.execute(
-                "INSERT OR REPLACE INTO sync.field_base VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [r["link_kind"], r["customer_number"], r["field"], r["target_key"], value, now,
-                 self.run.id],
-            )  # fmt: skip
+                "INSERT OR REPLACE INTO sync.field_base VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(base)),
+                [value for row in base.values() for value in row],
+            )
         conflicts = [r["conflict_id"] for r in changed if r["conflict_id"] is not None]
         if settle and conflicts:
             decisions.settle_conflicts(con, conflicts, self.run.id)
