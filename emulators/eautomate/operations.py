@@ -45,6 +45,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from emulators.framework import ApiError, Store
@@ -385,7 +386,6 @@ class Operations:
         self.store = store
         self.clock = clock
         self._counters: dict[str, int] = {}
-        self._code_spellings: dict[tuple[str, str], str] | None = None
 
     # --- the clock and helpers ----------------------------------------------------------
 
@@ -438,26 +438,21 @@ class Operations:
         return keys
 
     def code(self, cur, list_type: str, value: str, shape: Shape, name: str, key) -> str:
-        row = self._spellings(cur).get((list_type, value.lower()))
-        if row is None:
+        stored = self.code_spellings.get((list_type, value.lower()))
+        if stored is None:
             raise fault(
                 f"{shape.label.capitalize()} {key}: {name} {value!r} is not a {list_type} code.",
                 field=name,
                 key=_text(key),
             )
-        return row
+        return stored
 
-    def _spellings(self, cur) -> dict[tuple[str, str], str]:
+    @cached_property
+    def code_spellings(self) -> dict[tuple[str, str], str]:
         """Every code by list type and lower-cased spelling, read once: no operation
         changes the code lists (a restored state is the same world's)."""
-        if self._code_spellings is None:
-            self._code_spellings = {
-                (list_type, code.lower()): code
-                for list_type, code in cur.execute(
-                    "SELECT list_type, code FROM eautomate.codes"
-                ).fetchall()
-            }
-        return self._code_spellings
+        rows = self.store.query("SELECT list_type, code FROM eautomate.codes")
+        return {(list_type, code.lower()): code for list_type, code in rows}
 
     def next_number(self, cur, counter: str, sql: str) -> int:
         """The next free number of a sequence, counted once from the stored records."""
@@ -544,15 +539,7 @@ class Operations:
 
     def exists(self, cur, table: Table, value: str, name: str, shape: Shape, key) -> str:
         """The stored spelling of a referenced record's key, or a fault naming the field."""
-        row = (
-            cur.execute(
-                f"SELECT {table.key} FROM {table.qualified} WHERE {table.key} = ?", [value]
-            ).fetchone()
-            or cur.execute(  # the stored spelling by its index, else any case
-                f"SELECT {table.key} FROM {table.qualified} WHERE lower({table.key}) = lower(?)",
-                [value],
-            ).fetchone()
-        )
+        row = self._by_key(cur, table, table.key, value)
         if row is None:
             raise fault(
                 f"{shape.label.capitalize()} {key or '(new)'}: {name} {value!r} is not a "
@@ -563,16 +550,20 @@ class Operations:
         return row[0]
 
     def load(self, cur, table: Table, key: Any) -> dict | None:
+        row = self._by_key(cur, table, "doc", key)
+        return json.loads(row[0]) if row else None
+
+    @staticmethod
+    def _by_key(cur, table: Table, column: str, key: Any) -> tuple | None:
+        """``column`` of the record ``key`` names: by the stored spelling first (the key's
+        index), then in any case (a numeric key only as it is)."""
         numeric = table.key == "contract_id"
         probe = key if numeric else str(key)
-        row = cur.execute(
-            f"SELECT doc FROM {table.qualified} WHERE {table.key} = ?", [probe]
-        ).fetchone()  # the stored spelling, by the key's index
+        sql = f"SELECT {column} FROM {table.qualified} WHERE "
+        row = cur.execute(sql + f"{table.key} = ?", [probe]).fetchone()
         if row is None and not numeric:
-            row = cur.execute(
-                f"SELECT doc FROM {table.qualified} WHERE lower({table.key}) = ?", [probe.lower()]
-            ).fetchone()
-        return json.loads(row[0]) if row else None
+            row = cur.execute(sql + f"lower({table.key}) = ?", [probe.lower()]).fetchone()
+        return row
 
     def docs(self, table: Table, keys: list, properties: str | None = None) -> list[str]:
         """Stored docs for ``keys`` in the order asked (unknown keys are skipped), with
