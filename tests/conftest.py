@@ -92,12 +92,23 @@ def prefect_server():
 
     Without flow-run heartbeats: they find crashed runs, which no test needs, and each flow
     run waits up to a second at its end for the heartbeat thread to notice it finished.
+    Without the server's task-run recorder: it writes each task run's states from their
+    events, which no test reads (flow runs, their logs and artifacts are kept): work
+    the server did beside every flow test, on the same two cores.
     """
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED,
+        temporary_settings,
+    )
     from prefect.testing.utilities import prefect_test_harness
 
+    quiet = {
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+        PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED: False,
+    }
     with (
-        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        temporary_settings(updates=quiet),
         prefect_test_harness(server_startup_timeout=120),
     ):
         yield
