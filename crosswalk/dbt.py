@@ -468,8 +468,9 @@ def _columns(con: Any) -> dict[tuple[str, str], list]:
     a source cost 4 to 7 ms)."""
     found: dict[tuple[str, str], list] = {}
     for schema, table, column, kind in con.execute(
-        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
-        "WHERE table_catalog = current_database() ORDER BY table_schema, table_name, ordinal_position"
+        "SELECT table_schema, table_name, column_name, data_type "
+        "FROM information_schema.columns WHERE table_catalog = current_database() "
+        "ORDER BY table_schema, table_name, ordinal_position"
     ).fetchall():
         found.setdefault((schema, table), []).append([column, kind])
     return found
