@@ -195,8 +195,7 @@ def flow_run_recorded(
     if left := land_left(warehouse, (*entities, *reads)):
         run.notes.append(f"{left} records that a stopped run's writes returned landed first")
     run.first = warehouse.first_run_of(flow)
-    for entity in (*entities, *reads):
-        warehouse.ensure_table(entity.system, entity.name, entity.arrow_schema)
+    warehouse.ensure_tables([(e.system, e.name, e.arrow_schema) for e in (*entities, *reads)])
     if full_refresh:
         warehouse.reset_watermarks([e.key for e in entities])
     warehouse.start_run(run.id, flow, plan, full_refresh)

@@ -434,8 +434,16 @@ class Warehouse:
 
     def ensure_table(self, system: str, entity: str, schema: pa.Schema) -> None:
         """Create ``raw_<system>.<entity>`` with the declared columns if it is missing."""
+        self.ensure_tables([(system, entity, schema)])
+
+    def ensure_tables(self, tables: Sequence[tuple[str, str, pa.Schema]]) -> None:
+        """:meth:`ensure_table` for each ``(system, entity, schema)``, the catalog read
+        once for them all (a read of it costs as much for one table as for every one)."""
         with self.transaction() as con:
-            _ensure_table(con, raw_table(system, entity), schema)
+            held = _columns_held(con)
+            for system, entity, schema in tables:
+                table = raw_table(system, entity)
+                _ensure_table(con, table, schema, held.get(tuple(table.split("."))))
 
     def land(
         self,
@@ -706,20 +714,32 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> bool:
+def _columns_held(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict[str, str]]:
+    """Every table's columns and their types, by schema and table name."""
+    held: dict[tuple[str, str], dict[str, str]] = {}
+    for schema_name, table_name, column, duck_type in con.execute(
+        "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = current_database()"
+    ).fetchall():
+        held.setdefault((schema_name, table_name), {})[column] = duck_type
+    return held
+
+
+def _ensure_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    schema: pa.Schema,
+    existing: dict[str, str] | None = None,
+) -> bool:
     """Create the table from an Arrow schema, or add the columns it lacks. Returns whether
     it already had them all (nothing done, so nothing a rollback could take back).
+    ``existing``: its columns and types as already read (None: read here, {}: none).
 
     Money landed as DOUBLE before it was DECIMAL (issue 13) becomes DECIMAL in place: each
     double is the one nearest the decimal it was read as, so the cast gives that back."""
     schema_name, table_name = table.split(".")
-    existing = dict(
-        con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() "
-            "WHERE schema_name = ? AND table_name = ?",
-            [schema_name, table_name],
-        ).fetchall()
-    )
+    if existing is None:
+        existing = _columns_held(con).get((schema_name, table_name), {})
     con.register("empty_batch", schema.empty_table())
     try:
         if not existing:
