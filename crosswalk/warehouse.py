@@ -443,7 +443,7 @@ class Warehouse:
             held = _columns_held(con)
             for system, entity, schema in tables:
                 table = raw_table(system, entity)
-                _ensure_table(con, table, schema, held.get(tuple(table.split("."))))
+                _ensure_table(con, table, schema, held.get(tuple(table.split(".")), {}))
 
     def land(
         self,
