@@ -440,10 +440,10 @@ class Warehouse:
         """:meth:`ensure_table` for each ``(system, entity, schema)``, the catalog read
         once for them all (a read of it costs as much for one table as for every one)."""
         with self.transaction() as con:
-            held = _columns_held(con)
+            held = columns_held(con)
             for system, entity, schema in tables:
                 table = raw_table(system, entity)
-                _ensure_table(con, table, schema, held.get(tuple(table.split(".")), {}))
+                _ensure_table(con, table, schema, dict(held.get(tuple(table.split(".")), [])))
 
     def land(
         self,
@@ -714,14 +714,16 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _columns_held(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict[str, str]]:
-    """Every table's columns and their types, by schema and table name."""
-    held: dict[tuple[str, str], dict[str, str]] = {}
+def columns_held(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Every table's and view's columns with their types, in order, by schema and name: one
+    read of DuckDB's catalog, which costs as much for one table as for all of them."""
+    held: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for schema_name, table_name, column, duck_type in con.execute(
         "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
-        "WHERE database_name = current_database()"
+        "WHERE database_name = current_database() "
+        "ORDER BY schema_name, table_name, column_index"
     ).fetchall():
-        held.setdefault((schema_name, table_name), {})[column] = duck_type
+        held.setdefault((schema_name, table_name), []).append((column, duck_type))
     return held
 
 
@@ -739,7 +741,7 @@ def _ensure_table(
     double is the one nearest the decimal it was read as, so the cast gives that back."""
     schema_name, table_name = table.split(".")
     if existing is None:
-        existing = _columns_held(con).get((schema_name, table_name), {})
+        existing = dict(columns_held(con).get((schema_name, table_name), []))
     con.register("empty_batch", schema.empty_table())
     try:
         if not existing:
