@@ -537,9 +537,17 @@ class Operations:
             return moment.isoformat()
         return value  # lists: validated by the operation
 
-    def exists(self, cur, table: Table, value: str, name: str, shape: Shape, key) -> str:
-        """The stored spelling of a referenced record's key, or a fault naming the field."""
+    def exists(
+        self, cur, table: Table, value: str, name: str, shape: Shape, key, known: dict | None = None
+    ) -> str:
+        """The stored spelling of a referenced record's key, or a fault naming the field.
+        ``known``: the spellings one operation already found, by table and value (a call's
+        labor lines name the same few technicians)."""
+        if known is not None and (table.name, value) in known:
+            return known[table.name, value]
         row = self._by_key(cur, table, table.key, value)
+        if row is not None and known is not None:
+            known[table.name, value] = row[0]
         if row is None:
             raise fault(
                 f"{shape.label.capitalize()} {key or '(new)'}: {name} {value!r} is not a "
@@ -1495,7 +1503,9 @@ class Operations:
             doc["CallNumber"] = number
             now = self.clock.now()
             doc["CallDate"] = doc["CallDate"] or now.isoformat()
-            self._call_rules(cur, doc, number, supplied)
+            # The customer just read is a known bill-to.
+            known = {(CUSTOMERS.name, customer["CustomerNumber"]): customer["CustomerNumber"]}
+            self._call_rules(cur, doc, number, supplied, known=known)
             doc["CreateDate"] = now.isoformat()
             self._store_call(cur, doc, insert=True)
         return self.one(CALLS, number)
@@ -1540,23 +1550,36 @@ class Operations:
         return self.one(CALLS, number)
 
     def _call_rules(
-        self, cur, doc: dict, number: str, supplied: dict, before: str | None = None
+        self,
+        cur,
+        doc: dict,
+        number: str,
+        supplied: dict,
+        before: str | None = None,
+        known: dict | None = None,
     ) -> None:
-        """Checks a call before it is stored; ``before`` is the contract it had (saveCall)."""
+        """Checks a call before it is stored; ``before`` is the contract it had (saveCall);
+        ``known``: referenced keys already found (see :meth:`exists`)."""
+        known = {} if known is None else known
         if doc.get("TechnicianNumber") is not None:
             doc["TechnicianNumber"] = self.exists(
-                cur, TECHNICIANS, doc["TechnicianNumber"], "TechnicianNumber", CALL, number
+                cur, TECHNICIANS, doc["TechnicianNumber"], "TechnicianNumber", CALL, number, known
             )
         if doc.get("BillToNumber") is not None:
             doc["BillToNumber"] = self.exists(
-                cur, CUSTOMERS, doc["BillToNumber"], "BillToNumber", CALL, number
+                cur, CUSTOMERS, doc["BillToNumber"], "BillToNumber", CALL, number, known
             )
         if supplied.get("ContractNumber") is not None and doc["ContractNumber"] is not None:
-            row = cur.execute(
+            # By the stored spelling first (the key's index), then in any case.
+            sql = (
                 "SELECT contract_number, status, doc->>'$.ExpDate' FROM eautomate.contracts"
-                " WHERE NOT is_template AND lower(contract_number) = lower(?)",
-                [doc["ContractNumber"]],
-            ).fetchone()
+                " WHERE NOT is_template AND "
+            )
+            given = doc["ContractNumber"]
+            row = (
+                cur.execute(sql + "contract_number = ?", [given]).fetchone()
+                or cur.execute(sql + "lower(contract_number) = lower(?)", [given]).fetchone()
+            )
             if row is None:
                 raise fault(
                     f"Call {number}: ContractNumber {doc['ContractNumber']!r} is not a "
@@ -1576,10 +1599,10 @@ class Operations:
                 key=number,
             )
         if supplied.get("Labors") is not None:
-            doc["Labors"] = self._list(cur, LABOR, supplied["Labors"], number, "Labors")
+            doc["Labors"] = self._list(cur, LABOR, supplied["Labors"], number, "Labors", known)
         if supplied.get("MaterialsUsed") is not None:
             doc["MaterialsUsed"] = self._list(
-                cur, MATERIAL, supplied["MaterialsUsed"], number, "MaterialsUsed"
+                cur, MATERIAL, supplied["MaterialsUsed"], number, "MaterialsUsed", known
             )
 
     @staticmethod
@@ -1603,7 +1626,9 @@ class Operations:
             key=number,
         )
 
-    def _list(self, cur, shape: Shape, given: Any, number: str, name: str) -> list[dict]:
+    def _list(
+        self, cur, shape: Shape, given: Any, number: str, name: str, known: dict
+    ) -> list[dict]:
         if not isinstance(given, list):
             raise fault(
                 f"Call {number}: {name} must be a list.", "InvalidRequest", field=name, key=number
@@ -1613,15 +1638,16 @@ class Operations:
             row = self.merged(cur, shape, dict.fromkeys(shape.fields), entry, number)
             if shape is LABOR:
                 row["TechnicianNumber"] = self.exists(
-                    cur, TECHNICIANS, row["TechnicianNumber"], "TechnicianNumber", CALL, number
-                )
+                    cur, TECHNICIANS, row["TechnicianNumber"], "TechnicianNumber", CALL, number,
+                    known,
+                )  # fmt: skip
                 for hours in ("LaborHours", "TravelHours"):
                     if row[hours] is not None and row[hours] < 0:
                         raise fault(
                             f"Call {number}: {hours} cannot be negative.", field=hours, key=number
                         )
             else:
-                row["Item"] = self.exists(cur, ITEMS, row["Item"], "Item", CALL, number)
+                row["Item"] = self.exists(cur, ITEMS, row["Item"], "Item", CALL, number, known)
             out.append(row)
         return out
 

@@ -52,6 +52,8 @@ INDEXES = (
             ("sales_orders", "so_number"),
         )
     ),
+    # A call names its contract by number.
+    "CREATE INDEX IF NOT EXISTS ea_contracts_number ON eautomate.contracts (contract_number)",
 )
 
 DDL = [

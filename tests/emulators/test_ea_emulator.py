@@ -999,14 +999,23 @@ def test_a_write_finds_what_it_references_in_any_case_and_keeps_the_stored_spell
         "SELECT technician_number FROM world.technicians WHERE is_active "
         "AND technician_number <> lower(technician_number) LIMIT 1"
     )
+    contract = ok(ea, "addContractFromTemplate", TemplateNumber="**CW Lease",
+                  CustomerNumber=customer, StartDate="2026-02-01",
+                  ContractNumber=f"CW-{customer}-01")["ContractNumber"]  # fmt: skip
+    labor = {"ActivityCode": "LABOR", "LaborHours": 1, "TravelHours": 0}
     call = ok(ea, "addCall", Call={
         "CustomerNumber": customer.lower(), "BillToNumber": customer.lower(),
         "TechnicianNumber": technician.lower(), "Description": "Jam",
-        "UseUnknownEquipment": True, "CallType": "repair",
+        "UseUnknownEquipment": True, "CallType": "repair", "ContractNumber": contract.lower(),
+        # One operation looks each reference up once, whichever spelling comes first.
+        "Labors": [{**labor, "TechnicianNumber": technician.lower()},
+                   {**labor, "TechnicianNumber": technician}],
     })  # fmt: skip
     assert (call["CustomerNumber"], call["BillToNumber"], call["TechnicianNumber"]) == (
         customer, customer, technician,
     )  # fmt: skip
+    assert call["ContractNumber"] == contract and contract != contract.lower()
+    assert [line["TechnicianNumber"] for line in call["Labors"]] == [technician, technician]
     assert call["CallType"] == "REPAIR"
     assert ok(ea, "getCall", CallNumber=call["CallNumber"]) == call
 
