@@ -67,6 +67,7 @@ TICKET_CODES = (
     "time-entry-overlap",
     "hours-unexplained",
     "time-entry-changed-after-invoice",
+    "time-entry-moved-after-invoice",
     "follow-up-call",
     "ticket-moved-customer-unknown",
     "fixed-fee-mismatch",
@@ -343,11 +344,15 @@ class ServicePush:
             "time-entry-changed-after-invoice": "The invoiced call keeps what it billed: "
             "credit or charge the difference in e-automate by hand, or put the time entry "
             "back as it was in ConnectWise.",
+            "time-entry-moved-after-invoice": "The time was billed to the other ticket's "
+            "customer: credit it there and charge it here in e-automate by hand, or move "
+            "the time entry back in ConnectWise.",
         }
         for ticket, summary, code, finding in self.con.execute(
             "SELECT ticket_id, summary, code, finding FROM marts.service_sync_findings "
             "WHERE code IN ('time-entry-overlap', 'hours-unexplained', "
-            "'time-entry-changed-after-invoice') ORDER BY ticket_id"
+            "'time-entry-changed-after-invoice', 'time-entry-moved-after-invoice') "
+            "ORDER BY ticket_id"
         ).fetchall():
             self.run.failures.add(data_failure(
                 "connectwise", "tickets", ticket, code,
@@ -366,14 +371,16 @@ class ServicePush:
             )
         return self.unsent.get(ticket_id)
 
-    def _lines(self, columns: str, where: str) -> ByTicket:
-        """Labor lines of ``int_service_time_planned`` by ticket, in the order they go on
-        a call, with these ``columns`` besides a line's own."""
+    def _lines(
+        self, columns: str, where: str, source: str = "intermediate.int_service_time_planned"
+    ) -> ByTicket:
+        """Labor lines of ``source`` by ticket, in the order they go on a call, with these
+        ``columns`` besides a line's own."""
         return ByTicket(
             self.con,
             "SELECT ticket_id, time_entry_id, technician_number, activity_code, "
             f"started_local, ended_local, labor_hours, labor_rate, remarks, {columns} "
-            f"FROM intermediate.int_service_time_planned WHERE ({where})",
+            f"FROM {source} WHERE ({where})",
             "started_at, time_entry_id",
         )
 
@@ -504,12 +511,14 @@ class ServicePush:
     def corrections(self, ticket_id: int) -> list[dict]:
         """The ticket's labor lines to correct: lines crosswalk made whose time entry
         changed in the PSA since (hours, notes, technician, activity; ``remove``: no
-        longer billable), on calls not yet invoiced (read for every ticket in one query,
-        as the push reaches each ticket)."""
+        longer billable, or moved off the ticket), on calls not yet invoiced (read for
+        every ticket in one query, as the push reaches each ticket)."""
         if self.to_correct is None:
             self.to_correct = self._lines(
                 "erp_call_number, erp_hours, erp_technician_number, line_change",
                 "line_change IN ('correct', 'remove')",
+                "(SELECT * FROM intermediate.int_service_time_planned UNION ALL BY NAME "
+                "SELECT * FROM intermediate.int_service_lines_left)",
             )
         return self.to_correct.get(ticket_id)
 

@@ -455,6 +455,21 @@ def changed(world, folder, apis, first):
     )
     cli(folder, "tickets", "move", str(moved), "--customer", other)
 
+    # Time entries moved to another synced ticket (as a merge of tickets moves them): one
+    # whose line is on an open call, one whose call has since been invoiced.
+    source, billed_source, target = [
+        t for t in service_calls_made(world, first["run"])[4:]
+        if t not in (unbilled_ticket, moved, *edited) and len(calls_of(world, t)) == 1
+        and len(keyed(calls_of(world, t)[0])) > 1
+    ][:3]  # fmt: skip
+    (from_call,) = calls_of(world, source)
+    (billed_call,) = calls_of(world, billed_source)
+    (to_call,) = calls_of(world, target)
+    ea.save_call(billed_call["CallNumber"], {"StatusCode": "Invoiced"})
+    moved_entry, billed_entry = max(keyed(from_call)), max(keyed(billed_call))
+    for moving in (moved_entry, billed_entry):
+        cw.patch(TIME, moving, {"chargeToId": target, "ticket": {"id": target}})
+
     # Project time billed later: a new entry on a synced project ticket, on a new invoice.
     ((project_ticket, project, company),) = query(
         folder,
@@ -495,6 +510,8 @@ def changed(world, folder, apis, first):
         "corrected": (corrected_ticket, corrected_call, entry),
         "invoiced_later": (invoiced_later, late_call, late_entry),
         "unbilled": (unbilled_ticket, unbilled_call, unbilled),
+        "entry_moved": (source, from_call, moved_entry), "target": (target, to_call),
+        "entry_moved_billed": (billed_source, billed_call, billed_entry),
     }  # fmt: skip
 
 
@@ -567,6 +584,49 @@ def test_a_time_entry_corrected_after_its_call_was_invoiced_is_said_not_sent(
         [ticket],
     )
     assert reason == "invoiced: time-entry-changed-after-invoice" and difference == 1
+
+
+def test_a_time_entry_moved_to_another_ticket_comes_off_its_call_and_goes_on_the_new_ones(
+    world, folder, changed
+):
+    (source, from_call, entry), (target, to_call) = changed["entry_moved"], changed["target"]
+    run = changed["run"]
+    (write,) = [w for w in run.planned if w.target == f"call {from_call['CallNumber']}"]
+    assert write.action == "update-call"
+    assert f"TE #{entry} " in write.changes["labor removed"][0]
+    (after,) = calls_of(world, source)
+    assert keyed(after) == {e: h for e, h in keyed(from_call).items() if e != entry}
+    (after,) = calls_of(world, target)
+    assert keyed(after) == {**keyed(to_call), entry: keyed(from_call)[entry]}  # once, here
+    # What the run saw before it wrote: the line still on the old call, to come off.
+    assert query(
+        folder,
+        "SELECT ticket_id, erp_hours, moved_to_id FROM intermediate.int_service_lines_left",
+    ) == [(source, keyed(from_call)[entry], target)]  # fmt: skip
+    assert query(folder, "SELECT difference_reason FROM marts.ticket_hours WHERE ticket_id = ?",
+                 [source]) == [("to send: update-call",)]  # fmt: skip
+
+
+def test_a_time_entry_moved_after_its_call_was_invoiced_stays_billed_there_and_is_said(
+    world, folder, changed
+):
+    (source, billed_call, entry), (target, _) = changed["entry_moved_billed"], changed["target"]
+    run = changed["run"]
+    assert not [w for w in run.planned if w.target == f"call {billed_call['CallNumber']}"]
+    (after,) = calls_of(world, source)
+    assert keyed(after) == keyed(billed_call)  # an invoiced call never changes
+    (after,) = calls_of(world, target)
+    assert entry not in keyed(after)  # billed once, on the other ticket's call
+    failure = found(run, "time-entry-moved-after-invoice")[str(target)]
+    assert f"time entry {entry} " in failure.message and f"ticket {source}" in failure.message
+    assert billed_call["CallNumber"] in failure.message and "by hand" in failure.fix
+    ((hours,),) = query(
+        folder,
+        "SELECT erp_hours FROM intermediate.int_service_time_planned "
+        "WHERE time_entry_id = ? AND billed_on_ticket_id = ?",
+        [entry, source],
+    )
+    assert hours == keyed(billed_call)[entry]  # the target's reconciliation counts it billed
 
 
 def test_new_time_after_the_call_was_invoiced_goes_on_a_follow_up_call(world, changed):

@@ -8,7 +8,9 @@
 -- its hours. A line crosswalk made whose entry changed in the PSA since (its hours, notes,
 -- technician or activity) is corrected on a call not yet invoiced (line_change 'correct'),
 -- and taken off it when the entry is no longer billable ('remove'); on an invoiced call it
--- is left, and said ('invoiced').
+-- is left, and said ('invoiced'). A time entry moved to another ticket goes on that
+-- ticket's call, and its line comes off the call it was on (int_service_lines_left),
+-- unless that call was invoiced: then it was billed once, there (billed_on_ticket_id).
 -- Project time (ID522) goes once a project invoice bills it, never by a down payment; time
 -- billed later goes on a new call (the push makes a call per invoice, PONumber the PSA
 -- invoice number). On a fixed-fee project every billed entry is a labor line at its actual
@@ -124,9 +126,11 @@ sent as (
     from planned
 ),
 
+-- A time entry's lines on the calls of the ticket it is on now.
 keyed as (
     select
         time_entry_id,
+        ticket_id,
         min(call_number) as call_number,
         sum(labor_hours) as erp_hours,
         count(*) as erp_lines,
@@ -136,7 +140,22 @@ keyed as (
         bool_or(call_status = 'Invoiced') as is_erp_invoiced
     from labors
     where time_entry_id is not null
-    group by time_entry_id
+    group by time_entry_id, ticket_id
+),
+
+-- A time entry's lines on invoiced calls of another ticket (it moved after it was billed).
+billed_elsewhere as (
+    select
+        sent.time_entry_id,
+        min(labors.ticket_id) as billed_on_ticket_id,
+        min(labors.call_number) as call_number,
+        sum(labors.labor_hours) as erp_hours
+    from sent
+    inner join labors
+        on sent.time_entry_id = labors.time_entry_id
+        and sent.ticket_id <> labors.ticket_id
+        and labors.call_status = 'Invoiced'
+    group by sent.time_entry_id
 ),
 
 -- The incumbent's lines (no key), one to one with entries of the same technician, day and
@@ -166,8 +185,10 @@ unkeyed_entries as (
             order by sent.started_at, sent.time_entry_id
         ) as nth
     from sent
-    left join keyed on sent.time_entry_id = keyed.time_entry_id
-    where keyed.time_entry_id is null
+    left join keyed
+        on sent.time_entry_id = keyed.time_entry_id and sent.ticket_id = keyed.ticket_id
+    left join billed_elsewhere on sent.time_entry_id = billed_elsewhere.time_entry_id
+    where keyed.time_entry_id is null and billed_elsewhere.time_entry_id is null
 ),
 
 adopted as (
@@ -199,12 +220,16 @@ overlapping as (
 final as (
     select
         sent.*,
-        coalesce(keyed.call_number, adopted.call_number) as erp_call_number,
-        coalesce(keyed.erp_hours, adopted.erp_hours) as erp_hours,
+        coalesce(keyed.call_number, elsewhere.call_number, adopted.call_number)
+            as erp_call_number,
+        coalesce(keyed.erp_hours, elsewhere.erp_hours, adopted.erp_hours) as erp_hours,
         case
             when keyed.call_number is not null then 'key'
+            when elsewhere.call_number is not null then 'key, on another ticket''s call'
             when adopted.call_number is not null then 'technician, day and hours'
         end as erp_matched_by,
+        case when keyed.call_number is null then elsewhere.billed_on_ticket_id end
+            as billed_on_ticket_id,
         keyed.erp_remarks,
         keyed.erp_technician_number,
         case
@@ -228,14 +253,17 @@ final as (
             else 'time-entry-not-billable'
         end as skip_code,
         case
-            when not sent.goes_to_erp or coalesce(keyed.call_number, adopted.call_number)
+            when not sent.goes_to_erp
+                or coalesce(keyed.call_number, elsewhere.call_number, adopted.call_number)
                 is not null then null
             when sent.technician_number is not null then null
             when sent.member_technician_number is null then 'member-technician-missing'
             else 'member-technician-unknown'
         end as waiting_code
     from sent
-    left join keyed on sent.time_entry_id = keyed.time_entry_id
+    left join keyed
+        on sent.time_entry_id = keyed.time_entry_id and sent.ticket_id = keyed.ticket_id
+    left join billed_elsewhere as elsewhere on sent.time_entry_id = elsewhere.time_entry_id
     left join adopted on sent.time_entry_id = adopted.time_entry_id
     left join overlapping on sent.time_entry_id = overlapping.time_entry_id
 )

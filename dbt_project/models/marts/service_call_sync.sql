@@ -1,7 +1,8 @@
 -- What the service sync does per ticket (its push reads this): make its call with a labor
 -- line per time entry; add the time entries not yet on its open call (and close it once the
 -- ticket is closed), and correct the lines whose time entry changed in the PSA since, on
--- calls not yet invoiced; carry new time on a follow-up call when its call is already Invoiced
+-- calls not yet invoiced (a line whose time entry moved to another ticket comes off);
+-- carry new time on a follow-up call when its call is already Invoiced
 -- (final); nothing when the ERP holds it all; wait, with the reason, for a mapping or a
 -- technician, or for a person to cancel the open call of a ticket that moved to another
 -- customer; skip a ticket without time or excluded. A ticket's calls are found by the key that opens
@@ -20,6 +21,13 @@ tickets as (
 
 time_planned as (
     select * from {{ ref('int_service_time_planned') }}
+),
+
+-- Lines left on a call of the ticket after their time entry moved off it.
+lines_left as (
+    select ticket_id, count(*) as lines
+    from {{ ref('int_service_lines_left') }}
+    group by ticket_id
 ),
 
 calls as (
@@ -70,7 +78,8 @@ decided as (
         open_call.hold_code as open_call_hold_code,
         open_call.contract_number as open_call_contract_number,
         open_call.customer_number as open_call_customer_number,
-        coalesce(time_summary.lines_to_correct, 0) as lines_to_correct,
+        coalesce(time_summary.lines_to_correct, 0) + coalesce(lines_left.lines, 0)
+            as lines_to_correct,
         -- The ticket moved (by an operator, or its company changed) after its call was made.
         coalesce(upper(open_call.customer_number) <> upper(tickets.call_customer_number), false)
             as is_customer_changed,
@@ -102,6 +111,7 @@ decided as (
     left join calls as open_call on open_calls.call_number = open_call.call_number
     left join ticket_calls on tickets.ticket_id = ticket_calls.ticket_id
     left join time_summary on tickets.ticket_id = time_summary.ticket_id
+    left join lines_left on tickets.ticket_id = lines_left.ticket_id
 ),
 
 final as (

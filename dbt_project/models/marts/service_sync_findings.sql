@@ -1,8 +1,9 @@
 -- Everything about the service sync a person may need to act on, one row per ticket and
 -- code: what waits and why (a company not mapped, a member without an ERP technician),
 -- billable time of one member that overlaps another entry of theirs (double billing), time
--- entries changed after their call was invoiced, and hours that differ between the PSA and
--- the ERP with no reason.
+-- entries changed after their call was invoiced or moved to this ticket after another
+-- ticket's call billed them, and hours that differ between the PSA and the ERP with no
+-- reason.
 
 with
 
@@ -57,6 +58,15 @@ findings as (
                 end), '') || ')', '') as finding
     from time_planned
     where line_change = 'invoiced'
+    union all
+    select
+        ticket_id,
+        'time-entry-moved-after-invoice' as code,
+        'time entry ' || time_entry_id || ' (' || round(labor_hours, 2) || ' hours) moved here '
+            || 'from ticket ' || billed_on_ticket_id || ', whose invoiced call ' || erp_call_number
+            || ' billed it' as finding
+    from time_planned
+    where billed_on_ticket_id is not null
     union all
     select
         ticket_id,
