@@ -450,6 +450,8 @@ class ServiceSyncConfig(FlowConfig):
     # The ERP non-inventory item a fixed-fee project's invoiced amount is billed with, a
     # line on the call of the project ticket whose time the invoice bills (ID522).
     fixed_fee_item: str = Field(default="CW-FIXEDFEE", min_length=1, max_length=30)
+    # Every time entry id is read again (deletions) when the last sweep is older.
+    sweep_hours: int = Field(default=24, ge=0)
     # ERP calls that become PSA tickets, and back (ID912).
     to_psa: ToPsaConfig = ToPsaConfig()
     # false: read, decide and report only; nothing is written to either system.

@@ -39,6 +39,14 @@ class CompanyId(Record):
     deleted_flag: Flag = pa.Field(nullable=True)
 
 
+class TimeEntryId(Record):
+    """A time entry as the deletion sweep reads it: id and what it is charged to."""
+
+    id: Id = pa.Field(nullable=False, ge=1)
+    charge_to_id: Id = pa.Field(nullable=True)
+    charge_to_type: Text = pa.Field(nullable=True)
+
+
 class Agreement(_Tracked):
     name: Text = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 100})
     type__name: Text = pa.Field(nullable=True)
@@ -342,6 +350,17 @@ additions = Entity(
 )
 time_entries = Entity(
     "connectwise", "time_entries", TimeEntry, ("id",), cursor="info__last_updated"
+)
+# Every time entry id (service-sync's sweep): an entry deleted in the PSA leaves no trace an
+# incremental read sees, and its labor line must come off the ERP call it is on.
+time_entry_ids = Entity(
+    "connectwise",
+    "time_entry_ids",
+    TimeEntryId,
+    ("id",),
+    resource="time_entries",
+    fields=("id", "chargeToId", "chargeToType"),
+    mirror=True,
 )
 members = Entity("connectwise", "members", Member, ("id",), cursor="info__last_updated")
 project_tickets = Entity(

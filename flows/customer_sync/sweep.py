@@ -33,14 +33,18 @@ def sweep_due(last_sweep: str | None, hours: int, now: datetime) -> bool:
     return began is None or hours == 0 or now - began >= timedelta(hours=hours)
 
 
-def due(run: Run, entities: Sequence[Entity]) -> list[Entity]:
-    """``entities`` to land in this run: the sweep only when it is due."""
-    last = run.warehouse.watermark(SWEEP.system, SWEEP.name)
-    hours = run.settings.flows.customer_sync.sweep_hours
+def due(
+    run: Run, entities: Sequence[Entity], sweep: Entity = SWEEP, hours: int | None = None
+) -> list[Entity]:
+    """``entities`` to land in this run: the ``sweep`` (by default the company ids, every
+    ``flows.customer_sync.sweep_hours``) only when it is due."""
+    last = run.warehouse.watermark(sweep.system, sweep.name)
+    if hours is None:
+        hours = run.settings.flows.customer_sync.sweep_hours
     if sweep_due(last, hours, datetime.now(UTC)):
         return list(entities)
-    get_run_logger().info("company sweep: last began %s, next after %d hours", last, hours)
-    return [entity for entity in entities if entity != SWEEP]
+    get_run_logger().info("%s sweep: last began %s, next after %d hours", sweep.name, last, hours)
+    return [entity for entity in entities if entity != sweep]
 
 
 @task(cache_policy=NO_CACHE)

@@ -3,7 +3,8 @@
 Reads ConnectWise service boards and their statuses (whole), service and project tickets,
 projects, their phases, invoices, time entries and members, and e-automate service calls
 (with labor), technicians, contracts and items changed since each watermark (less the
-configured overlap), validates and lands them, checks the board and status names in
+configured overlap), every time entry id when its sweep is due (deleted entries leave no
+other trace), validates and lands them, checks the board and status names in
 ``[flows.service_sync]`` against the PSA's and its codes and fixed-fee item against the
 ERP's, and builds ``marts.service_call_sync``: per ticket, its call and the labor lines its
 time entries ask for (``marts.project_invoice_sync`` per project invoice). The push makes
@@ -35,6 +36,7 @@ from crosswalk.pipeline import (
     report,
 )
 from flows.customer_sync.flow import MAPPING
+from flows.customer_sync.sweep import due
 from flows.service_sync.push import push_tickets
 from flows.service_sync.to_psa import check_to_psa, push_calls_to_psa
 from schemas import connectwise, eautomate
@@ -44,6 +46,7 @@ ENTITIES = (
     connectwise.board_statuses,
     connectwise.tickets,
     connectwise.time_entries,
+    connectwise.time_entry_ids,  # the sweep, when due (flows.service_sync.sweep_hours)
     connectwise.members,
     connectwise.projects,
     connectwise.project_tickets,
@@ -174,7 +177,8 @@ def service_sync(config: str | None = None, plan: bool = False, full_refresh: bo
     with flow_run_recorded(
         "service-sync", settings, ENTITIES, plan, full_refresh, reads=MAPPING
     ) as run:
-        land_entities(run, ENTITIES)
+        sweep = run.settings.flows.service_sync.sweep_hours
+        land_entities(run, due(run, ENTITIES, connectwise.time_entry_ids, sweep))
         check_statuses(run)
         check_codes(run)
         check_to_psa(run)

@@ -68,6 +68,7 @@ TICKET_CODES = (
     "hours-unexplained",
     "time-entry-changed-after-invoice",
     "time-entry-moved-after-invoice",
+    "time-entry-deleted-after-invoice",
     "follow-up-call",
     "ticket-moved-customer-unknown",
     "fixed-fee-mismatch",
@@ -347,11 +348,15 @@ class ServicePush:
             "time-entry-moved-after-invoice": "The time was billed to the other ticket's "
             "customer: credit it there and charge it here in e-automate by hand, or move "
             "the time entry back in ConnectWise.",
+            "time-entry-deleted-after-invoice": "The invoiced call keeps what it billed: "
+            "credit the line in e-automate by hand if the work was not done, or enter the "
+            "time again in ConnectWise.",
         }
         for ticket, summary, code, finding in self.con.execute(
             "SELECT ticket_id, summary, code, finding FROM marts.service_sync_findings "
             "WHERE code IN ('time-entry-overlap', 'hours-unexplained', "
-            "'time-entry-changed-after-invoice', 'time-entry-moved-after-invoice') "
+            "'time-entry-changed-after-invoice', 'time-entry-moved-after-invoice', "
+            "'time-entry-deleted-after-invoice') "
             "ORDER BY ticket_id"
         ).fetchall():
             self.run.failures.add(data_failure(

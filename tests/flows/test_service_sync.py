@@ -395,7 +395,11 @@ def changed(world, folder, apis, first):
         )
     ]  # fmt: skip
     (number,) = world.store.one("SELECT min(technician_number) FROM eautomate.technicians")
-    mapped = f'[flows.service_sync.technicians]\n"{member}" = "{number}"\n'
+    # Every run from here sweeps the time entry ids (deleted entries).
+    mapped = (
+        f"[flows.service_sync]\nsweep_hours = 0\n"
+        f'[flows.service_sync.technicians]\n"{member}" = "{number}"\n'
+    )
 
     open_ticket = service_calls_made(world, first["run"])[1]
     (open_call,) = calls_of(world, open_ticket)
@@ -457,11 +461,11 @@ def changed(world, folder, apis, first):
 
     # Time entries moved to another synced ticket (as a merge of tickets moves them): one
     # whose line is on an open call, one whose call has since been invoiced.
-    source, billed_source, target = [
+    source, billed_source, target, deleted_source, deleted_billed_source = [
         t for t in service_calls_made(world, first["run"])[4:]
         if t not in (unbilled_ticket, moved, *edited) and len(calls_of(world, t)) == 1
         and len(keyed(calls_of(world, t)[0])) > 1
-    ][:3]  # fmt: skip
+    ][:5]  # fmt: skip
     (from_call,) = calls_of(world, source)
     (billed_call,) = calls_of(world, billed_source)
     (to_call,) = calls_of(world, target)
@@ -469,6 +473,14 @@ def changed(world, folder, apis, first):
     moved_entry, billed_entry = max(keyed(from_call)), max(keyed(billed_call))
     for moving in (moved_entry, billed_entry):
         cw.patch(TIME, moving, {"chargeToId": target, "ticket": {"id": target}})
+    # Time entries deleted in the PSA: one whose line is on an open call, one on a call
+    # since invoiced.
+    (deleted_call,) = calls_of(world, deleted_source)
+    (deleted_billed_call,) = calls_of(world, deleted_billed_source)
+    ea.save_call(deleted_billed_call["CallNumber"], {"StatusCode": "Invoiced"})
+    deleted, deleted_billed = max(keyed(deleted_call)), max(keyed(deleted_billed_call))
+    for gone in (deleted, deleted_billed):
+        cw.delete(TIME, gone)
 
     # Project time billed later: a new entry on a synced project ticket, on a new invoice.
     ((project_ticket, project, company),) = query(
@@ -512,6 +524,8 @@ def changed(world, folder, apis, first):
         "unbilled": (unbilled_ticket, unbilled_call, unbilled),
         "entry_moved": (source, from_call, moved_entry), "target": (target, to_call),
         "entry_moved_billed": (billed_source, billed_call, billed_entry),
+        "entry_deleted": (deleted_source, deleted_call, deleted),
+        "entry_deleted_billed": (deleted_billed_source, deleted_billed_call, deleted_billed),
     }  # fmt: skip
 
 
@@ -601,8 +615,10 @@ def test_a_time_entry_moved_to_another_ticket_comes_off_its_call_and_goes_on_the
     # What the run saw before it wrote: the line still on the old call, to come off.
     assert query(
         folder,
-        "SELECT ticket_id, erp_hours, moved_to_id FROM intermediate.int_service_lines_left",
-    ) == [(source, keyed(from_call)[entry], target)]  # fmt: skip
+        "SELECT ticket_id, erp_hours, moved_to_id, line_change FROM "
+        "intermediate.int_service_lines_left WHERE time_entry_id = ?",
+        [entry],
+    ) == [(source, keyed(from_call)[entry], target, "remove")]  # fmt: skip
     assert query(folder, "SELECT difference_reason FROM marts.ticket_hours WHERE ticket_id = ?",
                  [source]) == [("to send: update-call",)]  # fmt: skip
 
@@ -627,6 +643,44 @@ def test_a_time_entry_moved_after_its_call_was_invoiced_stays_billed_there_and_i
         [entry, source],
     )
     assert hours == keyed(billed_call)[entry]  # the target's reconciliation counts it billed
+    # The old ticket's ERP holds hours its PSA time no longer has, and says why.
+    assert query(
+        folder,
+        "SELECT difference_hours, difference_reason FROM marts.ticket_hours WHERE ticket_id = ?",
+        [source],
+    ) == [(-keyed(billed_call)[entry], "invoiced: time-entry-moved-after-invoice")]  # fmt: skip
+
+
+def test_a_time_entry_deleted_in_the_psa_comes_off_its_open_call(world, folder, changed):
+    ticket, call, entry = changed["entry_deleted"]
+    (write,) = [w for w in changed["run"].planned if w.target == f"call {call['CallNumber']}"]
+    assert f"TE #{entry} " in write.changes["labor removed"][0]
+    (after,) = calls_of(world, ticket)
+    assert keyed(after) == {e: h for e, h in keyed(call).items() if e != entry}
+    assert query(
+        folder,
+        "SELECT is_entry_deleted, line_change FROM intermediate.int_service_lines_left "
+        "WHERE time_entry_id = ?",
+        [entry],
+    ) == [(True, "remove")]  # fmt: skip
+
+
+def test_a_time_entry_deleted_after_its_call_was_invoiced_stays_billed_and_is_said(
+    world, folder, changed
+):
+    ticket, call, entry = changed["entry_deleted_billed"]
+    run = changed["run"]
+    assert not [w for w in run.planned if w.target == f"call {call['CallNumber']}"]
+    (after,) = calls_of(world, ticket)
+    assert keyed(after) == keyed(call)  # an invoiced call never changes
+    failure = found(run, "time-entry-deleted-after-invoice")[str(ticket)]
+    assert f"time entry {entry} was deleted" in failure.message
+    assert call["CallNumber"] in failure.message and "by hand" in failure.fix
+    assert query(
+        folder,
+        "SELECT difference_hours, difference_reason FROM marts.ticket_hours WHERE ticket_id = ?",
+        [ticket],
+    ) == [(-keyed(call)[entry], "invoiced: time-entry-deleted-after-invoice")]  # fmt: skip
 
 
 def test_new_time_after_the_call_was_invoiced_goes_on_a_follow_up_call(world, changed):

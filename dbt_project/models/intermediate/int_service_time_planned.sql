@@ -29,6 +29,8 @@ selected as (
 entries as (
     select * from {{ ref('stg_connectwise__time_entries') }}
     where charge_to_type in ('ServiceTicket', 'ProjectTicket')
+        -- deleted in the PSA since they landed
+        and time_entry_id not in (select time_entry_id from {{ ref('int_time_entries_gone') }})
 ),
 
 invoices as (

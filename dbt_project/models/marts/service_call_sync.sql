@@ -1,7 +1,8 @@
 -- What the service sync does per ticket (its push reads this): make its call with a labor
 -- line per time entry; add the time entries not yet on its open call (and close it once the
 -- ticket is closed), and correct the lines whose time entry changed in the PSA since, on
--- calls not yet invoiced (a line whose time entry moved to another ticket comes off);
+-- calls not yet invoiced (a line whose time entry moved off the ticket or was deleted
+-- comes off);
 -- carry new time on a follow-up call when its call is already Invoiced
 -- (final); nothing when the ERP holds it all; wait, with the reason, for a mapping or a
 -- technician, or for a person to cancel the open call of a ticket that moved to another
@@ -23,10 +24,12 @@ time_planned as (
     select * from {{ ref('int_service_time_planned') }}
 ),
 
--- Lines left on a call of the ticket after their time entry moved off it.
+-- Lines left on a call of the ticket, not yet invoiced, after their time entry moved off
+-- it or was deleted.
 lines_left as (
     select ticket_id, count(*) as lines
     from {{ ref('int_service_lines_left') }}
+    where line_change = 'remove'
     group by ticket_id
 ),
 

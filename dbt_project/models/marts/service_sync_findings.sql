@@ -2,7 +2,7 @@
 -- code: what waits and why (a company not mapped, a member without an ERP technician),
 -- billable time of one member that overlaps another entry of theirs (double billing), time
 -- entries changed after their call was invoiced or moved to this ticket after another
--- ticket's call billed them, and hours that differ between the PSA and the ERP with no
+-- ticket's call billed them or deleted after it billed them, and hours that differ between the PSA and the ERP with no
 -- reason.
 
 with
@@ -17,6 +17,10 @@ time_planned as (
 
 hours as (
     select * from {{ ref('ticket_hours') }}
+),
+
+lines_left as (
+    select * from {{ ref('int_service_lines_left') }}
 ),
 
 findings as (
@@ -67,6 +71,14 @@ findings as (
             || ' billed it' as finding
     from time_planned
     where billed_on_ticket_id is not null
+    union all
+    select
+        ticket_id,
+        'time-entry-deleted-after-invoice' as code,
+        'time entry ' || time_entry_id || ' was deleted in the PSA; its line on invoiced call '
+            || erp_call_number || ' billed ' || round(erp_hours, 2) || ' hours' as finding
+    from lines_left
+    where line_change = 'invoiced' and is_entry_deleted
     union all
     select
         ticket_id,

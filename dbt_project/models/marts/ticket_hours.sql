@@ -1,7 +1,8 @@
 -- The analyst's reconciliation of hours, per selected ticket: the PSA's billable hours
 -- (what goes to the ERP), the hours on the ERP labor lines of its time entries, the
 -- difference and why (waiting, skipped, not yet sent, a time entry changed after its call
--- was invoiced, a line left on its call by a time entry that moved to another ticket).
+-- was invoiced, a line left on its call by a time entry that moved to another ticket or
+-- was deleted).
 -- Time that is not billable is left
 -- out of both sides (erp_not_billable_hours shows what the incumbent put on calls all the
 -- same). A difference with no reason is a failure of the sync (finding hours-unexplained).
@@ -28,10 +29,16 @@ time_planned as (
     group by ticket_id
 ),
 
--- Lines still on the ticket's calls for time entries that moved off it: ERP hours of the
--- ticket until the push takes them off.
+-- Lines still on the ticket's calls for time entries that moved off it or were deleted:
+-- ERP hours of the ticket, until the push takes them off a call not yet invoiced.
 lines_left as (
-    select ticket_id, sum(erp_hours) as erp_hours, count(*) as lines
+    select
+        ticket_id,
+        sum(erp_hours) as erp_hours,
+        count(*) filter (where line_change = 'remove') as lines,
+        min(case when is_entry_deleted then 'time-entry-deleted-after-invoice'
+            else 'time-entry-moved-after-invoice' end) filter (where line_change = 'invoiced')
+            as invoiced_code
     from {{ ref('int_service_lines_left') }}
     group by ticket_id
 ),
@@ -61,6 +68,7 @@ final as (
                 then 'to send: ' || sync.action
             when time_planned.lines_changed_after_invoice > 0
                 then 'invoiced: time-entry-changed-after-invoice'
+            when lines_left.invoiced_code is not null then 'invoiced: ' || lines_left.invoiced_code
             else 'unexplained'
         end as difference_reason
     from sync

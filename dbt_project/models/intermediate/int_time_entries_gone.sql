@@ -1,0 +1,30 @@
+-- PSA time entries deleted since they landed: time entries land by lastUpdated, which a
+-- deletion takes away with the record, so one that landed before the last sweep of every
+-- time entry id began (service-sync, flows.service_sync.sweep_hours) and that the sweep
+-- did not return is gone. Before the first sweep none is.
+
+with
+
+entries as (
+    select * from {{ ref('stg_connectwise__time_entries') }}
+),
+
+swept as (
+    select * from {{ ref('stg_connectwise__time_entry_ids') }}
+),
+
+last_sweep as (
+    select max(try_cast(cursor_value as timestamptz)) as swept_at
+    from {{ ref('stg_sync__watermarks') }}
+    where system = 'connectwise' and entity = 'time_entry_ids'
+),
+
+final as (
+    select entries.time_entry_id, entries.charge_to_id, last_sweep.swept_at
+    from entries
+    cross join last_sweep
+    left join swept on entries.time_entry_id = swept.time_entry_id
+    where swept.time_entry_id is null and entries.loaded_at < last_sweep.swept_at
+)
+
+select * from final
