@@ -83,11 +83,9 @@ def test_the_watermark_rows_a_build_is_keyed_by_are_the_ones_its_models_read():
         for path in MODELS.rglob("*.sql")
         if "stg_sync__watermarks" in path.read_text(encoding="utf-8")
     }
-    sweeps = {"int_companies_swept": "company_ids", "int_time_entries_gone": "time_entry_ids"}
-    assert readers == set(sweeps)
+    assert readers == {"int_companies_swept"}
+    swept = (MODELS / "intermediate" / "int_companies_swept.sql").read_text(encoding="utf-8")
     sources = (MODELS / "staging" / "sync" / "_sync__sources.yml").read_text(encoding="utf-8")
     (rows_read,) = re.findall(r'rows_read: "(.*)"', sources)
-    assert rows_read == "system = 'connectwise' and entity in ('company_ids', 'time_entry_ids')"
-    for model, entity in sweeps.items():
-        text = (MODELS / "intermediate" / f"{model}.sql").read_text(encoding="utf-8")
-        assert f"where system = 'connectwise' and entity = '{entity}'" in text
+    assert rows_read == "system = 'connectwise' and entity = 'company_ids'"
+    assert "where system = 'connectwise' and entity = 'company_ids'" in swept

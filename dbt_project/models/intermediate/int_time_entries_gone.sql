@@ -1,7 +1,9 @@
 -- PSA time entries deleted since they landed: time entries land by lastUpdated, which a
 -- deletion takes away with the record, so one that landed before the last sweep of every
--- time entry id began (service-sync, flows.service_sync.sweep_hours) and that the sweep
--- did not return is gone. Before the first sweep none is.
+-- time entry id (service-sync, flows.service_sync.sweep_hours) and that the sweep did not
+-- return is gone. The sweep's time is when its first page landed (nothing else lands in
+-- that run after it; its watermark, when it began, would key every model that reads the
+-- watermarks to this sweep too). Before the first sweep none is.
 
 with
 
@@ -14,9 +16,7 @@ swept as (
 ),
 
 last_sweep as (
-    select max(try_cast(cursor_value as timestamptz)) as swept_at
-    from {{ ref('stg_sync__watermarks') }}
-    where system = 'connectwise' and entity = 'time_entry_ids'
+    select min(loaded_at) as swept_at from swept
 ),
 
 final as (
