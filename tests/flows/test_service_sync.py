@@ -103,6 +103,17 @@ def found(run, code) -> dict[str, object]:
     return {f.record_id: f for f in run.failures.found.values() if f.code == code}
 
 
+def left_as_billed(world, run, ticket, call, code, said_on=None):
+    """``call`` (invoiced) untouched by ``run`` and unchanged, and the run's failure of
+    ``code`` for ``said_on`` (by default the call's ticket), which names the call."""
+    assert not [w for w in run.planned if w.target == f"call {call['CallNumber']}"]
+    (after,) = calls_of(world, ticket)
+    assert keyed(after) == keyed(call)  # an invoiced call never changes
+    failure = found(run, code)[str(said_on or ticket)]
+    assert call["CallNumber"] in failure.message and "by hand" in failure.fix
+    return failure
+
+
 def invoiced_in_sync(world, folder, tickets) -> list[int]:
     """Tickets whose only call is Invoiced and holds all their time."""
     return [
@@ -585,13 +596,10 @@ def test_a_time_entry_corrected_after_its_call_was_invoiced_is_said_not_sent(
     world, folder, changed
 ):
     ticket, call, entry = changed["invoiced_later"]
-    run = changed["run"]
-    assert not [w for w in run.planned if w.target == f"call {call['CallNumber']}"]
-    (after,) = calls_of(world, ticket)
-    assert keyed(after) == keyed(call)  # an invoiced call never changes
-    failure = found(run, "time-entry-changed-after-invoice")[str(ticket)]
+    failure = left_as_billed(
+        world, changed["run"], ticket, call, "time-entry-changed-after-invoice"
+    )
     assert f"time entry {entry} now holds" in failure.message
-    assert call["CallNumber"] in failure.message and "by hand" in failure.fix
     ((reason, difference),) = query(
         folder,
         "SELECT difference_reason, difference_hours FROM marts.ticket_hours WHERE ticket_id = ?",
@@ -627,15 +635,11 @@ def test_a_time_entry_moved_after_its_call_was_invoiced_stays_billed_there_and_i
     world, folder, changed
 ):
     (source, billed_call, entry), (target, _) = changed["entry_moved_billed"], changed["target"]
-    run = changed["run"]
-    assert not [w for w in run.planned if w.target == f"call {billed_call['CallNumber']}"]
-    (after,) = calls_of(world, source)
-    assert keyed(after) == keyed(billed_call)  # an invoiced call never changes
+    failure = left_as_billed(world, changed["run"], source, billed_call,
+                             "time-entry-moved-after-invoice", said_on=target)  # fmt: skip
+    assert f"time entry {entry} " in failure.message and f"ticket {source}" in failure.message
     (after,) = calls_of(world, target)
     assert entry not in keyed(after)  # billed once, on the other ticket's call
-    failure = found(run, "time-entry-moved-after-invoice")[str(target)]
-    assert f"time entry {entry} " in failure.message and f"ticket {source}" in failure.message
-    assert billed_call["CallNumber"] in failure.message and "by hand" in failure.fix
     ((hours,),) = query(
         folder,
         "SELECT erp_hours FROM intermediate.int_service_time_planned "
@@ -669,13 +673,10 @@ def test_a_time_entry_deleted_after_its_call_was_invoiced_stays_billed_and_is_sa
     world, folder, changed
 ):
     ticket, call, entry = changed["entry_deleted_billed"]
-    run = changed["run"]
-    assert not [w for w in run.planned if w.target == f"call {call['CallNumber']}"]
-    (after,) = calls_of(world, ticket)
-    assert keyed(after) == keyed(call)  # an invoiced call never changes
-    failure = found(run, "time-entry-deleted-after-invoice")[str(ticket)]
+    failure = left_as_billed(
+        world, changed["run"], ticket, call, "time-entry-deleted-after-invoice"
+    )
     assert f"time entry {entry} was deleted" in failure.message
-    assert call["CallNumber"] in failure.message and "by hand" in failure.fix
     assert query(
         folder,
         "SELECT difference_hours, difference_reason FROM marts.ticket_hours WHERE ticket_id = ?",
