@@ -194,9 +194,9 @@ def counts(run) -> dict[str, tuple[int, int, int, int, int]]:
 
 
 def land(config: Path, flow: str, full_refresh: bool = False):
-    """A run of ``flow`` that stops at landing: the entities the flow lands (customer-sync:
-    the sweep only when due), each through ``extract_and_land``'s body, recorded in
-    ``sync.runs``; no dbt, no push, no report, no Prefect server (``.fn`` with the run
+    """A run of ``flow`` that stops at landing: the entities the flow lands (customer-sync
+    and service-sync: their sweep only when due), each through ``extract_and_land``'s body,
+    recorded in ``sync.runs``; no dbt, no push, no report, no Prefect server (``.fn`` with the run
     logger off). charge-import's call logs are not read."""
     from prefect.logging import disable_run_logger
 
@@ -208,6 +208,7 @@ def land(config: Path, flow: str, full_refresh: bool = False):
     from flows.customer_sync.flow import MAPPING, reads
     from flows.customer_sync.sweep import due
     from flows.service_sync.flow import ENTITIES as SERVICE
+    from flows.service_sync.flow import entities_due
 
     settings = load_settings(config)
     entities = {
@@ -222,7 +223,11 @@ def land(config: Path, flow: str, full_refresh: bool = False):
         flow_run_recorded(flow, settings, entities, False, full_refresh, mapping) as run,
     ):
         sources = {}
-        for entity in due(run, entities) if flow == "customer-sync" else entities:
+        now = {
+            "customer-sync": lambda: due(run, entities),
+            "service-sync": lambda: entities_due(run),
+        }
+        for entity in now.get(flow, lambda: entities)():
             if entity.system not in sources:
                 sources[entity.system] = open_source(settings, entity.system, flow)
             run.landed.append(extract_and_land.fn(run, sources[entity.system], entity))

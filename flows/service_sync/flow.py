@@ -25,6 +25,7 @@ from prefect.cache_policies import NO_CACHE
 from crosswalk.config import ConfigError, load_settings
 from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
+from crosswalk.entities import Entity
 from crosswalk.pipeline import (
     Run,
     build_models,
@@ -76,6 +77,13 @@ CODED = {
     "activity_code": "ActivityCode",
     "activity_codes": "ActivityCode",
 }
+
+
+def entities_due(run: Run) -> list[Entity]:
+    """The entities this run lands: every one, the time entry sweep only when it is due
+    (``flows.service_sync.sweep_hours``)."""
+    hours = run.settings.flows.service_sync.sweep_hours
+    return due(run, ENTITIES, connectwise.time_entry_ids, hours)
 
 
 @task(cache_policy=NO_CACHE)
@@ -177,8 +185,7 @@ def service_sync(config: str | None = None, plan: bool = False, full_refresh: bo
     with flow_run_recorded(
         "service-sync", settings, ENTITIES, plan, full_refresh, reads=MAPPING
     ) as run:
-        sweep = run.settings.flows.service_sync.sweep_hours
-        land_entities(run, due(run, ENTITIES, connectwise.time_entry_ids, sweep))
+        land_entities(run, entities_due(run))
         check_statuses(run)
         check_codes(run)
         check_to_psa(run)

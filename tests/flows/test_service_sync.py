@@ -276,7 +276,14 @@ def test_the_tickets_commands_refuse_an_unknown_ticket_or_customer(folder, first
 
 
 def test_the_second_run_writes_nothing(world, folder, first):
+    server = world.servers["connectwise"]
+    before = len(server.requests)
     assert sync(world, folder).planned == []
+    # The first run swept every time entry id; this one, within sweep_hours, does not.
+    sweeps = [r for r in list(server.requests)[before:] if "chargeToType" in r.query]
+    assert sweeps == [] and query(
+        folder, "SELECT count(*) FROM raw_connectwise.time_entry_ids"
+    ) == query(folder, "SELECT count(*) FROM raw_connectwise.time_entries")
 
 
 def test_hours_are_reconciled_with_no_unexplained_difference(folder, first):
