@@ -11,8 +11,10 @@
   first, so a line already there is never added twice), and the call closed once the
   ticket is (status and close date), in one ``saveCall``; a line whose time entry changed
   in the PSA since (hours, notes, technician, activity) put right on a call not yet
-  invoiced, taken off when the entry is no longer billable (on an invoiced call it is
-  left and said: ``time-entry-changed-after-invoice``);
+  invoiced, taken off when the entry is no longer billable, moved to another ticket or
+  deleted (even from a ticket the sync no longer takes); on an invoiced call it is left
+  and said (``time-entry-changed-after-invoice``, ``-moved-after-invoice``,
+  ``-deleted-after-invoice``);
 - follow-up: new time on a ticket whose call is already Invoiced (final) goes on a new
   call for the same ticket, and the run says so;
 - project tickets (ID522): a call per ticket and PSA project invoice, its PONumber the
@@ -539,6 +541,24 @@ class ServicePush:
         for other, corrected in sorted(by_call.items()):
             self.save_call(row, other, [], corrected, open_call=False)
 
+    def left_behind(self) -> None:
+        """Lines left by time entries that moved off their ticket or were deleted, on calls
+        not yet invoiced of tickets no update reaches: one left with no time (skipped), or
+        that the sync no longer takes (a ticket merged into another may be in a status not
+        synced). Taken off as an updated ticket's are; a waiting ticket's wait with it."""
+        by_call: dict[tuple[int, str, str], list[dict]] = defaultdict(list)
+        for line in rows(
+            self.con,
+            "SELECT * FROM intermediate.int_service_lines_left WHERE line_change = 'remove' "
+            "AND ticket_id NOT IN (SELECT ticket_id FROM marts.service_call_sync "
+            "WHERE action IN ('update-call', 'waiting')) "
+            "ORDER BY ticket_id, erp_call_number, started_at, time_entry_id",
+        ):
+            by_call[line["ticket_id"], line["summary"], line["erp_call_number"]].append(line)
+        for (ticket, summary, number), lines in by_call.items():
+            row = {"ticket_id": ticket, "summary": summary}
+            self.save_call(row, number, [], [_line(line) for line in lines], open_call=False)
+
     def save_call(
         self, row: dict, number: str, lines: list[dict], corrected: list[dict],
         open_call: bool = True,
@@ -627,6 +647,17 @@ class ServicePush:
         self.pushed.corrected += len(corrected)
         gone = [{**line, "labor_hours": 0} for line in drops.values()]  # none must be left
         self.check_hours(row, sent.answer, [*wanted.values(), *gone])
+        # Said once, when it happens (no run looks at every call for it again): it stays
+        # open until an operator settles it, or falls off the reports.
+        if drops and not sent.answer.get("Labors") and not sent.answer.get("MaterialsUsed"):
+            self.run.failures.add(data_failure(
+                "eautomate", "calls", number, "call-left-empty",
+                f"call {number} of {ticket_label(row)} holds no line any more: the time on "
+                f"it ({_labor_text([_as_held(line) for line in drops.values()])}) moved to "
+                "another ticket or was deleted in ConnectWise",
+                f"Cancel call {number} in e-automate, unless it is to bill something else.",
+                label=f"call {number}",
+            ))  # fmt: skip
 
     def follow_up_note(self, row: dict, number: str) -> None:
         invoiced = [n for n in row["call_numbers"] or [] if n != number]
@@ -822,6 +853,7 @@ def push_tickets(run: Run, cw: ConnectWise, ea: EAutomate) -> Pushed:
                     push.update(row)
                 if row["action"] in ("update-call", "in-sync") and row["is_xref_stale"]:
                     push.write_xref(row, row["latest_call_number"])
+            push.left_behind()
         finally:
             found.close()
             push.close()

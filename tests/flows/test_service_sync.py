@@ -5,6 +5,7 @@ the tests read what they did, in order, and the later ones change the world and 
 again."""
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -479,11 +480,11 @@ def changed(world, folder, apis, first):
 
     # Time entries moved to another synced ticket (as a merge of tickets moves them): one
     # whose line is on an open call, one whose call has since been invoiced.
-    source, billed_source, target, deleted_source, deleted_billed_source = [
+    source, billed_source, target, deleted_source, deleted_billed_source, merged, emptied = [
         t for t in service_calls_made(world, first["run"])[4:]
         if t not in (unbilled_ticket, moved, *edited) and len(calls_of(world, t)) == 1
         and len(keyed(calls_of(world, t)[0])) > 1
-    ][:5]  # fmt: skip
+    ][:7]  # fmt: skip
     (from_call,) = calls_of(world, source)
     (billed_call,) = calls_of(world, billed_source)
     (to_call,) = calls_of(world, target)
@@ -491,6 +492,20 @@ def changed(world, folder, apis, first):
     moved_entry, billed_entry = max(keyed(from_call)), max(keyed(billed_call))
     for moving in (moved_entry, billed_entry):
         cw.patch(TIME, moving, {"chargeToId": target, "ticket": {"id": target}})
+    # A ticket merged into the target: its time moves there and it goes to a status the
+    # sync does not take.
+    (merged_call,) = calls_of(world, merged)
+    merged_doc = ticket_doc(world, merged)
+    ((status,),) = world.store.query(
+        "SELECT id FROM connectwise.refs WHERE kind = 'ticket_status' AND name = 'New' "
+        "AND (doc->>'$.board.id')::BIGINT = ?",
+        [merged_doc["board"]["id"]],
+    )
+    # One more whose time all moves there, its status left as it is.
+    (emptied_call,) = calls_of(world, emptied)
+    for moving in [*keyed(merged_call), *keyed(emptied_call)]:
+        cw.patch(TIME, moving, {"chargeToId": target, "ticket": {"id": target}})
+    cw.patch("service/tickets", merged, {"status": {"id": status}, "closedFlag": False})
     # Time entries deleted in the PSA: one whose line is on an open call, one on a call
     # since invoiced.
     (deleted_call,) = calls_of(world, deleted_source)
@@ -543,6 +558,7 @@ def changed(world, folder, apis, first):
         "entry_moved": (source, from_call, moved_entry), "target": (target, to_call),
         "entry_moved_billed": (billed_source, billed_call, billed_entry),
         "entry_deleted": (deleted_source, deleted_call, deleted),
+        "merged": (merged, merged_call), "emptied": (emptied, emptied_call),
         "entry_deleted_billed": (deleted_billed_source, deleted_billed_call, deleted_billed),
     }  # fmt: skip
 
@@ -626,7 +642,9 @@ def test_a_time_entry_moved_to_another_ticket_comes_off_its_call_and_goes_on_the
     (after,) = calls_of(world, source)
     assert keyed(after) == {e: h for e, h in keyed(from_call).items() if e != entry}
     (after,) = calls_of(world, target)
-    assert keyed(after) == {**keyed(to_call), entry: keyed(from_call)[entry]}  # once, here
+    merged_call, emptied_call = changed["merged"][1], changed["emptied"][1]
+    assert keyed(after) == {**keyed(to_call), entry: keyed(from_call)[entry],
+                            **keyed(merged_call), **keyed(emptied_call)}  # once, here  # fmt: skip
     # What the run saw before it wrote: the line still on the old call, to come off.
     assert query(
         folder,
@@ -636,6 +654,25 @@ def test_a_time_entry_moved_to_another_ticket_comes_off_its_call_and_goes_on_the
     ) == [(source, keyed(from_call)[entry], target, "remove")]  # fmt: skip
     assert query(folder, "SELECT difference_reason FROM marts.ticket_hours WHERE ticket_id = ?",
                  [source]) == [("to send: update-call",)]  # fmt: skip
+
+
+@pytest.mark.parametrize("which", ["merged", "emptied"])
+def test_a_ticket_whose_time_all_moved_to_another_keeps_none_of_it(world, folder, changed, which):
+    """Merged into another ticket: in a status the sync does not take, or left with no
+    time (skipped); either way no update reaches it, and its lines come off all the same."""
+    ticket, call = changed[which]
+    action = query(folder, "SELECT action FROM marts.service_call_sync WHERE ticket_id = ?",
+                   [ticket])  # fmt: skip
+    assert action == ([] if which == "merged" else [("skipped",)])
+    (write,) = [w for w in changed["run"].planned if w.target == f"call {call['CallNumber']}"]
+    assert write.action == "update-call" and set(keyed(call)) == {
+        int(e) for e in re.findall(r"TE #(\d+) ", write.changes["labor removed"][0])
+    }  # fmt: skip
+    (after,) = calls_of(world, ticket)
+    assert keyed(after) == {}  # every line went with its time entry to the target's call
+    failure = found(changed["run"], "call-left-empty")[call["CallNumber"]]
+    assert f"call {call['CallNumber']} of ticket {ticket} " in failure.message
+    assert failure.fix.startswith(f"Cancel call {call['CallNumber']} in e-automate")
 
 
 def test_a_time_entry_moved_after_its_call_was_invoiced_stays_billed_there_and_is_said(

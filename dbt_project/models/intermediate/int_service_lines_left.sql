@@ -5,8 +5,10 @@
 -- time no longer billable does (line_change 'remove'), and a moved entry goes on its new
 -- ticket's call. On an invoiced call it stays ('invoiced'): its hours were billed there,
 -- once (a moved entry's new ticket says so: int_service_time_planned's
--- billed_on_ticket_id). Columns as int_service_time_planned's, so that the push reads the
--- lines to correct from both alike.
+-- billed_on_ticket_id). A ticket the sync no longer takes (merged into another, and so in
+-- a status not synced) keeps no line either: is_ticket_selected false, the push takes
+-- those off apart. Columns as int_service_time_planned's, so that the push reads the lines
+-- to correct from both alike.
 {{ config(materialized='table') }}  {#- the push, two marts and the findings read it #}
 
 with
@@ -28,6 +30,12 @@ selected as (
     select ticket_id from {{ ref('int_service_tickets_selected') }}
 ),
 
+tickets as (
+    select ticket_id, summary from {{ ref('stg_connectwise__tickets') }}
+    union all
+    select ticket_id, summary from {{ ref('stg_connectwise__project_tickets') }}
+),
+
 final as (
     select
         calls.ticket_id,
@@ -42,12 +50,15 @@ final as (
         case when calls.status_code = 'Invoiced' then 'invoiced' else 'remove' end
             as line_change,
         gone.time_entry_id is not null as is_entry_deleted,
+        selected.ticket_id is not null as is_ticket_selected,
+        tickets.summary,
         case when gone.time_entry_id is null then entries.charge_to_type end as moved_to_type,
         case when gone.time_entry_id is null then entries.charge_to_id end as moved_to_id
     from {{ ref('stg_eautomate__call_labors') }} as labors
     inner join calls on labors.call_number = calls.call_number
-    inner join selected on calls.ticket_id = selected.ticket_id
     inner join entries on labors.time_entry_id = entries.time_entry_id
+    left join selected on calls.ticket_id = selected.ticket_id
+    left join tickets on calls.ticket_id = tickets.ticket_id
     left join gone on labors.time_entry_id = gone.time_entry_id
     where gone.time_entry_id is not null
         or entries.charge_to_type not in ('ServiceTicket', 'ProjectTicket')
