@@ -30,10 +30,15 @@ selected as (
     select ticket_id from {{ ref('int_service_tickets_selected') }}
 ),
 
+-- A project ticket can be read from both endpoints: one row a ticket.
 tickets as (
-    select ticket_id, summary from {{ ref('stg_connectwise__tickets') }}
-    union all
-    select ticket_id, summary from {{ ref('stg_connectwise__project_tickets') }}
+    select ticket_id, min(summary) as summary
+    from (
+        select ticket_id, summary from {{ ref('stg_connectwise__tickets') }}
+        union all
+        select ticket_id, summary from {{ ref('stg_connectwise__project_tickets') }}
+    )
+    group by ticket_id
 ),
 
 final as (
