@@ -104,6 +104,15 @@ def found(run, code) -> dict[str, object]:
     return {f.record_id: f for f in run.failures.found.values() if f.code == code}
 
 
+def taken_off(world, run, ticket, call, entry) -> None:
+    """``run`` took the line of time entry ``entry`` off ``call`` (of ``ticket``), and only
+    it, in one update of the call."""
+    (write,) = [w for w in run.planned if w.target == f"call {call['CallNumber']}"]
+    assert write.action == "update-call" and f"TE #{entry} " in write.changes["labor removed"][0]
+    (after,) = calls_of(world, ticket)
+    assert keyed(after) == {e: h for e, h in keyed(call).items() if e != entry}
+
+
 def left_as_billed(world, run, ticket, call, code, said_on=None):
     """``call`` (invoiced) untouched by ``run`` and unchanged, and the run's failure of
     ``code`` for ``said_on`` (by default the call's ticket), which names the call."""
@@ -609,10 +618,7 @@ def test_a_time_entry_corrected_after_the_sync_corrects_its_line_on_the_open_cal
 
 def test_time_made_not_billable_after_the_sync_comes_off_its_open_call(world, changed):
     ticket, call, entry = changed["unbilled"]
-    (write,) = [w for w in changed["run"].planned if w.target == f"call {call['CallNumber']}"]
-    assert "labor removed" in write.changes and f"TE #{entry} " in write.changes["labor removed"][0]
-    (after,) = calls_of(world, ticket)
-    assert keyed(after) == {e: h for e, h in keyed(call).items() if e != entry}
+    taken_off(world, changed["run"], ticket, call, entry)
 
 
 def test_a_time_entry_corrected_after_its_call_was_invoiced_is_said_not_sent(
@@ -635,12 +641,7 @@ def test_a_time_entry_moved_to_another_ticket_comes_off_its_call_and_goes_on_the
     world, folder, changed
 ):
     (source, from_call, entry), (target, to_call) = changed["entry_moved"], changed["target"]
-    run = changed["run"]
-    (write,) = [w for w in run.planned if w.target == f"call {from_call['CallNumber']}"]
-    assert write.action == "update-call"
-    assert f"TE #{entry} " in write.changes["labor removed"][0]
-    (after,) = calls_of(world, source)
-    assert keyed(after) == {e: h for e, h in keyed(from_call).items() if e != entry}
+    taken_off(world, changed["run"], source, from_call, entry)
     (after,) = calls_of(world, target)
     merged_call, emptied_call = changed["merged"][1], changed["emptied"][1]
     assert keyed(after) == {**keyed(to_call), entry: keyed(from_call)[entry],
@@ -701,10 +702,7 @@ def test_a_time_entry_moved_after_its_call_was_invoiced_stays_billed_there_and_i
 
 def test_a_time_entry_deleted_in_the_psa_comes_off_its_open_call(world, folder, changed):
     ticket, call, entry = changed["entry_deleted"]
-    (write,) = [w for w in changed["run"].planned if w.target == f"call {call['CallNumber']}"]
-    assert f"TE #{entry} " in write.changes["labor removed"][0]
-    (after,) = calls_of(world, ticket)
-    assert keyed(after) == {e: h for e, h in keyed(call).items() if e != entry}
+    taken_off(world, changed["run"], ticket, call, entry)
     assert query(
         folder,
         "SELECT is_entry_deleted, line_change FROM intermediate.int_service_lines_left "
