@@ -79,6 +79,16 @@ def tickets_show(ticket: TicketArgument, config: ConfigOption = None) -> None:
         [ticket],
         flow=FLOW,
     )
+    left = _mart(
+        settings,
+        "SELECT time_entry_id, erp_call_number, erp_hours, CASE WHEN is_entry_deleted THEN "
+        "'deleted in the PSA' ELSE 'moved to ' || lower(moved_to_type) || ' ' || moved_to_id "
+        "END, CASE line_change WHEN 'remove' THEN 'comes off' ELSE 'invoiced: stays' END "
+        "FROM intermediate.int_service_lines_left WHERE ticket_id = ? "
+        "ORDER BY erp_call_number, time_entry_id",
+        [ticket],
+        flow=FLOW,
+    )
     findings = _mart(
         settings,
         "SELECT code, finding FROM marts.service_sync_findings WHERE ticket_id = ? ORDER BY 1",
@@ -108,6 +118,13 @@ def tickets_show(ticket: TicketArgument, config: ConfigOption = None) -> None:
     for row in entries:
         lines.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(lines)
+    if left:
+        gone = Table(title="lines on its calls whose time entry is no longer the ticket's")
+        for column in ("entry", "call", "hours", "why", "next run"):
+            gone.add_column(column, overflow="fold")
+        for row in left:
+            gone.add_row(*(Text(str(v)) for v in row))
+        console.print(gone)
 
 
 @app.command("move")

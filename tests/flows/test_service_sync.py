@@ -655,6 +655,12 @@ def test_a_time_entry_moved_to_another_ticket_comes_off_its_call_and_goes_on_the
     ) == [(source, keyed(from_call)[entry], target, "remove")]  # fmt: skip
     assert query(folder, "SELECT difference_reason FROM marts.ticket_hours WHERE ticket_id = ?",
                  [source]) == [("to send: update-call",)]  # fmt: skip
+    shown = runner.invoke(app, ["tickets", "show", str(source), "--config",
+                                str(folder / "crosswalk.toml")], terminal_width=200)  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    assert "time entry is no longer the ticket's" in shown.output
+    (row,) = [line for line in shown.output.splitlines() if "moved to serviceticket" in line]
+    assert f"{entry} " in row and f" {target} " in row and "comes off" in row
 
 
 @pytest.mark.parametrize("which", ["merged", "emptied"])
