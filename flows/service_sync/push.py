@@ -653,8 +653,9 @@ class ServicePush:
             self.run.failures.add(data_failure(
                 "eautomate", "calls", number, "call-left-empty",
                 f"call {number} of {ticket_label(row)} holds no line any more: the time on "
-                f"it ({_labor_text([_as_held(line) for line in drops.values()])}) moved to "
-                "another ticket or was deleted in ConnectWise",
+                f"it ({_labor_text([_as_held(line) for line in drops.values()])}) is no "
+                "longer billable on the ticket (made not billable, moved to another ticket "
+                "or deleted in ConnectWise)",
                 f"Cancel call {number} in e-automate, unless it is to bill something else.",
                 label=f"call {number}",
             ))  # fmt: skip
