@@ -445,7 +445,7 @@ def _keys(con: Any, graph: dict[str, dict], code: str) -> dict[str, str | None]:
         parents_shape = [shape[p] for p in node["parents"]]
         kind, relation = node["kind"], node["relation"]
         if kind == "source":
-            defined = [list(c) for c in columns.get(tuple(relation), [])] or None
+            defined = columns.get(tuple(relation))  # as JSON, (name, type) pairs are lists
             content = _content(con, relation, node.get("rows"))
             shape[uid], rows[uid] = key(defined), key(defined, content)
         elif node["built"] or kind == "ephemeral":

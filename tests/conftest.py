@@ -206,7 +206,7 @@ def land(config: Path, flow: str, full_refresh: bool = False):
     from flows.agreement_sync.flow import ENTITIES as AGREEMENTS
     from flows.charge_import.flow import ENTITIES as CHARGES
     from flows.customer_sync.flow import MAPPING, reads
-    from flows.customer_sync.sweep import due
+    from flows.customer_sync.sweep import SWEEP, due
     from flows.service_sync.flow import ENTITIES as SERVICE
     from flows.service_sync.flow import entities_due
 
@@ -224,7 +224,9 @@ def land(config: Path, flow: str, full_refresh: bool = False):
     ):
         sources = {}
         now = {
-            "customer-sync": lambda: due(run, entities),
+            "customer-sync": lambda: due(
+                run, entities, SWEEP, settings.flows.customer_sync.sweep_hours
+            ),
             "service-sync": lambda: entities_due(run),
         }
         for entity in now.get(flow, lambda: entities)():

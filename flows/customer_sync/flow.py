@@ -35,7 +35,7 @@ from crosswalk.pipeline import (
     report,
 )
 from flows.customer_sync.push import push_customers
-from flows.customer_sync.sweep import due, mark_broken_links
+from flows.customer_sync.sweep import SWEEP, due, mark_broken_links
 from schemas import connectwise, eautomate
 
 ENTITIES = (
@@ -159,7 +159,7 @@ def customer_sync(
     with flow_run_recorded(
         "customer-sync", settings, entities, plan, full_refresh, reads=MAPPING
     ) as run:
-        land_entities(run, due(run, entities))
+        land_entities(run, due(run, entities, SWEEP, settings.flows.customer_sync.sweep_hours))
         run.models = build_models(run, models)
         note_rebuilt(
             run,

@@ -33,14 +33,10 @@ def sweep_due(last_sweep: str | None, hours: int, now: datetime) -> bool:
     return began is None or hours == 0 or now - began >= timedelta(hours=hours)
 
 
-def due(
-    run: Run, entities: Sequence[Entity], sweep: Entity = SWEEP, hours: int | None = None
-) -> list[Entity]:
-    """``entities`` to land in this run: the ``sweep`` (by default the company ids, every
-    ``flows.customer_sync.sweep_hours``) only when it is due."""
+def due(run: Run, entities: Sequence[Entity], sweep: Entity, hours: int) -> list[Entity]:
+    """``entities`` to land in this run: the ``sweep`` among them only when it is due, every
+    ``hours`` (customer-sync's of the company ids, service-sync's of the time entry ids)."""
     last = run.warehouse.watermark(sweep.system, sweep.name)
-    if hours is None:
-        hours = run.settings.flows.customer_sync.sweep_hours
     if sweep_due(last, hours, datetime.now(UTC)):
         return list(entities)
     get_run_logger().info("%s sweep: last began %s, next after %d hours", sweep.name, last, hours)

@@ -356,10 +356,8 @@ class ServicePush:
         }
         for ticket, summary, code, finding in self.con.execute(
             "SELECT ticket_id, summary, code, finding FROM marts.service_sync_findings "
-            "WHERE code IN ('time-entry-overlap', 'hours-unexplained', "
-            "'time-entry-changed-after-invoice', 'time-entry-moved-after-invoice', "
-            "'time-entry-deleted-after-invoice') "
-            "ORDER BY ticket_id"
+            "WHERE code IN (SELECT unnest(?)) ORDER BY ticket_id",
+            [list(fixes)],
         ).fetchall():
             self.run.failures.add(data_failure(
                 "connectwise", "tickets", ticket, code,
