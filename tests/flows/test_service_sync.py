@@ -489,11 +489,11 @@ def changed(world, folder, apis, first):
 
     # Time entries moved to another synced ticket (as a merge of tickets moves them): one
     # whose line is on an open call, one whose call has since been invoiced.
-    source, billed_source, target, deleted_source, deleted_billed_source, merged, emptied = [
+    source, billed_source, target, deleted_source, deleted_billed_source, merged, emptied, wiped = [
         t for t in service_calls_made(world, first["run"])[4:]
         if t not in (unbilled_ticket, moved, *edited) and len(calls_of(world, t)) == 1
         and len(keyed(calls_of(world, t)[0])) > 1
-    ][:7]  # fmt: skip
+    ][:8]  # fmt: skip
     (from_call,) = calls_of(world, source)
     (billed_call,) = calls_of(world, billed_source)
     (to_call,) = calls_of(world, target)
@@ -521,7 +521,9 @@ def changed(world, folder, apis, first):
     (deleted_billed_call,) = calls_of(world, deleted_billed_source)
     ea.save_call(deleted_billed_call["CallNumber"], {"StatusCode": "Invoiced"})
     deleted, deleted_billed = max(keyed(deleted_call)), max(keyed(deleted_billed_call))
-    for gone in (deleted, deleted_billed):
+    # A ticket whose time was all deleted: no time left, so skipped, and nothing of it billed.
+    (wiped_call,) = calls_of(world, wiped)
+    for gone in (deleted, deleted_billed, *keyed(wiped_call)):
         cw.delete(TIME, gone)
 
     # Project time billed later: a new entry on a synced project ticket, on a new invoice.
@@ -568,6 +570,7 @@ def changed(world, folder, apis, first):
         "entry_moved_billed": (billed_source, billed_call, billed_entry),
         "entry_deleted": (deleted_source, deleted_call, deleted),
         "merged": (merged, merged_call), "emptied": (emptied, emptied_call),
+        "wiped": (wiped, wiped_call),
         "entry_deleted_billed": (deleted_billed_source, deleted_billed_call, deleted_billed),
     }  # fmt: skip
 
@@ -663,20 +666,25 @@ def test_a_time_entry_moved_to_another_ticket_comes_off_its_call_and_goes_on_the
     assert f"{entry} " in row and f" {target} " in row and "comes off" in row
 
 
-@pytest.mark.parametrize("which", ["merged", "emptied"])
-def test_a_ticket_whose_time_all_moved_to_another_keeps_none_of_it(world, folder, changed, which):
+@pytest.mark.parametrize("which", ["merged", "emptied", "wiped"])
+def test_a_ticket_whose_time_all_moved_or_was_deleted_keeps_none_of_it(
+    world, folder, changed, which
+):
     """Merged into another ticket: in a status the sync does not take, or left with no
-    time (skipped); either way no update reaches it, and its lines come off all the same."""
+    time (moved away or deleted: skipped); either way no update reaches it, and its lines
+    come off all the same."""
     ticket, call = changed[which]
     action = query(folder, "SELECT action FROM marts.service_call_sync WHERE ticket_id = ?",
                    [ticket])  # fmt: skip
     assert action == ([] if which == "merged" else [("skipped",)])
+    if which == "wiped":  # its deleted time is not the ticket's time any more
+        assert synced(folder, ticket)["skip_code"] == "ticket-without-time"
     (write,) = [w for w in changed["run"].planned if w.target == f"call {call['CallNumber']}"]
     assert write.action == "update-call" and set(keyed(call)) == {
         int(e) for e in re.findall(r"TE #(\d+) ", write.changes["labor removed"][0])
     }  # fmt: skip
     (after,) = calls_of(world, ticket)
-    assert keyed(after) == {}  # every line went with its time entry to the target's call
+    assert keyed(after) == {}  # no line left: each moved or was deleted with its time entry
     failure = found(changed["run"], "call-left-empty")[call["CallNumber"]]
     assert f"call {call['CallNumber']} of ticket {ticket} " in failure.message
     assert failure.fix.startswith(f"Cancel call {call['CallNumber']} in e-automate")

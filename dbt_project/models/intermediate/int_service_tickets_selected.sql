@@ -42,6 +42,8 @@ time_entries as (
     from {{ ref('stg_connectwise__time_entries') }} as entries
     left join invoices on entries.invoice_id = invoices.invoice_id
     where entries.charge_to_type in ('ServiceTicket', 'ProjectTicket')
+        -- deleted in the PSA since they landed: no longer the ticket's time
+        and entries.time_entry_id not in (select time_entry_id from {{ ref('int_time_entries_gone') }})
     group by entries.charge_to_id
 ),
 
