@@ -22,15 +22,8 @@
 
 with
 
-selected as (
-    select ticket_id, is_project, project_id from {{ ref('int_service_tickets_selected') }}
-),
-
 entries as (
-    select * from {{ ref('stg_connectwise__time_entries') }}
-    where charge_to_type in ('ServiceTicket', 'ProjectTicket')
-        -- deleted in the PSA since they landed
-        and time_entry_id not in (select time_entry_id from {{ ref('int_time_entries_gone') }})
+    select * from {{ ref('int_service_time_entries') }}
 ),
 
 invoices as (
@@ -85,8 +78,8 @@ planned as (
         coalesce(entries.billable_option, 'Billable') = 'Billable' as is_billable,
         entries.agreement_id,
         entries.invoice_id,
-        selected.is_project,
-        selected.project_id,
+        entries.is_project,
+        entries.project_id,
         coalesce(projects.is_fixed_fee, false) as is_fixed_fee,
         coalesce(invoices.invoice_number, cast(invoices.invoice_id as varchar)) as invoice_number,
         invoices.invoice_type,
@@ -104,12 +97,10 @@ planned as (
         {{ code_by('entries.work_type', service_sync_setting('activity_codes', {}),
                    service_sync_setting('activity_code', 'LABOR')) }} as activity_code,
         '[TE #' || entries.time_entry_id || ']'
-            || coalesce(' ' || nullif(trim(entries.notes), ''), '') as remarks,
-        entries.notes
+            || coalesce(' ' || nullif(trim(entries.notes), ''), '') as remarks
     from entries
-    inner join selected on entries.charge_to_id = selected.ticket_id
     left join invoices on entries.invoice_id = invoices.invoice_id
-    left join projects on selected.project_id = projects.project_id
+    left join projects on entries.project_id = projects.project_id
     left join members on entries.member_id = members.member_id
     left join configured on lower(entries.member_identifier) = lower(configured.member_identifier)
     left join technicians as erp on lower(members.technician_number) = lower(erp.technician_number)

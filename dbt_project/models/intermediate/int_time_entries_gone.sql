@@ -4,6 +4,7 @@
 -- return is gone. The sweep's time is when its first page landed (nothing else lands in
 -- that run after it; its watermark, when it began, would key every model that reads the
 -- watermarks to this sweep too). Before the first sweep none is.
+{{ config(materialized='table') }}  {#- three models read it; each would join the millions of ids again #}
 
 with
 
