@@ -1,31 +1,33 @@
 """Landed entities: their declaration, and records -> validated Arrow batches.
 
-An entity is declared once, beside its pandera model in ``schemas/``: which system it
-comes from, its primary key and its cursor. Records arrive in the API's own shape and
+An entity is declared once, beside its model in ``schemas/`` (declared as a pandera model
+is, without pandas or pandera: :mod:`schemas.base`): which system it comes from, its
+primary key and its cursor. Records arrive in the API's own shape and
 are normalised the same way for every system: keys to snake_case, nested objects
 flattened with ``__`` (``_info.lastUpdated`` -> ``info__last_updated``), lists kept as
 JSON text. Validation then splits a page into rows to land and rows to quarantine,
-each with the reason a person can act on.
+each with the reason a person can act on: the whole batch in Arrow, and the rows Arrow
+cannot vouch for by the pandera model (:mod:`crosswalk.by_pandera`, imported only then).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache, cached_property
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import pandera.pandas as pa_
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crosswalk import money
+if TYPE_CHECKING:
+    import pandera.pandas as pa_
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -48,7 +50,7 @@ class Entity:
 
     system: str
     name: str
-    model: type[pa_.DataFrameModel]
+    model: type  # a schemas.base.Record
     primary_key: tuple[str, ...]
     cursor: str | None = None
     # A child collection read per parent record (sites of a company), for the parents
@@ -73,25 +75,77 @@ class Entity:
         return f"{self.system}.{self.name}"
 
     @cached_property
+    def columns(self) -> dict[str, Column]:
+        """The model's columns, in pandera's order (those of the classes it inherits
+        from first), as the Arrow path checks them."""
+        columns: dict[str, Column] = {}
+        for declared in reversed(self.model.__mro__):
+            for name, kind in vars(declared).get("__annotations__", {}).items():
+                arguments = getattr(vars(declared).get(name), "arguments", {})
+                columns[name] = Column(
+                    name, kind.arrow, arguments.get("nullable", False), _checks(arguments)
+                )
+        return columns
+
+    @cached_property
     def schema(self) -> pa_.DataFrameSchema:
-        return self.model.to_schema()
+        """The pandera schema (pandas and pandera are imported here, when first needed)."""
+        from crosswalk import by_pandera
+
+        return by_pandera.model(self.model).to_schema()
 
     @cached_property
     def arrow_schema(self) -> pa.Schema:
-        """The raw table's columns, from the model's declared dtypes."""
-        empty = pd.DataFrame(
-            {
-                name: pd.Series(dtype=column.dtype.type)
-                for name, column in self.schema.columns.items()
-            }
-        )
-        schema = pa.Schema.from_pandas(empty, preserve_index=False)
-        return pa.schema(
-            pa.field(f.name, pa.timestamp("us", tz=f.type.tz))
-            if pa.types.is_timestamp(f.type)
-            else f
-            for f in schema
-        )
+        """The raw table's columns, from the model's declared types."""
+        return pa.schema(pa.field(c.name, c.type) for c in self.columns.values())
+
+
+@dataclass(frozen=True)
+class Check:
+    """A column's rule as pandera names it, with its arguments (pandera's statistics)."""
+
+    name: str
+    statistics: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A declared column: its landed type, whether it may be null, its rules."""
+
+    name: str
+    type: pa.DataType
+    nullable: bool
+    checks: tuple[Check, ...]
+
+
+_CHECKS = {  # pandera's Field argument -> its check's name and statistic
+    "ge": ("greater_than_or_equal_to", "min_value"),
+    "gt": ("greater_than", "min_value"),
+    "le": ("less_than_or_equal_to", "max_value"),
+    "lt": ("less_than", "max_value"),
+    "isin": ("isin", "allowed_values"),
+    "str_matches": ("str_matches", "pattern"),
+}
+
+
+def _checks(arguments: dict[str, Any]) -> tuple[Check, ...]:
+    """The checks pandera's ``Field(**arguments)`` makes, as the Arrow path reads them;
+    an argument it does not know is a check it does not know (left to pandera)."""
+    checks = []
+    for argument, value in arguments.items():
+        if argument in ("nullable", "coerce", "unique", "description", "title"):
+            continue
+        if argument in _CHECKS:
+            name, statistic = _CHECKS[argument]
+            checks.append(Check(name, {statistic: value}))
+        elif argument == "str_length" and isinstance(value, dict):
+            bounds = ("min_value", "max_value", "exact_value")
+            checks.append(Check("str_length", {bound: value.get(bound) for bound in bounds}))
+        elif argument == "str_length" and isinstance(value, int):
+            checks.append(Check("str_length", {"exact_value": value}))
+        else:
+            checks.append(Check(argument, {}))
+    return tuple(checks)
 
 
 @dataclass(frozen=True)
@@ -113,16 +167,30 @@ class Validated:
     cursor: str | None
 
 
-def utc_stamp(value: Any) -> pd.Timestamp | None:
-    """A cursor or date-time value as a UTC timestamp (naive ones are taken as UTC), or
-    None when it is not one."""
+def utc_stamp(value: Any) -> datetime | None:
+    """A cursor or date-time value as a UTC date-time (naive ones are taken as UTC), or
+    None when it is not one. ISO 8601 text is read by Python; any other form, as pandas
+    reads it."""
+    if value is None or isinstance(value, datetime):
+        stamp = value
+    else:
+        try:
+            stamp = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            stamp = _pandas_stamp(value)
+    if stamp is None:
+        return None
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+def _pandas_stamp(value: Any) -> datetime | None:
+    import pandas as pd
+
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError):
         return None
-    if pd.isna(stamp):
-        return None
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return None if pd.isna(stamp) else stamp.to_pydatetime(warn=False)
 
 
 @cache
@@ -162,7 +230,9 @@ def validate(
     table, suspect = fast
     if not suspect:
         return _validated(entity, records, sources, table, {})
-    checked, reasons, whole = _slow(entity, records, suspect)
+    from crosswalk import by_pandera
+
+    checked, reasons, whole = by_pandera.decide(entity, records, suspect)
     if whole:  # a failure without a row applies to the whole batch: let pandera see it all
         return _by_pandera(entity, records, sources)
     kept = pc.invert(pa.array(_mask(len(records), suspect)))
@@ -173,7 +243,9 @@ def validate(
 def _by_pandera(
     entity: Entity, records: Sequence[dict[str, Any]], sources: Sequence[str] | None
 ) -> Validated:
-    table, reasons, _ = _slow(entity, records, range(len(records)))
+    from crosswalk import by_pandera
+
+    table, reasons, _ = by_pandera.decide(entity, records, range(len(records)))
     return _validated(entity, records, sources, table, reasons)
 
 
@@ -240,37 +312,18 @@ def _mask(length: int, rows: Collection[int]) -> list[bool]:
     return mask
 
 
-def _slow(
-    entity: Entity, records: Sequence[dict[str, Any]], rows: Iterable[int]
-) -> tuple[pa.Table, dict[int, list[str]], bool]:
-    """The pandera path for the records at ``rows``: their valid rows as Arrow (positions in
-    ``_ROW``), the reasons of the others by position, and whether a failure applied to
-    every row rather than to one."""
-    rows = list(rows)
-    frame, reasons = _frame(entity, [records[i] for i in rows])
-    checked, failures, whole = _check(entity, frame)
-    for row, found in failures.items():
-        reported = {reason.split(":")[0] for reason in reasons.get(row, [])}
-        found = [reason for reason in found if reason.split(":")[0] not in reported]
-        if found:
-            reasons.setdefault(row, []).extend(found)
-    valid = checked if not reasons else frame.drop(index=list(reasons))
-    if reasons and not valid.empty:
-        valid = entity.schema.validate(valid)  # coerce what is left
-    table = pa.Table.from_pandas(valid, schema=entity.arrow_schema, preserve_index=False)
-    positions = pa.array([rows[i] for i in valid.index], pa.int64())
-    table = table.append_column(_ROW, positions)
-    return table, {rows[i]: found for i, found in reasons.items()}, whole
-
-
 # The date-times the Arrow path parses: ISO 8601 with seconds, with an offset or without
 # (then UTC), forms pandas reads the same; anything else, or outside pandas' nanosecond
 # range, goes to pandas.
 _ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
 _ISO_NAIVE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"
-_STAMPS = pa.array(
-    [pd.Timestamp.min.ceil("us"), pd.Timestamp.max.floor("us")], pa.timestamp("us", tz="UTC")
-)
+
+
+@cache
+def _stamp_range() -> pa.Array:
+    """pandas' (pd.Timestamp.min, .max) to the microsecond within it. Made when first
+    needed: an Arrow array made of Python values imports pandas (pyarrow looks for it)."""
+    return pa.array([-9223372036854775, 9223372036854775], pa.timestamp("us", tz="UTC"))
 
 
 def _arrow_batch(
@@ -280,17 +333,16 @@ def _arrow_batch(
     vouch for: any value of a type or form it does not convert as pandas would, or that
     may fail a check of the model. None when the batch does not convert as a whole (a
     field holding different kinds of value): then pandera decides every row."""
-    schema = entity.schema
-    if schema.checks or schema.unique or not records:
+    if not records:
         return None
-    columns = _fields(records, schema.columns)
+    columns = _fields(records, entity.columns)
     if columns is None:
         return None
     n = len(records)
     suspect = pa.array([False] * n)
     arrays = []
     for field in entity.arrow_schema:
-        column = schema.columns[field.name]
+        column = entity.columns[field.name]
         values, doubtful = _convert(columns.get(field.name), field.type, column, n)
         ok = values.is_valid()
         if not column.nullable:
@@ -349,7 +401,7 @@ def _as_flattened(values: list) -> list:
 
 
 def _convert(
-    values: list | None, target: pa.DataType, model: pa_.Column, n: int
+    values: list | None, target: pa.DataType, column: Column, n: int
 ) -> tuple[pa.Array, pa.Array]:
     """A field's values as ``target``, and which of them to leave to pandera."""
     if values is None:
@@ -376,9 +428,9 @@ def _convert(
         if exact is not None:
             return exact
         reasons: dict[int, list[str]] = {}
-        numbers = _decimals(pd.Series(values, dtype=object, name=model.name), target.scale, reasons)
+        numbers = _decimals(values, column.name, target.scale, reasons)
         try:
-            converted = pa.array(numbers.tolist(), target)
+            converted = pa.array(numbers, target)
         except (pa.ArrowException, ValueError):
             return pa.nulls(n, target), array.is_valid()
         return converted, pa.array(_mask(n, reasons))
@@ -394,9 +446,8 @@ def _convert(
             )
         except pa.ArrowException:
             return pa.nulls(n, target), array.is_valid()
-        inside = pc.and_kleene(
-            pc.greater_equal(stamps, _STAMPS[0]), pc.less_equal(stamps, _STAMPS[1])
-        )
+        low, high = _stamp_range()
+        inside = pc.and_kleene(pc.greater_equal(stamps, low), pc.less_equal(stamps, high))
         doubtful = pc.and_kleene(array.is_valid(), pc.invert(pc.fill_null(inside, False)))
         return stamps, doubtful
     same = (
@@ -441,6 +492,16 @@ def _decimal_array(array: pa.Array, target: pa.Decimal128Type) -> tuple[pa.Array
     return pc.if_else(kept, decimals, pa.scalar(None, target)), pc.and_not(present, kept)
 
 
+def _decimals(values: list, name: str, scale: int, reasons: dict[int, list[str]]) -> list:
+    """Values that are not all whole numbers or floats, one at a time, by the pandera
+    path's reading (:func:`crosswalk.by_pandera.decimals`)."""
+    import pandas as pd
+
+    from crosswalk import by_pandera
+
+    return by_pandera.decimals(pd.Series(values, dtype=object, name=name), scale, reasons).tolist()
+
+
 def _none(n: int) -> pa.Array:
     return pa.nulls(n, pa.bool_()).fill_null(False)
 
@@ -452,7 +513,7 @@ def _json_list(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _failed(check: pa_.Check, values: pa.Array) -> pa.Array | None:
+def _failed(check: Check, values: pa.Array) -> pa.Array | None:
     """Where a model's check fails on ``values`` (nulls aside), or None for a check the
     Arrow path does not know (every value then goes to pandera)."""
     stats = check.statistics or {}
@@ -506,191 +567,9 @@ _BOUND = {
 }
 
 
-def _frame(
-    entity: Entity, records: Sequence[dict[str, Any]]
-) -> tuple[pd.DataFrame, dict[int, list[str]]]:
-    """The records as a frame with every declared column, date-times and decimals parsed.
-
-    Date-times are parsed here, one value at a time in ISO 8601, because pandas infers
-    one format per column and would reject a whole page over one differently written
-    value; decimals (money, quantities) because a JSON parser hands them over as floats,
-    which must become the numbers that were written (``money.decimal``), not their binary
-    values. Rows that do not parse come back with their reason.
-    """
-    frame = pd.DataFrame.from_records([flatten(r) for r in records], index=range(len(records)))
-    reasons: dict[int, list[str]] = {}
-    for name, column in entity.schema.columns.items():
-        _objects_for_values(frame, name, reasons)
-        if name not in frame:
-            frame[name] = None  # APIs omit null fields; the model decides if that is allowed
-        elif isinstance(column.dtype.type, pd.DatetimeTZDtype):
-            parsed = pd.to_datetime(frame[name], utc=True, format="ISO8601", errors="coerce")
-            # Year 0 parses, but is no date (and no Python datetime): refused, not coerced.
-            parsed = parsed.where(parsed.isna() | (parsed.dt.year >= 1))
-            for row in frame.index[parsed.isna() & frame[name].notna()]:
-                reasons.setdefault(row, []).append(
-                    f"{name}: {frame.at[row, name]!r} is not a valid date-time"
-                )
-            frame[name] = parsed
-        elif _decimal_type(column) is not None:
-            frame[name] = _decimals(frame[name], _decimal_type(column).scale, reasons)
-        elif str(column.dtype) == "Int64":
-            frame[name] = _whole_numbers(frame[name], reasons)
-        elif str(column.dtype).startswith("string"):
-            _control_characters(frame[name], reasons)
-    return frame, reasons
-
-
-def _objects_for_values(frame: pd.DataFrame, name: str, reasons: dict[int, list[str]]) -> None:
-    """A value the API sent as an object (``name: {...}``, flattened to ``name__*``) where
-    the model declares one value: a reason on its row, instead of a silent null."""
-    nested = [column for column in frame.columns if column.startswith(f"{name}__")]
-    if not nested:
-        return
-    for row in frame.index[frame[nested].notna().any(axis=1)]:
-        reasons.setdefault(row, []).append(f"{name}: an object where a single value belongs")
-
-
-def _whole_numbers(values: pd.Series, reasons: dict[int, list[str]]) -> pd.Series:
-    """Each value as a whole number, one at a time: one that is not (text, a fraction, a
-    boolean, beyond 64 bits) is a reason on its row and null here, so it cannot fail the
-    column's checks for every other row."""
-    if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.astype("Int64")  # the usual page: whole numbers already
-    parsed = []
-    for row, value in zip(values.index, values.tolist(), strict=True):
-        number = None
-        if isinstance(value, bool):
-            pass
-        elif isinstance(value, int):
-            number = value
-        elif (isinstance(value, float) and value.is_integer()) or (
-            isinstance(value, str) and _WHOLE.fullmatch(value.strip())
-        ):
-            number = int(value)
-        if number is not None and not -(2**63) <= number < 2**63:
-            reasons.setdefault(row, []).append(
-                f"{values.name}: {value!r} is beyond the range of a whole number"
-            )
-            number = None
-        elif number is None and not _missing(value):
-            reasons.setdefault(row, []).append(f"{values.name}: {value!r} is not a whole number")
-        parsed.append(number)
-    return pd.Series(parsed, index=values.index, dtype="Int64")
-
-
-_WHOLE = re.compile(r"[+-]?\d+")
 # C0 control characters and DEL, but tab and line ends: no name or address holds one, and
 # sent on they break terminals, e-mails and the systems' own screens.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _control_characters(values: pd.Series, reasons: dict[int, list[str]]) -> None:
-    texts = values[values.map(lambda v: isinstance(v, str))]
-    hits = texts[texts.str.contains(_CONTROL.pattern, regex=True)]
-    for row, value in zip(hits.index, hits.tolist(), strict=True):
-        found = _CONTROL.search(value)
-        if found:
-            reasons.setdefault(row, []).append(
-                f"{values.name}: {value!r} holds control character "
-                f"0x{ord(found.group()):02X} at position {found.start() + 1}"
-            )
-
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
-
-
-def _decimal_type(column: pa_.Column) -> pa.Decimal128Type | None:
-    dtype = column.dtype.type
-    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype):
-        return dtype.pyarrow_dtype
-    return None
-
-
-def _decimals(values: pd.Series, scale: int, reasons: dict[int, list[str]]) -> pd.Series:
-    """Each value as the Decimal it was written as; one that is not a number, or has more
-    places than the column keeps, is a reason on its row (and null here)."""
-    parsed = []
-    for row, value in zip(values.index, values.tolist(), strict=True):
-        try:
-            number = None if value is pd.NA else money.decimal(value)
-        except ValueError:
-            reasons.setdefault(row, []).append(f"{values.name}: {value!r} is not a number")
-            number = None
-        if number is not None and money.places(number) > scale:
-            reasons.setdefault(row, []).append(
-                f"{values.name}: {value!r} has more than {scale} decimal places"
-            )
-            number = None
-        parsed.append(number)
-    return pd.Series(parsed, index=values.index, dtype=object)
-
-
-def _check(entity: Entity, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]], bool]:
-    """The coerced frame, row label -> what is wrong with it, and whether a failure
-    applied to every row (one without a row)."""
-    if frame.empty:
-        return frame, {}, False
-    try:
-        return entity.schema.validate(frame, lazy=True), {}, False
-    except pa_.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-    reasons: dict[int, list[str]] = {}
-    whole = False
-    for case in cases.itertuples(index=False):
-        whole = whole or pd.isna(case.index)
-        rows = frame.index if pd.isna(case.index) else [int(case.index)]
-        reason = _reason(case.column, case.check, case.failure_case)
-        for row in rows:
-            if reason not in reasons.setdefault(row, []):
-                reasons[row].append(reason)
-    return frame, reasons, whole
-
-
-_TYPE_NAMES = {"Int64": "whole number", "Float64": "number", "boolean": "true or false"}
-
-
-_COMPARISONS = {
-    "greater_than_or_equal_to": "less than",
-    "greater_than": "not greater than",
-    "less_than_or_equal_to": "greater than",
-    "less_than": "not less than",
-}
-
-
-def _reason(column: Any, check: Any, value: Any) -> str:
-    """A pandera failure as a sentence naming the field, the value and the rule."""
-    check = str(check)
-    name, _, argument = check.partition("(")
-    argument = argument.removesuffix(")")
-    value = value.item() if hasattr(value, "item") else value  # numpy scalar -> Python
-    shown = "null" if pd.isna(value) else str(value) if isinstance(value, Decimal) else repr(value)
-    if check == "not_nullable":
-        return f"{column}: required, got null"
-    if name in ("coerce_dtype", "dtype"):
-        wanted = argument.strip("'")
-        if wanted.startswith("datetime64"):
-            wanted = "date-time"
-        elif wanted.startswith("decimal128("):  # more digits than the column holds
-            wanted = "number of DECIMAL" + wanted.removeprefix("decimal128").split("[")[0]
-        else:
-            wanted = _TYPE_NAMES.get(wanted, wanted)
-        return f"{column}: {shown} is not a valid {wanted}"
-    if name == "str_length":
-        if ", " not in argument:  # an exact length
-            return f"{column}: {shown} is not {argument} characters long"
-        low, high = argument.split(", ")
-        if high != "None" and len(str(value)) > int(high):
-            return f"{column}: {shown} is longer than {high} characters"
-        if str(value) == "":
-            return f"{column}: required, got an empty value"
-        return f"{column}: {shown} is shorter than {low} characters"
-    if name == "isin":
-        return f"{column}: {shown} is not one of {argument}"
-    if name in _COMPARISONS:
-        return f"{column}: {shown} is {_COMPARISONS[name]} {argument}"
-    return f"{column}: {shown} fails {check}"
 
 
 def _key(entity: Entity, record: dict[str, Any]) -> str | None:

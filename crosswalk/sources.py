@@ -14,10 +14,9 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
-
-import pandas as pd
 
 from crosswalk.config import ConfigError, Settings
 from crosswalk.connectwise import ENDPOINTS, ConnectWise, literal
@@ -71,7 +70,7 @@ class ExportFolder:
         if entity.cursor:
             numbered = [(s, r) for s, r in numbered if _at_or_after(entity, r, since)]
             numbered.sort(
-                key=lambda pair: _cursor(entity, pair[1]) or pd.Timestamp.max.tz_localize("UTC")
+                key=lambda pair: _cursor(entity, pair[1]) or datetime.max.replace(tzinfo=UTC)
             )
         for start in range(0, len(numbered), self.page_size):
             chunk = numbered[start : start + self.page_size]
@@ -116,7 +115,7 @@ def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
         reader.join(timeout=60)
 
 
-def _cursor(entity: Entity, record: dict[str, Any]) -> pd.Timestamp | None:
+def _cursor(entity: Entity, record: dict[str, Any]) -> datetime | None:
     """None when unreadable: such a record is always read, so validation quarantines it."""
     return utc_stamp(flatten(record).get(entity.cursor))
 
@@ -155,7 +154,7 @@ class ConnectWiseSource:
                 yield Page(batch)
             return
         stamp = utc_stamp(since) if entity.cursor else None
-        conditions = f"lastUpdated >= {literal(stamp.to_pydatetime())}" if stamp else None
+        conditions = f"lastUpdated >= {literal(stamp)}" if stamp else None
         fields = ",".join(entity.fields) or None
         # A whole read of a changing entity (a first run, a full refresh) is the long one:
         # its count, one request more, lets its progress say how much is left. Reads of

@@ -1,6 +1,7 @@
-"""pandera models of every landed entity, one module per system, each model declared
-as an :class:`crosswalk.entities.Entity` with its primary key and cursor; the column
-types and the base model they share are in :mod:`schemas.base`."""
+"""The models of every landed entity, one module per system, each declared as a pandera
+model is (without importing pandera: :mod:`schemas.base`) and as an
+:class:`crosswalk.entities.Entity` with its primary key and cursor; the column types and
+the base model they share are in :mod:`schemas.base`."""
 
 from crosswalk.entities import Entity
 from schemas import calllogs, connectwise, eautomate, operate

@@ -1,6 +1,8 @@
 """Records -> validated batches: normalisation, reasons a person can act on, counts."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -103,6 +105,46 @@ def test_every_declared_entity_has_its_key_and_cursor_in_its_model():
         assert set(entity.primary_key) <= columns, name
         assert entity.cursor is None or entity.cursor in columns, name
         assert not any(entity.schema.columns[k].nullable for k in entity.primary_key), name
+
+
+@pytest.mark.parametrize("name", sorted(ENTITIES))
+def test_the_arrow_path_reads_each_declaration_as_the_pandera_model_does(name):
+    """The columns, their order, nullability and checks the Arrow path reads from a
+    declaration are the ones pandera builds from it."""
+    entity = ENTITIES[name]
+    pandera = entity.schema.columns
+    assert list(entity.columns) == list(pandera) == entity.arrow_schema.names
+    for column in entity.columns.values():
+        declared = pandera[column.name]
+        assert column.nullable == declared.nullable, column.name
+        assert [(c.name, c.statistics) for c in column.checks] == [
+            (c.name, c.statistics) for c in declared.checks
+        ], column.name
+
+
+def test_a_run_reads_its_first_page_without_pandas_or_pandera():
+    """What a run imports before its first request (the models, the pipeline, every flow)
+    holds neither; validating a page whose rows Arrow vouches for does not bring pandera
+    (pyarrow brings pandas when it first makes an array of Python values); a doubtful row
+    does."""
+    script = """
+import sys
+import crosswalk.pipeline, schemas
+import flows.customer_sync.flow, flows.agreement_sync.flow, flows.service_sync.flow
+import flows.sales_order_sync.flow, flows.charge_import.flow
+print(sorted({"pandas", "pandera"} & set(sys.modules)))
+from crosswalk.entities import validate
+from schemas import connectwise
+page = [{"id": 1, "identifier": "C1", "name": "A", "_info": {"lastUpdated": "2026-01-01T10:00:00Z"}}]
+assert validate(connectwise.companies, page).table.num_rows == 1
+print("pandera" in sys.modules)
+page[0]["name"] = "N" * 51
+assert validate(connectwise.companies, page).rejected
+print("pandera" in sys.modules)
+"""
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split("\n")[:3] == ["[]", "False", "True"]
 
 
 def test_a_child_entity_holds_its_parent_entity_of_the_same_system():
