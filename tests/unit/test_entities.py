@@ -135,7 +135,8 @@ import flows.sales_order_sync.flow, flows.charge_import.flow
 print(sorted({"pandas", "pandera"} & set(sys.modules)))
 from crosswalk.entities import validate
 from schemas import connectwise
-page = [{"id": 1, "identifier": "C1", "name": "A", "_info": {"lastUpdated": "2026-01-01T10:00:00Z"}}]
+stamp = {"lastUpdated": "2026-01-01T10:00:00Z"}
+page = [{"id": 1, "identifier": "C1", "name": "A", "_info": stamp}]
 assert validate(connectwise.companies, page).table.num_rows == 1
 print("pandera" in sys.modules)
 page[0]["name"] = "N" * 51
