@@ -267,21 +267,27 @@ class EAutomate:
         """A server date-time as an aware UTC datetime."""
         return datetime.fromisoformat(self.aware(local)).astimezone(UTC)
 
-    def with_offsets(self, value: Any) -> Any:
+    def with_offsets(self, value: Any, *, in_place: bool = False) -> Any:
         """A record with every local date-time given its offset; dates stay dates.
 
         e-automate names its date-time fields ``…Date`` or ``LastUpdate``; only those are
-        looked at, which keeps this cheap on records with long lists of labor."""
+        looked at, which keeps this cheap on records with long lists of labor. A copy,
+        unless ``in_place``: records that are the caller's own (a page just parsed) get
+        their offsets where they are, without a copy of every record and line."""
         kind = type(value)
         if kind is list:
-            return [self.with_offsets(v) for v in value]
+            if not in_place:
+                return [self.with_offsets(v) for v in value]
+            for item in value:
+                self.with_offsets(item, in_place=True)
+            return value
         if kind is not dict:
             return value
-        out = dict(value)
-        for key, field in value.items():
+        out = value if in_place else dict(value)
+        for key, field in value.items():  # replacing a key's value keeps the dict's size
             kind = type(field)
             if kind is dict or kind is list:
-                out[key] = self.with_offsets(field)
+                out[key] = self.with_offsets(field, in_place=in_place)
             elif kind is str and _dated(key) and _is_local_datetime(field):
                 out[key] = self.aware(field)
         return out

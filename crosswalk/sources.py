@@ -211,7 +211,11 @@ class EAutomateSource:
         for n, (chunk, found) in enumerate(zip(chunks, records, strict=True)):
             last = client.instant(chunk[-1]["LastUpdate"])
             watermark = stamp if n == len(chunks) - 1 else min(stamp, last)
-            yield Page(client.with_offsets(found), watermark=watermark.isoformat(), total=len(rows))
+            yield Page(
+                client.with_offsets(found, in_place=True),
+                watermark=watermark.isoformat(),
+                total=len(rows),
+            )
 
 
 class OperateSource:

@@ -340,12 +340,17 @@ def test_local_time_with_and_without_offsets():
         "Remarks": "2026-01-15T10:00:00",  # text, not a date-time field
         "Labors": [{"ArrivalDate": "2026-07-15T10:00:00.5"}],
     }
-    assert client.with_offsets(record) == {
+    aware = {
         "LastUpdate": "2026-01-15T10:00:00-05:00",
         "StartDate": "2026-01-01",
         "Remarks": "2026-01-15T10:00:00",  # text, not a date-time field
         "Labors": [{"ArrivalDate": "2026-07-15T10:00:00.5-04:00"}],
     }
+    page = [record]
+    assert client.with_offsets(page) == [aware]
+    assert record["LastUpdate"] == "2026-01-15T10:00:00"  # the caller's record as it was
+    # A page that is the reader's own gets its offsets where it is.
+    assert client.with_offsets(page, in_place=True) is page and page == [aware]
     london = EAutomate(Recording({}), time_zone="Europe/London")
     assert london.local("2026-07-01T12:00:00+00:00") == "2026-07-01T13:00:00"
     # The hour repeated when clocks go back is read as the first of the two.
