@@ -44,8 +44,9 @@ def model(declared: type) -> type[pa_.DataFrameModel]:
     for name in namespace["__annotations__"]:
         if name in vars(declared):
             namespace[name] = pa_.Field(**vars(declared)[name].arguments)
-    if "Config" in vars(declared):
-        namespace["Config"] = declared.Config
+    if "Config" in vars(declared):  # a copy: pandera writes into the one it is given
+        settings = {k: v for k, v in vars(declared.Config).items() if not k.startswith("__")}
+        namespace["Config"] = type("Config", (), settings)
     return type(declared.__name__, bases or (pa_.DataFrameModel,), namespace)
 
 

@@ -80,6 +80,10 @@ class Entity:
         from first), as the Arrow path checks them."""
         columns: dict[str, Column] = {}
         for declared in reversed(self.model.__mro__):
+            config = vars(declared).get("Config")
+            if config and {key for key in vars(config) if not key.startswith("__")} - _CONFIG:
+                # a rule across rows (unique, checks): the Arrow path would not apply it
+                raise TypeError(f"{declared.__name__}.Config: only {sorted(_CONFIG)} are read")
             for name, kind in vars(declared).get("__annotations__", {}).items():
                 arguments = getattr(vars(declared).get(name), "arguments", {})
                 columns[name] = Column(
@@ -117,6 +121,8 @@ class Column:
     nullable: bool
     checks: tuple[Check, ...]
 
+
+_CONFIG = {"coerce", "strict"}  # the model configuration the declarations use
 
 _CHECKS = {  # pandera's Field argument -> its check's name and statistic
     "ge": ("greater_than_or_equal_to", "min_value"),

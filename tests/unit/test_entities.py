@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from crosswalk.entities import _arrow_batch, _by_pandera, flatten, snake_case, validate
+from crosswalk.entities import Entity, _arrow_batch, _by_pandera, flatten, snake_case, validate
 from schemas import ENTITIES, connectwise, eautomate
+from schemas.base import Field, Record, Text
 
 
 @pytest.mark.parametrize(
@@ -120,6 +121,20 @@ def test_the_arrow_path_reads_each_declaration_as_the_pandera_model_does(name):
         assert [(c.name, c.statistics) for c in column.checks] == [
             (c.name, c.statistics) for c in declared.checks
         ], column.name
+
+
+def test_a_model_configured_with_a_rule_across_rows_is_refused_by_name():
+    """The Arrow path checks values one row at a time: a rule it would not apply (unique
+    rows, a check of the whole frame) is refused where the model is declared."""
+
+    class Pairs(Record):
+        left: Text = Field(nullable=False)
+
+        class Config:
+            unique = ("left",)
+
+    with pytest.raises(TypeError, match=r"Pairs.Config: only \['coerce', 'strict'\] are read"):
+        _ = Entity("test", "pairs", Pairs, ("left",)).columns
 
 
 def test_a_run_reads_its_first_page_without_pandas_or_pandera():
