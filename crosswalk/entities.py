@@ -230,6 +230,8 @@ def validate(
     it cannot vouch for go through the pandera model, which decides them and words the
     reasons, so a row is landed or rejected, and why, exactly as the model says.
     """
+    if not records:
+        return Validated(entity.arrow_schema.empty_table(), [], None)
     fast = _arrow_batch(entity, records)
     if fast is None:
         return _by_pandera(entity, records, sources)
@@ -285,6 +287,8 @@ def combine(entity: Entity, batches: Sequence[Validated]) -> Validated:
     last row read, as landing the batches one after another would."""
     if len(batches) == 1:
         return batches[0]
+    if not batches:  # nothing read since the last batch: only a watermark to land
+        return Validated(entity.arrow_schema.empty_table(), [], None)
     tables = [b.table for b in batches if b.table.num_rows]
     table = pa.concat_tables(tables) if tables else batches[0].table
     table = table.append_column(_ROW, pa.array(range(table.num_rows), pa.int64()))

@@ -270,6 +270,7 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
     progress = Progress(f"{entity}: read", logger)
     pending: list[Validated] = []
     reached = stored  # the watermark of the pages read so far
+    held = None  # the greatest cursor of pages in another order: safe once all are read
     landing: Future[LandResult] | None = None  # the batch landing while pages are read on
 
     def wait_for_landing() -> None:
@@ -299,20 +300,25 @@ def extract_and_land(run: Run, source: Source, entity: Entity) -> LandResult:
 
     # The next page is read while this one is validated, and the last batch lands (DuckDB
     # works without the GIL) meanwhile; pages land together, many to a transaction, each
-    # batch with the watermark of its last page. Leaving, the batch in flight ends first.
+    # batch with the watermark of its last page (of the whole read, when the pages are not
+    # in cursor order: Page.ordered). Leaving, the batch in flight ends first.
     with ThreadPoolExecutor(1, thread_name_prefix="crosswalk-land") as lander:
         for page in prefetched(source.pages(entity, since, parents)):
             checked = validate(entity, page.records, page.sources)
             if not total.complete:
                 total.keys.update(_keys_read(entity, checked))
-            reached = _later(reached, page.watermark or checked.cursor)
+            if page.watermark is not None or page.ordered:
+                reached = _later(reached, page.watermark or checked.cursor)
+            else:
+                held = _later(held, checked.cursor)
             pending.append(checked)
             if sum(b.table.num_rows + len(b.rejected) for b in pending) >= LAND_ROWS:
                 land_pending()
             progress.advance(len(page.records), page.total)
             if entity.mirror:
                 seen |= _keys_read(entity, checked)
-        if pending:
+        reached = _later(reached, held)  # every page is read
+        if pending or held is not None:
             land_pending()
         wait_for_landing()
     progress.close(

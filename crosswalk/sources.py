@@ -30,12 +30,19 @@ from crosswalk.operate import Operate
 class Page:
     """Records read in one call, where each came from, an explicit watermark if the
     system hands one out (None: the greatest cursor value among the landed rows), and how
-    many records the whole read holds when the system said (for progress)."""
+    many records the whole read holds when the system said (for progress).
+
+    ``ordered``: the read returns its records in cursor order, so the greatest cursor read
+    so far is a safe watermark before the read ends. Pages in another order (ConnectWise's
+    and Operate's, by id) move the watermark only once every page is read: a batch's
+    greatest cursor may be later than records of pages still to come, and a run stopped
+    there would never read them."""
 
     records: list[dict[str, Any]]
     sources: list[str] | None = None
     watermark: str | None = None
     total: int | None = None
+    ordered: bool = False
 
 
 class Source(Protocol):
@@ -74,7 +81,7 @@ class ExportFolder:
             )
         for start in range(0, len(numbered), self.page_size):
             chunk = numbered[start : start + self.page_size]
-            yield Page([r for _, r in chunk], [s for s, _ in chunk])
+            yield Page([r for _, r in chunk], [s for s, _ in chunk], ordered=True)
 
 
 def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:

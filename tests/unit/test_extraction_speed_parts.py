@@ -83,11 +83,19 @@ def test_progress_is_logged_every_few_seconds_not_per_page(caplog):
 
 
 class FivePages:
-    """A source of five pages of one company each, a day apart."""
+    """A source of five pages of one company each, a day apart, in cursor order."""
 
     def pages(self, entity, since, parents=None):
         for n in range(1, 6):
-            yield Page([company(n, f"company {n}", f"2026-01-0{n}T00:00:00Z")])
+            yield Page([company(n, f"company {n}", f"2026-01-0{n}T00:00:00Z")], ordered=True)
+
+
+class ById:
+    """Five pages as ConnectWise reads them, in id order: the first record changed last."""
+
+    def pages(self, entity, since, parents=None):
+        for n in range(1, 6):
+            yield Page([company(n, f"company {n}", f"2026-01-0{6 - n}T00:00:00Z")])
 
 
 @pytest.mark.parametrize("fail_at", [None, 2])
@@ -138,3 +146,45 @@ def test_batches_land_in_order_beside_the_reading_and_a_failed_one_stops_the_rea
         ]
     assert landed == kept
     assert warehouse.watermark("connectwise", "companies").startswith(f"2026-01-0{kept[-1]}")
+
+
+@pytest.mark.parametrize("fail_at", [None, 2])
+def test_pages_in_id_order_move_the_watermark_only_once_all_are_read(
+    make_config, credentials, tmp_path, monkeypatch, fail_at
+):
+    """The first batch holds the latest change (company 1, changed on the 5th): had its
+    cursor been the watermark, a run stopped after it would next read from the 5th and
+    never read companies 3 to 5 (changed on the 1st to the 3rd). The watermark moves once
+    every page is read, to the latest cursor of them all."""
+    from prefect.logging import disable_run_logger
+
+    from crosswalk import pipeline
+    from crosswalk.config import load_settings
+    from crosswalk.warehouse import Warehouse
+
+    monkeypatch.setattr(pipeline, "LAND_ROWS", 2)  # batches of pages 1-2, 3-4 and 5
+    land = Warehouse.land
+    landings = []
+
+    def landing(self, system, entity, key, batch, run_id, rejected=(), watermark=None):
+        landings.append(watermark)
+        if len(landings) == fail_at:
+            raise OSError("disk full")
+        return land(self, system, entity, key, batch, run_id, rejected, watermark)
+
+    monkeypatch.setattr(Warehouse, "land", landing)
+    settings = load_settings(make_config(tmp_path))
+    entity = connectwise.companies
+    with (
+        disable_run_logger(),
+        pytest.raises(OSError, match="disk full") if fail_at else nullcontext(),
+        pipeline.flow_run_recorded("customer-sync", settings, [entity], False, False) as run,
+    ):
+        run.landed.append(pipeline.extract_and_land.fn(run, ById(), entity))
+
+    stored = Warehouse(settings.warehouse.path).watermark("connectwise", "companies")
+    if fail_at:
+        assert landings == [None, None] and stored is None  # the next run reads it all again
+    else:
+        assert landings[:2] == [None, None] and landings[-1].startswith("2026-01-05")
+        assert stored.startswith("2026-01-05")
