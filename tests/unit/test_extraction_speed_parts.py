@@ -98,14 +98,10 @@ class ById:
             yield Page([company(n, f"company {n}", f"2026-01-0{6 - n}T00:00:00Z")])
 
 
-@pytest.mark.parametrize("fail_at", [None, 2])
-def test_batches_land_in_order_beside_the_reading_and_a_failed_one_stops_the_read(
-    make_config, credentials, tmp_path, monkeypatch, fail_at
-):
-    """A batch of pages lands in a thread of its own while the next pages are read and
-    validated: batches land one at a time in the order read, each with the watermark of its
-    last page; a batch that fails to land raises from the extraction and leaves the batches
-    before it, with their watermark, and nothing after it."""
+def extract(source, fail_at, make_config, tmp_path, monkeypatch):
+    """Companies read from ``source`` and landed in batches of two pages, the landing of
+    batch ``fail_at`` failing (None: none fails). Returns, per landing attempt, its thread,
+    the ids it held and its watermark, and the settings of the run's warehouse."""
     from prefect.logging import disable_run_logger
 
     from crosswalk import pipeline
@@ -117,7 +113,8 @@ def test_batches_land_in_order_beside_the_reading_and_a_failed_one_stops_the_rea
     land = Warehouse.land
 
     def landing(self, system, entity, key, batch, run_id, rejected=(), watermark=None):
-        landings.append((threading.current_thread().name, batch.column("id").to_pylist()))
+        ids = batch.column("id").to_pylist()
+        landings.append((threading.current_thread().name, ids, watermark))
         if len(landings) == fail_at:
             raise OSError("disk full")
         return land(self, system, entity, key, batch, run_id, rejected, watermark)
@@ -130,11 +127,24 @@ def test_batches_land_in_order_beside_the_reading_and_a_failed_one_stops_the_rea
         pytest.raises(OSError, match="disk full") if fail_at else nullcontext(),
         pipeline.flow_run_recorded("customer-sync", settings, [entity], False, False) as run,
     ):
-        run.landed.append(pipeline.extract_and_land.fn(run, FivePages(), entity))
+        run.landed.append(pipeline.extract_and_land.fn(run, source, entity))
+    return landings, settings
 
+
+@pytest.mark.parametrize("fail_at", [None, 2])
+def test_batches_land_in_order_beside_the_reading_and_a_failed_one_stops_the_read(
+    make_config, credentials, tmp_path, monkeypatch, fail_at
+):
+    """A batch of pages lands in a thread of its own while the next pages are read and
+    validated: batches land one at a time in the order read, each with the watermark of its
+    last page; a batch that fails to land raises from the extraction and leaves the batches
+    before it, with their watermark, and nothing after it."""
+    from crosswalk.warehouse import Warehouse
+
+    landings, settings = extract(FivePages(), fail_at, make_config, tmp_path, monkeypatch)
     batches = [[1, 2], [3, 4], [5]][: fail_at or 3]
-    assert [ids for _, ids in landings] == batches
-    assert all(name.startswith("crosswalk-land") for name, _ in landings)
+    assert [ids for _, ids, _ in landings] == batches
+    assert all(name.startswith("crosswalk-land") for name, _, _ in landings)
     kept = [1, 2] if fail_at else [1, 2, 3, 4, 5]
     warehouse = Warehouse(settings.warehouse.path)
     with warehouse.connect(read_only=True) as con:
@@ -156,35 +166,13 @@ def test_pages_in_id_order_move_the_watermark_only_once_all_are_read(
     cursor been the watermark, a run stopped after it would next read from the 5th and
     never read companies 3 to 5 (changed on the 1st to the 3rd). The watermark moves once
     every page is read, to the latest cursor of them all."""
-    from prefect.logging import disable_run_logger
-
-    from crosswalk import pipeline
-    from crosswalk.config import load_settings
     from crosswalk.warehouse import Warehouse
 
-    monkeypatch.setattr(pipeline, "LAND_ROWS", 2)  # batches of pages 1-2, 3-4 and 5
-    land = Warehouse.land
-    landings = []
-
-    def landing(self, system, entity, key, batch, run_id, rejected=(), watermark=None):
-        landings.append(watermark)
-        if len(landings) == fail_at:
-            raise OSError("disk full")
-        return land(self, system, entity, key, batch, run_id, rejected, watermark)
-
-    monkeypatch.setattr(Warehouse, "land", landing)
-    settings = load_settings(make_config(tmp_path))
-    entity = connectwise.companies
-    with (
-        disable_run_logger(),
-        pytest.raises(OSError, match="disk full") if fail_at else nullcontext(),
-        pipeline.flow_run_recorded("customer-sync", settings, [entity], False, False) as run,
-    ):
-        run.landed.append(pipeline.extract_and_land.fn(run, ById(), entity))
-
+    landings, settings = extract(ById(), fail_at, make_config, tmp_path, monkeypatch)
+    watermarks = [watermark for _, _, watermark in landings]
     stored = Warehouse(settings.warehouse.path).watermark("connectwise", "companies")
     if fail_at:
-        assert landings == [None, None] and stored is None  # the next run reads it all again
+        assert watermarks == [None, None] and stored is None  # the next run reads it all again
     else:
-        assert landings[:2] == [None, None] and landings[-1].startswith("2026-01-05")
+        assert watermarks[:2] == [None, None] and watermarks[-1].startswith("2026-01-05")
         assert stored.startswith("2026-01-05")
