@@ -80,12 +80,13 @@ class Entity:
         from first), as the Arrow path checks them."""
         columns: dict[str, Column] = {}
         for declared in reversed(self.model.__mro__):
-            config = vars(declared).get("Config")
+            own = vars(declared)
+            config = own.get("Config")
             if config and {key for key in vars(config) if not key.startswith("__")} - _CONFIG:
                 # a rule across rows (unique, checks): the Arrow path would not apply it
                 raise TypeError(f"{declared.__name__}.Config: only {sorted(_CONFIG)} are read")
-            for name, kind in vars(declared).get("__annotations__", {}).items():
-                arguments = getattr(vars(declared).get(name), "arguments", {})
+            for name, kind in own.get("__annotations__", {}).items():
+                arguments = getattr(own.get(name), "arguments", {})
                 columns[name] = Column(
                     name, kind.arrow, arguments.get("nullable", False), _checks(arguments)
                 )

@@ -41,9 +41,9 @@ time_entries as (
         sum(entries.actual_hours) as actual_hours
     from {{ ref('stg_connectwise__time_entries') }} as entries
     left join invoices on entries.invoice_id = invoices.invoice_id
+    -- deleted in the PSA since they landed: no longer the ticket's time
+    anti join {{ ref('int_time_entries_gone') }} as gone on entries.time_entry_id = gone.time_entry_id
     where entries.charge_to_type in ('ServiceTicket', 'ProjectTicket')
-        -- deleted in the PSA since they landed: no longer the ticket's time
-        and entries.time_entry_id not in (select time_entry_id from {{ ref('int_time_entries_gone') }})
     group by entries.charge_to_id
 ),
 
