@@ -46,7 +46,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -354,19 +355,53 @@ class Outage:
 
 
 @dataclass(frozen=True)
+class Section:
+    """One section of a report (new, still open, resolved): the rows it lists, at most
+    a report's ``max_per_group`` of each owner and code, and how many each owner and code
+    has in all (``len``); ``ids`` are all of them, listed or not, since a report tells of
+    every one (a large world has hundreds of thousands: they stay in the warehouse)."""
+
+    rows: tuple[ErrorRow, ...] = ()
+    sizes: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    ids: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, rows: Iterable[ErrorRow]) -> Section:
+        """A section that lists all its rows."""
+        rows = tuple(rows)
+        sizes = Counter((r.owner, r.code) for r in rows)
+        return cls(rows, dict(sizes), tuple(r.error_id for r in rows))
+
+    def size(self, owner: str, code: str) -> int:
+        return self.sizes.get((owner, code), 0)
+
+    def __len__(self) -> int:
+        return sum(self.sizes.values())
+
+    def __iter__(self) -> Iterator[ErrorRow]:
+        return iter(self.rows)
+
+
+@dataclass(frozen=True)
 class Findings:
     """What the run's report contains: new failures, still-open ones within their
-    ``max_times`` reports, resolved ones not yet announced, and an outage event."""
+    ``max_times`` reports, resolved ones not yet announced, and an outage event. A
+    section given as rows lists them all."""
 
     flow: str
     run_id: str
     max_times: int
-    new: tuple[ErrorRow, ...] = ()
-    still_open: tuple[ErrorRow, ...] = ()
-    resolved: tuple[ErrorRow, ...] = ()
+    new: Section = field(default_factory=Section)
+    still_open: Section = field(default_factory=Section)
+    resolved: Section = field(default_factory=Section)
     hidden: int = 0  # open, but already in max_times reports
     outage: Outage | None = None
     run_error: ErrorRow | None = None  # what stopped this run (also when not announced)
+
+    def __post_init__(self) -> None:
+        for name in ("new", "still_open", "resolved"):
+            if not isinstance(rows := getattr(self, name), Section):
+                object.__setattr__(self, name, Section.of(rows))
 
     @property
     def newsworthy(self) -> bool:
@@ -384,10 +419,11 @@ def _now() -> datetime:
 class ErrorBook:
     """``sync.errors`` and ``sync.outages`` for one flow."""
 
-    def __init__(self, warehouse: Warehouse, flow: str, max_times: int = 3):
+    def __init__(self, warehouse: Warehouse, flow: str, max_times: int = 3, max_listed: int = 50):
         self.warehouse = warehouse
         self.flow = flow
         self.max_times = max_times
+        self.max_listed = max_listed  # rows a report lists of each owner and code
 
     def record(
         self,
@@ -435,8 +471,8 @@ class ErrorBook:
         """The report went out: count it on each failure it listed, mark resolutions and
         outage events announced, and log it in ``sync.reports``."""
         now = now or _now()
-        listed = [r.error_id for r in (*findings.new, *findings.still_open)]
-        announced = [r.error_id for r in findings.resolved]
+        listed = [*findings.new.ids, *findings.still_open.ids]
+        announced = list(findings.resolved.ids)
         outage = findings.outage
         kind = outage.event if outage else "report"
         if outage and outage.event == "started":
@@ -618,9 +654,8 @@ class ErrorBook:
         return announced
 
     def _findings(self, con, run_id: str, failed: bool, plan: bool) -> Findings:
-        due = "(status = 'open' AND times_reported < $max OR NOT is_resolution_announced)"
         params = {"flow": self.flow, "max": self.max_times}
-        data = self._rows(con, f"flow = $flow AND entity <> '{RUN}' AND {due}", params)
+        sections = self._sections(con, params)
         run_errors = self._rows(
             con,
             f"flow = $flow AND entity = '{RUN}' "
@@ -654,15 +689,72 @@ class ErrorBook:
             flow=self.flow,
             run_id=run_id,
             max_times=self.max_times,
-            new=tuple(r for r in data if r.status == "open" and r.times_reported == 0),
-            still_open=tuple(
-                r for r in data if r.status == "open" and 0 < r.times_reported < self.max_times
-            ),
-            resolved=tuple(r for r in data if r.status == "resolved"),
+            **sections,
             hidden=hidden,
             outage=outage,
             run_error=current if failed else None,
         )
+
+    def _sections(self, con, params: dict[str, Any]) -> dict[str, Section]:
+        """The report's sections: failures never reported (new), reported fewer than
+        ``max_times`` times (still open), resolved and not announced. Counted and ranked
+        in the warehouse: only the rows a report lists (``max_listed`` of each owner and
+        code, first by record as the report orders them) are read as rows."""
+        nouns = pa.table(
+            {
+                "system": [system for system, _ in records.KINDS],
+                "entity": [entity for _, entity in records.KINDS],
+                "noun": [kind.noun for kind in records.KINDS.values()],
+            }
+        )
+        con.register("record_nouns", nouns)
+        try:
+            con.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE report_due AS
+                SELECT error_id, owner, code, section, row_number() OVER (
+                    PARTITION BY section, owner, code ORDER BY lower(title), record_id
+                ) AS place
+                FROM (
+                    SELECT e.error_id, e.owner, e.code, e.record_id,
+                        CASE WHEN e.status = 'resolved' THEN 'resolved'
+                             WHEN e.times_reported = 0 THEN 'new'
+                             ELSE 'still_open' END AS section,
+                        coalesce(e.label, coalesce(n.noun, regexp_replace(e.entity, 's$', ''))
+                                 || ' ' || e.record_id) AS title  -- ErrorRow.title
+                    FROM sync.errors AS e
+                    LEFT JOIN record_nouns AS n USING (system, entity)
+                    WHERE e.flow = $flow AND e.entity <> '{RUN}'
+                      AND (e.status = 'open' AND e.times_reported < $max
+                           OR e.status = 'resolved' AND NOT e.is_resolution_announced)
+                )
+                """,
+                params,
+            )
+        finally:
+            con.unregister("record_nouns")
+        sizes: dict[str, dict[tuple[str, str], int]] = {}
+        ids: dict[str, list[str]] = {}
+        for section, owner, code, error_ids in con.execute(
+            "SELECT section, owner, code, list(error_id) FROM report_due GROUP BY ALL"
+        ).fetchall():
+            sizes.setdefault(section, {})[owner, code] = len(error_ids)
+            ids.setdefault(section, []).extend(error_ids)
+        listed: dict[str, list[ErrorRow]] = {}
+        for section, *row in con.execute(
+            f"SELECT d.section, {', '.join(f'e.{c}' for c in COLUMNS.split(', '))} "
+            "FROM report_due AS d JOIN sync.errors AS e USING (error_id) "
+            "WHERE d.place <= $listed ORDER BY d.section, d.owner, d.code, d.place",
+            {"listed": self.max_listed},
+        ).fetchall():
+            listed.setdefault(section, []).append(ErrorRow(*row))
+        con.execute("DROP TABLE report_due")
+        return {
+            name: Section(
+                tuple(listed.get(name, ())), sizes.get(name, {}), tuple(ids.get(name, ()))
+            )
+            for name in ("new", "still_open", "resolved")
+        }
 
     @staticmethod
     def _rows(con, where: str, params: dict[str, Any]) -> list[ErrorRow]:

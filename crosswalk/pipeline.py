@@ -413,10 +413,12 @@ def file_report(run: Run, logger: logging.Logger | logging.LoggerAdapter) -> Fil
             for r in run.landed
         ),
     ]
-    book = ErrorBook(run.warehouse, run.flow, settings.report.max_times)
+    book = ErrorBook(
+        run.warehouse, run.flow, settings.report.max_times, settings.report.max_per_group
+    )
     findings = book.record(run.id, found, checked, failed=run.status == "failed", plan=run.plan)
     # What the run's own writes settled, unless it was reported before: then it is resolved.
-    announced = {row.error_id for row in findings.resolved}
+    announced = set(findings.resolved.ids)
     fixed = tuple(f for f in run.failures.fixed.values() if f.identity(run.flow) not in announced)
     report = render.Report(
         flow=run.flow,

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 
 from crosswalk import codes
-from crosswalk.errors import OWNER_TITLES, ErrorRow, Failure, Findings, Owner
+from crosswalk.errors import OWNER_TITLES, ErrorRow, Failure, Findings, Owner, Section
 from crosswalk.records import SYSTEM_NAMES
 
 OWNER_ORDER = [Owner.PSA, Owner.ERP, Owner.OPERATE, Owner.CONFIG]
@@ -192,10 +192,20 @@ def by_owner_and_code(
         yield OWNER_TITLES.get(owner, owner), code, list(group)
 
 
-def _more(report: Report, group: list, owner: str, code: str) -> str | None:
+def _groups(
+    rows: Section | Iterable[Failure],
+) -> Iterator[tuple[str, str, list[ErrorRow | Failure], int]]:
+    """:func:`by_owner_and_code` with each group's size: in a section, every failure of
+    the owner and code, listed or not."""
+    for owner, code, group in by_owner_and_code(rows):
+        size = rows.size(group[0].owner, code) if isinstance(rows, Section) else len(group)
+        yield owner, code, group, size
+
+
+def _more(report: Report, group: list, size: int, owner: str, code: str) -> str | None:
     """The line that stands for the rest of a group longer than the report lists; the
     rest of what the run fixed itself is only in its writes."""
-    extra = len(group) - report.group_limit
+    extra = size - report.group_limit
     if extra <= 0:
         return None
     where = (
@@ -293,25 +303,25 @@ def text(report: Report) -> str:
         if not rows:
             continue
         out += ["", title.upper(), "=" * len(title)]
-        for owner, code, group in by_owner_and_code(rows):
-            heading = _one_line(f"{owner} / {_code_title(code)} ({len(group)})")
+        for owner, code, group, size in _groups(rows):
+            heading = _one_line(f"{owner} / {_code_title(code)} ({size})")
             out += ["", heading, "-" * min(len(heading), 78)]
             for row in group[: report.group_limit]:
                 out += _text_row(row, report, section)
-            if more := _more(report, group, owner, code):
+            if more := _more(report, group, size, owner, code):
                 out.append(_one_line(more))
     if report.fixed:
         title = f"{FIXED_TITLE} ({len(report.fixed)})"
         out += ["", title.upper(), "=" * len(title), FIXED_NOTE]
-        for owner, code, group in by_owner_and_code(report.fixed):
-            heading = _one_line(f"{owner} / {_code_title(code)} ({len(group)})")
+        for owner, code, group, size in _groups(report.fixed):
+            heading = _one_line(f"{owner} / {_code_title(code)} ({size})")
             out += ["", heading, "-" * min(len(heading), 78)]
             for row in group[: report.group_limit]:
                 out += [
                     f"* {_one_line(row.title)} ({_one_line(_where(row))})",
                     f"  Was:     {_one_line(row.message)}",
                 ]
-            if more := _more(report, group, owner, code):
+            if more := _more(report, group, size, owner, code):
                 out.append(_one_line(more))
     if report.rebuilt:
         out += ["", REBUILT_TITLE.upper(), "=" * len(REBUILT_TITLE), REBUILT_NOTE]
@@ -370,23 +380,23 @@ def html_body(report: Report) -> str:
         if not rows:
             continue
         out.append(_html_heading(title, section))
-        for owner, code, group in by_owner_and_code(rows):
+        for owner, code, group, size in _groups(rows):
             out.append(
                 f'<h3 style="font-size:15px;margin:16px 0 4px">{_e(owner)} &middot; '
-                f"<code>{_e(code)}</code> ({len(group)})</h3>"
+                f"<code>{_e(code)}</code> ({size})</h3>"
             )
             if meaning := codes.title(code):
                 out.append(f'<p style="margin:0 0 6px;color:#555">{_e(meaning)}</p>')
             out.append(_html_table(group[: report.group_limit], report, section))
-            if more := _more(report, group, owner, code):
+            if more := _more(report, group, size, owner, code):
                 out.append(f"<p>{_e(more)}</p>")
     if report.fixed:
         out.append(_html_heading(f"{FIXED_TITLE} ({len(report.fixed)})", "resolved"))
         out.append(f"<p>{_e(FIXED_NOTE)}</p>")
-        for owner, code, group in by_owner_and_code(report.fixed):
+        for owner, code, group, size in _groups(report.fixed):
             out.append(
                 f'<h3 style="font-size:15px;margin:16px 0 4px">{_e(owner)} &middot; '
-                f"<code>{_e(code)}</code> ({len(group)})</h3>"
+                f"<code>{_e(code)}</code> ({size})</h3>"
             )
             cells = "".join(
                 f'<tr><td style="{_CELL}">{_html_record(row)}</td>'
@@ -398,7 +408,7 @@ def html_body(report: Report) -> str:
                 f'<tr><th style="{_CELL}">Record</th><th style="{_CELL}">Was</th></tr>'
                 f"{cells}</table>"
             )
-            if more := _more(report, group, owner, code):
+            if more := _more(report, group, size, owner, code):
                 out.append(f"<p>{_e(more)}</p>")
     if report.rebuilt:
         out.append(_html_heading(REBUILT_TITLE, "resolved"))
@@ -483,20 +493,20 @@ def markdown(report: Report, delivery: str | None = None) -> str:
         if not rows:
             continue
         out += ["", f"## {_md(title)}"]
-        for owner, code, group in by_owner_and_code(rows):
-            out += ["", f"### {_md(owner)} · {_md(code)} ({len(group)})", ""]
+        for owner, code, group, size in _groups(rows):
+            out += ["", f"### {_md(owner)} · {_md(code)} ({size})", ""]
             out += _md_table(group[: report.group_limit], report.findings.max_times, section)
-            if more := _more(report, group, owner, code):
+            if more := _more(report, group, size, owner, code):
                 out += ["", _md(more)]
     if report.fixed:
         out += ["", f"## {_md(FIXED_TITLE)} ({len(report.fixed)})", "", _md(FIXED_NOTE)]
-        for owner, code, group in by_owner_and_code(report.fixed):
-            out += ["", f"### {_md(owner)} · {_md(code)} ({len(group)})", ""]
+        for owner, code, group, size in _groups(report.fixed):
+            out += ["", f"### {_md(owner)} · {_md(code)} ({size})", ""]
             out += ["| record | was |", "| --- | --- |"]
             out += [
                 f"| {_md_record(row)} | {_md(row.message)} |" for row in group[: report.group_limit]
             ]
-            if more := _more(report, group, owner, code):
+            if more := _more(report, group, size, owner, code):
                 out += ["", _md(more)]
     if report.rebuilt:
         out += ["", f"## {_md(REBUILT_TITLE)}", "", _md(REBUILT_NOTE), ""]

@@ -1,8 +1,11 @@
 """The error model: identity, quarantined rows as failures (deduplicated across runs),
 and what stopped a run, classified."""
 
+from datetime import UTC, datetime
+
 import requests
 
+from crosswalk import report as render
 from crosswalk.config import ConfigError, load_settings
 from crosswalk.dbt import DbtBuildError
 from crosswalk.entities import validate
@@ -117,3 +120,48 @@ def test_what_stopped_a_run_is_classified_with_a_fix(tmp_path, make_config, cred
     assert down.identity("charge-import") == run_failure(
         SystemUnreachable("operate", "timed out"), settings
     ).identity("charge-import")
+
+
+def test_a_report_reads_only_the_failures_it_lists_and_tells_of_all(tmp_path):
+    """A large world has hundreds of thousands of open failures: the report lists a few of
+    each owner and code, first by record as it orders them, and counts the rest; every one
+    counts as reported, and every resolution as announced, listed or not."""
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    warehouse.migrate()
+    book = ErrorBook(warehouse, "service-sync", max_times=2, max_listed=3)
+    unmapped = [
+        data_failure("connectwise", "tickets", n, "ticket-company-unmapped", "m", "f")
+        for n in range(7)
+    ]
+    unlabelled = data_failure("eautomate", "customers", "B", INVALID_RECORD, "m", "f")
+    labelled = data_failure("eautomate", "customers", "Z", INVALID_RECORD, "m", "f", label="a")
+    found = [*unmapped, unlabelled, labelled]
+    findings = book.record("run-1", found, [])
+    new = findings.new
+    assert len(new) == 9 and new.size(Owner.PSA, "ticket-company-unmapped") == 7
+    assert [r.record_id for r in new if r.code == "ticket-company-unmapped"] == ["0", "1", "2"]
+    assert [r.title for r in new if r.code == INVALID_RECORD] == ["a", "customer B"]
+    assert len(new.ids) == 9 and not findings.still_open and not findings.resolved
+
+    report = render.Report(
+        "service-sync", "run-1", "completed", datetime.now(UTC), findings, group_limit=3
+    )
+    plain = render.text(report)
+    assert "PSA data (ConnectWise Manage) / ticket-company-unmapped" in plain
+    assert "... and 4 more (PSA data (ConnectWise Manage), ticket-company-unmapped)" in plain
+    assert render.subject(report).endswith(": 9 new, 0 still open, 0 resolved")
+
+    book.reported(findings, subject="s", recipients=[], delivery="outbox", destination="d")
+    told = {e.record_id: e.times_reported for e in list_errors(warehouse, "service-sync")}
+    assert told == {**{str(n): 1 for n in range(7)}, "B": 1, "Z": 1}
+
+    # Seen again, all are still open; fixed, the tickets resolve, every one announced.
+    again = book.record("run-2", found, [])
+    assert (len(again.new), len(again.still_open)) == (0, 9)
+    book.reported(again, subject="s", recipients=[], delivery="outbox", destination="d")
+    checked = Checked("connectwise", "tickets", frozenset(["ticket-company-unmapped"]))
+    settled = book.record("run-3", [unlabelled, labelled], [checked])
+    assert len(settled.resolved) == 7 and len(settled.resolved.rows) == 3
+    assert (len(settled.still_open), settled.hidden) == (0, 2)
+    book.reported(settled, subject="s", recipients=[], delivery="outbox", destination="d")
+    assert not book.record("run-4", [unlabelled, labelled], []).newsworthy

@@ -17,7 +17,7 @@ spec.loader.exec_module(example)
 
 
 def row(error_id="0" * 16, **changes):
-    base = example.example_report().findings.new[0]
+    base = example.example_report().findings.new.rows[0]
     return replace(base, error_id=error_id, **changes)
 
 
