@@ -15,6 +15,7 @@ from crosswalk.inbox import waiting as waiting_records
 from crosswalk.inbox.web import HTTPError, NotBuilt, Request, Response, inside, redirect, url
 
 CUSTOMER_SYNC = "customer-sync"
+WAITING_LISTED = 20  # records the Waiting page lists of each cause; its failure's page lists all
 
 
 def today(request: Request) -> Response:
@@ -39,15 +40,12 @@ def today(request: Request) -> Response:
     held: list[dict] = []
     for source in waiting_records.SOURCES:
         try:
-            records = waiting_records.read(request.rows, source)
+            by_owner = waiting_records.held_per_owner(request.rows, source)
         except NotBuilt:
             continue
-        by_owner: dict[str, set] = {}
-        for cause in waiting_records.causes(source, records):
-            by_owner.setdefault(cause.owner, set()).update(r["record_id"] for r in cause.records)
         held += [
-            {"flow": source.flow, "noun": source.noun, "owner": owner, "records": len(ids)}
-            for owner, ids in sorted(by_owner.items())
+            {"flow": source.flow, "noun": source.noun, "owner": owner, "records": count}
+            for owner, count in by_owner.items()
         ]
     return request.render(
         "today.html",
@@ -553,7 +551,8 @@ def waiting(request: Request) -> Response:
         if chosen and source.flow != chosen:
             continue
         try:
-            records = waiting_records.read(request.rows, source)
+            records = waiting_records.read(request.rows, source, first=WAITING_LISTED)
+            count = waiting_records.held(request.rows, source)
         except NotBuilt:
             flows.append({"source": source, "built": False, "count": 0, "groups": []})
             continue
@@ -563,7 +562,6 @@ def waiting(request: Request) -> Response:
                 waiting_records.causes(source, records)
             )
         ]
-        count = len({row["record_id"] for row in records})
         flows.append({"source": source, "built": True, "count": count, "groups": groups})
     return request.render("waiting.html", flows=flows, chosen=chosen)
 

@@ -259,7 +259,8 @@ FLOWS = tuple(dict.fromkeys(source.flow for source in SOURCES))
 
 @dataclass
 class Cause:
-    """One failure and every record that waits on it; ``owner``, ``code``, ``title`` and
+    """One failure and the records that wait on it (``waiting`` of them; ``records`` holds
+    them all, or the first when the read was bounded); ``owner``, ``code``, ``title`` and
     ``record_id`` are what the report groups and orders by."""
 
     flow: str
@@ -270,27 +271,70 @@ class Cause:
     fix: str
     error_id: str | None
     records: list[dict[str, Any]] = field(default_factory=list)
+    waiting: int = 0
+
+
+# A waiting record's open failure: the one its flow's push recorded for its cause.
+_FAILURE = (
+    "LEFT JOIN sync.errors AS e ON e.flow = ? AND e.status = 'open' AND e.code = w.code "
+    "AND e.system = w.cause_system AND e.entity = w.cause_entity "
+    "AND e.record_id = w.cause_record"
+)
+_CAUSE = "PARTITION BY w.code, w.cause_system, w.cause_entity, w.cause_record"
 
 
 def read(
     rows: Callable[[str, list | None], list[dict[str, Any]]],
     source: Source,
     cause: tuple[str, str, str] | None = None,
+    first: int | None = None,
 ) -> list[dict[str, Any]]:
     """``source``'s waiting records, each with its open failure's id, owner and fix
-    (None where the flow's last run recorded none); only those of ``cause`` (system,
-    entity, record id) when given."""
+    (None where the flow's last run recorded none) and how many records wait on the same
+    cause (``waiting_on_cause``); only those of ``cause`` (system, entity, record id) when
+    given; only the ``first`` of each cause (by record) when given: a large world holds
+    hundreds of thousands back, and a page lists a few of each cause."""
     where, params = "", [source.flow]
     if cause is not None:
         where = "WHERE w.cause_system = ? AND w.cause_entity = ? AND w.cause_record = ?"
         params += list(cause)
-    return rows(
-        f"SELECT w.*, e.error_id, e.owner, e.fix FROM ({source.sql}) AS w "
-        "LEFT JOIN sync.errors AS e ON e.flow = ? AND e.status = 'open' AND e.code = w.code "
-        "AND e.system = w.cause_system AND e.entity = w.cause_entity "
-        f"AND e.record_id = w.cause_record {where} ORDER BY w.code, w.cause_record, w.record",
-        params,
+    bounded = "" if first is None else f"WHERE place <= {int(first)}"
+    return [
+        {k: v for k, v in row.items() if k != "place"}
+        for row in rows(
+            f"SELECT * FROM (SELECT w.*, e.error_id, e.owner, e.fix, "
+            f"count(*) OVER ({_CAUSE}) AS waiting_on_cause, "
+            f"row_number() OVER ({_CAUSE} ORDER BY w.record) AS place "
+            f"FROM ({source.sql}) AS w {_FAILURE} {where}) {bounded} "
+            "ORDER BY code, cause_record, record",
+            params,
+        )
+    ]
+
+
+def held_per_owner(
+    rows: Callable[[str, list | None], list[dict[str, Any]]], source: Source
+) -> dict[str, int]:
+    """How many records ``source`` holds back, per owner of what they wait on (a record
+    waiting on causes of two owners counts for each), counted in the warehouse."""
+    found = rows(
+        f"SELECT coalesce(e.owner, k.owner, ?) AS owner, count(DISTINCT w.record_id) AS n "
+        f"FROM ({source.sql}) AS w {_FAILURE} "
+        "LEFT JOIN (SELECT unnest(?) AS code, unnest(?) AS owner) AS k ON k.code = w.code "
+        "GROUP BY 1 ORDER BY 1",
+        [
+            str(Owner.CONFIG),
+            source.flow,
+            list(codes.CODES),
+            [e.owner for e in codes.CODES.values()],
+        ],
     )
+    return {row["owner"]: row["n"] for row in found}
+
+
+def held(rows: Callable[[str, list | None], list[dict[str, Any]]], source: Source) -> int:
+    """How many records ``source`` holds back."""
+    return rows(f"SELECT count(DISTINCT record_id) AS n FROM ({source.sql})", [])[0]["n"]
 
 
 def causes(source: Source, records: list[dict[str, Any]]) -> list[Cause]:
@@ -309,6 +353,7 @@ def causes(source: Source, records: list[dict[str, Any]]) -> list[Cause]:
                 record_id=row["cause_record"] or "",
                 fix=row["fix"] or (entry.fix if entry else ""),
                 error_id=row["error_id"],
+                waiting=row["waiting_on_cause"],
             )
         found[key].records.append(row)
     return list(found.values())

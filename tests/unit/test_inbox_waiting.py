@@ -10,20 +10,20 @@ from crosswalk.warehouse import Warehouse, rows
 SERVICE = next(s for s in waiting.SOURCES if s.flow == "service-sync")
 
 
-def record(ticket, code, company, error_id=None, owner=None, fix=None):
+def record(ticket, code, company, error_id=None, owner=None, fix=None, waiting=1):
     return {
         "record_id": str(ticket), "record": f"ticket {ticket}", "code": code,
         "reason": "why", "measure": "1.00 hours", "cause_system": "connectwise",
         "cause_entity": "companies" if code == "ticket-company-unmapped" else "members",
         "cause_record": company, "cause_label": f"company {company}", "error_id": error_id,
-        "owner": owner, "fix": fix,
+        "owner": owner, "fix": fix, "waiting_on_cause": waiting,
     }  # fmt: skip
 
 
 def test_records_group_under_their_failure_and_the_report_order():
     records = [
-        record(1, "ticket-company-unmapped", "12", "e12", "psa-data", "Map company 12"),
-        record(2, "ticket-company-unmapped", "12", "e12", "psa-data", "Map company 12"),
+        record(1, "ticket-company-unmapped", "12", "e12", "psa-data", "Map company 12", 2),
+        record(2, "ticket-company-unmapped", "12", "e12", "psa-data", "Map company 12", 2),
         record(3, "customer-inactive", "C7", "e7", "erp-data", "Reactivate C7"),
         record(4, "member-technician-missing", "jdoe"),  # not reported yet
     ]
@@ -116,3 +116,54 @@ def test_erp_calls_for_the_psa_wait_on_the_failure_of_each_call(tmp_path):
     refused = found["ticket-create-rejected", "3"].records[0]
     assert refused["reason"] == "ConnectWise refused the ticket: site; every run tries it again"
     assert refused["measure"] == "METER call of 2026-12-02"
+
+
+def test_a_bounded_read_lists_the_first_of_each_cause_and_counts_all(tmp_path):
+    """A large world holds hundreds of thousands of records back: the Waiting page reads
+    the first few of each cause with how many wait on it, and the counts (per flow, per
+    owner of the causes) come from the warehouse, not from every record read as a row."""
+    warehouse = Warehouse(tmp_path / "wh.duckdb")
+    warehouse.migrate()
+    values = [
+        *((n, "ticket-company-unmapped", "companies", "12") for n in range(1, 8)),
+        (8, "ticket-company-unmapped", "companies", "13"),
+        (3, "member-technician-missing", "members", "jdoe"),  # ticket 3 waits twice
+        (9, "customer-inactive", "customers", "C7"),
+    ]
+    rows_sql = ", ".join(
+        f"('{n}', 'ticket {n:02d}', '{code}', 'why', NULL, 'connectwise', '{entity}', "
+        f"'{cause}', '{entity} {cause}')"
+        for n, code, entity, cause in values
+    )
+    source = waiting.Source(
+        "service-sync", "tickets",
+        f"SELECT * FROM (VALUES {rows_sql}) AS t(record_id, record, code, reason, measure, "
+        "cause_system, cause_entity, cause_record, cause_label)",
+    )  # fmt: skip
+    with warehouse.transaction() as con:  # company 12's failure, reported to the ERP's owner
+        con.execute(
+            "INSERT INTO sync.errors VALUES ('e12', 'service-sync', 'data', 'erp-data', "
+            "'ticket-company-unmapped', 'connectwise', 'companies', '12', NULL, NULL, 'm', "
+            "'Map 12', 'open', now(), now(), 1, 1, NULL, NULL, false, 'r1', 'r1', NULL)"
+        )
+    with warehouse.connect(read_only=True) as con:
+        read = lambda sql, params: rows(con, sql, params)  # noqa: E731
+        causes = {
+            c.record_id: c for c in waiting.causes(source, waiting.read(read, source, first=3))
+        }
+        assert {k: (c.waiting, [r["record_id"] for r in c.records]) for k, c in causes.items()} == {
+            "12": (7, ["1", "2", "3"]), "13": (1, ["8"]), "jdoe": (1, ["3"]), "C7": (1, ["9"]),
+        }  # fmt: skip
+        assert causes["12"].error_id == "e12" and causes["12"].fix == "Map 12"
+        assert len(waiting.read(read, source)) == 10
+        assert waiting.held(read, source) == 9
+        # Company 12's tickets under its failure's owner, the others under their code's,
+        # as the causes of every record read say.
+        by_owner: dict[str, set] = {}
+        for cause in waiting.causes(source, waiting.read(read, source)):
+            by_owner.setdefault(cause.owner, set()).update(r["record_id"] for r in cause.records)
+        assert waiting.held_per_owner(read, source) == {"erp-data": 8, "psa-data": 2}
+        assert {owner: len(ids) for owner, ids in by_owner.items()} == {
+            "erp-data": 8,
+            "psa-data": 2,
+        }
