@@ -15,7 +15,10 @@ from crosswalk.inbox import waiting as waiting_records
 from crosswalk.inbox.web import HTTPError, NotBuilt, Request, Response, inside, redirect, url
 
 CUSTOMER_SYNC = "customer-sync"
-WAITING_LISTED = 20  # records the Waiting page lists of each cause; its failure's page lists all
+# What the Waiting page lists: the first causes of each owner and code (as a report does;
+# the errors view has them all), the first records of each cause (its failure's page, all).
+WAITING_CAUSES = 50
+WAITING_LISTED = 20
 
 
 def today(request: Request) -> Response:
@@ -557,7 +560,7 @@ def waiting(request: Request) -> Response:
             flows.append({"source": source, "built": False, "count": 0, "groups": []})
             continue
         groups = [
-            (owner, code, codes.title(code), causes)
+            (owner, code, codes.title(code), causes[:WAITING_CAUSES], len(causes))
             for owner, code, causes in report.by_owner_and_code(
                 waiting_records.causes(source, records)
             )

@@ -1,10 +1,15 @@
 """The inbox's Waiting page groups records by the failure they wait on, and those by owner
 and code as the failure report does."""
 
+import html
+import io
 import re
+from pathlib import Path
 
 from crosswalk import codes, report
-from crosswalk.inbox import waiting
+from crosswalk.config import load_settings
+from crosswalk.inbox import pages, waiting
+from crosswalk.inbox.web import Inbox
 from crosswalk.warehouse import Warehouse, rows
 
 SERVICE = next(s for s in waiting.SOURCES if s.flow == "service-sync")
@@ -60,12 +65,10 @@ CALL_COLUMNS = ("call_number", "customer_number", "call_type", "hold_code", "sum
                 "reason_code")  # fmt: skip
 
 
-def test_erp_calls_for_the_psa_wait_on_the_failure_of_each_call(tmp_path):
-    """A call the next run fails (its reason, before any failure is recorded), one held on
-    the sent hold after a FAIL (its open failure, though its customer is mapped since), one
-    every run tries again (the ticket refused, before the hold refused); a call held by hand
-    and one whose ticket the next run makes do not wait."""
-    warehouse = Warehouse(tmp_path / "wh.duckdb")
+def calls_waiting(path: Path) -> Warehouse:
+    """A warehouse whose service-sync holds back ERP calls: 1 and 2 for unmapped customers
+    (two failures of one code), 3 refused; 4 held by hand and 5 going through do not wait."""
+    warehouse = Warehouse(path)
     warehouse.migrate()
     calls = [
         ("1", "C1", "DISPATCH", None, "Jams", "2026-12-01", None, None, "pat", "failed",
@@ -96,6 +99,15 @@ def test_erp_calls_for_the_psa_wait_on_the_failure_of_each_call(tmp_path):
                 "1, 1, NULL, NULL, false, 'r1', 'r1', NULL)",
                 [f"e{n}", code, call, message, fix, f"{n} seconds"],
             )  # fmt: skip
+    return warehouse
+
+
+def test_erp_calls_for_the_psa_wait_on_the_failure_of_each_call(tmp_path):
+    """A call the next run fails (its reason, before any failure is recorded), one held on
+    the sent hold after a FAIL (its open failure, though its customer is mapped since), one
+    every run tries again (the ticket refused, before the hold refused); a call held by hand
+    and one whose ticket the next run makes do not wait."""
+    warehouse = calls_waiting(tmp_path / "wh.duckdb")
     with warehouse.connect(read_only=True) as con:
         records = waiting.read(lambda sql, params: rows(con, sql, params), CALLS)
     found = {(c.code, c.record_id): c for c in waiting.causes(CALLS, records)}
@@ -167,3 +179,26 @@ def test_a_bounded_read_lists_the_first_of_each_cause_and_counts_all(tmp_path):
             "erp-data": 8,
             "psa-data": 2,
         }
+
+
+def test_the_waiting_page_lists_the_first_failures_of_a_code_and_the_first_records_of_each(
+    tmp_path, make_config, monkeypatch
+):
+    """What the page does not list it counts, and says where the rest are."""
+    settings = load_settings(make_config(tmp_path))
+    calls_waiting(settings.warehouse.path)
+    monkeypatch.setattr(pages, "WAITING_CAUSES", 1)
+    answer = {}
+    page = b"".join(Inbox(settings)(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/waiting", "QUERY_STRING": "flow=service-sync",
+         "wsgi.input": io.BytesIO()},
+        lambda status, headers: answer.update(status=status),
+    )).decode()  # fmt: skip
+    assert answer["status"].startswith("200")
+    section = page.split("ERP calls for the PSA wait</h2>", 1)[1]
+    assert "service-sync: 3 ERP calls for the PSA wait" in page
+    assert "<code>call-customer-unmapped</code> (2)" in section
+    assert section.count("call-customer-unmapped") == 1 + 1  # the heading, the errors link
+    assert "... and 1 more failures of this code, not listed here" in section
+    assert html.escape("/errors?flow=service-sync&code=call-customer-unmapped") in section
+    assert "<code>ticket-create-rejected</code> (1)" in section
