@@ -543,9 +543,10 @@ def logout(request: Request) -> Response:
 
 
 def waiting(request: Request) -> Response:
-    """Every record a flow holds back (tickets, agreement invoices, sales orders, phone
-    calls), under the failure it waits on, grouped as the failure report groups them:
-    by owner, then code; each cause with its fix and its page."""
+    """What each flow holds back (tickets, agreement invoices, sales orders, phone calls),
+    under the failure it waits on, grouped as the failure report groups them: by owner,
+    then code; each cause with its fix, its page, how many wait on it and the first of
+    them (``WAITING_LISTED``), the first ``WAITING_CAUSES`` causes of each code."""
     chosen = request.query.get("flow", "")
     if chosen and chosen not in waiting_records.FLOWS:
         raise HTTPError(404, f"No flow {chosen!r} holds records back.")

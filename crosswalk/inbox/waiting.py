@@ -1,8 +1,9 @@
 """What waits in every flow, record by record, for the inbox's Waiting page.
 
 A flow's report says each cause once (a company not mapped, a member without a technician,
-an account code no account has), naming the first few records it holds back; here every
-record held back is listed under its cause. Each source below reads one flow's mart and
+an account code no account has), naming the first few records it holds back; here the
+records held back are listed under their cause (the first of each where thousands wait,
+counted in the warehouse). Each source below reads one flow's mart and
 says, per waiting record, its code, why it waits and the cause it waits on: the system,
 entity and record id of the failure the flow's push step records for it (so the record
 finds that failure's fix, owner and page in ``sync.errors``). The causes are grouped as
