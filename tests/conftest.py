@@ -376,3 +376,18 @@ def report_section(
             f'sender = "crosswalk <crosswalk@example.com>"\ntimeout_seconds = 10\n{smtp}'
         )
     return text
+
+
+def inbox_get(settings, path: str, query: str = "") -> tuple[str, str]:
+    """The inbox's answer to a GET through its WSGI application: status and page."""
+    import io
+
+    from crosswalk.inbox.web import Inbox
+
+    answer = {}
+    page = b"".join(Inbox(settings)(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query,
+         "wsgi.input": io.BytesIO()},
+        lambda status, headers: answer.update(status=status),
+    )).decode()  # fmt: skip
+    return answer["status"], page

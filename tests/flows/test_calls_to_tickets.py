@@ -6,7 +6,6 @@ they did, each named for its rule. Only tickets closed today go to the ERP (firs
 so the service sync's own pushes stay small."""
 
 import html
-import io
 import json
 import uuid
 from datetime import UTC, datetime
@@ -21,7 +20,6 @@ from crosswalk.connectwise import ConnectWise
 from crosswalk.eautomate import EAutomate
 from crosswalk.http import DataError
 from crosswalk.inbox import waiting
-from crosswalk.inbox.web import Inbox
 from crosswalk.pipeline import Run
 from crosswalk.warehouse import Warehouse, rows
 from flows.customer_sync.flow import customer_sync
@@ -35,7 +33,7 @@ from flows.service_sync.to_psa import (
     repeated_failures,
 )
 
-from ..conftest import report_section, smtp_serving
+from ..conftest import inbox_get, report_section, smtp_serving
 
 pytestmark = pytest.mark.flow
 WORLD, FOLDER = "calls-world", "calls-to-tickets"  # conftest serves the world
@@ -379,13 +377,9 @@ def test_the_inbox_lists_each_call_waiting_for_the_psa_under_its_failure(folder,
     assert all(causes[n].error_id for n in expected)
     assert f"crosswalk calls retry {changed['retried']}" in causes[changed["retried"]].fix
 
-    answer = {}
-    page = b"".join(Inbox(load_settings(folder / "crosswalk.toml"))(
-        {"REQUEST_METHOD": "GET", "PATH_INFO": "/waiting", "QUERY_STRING": "flow=service-sync",
-         "wsgi.input": io.BytesIO()},
-        lambda status, headers: answer.update(status=status),
-    )).decode()  # fmt: skip
-    assert answer["status"].startswith("200")
+    status, page = inbox_get(load_settings(folder / "crosswalk.toml"), "/waiting",
+                             "flow=service-sync")  # fmt: skip
+    assert status.startswith("200")
     section = page.split("ERP calls for the PSA wait</h2>", 1)[1]
     for number, code in expected.items():
         assert f'<a href="/errors/{causes[number].error_id}">call {number} (' in section

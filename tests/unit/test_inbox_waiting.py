@@ -2,15 +2,15 @@
 and code as the failure report does."""
 
 import html
-import io
 import re
 from pathlib import Path
 
 from crosswalk import codes, report
 from crosswalk.config import load_settings
 from crosswalk.inbox import pages, waiting
-from crosswalk.inbox.web import Inbox
 from crosswalk.warehouse import Warehouse, rows
+
+from ..conftest import inbox_get
 
 SERVICE = next(s for s in waiting.SOURCES if s.flow == "service-sync")
 
@@ -188,13 +188,8 @@ def test_the_waiting_page_lists_the_first_failures_of_a_code_and_the_first_recor
     settings = load_settings(make_config(tmp_path))
     calls_waiting(settings.warehouse.path)
     monkeypatch.setattr(pages, "WAITING_CAUSES", 1)
-    answer = {}
-    page = b"".join(Inbox(settings)(
-        {"REQUEST_METHOD": "GET", "PATH_INFO": "/waiting", "QUERY_STRING": "flow=service-sync",
-         "wsgi.input": io.BytesIO()},
-        lambda status, headers: answer.update(status=status),
-    )).decode()  # fmt: skip
-    assert answer["status"].startswith("200")
+    status, page = inbox_get(settings, "/waiting", "flow=service-sync")
+    assert status.startswith("200")
     section = page.split("ERP calls for the PSA wait</h2>", 1)[1]
     assert "service-sync: 3 ERP calls for the PSA wait" in page
     assert "<code>call-customer-unmapped</code> (2)" in section
