@@ -766,10 +766,8 @@ class ErrorBook:
         return [ErrorRow(*row) for row in result]
 
 
-def list_errors(
-    warehouse: Warehouse, flow: str | None = None, status: str = "open"
-) -> list[ErrorRow]:
-    """Errors for ``crosswalk errors list``: by flow (or all), status open, resolved or all."""
+def _chosen(flow: str | None, status: str) -> tuple[str, list[str]]:
+    """The errors of ``flow`` (or every flow) with ``status`` (open, resolved or all)."""
     where, params = ["true"], []
     if flow:
         where.append("flow = ?")
@@ -777,13 +775,36 @@ def list_errors(
     if status != "all":
         where.append("status = ?")
         params.append(status)
+    return " AND ".join(where), params
+
+
+def list_errors(
+    warehouse: Warehouse, flow: str | None = None, status: str = "open"
+) -> list[ErrorRow]:
+    """Errors for ``crosswalk errors list --all``: by flow (or all), status open, resolved
+    or all."""
+    where, params = _chosen(flow, status)
     with warehouse.connect(read_only=True) as con:
         result = con.execute(
-            f"SELECT {COLUMNS} FROM sync.errors WHERE {' AND '.join(where)} "
+            f"SELECT {COLUMNS} FROM sync.errors WHERE {where} "
             "ORDER BY flow, status, owner, code, coalesce(label, record_id), record_id",
             params,
         ).fetchall()
     return [ErrorRow(*row) for row in result]
+
+
+def count_errors(
+    warehouse: Warehouse, flow: str | None = None, status: str = "open"
+) -> list[tuple[str, str, str, int]]:
+    """``crosswalk errors list``'s summary, counted in the warehouse (a large world keeps
+    hundreds of thousands): (flow, owner, code, failures), in that order."""
+    where, params = _chosen(flow, status)
+    with warehouse.connect(read_only=True) as con:
+        return con.execute(
+            f"SELECT flow, owner, code, count(*) FROM sync.errors WHERE {where} "
+            "GROUP BY ALL ORDER BY ALL",
+            params,
+        ).fetchall()
 
 
 def find_error(warehouse: Warehouse, prefix: str) -> list[ErrorRow]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
@@ -53,13 +52,14 @@ def errors_list(
     """Failures by flow, owner and code, counted; with --all each one: the record, the
     problem, the fix."""
     from crosswalk.codes import title
-    from crosswalk.errors import list_errors
+    from crosswalk.errors import count_errors, list_errors
 
     if state not in ("open", "resolved", "all"):
         console.print(f"[red]--status must be open, resolved or all, not {escape(state)!r}[/red]")
         raise typer.Exit(2)
     settings = _settings(config)
-    rows = _read_errors(settings, lambda wh: list_errors(wh, flow, state))
+    read = list_errors if every else count_errors
+    rows = _read_errors(settings, lambda wh: read(wh, flow, state))
     if not rows:
         console.print(
             f"no {'' if state == 'all' else state + ' '}failures"
@@ -69,16 +69,15 @@ def errors_list(
         )
         return
     if not every:
-        groups = Counter((row.flow, row.owner, row.code) for row in rows)
         table = Table(title=f"crosswalk errors ({state}), by flow, owner and code")
         for column in ("flow", "owner", "code", "failures", "what"):
             table.add_column(column, no_wrap=column != "what", overflow="fold",
                              justify="right" if column == "failures" else "left")  # fmt: skip
-        for (flow_name, owner, code), count in sorted(groups.items()):
+        for flow_name, owner, code, count in rows:
             table.add_row(flow_name, owner, code, str(count), Text(title(code) or ""))
         console.print(table)
         console.print(
-            f"{len(rows)} failure(s); each one: crosswalk errors list --all"
+            f"{sum(row[3] for row in rows)} failure(s); each one: crosswalk errors list --all"
             + (f" --flow {flow}" if flow else " [--flow F]")
             + "; one in full: crosswalk errors show ID",
             highlight=False,
