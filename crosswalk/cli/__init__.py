@@ -110,6 +110,11 @@ def _when(moment: datetime | None) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment else ""
 
 
+# Longer listings print as lines: a table of a quarter of a million tickets took rich over
+# four minutes and 2.6 GB to lay out; lines stream, and go to grep and spreadsheets.
+LISTING_ROWS = 5_000
+
+
 def _listing(title: str, columns: Iterable[str], rows: Iterable[Iterable]) -> Table:
     """A table of rows, one column per name, each value as plain text (empty for None)."""
     table = Table(title=title)
@@ -118,6 +123,24 @@ def _listing(title: str, columns: Iterable[str], rows: Iterable[Iterable]) -> Ta
     for row in rows:
         table.add_row(*(Text("" if v is None else str(v)) for v in row))
     return table
+
+
+def _show_listing(title: str, columns: Iterable[str], rows: list) -> None:
+    """Print a listing: a table, or beyond ``LISTING_ROWS`` rows the title and then a line
+    of tab-separated values per row after a header line (a value's tabs and line breaks
+    as spaces)."""
+    if len(rows) <= LISTING_ROWS:
+        console.print(_listing(title, columns, rows))
+        return
+
+    def line(values: Iterable) -> str:
+        return "\t".join(" ".join(("" if v is None else str(v)).split()) for v in values)
+
+    out = console.file
+    out.write(f"{title} (more than {LISTING_ROWS:,}: one a line, tab-separated)\n")
+    out.write(line(columns) + "\n")
+    for row in rows:
+        out.write(line(row) + "\n")
 
 
 # The commands, registered once the helpers above exist for them to import.

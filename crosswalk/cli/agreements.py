@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crosswalk import decisions
-from crosswalk.cli import ConfigOption, _listing, _settings, _when, console
+from crosswalk.cli import ConfigOption, _settings, _show_listing, _when, console
 from crosswalk.cli.decisions import _deciding, _mart
 from crosswalk.cli.records import ForceOption, known
 
@@ -43,12 +43,12 @@ def agreements_list(
         + "ORDER BY agreement_id",
         flow="agreement-sync",
     )
-    console.print(_listing(
+    _show_listing(
         f"agreements: {len(rows)}",
         ("agreement", "name", "customer", "contract", "linked by", "PSA", "ERP", "next",
          "why it waits"),
         rows,
-    ))  # fmt: skip
+    )  # fmt: skip
 
 
 @app.command("show")

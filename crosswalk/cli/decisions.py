@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crosswalk import decisions
-from crosswalk.cli import ConfigOption, _busy, _listing, _settings, _when, console
+from crosswalk.cli import ConfigOption, _busy, _settings, _show_listing, _when, console
 from crosswalk.cli.records import ForceOption, known
 
 if TYPE_CHECKING:
@@ -356,11 +356,11 @@ def conflicts_list(
         + ("" if all_ else "WHERE settled_at IS NULL ")
         + "ORDER BY conflict_id",
     )
-    console.print(_listing(
+    _show_listing(
         f"customer-sync conflicts: {len(rows)}",
         ("id", "kind", "ERP record", "PSA record", "field", "e-automate", "ConnectWise", "state"),
         rows,
-    ))  # fmt: skip
+    )  # fmt: skip
     if rows and not all_:
         console.print("settle one: crosswalk conflicts resolve ID --take erp|psa (or --value TEXT)")
 
@@ -449,5 +449,6 @@ def conflicts_owners(config: ConfigOption = None) -> None:
         (customer or "every customer", field, owner, "crosswalk.toml")
         for customer, field, owner in settings.flows.customer_sync.owners()
     ]
-    console.print(_listing(f"fields owned for good: {len(rows)}",
-                           ("customer", "field", "owner", "decided by"), rows))  # fmt: skip
+    _show_listing(
+        f"fields owned for good: {len(rows)}", ("customer", "field", "owner", "decided by"), rows
+    )

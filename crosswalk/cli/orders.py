@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from crosswalk.cli import ConfigOption, _listing, _settings, console
+from crosswalk.cli import ConfigOption, _settings, _show_listing, console
 from crosswalk.cli.decisions import _mart
 from crosswalk.cli.records import known
 
@@ -44,12 +44,12 @@ def orders_list(
         + "ORDER BY order_id",
         flow=FLOW,
     )
-    console.print(_listing(
+    _show_listing(
         f"sales orders: {len(rows)}",
         ("order", "status", "company", "customer", "ERP order", "ERP status", "hold", "PSA",
          "ERP", "error lines", "next", "why"),
         rows,
-    ))  # fmt: skip
+    )  # fmt: skip
 
 
 @app.command("show")
@@ -111,8 +111,8 @@ def orders_show(order: OrderArgument, config: ConfigOption = None) -> None:
     for field_name, value in fields:
         table.add_row(field_name, Text(str(value)))
     console.print(table)
-    console.print(_listing(
+    _show_listing(
         f"lines: {len(lines)}",
         ("line", "product", "type", "quantity", "price", "line gets", "ERP item", "finding"),
         lines,
-    ))  # fmt: skip
+    )  # fmt: skip

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crosswalk import decisions
-from crosswalk.cli import ConfigOption, _listing, _settings, console
+from crosswalk.cli import ConfigOption, _settings, _show_listing, console
 from crosswalk.cli.decisions import _deciding, _mart
 from crosswalk.cli.records import ForceOption, known
 
@@ -41,12 +41,12 @@ def tickets_list(
         + "ORDER BY ticket_id",
         flow=FLOW,
     )
-    console.print(_listing(
+    _show_listing(
         f"tickets: {len(rows)}",
         ("ticket", "summary", "company", "customer", "call", "state", "why", "PSA hours",
          "ERP hours"),
         rows,
-    ))  # fmt: skip
+    )  # fmt: skip
 
 
 @app.command("show")
