@@ -115,22 +115,17 @@ def _when(moment: datetime | None) -> str:
 LISTING_ROWS = 5_000
 
 
-def _listing(title: str, columns: Iterable[str], rows: Iterable[Iterable]) -> Table:
-    """A table of rows, one column per name, each value as plain text (empty for None)."""
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text("" if v is None else str(v)) for v in row))
-    return table
-
-
 def _show_listing(title: str, columns: Iterable[str], rows: list) -> None:
-    """Print a listing: a table, or beyond ``LISTING_ROWS`` rows the title and then a line
-    of tab-separated values per row after a header line (a value's tabs and line breaks
-    as spaces)."""
+    """Print a listing: a table, one column per name, each value as plain text (empty for
+    None); beyond ``LISTING_ROWS`` rows the title and then a line of tab-separated values
+    per row after a header line (a value's tabs and line breaks as spaces)."""
     if len(rows) <= LISTING_ROWS:
-        console.print(_listing(title, columns, rows))
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(Text("" if v is None else str(v)) for v in row))
+        console.print(table)
         return
 
     def line(values: Iterable) -> str:

@@ -300,17 +300,14 @@ def read(
         where = "WHERE w.cause_system = ? AND w.cause_entity = ? AND w.cause_record = ?"
         params += list(cause)
     bounded = "" if first is None else f"WHERE place <= {int(first)}"
-    return [
-        {k: v for k, v in row.items() if k != "place"}
-        for row in rows(
-            f"SELECT * FROM (SELECT w.*, e.error_id, e.owner, e.fix, "
-            f"count(*) OVER ({_CAUSE}) AS waiting_on_cause, "
-            f"row_number() OVER ({_CAUSE} ORDER BY w.record) AS place "
-            f"FROM ({source.sql}) AS w {_FAILURE} {where}) {bounded} "
-            "ORDER BY code, cause_record, record",
-            params,
-        )
-    ]
+    return rows(
+        f"SELECT * EXCLUDE (place) FROM (SELECT w.*, e.error_id, e.owner, e.fix, "
+        f"count(*) OVER ({_CAUSE}) AS waiting_on_cause, "
+        f"row_number() OVER ({_CAUSE} ORDER BY w.record) AS place "
+        f"FROM ({source.sql}) AS w {_FAILURE} {where}) {bounded} "
+        "ORDER BY code, cause_record, record",
+        params,
+    )
 
 
 def held_per_owner(
