@@ -3,6 +3,8 @@ what is safe to repeat, delta reads, bulk details in chunks of 500, partial save
 contracts from templates, calls, and the dealer's time zone."""
 
 import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -356,6 +358,20 @@ def test_local_time_with_and_without_offsets():
     # The hour repeated when clocks go back is read as the first of the two.
     assert client.aware("2026-11-01T01:30:00") == "2026-11-01T01:30:00-04:00"
     assert client.instant("2026-11-01T01:30:00").isoformat() == "2026-11-01T05:30:00+00:00"
+
+
+@pytest.mark.parametrize(
+    "zone", ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
+)
+def test_every_hour_of_a_year_gets_the_offset_the_zone_gives_it(zone):
+    """Offsets are learnt a day at a time: each hour still gets its own, on the days the
+    clocks change too (Lord Howe's move by half an hour, Kolkata's is half an hour off)."""
+    client = EAutomate(Recording({}), time_zone=zone)
+    start = datetime(2026, 1, 1)
+    for hour in range(366 * 24):
+        local = (start + timedelta(hours=hour)).isoformat()
+        expected = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone)).isoformat()
+        assert client.aware(local) == expected, local
 
 
 def test_settings_build_the_client(credentials, monkeypatch):
