@@ -205,7 +205,7 @@ class EAutomate:
         self.chunk = min(max(chunk, 1), MAX_KEYS)
         self._no_bulk: set[str] = set()
         self._offsets: dict[str, str] = {}  # by hour (``YYYY-MM-DDTHH``)
-        self._spelt: dict[timedelta | None, str] = {}  # an offset as ISO 8601 writes it
+        self._spelt: dict[timedelta | None, str] = {}  # an offset as ISO 8601 spells it
         self._stamp: tuple[float, str] | None = None
 
     @classmethod
@@ -251,28 +251,14 @@ class EAutomate:
         the hour repeated when clocks go back is taken as the first of the two."""
         hour = local[:13]
         offset = self._offsets.get(hour)
-        if offset is None:  # offsets change on the hour: a day's 24 are learnt at once
-            self._offsets.update(self._hours(local[:10]))
-            offset = self._offsets.get(hour)
-        if offset is None:  # not an hour of that day's spelling: the zone read directly
-            moment = datetime.fromisoformat(f"{hour}:00").replace(tzinfo=self.zone)
-            offset = self._offsets[hour] = moment.isoformat()[19:]
+        if offset is None:  # offsets change on the hour: one zone lookup per hour
+            moment = datetime.fromisoformat(f"{hour}:00")
+            delta = self.zone.utcoffset(moment)  # spelt once per distinct offset
+            offset = self._spelt.get(delta)
+            if offset is None:
+                offset = self._spelt[delta] = moment.replace(tzinfo=self.zone).isoformat()[19:]
+            self._offsets[hour] = offset
         return local + offset
-
-    def _hours(self, day: str) -> dict[str, str]:
-        """The offset of each hour of ``day`` (``YYYY-MM-DD``), by the hour's key
-        (``YYYY-MM-DDTHH``); a calls page holds thousands of hours over hundreds of days,
-        and an offset spelt once per distinct value, not per hour."""
-        start = datetime.fromisoformat(day)
-        hours = {}
-        for hour in range(24):
-            moment = start.replace(hour=hour)
-            offset = self.zone.utcoffset(moment)
-            spelt = self._spelt.get(offset)
-            if spelt is None:
-                spelt = self._spelt[offset] = moment.replace(tzinfo=self.zone).isoformat()[19:]
-            hours[f"{day}T{hour:02d}"] = spelt
-        return hours
 
     def instant(self, local: str) -> datetime:
         """A server date-time as an aware UTC datetime."""
