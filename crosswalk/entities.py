@@ -451,12 +451,15 @@ def _convert(
         if not pa.types.is_string(kind):
             return pa.nulls(n, target), array.is_valid()
         form = pc.match_substring_regex(array, _ISO_DATETIME)
-        naive = pc.match_substring_regex(array, _ISO_NAIVE)  # taken as UTC, as pandas does
         try:
-            stamps = pc.coalesce(
-                pc.cast(pc.if_else(form, array, None), target),
-                pc.cast(pc.cast(pc.if_else(naive, array, None), pa.timestamp("us")), target),
-            )
+            if pc.all(form).as_py() is not False:  # every value with its offset (or none)
+                stamps = pc.cast(array, target)
+            else:
+                naive = pc.match_substring_regex(array, _ISO_NAIVE)  # UTC, as pandas has it
+                stamps = pc.coalesce(
+                    pc.cast(pc.if_else(form, array, None), target),
+                    pc.cast(pc.cast(pc.if_else(naive, array, None), pa.timestamp("us")), target),
+                )
         except pa.ArrowException:
             return pa.nulls(n, target), array.is_valid()
         low, high = _stamp_range()
@@ -471,10 +474,18 @@ def _convert(
     if not same:
         return pa.nulls(n, target), array.is_valid()
     if pa.types.is_string(kind):  # a control character is pandera's to word
-        return pc.cast(array, target), pc.fill_null(
-            pc.match_substring_regex(array, _CONTROL.pattern), False
-        )
+        return pc.cast(array, target), _controls(array)
     return pc.cast(array, target), _none(n)
+
+
+def _controls(array: pa.StringArray) -> pa.Array:
+    """Where a value holds a control character (:data:`_CONTROL`): one look at the
+    column's bytes (UTF-8 uses none of them inside a character), a search per value only
+    when one is there."""
+    data = array.buffers()[2]
+    if data is None or not _CONTROL_BYTES[np.frombuffer(data, np.uint8)].any():
+        return _none(len(array))
+    return pc.fill_null(pc.match_substring_regex(array, _CONTROL.pattern), False)
 
 
 def _decimal_array(array: pa.Array, target: pa.Decimal128Type) -> tuple[pa.Array, pa.Array] | None:
@@ -588,6 +599,7 @@ _BOUND = {
 # C0 control characters and DEL, but tab and line ends: no name or address holds one, and
 # sent on they break terminals, e-mails and the systems' own screens.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_BYTES = np.isin(np.arange(256), [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
 
 def _key(entity: Entity, record: dict[str, Any]) -> str | None:

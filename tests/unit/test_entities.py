@@ -192,7 +192,7 @@ ODD_VALUES = [
     None, "", "x" * 300, "Active", 0, -1, 7, 1.5, 0.285, 1e16, 10**20, True, "12.50",
     "2026-01-01T10:00:00Z", "2026-01-01T10:00:00.5+05:30", "2026-01-01T10:00:00",
     "2026-01-01", "2026-02-30T00:00:00Z", "9999-01-01T00:00:00Z", "yesterday",
-    {"id": 1}, [3, 1], [{"b": 2, "a": "é"}],
+    {"id": 1}, [3, 1], [{"b": 2, "a": "é"}], "bell\x07", "tab\tand\r\nline ends", "é\x7f",
 ]  # fmt: skip
 FLAG_VALUES = [None, True, False, "perhaps", {"id": 1}]
 
@@ -238,6 +238,22 @@ def test_the_arrow_path_lands_and_rejects_exactly_as_the_pandera_model(name):
     assert fast.cursor == slow.cursor
     assert fast.rejected
     assert _arrow_batch(entity, records) is not None  # the batch took the Arrow path
+
+
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        ["2026-01-01T10:00:00Z", "2026-07-01T10:00:00.25-04:00", None],
+        ["2026-01-01T10:00:00Z", "9999-01-01T00:00:00Z"],  # beyond pandas' range
+        ["2026-01-01T10:00:00Z", "2026-02-30T00:00:00Z"],  # no such day
+    ],
+)
+def test_date_times_that_all_carry_their_offset_land_and_reject_as_the_pandera_model(stamps):
+    records = [company(i + 1, stamp=stamp) for i, stamp in enumerate(stamps)]
+    fast = validate(connectwise.companies, records)
+    slow = _by_pandera(connectwise.companies, records, None)
+    assert fast.table.equals(slow.table) and fast.rejected == slow.rejected
+    assert fast.table.num_rows + len(fast.rejected) == len(records)
 
 
 def test_nested_objects_lists_and_missing_fields_flatten_as_flatten_does():
