@@ -364,8 +364,9 @@ def test_local_time_with_and_without_offsets():
     "zone", ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
 )
 def test_every_hour_of_a_year_gets_the_offset_the_zone_gives_it(zone):
-    """Offsets are learnt a day at a time: each hour still gets its own, on the days the
-    clocks change too (Lord Howe's move by half an hour, Kolkata's is half an hour off)."""
+    """An offset is looked up once per hour and spelt once per distinct value: each hour
+    gets its own, on the days the clocks change too (Lord Howe's move by half an hour,
+    Kolkata's is half an hour off)."""
     client = EAutomate(Recording({}), time_zone=zone)
     start = datetime(2026, 1, 1)
     for hour in range(366 * 24):
