@@ -38,21 +38,30 @@ from emulators import serve
 from schemas import eautomate
 
 ZONE = "America/New_York"  # the emulated dealer's
-LABOR = (
-    "STRUCT(ActivityCode VARCHAR, ArrivalDate VARCHAR, DepartureDate VARCHAR,"
-    " DispatchDate VARCHAR, LaborHours DOUBLE, LaborRate DOUBLE, Remarks VARCHAR,"
-    " TechnicianNumber VARCHAR, TravelHours DOUBLE)[]"
-)
+# A labor line's fields and a call's, with the types DuckDB is given for them.
+LABOR = {
+    "ActivityCode": "VARCHAR", "ArrivalDate": "VARCHAR", "DepartureDate": "VARCHAR",
+    "DispatchDate": "VARCHAR", "LaborHours": "DOUBLE", "LaborRate": "DOUBLE",
+    "Remarks": "VARCHAR", "TechnicianNumber": "VARCHAR", "TravelHours": "DOUBLE",
+}  # fmt: skip
 TEXT = [
     "BillCode", "BillToNumber", "CallDate", "CallNumber", "CallType", "Caller", "CloseDate",
     "ContractNumber", "CreateDate", "CustomerNumber", "Description", "EquipmentNumber",
     "HoldCode", "LastUpdate", "PONumber", "StatusCode", "TechnicianNumber",
 ]  # fmt: skip
-CALL = (
-    "STRUCT("
-    + ", ".join(f"{name} VARCHAR" for name in TEXT)
-    + f", UseUnknownEquipment BOOLEAN, Labors {LABOR}, MaterialsUsed JSON)[]"
-)
+
+
+def listed(fields: dict[str, str]) -> str:
+    """A list of structs of ``fields``, as DuckDB spells its type."""
+    return "STRUCT(" + ", ".join(f"{name} {kind}" for name, kind in fields.items()) + ")[]"
+
+
+CALL = {
+    **dict.fromkeys(TEXT, "VARCHAR"),
+    "UseUnknownEquipment": "BOOLEAN",
+    "Labors": listed(LABOR),
+    "MaterialsUsed": "JSON",
+}
 
 
 def answers(url: str) -> list[bytes]:
@@ -106,10 +115,9 @@ def duckdb_reader(bodies: list[bytes], whole: bool = False, converted: bool = Fa
     def spelt(field: str) -> str:
         return f"strftime({zoned(field)}, '%Y-%m-%dT%H:%M:%S%z')"
 
-    fields = [part.split()[0] for part in LABOR.removeprefix("STRUCT(").split(", ")]
     labor = ", ".join(
         f"{name} := {spelt('l.' + name) if name.endswith('Date') else 'l.' + name}"
-        for name in fields
+        for name in LABOR
     )
     columns = "c.*"
     if converted:
@@ -124,26 +132,15 @@ def duckdb_reader(bodies: list[bytes], whole: bool = False, converted: bool = Fa
     rows = 0
     for body in bodies:
         if whole:
-            answer = con.read_json(io.BytesIO(body), columns={"Details": CALL})
+            answer = con.read_json(io.BytesIO(body), columns={"Details": listed(CALL)})
             sql = f"SELECT {columns} FROM (SELECT unnest(Details) AS c FROM answer)"
         else:
             answer = con.read_json(  # noqa: F841 (the SQL reads it by name)
-                io.BytesIO(details(body)), format="array", columns=_fields(CALL)
+                io.BytesIO(details(body)), format="array", columns=CALL
             )
             sql = f"SELECT {columns} FROM (SELECT answer AS c FROM answer)"
         rows += con.sql(sql).to_arrow_table().num_rows
     return rows
-
-
-def _fields(struct: str) -> dict[str, str]:
-    """``STRUCT(a T, b U)[]`` as ``{"a": "T", "b": "U"}`` (types may nest)."""
-    inner, fields, depth, start = struct.removeprefix("STRUCT(").removesuffix(")[]"), {}, 0, 0
-    for i, char in enumerate(inner + ","):
-        depth += (char == "(") - (char == ")")
-        if char == "," and depth == 0:
-            name, kind = inner[start:i].strip().split(" ", 1)
-            fields[name], start = kind, i + 1
-    return fields
 
 
 def main() -> None:
