@@ -262,6 +262,44 @@ def test_two_warehouses_built_at_once_each_get_their_models(built, tmp_path):
             assert con.execute("SELECT count(*) FROM staging.stg_eautomate__customers").fetchone()
 
 
+def test_a_model_replaces_its_relation_in_one_statement_and_a_failed_one_keeps_it(built, tmp_path):
+    """macros/materializations.sql: a view built where a table of its name stands (and a
+    table where a view stands) replaces it; a model whose query fails leaves the relation
+    it had, rows and all, and no relation of another name behind."""
+    warehouse, _ = built
+    copy = Warehouse(tmp_path / "warehouse.duckdb")
+    shutil.copyfile(warehouse.path, copy.path)
+    config = tmp_path / "crosswalk.toml"
+    config.write_text('[warehouse]\npath = "warehouse.duckdb"\n')
+    settings = load_settings(config)
+
+    def relations() -> set[tuple[str, str, str]]:
+        with copy.connect(read_only=True) as con:
+            found = con.execute(
+                "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+                "WHERE table_schema IN ('staging', 'intermediate', 'marts')"
+            )
+            return set(found.fetchall())
+
+    before = relations()
+    with copy.connect() as con:
+        (mapped,) = con.execute("SELECT count(*) FROM marts.mapped_customers").fetchone()
+        con.execute("DROP VIEW staging.stg_eautomate__customers")
+        con.execute("CREATE TABLE staging.stg_eautomate__customers AS SELECT 1 AS stand_in")
+        con.execute("DROP TABLE marts.mapped_customers")
+        con.execute("CREATE VIEW marts.mapped_customers AS SELECT 1 AS stand_in")
+    assert dbt.build(settings, ["stg_eautomate__customers", "mapped_customers"], tests=False).ok
+    assert relations() == before
+    with copy.connect() as con:
+        assert con.execute("SELECT count(*) FROM marts.mapped_customers").fetchone() == (mapped,)
+        con.execute("ALTER TABLE raw_eautomate.customers RENAME customer_name TO renamed")
+    with pytest.raises(dbt.DbtBuildError, match="mapped_customers"):
+        dbt.build(settings, ["mapped_customers"], tests=False)
+    assert relations() == before
+    with copy.connect(read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM marts.mapped_customers").fetchone() == (mapped,)
+
+
 def test_a_build_is_kept_until_something_it_is_built_from_changes(built, tmp_path):
     """Built again only when the rows of a table a mart is made from, or the vars, changed;
     a run recorded in sync.runs (read only by views) is not such a change."""
