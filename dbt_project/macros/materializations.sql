@@ -7,7 +7,7 @@
     hooks, grants, contracts nor persisted docs, and these materializations refuse a model
     that asks for them rather than leave it out. -#}
 
-{% macro crosswalk_replaceable(type) %}
+{% macro crosswalk_replace(type, sql) %}
   {%- set asked = [] -%}
   {%- if config.get('contract').enforced %}{% do asked.append('an enforced contract') %}{% endif -%}
   {%- if config.get('grants') %}{% do asked.append('grants') %}{% endif -%}
@@ -25,27 +25,20 @@
   {%- if existing is not none and existing.type != type -%}
     {{ drop_relation_if_exists(existing) }}
   {%- endif -%}
-  {{ return(this.incorporate(type=type)) }}
+  {%- set target = this.incorporate(type=type) -%}
+  {% call statement('main') -%}
+    create or replace {{ type }} {{ target }} as (
+      {{ sql }}
+    );
+  {%- endcall %}
+  {{ adapter.commit() }}
+  {{ return({'relations': [target]}) }}
 {% endmacro %}
 
 {% materialization view, adapter='duckdb' %}
-  {%- set target = crosswalk_replaceable('view') -%}
-  {% call statement('main') -%}
-    create or replace view {{ target }} as (
-      {{ sql }}
-    );
-  {%- endcall %}
-  {{ adapter.commit() }}
-  {{ return({'relations': [target]}) }}
+  {{ return(crosswalk_replace('view', sql)) }}
 {% endmaterialization %}
 
 {% materialization table, adapter='duckdb' %}
-  {%- set target = crosswalk_replaceable('table') -%}
-  {% call statement('main') -%}
-    create or replace table {{ target }} as (
-      {{ sql }}
-    );
-  {%- endcall %}
-  {{ adapter.commit() }}
-  {{ return({'relations': [target]}) }}
+  {{ return(crosswalk_replace('table', sql)) }}
 {% endmaterialization %}

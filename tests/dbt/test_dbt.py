@@ -6,6 +6,7 @@ mart of the one build."""
 import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -262,15 +263,21 @@ def test_two_warehouses_built_at_once_each_get_their_models(built, tmp_path):
             assert con.execute("SELECT count(*) FROM staging.stg_eautomate__customers").fetchone()
 
 
-def test_a_model_replaces_its_relation_in_one_statement_and_a_failed_one_keeps_it(built, tmp_path):
-    """macros/materializations.sql: a view built where a table of its name stands (and a
-    table where a view stands) replaces it; a model whose query fails leaves the relation
-    it had, rows and all, and no relation of another name behind."""
+def copied(built, tmp_path) -> tuple[Warehouse, Path]:
+    """A copy of the built warehouse in ``tmp_path``, and a configuration naming it."""
     warehouse, _ = built
     copy = Warehouse(tmp_path / "warehouse.duckdb")
     shutil.copyfile(warehouse.path, copy.path)
     config = tmp_path / "crosswalk.toml"
     config.write_text('[warehouse]\npath = "warehouse.duckdb"\n')
+    return copy, config
+
+
+def test_a_model_replaces_its_relation_in_one_statement_and_a_failed_one_keeps_it(built, tmp_path):
+    """macros/materializations.sql: a view built where a table of its name stands (and a
+    table where a view stands) replaces it; a model whose query fails leaves the relation
+    it had, rows and all, and no relation of another name behind."""
+    copy, config = copied(built, tmp_path)
     settings = load_settings(config)
 
     def relations() -> set[tuple[str, str, str]]:
@@ -303,11 +310,7 @@ def test_a_model_replaces_its_relation_in_one_statement_and_a_failed_one_keeps_i
 def test_a_build_is_kept_until_something_it_is_built_from_changes(built, tmp_path):
     """Built again only when the rows of a table a mart is made from, or the vars, changed;
     a run recorded in sync.runs (read only by views) is not such a change."""
-    warehouse, _ = built
-    copy = Warehouse(tmp_path / "warehouse.duckdb")
-    shutil.copyfile(warehouse.path, copy.path)
-    config = tmp_path / "crosswalk.toml"
-    config.write_text('[warehouse]\npath = "warehouse.duckdb"\n')
+    copy, config = copied(built, tmp_path)
     settings = load_settings(config)
     select = ["+mapped_customers"]
     first = dbt.build(settings, select)
