@@ -41,27 +41,27 @@ from crosswalk.demo import CREDENTIALS as DEMO_CREDENTIALS  # noqa: E402
 FIXTURES = Path(emulators.__file__).parent / "fixtures"
 PROJECT = PROJECT_ROOT
 
-# The modules that take longest, longest first (measured with --durations, 2026-12-03:
-# five minutes to half a minute each); then the rest of tests/flows, tests/dbt,
-# tests/clients, tests/emulators and tests/unit. test_faults.py and test_chaos.py are
-# make test-cycles' (the `cycle` marker).
+# The modules that take longest, longest first (each module's setup, calls and teardown
+# under `make test`, 2026-12-05: 135 s to 16 s); then the rest of tests/flows, tests/dbt,
+# tests/clients, tests/emulators and tests/unit. test_faults.py is make test-cycles' (the
+# `cycle` marker).
 SLOW_FIRST = (
     "flows/test_faults.py",
-    "flows/test_chaos.py",
     "flows/test_customer_sync.py",
-    "flows/test_service_sync.py",
+    "flows/test_chaos.py",
     "flows/test_reliability.py",
-    "flows/test_cli.py",
-    "flows/test_demo.py",
-    "flows/test_charge_import.py",
-    "flows/test_agreement_sync.py",
-    "flows/test_flows.py",
     "dbt/test_dbt.py",
+    "flows/test_service_sync.py",
+    "flows/test_agreement_sync.py",
+    "flows/test_charge_import.py",
     "flows/test_sales_order_sync.py",
-    "flows/test_inbox_browser.py",
-    "flows/test_calls_to_tickets.py",
+    "flows/test_flows.py",
+    "flows/test_demo.py",
     "flows/test_deployment.py",
+    "flows/test_calls_to_tickets.py",
     "flows/test_customer_sweep.py",
+    "flows/test_inbox_browser.py",
+    "flows/test_cli.py",
 )
 LAYERS = ("flows", "dbt", "clients", "emulators", "unit")
 
