@@ -28,11 +28,11 @@ from pathlib import Path
 
 import duckdb
 import orjson
-import requests
 import served
+from peers import eautomate_answers
 
 from crosswalk.demo import CREDENTIALS
-from crosswalk.eautomate import DETAILS, EVERYTHING, MAX_KEYS, AuthInfo, EAutomate
+from crosswalk.eautomate import EAutomate
 from crosswalk.entities import validate
 from emulators import serve
 from schemas import eautomate
@@ -62,27 +62,6 @@ CALL = {
     "Labors": listed(LABOR),
     "MaterialsUsed": "JSON",
 }
-
-
-def answers(url: str) -> list[bytes]:
-    """Every call's bulk answer, as sent."""
-    spec = DETAILS["calls"]
-    auth = AuthInfo("api", CREDENTIALS["CROSSWALK_EA_PASSWORD"], "dealer").as_json()
-    session = requests.Session()
-
-    def call(operation: str, **params: object) -> bytes:
-        response = session.post(
-            f"{url}/PublicAPI/{operation}", json={"AuthInfo": auth, **params}, timeout=60
-        )
-        response.raise_for_status()
-        return response.content
-
-    listed = orjson.loads(call(spec.list_operation, TimeStamp=EVERYTHING))["Details"]
-    keys = [row[spec.key] for row in listed]
-    return [
-        call(spec.bulk, **{spec.bulk_parameter: keys[i : i + MAX_KEYS]})
-        for i in range(0, len(keys), MAX_KEYS)
-    ]
 
 
 def today(bodies: list[bytes]) -> int:
@@ -155,7 +134,7 @@ def main() -> None:
     serve.open_world(data, args.seed, args.scale)
     os.environ.update(CREDENTIALS)
     with served.apart(data, args.seed, args.scale, args.port_base):
-        bodies = answers(f"http://127.0.0.1:{args.port_base + 1}")
+        bodies = list(eautomate_answers(f"http://127.0.0.1:{args.port_base + 1}", "calls"))
     print(f"{len(bodies)} bulk answers, {sum(map(len, bodies)) / 1e6:.1f} MB")
     readers = {
         "today: orjson, offsets walk, validation": today,

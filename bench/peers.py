@@ -40,7 +40,7 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import requests
@@ -75,9 +75,9 @@ def bare(url: str, folder: Path, collections: dict[str, str] = COLLECTIONS) -> i
     return count
 
 
-def bare_eautomate(url: str, entity: str, folder: Path) -> int:
-    """The e-automate limit: the server's stamp, the skinny list of everything, then the
-    full records in bulk calls of 500 keys, each answer parsed by ``json.loads``."""
+def eautomate_answers(url: str, entity: str) -> Iterator[bytes]:
+    """The server's stamp, the skinny list of everything, then each bulk answer of up to
+    500 full records, as sent."""
     from crosswalk.eautomate import DETAILS, EVERYTHING, MAX_KEYS, AuthInfo
 
     spec = DETAILS[entity]
@@ -86,20 +86,23 @@ def bare_eautomate(url: str, entity: str, folder: Path) -> int:
         user="api", password=CREDENTIALS["CROSSWALK_EA_PASSWORD"], company_id="dealer"
     ).as_json()
 
-    def call(operation: str, **params: object) -> dict:
+    def call(operation: str, **params: object) -> bytes:
         response = session.post(
             f"{url}/PublicAPI/{operation}", json={"AuthInfo": auth, **params}, timeout=60
         )
         response.raise_for_status()
-        return json.loads(response.content)
+        return response.content
 
     call("getCurrentTimeStamp")
-    keys = [row[spec.key] for row in call(spec.list_operation, TimeStamp=EVERYTHING)["Details"]]
-    count = 0
+    listed = json.loads(call(spec.list_operation, TimeStamp=EVERYTHING))["Details"]
+    keys = [row[spec.key] for row in listed]
     for start in range(0, len(keys), MAX_KEYS):
-        found = call(spec.bulk, **{spec.bulk_parameter: keys[start : start + MAX_KEYS]})
-        count += len(found["Details"])
-    return count
+        yield call(spec.bulk, **{spec.bulk_parameter: keys[start : start + MAX_KEYS]})
+
+
+def bare_eautomate(url: str, entity: str, folder: Path) -> int:
+    """The e-automate limit: ``eautomate_answers``, each answer parsed by ``json.loads``."""
+    return sum(len(json.loads(body)["Details"]) for body in eautomate_answers(url, entity))
 
 
 def crosswalk(config: Path, folder: Path, entities: list | None = None) -> tuple[int, float]:
