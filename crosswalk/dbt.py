@@ -158,6 +158,8 @@ _lock = threading.Lock()
 # Parsed manifests by what the parse depends on, least recently used first; a few MB each.
 _manifests: dict[tuple, Any] = {}
 _MANIFESTS_KEPT = 8
+# The tag a partial build selects its nodes by (set on its own copy of the manifest only).
+PART_TAG = "crosswalk-part-of-build"
 
 
 def build(
@@ -285,15 +287,21 @@ def _build(
                 nodes = {json.loads(line)["unique_id"] for line in listed.result}
                 graph = _graph(manifest, nodes)
                 forget([_name(graph[uid]["relation"]) for uid in nodes if graph[uid]["relation"]])
+            part = set()
             if only is not None:
                 part = _part(manifest, *only, tests)
                 if not part:  # kept relations whose tests were to run, and have none
                     return DbtOutcome(), {}
-                args = [*args[: args.index("--select") + 1], *part,
+                args = [*args[: args.index("--select") + 1], f"tag:{PART_TAG}",
                         "--indirect-selection", "empty"]  # fmt: skip
-            # A build compiles into the nodes it is given: each gets its own copy.
+            # A build compiles into the nodes it is given: each gets its own copy. A part
+            # is selected by a tag on that copy: dbt would match each of 70 to 200 ``fqn:``
+            # selectors against every node (0.1 to 0.3 s a build).
+            given = manifest.deepcopy()
+            for uid in part:
+                given.nodes[uid].tags.append(PART_TAG)
             callbacks = [] if progress is None else [_counting(progress)]
-            result = dbtRunner(manifest=manifest.deepcopy(), callbacks=callbacks).invoke(args)
+            result = dbtRunner(manifest=given, callbacks=callbacks).invoke(args)
         finally:
             DuckDBConnectionManager.close_all_connections()
     if result.exception is not None:
@@ -310,11 +318,11 @@ def _build(
     return outcome, _graph(manifest, built)
 
 
-def _part(manifest: Any, nodes: set[str], checked: set[str], graph: dict, tests: bool) -> list[str]:
-    """The selectors of ``nodes`` (of the selection whose last build made ``graph``) and,
-    with ``tests``, of the tests a build of the whole selection would run that read one
-    of them, one of ``checked`` (kept, but not tested yet), a view or a source (whose rows
-    are read live, so may have changed)."""
+def _part(manifest: Any, nodes: set[str], checked: set[str], graph: dict, tests: bool) -> set[str]:
+    """``nodes`` (of the selection whose last build made ``graph``) and, with ``tests``,
+    the tests a build of the whole selection would run that read one of them, one of
+    ``checked`` (kept, but not tested yet), a view or a source (whose rows are read live,
+    so may have changed)."""
     selected = {uid for uid, node in graph.items() if node["built"] or node["kind"] == "source"}
     live = {uid for uid, node in graph.items() if node["kind"] in (*LIVE, "source")}
     chosen = set(nodes)
@@ -328,7 +336,7 @@ def _part(manifest: Any, nodes: set[str], checked: set[str], graph: dict, tests:
                 and parents & (nodes | checked | live)
             ):
                 chosen.add(uid)
-    return sorted("fqn:" + ".".join(manifest.nodes[uid].fqn) for uid in chosen)
+    return chosen
 
 
 def _project_files(project: Path) -> Iterator[Path]:
