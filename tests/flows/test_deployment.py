@@ -1,9 +1,10 @@
-"""prefect.yaml as an operator uses it: a local Prefect server, the four deployments from
-``prefect deploy --all``, a process worker, and one deployment run through it to the end.
+"""prefect.yaml as an operator uses it: a Prefect server, the deployments from ``prefect
+deploy --all``, a process worker, and one deployment run through it to the end.
 
-Slow (a cold server start, about 40 s in all), so marked ``deployment``; it runs in
-``make test`` all the same. Everything listens on 127.0.0.1; server and worker are
-stopped by the process ids this test started (the worker needs two SIGINTs).
+The server is the session's (tests/conftest.py ``prefect_server``: Prefect's own server on
+loopback, started once per worker; its scheduler does not run, so no cron run starts while
+this test runs its own). Marked ``deployment``; it runs in ``make test`` all the same. The
+worker is stopped by the process id this test started (it needs two SIGINTs).
 """
 
 import os
@@ -90,34 +91,9 @@ def signals_for(name: str) -> list[tuple[signal.Signals, float]]:
     return [(signal.SIGTERM, 20)]
 
 
-def served_port(log: Path, server: subprocess.Popen, seconds: float = 150) -> int:
-    """The port the server took (it was started on port 0), from its log."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the Prefect server exited"
-        found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", log.read_text())
-        if found:
-            return int(found[1])
-        time.sleep(0.5)
-    raise AssertionError(f"the Prefect server named no port within {seconds} s")
-
-
-def wait_healthy(api: str, server: subprocess.Popen, seconds: float = 150) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the Prefect server exited"
-        try:
-            if requests.get(f"{api}/health", timeout=2).json() is True:
-                return
-        except (requests.RequestException, ValueError):
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"the Prefect server was not healthy after {seconds} s")
-
-
 def final_state(api: str, flow_run: str, timeout: float) -> str:
     """The type of the flow run's state once it is final (COMPLETED, FAILED, CRASHED,
-    CANCELLED), read from the server every 2 s; a timeout is a failure naming the last."""
+    CANCELLED), read from the server every second; a timeout is a failure naming the last."""
     deadline, state = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         try:
@@ -127,19 +103,22 @@ def final_state(api: str, flow_run: str, timeout: float) -> str:
             pass  # a busy server: asked again
         if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             return state
-        time.sleep(2)
+        time.sleep(1)
     raise AssertionError(f"flow run {flow_run} not finished after {timeout} s: {state}")
 
 
 def test_every_flow_deploys_from_prefect_yaml_and_one_runs_through_a_process_worker(
-    tmp_path, credentials
+    prefect_server, tmp_path, credentials
 ):
+    from prefect.settings import PREFECT_API_URL
+
+    api = PREFECT_API_URL.value()
     config = write_config(tmp_path)
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
     env.update(
+        PREFECT_API_URL=api,
         PREFECT_HOME=str(tmp_path / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
         PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW="ignore",
         DO_NOT_TRACK="1",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
@@ -148,15 +127,6 @@ def test_every_flow_deploys_from_prefect_yaml_and_one_runs_through_a_process_wor
     )
     processes = Processes(tmp_path, env)
     try:
-        # No scheduler: the cron runs must not start while this test runs its own. Port 0:
-        # the server binds a free port itself and its log (INFO) names it.
-        server = processes.start(
-            "server", "server", "start", "--host", "127.0.0.1", "--port", "0", "--no-ui",
-            PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false", PREFECT_SERVER_LOGGING_LEVEL="INFO",
-        )  # fmt: skip
-        api = f"http://127.0.0.1:{served_port(tmp_path / 'server.log', server)}/api"
-        processes.env["PREFECT_API_URL"] = api
-        wait_healthy(api, server)
         pool = yaml.safe_load((PROJECT / "prefect.yaml").read_text())["definitions"]["work_pool"]
         created = processes.run("work-pool", "create", pool["name"], "--type", "process")
         assert created.returncode == 0, created.stdout + created.stderr
@@ -179,7 +149,7 @@ def test_every_flow_deploys_from_prefect_yaml_and_one_runs_through_a_process_wor
         }
 
         processes.start(
-            "worker", "worker", "start", "--pool", pool["name"], PREFECT_WORKER_QUERY_SECONDS="2"
+            "worker", "worker", "start", "--pool", pool["name"], PREFECT_WORKER_QUERY_SECONDS="1"
         )
         ran = processes.run("deployment", "run", "charge-import/charge-import")
         assert ran.returncode == 0, ran.stdout + ran.stderr + processes.logs()
