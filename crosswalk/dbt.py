@@ -192,7 +192,7 @@ def build(
     # are built from something else now: only those are built again (each with what is
     # below it, whose keys follow). A build that stops half way leaves nothing recorded as
     # built before it: the records of what it will build go first (found by dbt ls when
-    # the selection was not built yet).
+    # the selection was not built yet and some relation is recorded).
     with warehouse.transaction() as con:
         last = None if full_refresh else _last_build(con, selection, code)
         stale, untested = (set(), set()) if last is None else _stale(con, last, code, tests)
@@ -203,7 +203,7 @@ def build(
             _forget_relations(con, [_name(last[uid]["relation"]) for uid in stale])
         elif last is not None:
             _forget_relations(con, _made(last))
-        known = last is not None or _forget(con, selection, code)
+        known = last is not None or _forget(con, selection, code) or _none_recorded(con)
 
     def forget(relations: list[str]) -> None:
         with warehouse.transaction() as con:
@@ -526,6 +526,11 @@ def _stale(con: Any, graph: dict, code: str, tests: bool) -> tuple[set[str], set
         elif tests and not tested:
             untested.add(uid)
     return stale, untested
+
+
+def _none_recorded(con: Any) -> bool:
+    """No relation is recorded as built (a new warehouse): a build has nothing to forget."""
+    return con.execute("SELECT count(*) = 0 FROM sync.model_relations").fetchone()[0]
 
 
 def _forget_relations(con: Any, relations: Sequence[str]) -> None:

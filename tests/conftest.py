@@ -92,13 +92,17 @@ def prefect_server():
 
     Without flow-run heartbeats: they find crashed runs, which no test needs, and each flow
     run waits up to a second at its end for the heartbeat thread to notice it finished.
-    Without the server's task-run recorder: it writes each task run's states from their
-    events, which no test reads (flow runs, their logs and artifacts are kept): work
-    the server did beside every flow test, on the same two cores.
+    Without the server's task-run recorder, event persister, triggers and event stream:
+    they write and match the events of every task and flow run, which no test reads (flow
+    runs, their logs and artifacts are kept): work the server did beside every flow test,
+    on the same two cores.
     """
     from prefect.settings import (
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_EVENTS_STREAM_OUT_ENABLED,
+        PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED,
         PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED,
+        PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED,
         temporary_settings,
     )
     from prefect.testing.utilities import prefect_test_harness
@@ -106,6 +110,9 @@ def prefect_server():
     quiet = {
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
         PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED: False,
+        PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED: False,
+        PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED: False,
+        PREFECT_SERVER_EVENTS_STREAM_OUT_ENABLED: False,
     }
     with (
         temporary_settings(updates=quiet),
