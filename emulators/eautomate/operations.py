@@ -578,46 +578,66 @@ class Operations:
         their custom properties joined in when the type has them.
 
         The keys are matched on the key column alone and the docs fetched by row id, so a
-        call never scans the JSON of records it does not return."""
+        call never scans the JSON of records it does not return. A key is matched as
+        spelt first, among the stored keys between the least and the greatest asked (a
+        range DuckDB skips whole row groups by where the keys lie close together), then,
+        for a string key not found so, without case among all of them (lower-casing every
+        stored key: three times the time, at the large world's 691,760 calls)."""
         if not keys:
             return []
         numeric = table.key == "contract_id"
-        probe = [int(k) for k in keys] if numeric else [str(k).lower() for k in keys]
+        asked = [int(k) for k in keys] if numeric else [str(k) for k in keys]
+        probe = asked if numeric else [k.lower() for k in asked]
         key = "t.contract_id" if numeric else f"lower(t.{table.key})"
-        match = table.key if numeric else f"lower({table.key})"
-        select, join, params = "t.doc", "", [probe]
+        stored = f"CAST(t.{table.key} AS VARCHAR)"
+        select = "t.doc"
         if properties:
-            record_key = "CAST(t.contract_id AS VARCHAR)" if numeric else f"t.{table.key}"
             select = (
                 "json_merge_patch(t.doc, json_object('CustomProperties',"
                 " coalesce(p.props, '[]'::JSON)))"
             )
-            # Only the asked records' properties are gathered, not the whole table's.
-            join = (
+
+        def joined(which: str) -> str:
+            """The properties of the records ``which`` names (a condition on record_key)."""
+            if not properties:
+                return ""
+            return (
                 "LEFT JOIN (SELECT record_key, to_json(list({'Name': name, 'Value': value}"
                 " ORDER BY name)) AS props FROM eautomate.custom_values"
-                " WHERE group_type = ? AND lower(record_key) IN (SELECT unnest(?))"
-                f" GROUP BY record_key) p ON p.record_key = {record_key}"
+                f" WHERE group_type = ? AND {which} GROUP BY record_key)"
+                f" p ON p.record_key = {stored}"
             )
-            params = [probe, properties, [str(k).lower() for k in probe]]
+
         if len(keys) == 1:  # one record (most writes answer with theirs): by the key's index
-            one = keys[0] if numeric else str(keys[0])
             exact = self.store.query(
-                f"SELECT {select} FROM {table.qualified} t {join} WHERE t.{table.key} = ?",
-                [*params[1:], one],
+                f"SELECT {select} FROM {table.qualified} t {joined('record_key = ?')}"
+                f" WHERE t.{table.key} = ?",
+                [*([properties, str(asked[0])] if properties else []), asked[0]],
             )
             if exact:
                 return [exact[0][0]]
-        found = dict(
-            self.store.query(
-                f"WITH hit AS (SELECT rowid AS r FROM {table.qualified}"
-                f" WHERE {match} IN (SELECT unnest(?)))"
-                f" SELECT {key}, {select} FROM {table.qualified} t {join}"
-                " WHERE t.rowid IN (SELECT r FROM hit)",
-                params,
+
+        def found(match: str, values: list, bounds: list) -> dict:
+            within = f" AND {table.key} BETWEEN ? AND ?" if bounds else ""
+            which = "record_key IN (SELECT k FROM hit)"
+            if bounds and not numeric:  # a property's record key is the stored key
+                which += " AND record_key BETWEEN ? AND ?"
+            by_record = bounds if bounds and not numeric else []
+            return dict(
+                self.store.query(
+                    f"WITH hit AS (SELECT rowid AS r, CAST({table.key} AS VARCHAR) AS k"
+                    f" FROM {table.qualified} WHERE {match} IN (SELECT unnest(?)){within})"
+                    f" SELECT {key}, {select} FROM {table.qualified} t {joined(which)}"
+                    " WHERE t.rowid IN (SELECT r FROM hit)",
+                    [values, *bounds, *([properties, *by_record] if properties else [])],
+                )
             )
-        )
-        return [found[k] for k in dict.fromkeys(probe) if k in found]
+
+        docs = found(table.key, asked, [min(asked), max(asked)])
+        missing = [k for k in dict.fromkeys(probe) if k not in docs]
+        if missing and not numeric:
+            docs.update(found(f"lower({table.key})", missing, []))
+        return [docs[k] for k in dict.fromkeys(probe) if k in docs]
 
     def one(self, table: Table, key: Any, properties: str | None = None) -> str:
         found = self.docs(table, [key], properties)

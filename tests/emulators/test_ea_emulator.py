@@ -229,6 +229,19 @@ def test_bulk_details_come_in_the_order_asked_unknown_keys_left_out(ea):
     assert all("CustomProperties" in c and "Address" in c for c in found["Details"])
 
 
+def test_bulk_details_match_keys_in_any_case_however_they_sort(ea):
+    """Asked in another case than stored, the records come back all the same (the emulator
+    looks for the keys as spelt first, then for the others without case): also one whose
+    stored spelling sorts apart from its lower case, and beside a key that matches
+    nothing."""
+    rows = ok(ea, "getCustomerList", TimeStamp=EVERYTHING)["Details"][:3]
+    numbers = [r["CustomerNumber"] for r in rows]
+    odd = ok(ea, "addCustomer", Customer={"CustomerNumber": "ŸVES01", "CustomerName": "Yves"})
+    asked = [numbers[0].lower(), "ÿves01", "no-such", *(n.upper() for n in numbers[1:])]
+    found = ok(ea, "getCustomerDataList", CustomerNumbers=asked)["Details"]
+    assert [c["CustomerNumber"] for c in found] == [numbers[0], odd["CustomerNumber"], *numbers[1:]]
+
+
 # --- customers --------------------------------------------------------------------------
 
 
