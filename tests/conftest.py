@@ -121,6 +121,30 @@ def prefect_server():
         yield
 
 
+@contextmanager
+def instant_retries() -> Iterator[None]:
+    """Clients back off from the emulators' faults without sleeping: each wait is chosen and
+    logged as before (``crosswalk.http.Tally`` checks them), only not slept
+    (tests/clients/test_connectwise_client.py checks the sleeps themselves)."""
+    from dataclasses import dataclass
+
+    from crosswalk import http
+
+    @dataclass
+    class Instant(http.RetryPolicy):
+        sleep: object = lambda seconds: None
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(http, "RetryPolicy", Instant)
+        yield
+
+
+@pytest.fixture
+def no_sleep():
+    with instant_retries():
+        yield
+
+
 @pytest.fixture
 def credentials(monkeypatch):
     for name, value in DEMO_CREDENTIALS.items():

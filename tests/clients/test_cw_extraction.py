@@ -90,7 +90,7 @@ def test_a_whole_read_says_how_many_records_it_holds_and_a_read_of_changes_asks_
     assert {p.total for p in source.pages(tickets, None)} == {None}
 
 
-def test_faults_do_not_change_what_lands(emulated, tmp_path, credentials):
+def test_faults_do_not_change_what_lands(emulated, tmp_path, credentials, no_sleep):
     server = emulated.servers["connectwise"]
     text = emulated.config.read_text(encoding="utf-8")
     clean, faulty = tmp_path / "clean", tmp_path / "faulty"

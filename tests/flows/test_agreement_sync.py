@@ -464,7 +464,7 @@ def test_a_crash_between_a_contract_create_and_its_record_makes_one_contract(
     ) == [(revision,)]
 
 
-def test_throttling_and_server_errors_reach_the_same_end_state(world, folder, apis):
+def test_throttling_and_server_errors_reach_the_same_end_state(world, folder, apis, no_sleep):
     _, ea = apis
     rows = query(
         folder,

@@ -324,7 +324,7 @@ def test_a_value_too_long_for_the_psa_is_cut_and_reported(world, folder, apis):
     assert pushes_found(again) == ["field-truncated"]
 
 
-def test_throttling_and_server_errors_change_nothing_that_is_written(world, folder, apis):
+def test_throttling_and_server_errors_change_nothing_that_is_written(world, folder, apis, no_sleep):
     cw, ea = apis
     numbers = linked(folder, 4, offset=20)
     for i, number in enumerate(numbers):

@@ -165,7 +165,7 @@ FAULTS = {"throttle": 0.1, "error": 0.02, "drop": 0.01, "slow": 0.02}
 WRONG_KEY = "wrong-operate-key-5150"  # a configured secret the system refuses
 
 
-def test_no_secret_anywhere_after_faults_and_failures(world, folder, capfd, monkeypatch):
+def test_no_secret_anywhere_after_faults_and_failures(world, folder, capfd, monkeypatch, no_sleep):
     """After the cycles above, customer-sync and charge-import again with faults on all
     four systems at once, then a run whose secret the system refuses: no configured secret
     value (nor ConnectWise's Basic token made of them) in the console, Prefect's logs and

@@ -442,7 +442,7 @@ def test_creates_whose_answers_are_lost_are_found_by_their_keys_and_never_sent_a
     assert sync(world, folder).planned == []
 
 
-def test_throttling_and_server_errors_reach_the_same_end_state(world, folder, apis):
+def test_throttling_and_server_errors_reach_the_same_end_state(world, folder, apis, no_sleep):
     _, ea = apis
     rows = synced(folder, "action = 'in-sync' AND NOT is_erp_final ORDER BY order_id LIMIT 2")
     for row in rows:

@@ -18,6 +18,8 @@ from crosswalk.warehouse import Warehouse
 from flows.customer_sync.flow import customer_sync
 from flows.service_sync.flow import service_sync
 
+from ..conftest import instant_retries
+
 pytestmark = pytest.mark.flow
 WORLD, FOLDER = "service-world", "service-sync"  # conftest serves the world
 
@@ -551,7 +553,8 @@ def changed(world, folder, apis, first):
     for server in servers:
         server.faults.configure(seed=5, throttle=0.2, error=0.1, retry_after=0)
     try:
-        run = sync(world, folder, mapped)
+        with instant_retries():
+            run = sync(world, folder, mapped)
     finally:
         for server in servers:
             server.faults.clear()
