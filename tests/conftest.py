@@ -122,16 +122,20 @@ def prefect_server():
 
 
 @contextmanager
-def instant_retries() -> Iterator[None]:
+def instant_retries(attempts: int | None = None) -> Iterator[None]:
     """Clients back off from the emulators' faults without sleeping: each wait is chosen and
     logged as before (``crosswalk.http.Tally`` checks them), only not slept
-    (tests/clients/test_connectwise_client.py checks the sleeps themselves)."""
+    (tests/clients/test_connectwise_client.py checks the sleeps themselves); ``attempts``
+    instead of the clients' own number of tries, when given."""
     from dataclasses import dataclass
 
     from crosswalk import http
 
+    tries = attempts or http.RetryPolicy.attempts
+
     @dataclass
     class Instant(http.RetryPolicy):
+        attempts: int = tries
         sleep: object = lambda seconds: None
 
     with pytest.MonkeyPatch.context() as patch:

@@ -619,10 +619,9 @@ class Operations:
 
         def found(match: str, values: list, bounds: list) -> dict:
             within = f" AND {table.key} BETWEEN ? AND ?" if bounds else ""
-            which = "record_key IN (SELECT k FROM hit)"
+            which, by_record = "record_key IN (SELECT k FROM hit)", []
             if bounds and not numeric:  # a property's record key is the stored key
-                which += " AND record_key BETWEEN ? AND ?"
-            by_record = bounds if bounds and not numeric else []
+                which, by_record = which + " AND record_key BETWEEN ? AND ?", bounds
             return dict(
                 self.store.query(
                     f"WITH hit AS (SELECT rowid AS r, CAST({table.key} AS VARCHAR) AS k"

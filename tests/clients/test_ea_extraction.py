@@ -7,13 +7,12 @@ import uuid
 
 import pytest
 
-from crosswalk import dbt, eautomate
+from crosswalk import dbt
 from crosswalk.config import load_settings
 from crosswalk.eautomate import AuthInfo, EAutomate, JsonTransport
-from crosswalk.http import RetryPolicy
 from crosswalk.warehouse import Warehouse
 
-from ..conftest import land
+from ..conftest import instant_retries, land
 
 
 @pytest.fixture
@@ -31,14 +30,11 @@ def client(ea_server):
 
 
 @pytest.fixture
-def no_sleep(monkeypatch):
-    """Retries while landing back off without sleeping (the emulator's faults are instant)."""
-    build = EAutomate.from_settings.__func__
-
-    def quick(cls, config, secrets, retry=None):
-        return build(cls, config, secrets, RetryPolicy(attempts=10, sleep=lambda s: None))
-
-    monkeypatch.setattr(eautomate.EAutomate, "from_settings", classmethod(quick))
+def no_sleep():
+    """Retries while landing back off without sleeping (the emulator's faults are instant),
+    up to ten tries a request."""
+    with instant_retries(attempts=10):
+        yield
 
 
 def config_in(folder, emulated, extra=""):

@@ -35,6 +35,10 @@ SCHEDULES = {
 }
 
 
+# The worker asks to stop at the first SIGINT and insists at the second (ENVIRONMENT.md).
+STOP = ((signal.SIGINT, 2), (signal.SIGINT, 20))
+
+
 class Processes:
     """Background processes this test started, their output in files, stopped by PID."""
 
@@ -51,7 +55,7 @@ class Processes:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a signal for pytest never reaches them
         )
-        self.started.append((process, signals_for(name)))
+        self.started.append(process)
         return process
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -71,8 +75,8 @@ class Processes:
         )
 
     def stop(self) -> None:
-        for process, sequence in reversed(self.started):
-            for sig, wait in sequence:
+        for process in reversed(self.started):
+            for sig, wait in STOP:
                 if process.poll() is not None:
                     break
                 process.send_signal(sig)
@@ -83,12 +87,6 @@ class Processes:
             if process.poll() is None:  # still there: end its own process group
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(10)
-
-
-def signals_for(name: str) -> list[tuple[signal.Signals, float]]:
-    if name == "worker":  # the first SIGINT asks, the second one insists (ENVIRONMENT.md)
-        return [(signal.SIGINT, 2), (signal.SIGINT, 20)]
-    return [(signal.SIGTERM, 20)]
 
 
 def final_state(api: str, flow_run: str, timeout: float) -> str:
