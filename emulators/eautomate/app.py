@@ -28,7 +28,13 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from emulators.eautomate.operations import OPERATIONS, Operations, fault, fault_body
+from emulators.eautomate.operations import (
+    KEEP_PROPERTIES,
+    OPERATIONS,
+    Operations,
+    fault,
+    fault_body,
+)
 from emulators.framework import ApiError, Request, Response, Store, json_response
 from emulators.world.erp import ZONE
 
@@ -71,6 +77,7 @@ class EAutomate:
                 "e-automate emulator existed; delete it (or use another data folder) to "
                 "generate the world again"
             )
+        store.prepare(KEEP_PROPERTIES)
         self.store = store
         self.user, self.password, self.company_id = user, password, company_id
         self.partner_token = partner_token

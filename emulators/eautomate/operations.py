@@ -280,6 +280,7 @@ class Table:
     key_field: str  # the API field holding it
     label: str
     list_columns: tuple[tuple[str, str], ...]  # (column, API field) of the skinny list rows
+    group: str | None = None  # the custom properties' group type, when its records have them
 
     @property
     def qualified(self) -> str:
@@ -297,6 +298,7 @@ CUSTOMERS = Table(
         ("parent_number", "ParentLocationNumber"),
         ("active", "Active"),
     ),
+    "Customer",
 )
 TECHNICIANS = Table("technicians", "technician_number", "TechnicianNumber", "technician", ())
 ITEMS = Table(
@@ -323,6 +325,7 @@ CONTRACTS = Table(
         ("status", "Status"),
         ("is_template", "IsTemplate"),
     ),
+    "Contract",
 )
 CALLS = Table(
     "calls",
@@ -348,6 +351,34 @@ SALES_ORDERS = Table(
 
 
 OPERATIONS: dict[str, Callable[[Operations, dict], Any]] = {}
+
+
+# The record types that have custom properties, by group type. Each record keeps its
+# properties as the reads list them (JSON text, by name) in a column of its own, ``props``,
+# set by every write that changes them: a bulk read then joins nothing (finding 500
+# customers' properties among the large world's 104,779 took 10 ms of a 20 ms read).
+HOLDERS = {table.group: table for table in (CUSTOMERS, CONTRACTS)}
+
+
+# Run when the emulator starts: a world made without ``props`` gets it, and every record
+# its properties (a no-op once they are kept).
+KEEP_PROPERTIES = tuple(
+    statement
+    for group, table in HOLDERS.items()
+    for statement in (
+        f"ALTER TABLE {table.qualified} ADD COLUMN IF NOT EXISTS props VARCHAR",
+        f"UPDATE {table.qualified} t SET props = p.props FROM (SELECT record_key,"
+        " to_json(list({'Name': name, 'Value': value} ORDER BY name))::VARCHAR AS props"
+        f" FROM eautomate.custom_values WHERE group_type = '{group}' GROUP BY record_key) p"
+        f" WHERE p.record_key = CAST(t.{table.key} AS VARCHAR)"
+        " AND t.props IS DISTINCT FROM p.props",
+    )
+)
+
+
+def _stored(table: Table, key: Any) -> Any:
+    """``key`` as ``table``'s key column holds it (a contract's is a number)."""
+    return int(key) if table.key == "contract_id" else key
 
 
 def operation(name: str, *params: str, required: Sequence[str] | None = None):
@@ -573,9 +604,9 @@ class Operations:
             row = cur.execute(sql + f"lower({table.key}) = ?", [probe.lower()]).fetchone()
         return row
 
-    def docs(self, table: Table, keys: list, properties: str | None = None) -> list[str]:
+    def docs(self, table: Table, keys: list) -> list[str]:
         """Stored docs for ``keys`` in the order asked (unknown keys are skipped), with
-        their custom properties joined in when the type has them.
+        their custom properties merged in when the type has them (its ``props``).
 
         The keys are matched on the key column alone and the docs fetched by row id, so a
         call never scans the JSON of records it does not return. A key is matched as
@@ -588,47 +619,28 @@ class Operations:
         numeric = table.key == "contract_id"
         asked = [int(k) for k in keys] if numeric else [str(k) for k in keys]
         probe = asked if numeric else [k.lower() for k in asked]
-        key = "t.contract_id" if numeric else f"lower(t.{table.key})"
-        stored = f"CAST(t.{table.key} AS VARCHAR)"
-        select = "t.doc"
-        if properties:
+        key = "contract_id" if numeric else f"lower({table.key})"
+        select = "doc"
+        if table.group:
             select = (
-                "json_merge_patch(t.doc, json_object('CustomProperties',"
-                " coalesce(p.props, '[]'::JSON)))"
+                "json_merge_patch(doc, json_object('CustomProperties',"
+                " coalesce(props, '[]')::JSON))"
             )
-
-        def joined(which: str) -> str:
-            """The properties of the records ``which`` names (a condition on record_key)."""
-            if not properties:
-                return ""
-            return (
-                "LEFT JOIN (SELECT record_key, to_json(list({'Name': name, 'Value': value}"
-                " ORDER BY name)) AS props FROM eautomate.custom_values"
-                f" WHERE group_type = ? AND {which} GROUP BY record_key)"
-                f" p ON p.record_key = {stored}"
-            )
-
         if len(keys) == 1:  # one record (most writes answer with theirs): by the key's index
-            exact = self.store.query(
-                f"SELECT {select} FROM {table.qualified} t {joined('record_key = ?')}"
-                f" WHERE t.{table.key} = ?",
-                [*([properties, str(asked[0])] if properties else []), asked[0]],
+            exact = self.store.one(
+                f"SELECT {select} FROM {table.qualified} WHERE {table.key} = ?", [asked[0]]
             )
             if exact:
-                return [exact[0][0]]
+                return [exact[0]]
 
         def found(match: str, values: list, bounds: list) -> dict:
             within = f" AND {table.key} BETWEEN ? AND ?" if bounds else ""
-            which, by_record = "record_key IN (SELECT k FROM hit)", []
-            if bounds and not numeric:  # a property's record key is the stored key
-                which, by_record = which + " AND record_key BETWEEN ? AND ?", bounds
             return dict(
                 self.store.query(
-                    f"WITH hit AS (SELECT rowid AS r, CAST({table.key} AS VARCHAR) AS k"
-                    f" FROM {table.qualified} WHERE {match} IN (SELECT unnest(?)){within})"
-                    f" SELECT {key}, {select} FROM {table.qualified} t {joined(which)}"
-                    " WHERE t.rowid IN (SELECT r FROM hit)",
-                    [values, *bounds, *([properties, *by_record] if properties else [])],
+                    f"SELECT {key}, {select} FROM {table.qualified} WHERE rowid IN"
+                    f" (SELECT rowid FROM {table.qualified}"
+                    f" WHERE {match} IN (SELECT unnest(?)){within})",
+                    [values, *bounds],
                 )
             )
 
@@ -638,21 +650,30 @@ class Operations:
             docs.update(found(f"lower({table.key})", missing, []))
         return [docs[k] for k in dict.fromkeys(probe) if k in docs]
 
-    def one(self, table: Table, key: Any, properties: str | None = None) -> str:
-        found = self.docs(table, [key], properties)
+    def one(self, table: Table, key: Any) -> str:
+        found = self.docs(table, [key])
         if not found:
             raise not_found(table.label, key, table.key_field)
         return found[0]
 
-    def properties(self, cur, group: str, key: str) -> list[dict]:
-        return [
-            {"Name": name, "Value": value}
-            for name, value in cur.execute(
-                "SELECT name, value FROM eautomate.custom_values"
-                " WHERE group_type = ? AND record_key = ? ORDER BY name",
-                [group, key],
-            ).fetchall()
-        ]
+    @staticmethod
+    def properties(cur, group: str, key: str) -> list[dict]:
+        """The custom properties of ``group``'s record ``key``, by name (its ``props``)."""
+        table = HOLDERS[group]
+        row = cur.execute(
+            f"SELECT props FROM {table.qualified} WHERE {table.key} = ?", [_stored(table, key)]
+        ).fetchone()
+        return json.loads(row[0]) if row and row[0] else []
+
+    @staticmethod
+    def keep_properties(cur, group: str, key: str, properties: list[dict]) -> None:
+        """``group``'s record ``key`` holds ``properties`` (by name) as its ``props``."""
+        table = HOLDERS[group]
+        text = json.dumps(properties, ensure_ascii=False, separators=(",", ":"))
+        cur.execute(
+            f"UPDATE {table.qualified} SET props = ? WHERE {table.key} = ?",
+            [text if properties else None, _stored(table, key)],
+        )
 
     def set_properties(self, cur, group: str, key: str, label: str, given: Any) -> bool:
         """Validate and store ``[{Name, Value}]``; returns whether anything changed."""
@@ -671,7 +692,8 @@ class Operations:
                 [group],
             ).fetchall()
         }
-        changed = False
+        was = {p["Name"]: p["Value"] for p in self.properties(cur, group, key)}
+        kept = dict(was)
         for prop in given:
             name, value = prop.get("Name"), prop.get("Value")
             if set(prop) - {"Name", "Value"}:
@@ -689,26 +711,29 @@ class Operations:
                 raise fault(f"{label} {key}: {name} values travel as text.", field=name, key=key)
             if value not in (None, ""):
                 _check_property(kind, allowed, name, value, label, key)
-            before = cur.execute(
-                "SELECT value FROM eautomate.custom_values"
-                " WHERE group_type = ? AND record_key = ? AND name = ?",
-                [group, key, name],
-            ).fetchone()
-            after = value or None
-            if (before[0] if before else None) == after:
+            before, after = kept.get(name), value or None
+            if before == after:
                 continue
-            changed = True
-            cur.execute(
-                "DELETE FROM eautomate.custom_values"
-                " WHERE group_type = ? AND record_key = ? AND name = ?",
-                [group, key, name],
-            )
+            if before is not None:
+                cur.execute(
+                    "DELETE FROM eautomate.custom_values"
+                    " WHERE group_type = ? AND record_key = ? AND name = ?",
+                    [group, key, name],
+                )
             if after is not None:
                 cur.execute(
                     "INSERT INTO eautomate.custom_values VALUES (?, ?, ?, ?)",
                     [group, key, name, after],
                 )
-        return changed
+                kept[name] = after
+            else:
+                del kept[name]
+        if kept == was:
+            return False
+        self.keep_properties(
+            cur, group, key, [{"Name": name, "Value": kept[name]} for name in sorted(kept)]
+        )
+        return True
 
     # --- customers ----------------------------------------------------------------------
 
@@ -722,12 +747,12 @@ class Operations:
 
     @operation("getCustomerDataList", "CustomerNumbers")
     def get_customer_data_list(self, params: dict) -> str:
-        docs = self.docs(CUSTOMERS, self.keys(params, "CustomerNumbers"), "Customer")
+        docs = self.docs(CUSTOMERS, self.keys(params, "CustomerNumbers"))
         return '{"Details":[' + ",".join(docs) + "]}"
 
     @operation("getCustomer", "CustomerNumber")
     def get_customer(self, params: dict) -> str:
-        return self.one(CUSTOMERS, _key(params, "CustomerNumber"), "Customer")
+        return self.one(CUSTOMERS, _key(params, "CustomerNumber"))
 
     @operation("GetCustomerByCustomAttribute", "Attribute", "AttributeValue")
     def get_customer_by_custom_attribute(self, params: dict) -> str:
@@ -752,7 +777,7 @@ class Operations:
                 [known[0], value],
             )
         ]
-        return '{"Details":[' + ",".join(self.docs(CUSTOMERS, numbers, "Customer")) + "]}"
+        return '{"Details":[' + ",".join(self.docs(CUSTOMERS, numbers)) + "]}"
 
     @operation("addCustomer", "Customer")
     def add_customer(self, params: dict) -> str:
@@ -788,7 +813,8 @@ class Operations:
                 cur, "customer", "SELECT max(customer_id) FROM eautomate.customers"
             )
             cur.execute(
-                "INSERT INTO eautomate.customers VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO eautomate.customers (customer_id, customer_number, customer_name,"
+                " parent_number, active, last_update, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     customer_id,
                     number,
@@ -803,7 +829,7 @@ class Operations:
                 self.set_properties(
                     cur, "Customer", number, "Customer", supplied["CustomProperties"]
                 )
-        return self.one(CUSTOMERS, number, "Customer")
+        return self.one(CUSTOMERS, number)
 
     @operation("saveCustomer", "Customer")
     def save_customer(self, params: dict) -> str:
@@ -838,7 +864,7 @@ class Operations:
                 )
             if changed:
                 self._touch_customer(cur, doc)
-        return self.one(CUSTOMERS, number, "Customer")
+        return self.one(CUSTOMERS, number)
 
     def _customer_rules(self, cur, doc: dict, number: str, has_locations: bool) -> None:
         for name in ("ParentLocationNumber", "BillToNumber", "MailToNumber"):
@@ -1060,12 +1086,12 @@ class Operations:
 
     @operation("getContract", "ContractID")
     def get_contract(self, params: dict) -> str:
-        return self.one(CONTRACTS, _int(params["ContractID"], "ContractID"), "Contract")
+        return self.one(CONTRACTS, _int(params["ContractID"], "ContractID"))
 
     @operation("getContractDataList", "ContractIDs")
     def get_contract_data_list(self, params: dict) -> str:
         ids = [_int(k, "ContractIDs") for k in self.keys(params, "ContractIDs")]
-        return '{"Details":[' + ",".join(self.docs(CONTRACTS, ids, "Contract")) + "]}"
+        return '{"Details":[' + ",".join(self.docs(CONTRACTS, ids)) + "]}"
 
     @operation("getContractInvoices", "ContractID")
     def get_contract_invoices(self, params: dict) -> str:
@@ -1176,7 +1202,7 @@ class Operations:
                 self.set_properties(
                     cur, "Contract", str(contract_id), "Contract", params["CustomProperties"]
                 )
-        return self.one(CONTRACTS, contract_id, "Contract")
+        return self.one(CONTRACTS, contract_id)
 
     def _free_contract_number(self, cur, number: Any) -> str:
         if not isinstance(number, str) or not CONTRACT_NUMBER.match(number):
@@ -1347,7 +1373,7 @@ class Operations:
                 )
             if changed:
                 self._store_contract(cur, doc)
-        return self.one(CONTRACTS, contract_id, "Contract")
+        return self.one(CONTRACTS, contract_id)
 
     @operation("renewContract", "ContractID")
     def renew_contract(self, params: dict) -> str:
@@ -1400,14 +1426,16 @@ class Operations:
             )
             renewed["CreateDate"] = self.clock.now().isoformat()
             self._store_contract(cur, renewed, insert=True)
-            for prop in self.properties(cur, "Contract", str(contract_id)):
+            properties = self.properties(cur, "Contract", str(contract_id))
+            for prop in properties:
                 cur.execute(
                     "INSERT INTO eautomate.custom_values VALUES ('Contract', ?, ?, ?)",
                     [str(renewed["ContractID"]), prop["Name"], prop["Value"]],
                 )
+            self.keep_properties(cur, "Contract", str(renewed["ContractID"]), properties)
             current["Status"] = "Expired"
             self._store_contract(cur, current)
-        return self.one(CONTRACTS, renewed["ContractID"], "Contract")
+        return self.one(CONTRACTS, renewed["ContractID"])
 
     @operation("terminateContract", "ContractID", "TerminationCode")
     def terminate_contract(self, params: dict) -> str:
@@ -1421,11 +1449,11 @@ class Operations:
                 cur, CONTRACT, "TerminationCode", "text", params["TerminationCode"], number
             )
             if current["Status"] == "Terminated" and current["TerminationCode"] == code:
-                return self.one(CONTRACTS, contract_id, "Contract")  # a repeat changes nothing
+                return self.one(CONTRACTS, contract_id)  # a repeat changes nothing
             self._changeable(current)
             current["Status"], current["TerminationCode"] = "Terminated", code
             self._store_contract(cur, current)
-        return self.one(CONTRACTS, contract_id, "Contract")
+        return self.one(CONTRACTS, contract_id)
 
     @staticmethod
     def _changeable(contract: dict) -> None:

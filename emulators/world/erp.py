@@ -11,7 +11,8 @@ joins on; ``last_update`` is the doc's ``LastUpdate`` as a TIMESTAMP (local time
 
 - ``customers(customer_id, customer_number, customer_name, parent_number, active,
   last_update, doc)``: every ``world.customers`` row; the doc holds no ``CustomProperties``,
-  they live in ``custom_values`` and are joined in when a customer is read.
+  they live in ``custom_values`` (the emulator adds ``props`` to customers and contracts
+  when it starts, each record's properties as it reads them: emulators/eautomate).
 - ``custom_attributes(group_type, name, data_type, list_values)``: the configured properties
   per group type (Customer, Contract); ``custom_values(group_type, record_key, name, value)``,
   keyed by customer number or contract id: what the incumbent wrote (``ZCJ_CW_CompanyID``,

@@ -505,6 +505,47 @@ def test_custom_properties_of_a_missing_record_or_group_without_any(ea):
     )
 
 
+def test_reads_answer_the_stored_properties_after_every_kind_of_write(ea, store):
+    """A record's properties reach reads through its ``props``, filled when the emulator
+    starts and kept by every write that changes them: after adding, changing and clearing
+    them, a save with properties, a contract made with them and its renewal, each
+    customer's and contract's are those ``custom_values`` holds, in the world's records
+    too, and the bulk reads answer them."""
+    number = new_customer(ea, CustomProperties=[{"Name": "ZCJ_CW_CompanyID", "Value": "7"}])[
+        "CustomerNumber"
+    ]
+    ok(ea, "setCustomProperties", GroupType="Customer", Key=number.lower(),
+       Properties=[{"Name": "ZCJ_CW_CompanyID", "Value": "8"},
+                   {"Name": "ZCJ_SyncToCW", "Value": "Yes"}])  # fmt: skip
+    ok(ea, "saveCustomer", Customer={"CustomerNumber": number, "City": "Elsewhere",
+       "CustomProperties": [{"Name": "ZCJ_CW_CompanyID", "Value": ""}]})  # fmt: skip
+    renewed = ok(ea, "renewContract", ContractID=_contract(ea, ExpDate="2027-01-31")["ContractID"])
+    ok(ea, "setCustomProperties", GroupType="Contract", Key=str(renewed["ContractID"]),
+       Properties=[{"Name": "ZCJ_CW_AgreementID", "Value": ""}])  # fmt: skip
+
+    def stored(group: str) -> dict:
+        found: dict = {}
+        for key, name, value in store.query(
+            "SELECT record_key, name, value FROM eautomate.custom_values WHERE group_type = ?"
+            " ORDER BY record_key, name",
+            [group],
+        ):
+            found.setdefault(key, []).append({"Name": name, "Value": value})
+        return found
+
+    for group, table, key in (
+        ("Customer", "customers", "customer_number"),
+        ("Contract", "contracts", "CAST(contract_id AS VARCHAR)"),
+    ):
+        kept = {k: json.loads(p) for k, p in store.query(
+            f"SELECT {key}, props FROM eautomate.{table} WHERE props IS NOT NULL")}  # fmt: skip
+        assert kept == stored(group) and len(kept) > 10, group
+    [customer] = ok(ea, "getCustomerDataList", CustomerNumbers=[number, "NO-SUCH"])["Details"]
+    assert customer["CustomProperties"] == [{"Name": "ZCJ_SyncToCW", "Value": "Yes"}]
+    [contract] = ok(ea, "getContractDataList", ContractIDs=[renewed["ContractID"]])["Details"]
+    assert contract["CustomProperties"] == [] and props(renewed) == {"ZCJ_CW_AgreementID": "9999"}
+
+
 def test_customers_by_custom_attribute(ea, store):
     value, expected = store.one(
         "SELECT value, list(record_key ORDER BY record_key) FROM eautomate.custom_values"
