@@ -17,6 +17,7 @@ import os
 import resource
 import tempfile
 import time
+from collections import deque
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -78,6 +79,8 @@ def main() -> None:
         "operate": EmulatorServer(Operate(store)).start(),
         "connect": EmulatorServer(Connect(store)).start(),
     }
+    for server in servers.values():  # every request's time, for what the emulators could serve
+        server.requests = deque(maxlen=None)
     listed = ", ".join(f'"{loc}" = "{fmt}"' for loc, fmt in layouts)
     config = folder / "crosswalk.toml"
     config.write_text(
@@ -122,6 +125,14 @@ location_layouts = {{ {listed} }}
                 rate = f"{records / spent:>12,.0f} records/s" if spent > 0.05 else ""
                 print(f"  {stage:<26} {spent:>8.1f} s {rate}")
             print(f"  {'end to end':<26} {total:>8.1f} s {records / total:>12,.0f} records/s")
+            writes = [r for r in servers["operate"].requests if r.method in ("POST", "PATCH")]
+            answering = sum(r.milliseconds for r in writes) / 1000
+            if answering and seconds.get("push_charges"):  # issue 18 goal 5: at least five
+                print(f"  Operate answered the push's {len(writes):,} writes in {answering:.1f} s:"
+                      f" it could serve {seconds['push_charges'] / answering:.1f} times the"
+                      " push's rate")  # fmt: skip
+            for server in servers.values():
+                server.requests.clear()
     finally:
         for stage, function in originals.items():
             setattr(module, stage, function)
