@@ -385,7 +385,7 @@ def _fields(records: Sequence[dict[str, Any]], names: Collection[str]) -> dict[s
 
     def walk(level: list[dict], prefix: str) -> bool:
         """``level``: per record, the object at this path (``empty`` where none is)."""
-        for key in dict.fromkeys(key for shape in set(map(tuple, level)) for key in shape):
+        for key in set().union(*level):  # the keys any record has here, in no order
             name = prefix + snake_case(key)
             wanted, nested = name in names, name in parents
             if not (wanted or nested):

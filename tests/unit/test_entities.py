@@ -270,3 +270,18 @@ def test_nested_objects_lists_and_missing_fields_flatten_as_flatten_does():
         '[{"name":"B"},{"id":2}]',
         None,
     ]
+
+
+@pytest.mark.parametrize("second", ["Status", "status__name"])
+def test_two_keys_that_make_one_column_land_as_flatten_lands_them(second):
+    """``status`` and ``Status`` (or ``status__name``) both make ``status__name``: the
+    batch is left to pandera, whose flatten keeps the key written last in the record."""
+    later = {"name": "Held"} if second == "Status" else "Held"
+    records = [
+        company(1, status={"name": "Active"}, **{second: later}),
+        company(2, status={"name": "Active"}),
+    ]
+    fast = validate(connectwise.companies, records)
+    assert fast.table.column("status__name").to_pylist() == ["Held", "Active"]
+    slow = _by_pandera(connectwise.companies, records, None)
+    assert fast.table.equals(slow.table) and fast.rejected == slow.rejected
