@@ -286,6 +286,15 @@ class Table:
     def qualified(self) -> str:
         return f"eautomate.{self.name}"
 
+    @property
+    def numeric(self) -> bool:
+        """Whether its key is a number (a contract's ``ContractID``), not a code."""
+        return self.key == "contract_id"
+
+    def stored(self, key: Any) -> Any:
+        """``key`` as the key column holds it."""
+        return int(key) if self.numeric else str(key)
+
 
 CUSTOMERS = Table(
     "customers",
@@ -374,11 +383,6 @@ KEEP_PROPERTIES = tuple(
         " AND t.props IS DISTINCT FROM p.props",
     )
 )
-
-
-def _stored(table: Table, key: Any) -> Any:
-    """``key`` as ``table``'s key column holds it (a contract's is a number)."""
-    return int(key) if table.key == "contract_id" else key
 
 
 def operation(name: str, *params: str, required: Sequence[str] | None = None):
@@ -596,11 +600,10 @@ class Operations:
     def _by_key(cur, table: Table, column: str, key: Any) -> tuple | None:
         """``column`` of the record ``key`` names: by the stored spelling first (the key's
         index), then in any case (a numeric key only as it is)."""
-        numeric = table.key == "contract_id"
-        probe = key if numeric else str(key)
+        probe = key if table.numeric else str(key)
         sql = f"SELECT {column} FROM {table.qualified} WHERE "
         row = cur.execute(sql + f"{table.key} = ?", [probe]).fetchone()
-        if row is None and not numeric:
+        if row is None and not table.numeric:
             row = cur.execute(sql + f"lower({table.key}) = ?", [probe.lower()]).fetchone()
         return row
 
@@ -616,10 +619,9 @@ class Operations:
         stored key: three times the time, at the large world's 691,760 calls)."""
         if not keys:
             return []
-        numeric = table.key == "contract_id"
-        asked = [int(k) for k in keys] if numeric else [str(k) for k in keys]
-        probe = asked if numeric else [k.lower() for k in asked]
-        key = "contract_id" if numeric else f"lower({table.key})"
+        asked = [table.stored(k) for k in keys]
+        probe = asked if table.numeric else [k.lower() for k in asked]
+        key = table.key if table.numeric else f"lower({table.key})"
         select = "doc"
         if table.group:
             select = (
@@ -646,7 +648,7 @@ class Operations:
 
         docs = found(table.key, asked, [min(asked), max(asked)])
         missing = [k for k in dict.fromkeys(probe) if k not in docs]
-        if missing and not numeric:
+        if missing and not table.numeric:
             docs.update(found(f"lower({table.key})", missing, []))
         return [docs[k] for k in dict.fromkeys(probe) if k in docs]
 
@@ -661,7 +663,7 @@ class Operations:
         """The custom properties of ``group``'s record ``key``, by name (its ``props``)."""
         table = HOLDERS[group]
         row = cur.execute(
-            f"SELECT props FROM {table.qualified} WHERE {table.key} = ?", [_stored(table, key)]
+            f"SELECT props FROM {table.qualified} WHERE {table.key} = ?", [table.stored(key)]
         ).fetchone()
         return json.loads(row[0]) if row and row[0] else []
 
@@ -672,7 +674,7 @@ class Operations:
         text = json.dumps(properties, ensure_ascii=False, separators=(",", ":"))
         cur.execute(
             f"UPDATE {table.qualified} SET props = ? WHERE {table.key} = ?",
-            [text if properties else None, _stored(table, key)],
+            [text if properties else None, table.stored(key)],
         )
 
     def set_properties(self, cur, group: str, key: str, label: str, given: Any) -> bool:
