@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -384,12 +384,19 @@ class EmulatorServer(ThreadingHTTPServer):
 
 
 class Store:
-    """The emulators' state: one DuckDB file, a cursor per request, one writer at a time."""
+    """The emulators' state: one DuckDB file, a cursor per request, one writer at a time.
+
+    ``generation`` counts changes: it moves on before a write commits and again after
+    (odd while one lands), and by two at ``prepare`` and ``restore``. What a system keeps
+    in memory to answer faster (``kept``) holds for one generation: a reader that finds
+    the generation unchanged after its query read nothing written since."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._con = duckdb.connect(str(self.path))
         self._write = threading.Lock()
+        self.generation = 0
+        self._kept: dict[str, tuple[int, Any]] = {}
 
     def prepare(self, statements) -> None:
         """Run ``statements`` (indexes made if missing), then checkpoint: DuckDB uses an
@@ -398,6 +405,7 @@ class Store:
             for sql in statements:
                 self._con.execute(sql)
             self._con.execute("CHECKPOINT")
+            self.generation += 2
 
     def query(self, sql: str, params: Any = None) -> list[tuple]:
         with self._con.cursor() as cur:
@@ -417,7 +425,26 @@ class Store:
             except BaseException:
                 cur.rollback()
                 raise
-            cur.commit()
+            self.generation += 1
+            try:
+                cur.commit()
+            finally:
+                self.generation += 1
+
+    def kept(self, name: str, make: Callable[[duckdb.DuckDBPyConnection], Any]) -> tuple[int, Any]:
+        """``(generation, make(cursor))``: what ``make`` reads, made again only when the
+        store has changed since (between writes, so it is what that generation holds)."""
+        kept = self._kept.get(name)
+        if kept is None or kept[0] != self.generation:
+            with self._write, self._con.cursor() as cur:
+                kept = self._kept[name] = (self.generation, make(cur))
+        return kept
+
+    @contextmanager
+    def between_writes(self) -> Iterator[None]:
+        """No write is under way meanwhile, and none is made (the generation stays)."""
+        with self._write:
+            yield
 
     def save(self, path: Path) -> None:
         """A copy of the state as it is now, for :meth:`restore` (no request may be
@@ -433,6 +460,7 @@ class Store:
             Path(f"{self.path}.wal").unlink(missing_ok=True)
             shutil.copyfile(path, self.path)
             self._con = duckdb.connect(str(self.path))
+            self.generation += 2
 
     def close(self) -> None:
         self._con.close()

@@ -414,6 +414,53 @@ def operation(name: str, *params: str, required: Sequence[str] | None = None):
     return register
 
 
+@dataclass(frozen=True)
+class Rows:
+    """Where each record of a table lies, as one generation of the store holds them
+    (``Store.kept``): the row id of each key (and of each string key lower-cased, where
+    that spells it otherwise), and each row's key and custom properties (``None``: the
+    type has none). 0.5 s and about 100 MB for the large world's 691,760 calls; a bulk
+    read then fetches the docs alone."""
+
+    rowids: dict[Any, int]
+    folded: dict[str, int]
+    keys: dict[int, Any]
+    props: dict[int, str | None] | None
+
+    @classmethod
+    def read(cls, cur, table: Table) -> Rows:
+        found = cur.execute(
+            f"SELECT rowid, {table.key}, {'props' if table.group else 'NULL'}"
+            f" FROM {table.qualified}"
+        ).fetchall()
+        keys = {rowid: key for rowid, key, _ in found}
+        return cls(
+            rowids={key: rowid for rowid, key in keys.items()},
+            folded={}
+            if table.numeric
+            else {k.lower(): r for r, k in keys.items() if k.lower() != k},
+            keys=keys,
+            props={rowid: props for rowid, _, props in found} if table.group else None,
+        )
+
+    def find(self, asked: list, probe: list) -> list[int]:
+        """The row ids of the keys ``asked``: as spelt, else lower-cased (``probe``)."""
+        found = []
+        for key, folded in zip(asked, probe, strict=True):
+            rowid = self.rowids.get(key)
+            if rowid is None:
+                rowid = self.rowids.get(folded, self.folded.get(folded))
+            if rowid is not None:
+                found.append(rowid)
+        return found
+
+    def complete(self, found: list[tuple[int, str]]) -> list[tuple]:
+        """``(key, doc[, props])`` of each ``(rowid, doc)`` read by ``find``'s row ids."""
+        if self.props is None:
+            return [(self.keys[rowid], doc) for rowid, doc in found]
+        return [(self.keys[rowid], doc, self.props[rowid]) for rowid, doc in found]
+
+
 class Operations:
     """The operations of one emulated e-automate company."""
 
@@ -426,7 +473,7 @@ class Operations:
 
     def timestamp(self) -> datetime:
         """A stamp no later than the ``LastUpdate`` of any write committed after it."""
-        with self.store.write():
+        with self.store.between_writes():
             return self.clock.now()
 
     def since(self, params: dict) -> datetime:
@@ -609,47 +656,61 @@ class Operations:
 
     def docs(self, table: Table, keys: list) -> list[str]:
         """Stored docs for ``keys`` in the order asked (unknown keys are skipped), with
-        their custom properties merged in when the type has them (its ``props``).
+        their custom properties added when the type has them (its ``props``).
 
-        The keys are matched on the key column alone and the docs fetched by row id, so a
-        call never scans the JSON of records it does not return. A key is matched as
-        spelt first, among the stored keys between the least and the greatest asked (a
-        range DuckDB skips whole row groups by where the keys lie close together), then,
-        for a string key not found so, without case among all of them (lower-casing every
-        stored key: three times the time, at the large world's 691,760 calls)."""
+        A key is matched as spelt first, then, for a string key, without case. One key
+        (most writes answer with their record) is looked up by the key's index. More (a
+        bulk read) are found in ``Rows`` (the index serves one key at a time, and a scan
+        of the large world's 70,000 customer numbers takes 5 ms) and only their docs
+        read, by row id; should the store change meanwhile, or a key not be kept there,
+        the key and the properties are read beside the doc, among the stored keys
+        between the least and the greatest asked (a range DuckDB skips whole row groups
+        by), then among all of them lower-cased."""
         if not keys:
             return []
         asked = [table.stored(k) for k in keys]
         probe = asked if table.numeric else [k.lower() for k in asked]
-        key = table.key if table.numeric else f"lower({table.key})"
-        select = "doc"
-        if table.group:
-            select = (
-                "json_merge_patch(doc, json_object('CustomProperties',"
-                " coalesce(props, '[]')::JSON))"
-            )
-        if len(keys) == 1:  # one record (most writes answer with theirs): by the key's index
-            exact = self.store.one(
-                f"SELECT {select} FROM {table.qualified} WHERE {table.key} = ?", [asked[0]]
-            )
-            if exact:
-                return [exact[0]]
+        columns = f"{table.key}, doc" + (", props" if table.group else "")
+        docs: dict = {}
 
-        def found(match: str, values: list, bounds: list) -> dict:
-            within = f" AND {table.key} BETWEEN ? AND ?" if bounds else ""
-            return dict(
+        def keep(rows: Iterable[tuple]) -> None:
+            for key, doc, *props in rows:
+                if props:  # as json_merge_patch would add them: last, compact
+                    doc = f'{doc[:-1]},"CustomProperties":{props[0] or "[]"}}}'
+                docs[key if table.numeric else key.lower()] = doc
+
+        if len(keys) == 1:
+            keep(
                 self.store.query(
-                    f"SELECT {key}, {select} FROM {table.qualified} WHERE rowid IN"
+                    f"SELECT {columns} FROM {table.qualified} WHERE {table.key} = ?", asked
+                )
+            )
+        else:
+            generation, rows = self.store.kept(table.name, lambda cur: Rows.read(cur, table))
+            found = self.store.query(
+                f"SELECT rowid, doc FROM {table.qualified} WHERE rowid IN (SELECT unnest(?))",
+                [rows.find(asked, probe)],
+            )
+            if self.store.generation == generation:
+                keep(rows.complete(found))
+
+        def read(match: str, values: list, bounds: list) -> None:
+            within = f" AND {table.key} BETWEEN ? AND ?" if bounds else ""
+            keep(
+                self.store.query(
+                    f"SELECT {columns} FROM {table.qualified} WHERE rowid IN"
                     f" (SELECT rowid FROM {table.qualified}"
                     f" WHERE {match} IN (SELECT unnest(?)){within})",
                     [values, *bounds],
                 )
             )
 
-        docs = found(table.key, asked, [min(asked), max(asked)])
-        missing = [k for k in dict.fromkeys(probe) if k not in docs]
+        missing = [a for a, p in zip(asked, probe, strict=True) if p not in docs]
+        if missing:
+            read(table.key, missing, [min(missing), max(missing)])
+        missing = [p for p in dict.fromkeys(probe) if p not in docs]
         if missing and not table.numeric:
-            docs.update(found(f"lower({table.key})", missing, []))
+            read(f"lower({table.key})", missing, [])
         return [docs[k] for k in dict.fromkeys(probe) if k in docs]
 
     def one(self, table: Table, key: Any) -> str:

@@ -242,6 +242,53 @@ def test_bulk_details_match_keys_in_any_case_however_they_sort(ea):
     assert [c["CustomerNumber"] for c in found] == [numbers[0], odd["CustomerNumber"], *numbers[1:]]
 
 
+def test_bulk_details_answer_what_was_written_since_the_last_bulk_read(ea):
+    """A bulk read finds its rows by what the emulator keeps of the last one (``Rows``);
+    a write makes it read them again: a new customer, a changed one and new properties
+    are all in the next bulk read."""
+    numbers = [
+        r["CustomerNumber"] for r in ok(ea, "getCustomerList", TimeStamp=EVERYTHING)["Details"][:2]
+    ]
+    ok(ea, "getCustomerDataList", CustomerNumbers=numbers)
+    added = new_customer(ea)["CustomerNumber"]
+    ok(ea, "saveCustomer", Customer={"CustomerNumber": numbers[0], "City": unique("City")})
+    value = str(uuid.uuid4().int % 10**6)
+    ok(ea, "setCustomProperties", GroupType="Customer", Key=numbers[1],
+       Properties=[{"Name": "ZCJ_CW_CompanyID", "Value": value}])  # fmt: skip
+    found = ok(ea, "getCustomerDataList", CustomerNumbers=[added, *numbers])["Details"]
+    assert [c["CustomerNumber"] for c in found] == [added, *numbers]
+    assert found[1] == ok(ea, "getCustomer", CustomerNumber=numbers[0])
+    assert props(found[2])["ZCJ_CW_CompanyID"] == value
+
+
+def test_a_bulk_read_that_a_write_overtakes_reads_what_it_wrote(ea, store, monkeypatch):
+    """A write that lands while a bulk read fetches its docs leaves the read's kept rows
+    behind: the read notices (the store's generation moved) and reads keys and
+    properties with the docs instead of answering properties the write replaced."""
+    from emulators.eautomate.operations import CUSTOMERS
+
+    operations = ea.system.operations
+    numbers = [
+        r["CustomerNumber"] for r in ok(ea, "getCustomerList", TimeStamp=EVERYTHING)["Details"][:3]
+    ]
+    operations.docs(CUSTOMERS, numbers)  # the rows kept
+    read, value = store.query, str(uuid.uuid4().int % 10**6)
+
+    def overtaken(sql, params=None):
+        found = read(sql, params)
+        if "rowid IN (SELECT unnest(?))" in sql:
+            with store.write() as cur:
+                operations.keep_properties(
+                    cur, "Customer", numbers[0], [{"Name": "ZCJ_CW_CompanyID", "Value": value}]
+                )
+        return found
+
+    monkeypatch.setattr(store, "query", overtaken)
+    answered = [json.loads(doc) for doc in operations.docs(CUSTOMERS, numbers)]
+    assert [c["CustomerNumber"] for c in answered] == numbers
+    assert answered[0]["CustomProperties"] == [{"Name": "ZCJ_CW_CompanyID", "Value": value}]
+
+
 # --- customers --------------------------------------------------------------------------
 
 
