@@ -106,7 +106,8 @@ class Response:
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None):
-    """A JSON answer; ``body`` may be ready JSON text (a ``str``) to avoid re-encoding."""
+    """A JSON answer; ``body`` may be ready JSON text (``str`` or UTF-8 ``bytes``) to avoid
+    re-encoding."""
     return Response(
         status, body, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
     )

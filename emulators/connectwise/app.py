@@ -351,30 +351,36 @@ class ConnectWise:
                     400, "InvalidObject", "orderBy is not allowed with forward-only pagination"
                 )
             after = self._int(params, "pageid", 0)
-            rows = self._rows(
-                table, Sql(f"({where.text}) AND id > ?", (*where.params, after)), "id", size + 1
-            )
-            more, rows = len(rows) > size, rows[:size]
+            where = Sql(f"({where.text}) AND id > ?", (*where.params, after))
+            ids, body = self._rows(table, where, "id", size + 1, shown=size)
             link = ""
-            if more:
+            if len(ids) > size:
                 url = page_link(request, {"page", "pageid", "pagesize"}, {"pageSize": size})
-                link = f'<{url}&pageId={rows[-1][0]}>; rel="next"'.replace("?&", "?")
-            return self._page([doc for _, doc in rows], params, link)
+                link = f'<{url}&pageId={ids[size - 1]}>; rel="next"'.replace("?&", "?")
+            return self._page(body, params, link)
         page = max(self._int(params, "page", 1), 1)
-        rows = self._rows(table, where, order, size, (page - 1) * size)
+        _, body = self._rows(table, where, order, size, offset=(page - 1) * size)
         (total,) = self.store.one(f"SELECT count(*) FROM {table} WHERE {where.text}", where.params)
-        return self._page([doc for _, doc in rows], params, self._links(request, page, size, total))
+        return self._page(body, params, self._links(request, page, size, total))
 
-    def _rows(self, table: str, where: Sql, order: str, limit: int, offset: int = 0) -> list:
-        """``(id, doc)`` of a page of records, in one statement: the page is chosen by row
-        id, so sorting and skipping never carry the JSON text of rows not on the page (a
-        page of 1,000 at large: 5.6 ms, two statements by id 10.4), and only its rows are
-        sorted again to answer in order."""
-        return self.store.query(
-            f"SELECT id, doc FROM {table} WHERE rowid IN (SELECT rowid FROM {table}"
-            f" WHERE {where.text} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
-            [*where.params, limit, offset],
+    def _rows(
+        self, table: str, where: Sql, order: str, limit: int, offset: int = 0, shown: int = 0
+    ) -> tuple[list[int], bytes]:
+        """The ids of a page of records in order, and the JSON array of the first
+        ``shown`` (all when 0) as the answer's bytes, in one statement. The page is chosen
+        by row id, so sorting and skipping never carry the JSON text of rows not on it,
+        and DuckDB joins the docs: a page of 1,000 tickets at medium 6 ms, where reading
+        the docs into Python to join them took 9.5 (the ids and the docs read apart,
+        10.4 at large)."""
+        ids, body = self.store.one(
+            f"WITH page AS (SELECT id, doc, row_number() OVER (ORDER BY {order}) AS n"
+            f" FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where.text}"
+            f" ORDER BY {order} LIMIT ? OFFSET ?))"
+            " SELECT list(id ORDER BY n), encode('[' || coalesce(string_agg(doc, ','"
+            " ORDER BY n) FILTER (WHERE n <= ?), '') || ']') FROM page",
+            [*where.params, limit, offset, shown or limit],
         )
+        return ids or [], body
 
     @staticmethod
     def _links(request: Request, page: int, size: int, total: int) -> str:
@@ -406,13 +412,13 @@ class ConnectWise:
                 400, "InvalidObject", f"{name} must be a whole number, got {value!r}"
             ) from None
 
-    def _page(self, docs: list[str], params: dict[str, str], link: str) -> Response:
+    def _page(self, body: bytes, params: dict[str, str], link: str) -> Response:
         headers = {"Link": link, "Cache-Control": "no-cache", "Pragma": "no-cache"}
         fields = params.get("fields")
         if fields:
             paths = [f.strip().split("/") for f in fields.split(",") if f.strip()]
-            return json_response([project(json.loads(d), paths) for d in docs], headers=headers)
-        return json_response("[" + ",".join(docs) + "]", headers=headers)
+            return json_response([project(d, paths) for d in json.loads(body)], headers=headers)
+        return json_response(body, headers=headers)
 
     def _load(self, resource: Resource, parent_id: int | None, record_id: int) -> dict:
         sql = f"SELECT doc FROM connectwise.{resource.table} WHERE id = ?"
@@ -467,9 +473,8 @@ class ConnectWise:
         (total,) = self.store.one(
             f"SELECT count(*) FROM connectwise.audit_trail WHERE {where}", params
         )
-        return self._page(
-            [d for (d,) in rows], request.query, self._links(request, page, size, total)
-        )
+        body = ("[" + ",".join(d for (d,) in rows) + "]").encode()
+        return self._page(body, request.query, self._links(request, page, size, total))
 
     # --- writes -----------------------------------------------------------------------
 

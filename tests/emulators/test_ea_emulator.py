@@ -246,9 +246,7 @@ def test_bulk_details_answer_what_was_written_since_the_last_bulk_read(ea):
     """A bulk read finds its rows by what the emulator keeps of the last one (``Rows``);
     a write makes it read them again: a new customer, a changed one and new properties
     are all in the next bulk read."""
-    numbers = [
-        r["CustomerNumber"] for r in ok(ea, "getCustomerList", TimeStamp=EVERYTHING)["Details"][:2]
-    ]
+    numbers = [new_customer(ea)["CustomerNumber"] for _ in range(2)]
     ok(ea, "getCustomerDataList", CustomerNumbers=numbers)
     added = new_customer(ea)["CustomerNumber"]
     ok(ea, "saveCustomer", Customer={"CustomerNumber": numbers[0], "City": unique("City")})
@@ -268,19 +266,16 @@ def test_a_bulk_read_that_a_write_overtakes_reads_what_it_wrote(ea, store, monke
     from emulators.eautomate.operations import CUSTOMERS
 
     operations = ea.system.operations
-    numbers = [
-        r["CustomerNumber"] for r in ok(ea, "getCustomerList", TimeStamp=EVERYTHING)["Details"][:3]
-    ]
+    numbers = [new_customer(ea)["CustomerNumber"] for _ in range(3)]
     operations.docs(CUSTOMERS, numbers)  # the rows kept
     read, value = store.query, str(uuid.uuid4().int % 10**6)
 
     def overtaken(sql, params=None):
         found = read(sql, params)
         if "rowid IN (SELECT unnest(?))" in sql:
+            given = [{"Name": "ZCJ_CW_CompanyID", "Value": value}]
             with store.write() as cur:
-                operations.keep_properties(
-                    cur, "Customer", numbers[0], [{"Name": "ZCJ_CW_CompanyID", "Value": value}]
-                )
+                operations.set_properties(cur, "Customer", numbers[0], "Customer", given)
         return found
 
     monkeypatch.setattr(store, "query", overtaken)

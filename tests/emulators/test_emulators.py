@@ -9,13 +9,14 @@ import time
 import tomllib
 from pathlib import Path
 
+import duckdb
 import pytest
 import requests
 
 from crosswalk.config import load_settings
 from crosswalk.connectwise import ConnectWise
 from emulators import serve
-from emulators.framework import Faults, parse_faults
+from emulators.framework import Faults, Store, parse_faults
 
 from ..conftest import CW_HEADERS
 
@@ -40,6 +41,36 @@ def test_state_survives_a_restart(tmp_path):
         assert client.get("company/companies", created["id"])["name"] == "Kept"
     with pytest.raises(ValueError, match="seed 5 at scale small"):
         serve.start(tmp_path, seed=6, scale="small", port_base=0)
+
+
+def test_what_a_store_keeps_is_made_again_after_each_write_and_only_then(tmp_path):
+    """``Store.kept`` answers what it made until the store changes: a committed write
+    (its generation moves on while the commit lands and again after) or a restore; a
+    write that fails changes nothing and leaves it."""
+    store = Store(tmp_path / "state.duckdb")
+    with store.write() as cur:
+        cur.execute("CREATE TABLE t (x INTEGER NOT NULL)")
+    made = []
+
+    def count(cur):
+        made.append(cur.execute("SELECT count(*) FROM t").fetchone()[0])
+        return made[-1]
+
+    first = store.kept("t", count)
+    assert store.kept("t", count) == first and made == [0]
+    with store.write() as cur:
+        cur.execute("INSERT INTO t VALUES (1)")
+        assert store.generation == first[0]  # nothing committed yet
+    second = store.kept("t", count)
+    assert second[1] == 1 and second[0] == first[0] + 2 and made == [0, 1]
+    with pytest.raises(duckdb.ConstraintException), store.write() as cur:
+        cur.execute("INSERT INTO t VALUES (2)")
+        cur.execute("INSERT INTO t VALUES (NULL)")  # x is NOT NULL
+    assert store.kept("t", count) == second and made == [0, 1]
+    store.save(tmp_path / "saved.duckdb")
+    store.restore(tmp_path / "saved.duckdb")
+    assert store.kept("t", count)[1] == 1 and made == [0, 1, 1]
+    store.close()
 
 
 def test_fault_settings_are_parsed_and_checked():
