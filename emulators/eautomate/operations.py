@@ -48,6 +48,8 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+
 from emulators.framework import ApiError, Store
 
 MAX_KEYS = 500
@@ -418,29 +420,36 @@ def operation(name: str, *params: str, required: Sequence[str] | None = None):
 class Rows:
     """Where each record of a table lies, as one generation of the store holds them
     (``Store.kept``): the row id of each key (and of each string key lower-cased, where
-    that spells it otherwise), and each row's key and custom properties (``None``: the
-    type has none). 0.5 s and about 100 MB for the large world's 691,760 calls; a bulk
-    read then fetches the docs alone."""
+    that spells it otherwise), and each row's key and custom properties (by row id;
+    ``None``: the type has none). 0.4 s and 78 MiB for the large world's 691,760 calls,
+    0.08 s and 23 MiB for its 70,000 customers; a bulk read then fetches the docs alone."""
 
     rowids: dict[Any, int]
     folded: dict[str, int]
-    keys: dict[int, Any]
-    props: dict[int, str | None] | None
+    keys: np.ndarray
+    props: np.ndarray | None
 
     @classmethod
     def read(cls, cur, table: Table) -> Rows:
+        key = table.key
         found = cur.execute(
-            f"SELECT rowid, {table.key}, {'props' if table.group else 'NULL'}"
+            f"SELECT rowid, {key} AS key, {'props' if table.group else 'NULL'} AS props,"
+            f" {'NULL' if table.numeric else f'nullif(lower({key}), {key})'} AS folded"
             f" FROM {table.qualified}"
-        ).fetchall()
-        keys = {rowid: key for rowid, key, _ in found}
+        ).fetchnumpy()  # no Python tuple per row
+        rowids = found["rowid"]
+
+        def by_rowid(values) -> np.ndarray:
+            kept = np.empty(rowids.max() + 1 if len(rowids) else 0, dtype=object)
+            kept[rowids] = values.tolist()  # a NULL (masked) as None
+            return kept
+
+        folded = found["folded"].tolist()
         return cls(
-            rowids={key: rowid for rowid, key in keys.items()},
-            folded={}
-            if table.numeric
-            else {k.lower(): r for r, k in keys.items() if k.lower() != k},
-            keys=keys,
-            props={rowid: props for rowid, _, props in found} if table.group else None,
+            rowids=dict(zip(found["key"].tolist(), rowids.tolist(), strict=True)),
+            folded={f: r for f, r in zip(folded, rowids.tolist(), strict=True) if f},
+            keys=by_rowid(found["key"]),
+            props=by_rowid(found["props"]) if table.group else None,
         )
 
     def find(self, asked: list, probe: list) -> list[int]:
@@ -686,7 +695,7 @@ class Operations:
                 )
             )
         else:
-            generation, rows = self.store.kept(table.name, lambda cur: Rows.read(cur, table))
+            generation, rows = self.store.kept(table.qualified, lambda cur: Rows.read(cur, table))
             found = self.store.query(
                 f"SELECT rowid, doc FROM {table.qualified} WHERE rowid IN (SELECT unnest(?))",
                 [rows.find(asked, probe)],
