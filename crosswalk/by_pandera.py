@@ -65,9 +65,12 @@ def decide(
         if found:
             reasons.setdefault(row, []).extend(found)
     valid = checked if not reasons else frame.drop(index=list(reasons))
-    if reasons and not valid.empty:
-        valid = entity.schema.validate(valid)  # coerce what is left
-    table = pa.Table.from_pandas(valid, schema=entity.arrow_schema, preserve_index=False)
+    if valid.empty:  # its columns keep the types of the rows dropped, which may not convert
+        table = entity.arrow_schema.empty_table()
+    else:
+        if reasons:
+            valid = entity.schema.validate(valid)  # coerce what is left
+        table = pa.Table.from_pandas(valid, schema=entity.arrow_schema, preserve_index=False)
     positions = pa.array([rows[i] for i in valid.index], pa.int64())
     table = table.append_column(_ROW, positions)
     return table, {rows[i]: found for i, found in reasons.items()}, whole
@@ -151,6 +154,8 @@ _WHOLE = re.compile(r"[+-]?\d+")
 
 def _control_characters(values: pd.Series, reasons: dict[int, list[str]]) -> None:
     texts = values[values.map(lambda v: isinstance(v, str))]
+    if texts.empty:  # no text at all (pandas may type the column as floats): nothing to find
+        return
     hits = texts[texts.str.contains(_CONTROL.pattern, regex=True)]
     for row, value in zip(hits.index, hits.tolist(), strict=True):
         found = _CONTROL.search(value)

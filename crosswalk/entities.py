@@ -329,7 +329,6 @@ def _mask(length: int, rows: Collection[int]) -> list[bool]:
 # range, goes to pandas.
 _ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
 _ISO_NAIVE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"
-_CONTAINERS = frozenset((dict, list))  # values Arrow would make nested
 
 
 @cache
@@ -337,6 +336,9 @@ def _stamp_range() -> pa.Array:
     """pandas' (pd.Timestamp.min, .max) to the microsecond within it. Made when first
     needed: an Arrow array made of Python values imports pandas (pyarrow looks for it)."""
     return pa.array([-9223372036854775, 9223372036854775], pa.timestamp("us", tz="UTC"))
+
+
+_CONTAINERS = (dict, list)  # values Arrow would make nested
 
 
 def _arrow_batch(
@@ -419,8 +421,11 @@ def _convert(
     """A field's values as ``target``, and which of them to leave to pandera."""
     if values is None:
         return pa.nulls(n, target), _none(n)
-    # An object or a list among the values: Arrow would make them nested (or fail).
-    nested = not _CONTAINERS.isdisjoint(map(type, values))
+    # An object or a list among the values: Arrow would make them nested (or fail). A
+    # column that holds them holds them from its first value on; another is left to
+    # Arrow to tell (a nested type, or an error), not looked at value by value.
+    first = next((value for value in values if value is not None), None)
+    nested = type(first) in _CONTAINERS
     if not nested:
         try:
             array = pa.array(values)
@@ -483,7 +488,7 @@ def _controls(array: pa.StringArray) -> pa.Array:
     column's bytes (UTF-8 uses none of them inside a character), a search per value only
     when one is there."""
     data = array.buffers()[2]
-    if data is None or not _CONTROL_BYTES[np.frombuffer(data, np.uint8)].any():
+    if data is None or not _CONTROL_BYTES.take(np.frombuffer(data, np.uint8)).any():
         return _none(len(array))
     return pc.fill_null(pc.match_substring_regex(array, _CONTROL.pattern), False)
 
@@ -526,7 +531,9 @@ def _decimals(values: list, name: str, scale: int, reasons: dict[int, list[str]]
     return by_pandera.decimals(pd.Series(values, dtype=object, name=name), scale, reasons).tolist()
 
 
+@cache
 def _none(n: int) -> pa.Array:
+    """``n`` times False (one array per length: Arrow's arrays never change)."""
     return pa.nulls(n, pa.bool_()).fill_null(False)
 
 

@@ -91,6 +91,28 @@ def test_bad_rows_are_rejected_with_reasons_and_the_rest_land():
     assert by_source["a#4"].reason.startswith("deleted_flag: 'perhaps'")
 
 
+def test_a_text_field_with_no_text_among_the_rows_in_doubt_is_rejected_not_raised():
+    """The rows in doubt go to pandera alone: when none of them holds text where a text
+    column is (a name sent as an object beside one sent as null), each is rejected with
+    its reason instead of the whole page failing."""
+    records = [company(1), company(2, name={"first": "Bad"}), company(3, name=None)]
+    checked = validate(connectwise.companies, records)
+    assert checked.table.column("id").to_pylist() == [1]
+    reasons = {r.key: r.reason for r in checked.rejected}
+    assert reasons["2"] == "name: an object where a single value belongs"
+    assert reasons["3"] == "name: required, got null"
+
+
+def test_a_row_in_doubt_rejected_for_one_field_while_another_would_be_coerced():
+    """A city sent as true (pandera makes it the text "True") on a row rejected for its
+    date-time: the row is rejected with its reason, the others land."""
+    records = [company(1), company(2, stamp="yesterday", city=True)]
+    checked = validate(connectwise.companies, records)
+    assert checked.table.column("id").to_pylist() == [1]
+    [rejected] = checked.rejected
+    assert rejected.reason == "info__last_updated: 'yesterday' is not a valid date-time"
+
+
 def test_omitted_optional_fields_land_as_null_and_types_are_coerced():
     checked = validate(connectwise.companies, [company(1, deletedFlag=True)])
     row = checked.table.to_pylist()[0]
