@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -329,6 +329,7 @@ def _mask(length: int, rows: Collection[int]) -> list[bool]:
 # range, goes to pandas.
 _ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
 _ISO_NAIVE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"
+_CONTAINERS = (dict, list)  # values Arrow would make nested
 
 
 @cache
@@ -336,9 +337,6 @@ def _stamp_range() -> pa.Array:
     """pandas' (pd.Timestamp.min, .max) to the microsecond within it. Made when first
     needed: an Arrow array made of Python values imports pandas (pyarrow looks for it)."""
     return pa.array([-9223372036854775, 9223372036854775], pa.timestamp("us", tz="UTC"))
-
-
-_CONTAINERS = (dict, list)  # values Arrow would make nested
 
 
 def _arrow_batch(
@@ -531,9 +529,9 @@ def _decimals(values: list, name: str, scale: int, reasons: dict[int, list[str]]
     return by_pandera.decimals(pd.Series(values, dtype=object, name=name), scale, reasons).tolist()
 
 
-@cache
+@lru_cache(maxsize=256)
 def _none(n: int) -> pa.Array:
-    """``n`` times False (one array per length: Arrow's arrays never change)."""
+    """``n`` times False (kept per length: Arrow's arrays never change)."""
     return pa.nulls(n, pa.bool_()).fill_null(False)
 
 
