@@ -517,28 +517,34 @@ def _read(
         """
     )
     # DuckDB reports a line once per missing column, and a line with too many at its first
-    # extra one; one reason per line, fields counted without the line number in front.
+    # extra one; one reason per kind of error, fields counted without the line number in
+    # front, and one bad line however many kinds it has (an unterminated quote that a
+    # later line closes is also too many fields).
     delimiter, width = _literal(layout.delimiter), len(layout.columns)
     unquoted = "true" if not layout.quote else f"position({quote} IN any_value(csv_line)) = 0"
     bad = [
         BadLine(int(number), {"text": text.split(layout.delimiter, 1)[-1]}, reason)
         for number, text, reason in con.execute(
             f"""
-            SELECT TRY_CAST(split_part(csv_line, {_literal(layout.delimiter)}, 1) AS BIGINT)
-                       AS number,
-                   any_value(csv_line),
-                   CASE WHEN error_type = 'MISSING COLUMNS'
-                        THEN (min(TRY_CAST(regexp_extract(error_message, 'Found: (\\d+)', 1)
-                                           AS BIGINT)) - 1)::VARCHAR
-                             || ' fields where the layout has {width}'
-                        WHEN error_type = 'TOO MANY COLUMNS' AND {unquoted}
-                        THEN (len(string_split(any_value(csv_line), {delimiter})) - 1)::VARCHAR
-                             || ' fields where the layout has {width}'
-                        WHEN error_type = 'TOO MANY COLUMNS'
-                        THEN 'more than {width} fields where the layout has {width}'
-                        ELSE lower(error_type::VARCHAR) || ': ' || any_value(error_message)
-                   END
-            FROM rejects GROUP BY number, error_type ORDER BY number
+            SELECT number, any_value(text), string_agg(reason, '; ' ORDER BY reason)
+            FROM (
+                SELECT TRY_CAST(split_part(csv_line, {_literal(layout.delimiter)}, 1) AS BIGINT)
+                           AS number,
+                       any_value(csv_line) AS text,
+                       CASE WHEN error_type = 'MISSING COLUMNS'
+                            THEN (min(TRY_CAST(regexp_extract(error_message, 'Found: (\\d+)', 1)
+                                               AS BIGINT)) - 1)::VARCHAR
+                                 || ' fields where the layout has {width}'
+                            WHEN error_type = 'TOO MANY COLUMNS' AND {unquoted}
+                            THEN (len(string_split(any_value(csv_line), {delimiter})) - 1)::VARCHAR
+                                 || ' fields where the layout has {width}'
+                            WHEN error_type = 'TOO MANY COLUMNS'
+                            THEN 'more than {width} fields where the layout has {width}'
+                            ELSE lower(error_type::VARCHAR) || ': ' || any_value(error_message)
+                       END AS reason
+                FROM rejects GROUP BY number, error_type
+            )
+            GROUP BY number ORDER BY number
             """
         ).fetchall()
     ]
