@@ -437,17 +437,16 @@ class Rows:
             f" {'NULL' if table.numeric else f'nullif(lower({key}), {key})'} AS folded"
             f" FROM {table.qualified}"
         ).fetchnumpy()  # no Python tuple per row
-        rowids = found["rowid"]
+        rowids, ids = found["rowid"], found["rowid"].tolist()
 
         def by_rowid(values) -> np.ndarray:
             kept = np.empty(rowids.max() + 1 if len(rowids) else 0, dtype=object)
             kept[rowids] = values.tolist()  # a NULL (masked) as None
             return kept
 
-        folded = found["folded"].tolist()
         return cls(
-            rowids=dict(zip(found["key"].tolist(), rowids.tolist(), strict=True)),
-            folded={f: r for f, r in zip(folded, rowids.tolist(), strict=True) if f},
+            rowids=dict(zip(found["key"].tolist(), ids, strict=True)),
+            folded={f: r for f, r in zip(found["folded"].tolist(), ids, strict=True) if f},
             keys=by_rowid(found["key"]),
             props=by_rowid(found["props"]) if table.group else None,
         )
