@@ -249,16 +249,27 @@ class EAutomate:
     def aware(self, local: str) -> str:
         """A server date-time with the dealer's offset (``…T10:00:00-05:00``); a time in
         the hour repeated when clocks go back is taken as the first of the two."""
-        hour = local[:13]
+        offset = self._offset(local[:13])
+        if offset is None:
+            raise ValueError(f"{local!r} is not a local date-time")
+        return local + offset
+
+    def _offset(self, hour: str) -> str | None:
+        """The dealer's offset in the hour ``YYYY-MM-DDTHH``, as ISO 8601 spells it (None:
+        no calendar has that hour). Offsets change on the hour: one zone lookup per hour,
+        each distinct offset spelt once."""
         offset = self._offsets.get(hour)
-        if offset is None:  # offsets change on the hour: one zone lookup per hour
-            moment = datetime.fromisoformat(f"{hour}:00")
-            delta = self.zone.utcoffset(moment)  # spelt once per distinct offset
+        if offset is None:
+            try:
+                moment = datetime.fromisoformat(f"{hour}:00")
+            except ValueError:
+                return None
+            delta = self.zone.utcoffset(moment)
             offset = self._spelt.get(delta)
             if offset is None:
                 offset = self._spelt[delta] = moment.replace(tzinfo=self.zone).isoformat()[19:]
             self._offsets[hour] = offset
-        return local + offset
+        return offset
 
     def instant(self, local: str) -> datetime:
         """A server date-time as an aware UTC datetime."""
@@ -269,13 +280,15 @@ class EAutomate:
         dates stay dates.
 
         e-automate names its date-time fields ``…Date`` or ``LastUpdate``; only those are
-        looked at. A copy, unless ``in_place``: records that are the caller's own (a page
-        just parsed) get their offsets where they are. The walk is the costliest step of
-        reading calls (a page of 500 has thousands of labor times), so it looks the hour's
-        offset up itself rather than through :meth:`aware`."""
+        looked at. A date-time of an hour no calendar has (February 30th) is left as it
+        is, for validation to quarantine its record. A copy, unless ``in_place``: records
+        that are the caller's own (a page just parsed) get their offsets where they are.
+        The walk is the costliest step of reading calls (a page of 500 has thousands of
+        labor times), so it looks the hour's offset up itself rather than through
+        :meth:`aware`."""
         if not in_place:
             value = copy.deepcopy(value)
-        offsets, aware, local = self._offsets, self.aware, _LOCAL_DATETIME.match
+        offsets, spell, local = self._offsets, self._offset, _LOCAL_DATETIME.match
 
         def walk(value: Any) -> None:
             if type(value) is list:
@@ -287,8 +300,9 @@ class EAutomate:
                 kind = type(field)
                 if kind is str:
                     if _dated(key) and local(field):
-                        offset = offsets.get(field[:13])
-                        value[key] = field + offset if offset is not None else aware(field)
+                        offset = offsets.get(field[:13]) or spell(field[:13])
+                        if offset is not None:
+                            value[key] = field + offset
                 elif kind is dict or kind is list:
                     walk(field)
 

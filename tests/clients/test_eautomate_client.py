@@ -406,3 +406,24 @@ def test_settings_build_the_client(credentials, monkeypatch):
         bad = {"systems": {"eautomate": {**raw["systems"]["eautomate"], key: value}}}
         with pytest.raises(ConfigError, match=rf"systems\.eautomate\.{key}"):
             parse_settings(bad)
+
+
+def test_a_date_time_of_an_hour_no_calendar_has_is_left_for_validation():
+    """A server's impossible date quarantines its record with the reason; it does not fail
+    the read of the others."""
+    from crosswalk.entities import validate
+    from schemas import eautomate
+
+    client = EAutomate(Recording({}))
+    call = {"CustomerNumber": "C1", "StatusCode": "Pending", "LastUpdate": "2026-02-27T10:00:00"}
+    page = [
+        {**call, "CallNumber": "1", "CallDate": "2026-02-30T10:00:00"},
+        {**call, "CallNumber": "2", "CallDate": "2026-02-27T09:00:00"},
+    ]
+    client.with_offsets(page, in_place=True)
+    assert page[0]["CallDate"] == "2026-02-30T10:00:00"  # left as it is
+    assert page[1]["CallDate"] == "2026-02-27T09:00:00-05:00"
+    checked = validate(eautomate.calls, page)
+    assert checked.table["call_number"].to_pylist() == ["2"]
+    assert [r.key for r in checked.rejected] == ["1"]
+    assert "call_date" in checked.rejected[0].reason
