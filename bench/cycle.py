@@ -172,6 +172,8 @@ def main() -> None:
         "--unchanged-only", action="store_true", help="only two cycles with nothing changed"
     )
     args = parser.parse_args()
+    from crosswalk.cli import imports_kept
+
     with tempfile.TemporaryDirectory(prefix="bench-cycle-") as folder:
         data = (args.keep or Path(folder)).resolve()
         began = time.perf_counter()
@@ -180,7 +182,9 @@ def main() -> None:
             config = data / "crosswalk.toml"
             config.write_text(running.config.read_text(encoding="utf-8"), encoding="utf-8")
             phases = Phases()
-            phases.install()
+            with imports_kept():  # as ``crosswalk run`` keeps them (the world's too)
+                phases.install()
+                import flows  # noqa: F401
             if not (data / "warehouse.duckdb").exists():
                 cycle("first cycle", running, config, phases)
             cycle("no change", running, config, phases)

