@@ -242,8 +242,12 @@ def warm(readers: list[str]) -> None:
     import duckdb  # noqa: F401
 
     if "crosswalk" in readers:
+        import pyarrow as pa
+
         import crosswalk.pipeline  # noqa: F401
         import schemas  # noqa: F401
+
+        pa.array([False])  # imports pandas (pyarrow looks for it): 0.1 to 0.7 s, once
     if "dlt" in readers:
         import dlt.sources.rest_api  # noqa: F401
     if "pyconnectwise" in readers:
