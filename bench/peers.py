@@ -253,6 +253,7 @@ def warm(readers: list[str]) -> None:
     if "pyconnectwise" in readers:
         warnings.filterwarnings("ignore", module="pyconnectwise")
         import pyconnectwise  # noqa: F401
+    gc.collect()
     gc.freeze()
 
 

@@ -61,7 +61,8 @@ def emulators_serve(
         running = serve.start(
             data, seed=seed, scale=scale, port_base=port_base, faults=rates, tls=tls
         )
-        gc.freeze()  # what serving keeps is left out of the collector's passes (imports_kept)
+        gc.collect()  # what serving keeps, and only that, is left out of the collector's
+        gc.freeze()  # passes (imports_kept)
     except (ValueError, OSError) as exc:
         console.print(f"[red]cannot serve:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None

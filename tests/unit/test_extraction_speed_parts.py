@@ -181,22 +181,29 @@ def test_pages_in_id_order_move_the_watermark_only_once_all_are_read(
 def test_what_a_command_imports_is_frozen_out_of_the_collectors_passes():
     """The collector is off while the imports are made, on again afterwards (a failed
     import too), and what they made is frozen: later full passes look only at what a run
-    makes."""
+    makes. Garbage left before is collected, not frozen with them."""
     import gc
+    import weakref
 
     from crosswalk.cli import imports_kept
 
-    frozen = gc.get_freeze_count()
-    kept = []
-    try:
-        with imports_kept():
-            assert not gc.isenabled()
-            kept.append([[] for _ in range(1000)])  # each list is tracked
-            raise ImportError("a module that would not import")
-    except ImportError:
+    class Left:
         pass
+
+    gc.disable()  # no pass but the block's own collects what is left below
     try:
+        left = Left()
+        left.itself = left  # a cycle: only the collector frees it
+        collected = []
+        weakref.finalize(left, collected.append, "left")
+        del left
+        frozen = gc.get_freeze_count()
+        with pytest.raises(ImportError), imports_kept():
+            assert not gc.isenabled()
+            made = [[] for _ in range(1000)]  # each list is tracked  # noqa: F841
+            raise ImportError("a module that would not import")
         assert gc.isenabled()
         assert gc.get_freeze_count() >= frozen + 1000
+        assert collected == ["left"]
     finally:
-        gc.unfreeze()
+        gc.enable()
