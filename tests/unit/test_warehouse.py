@@ -198,3 +198,22 @@ def test_a_run_keeps_duckdb_within_its_memory_limit_and_other_connections_keep_t
         assert con.execute(limit).fetchone()[0].startswith("117.3 MiB")
     with warehouse.connect() as con:
         assert not con.execute(limit).fetchone()[0].startswith("117.3 MiB")
+
+
+def test_a_run_checkpoints_what_it_lands_seldom_and_all_of_it_when_it_closes(tmp_path):
+    """A kept-open warehouse checkpoints after 128 MB written, not DuckDB's 16 MB (each
+    checkpoint of a growing table costs more); what is not checkpointed yet is in the
+    file once the run closes it."""
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    wal = tmp_path / "warehouse.duckdb.wal"
+    with warehouse.kept_open(), warehouse.connect() as con:
+        setting = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
+        assert setting.startswith("122.0 MiB")  # 128 MB
+        con.execute("CREATE TABLE raw (id BIGINT, doc VARCHAR)")
+        rows = "SELECT range + ?, repeat(md5(range::VARCHAR || ?), 30) FROM range(2000)"
+        for batch in range(20):  # batches of a few thousand rows go through the log
+            con.execute(f"INSERT INTO raw {rows}", [batch * 2000, batch])
+        assert wal.stat().st_size > 32_000_000  # DuckDB alone would have checkpointed at 16
+    assert not wal.exists()
+    with warehouse.connect(read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw").fetchone() == (40000,)
