@@ -357,6 +357,9 @@ def land_entities(run: Run, entities: Sequence[Entity]) -> None:
         if entity.system not in sources:
             sources[entity.system] = open_source(run.settings, entity.system, run.flow)
         run.landed.append(extract_and_land(run, sources[entity.system], entity))
+    # A run checkpoints seldom (warehouse.CHECKPOINT_AFTER): what the reads landed goes
+    # into the file now, leaving DuckDB's memory to the models' build.
+    run.warehouse.checkpoint()
 
 
 @task(cache_policy=NO_CACHE)

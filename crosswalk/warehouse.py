@@ -488,6 +488,11 @@ class Warehouse:
             _set_watermark(con, system, entity, read_at, run_id)
         return deleted
 
+    def checkpoint(self) -> None:
+        """What was written goes into the file (DuckDB's ``CHECKPOINT``)."""
+        with self.connect() as con:
+            con.execute("CHECKPOINT")
+
     def watermark(self, system: str, entity: str) -> str | None:
         if not self.path.exists():
             return None
