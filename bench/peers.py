@@ -237,9 +237,9 @@ def warm(readers: list[str]) -> None:
     a process (bench/fixed_costs.py), not of reading. What they made is then frozen out
     of the garbage collector's passes, as ``crosswalk run`` does (``imports_kept``), for
     every reader alike."""
-    import gc
-
     import duckdb  # noqa: F401
+
+    from crosswalk.cli import freeze_kept
 
     if "crosswalk" in readers:
         import pyarrow as pa
@@ -253,8 +253,7 @@ def warm(readers: list[str]) -> None:
     if "pyconnectwise" in readers:
         warnings.filterwarnings("ignore", module="pyconnectwise")
         import pyconnectwise  # noqa: F401
-    gc.collect()
-    gc.freeze()
+    freeze_kept()
 
 
 def main() -> None:

@@ -89,8 +89,9 @@ def pytest_collection_finish(session):
     (crosswalk.cli.imports_kept), and its full passes come far less often (what the tests
     import later, dbt above all, is not frozen): tests/flows/test_service_sync.py spent 3.4
     of its 42 s in the collector, 1.6 s so."""
-    gc.collect()
-    gc.freeze()
+    from crosswalk.cli import freeze_kept
+
+    freeze_kept()
     gc.set_threshold(50_000, 20, 20)
 
 

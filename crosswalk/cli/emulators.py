@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from crosswalk.cli import console
+from crosswalk.cli import console, freeze_kept
 from crosswalk.demo import CREDENTIALS
 
 app = typer.Typer(help="The emulated systems.", no_args_is_help=True)
@@ -44,7 +44,6 @@ def emulators_serve(
     ] = False,
 ) -> None:
     """Serve the emulated systems on 127.0.0.1 until interrupted (Ctrl-C or SIGTERM)."""
-    import gc
     import signal
     import threading
 
@@ -61,8 +60,7 @@ def emulators_serve(
         running = serve.start(
             data, seed=seed, scale=scale, port_base=port_base, faults=rates, tls=tls
         )
-        gc.collect()  # what serving keeps, and only that, is left out of the collector's
-        gc.freeze()  # passes (imports_kept)
+        freeze_kept()  # the world served, out of the garbage collector's passes
     except (ValueError, OSError) as exc:
         console.print(f"[red]cannot serve:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
