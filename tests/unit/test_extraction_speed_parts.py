@@ -181,7 +181,8 @@ def test_pages_in_id_order_move_the_watermark_only_once_all_are_read(
 def test_what_a_command_imports_is_frozen_out_of_the_collectors_passes():
     """The collector is off while the imports are made, on again afterwards (a failed
     import too), and what they made is frozen: later full passes look only at what a run
-    makes. Garbage left before is collected, not frozen with them."""
+    makes. In a process that froze before (a command run again, as here: the tests'
+    collection froze its imports), garbage left since is collected, not frozen."""
     import gc
     import weakref
 
@@ -198,6 +199,7 @@ def test_what_a_command_imports_is_frozen_out_of_the_collectors_passes():
         weakref.finalize(left, collected.append, "left")
         del left
         frozen = gc.get_freeze_count()
+        assert frozen  # tests/conftest.py froze what collection imported
         with pytest.raises(ImportError), imports_kept():
             assert not gc.isenabled()
             made = [[] for _ in range(1000)]  # each list is tracked  # noqa: F841
