@@ -574,7 +574,7 @@ class Warehouse:
 
 # How much a run writes before DuckDB checkpoints it into the file (its default: 16 MB).
 # Landing a large read passed 16 MB every batch or two, and each checkpoint cost more as the
-# table grew (the large world's 410,294 calls: 7.8 s of landing, 3.5 to 4.8 s so, the
+# table grew (the large world's 410,294 calls: 7.8 to 8.3 s of landing, 4.6 to 4.9 s so, the
 # checkpoint at the end 0.35 s); what a run wrote and did not checkpoint yet is held in
 # DuckDB's memory, within its limit.
 CHECKPOINT_AFTER = "128MB"
