@@ -206,7 +206,16 @@ class EAutomateSource:
         key = DETAILS[entity.name].key
         changes = client.changes(entity.name, client.local(since) if since else None)
         stamp = client.instant(changes.stamp)
-        rows = sorted(changes.rows, key=lambda row: (client.instant(row["LastUpdate"]), row[key]))
+
+        def listed(row: dict[str, Any]) -> datetime:
+            """A row's ``LastUpdate``; one that cannot be read comes first (its record is
+            read, and validation says what is wrong with it)."""
+            try:
+                return client.instant(row["LastUpdate"])
+            except (KeyError, TypeError, ValueError):
+                return datetime.min.replace(tzinfo=UTC)
+
+        rows = sorted(changes.rows, key=lambda row: (listed(row), row[key]))
         if not rows:
             yield Page([], watermark=stamp.isoformat())
             return
@@ -216,7 +225,7 @@ class EAutomateSource:
         else:
             records = client.details(entity.name, [row[key] for row in rows])
         for n, (chunk, found) in enumerate(zip(chunks, records, strict=True)):
-            last = client.instant(chunk[-1]["LastUpdate"])
+            last = listed(chunk[-1])
             watermark = stamp if n == len(chunks) - 1 else min(stamp, last)
             yield Page(
                 client.with_offsets(found, in_place=True),

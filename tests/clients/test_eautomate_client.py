@@ -427,3 +427,35 @@ def test_a_date_time_of_an_hour_no_calendar_has_is_left_for_validation():
     assert checked.table["call_number"].to_pylist() == ["2"]
     assert [r.key for r in checked.rejected] == ["1"]
     assert "call_date" in checked.rejected[0].reason
+
+
+def test_a_listed_row_whose_last_update_cannot_be_read_is_read_and_quarantined():
+    """The skinny list orders the changes by ``LastUpdate``; a row whose stamp no calendar
+    has comes first, and its record is read and quarantined, the others landed."""
+    from crosswalk.entities import validate
+    from crosswalk.sources import EAutomateSource
+    from schemas import eautomate
+
+    call = {"CustomerNumber": "C1", "StatusCode": "Pending"}
+    stamps = {"1": "2026-02-27T10:00:00", "2": "2026-02-30T10:00:00", "3": "2026-02-26T10:00:00"}
+    transport = Recording(
+        {
+            "getCurrentTimeStamp": {"TimeStamp": "2026-02-28T00:00:00"},
+            "getCallList": {
+                "Details": [{"CallNumber": n, "LastUpdate": at} for n, at in stamps.items()]
+            },
+            "getCallDataList": lambda params: {
+                "Details": [
+                    {**call, "CallNumber": n, "LastUpdate": stamps[n]}
+                    for n in params["CallNumbers"]
+                ]
+            },
+        }
+    )
+    pages = list(EAutomateSource(EAutomate(transport)).pages(eautomate.calls, None))
+    records = [r for page in pages for r in page.records]
+    assert [r["CallNumber"] for r in records] == ["2", "3", "1"]
+    assert pages[-1].watermark == "2026-02-28T05:00:00+00:00"  # the server's stamp
+    checked = validate(eautomate.calls, records)
+    assert sorted(checked.table["call_number"].to_pylist()) == ["1", "3"]
+    assert [(r.key, "last_update" in r.reason) for r in checked.rejected] == [("2", True)]
