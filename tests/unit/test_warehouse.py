@@ -92,6 +92,33 @@ def test_a_table_is_looked_at_once_per_schema_and_a_rolled_back_create_is_not_ke
     ]  # fmt: skip
 
 
+def test_a_run_reads_the_catalog_for_its_tables_once_not_per_batch(warehouse, monkeypatch):
+    """While a run keeps the file open (no other process can change it), the tables its
+    start ensured and those a batch found complete are not looked at again; a wider
+    batch still adds its column. Without the file kept open, every land looks."""
+    looked = []
+    columns_held = warehouse_module.columns_held
+    monkeypatch.setattr(
+        warehouse_module, "columns_held", lambda con: looked.append(1) or columns_held(con)
+    )
+    schema = batch((1, "a")).schema
+    with warehouse.kept_open():
+        warehouse.ensure_tables([("test", "things", schema)])
+        assert len(looked) == 1
+        warehouse.land("test", "things", ["id"], batch((1, "a")), "run-1")
+        warehouse.land("test", "things", ["id"], batch((2, "b")), "run-1")
+        assert len(looked) == 1
+        wider = pa.table({"id": [3], "name": ["c"], "colour": ["red"]})
+        for _ in range(3):
+            warehouse.land("test", "things", ["id"], wider, "run-1")
+        assert len(looked) == 3  # adding the column, then finding it there
+    warehouse.land("test", "things", ["id"], batch((4, "d")), "run-2")
+    assert len(looked) == 4
+    assert rows(warehouse, "SELECT id, name, colour FROM raw_test.things ORDER BY id") == [
+        (1, "a", None), (2, "b", None), (3, "c", "red"), (4, "d", None)
+    ]  # fmt: skip
+
+
 def test_quarantined_rows_keep_record_and_reason_and_counts_add_up(warehouse):
     records = [
         {"id": 1, "identifier": "A", "name": "Acme", "_info": {"lastUpdated": "2026-01-01T00:00Z"}},
