@@ -29,7 +29,16 @@ from emulators.connectwise.conditions import (
     compile_order_by,
 )
 from emulators.connectwise.resources import RESOURCES, ROUTES, Ref, Resource
-from emulators.framework import ApiError, Request, Response, Store, json_response, page_link
+from emulators.framework import (
+    KEEP_DOCUMENTS_AFTER,
+    ApiError,
+    Request,
+    Response,
+    Store,
+    documents,
+    json_response,
+    page_link,
+)
 
 CODEBASE = "v4_6_release/"
 DEFAULT_PAGE_SIZE = 25
@@ -371,7 +380,23 @@ class ConnectWise:
         by row id, so sorting and skipping never carry the JSON text of rows not on it,
         and DuckDB joins the docs: a page of 1,000 tickets at medium 6 ms, where reading
         the docs into Python to join them took 9.5 (the ids and the docs read apart,
-        10.4 at large)."""
+        10.4 at large). A table's documents kept in memory (``documents``) are
+        joined here instead, the statement then choosing the page alone (1.1 ms)."""
+        held = self.store.kept_once_asked(
+            f"documents of {table}",
+            lambda cur: documents(cur, table, encoded=True),
+            KEEP_DOCUMENTS_AFTER,
+        )
+        if held is not None and held[1] is not None:
+            generation, docs = held
+            page = self.store.query(
+                f"SELECT rowid, id FROM {table} WHERE {where.text}"
+                f" ORDER BY {order} LIMIT ? OFFSET ?",
+                [*where.params, limit, offset],
+            )
+            if self.store.generation == generation:  # nothing written since they were kept
+                body = b",".join(docs[rowid] for rowid, _ in page[: shown or limit])
+                return [id_ for _, id_ in page], b"[" + body + b"]"
         ids, body = self.store.one(
             f"WITH page AS (SELECT id, doc, row_number() OVER (ORDER BY {order}) AS n"
             f" FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where.text}"

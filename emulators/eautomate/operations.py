@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from emulators.framework import ApiError, Store
+from emulators.framework import KEEP_DOCUMENTS_AFTER, ApiError, Store, documents
 
 MAX_KEYS = 500
 EVERYTHING = datetime(1900, 1, 1)
@@ -673,7 +673,8 @@ class Operations:
         read, by row id; should the store change meanwhile, or a key not be kept there,
         the key and the properties are read beside the doc, among the stored keys
         between the least and the greatest asked (a range DuckDB skips whole row groups
-        by), then among all of them lower-cased."""
+        by), then among all of them lower-cased. Once bulk reads ask for a table's docs
+        often between writes, they are kept in memory too (``documents``): no statement."""
         if not keys:
             return []
         asked = [table.stored(k) for k in keys]
@@ -695,12 +696,21 @@ class Operations:
             )
         else:
             generation, rows = self.store.kept(table.qualified, lambda cur: Rows.read(cur, table))
-            found = self.store.query(
-                f"SELECT rowid, doc FROM {table.qualified} WHERE rowid IN (SELECT unnest(?))",
-                [rows.find(asked, probe)],
+            rowids = rows.find(asked, probe)
+            held = self.store.kept_once_asked(
+                f"documents of {table.qualified}",
+                lambda cur: documents(cur, table.qualified, encoded=False),
+                KEEP_DOCUMENTS_AFTER,
             )
-            if self.store.generation == generation:
-                keep(rows.complete(found))
+            if held is not None and held[0] == generation and held[1] is not None:
+                keep(rows.complete([(rowid, held[1][rowid]) for rowid in rowids]))
+            else:
+                found = self.store.query(
+                    f"SELECT rowid, doc FROM {table.qualified} WHERE rowid IN (SELECT unnest(?))",
+                    [rowids],
+                )
+                if self.store.generation == generation:
+                    keep(rows.complete(found))
 
         def read(match: str, values: list, bounds: list) -> None:
             within = f" AND {table.key} BETWEEN ? AND ?" if bounds else ""

@@ -2,6 +2,7 @@
 specs/connectwise-manage-api.md (auth, paths, paging, filters, writes, errors, faults)."""
 
 import base64
+import json
 import re
 import uuid
 
@@ -109,6 +110,55 @@ def test_pages_cover_every_record_once_in_id_order(cw_api):
         page += 1
     assert seen == sorted(seen) and len(seen) == len(set(seen))
     assert len(seen) == get(f"{cw_api}/company/companies/count").json()["count"]
+
+
+def test_pages_joined_from_documents_kept_in_memory_are_those_duckdb_joins(
+    cw_api, emulated, monkeypatch
+):
+    """Once a table's pages are asked for a few times between two writes, the emulator
+    keeps its documents in memory and joins pages from them: the same bytes DuckDB joins,
+    forward-only and numbered, and a write is in the next page. A write that lands while
+    a page is chosen sends that page back to DuckDB, which has the write."""
+    from emulators.connectwise import app
+
+    store, url = emulated.store, f"{cw_api}/company/companies"
+    company = new_company(cw_api, name="Kept Co Zoë")
+    forward = {**CW_HEADERS, "pagination-type": "forward-only"}
+    asks = [({"pageSize": 7, "page": 2}, CW_HEADERS), ({"pageSize": 5}, forward),
+            ({"conditions": f"id >= {company['id'] - 3}"}, CW_HEADERS)]  # fmt: skip
+    statements = []
+    query = store.query
+    monkeypatch.setattr(store, "query", lambda sql, p=None: statements.append(sql) or query(sql, p))
+
+    def answers() -> list:
+        return [(r.content, r.headers["Link"]) for r in (get(url, q, h) for q, h in asks)]
+
+    from_memory = [answers() for _ in range(app.KEEP_DOCUMENTS_AFTER)][-1]
+    assert sum(sql.startswith("SELECT rowid, id FROM") for sql in statements) >= 3
+    monkeypatch.setattr(app, "KEEP_DOCUMENTS_AFTER", 10**6)
+    assert answers() == from_memory  # DuckDB's
+    monkeypatch.undo()
+    monkeypatch.setattr(store, "query", query)
+    assert '"Kept Co Zoë"'.encode() in from_memory[2][0]
+    send("PATCH", f"{url}/{company['id']}", [{"op": "replace", "path": "name", "value": "Moved"}])
+    for _ in range(app.KEEP_DOCUMENTS_AFTER + 1):
+        assert b'"Moved"' in answers()[2][0]
+
+    def overtaken(sql, params=None):
+        found = query(sql, params)
+        if sql.startswith("SELECT rowid, id FROM"):
+            replace = [{"op": "replace", "path": "name", "value": "Overtaken"}]
+            with store.write() as cur:  # as the emulator saves a record
+                doc = json.loads(cur.execute(
+                    "SELECT doc FROM connectwise.companies WHERE id = ?", [company["id"]]
+                ).fetchone()[0])  # fmt: skip
+                doc["name"] = replace[0]["value"]
+                cur.execute("UPDATE connectwise.companies SET doc = ? WHERE id = ?",
+                            [json.dumps(doc), company["id"]])  # fmt: skip
+        return found
+
+    monkeypatch.setattr(store, "query", overtaken)
+    assert b'"Overtaken"' in get(url, *asks[2]).content
 
 
 def test_a_single_page_has_an_empty_link_header(cw_api):

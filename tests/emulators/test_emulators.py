@@ -15,8 +15,8 @@ import requests
 
 from crosswalk.config import load_settings
 from crosswalk.connectwise import ConnectWise
-from emulators import serve
-from emulators.framework import Faults, Store, parse_faults
+from emulators import framework, serve
+from emulators.framework import Faults, Store, documents, parse_faults
 
 from ..conftest import CW_HEADERS
 
@@ -70,6 +70,48 @@ def test_what_a_store_keeps_is_made_again_after_each_write_and_only_then(tmp_pat
     store.save(tmp_path / "saved.duckdb")
     store.restore(tmp_path / "saved.duckdb")
     assert store.kept("t", count)[1] == 1 and made == [0, 1, 1]
+    store.close()
+
+
+def test_a_tables_documents_are_kept_once_asked_for_between_two_writes(tmp_path, monkeypatch):
+    """``Store.kept_once_asked`` makes what it keeps only on the ``times``-th asking in
+    one generation (reads between writes never make it) and lets an older one go;
+    ``documents`` holds each row's document by row id, none for a table over the bound."""
+    store = Store(tmp_path / "state.duckdb")
+    with store.write() as cur:
+        cur.execute("CREATE TABLE t (id INTEGER, doc VARCHAR)")
+        cur.execute("""INSERT INTO t VALUES (1, '{"n":"Zoë"}'), (2, '{}'), (3, '[]')""")
+    with store.write() as cur:
+        cur.execute("DELETE FROM t WHERE id = 2")
+    made = []
+
+    def by_rowid(encoded: bool) -> list:
+        found = dict(store.query("SELECT rowid, doc FROM t"))
+        return [
+            (d.encode() if encoded else d) if (d := found.get(r)) else None
+            for r in range(max(found) + 1)
+        ]
+
+    def make(cur):
+        made.append(store.generation)
+        return documents(cur, "t", encoded=True)
+
+    assert [store.kept_once_asked("t", make, 3) for _ in range(2)] == [None, None]
+    generation, docs = store.kept_once_asked("t", make, 3)
+    assert docs == by_rowid(encoded=True) and made == [generation]
+    assert [d for d in docs if d] == ['{"n":"Zoë"}'.encode(), b"[]"]
+    assert store.kept_once_asked("t", make, 3) == (generation, docs) and len(made) == 1
+    with store.write() as cur:
+        cur.execute("""INSERT INTO t VALUES (4, '{"n":4}')""")
+    assert store.kept_once_asked("t", make, 3) is None
+    assert store.kept("t", lambda cur: None)[1] is None  # the older one let go
+    with store.write() as cur:  # asked once in each generation: never made
+        cur.execute("""INSERT INTO t VALUES (5, '{"n":5}')""")
+    assert store.kept_once_asked("t", make, 3) is None and len(made) == 1
+    with store.write() as cur:
+        assert documents(cur, "t", encoded=False) == by_rowid(encoded=False)
+        monkeypatch.setattr(framework, "KEEP_DOCUMENTS_ROWS", 3)
+        assert documents(cur, "t", encoded=False) is None
     store.close()
 
 
