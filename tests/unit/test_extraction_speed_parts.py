@@ -209,3 +209,65 @@ def test_what_a_command_imports_is_frozen_out_of_the_collectors_passes():
         assert collected == ["left"]
     finally:
         gc.enable()
+
+
+@pytest.fixture
+def answering():
+    """A local server answering each GET with the body its path names: ``/whole`` 3 MB of
+    JSON, ``/cut`` a body that ends before its Content-Length."""
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    whole = json.dumps([{"id": n, "name": "x" * 100} for n in range(30_000)]).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(whole)))
+            self.end_headers()
+            self.wfile.write(whole if self.path == "/whole" else whole[:5000])
+            self.wfile.flush()
+            if self.path != "/whole":
+                self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", whole
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_body_is_read_a_megabyte_at_a_time_and_a_cut_one_fails_as_requests_fails(
+    answering, monkeypatch
+):
+    """Answers are read in reads of ``BODY_CHUNK`` (not requests' 10 kB), whole; a body
+    that ends early fails with the error requests itself raises for it."""
+    import requests
+
+    from crosswalk.http import BODY_CHUNK, HttpClient, body
+
+    url, whole = answering
+    sizes = []
+    iter_content = requests.Response.iter_content
+
+    def counted(self, chunk_size=1, decode_unicode=False):
+        for chunk in iter_content(self, chunk_size, decode_unicode):
+            sizes.append(chunk_size)
+            yield chunk
+
+    monkeypatch.setattr(requests.Response, "iter_content", counted)
+    client = HttpClient("test", url)
+    response = client.request("GET", "whole")
+    assert response.content == whole and len(body(response)) == 30_000
+    assert set(sizes) == {BODY_CHUNK} and len(sizes) == -(-len(whole) // BODY_CHUNK)
+    monkeypatch.undo()
+    with pytest.raises(requests.RequestException) as by_requests:
+        requests.get(f"{url}/cut", timeout=10)
+    with pytest.raises(type(by_requests.value)):
+        client.request("GET", "cut")
