@@ -507,12 +507,13 @@ class Operations:
             f"'{name}': {_iso(column) if column in TIMESTAMPS else column}"
             for column, name in (*table.list_columns, ("last_update", "LastUpdate"))
         ]
-        rows = self.store.query(
-            f"SELECT to_json({{{', '.join(fields)}}}) FROM {table.qualified}"
-            f" WHERE last_update >= ? ORDER BY last_update, {table.key}",
-            [since],
+        details = ",".join(
+            self.store.column(
+                f"SELECT to_json({{{', '.join(fields)}}})::VARCHAR FROM {table.qualified}"
+                f" WHERE last_update >= ? ORDER BY last_update, {table.key}",
+                [since],
+            )
         )
-        details = ",".join(row for (row,) in rows)
         return f'{{"TimeStamp":"{stamp.isoformat()}","Details":[{details}]}}'
 
     def keys(self, params: dict, name: str) -> list:
