@@ -19,7 +19,9 @@ everything else, once for all systems:
   in-memory list that tests read (``server.requests``).
 
 State lives in one DuckDB file (``Store``) shared by the systems of one process, so a
-stopped demo resumes where it was.
+stopped demo resumes where it was. What answers read often between two writes is kept in
+memory for as long as nothing is written (``Store.kept``; a table's documents,
+``documents``), so that a read costs DuckDB little more than choosing its rows.
 """
 
 from __future__ import annotations
