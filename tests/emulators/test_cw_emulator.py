@@ -220,6 +220,12 @@ def test_fields_returns_partial_nested_records(cw_api):
     for row in rows.json():
         assert set(row) <= {"id", "summary", "company"}
         assert set(row.get("company", {})) <= {"id"}
+    whole = get(f"{cw_api}/service/tickets", {"pageSize": 3}).json()
+    narrowed = [
+        {"id": t["id"], "summary": t["summary"], "company": {"id": t["company"]["id"]}}
+        for t in whole
+    ]  # written as the API writes JSON: compact, UTF-8
+    assert rows.content == json.dumps(narrowed, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def test_null_fields_are_omitted_and_info_values_are_strings(cw_api):
