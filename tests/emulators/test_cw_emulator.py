@@ -112,34 +112,48 @@ def test_pages_cover_every_record_once_in_id_order(cw_api):
     assert len(seen) == get(f"{cw_api}/company/companies/count").json()["count"]
 
 
-def test_pages_joined_from_documents_kept_in_memory_are_those_duckdb_joins(
+def test_pages_from_a_range_of_rows_or_kept_documents_are_those_duckdb_joins(
     cw_api, emulated, monkeypatch
 ):
-    """Once a table's pages are asked for a few times between two writes, the emulator
-    keeps its documents in memory and joins pages from them: the same bytes DuckDB joins,
-    forward-only and numbered, and a write is in the next page. A write that lands while
-    a page is chosen sends that page back to DuckDB, which has the write."""
+    """A page whose rows lie together is read as one range of row ids and joined here; once
+    a table's pages are asked for a few times between two writes, its documents are kept
+    in memory and joined from there; a page of scattered rows (another order) is joined
+    by DuckDB. All three answer the same bytes as DuckDB's join, numbered, forward-only and
+    filtered, and a write is in the next page. A write that lands while a page is chosen
+    sends that page back to DuckDB, which has the write."""
     from emulators.connectwise import app
 
     store, url = emulated.store, f"{cw_api}/company/companies"
     company = new_company(cw_api, name="Kept Co Zoë")
     forward = {**CW_HEADERS, "pagination-type": "forward-only"}
     asks = [({"pageSize": 7, "page": 2}, CW_HEADERS), ({"pageSize": 5}, forward),
-            ({"conditions": f"id >= {company['id'] - 3}"}, CW_HEADERS)]  # fmt: skip
+            ({"conditions": f"id >= {company['id'] - 3}"}, CW_HEADERS),
+            ({"pageSize": 6, "orderBy": "name desc"}, CW_HEADERS)]  # fmt: skip
     statements = []
-    query = store.query
+    query, one = store.query, store.one
     monkeypatch.setattr(store, "query", lambda sql, p=None: statements.append(sql) or query(sql, p))
+    monkeypatch.setattr(store, "one", lambda sql, p=None: statements.append(sql) or one(sql, p))
 
     def answers() -> list:
+        statements.clear()
         return [(r.content, r.headers["Link"]) for r in (get(url, q, h) for q, h in asks)]
 
-    from_memory = [answers() for _ in range(app.KEEP_DOCUMENTS_AFTER)][-1]
-    assert sum(sql.startswith("SELECT rowid, id FROM") for sql in statements) >= 3
+    def read(kind: str) -> int:
+        starts = {"range": "SELECT rowid, encode(doc)", "duckdb": "WITH page AS"}[kind]
+        return sum(sql.startswith(starts) for sql in statements)
+
     monkeypatch.setattr(app, "KEEP_DOCUMENTS_AFTER", 10**6)
-    assert answers() == from_memory  # DuckDB's
-    monkeypatch.undo()
-    monkeypatch.setattr(store, "query", query)
+    from_range = answers()
+    assert (read("range"), read("duckdb")) == (3, 1)  # the names' order scatters its rows
+    monkeypatch.setattr(app, "RANGE_SPREAD", 0)
+    from_duckdb = answers()
+    assert (read("range"), read("duckdb")) == (0, 4)
+    monkeypatch.setattr(app, "KEEP_DOCUMENTS_AFTER", 1)
+    from_memory = answers()
+    assert (read("range"), read("duckdb")) == (0, 0)
+    assert from_range == from_memory == from_duckdb
     assert '"Kept Co Zoë"'.encode() in from_memory[2][0]
+    monkeypatch.undo()
     send("PATCH", f"{url}/{company['id']}", [{"op": "replace", "path": "name", "value": "Moved"}])
     for _ in range(app.KEEP_DOCUMENTS_AFTER + 1):
         assert b'"Moved"' in answers()[2][0]
@@ -147,18 +161,29 @@ def test_pages_joined_from_documents_kept_in_memory_are_those_duckdb_joins(
     def overtaken(sql, params=None):
         found = query(sql, params)
         if sql.startswith("SELECT rowid, id FROM"):
-            replace = [{"op": "replace", "path": "name", "value": "Overtaken"}]
             with store.write() as cur:  # as the emulator saves a record
                 doc = json.loads(cur.execute(
                     "SELECT doc FROM connectwise.companies WHERE id = ?", [company["id"]]
                 ).fetchone()[0])  # fmt: skip
-                doc["name"] = replace[0]["value"]
+                doc["name"] = "Overtaken"
                 cur.execute("UPDATE connectwise.companies SET doc = ? WHERE id = ?",
                             [json.dumps(doc), company["id"]])  # fmt: skip
         return found
 
-    monkeypatch.setattr(store, "query", overtaken)
-    assert b'"Overtaken"' in get(url, *asks[2]).content
+    monkeypatch.setattr(store, "query", overtaken)  # the documents kept: DuckDB answers
+    (found,) = [c for c in get(url, *asks[2]).json() if c["id"] == company["id"]]
+    assert found["name"] == "Overtaken"
+
+    def deleted_before_the_range(sql, params=None):
+        if sql.startswith("SELECT rowid, encode(doc)"):
+            with store.write() as cur:
+                cur.execute("DELETE FROM connectwise.companies WHERE id = ?", [company["id"]])
+        return query(sql, params)
+
+    monkeypatch.setattr(store, "query", deleted_before_the_range)  # a range: DuckDB answers
+    response = get(url, *asks[2])
+    assert response.status_code == 200
+    assert company["id"] not in [c["id"] for c in response.json()]
 
 
 def test_a_single_page_has_an_empty_link_header(cw_api):
