@@ -493,6 +493,17 @@ class Store:
         self._asked[name] = (self.generation, times_asked)
         return self.kept(name, make) if times_asked >= times else None
 
+    def documents(self, table: str, encoded: bool) -> tuple[int, list] | None:
+        """``(generation, documents by row id)`` of ``table`` once its answers have asked
+        for them ``KEEP_DOCUMENTS_AFTER`` times in this generation (:func:`documents`);
+        None before, and for a table over ``KEEP_DOCUMENTS_ROWS``."""
+        held = self.kept_once_asked(
+            f"documents of {table}",
+            lambda cur: documents(cur, table, encoded=encoded),
+            KEEP_DOCUMENTS_AFTER,
+        )
+        return None if held is None or held[1] is None else held
+
     @contextmanager
     def between_writes(self) -> Iterator[None]:
         """No write is under way meanwhile, and none is made (the generation stays)."""

@@ -31,16 +31,7 @@ from emulators.connectwise.conditions import (
     compile_order_by,
 )
 from emulators.connectwise.resources import RESOURCES, ROUTES, Ref, Resource
-from emulators.framework import (
-    KEEP_DOCUMENTS_AFTER,
-    ApiError,
-    Request,
-    Response,
-    Store,
-    documents,
-    json_response,
-    page_link,
-)
+from emulators.framework import ApiError, Request, Response, Store, json_response, page_link
 
 CODEBASE = "v4_6_release/"
 DEFAULT_PAGE_SIZE = 25
@@ -387,20 +378,14 @@ class ConnectWise:
         for one statement that joins them in DuckDB, which still answers pages whose rows
         are scattered (another order, a narrow filter). Should a write land meanwhile
         (the store's generation moved, or was odd: a commit under way), DuckDB answers."""
-        held = self.store.kept_once_asked(
-            f"documents of {table}",
-            lambda cur: documents(cur, table, encoded=True),
-            KEEP_DOCUMENTS_AFTER,
-        )
-        kept = held is not None and held[1] is not None
-        generation = held[0] if kept else self.store.generation
+        held = self.store.documents(table, encoded=True)
+        generation, docs = held if held is not None else (self.store.generation, None)
         page = self.store.query(
             f"SELECT rowid, id FROM {table} WHERE {where.text} ORDER BY {order} LIMIT ? OFFSET ?",
             [*where.params, limit, offset],
         )
         rowids = [rowid for rowid, _ in page[: shown or limit]]
-        docs: Any = held[1] if kept else None
-        if not kept and rowids and max(rowids) - min(rowids) < RANGE_SPREAD * len(rowids):
+        if docs is None and rowids and max(rowids) - min(rowids) < RANGE_SPREAD * len(rowids):
             docs = dict(
                 self.store.query(
                     f"SELECT rowid, encode(doc) FROM {table} WHERE rowid BETWEEN ? AND ?",

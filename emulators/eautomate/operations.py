@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from emulators.framework import KEEP_DOCUMENTS_AFTER, ApiError, Store, documents
+from emulators.framework import ApiError, Store
 
 MAX_KEYS = 500
 EVERYTHING = datetime(1900, 1, 1)
@@ -697,12 +697,8 @@ class Operations:
         else:
             generation, rows = self.store.kept(table.qualified, lambda cur: Rows.read(cur, table))
             rowids = rows.find(asked, probe)
-            held = self.store.kept_once_asked(
-                f"documents of {table.qualified}",
-                lambda cur: documents(cur, table.qualified, encoded=False),
-                KEEP_DOCUMENTS_AFTER,
-            )
-            if held is not None and held[0] == generation and held[1] is not None:
+            held = self.store.documents(table.qualified, encoded=False)
+            if held is not None and held[0] == generation:
                 keep(rows.complete([(rowid, held[1][rowid]) for rowid in rowids]))
             else:
                 found = self.store.query(

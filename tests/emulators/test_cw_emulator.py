@@ -121,6 +121,7 @@ def test_pages_from_a_range_of_rows_or_kept_documents_are_those_duckdb_joins(
     by DuckDB. All three answer the same bytes as DuckDB's join, numbered, forward-only and
     filtered, and a write is in the next page. A write that lands while a page is chosen
     sends that page back to DuckDB, which has the write."""
+    from emulators import framework
     from emulators.connectwise import app
 
     store, url = emulated.store, f"{cw_api}/company/companies"
@@ -142,20 +143,20 @@ def test_pages_from_a_range_of_rows_or_kept_documents_are_those_duckdb_joins(
         starts = {"range": "SELECT rowid, encode(doc)", "duckdb": "WITH page AS"}[kind]
         return sum(sql.startswith(starts) for sql in statements)
 
-    monkeypatch.setattr(app, "KEEP_DOCUMENTS_AFTER", 10**6)
+    monkeypatch.setattr(framework, "KEEP_DOCUMENTS_AFTER", 10**6)
     from_range = answers()
     assert (read("range"), read("duckdb")) == (3, 1)  # the names' order scatters its rows
     monkeypatch.setattr(app, "RANGE_SPREAD", 0)
     from_duckdb = answers()
     assert (read("range"), read("duckdb")) == (0, 4)
-    monkeypatch.setattr(app, "KEEP_DOCUMENTS_AFTER", 1)
+    monkeypatch.setattr(framework, "KEEP_DOCUMENTS_AFTER", 1)
     from_memory = answers()
     assert (read("range"), read("duckdb")) == (0, 0)
     assert from_range == from_memory == from_duckdb
     assert '"Kept Co Zoë"'.encode() in from_memory[2][0]
     monkeypatch.undo()
     send("PATCH", f"{url}/{company['id']}", [{"op": "replace", "path": "name", "value": "Moved"}])
-    for _ in range(app.KEEP_DOCUMENTS_AFTER + 1):
+    for _ in range(framework.KEEP_DOCUMENTS_AFTER + 1):
         assert b'"Moved"' in answers()[2][0]
 
     def overtaken(sql, params=None):

@@ -288,7 +288,7 @@ def test_bulk_reads_from_documents_kept_in_memory_answer_what_duckdb_reads(ea, s
     """Once a table's bulk reads come a few times between two writes, the emulator keeps
     its documents in memory and reads no statement for them: the same answer as read
     from DuckDB, custom properties included, and a write is in the next one."""
-    from emulators.eautomate import operations
+    from emulators import framework
 
     numbers = [new_customer(ea, City="Zoë")["CustomerNumber"] for _ in range(3)]
     ok(ea, "setCustomProperties", GroupType="Customer", Key=numbers[1],
@@ -301,18 +301,18 @@ def test_bulk_reads_from_documents_kept_in_memory_answer_what_duckdb_reads(ea, s
     def answer() -> bytes:
         return post(ea, "getCustomerDataList", CustomerNumbers=asked).content
 
-    from_memory = [answer() for _ in range(operations.KEEP_DOCUMENTS_AFTER + 1)]
+    from_memory = [answer() for _ in range(framework.KEEP_DOCUMENTS_AFTER + 1)]
     assert len(set(from_memory)) == 1
     read = [sql for sql in statements if "rowid IN (SELECT unnest(?))" in sql]
-    assert len(read) == operations.KEEP_DOCUMENTS_AFTER - 1  # then none
-    monkeypatch.setattr(operations, "KEEP_DOCUMENTS_AFTER", 10**6)
+    assert len(read) == framework.KEEP_DOCUMENTS_AFTER - 1  # then none
+    monkeypatch.setattr(framework, "KEEP_DOCUMENTS_AFTER", 10**6)
     assert answer() == from_memory[0]  # DuckDB's
-    monkeypatch.setattr(operations, "KEEP_DOCUMENTS_AFTER", 3)
+    monkeypatch.setattr(framework, "KEEP_DOCUMENTS_AFTER", 3)
     found = json.loads(from_memory[0])["Details"]
     assert [c["CustomerNumber"] for c in found] == [numbers[2], numbers[0], numbers[1]]
     assert props(found[2])["ZCJ_CW_CompanyID"] == "41" and found[0]["City"] == "Zoë"
     ok(ea, "saveCustomer", Customer={"CustomerNumber": numbers[0], "City": "Moved"})
-    for _ in range(operations.KEEP_DOCUMENTS_AFTER + 1):
+    for _ in range(framework.KEEP_DOCUMENTS_AFTER + 1):
         assert json.loads(answer())["Details"][1]["City"] == "Moved"
 
 
