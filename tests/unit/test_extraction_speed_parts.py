@@ -211,6 +211,42 @@ def test_what_a_command_imports_is_frozen_out_of_the_collectors_passes():
         gc.enable()
 
 
+def test_what_a_run_holds_while_it_reads_brings_no_full_pass_every_few_pages():
+    """Once a command has frozen its imports, objects that outlive the young passes (a
+    run's pages while they are validated and landed) bring a full pass only after
+    ``FULL_PASS_AFTER`` middle ones: none for 300,000 of them, where Python's default
+    thresholds bring several."""
+    import gc
+
+    from crosswalk.cli import FULL_PASS_AFTER, freeze_kept
+
+    full = []
+
+    def counted(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full.append(info)
+
+    def full_passes_holding(count: int) -> int:
+        full.clear()
+        held = [[] for _ in range(count)]  # each list is tracked, and kept
+        del held
+        return len(full)
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)  # Python's default
+        freeze_kept()
+        assert gc.get_threshold() == (700, 10, FULL_PASS_AFTER)
+        gc.callbacks.append(counted)
+        assert full_passes_holding(300_000) == 0
+        gc.set_threshold(700, 10, 10)
+        assert full_passes_holding(300_000) >= 2
+    finally:
+        if counted in gc.callbacks:
+            gc.callbacks.remove(counted)
+        gc.set_threshold(*saved)
+
+
 @pytest.fixture
 def answering():
     """A local server answering each GET with the body its path names: ``/whole`` 3 MB of
