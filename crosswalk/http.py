@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 import requests
+from requests.auth import AuthBase
 
 from crosswalk import money
 
@@ -159,6 +160,19 @@ def json_error(response: requests.Response) -> tuple[str | None, str, str | None
     return body.get("code") or body.get("error"), message, field_name, details
 
 
+class _Configured(AuthBase):
+    """The credentials are the configuration's, in the client's headers or bodies. A
+    session without an ``auth`` of its own looks for the host in ``~/.netrc`` (or
+    ``$NETRC``) on every request and, when it is there, sends those credentials in place
+    of the configured ``Authorization``."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
+_CONFIGURED = _Configured()
+
+
 class HttpClient:
     """One system's session: base URL, headers, timeout, request budget, retries."""
 
@@ -184,6 +198,8 @@ class HttpClient:
         self.error_class = error_class
         self.session = session or requests.Session()
         self.session.headers.update(headers or {})
+        if self.session.auth is None:
+            self.session.auth = _CONFIGURED
         self.calls = 0
 
     def url(self, path: str) -> str:

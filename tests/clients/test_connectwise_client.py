@@ -64,6 +64,22 @@ def test_unknown_company_and_bad_keys_are_config_errors(cw_server):
     assert caught.value.status == 401 and "wrong" not in str(caught.value)
 
 
+def test_a_netrc_entry_for_the_host_never_replaces_the_configured_keys(
+    cw_server, tmp_path, monkeypatch
+):
+    """requests sends the credentials ``~/.netrc`` holds for a host in place of a
+    session's ``Authorization`` header; crosswalk's clients send the configured ones."""
+    netrc = tmp_path / "netrc"
+    host = cw_server.url.split("://")[1].rsplit(":", 1)[0]
+    netrc.write_text(f"machine {host} login someone password else\n", encoding="utf-8")
+    monkeypatch.setenv("NETRC", str(netrc))
+    client = ConnectWise(
+        cw_server.url, "dealer", "demo-public", "demo-private", CW_HEADERS["clientId"]
+    )
+    assert client.count("company/companies") > 0
+    assert requests.utils.get_netrc_auth(cw_server.url) == ("someone", "else")  # it is read
+
+
 def test_pages_read_everything_once_in_id_order(cw):
     cw.page_size = 100
     pages = list(cw.pages("service/tickets"))
