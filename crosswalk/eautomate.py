@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -249,27 +249,42 @@ class EAutomate:
     def aware(self, local: str) -> str:
         """A server date-time with the dealer's offset (``…T10:00:00-05:00``); a time in
         the hour repeated when clocks go back is taken as the first of the two."""
-        offset = self._offset(local[:13])
+        offset = self._offset(local)
         if offset is None:
             raise ValueError(f"{local!r} is not a local date-time")
         return local + offset
 
-    def _offset(self, hour: str) -> str | None:
-        """The dealer's offset in the hour ``YYYY-MM-DDTHH``, as ISO 8601 spells it (None:
-        no calendar has that hour). Offsets change on the hour: one zone lookup per hour,
-        each distinct offset spelt once."""
+    def _offset(self, local: str) -> str | None:
+        """The dealer's offset at the local date-time ``local``, as ISO 8601 spells it
+        (None: no calendar has its hour). Offsets change on the hour: one zone lookup an
+        hour (``_offsets``, by ``YYYY-MM-DDTHH``), each distinct offset spelt once. An hour
+        the offset changes within is looked up a value at a time (its ``_offsets`` entry
+        empty): Lord Howe Island's clocks go forward half an hour at 2:00, so its 2:00 to
+        2:29 that day take the offset before and 2:30 to 2:59 the one after."""
+        hour = local[:13]
         offset = self._offsets.get(hour)
-        if offset is None:
-            try:
-                moment = datetime.fromisoformat(f"{hour}:00")
-            except ValueError:
-                return None
-            delta = self.zone.utcoffset(moment)
-            offset = self._spelt.get(delta)
-            if offset is None:
-                offset = self._spelt[delta] = moment.replace(tzinfo=self.zone).isoformat()[19:]
-            self._offsets[hour] = offset
-        return offset
+        if offset:
+            return offset
+        try:
+            if offset is None:  # the hour's first lookup
+                start = datetime.fromisoformat(f"{hour}:00")
+                end = start.replace(minute=59, second=59, microsecond=999_999)
+                delta = self.zone.utcoffset(start)
+                whole = delta == self.zone.utcoffset(end)
+                offset = self._offsets[hour] = self._spell(delta) if whole else ""
+                if offset:
+                    return offset
+            return self._spell(self.zone.utcoffset(datetime.fromisoformat(local)))
+        except ValueError:
+            return None
+
+    def _spell(self, delta: timedelta | None) -> str:
+        """An offset as ISO 8601 spells it (``-05:00``), spelt once."""
+        spelt = self._spelt.get(delta)
+        if spelt is None:
+            moment = datetime(2000, 1, 1, tzinfo=timezone(delta or timedelta(0)))
+            spelt = self._spelt[delta] = moment.isoformat()[19:]
+        return spelt
 
     def instant(self, local: str) -> datetime:
         """A server date-time as an aware UTC datetime."""
@@ -300,7 +315,7 @@ class EAutomate:
                 kind = type(field)
                 if kind is str:
                     if _dated(key) and local(field):
-                        offset = offsets.get(field[:13]) or spell(field[:13])
+                        offset = offsets.get(field[:13]) or spell(field)
                         if offset is not None:
                             value[key] = field + offset
                 elif kind is dict or kind is list:

@@ -363,16 +363,22 @@ def test_local_time_with_and_without_offsets():
 @pytest.mark.parametrize(
     "zone", ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
 )
-def test_every_hour_of_a_year_gets_the_offset_the_zone_gives_it(zone):
-    """An offset is looked up once per hour and spelt once per distinct value: each hour
-    gets its own, on the days the clocks change too (Lord Howe's move by half an hour,
-    Kolkata's is half an hour off)."""
+def test_every_quarter_hour_of_a_year_gets_the_offset_the_zone_gives_it(zone):
+    """An offset is looked up once per hour and spelt once per distinct value: each
+    quarter of an hour gets the zone's, on the days the clocks change too (Lord Howe's
+    move by half an hour at 2:00, so its offset changes within that hour; Kolkata's is
+    half an hour off), whether or not the hour was met first on the hour."""
     client = EAutomate(Recording({}), time_zone=zone)
     start = datetime(2026, 1, 1)
-    for hour in range(366 * 24):
-        local = (start + timedelta(hours=hour)).isoformat()
+    for quarter in [*range(3, 366 * 96, 4), *range(366 * 96)]:  # each hour's :45 first
+        local = (start + timedelta(minutes=15 * quarter)).isoformat()
         expected = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone)).isoformat()
         assert client.aware(local) == expected, local
+    if zone == "Australia/Lord_Howe":  # 2:00 went to 2:30 on 2026-10-04
+        assert client.aware("2026-10-04T02:15:00") == "2026-10-04T02:15:00+10:30"
+        assert client.aware("2026-10-04T02:45:00") == "2026-10-04T02:45:00+11:00"
+        walked = client.with_offsets([{"Labors": [{"ArrivalDate": "2026-10-04T02:50"}]}])
+        assert walked == [{"Labors": [{"ArrivalDate": "2026-10-04T02:50+11:00"}]}]
 
 
 def test_settings_build_the_client(credentials, monkeypatch):
