@@ -263,17 +263,18 @@ class EAutomate:
         2:29 that day take the offset before and 2:30 to 2:59 the one after."""
         hour = local[:13]
         offset = self._offsets.get(hour)
+        if offset is None:  # the hour's first lookup
+            try:
+                start = datetime.fromisoformat(f"{hour}:00")
+            except ValueError:
+                return None
+            end = start.replace(minute=59, second=59, microsecond=999_999)
+            delta = self.zone.utcoffset(start)
+            whole = delta == self.zone.utcoffset(end)
+            offset = self._offsets[hour] = self._spell(delta) if whole else ""
         if offset:
             return offset
         try:
-            if offset is None:  # the hour's first lookup
-                start = datetime.fromisoformat(f"{hour}:00")
-                end = start.replace(minute=59, second=59, microsecond=999_999)
-                delta = self.zone.utcoffset(start)
-                whole = delta == self.zone.utcoffset(end)
-                offset = self._offsets[hour] = self._spell(delta) if whole else ""
-                if offset:
-                    return offset
             return self._spell(self.zone.utcoffset(datetime.fromisoformat(local)))
         except ValueError:
             return None
