@@ -413,67 +413,294 @@ def documents(cur: duckdb.DuckDBPyConnection, table: str, encoded: bool) -> list
     return kept
 
 
+# The emulators' state is a world that can be made again: a commit need not wait for the
+# disk (a killed process loses nothing the operating system was handed; a write's DuckDB
+# statements took 2.2 ms at medium, fdatasync 0.2 of them).
+STORE_CONFIG = {"fsync_mode": "NONE"}
+# Rows writes staged go to DuckDB before a statement names their table, once so many wait,
+# or once the first has waited so long.
+STAGE_ROWS = 500
+STAGE_SECONDS = 0.5
+
+
+class Staged:
+    """What writes already answered left for DuckDB in one table: rows by key (new ones
+    and changed columns of stored ones) or, for a table without a key, rows to append."""
+
+    def __init__(self, key: str | None):
+        self.key = key
+        self.rows: dict[Any, tuple[bool, dict]] = {}  # key -> (new, columns)
+        self.appended: list[dict] = []
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.appended)
+
+    def add(self, row: dict, new: bool) -> None:
+        if self.key is None:
+            self.appended.append(row)
+            return
+        key = row[self.key]
+        was_new, columns = self.rows.get(key, (new, {}))
+        self.rows[key] = (was_new, {**columns, **row})
+
+    def taken(self, other: Staged) -> None:
+        """``other``'s rows after these (``other`` staged later)."""
+        for key, (new, columns) in other.rows.items():
+            was_new, before = self.rows.get(key, (new, {}))
+            self.rows[key] = (was_new, {**before, **columns})
+        self.appended += other.appended
+
+    def write(self, cur: duckdb.DuckDBPyConnection, table: str) -> None:
+        """The rows into ``table``: one statement per kind of row (DuckDB's cost per
+        statement was most of a write's: 50 rows at once cost 0.17 ms a row, one at a
+        time 1.3 ms)."""
+        inserted = [columns for new, columns in self.rows.values() if new] + self.appended
+        changed: dict[tuple, list[dict]] = {}
+        for new, columns in self.rows.values():
+            if not new:
+                changed.setdefault(tuple(columns), []).append(columns)
+        for rows in _same_columns(inserted):
+            names = ", ".join(rows[0])
+            with _registered(cur, rows) as staged:
+                cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staged}")
+        for names, rows in changed.items():
+            settings = ", ".join(f"{n} = s.{n}" for n in names if n != self.key)
+            with _registered(cur, rows) as staged:
+                cur.execute(
+                    f"UPDATE {table} SET {settings} FROM {staged} s "
+                    f"WHERE {table}.{self.key} = s.{self.key}"
+                )
+
+
+def _same_columns(rows: list[dict]) -> list[list[dict]]:
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    return list(groups.values())
+
+
+@contextmanager
+def _registered(cur: duckdb.DuckDBPyConnection, rows: list[dict]) -> Iterator[str]:
+    cur.complete()  # the statement before may have answered a row of several
+    cur.register("staged_rows", pa.Table.from_pylist(rows))
+    try:
+        yield "staged_rows"
+    finally:
+        cur.unregister("staged_rows")
+
+
+class Writing:
+    """A write's transaction (``Store.write``): its statements, and rows it stages.
+
+    A statement that names a table other writes staged rows for has them written first, in
+    this transaction (they stay staged until it commits). ``stage`` leaves a row for DuckDB
+    once the write has committed; ``by_key`` finds a row by key, staged or stored."""
+
+    def __init__(self, store: Store, cur: duckdb.DuckDBPyConnection):
+        self.store = store
+        self.cur = cur
+        self.staged: dict[str, Staged] = {}
+        self.written: set[str] = set()  # tables whose staged rows this transaction wrote
+
+    def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
+        self._land(sql)
+        return self.cur.execute(sql, params or [])
+
+    def sql(self, query: str) -> duckdb.DuckDBPyRelation:
+        self._land(query)
+        return self.cur.sql(query)
+
+    def _land(self, sql: str) -> None:
+        for table in self.store.named(sql):
+            if table not in self.written:
+                self.store.staged[table].write(self.cur, table)
+                self.written.add(table)
+
+    def register(self, name: str, data: Any) -> None:
+        self.cur.register(name, data)
+
+    def unregister(self, name: str) -> None:
+        self.cur.unregister(name)
+
+    def stage(self, table: str, row: dict, key: str | None = None, new: bool = False) -> None:
+        """``row`` (column values) into ``table`` once the write has committed: a new row,
+        the columns given of the stored row ``row[key]`` names, or (no ``key``) a row
+        appended. Statements of this write do not see it."""
+        self.staged.setdefault(table, Staged(key)).add(row, new)
+
+    def by_key(self, table: str, key: str, value: Any, columns: tuple[str, ...]) -> tuple | None:
+        return self.store.by_key(table, key, value, columns, self)
+
+
 class Store:
     """The emulators' state: one DuckDB file, a cursor per request, one writer at a time.
 
     ``generation`` counts changes: it moves on before a write commits and again after
     (odd while one lands), and by two at ``prepare`` and ``restore``. What a system keeps
     in memory to answer faster (``kept``) holds for one generation: a reader that finds
-    the generation unchanged after its query read nothing written since."""
+    the generation unchanged after its query read nothing written since.
+
+    Rows a write stages (``Writing.stage``) are answered from memory and written to DuckDB
+    together (``staged``): before any statement that names their table, once
+    ``STAGE_ROWS`` wait or the first has waited ``STAGE_SECONDS``, and at ``close``."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._con = duckdb.connect(str(self.path))
+        self._con = duckdb.connect(str(self.path), config=STORE_CONFIG)
         self._write = threading.Lock()
+        self._writing: tuple[int, Writing] | None = None  # (thread, write) while one runs
         self.generation = 0
         self._kept: dict[str, tuple[int, Any]] = {}
         self._asked: dict[str, tuple[int, int]] = {}  # (generation, times) by name
+        self.staged: dict[str, Staged] = {}
+        self._timer: threading.Timer | None = None
 
     def prepare(self, statements) -> None:
         """Run ``statements`` (indexes made if missing), then checkpoint: DuckDB uses an
         index made since the last checkpoint at a fraction of its speed."""
         with self._write:
+            self._flush()
             for sql in statements:
                 self._con.execute(sql)
             self._con.execute("CHECKPOINT")
             self.generation += 2
 
-    def query(self, sql: str, params: Any = None) -> list[tuple]:
+    def named(self, sql: str) -> list[str]:
+        """The tables with staged rows that ``sql`` names (schema and table, as every
+        statement of the emulators writes them)."""
+        return [table for table in list(self.staged) if table in sql] if self.staged else []
+
+    @contextmanager
+    def _reading(self, sql: str) -> Iterator[Any]:
+        """A cursor for ``sql``, its tables' staged rows written first; within a write
+        (the thread that makes it), the write's own."""
+        writing = self._writing
+        if writing is not None and writing[0] == threading.get_ident():
+            yield writing[1]
+            return
+        if self.named(sql):
+            with self._write:
+                self._flush(self.named(sql))
         with self._con.cursor() as cur:
+            yield cur
+
+    def query(self, sql: str, params: Any = None) -> list[tuple]:
+        with self._reading(sql) as cur:
             return cur.execute(sql, params or []).fetchall()
 
     def column(self, sql: str, params: Any = None) -> list:
         """The first column of a query's rows, fetched as one array rather than a tuple a
         row: the large world's skinny list of 410,294 calls in 193 ms instead of 254."""
-        with self._con.cursor() as cur:
+        with self._reading(sql) as cur:
             return next(iter(cur.execute(sql, params or []).fetchnumpy().values())).tolist()
 
     def one(self, sql: str, params: Any = None) -> tuple | None:
-        with self._con.cursor() as cur:
+        with self._reading(sql) as cur:
             return cur.execute(sql, params or []).fetchone()
 
+    def by_key(
+        self,
+        table: str,
+        key: str,
+        value: Any,
+        columns: tuple[str, ...],
+        writing: Writing | None = None,
+    ) -> tuple | None:
+        """``columns`` of the row of ``table`` whose ``key`` is ``value``: as staged, else
+        as stored (no staged row need be written first to read one that is not staged)."""
+        staged = [
+            found.rows.get(value)
+            for found in (writing and writing.staged.get(table), self.staged.get(table))
+            if found is not None and found.key == key
+        ]
+        row = next((columns for new, columns in filter(None, staged)), None)
+        if row is not None and all(name in row for name in columns):
+            return tuple(row[name] for name in columns)
+        sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {key} = ?"
+        if writing is not None:
+            stored = writing.cur.execute(sql, [value]).fetchone()
+        else:
+            with self._con.cursor() as cur:
+                stored = cur.execute(sql, [value]).fetchone()
+        if stored is None or row is None:
+            return stored
+        return tuple(row.get(name, was) for name, was in zip(columns, stored, strict=True))
+
     @contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def write(self) -> Iterator[Writing]:
         """A transaction; writes are serialised so read-modify-write is safe."""
         with self._write, self._con.cursor() as cur:
             cur.begin()
+            writing = Writing(self, cur)
+            self._writing = (threading.get_ident(), writing)
             try:
-                yield cur
+                yield writing
             except BaseException:
                 cur.rollback()
                 raise
+            finally:
+                self._writing = None
             self.generation += 1
             try:
                 cur.commit()
             finally:
                 self.generation += 1
+            self._landed(writing.written)
+            for table, staged in writing.staged.items():
+                if table in self.staged:
+                    self.staged[table].taken(staged)
+                else:
+                    self.staged[table] = staged
+            self._flush_when_due()
+
+    def _landed(self, tables: set[str]) -> None:
+        for table in tables:
+            del self.staged[table]
+
+    def _flush(self, tables: list[str] | None = None) -> None:
+        """Staged rows of ``tables`` (all when None) into DuckDB, in one transaction (they
+        stay staged until it commits); the caller holds the write lock."""
+        tables = list(self.staged) if tables is None else tables
+        if not tables:
+            return
+        with self._con.cursor() as cur:
+            cur.begin()
+            try:
+                for table in tables:
+                    self.staged[table].write(cur, table)
+            except BaseException:
+                cur.rollback()
+                raise
+            cur.commit()
+        self._landed(set(tables))
+
+    def _flush_when_due(self) -> None:
+        """Staged rows written now when ``STAGE_ROWS`` wait, else in ``STAGE_SECONDS``
+        (a timer, started when the first row waits); the caller holds the write lock."""
+        if sum(map(len, self.staged.values())) >= STAGE_ROWS:
+            self._flush()
+        if self.staged and self._timer is None:
+            self._timer = threading.Timer(STAGE_SECONDS, self.flush)
+            self._timer.daemon = True
+            self._timer.start()
+        elif not self.staged and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def flush(self) -> None:
+        """Every staged row into DuckDB."""
+        with self._write:
+            self._timer = None
+            self._flush()
 
     def kept(self, name: str, make: Callable[[duckdb.DuckDBPyConnection], Any]) -> tuple[int, Any]:
         """``(generation, make(cursor))``: what ``make`` reads, made again only when the
-        store has changed since (between writes, so it is what that generation holds)."""
+        store has changed since (between writes, so it is what that generation holds, its
+        staged rows written first)."""
         kept = self._kept.get(name)
         if kept is None or kept[0] != self.generation:
             with self._write, self._con.cursor() as cur:
+                self._flush()
                 kept = self._kept[name] = (self.generation, make(cur))
         return kept
 
@@ -514,17 +741,24 @@ class Store:
         """A copy of the state as it is now, for :meth:`restore` (no request may be
         answered meanwhile: the chaos bench and tests save between runs)."""
         with self._write:
+            self._flush()
             self._con.execute("CHECKPOINT")
             shutil.copyfile(self.path, path)
 
     def restore(self, path: Path) -> None:
-        """The state :meth:`save` copied to ``path``, in place of the current one."""
+        """The state :meth:`save` copied to ``path``, in place of the current one (rows
+        staged since are let go with the rest)."""
         with self._write:
+            self.staged.clear()
             self._con.close()
             Path(f"{self.path}.wal").unlink(missing_ok=True)
             shutil.copyfile(path, self.path)
-            self._con = duckdb.connect(str(self.path))
+            self._con = duckdb.connect(str(self.path), config=STORE_CONFIG)
             self.generation += 2
 
     def close(self) -> None:
-        self._con.close()
+        with self._write:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._flush()
+            self._con.close()

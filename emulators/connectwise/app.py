@@ -444,14 +444,14 @@ class ConnectWise:
             return json_response(orjson.dumps(narrowed), headers=headers)
         return json_response(body, headers=headers)
 
-    def _load(self, resource: Resource, parent_id: int | None, record_id: int) -> dict:
-        sql = f"SELECT doc FROM connectwise.{resource.table} WHERE id = ?"
-        params: list[Any] = [record_id]
-        if parent_id is not None:
-            sql += " AND parent_id = ?"
-            params.append(parent_id)
-        row = self.store.one(sql, params)
-        if row is None:
+    def _load(
+        self, resource: Resource, parent_id: int | None, record_id: int, cur: Any = None
+    ) -> dict:
+        """The record as stored, or as a write staged it (``cur``: the write's)."""
+        row = self.store.by_key(
+            f"connectwise.{resource.table}", "id", record_id, ("doc", "parent_id"), cur
+        )
+        if row is None or (parent_id is not None and row[1] != parent_id):
             raise not_found(resource.label, record_id)
         return json.loads(row[0])
 
@@ -532,7 +532,7 @@ class ConnectWise:
     ) -> Response:
         body = self._body(request, resource)
         with self.store.write() as cur:
-            current = self._load(resource, parent_id, record_id)
+            current = self._load(resource, parent_id, record_id, cur)
             if request.method == "PATCH":
                 doc = self._patched(resource, current, body)
             else:
@@ -566,7 +566,7 @@ class ConnectWise:
 
     def delete(self, resource: Resource, parent_id: int | None, record_id: int) -> Response:
         with self.store.write() as cur:
-            doc = self._load(resource, parent_id, record_id)
+            doc = self._load(resource, parent_id, record_id, cur)
             now = stamp()
             if resource.soft_delete:
                 doc.update(deletedFlag=True, dateDeleted=now, deletedBy=API_MEMBER)
@@ -826,17 +826,10 @@ class ConnectWise:
         self, cur, resource: Resource, doc: dict, parent_id: int | None, insert: bool
     ) -> None:
         last = to_utc(doc["_info"]["lastUpdated"]).replace(tzinfo=None)
-        table = f"connectwise.{resource.table}"
+        row = {"id": doc["id"], "last_updated": last, "doc": dumps(doc)}
         if insert:
-            cur.execute(
-                f"INSERT INTO {table} (id, parent_id, last_updated, doc) VALUES (?, ?, ?, ?)",
-                [doc["id"], parent_id, last, dumps(doc)],
-            )
-        else:
-            cur.execute(
-                f"UPDATE {table} SET last_updated = ?, doc = ? WHERE id = ?",
-                [last, dumps(doc), doc["id"]],
-            )
+            row["parent_id"] = parent_id
+        cur.stage(f"connectwise.{resource.table}", row, key="id", new=insert)
 
     def _audit(self, cur, resource: Resource, record_id: int, text: str, now: str) -> None:
         if not resource.audit_type:
@@ -849,8 +842,6 @@ class ConnectWise:
             "auditSubType": "Record",
             "auditSource": "API",
         }
-        cur.execute(
-            "INSERT INTO connectwise.audit_trail (type, record_id, entered_at, doc) "
-            "VALUES (?, ?, ?, ?)",
-            [resource.audit_type, record_id, to_utc(now).replace(tzinfo=None), dumps(entry)],
-        )
+        row = {"type": resource.audit_type, "record_id": record_id}
+        row |= {"entered_at": to_utc(now).replace(tzinfo=None), "doc": dumps(entry)}
+        cur.stage("connectwise.audit_trail", row)

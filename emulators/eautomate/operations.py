@@ -654,12 +654,12 @@ class Operations:
     @staticmethod
     def _by_key(cur, table: Table, column: str, key: Any) -> tuple | None:
         """``column`` of the record ``key`` names: by the stored spelling first (the key's
-        index), then in any case (a numeric key only as it is)."""
+        index, or as a write staged it), then in any case (a numeric key only as it is)."""
         probe = key if table.numeric else str(key)
-        sql = f"SELECT {column} FROM {table.qualified} WHERE "
-        row = cur.execute(sql + f"{table.key} = ?", [probe]).fetchone()
+        row = cur.by_key(table.qualified, table.key, probe, (column,))
         if row is None and not table.numeric:
-            row = cur.execute(sql + f"lower({table.key}) = ?", [probe.lower()]).fetchone()
+            sql = f"SELECT {column} FROM {table.qualified} WHERE lower({table.key}) = ?"
+            row = cur.execute(sql, [probe.lower()]).fetchone()
         return row
 
     def docs(self, table: Table, keys: list) -> list[str]:
@@ -1631,8 +1631,7 @@ class Operations:
             known = {(CUSTOMERS.name, customer["CustomerNumber"]): customer["CustomerNumber"]}
             self._call_rules(cur, doc, number, supplied, known=known)
             doc["CreateDate"] = now.isoformat()
-            self._store_call(cur, doc, insert=True)
-        return self.one(CALLS, number)
+            return self._store_call(cur, doc, insert=True)
 
     @operation("saveCall", "Call")
     def save_call(self, params: dict) -> str:
@@ -1670,8 +1669,7 @@ class Operations:
                     field="StatusCode",
                     key=number,
                 )
-            self._store_call(cur, doc)
-        return self.one(CALLS, number)
+            return self._store_call(cur, doc)
 
     def _call_rules(
         self,
@@ -1775,34 +1773,24 @@ class Operations:
             out.append(row)
         return out
 
-    def _store_call(self, cur, doc: dict, insert: bool = False) -> None:
+    def _store_call(self, cur, doc: dict, insert: bool = False) -> str:
+        """The call staged to be stored; its stored document (the write's answer)."""
         now = self.clock.now()
         doc["LastUpdate"] = now.isoformat()
         doc = {name: doc.get(name) for name in CALL.fields}
-        values = [
-            doc["CustomerNumber"],
-            doc["StatusCode"],
-            doc["HoldCode"],
-            doc["TechnicianNumber"],
-            datetime.fromisoformat(doc["CallDate"]),
-            now,
-            dumps(doc),
-            doc["CallNumber"],
-        ]
-        if insert:
-            cur.execute(
-                "INSERT INTO eautomate.calls (customer_number, status_code, hold_code,"
-                " technician_number, call_date, last_update, doc, call_number)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
-        else:
-            cur.execute(
-                "UPDATE eautomate.calls SET customer_number = ?, status_code = ?, hold_code = ?,"
-                " technician_number = ?, call_date = ?, last_update = ?, doc = ?"
-                " WHERE call_number = ?",
-                values,
-            )
+        text = dumps(doc)
+        row = {
+            "call_number": doc["CallNumber"],
+            "customer_number": doc["CustomerNumber"],
+            "status_code": doc["StatusCode"],
+            "hold_code": doc["HoldCode"],
+            "technician_number": doc["TechnicianNumber"],
+            "call_date": datetime.fromisoformat(doc["CallDate"]),
+            "last_update": now,
+            "doc": text,
+        }
+        cur.stage(CALLS.qualified, row, key=CALLS.key, new=insert)
+        return text
 
     # --- sales orders -------------------------------------------------------------------
 

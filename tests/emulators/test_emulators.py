@@ -115,6 +115,124 @@ def test_a_tables_documents_are_kept_once_asked_for_between_two_writes(tmp_path,
     store.close()
 
 
+def _staging_store(path: Path) -> Store:
+    store = Store(path)
+    with store.write() as cur:
+        cur.execute("CREATE SCHEMA s")
+        cur.execute("CREATE TABLE s.t (id INTEGER NOT NULL, n INTEGER, doc VARCHAR)")
+        cur.execute("CREATE TABLE s.log (id INTEGER, text VARCHAR)")
+        cur.execute("INSERT INTO s.t VALUES (1, 10, 'one'), (2, 20, 'two')")
+    return store
+
+
+def _stored(path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_rows_a_write_stages_are_answered_at_once_and_land_together(tmp_path, monkeypatch):
+    """A write may stage rows rather than write them: they are found by key at once (over
+    what is stored), land in DuckDB before any statement that names their table (and only
+    theirs), and what the same key had staged is merged in order."""
+    monkeypatch.setattr(framework, "STAGE_SECONDS", 60)
+    store = _staging_store(tmp_path / "state.duckdb")
+    before = store.generation
+    with store.write() as cur:
+        cur.stage("s.t", {"id": 1, "doc": "one, changed"}, key="id")
+        cur.stage("s.t", {"id": 3, "n": 30, "doc": "three"}, key="id", new=True)
+        cur.stage("s.log", {"id": 1, "text": "changed"})
+        assert cur.by_key("s.t", "id", 1, ("doc", "n")) == ("one, changed", 10)
+        assert cur.execute("SELECT count(*) FROM s.t").fetchone() == (2,)  # not its own
+    assert store.generation == before + 2
+    with store.write() as cur:
+        # A read of the store within a write is the write's: it lands what waits for s.t.
+        assert store.one("SELECT doc FROM s.t WHERE id = 1") == ("one, changed",)
+        assert cur.execute("SELECT count(*) FROM s.t").fetchone() == (3,)  # landed once
+        cur.stage("s.t", {"id": 3, "doc": "three, changed"}, key="id")
+        cur.stage("s.t", {"id": 1, "n": 11}, key="id")
+        cur.stage("s.log", {"id": 3, "text": "changed"})
+    assert store.by_key("s.t", "id", 1, ("n", "doc")) == (11, "one, changed")
+    assert store.by_key("s.t", "id", 3, ("n", "doc")) == (30, "three, changed")
+    assert store.by_key("s.t", "id", 2, ("doc",)) == ("two",)
+    assert store.by_key("s.t", "id", 4, ("doc",)) is None
+    assert _in_duckdb(store, "SELECT * FROM s.t ORDER BY id") == [
+        (1, 10, "one, changed"),
+        (2, 20, "two"),
+        (3, 30, "three"),
+    ]
+    statements, write = [], framework.Staged.write
+
+    def counted(staged, cur, table):
+        statements.append(table)
+        write(staged, cur, table)
+
+    monkeypatch.setattr(framework.Staged, "write", counted)
+    assert store.query("SELECT id, n, doc FROM s.t ORDER BY id") == [
+        (1, 11, "one, changed"),
+        (2, 20, "two"),
+        (3, 30, "three, changed"),
+    ]
+    assert statements == ["s.t"] and list(store.staged) == ["s.log"]
+    assert store.one("SELECT count(*) FROM s.t") == (3,) and statements == ["s.t"]
+    assert store.column("SELECT text FROM s.log ORDER BY rowid") == ["changed", "changed"]
+    assert store.query("SELECT id FROM s.log ORDER BY rowid") == [(1,), (3,)]
+    assert store.staged == {} and statements == ["s.t", "s.log"]
+    store.close()
+
+
+def test_staged_rows_wait_for_a_write_that_failed_after_landing_them(tmp_path, monkeypatch):
+    """A write whose statement landed other writes' staged rows in its transaction and
+    then failed lets them wait again (none lost, none twice); its own staged rows go."""
+    monkeypatch.setattr(framework, "STAGE_SECONDS", 60)
+    store = _staging_store(tmp_path / "state.duckdb")
+    with store.write() as cur:
+        cur.stage("s.log", {"id": 1, "text": "kept"})
+        cur.stage("s.t", {"id": 2, "doc": "two, changed"}, key="id")
+    with pytest.raises(duckdb.ConstraintException), store.write() as cur:
+        cur.execute("INSERT INTO s.log SELECT id, doc FROM s.t")  # lands what both staged
+        cur.stage("s.log", {"id": 9, "text": "never"})
+        cur.execute("INSERT INTO s.t VALUES (NULL, 0, 'no')")  # id is NOT NULL
+    assert sorted(store.staged) == ["s.log", "s.t"]
+    assert store.by_key("s.t", "id", 2, ("doc",)) == ("two, changed",)
+    store.close()  # lands what waits
+    assert _stored(store.path, "SELECT text FROM s.log") == [("kept",)]
+    assert _stored(store.path, "SELECT doc FROM s.t ORDER BY id") == [("one",), ("two, changed",)]
+
+
+def test_staged_rows_land_on_their_own_after_a_while_or_once_many_wait(tmp_path, monkeypatch):
+    monkeypatch.setattr(framework, "STAGE_SECONDS", 0.2)
+    monkeypatch.setattr(framework, "STAGE_ROWS", 3)
+    store = _staging_store(tmp_path / "state.duckdb")
+    with store.write() as cur:
+        cur.stage("s.log", {"id": 1, "text": "a"})
+    assert "s.log" in store.staged
+    deadline = time.monotonic() + 10
+    while store.staged and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.staged == {}
+    assert store.query("SELECT text FROM s.log") == [("a",)]
+    monkeypatch.setattr(framework, "STAGE_SECONDS", 60)
+    for n in range(3):
+        with store.write() as cur:
+            cur.stage("s.log", {"id": n, "text": "b"})
+    assert store.staged == {}  # the third made three: landed with it
+    assert _in_duckdb(store, "SELECT count(*) FROM s.log") == [(4,)]
+    with store.write() as cur:
+        cur.stage("s.log", {"id": 9, "text": "c"})
+    store.save(tmp_path / "saved.duckdb")  # a save lands them first
+    assert store.staged == {} and _in_duckdb(store, "SELECT count(*) FROM s.log") == [(5,)]
+    with store.write() as cur:
+        cur.stage("s.log", {"id": 10, "text": "let go"})
+    store.restore(tmp_path / "saved.duckdb")  # the state saved, without what came after
+    assert store.staged == {} and store.one("SELECT count(*) FROM s.log") == (5,)
+    store.close()
+
+
+def _in_duckdb(store: Store, sql: str) -> list[tuple]:
+    with store._con.cursor() as cur:  # what DuckDB holds, no staged rows landed first
+        return cur.execute(sql).fetchall()
+
+
 def test_fault_settings_are_parsed_and_checked():
     assert parse_faults("throttle=0.2, error=0.05") == {"throttle": 0.2, "error": 0.05}
     with pytest.raises(ValueError, match="KIND=RATE"):
