@@ -421,6 +421,7 @@ STORE_CONFIG = {"fsync_mode": "NONE"}
 # or once the first has waited so long.
 STAGE_ROWS = 500
 STAGE_SECONDS = 0.5
+FOUND_ROWS = 10_000  # rows found by key kept per table, until a write names the table
 
 
 class Staged:
@@ -501,6 +502,7 @@ class Writing:
         self.cur = cur
         self.staged: dict[str, Staged] = {}
         self.written: set[str] = set()  # tables whose staged rows this transaction wrote
+        self.statements: list[str] = []
 
     def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
         self._land(sql)
@@ -510,7 +512,12 @@ class Writing:
         self._land(query)
         return self.cur.sql(query)
 
+    def names(self, table: str) -> bool:
+        """Whether a statement of this write named ``table``."""
+        return any(table in sql for sql in self.statements)
+
     def _land(self, sql: str) -> None:
+        self.statements.append(sql)
         for table in self.store.named(sql):
             if table not in self.written:
                 self.store.staged[table].write(self.cur, table)
@@ -542,7 +549,8 @@ class Store:
 
     Rows a write stages (``Writing.stage``) are answered from memory and written to DuckDB
     together (``staged``): before any statement that names their table, once
-    ``STAGE_ROWS`` wait or the first has waited ``STAGE_SECONDS``, and at ``close``."""
+    ``STAGE_ROWS`` wait or the first has waited ``STAGE_SECONDS``, and at ``close``. A row
+    ``by_key`` read from DuckDB is kept until a write names or stages its table."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -554,6 +562,7 @@ class Store:
         self._asked: dict[str, tuple[int, int]] = {}  # (generation, times) by name
         self.staged: dict[str, Staged] = {}
         self._timer: threading.Timer | None = None
+        self._found: dict[str, dict[tuple, tuple | None]] = {}  # by table: (key, value, columns)
 
     def prepare(self, statements) -> None:
         """Run ``statements`` (indexes made if missing), then checkpoint: DuckDB uses an
@@ -563,6 +572,7 @@ class Store:
             for sql in statements:
                 self._con.execute(sql)
             self._con.execute("CHECKPOINT")
+            self._found.clear()
             self.generation += 2
 
     def named(self, sql: str) -> list[str]:
@@ -608,6 +618,7 @@ class Store:
     ) -> tuple | None:
         """``columns`` of the row of ``table`` whose ``key`` is ``value``: as staged, else
         as stored (no staged row need be written first to read one that is not staged)."""
+        generation = self.generation
         staged = [
             found.rows.get(value)
             for found in (writing and writing.staged.get(table), self.staged.get(table))
@@ -616,15 +627,35 @@ class Store:
         row = next((columns for new, columns in filter(None, staged)), None)
         if row is not None and all(name in row for name in columns):
             return tuple(row[name] for name in columns)
+        stored = self._stored(table, (key, value, columns), writing, generation)
+        if stored is None or row is None:
+            return stored
+        return tuple(row.get(name, was) for name, was in zip(columns, stored, strict=True))
+
+    def _stored(
+        self, table: str, ask: tuple, writing: Writing | None, generation: int
+    ) -> tuple | None:
+        """The row ``ask`` (key, value, columns) names as DuckDB holds it, kept once read
+        while no write was under way (e-automate's ``addCall`` looks up its customer, bill-to
+        and technicians: most of its time), until a write names or stages the table."""
+        key, value, columns = ask
         sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {key} = ?"
+        if writing is not None and writing.names(table):  # its own changes may show
+            return writing.cur.execute(sql, [value]).fetchone()
+        found = self._found.get(table)
+        if found is not None and ask in found:
+            return found[ask]
         if writing is not None:
             stored = writing.cur.execute(sql, [value]).fetchone()
         else:
             with self._con.cursor() as cur:
                 stored = cur.execute(sql, [value]).fetchone()
-        if stored is None or row is None:
-            return stored
-        return tuple(row.get(name, was) for name, was in zip(columns, stored, strict=True))
+        if generation == self.generation and generation % 2 == 0:
+            found = self._found.setdefault(table, {})
+            if len(found) >= FOUND_ROWS:
+                found.clear()
+            found[ask] = stored
+        return stored
 
     @contextmanager
     def write(self) -> Iterator[Writing]:
@@ -643,6 +674,9 @@ class Store:
             self.generation += 1
             try:
                 cur.commit()
+                for table in list(self._found):
+                    if table in writing.staged or writing.names(table):
+                        del self._found[table]
             finally:
                 self.generation += 1
             self._landed(writing.written)
@@ -750,6 +784,7 @@ class Store:
         staged since are let go with the rest)."""
         with self._write:
             self.staged.clear()
+            self._found.clear()
             self._con.close()
             Path(f"{self.path}.wal").unlink(missing_ok=True)
             shutil.copyfile(path, self.path)

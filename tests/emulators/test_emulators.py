@@ -228,6 +228,30 @@ def test_staged_rows_land_on_their_own_after_a_while_or_once_many_wait(tmp_path,
     store.close()
 
 
+def test_a_row_found_by_key_is_kept_until_a_write_names_or_stages_its_table(tmp_path):
+    store = _staging_store(tmp_path / "state.duckdb")
+    assert store.by_key("s.t", "id", 1, ("doc",)) == ("one",)
+    with store._con.cursor() as cur:  # behind the store's back: what it kept answers
+        cur.execute("UPDATE s.t SET doc = 'one, changed' WHERE id = 1")
+    assert store.by_key("s.t", "id", 1, ("doc",)) == ("one",)
+    with store.write() as cur:  # names another table only
+        cur.execute("SELECT count(*) FROM s.log").fetchone()
+    assert store.by_key("s.t", "id", 1, ("doc",)) == ("one",)
+    with store.write() as cur:
+        cur.execute("SELECT count(*) FROM s.t").fetchone()
+    assert store.by_key("s.t", "id", 1, ("doc",)) == ("one, changed",)
+    with store.write() as cur:
+        assert cur.by_key("s.t", "id", 2, ("n",)) == (20,)  # kept too: read before any change
+        cur.execute("UPDATE s.t SET n = 21 WHERE id = 2")
+        assert cur.by_key("s.t", "id", 2, ("n",)) == (21,)  # the write's own change
+    assert store.by_key("s.t", "id", 2, ("n",)) == (21,)
+    with store.write() as cur:
+        cur.stage("s.t", {"id": 2, "n": 22}, key="id")
+    store.flush()
+    assert store.by_key("s.t", "id", 2, ("n",)) == (22,)
+    store.close()
+
+
 def _in_duckdb(store: Store, sql: str) -> list[tuple]:
     with store._con.cursor() as cur:  # what DuckDB holds, no staged rows landed first
         return cur.execute(sql).fetchall()
