@@ -737,20 +737,17 @@ class Operations:
     def properties(cur, group: str, key: str) -> list[dict]:
         """The custom properties of ``group``'s record ``key``, by name (its ``props``)."""
         table = HOLDERS[group]
-        row = cur.execute(
-            f"SELECT props FROM {table.qualified} WHERE {table.key} = ?", [table.stored(key)]
-        ).fetchone()
+        row = cur.by_key(table.qualified, table.key, table.stored(key), ("props",))
         return json.loads(row[0]) if row and row[0] else []
 
     @staticmethod
     def keep_properties(cur, group: str, key: str, properties: list[dict]) -> None:
-        """``group``'s record ``key`` holds ``properties`` (by name) as its ``props``."""
+        """``group``'s record ``key`` holds ``properties`` (by name) as its ``props``
+        (staged: the key is the stored spelling)."""
         table = HOLDERS[group]
         text = json.dumps(properties, ensure_ascii=False, separators=(",", ":"))
-        cur.execute(
-            f"UPDATE {table.qualified} SET props = ? WHERE {table.key} = ?",
-            [text if properties else None, table.stored(key)],
-        )
+        row = {table.key: table.stored(key), "props": text if properties else None}
+        cur.stage(table.qualified, row, key=table.key)
 
     def set_properties(self, cur, group: str, key: str, label: str, given: Any) -> bool:
         """Validate and store ``[{Name, Value}]``; returns whether anything changed."""
@@ -980,20 +977,18 @@ class Operations:
             )
 
     def _touch_customer(self, cur, doc: dict) -> None:
+        """The customer ``doc`` (its stored number) staged to be stored."""
         now = self.clock.now()
         doc["LastUpdate"] = now.isoformat()
-        cur.execute(
-            "UPDATE eautomate.customers SET customer_name = ?, parent_number = ?, active = ?,"
-            " last_update = ?, doc = ? WHERE customer_number = ?",
-            [
-                doc["CustomerName"],
-                doc["ParentLocationNumber"],
-                doc["Active"],
-                now,
-                dumps(doc),
-                doc["CustomerNumber"],
-            ],
-        )
+        row = {
+            "customer_number": doc["CustomerNumber"],
+            "customer_name": doc["CustomerName"],
+            "parent_number": doc["ParentLocationNumber"],
+            "active": doc["Active"],
+            "last_update": now,
+            "doc": dumps(doc),
+        }
+        cur.stage(CUSTOMERS.qualified, row, key=CUSTOMERS.key)
 
     # --- custom properties --------------------------------------------------------------
 
