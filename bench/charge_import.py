@@ -4,12 +4,14 @@
 
 Writes only the workspace operator's side of the world at the scale (Operate, Connect and
 ``connect.calls``: about 5M call records at large), serves Operate and Connect from it on
-loopback, and runs the charge-import flow once (ephemeral Prefect): every call-logger
-location's exports downloaded a month at a time, parsed and landed, matched by dbt, the
-matched calls pushed onto batch sheets, accounts sent to Connect. Then runs it again
-unchanged (the overlap re-read, nothing to push). Prints each stage's seconds, call
-records per second end to end and per stage, and the peak RSS of this process (Python,
-DuckDB, dbt and the emulators together).
+loopback from a process of their own (``served.workspace_apart``), and runs the
+charge-import flow once (ephemeral Prefect): every call-logger location's exports
+downloaded a month at a time, parsed and landed, matched by dbt, the matched calls pushed
+onto batch sheets, accounts sent to Connect. Then runs it again unchanged (the overlap
+re-read, nothing to push). Prints each stage's seconds, call records per second end to end
+and per stage, how many times the push's rate Operate could serve (its time answering the
+writes, from its request log), and the peak RSS of this process (Python, DuckDB and dbt;
+the emulators apart).
 """
 
 import argparse
@@ -17,15 +19,12 @@ import os
 import resource
 import tempfile
 import time
-from collections import deque
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import served
 
-from emulators.connect.app import Connect
-from emulators.framework import EmulatorServer, Store
-from emulators.operate.app import Operate
 from emulators.serve import CREDENTIALS
 from emulators.world import store as world_store
 from emulators.world import workspace
@@ -43,6 +42,17 @@ def timed(name, function, seconds):
             seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - began
 
     return run
+
+
+def writes_answered(log: Path, start: int) -> tuple[int, float, int]:
+    """The writes (POST, PATCH) a server logged from byte ``start`` of its request log: how
+    many, the seconds it spent answering them, and where the log ends now."""
+    with log.open("rb") as text:
+        text.seek(start)
+        lines = text.read().splitlines()
+    writes = [line for line in lines if line.split(b" ", 2)[1] in (b"POST", b"PATCH")]
+    answering = sum(float(line.rsplit(b" ", 2)[-2]) for line in writes) / 1000
+    return len(writes), answering, start + sum(len(line) + 1 for line in lines)
 
 
 def main() -> None:
@@ -74,13 +84,15 @@ def main() -> None:
         ).fetchall()
     print(f"world: {records:,} call records ({calls:,} calls) in {generated:.1f} s")
 
-    store = Store(folder / "workspace.duckdb")
-    servers = {
-        "operate": EmulatorServer(Operate(store)).start(),
-        "connect": EmulatorServer(Connect(store)).start(),
-    }
-    for server in servers.values():  # every request's time, for what the emulators could serve
-        server.requests = deque(maxlen=None)
+    logs = folder / "logs"
+    with served.workspace_apart(folder / "workspace.duckdb", logs) as urls:
+        run_twice(folder, urls, layouts, records, logs / "operate.log")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS {peak:,.0f} MiB; work folder {folder}")
+
+
+def run_twice(folder: Path, urls: dict, layouts: list, records: int, log: Path) -> None:
+    """The flow's first run and its unchanged re-run, each stage timed and printed."""
     listed = ", ".join(f'"{loc}" = "{fmt}"' for loc, fmt in layouts)
     config = folder / "crosswalk.toml"
     config.write_text(
@@ -90,11 +102,11 @@ path = "warehouse.duckdb"
 [report]
 outbox = "outbox"
 [systems.operate]
-base_url = "{servers["operate"].url}/"
+base_url = "{urls["operate"]}/"
 api_key = {{ env = "CROSSWALK_OPERATE_KEY" }}
 approver_key = {{ env = "CROSSWALK_OPERATE_APPROVER_KEY" }}
 [systems.connect]
-base_url = "{servers["connect"].url}/"
+base_url = "{urls["connect"]}/"
 api_key = {{ env = "CROSSWALK_CONNECT_KEY" }}
 [flows.charge_import]
 first_date = "{datetime.fromtimestamp(workspace.PERIOD_START_TS, UTC):%Y-%m-%d}"
@@ -105,6 +117,7 @@ location_layouts = {{ {listed} }}
     from flows.charge_import import flow as module
 
     originals = {stage: getattr(module, stage) for stage in STAGES}
+    logged = log.stat().st_size if log.exists() else 0
     try:
         for attempt in ("first run", "unchanged re-run"):
             seconds: dict[str, float] = {}
@@ -125,22 +138,14 @@ location_layouts = {{ {listed} }}
                 rate = f"{records / spent:>12,.0f} records/s" if spent > 0.05 else ""
                 print(f"  {stage:<26} {spent:>8.1f} s {rate}")
             print(f"  {'end to end':<26} {total:>8.1f} s {records / total:>12,.0f} records/s")
-            writes = [r for r in servers["operate"].requests if r.method in ("POST", "PATCH")]
-            answering = sum(r.milliseconds for r in writes) / 1000
+            writes, answering, logged = writes_answered(log, logged)
             if answering and seconds.get("push_charges"):  # issue 18 goal 5: at least five
-                print(f"  Operate answered the push's {len(writes):,} writes in {answering:.1f} s:"
+                print(f"  Operate answered the run's {writes:,} writes in {answering:.1f} s:"
                       f" it could serve {seconds['push_charges'] / answering:.1f} times the"
                       " push's rate")  # fmt: skip
-            for server in servers.values():
-                server.requests.clear()
     finally:
         for stage, function in originals.items():
             setattr(module, stage, function)
-        for server in servers.values():
-            server.stop()
-        store.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS {peak:,.0f} MiB; work folder {folder}")
 
 
 if __name__ == "__main__":

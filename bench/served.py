@@ -1,10 +1,12 @@
 """What the benchmarks share: a seeded world served in this process from a folder, with
 Prefect kept in that folder, and a count of the requests each system answered; or served
-from a process of its own (``apart``), so that the emulators do not share the GIL of the
-client they are measured with."""
+from a process of its own (``apart``; the workspace operator's systems alone:
+``workspace_apart``), so that the emulators do not share the GIL of the client they are
+measured with."""
 
 import argparse
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -59,6 +61,41 @@ def apart(data: Path, seed: int, scale: str, port: int) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+WORKSPACE_SERVER = """
+import json, signal, sys, threading
+from pathlib import Path
+from crosswalk.cli import freeze_kept
+from emulators.connect.app import Connect
+from emulators.framework import EmulatorServer, Store
+from emulators.operate.app import Operate
+store = Store(Path(sys.argv[1]))
+logs = Path(sys.argv[2])
+servers = [EmulatorServer(system(store), log_folder=logs) for system in (Operate, Connect)]
+stopped = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+print(json.dumps({s.system.name: s.start().url for s in servers}), flush=True)
+freeze_kept()
+stopped.wait()
+for server in servers:
+    server.stop()
+store.close()
+"""
+
+
+@contextmanager
+def workspace_apart(path: Path, logs: Path) -> Iterator[dict[str, str]]:
+    """Operate and Connect serving the workspace world in ``path`` from a process of their
+    own, each request logged to ``logs/<system>.log`` (what ``peers.Busy`` reads); yields
+    their URLs by system, and stops the process afterwards."""
+    command = [sys.executable, "-c", WORKSPACE_SERVER, str(path), str(logs)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        yield json.loads(server.stdout.readline())
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
 
 
 def requests_answered(running: serve.Emulators) -> list[str]:
