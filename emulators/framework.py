@@ -421,7 +421,7 @@ STORE_CONFIG = {"fsync_mode": "NONE"}
 # or once the first has waited so long.
 STAGE_ROWS = 500
 STAGE_SECONDS = 0.5
-FOUND_ROWS = 10_000  # rows found by key kept per table, until a write names the table
+FOUND_ROWS = 10_000  # rows found by key kept per table (``Store._stored``)
 
 
 class Staged:
@@ -550,7 +550,8 @@ class Store:
     Rows a write stages (``Writing.stage``) are answered from memory and written to DuckDB
     together (``staged``): before any statement that names their table, once
     ``STAGE_ROWS`` wait or the first has waited ``STAGE_SECONDS``, and at ``close``. A row
-    ``by_key`` read from DuckDB is kept until a write names or stages its table."""
+    ``by_key`` read from DuckDB is kept until a write names or stages its table, or its
+    table's staged rows land."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -563,6 +564,7 @@ class Store:
         self.staged: dict[str, Staged] = {}
         self._timer: threading.Timer | None = None
         self._found: dict[str, dict[tuple, tuple | None]] = {}  # by table: (key, value, columns)
+        self.landings = 0  # times staged rows landed
 
     def prepare(self, statements) -> None:
         """Run ``statements`` (indexes made if missing), then checkpoint: DuckDB uses an
@@ -618,7 +620,7 @@ class Store:
     ) -> tuple | None:
         """``columns`` of the row of ``table`` whose ``key`` is ``value``: as staged, else
         as stored (no staged row need be written first to read one that is not staged)."""
-        generation = self.generation
+        seen = (self.generation, self.landings)
         staged = [
             found.rows.get(value)
             for found in (writing and writing.staged.get(table), self.staged.get(table))
@@ -627,17 +629,19 @@ class Store:
         row = next((columns for new, columns in filter(None, staged)), None)
         if row is not None and all(name in row for name in columns):
             return tuple(row[name] for name in columns)
-        stored = self._stored(table, (key, value, columns), writing, generation)
+        stored = self._stored(table, (key, value, columns), writing, seen)
         if stored is None or row is None:
             return stored
         return tuple(row.get(name, was) for name, was in zip(columns, stored, strict=True))
 
     def _stored(
-        self, table: str, ask: tuple, writing: Writing | None, generation: int
+        self, table: str, ask: tuple, writing: Writing | None, seen: tuple[int, int]
     ) -> tuple | None:
         """The row ``ask`` (key, value, columns) names as DuckDB holds it, kept once read
-        while no write was under way (e-automate's ``addCall`` looks up its customer, bill-to
-        and technicians: most of its time), until a write names or stages the table."""
+        while nothing was written or landed (``seen``: the generation and the landings
+        before the staged rows were looked at; e-automate's ``addCall`` looks up its
+        customer, bill-to and technicians: most of its time), until a write names or
+        stages the table or its staged rows land."""
         key, value, columns = ask
         sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {key} = ?"
         if writing is not None and writing.names(table):  # its own changes may show
@@ -650,7 +654,7 @@ class Store:
         else:
             with self._con.cursor() as cur:
                 stored = cur.execute(sql, [value]).fetchone()
-        if generation == self.generation and generation % 2 == 0:
+        if seen == (self.generation, self.landings) and seen[0] % 2 == 0:
             found = self._found.setdefault(table, {})
             if len(found) >= FOUND_ROWS:
                 found.clear()
@@ -688,8 +692,12 @@ class Store:
             self._flush_when_due()
 
     def _landed(self, tables: set[str]) -> None:
+        """``tables``' staged rows are in DuckDB now: what was kept of their stored rows
+        (read beside a staged row, for the columns it did not change) is let go."""
         for table in tables:
             del self.staged[table]
+            self._found.pop(table, None)
+        self.landings += 1
 
     def _flush(self, tables: list[str] | None = None) -> None:
         """Staged rows of ``tables`` (all when None) into DuckDB, in one transaction (they

@@ -247,8 +247,10 @@ def test_a_row_found_by_key_is_kept_until_a_write_names_or_stages_its_table(tmp_
     assert store.by_key("s.t", "id", 2, ("n",)) == (21,)
     with store.write() as cur:
         cur.stage("s.t", {"id": 2, "n": 22}, key="id")
-    store.flush()
-    assert store.by_key("s.t", "id", 2, ("n",)) == (22,)
+    # Read while staged: the stored row is read for the column not staged (and kept) ...
+    assert store.by_key("s.t", "id", 2, ("n", "doc")) == (22, "two")
+    store.flush()  # ... and let go once the staged row has landed
+    assert store.by_key("s.t", "id", 2, ("n", "doc")) == (22, "two")
     store.close()
 
 
