@@ -382,6 +382,49 @@ def test_writes_are_in_the_audit_trail(cw_api):
     assert get(f"{cw_api}/system/audittrail").status_code == 400
 
 
+def test_writes_read_back_at_once_while_staged_rows_land_meanwhile(cw_api, emulated, monkeypatch):
+    """Clients writing and reading at once, while the staged rows land every few
+    milliseconds: each reads what it wrote, by id, in a page with conditions and in the
+    audit trail, and the store holds every write's last state once it has landed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from emulators import framework
+
+    monkeypatch.setattr(framework, "STAGE_SECONDS", 0.003)
+    companies = [new_company(cw_api)["id"] for _ in range(4)]
+
+    def client(company: int) -> list[str]:
+        url, wrong = f"{cw_api}/company/companies/{company}", []
+        with requests.Session() as session:
+            session.headers.update(CW_HEADERS)
+            for n in range(15):
+                name = f"Staged {company} {n}"
+                patch = [{"op": "replace", "path": "name", "value": name}]
+                written = session.patch(url, json=patch, timeout=10).json()
+                read = session.get(url, timeout=10).json()
+                listed = session.get(
+                    f"{cw_api}/company/companies", params={"conditions": f"id={company}"},
+                    timeout=10,
+                ).json()  # fmt: skip
+                again = session.get(url, timeout=10).json()  # after the list landed it
+                found = [written["name"], read["name"], listed[0]["name"], again["name"]]
+                if found != [name] * 4:
+                    wrong.append(f"{name}: {found}")
+        return wrong
+
+    with ThreadPoolExecutor(len(companies)) as pool:
+        assert [w for found in pool.map(client, companies) for w in found] == []
+    for company in companies:
+        trail = get(f"{cw_api}/system/audittrail/count", {"type": "Company", "id": company})
+        assert trail.json() == {"count": 16}  # created, then 15 names
+    emulated.store.flush()
+    stored = emulated.store.query(
+        "SELECT id, doc->>'$.name' FROM connectwise.companies WHERE id IN (SELECT unnest(?))",
+        [companies],
+    )
+    assert sorted(stored) == [(c, f"Staged {c} 14") for c in companies]
+
+
 # --- faults -----------------------------------------------------------------------
 
 
