@@ -279,7 +279,7 @@ class ConnectWise:
 
     def _require_parent(self, resource: Resource, parent_id: int) -> None:
         table, _ = resource.parent or ("", "")
-        if not self.store.one(f"SELECT 1 FROM connectwise.{table} WHERE id = ?", [parent_id]):
+        if not self.store.by_key(f"connectwise.{table}", "id", parent_id, ("id",)):
             raise not_found(RESOURCES[table].label, parent_id)
 
     # --- reads ------------------------------------------------------------------------

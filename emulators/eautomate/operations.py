@@ -544,6 +544,19 @@ class Operations:
         rows = self.store.query("SELECT list_type, code FROM eautomate.codes")
         return {(list_type, code.lower()): code for list_type, code in rows}
 
+    @cached_property
+    def attributes(self) -> dict[str, dict[str, tuple[str, str, list | None]]]:
+        """The custom properties configured, by group type and lower-cased name: read once,
+        as ``code_spellings`` (no operation changes them)."""
+        found: dict[str, dict] = {group: {} for group in HOLDERS}
+        for group, name, kind, values in self.store.query(
+            "SELECT group_type, name, data_type, list_values FROM eautomate.custom_attributes"
+        ):
+            found.setdefault(group, {})[name.lower()] = (
+                name, kind, json.loads(values) if values else None
+            )  # fmt: skip
+        return found
+
     def next_number(self, cur, counter: str, sql: str) -> int:
         """The next free number of a sequence, counted once from the stored records."""
         if counter not in self._counters:
@@ -758,14 +771,7 @@ class Operations:
                 field="Properties",
                 key=key,
             )
-        attributes = {
-            name.lower(): (name, kind, json.loads(values) if values else None)
-            for name, kind, values in cur.execute(
-                "SELECT name, data_type, list_values FROM eautomate.custom_attributes"
-                " WHERE group_type = ?",
-                [group],
-            ).fetchall()
-        }
+        attributes = self.attributes[group]
         was = {p["Name"]: p["Value"] for p in self.properties(cur, group, key)}
         kept = dict(was)
         for prop in given:
