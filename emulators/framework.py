@@ -26,9 +26,11 @@ memory for as long as nothing is written (``Store.kept``; a table's documents,
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
+import re
 import shutil
 import socket
 import ssl
@@ -473,6 +475,14 @@ class Staged:
                 )
 
 
+@functools.cache
+def naming(table: str) -> re.Pattern:
+    """What finds ``table`` (``schema.table``) named in a statement: its own name as a word,
+    in any case, however qualified or quoted (``"eautomate"."calls"`` too; a column or
+    another word spelt the same lands its rows sooner, which only costs a statement)."""
+    return re.compile(rf"\b{re.escape(table.rsplit('.', 1)[-1])}\b", re.IGNORECASE)
+
+
 def _same_columns(rows: list[dict]) -> list[list[dict]]:
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
@@ -514,7 +524,7 @@ class Writing:
 
     def names(self, table: str) -> bool:
         """Whether a statement of this write named ``table``."""
-        return any(table in sql for sql in self.statements)
+        return any(naming(table).search(sql) for sql in self.statements)
 
     def _land(self, sql: str) -> None:
         self.statements.append(sql)
@@ -578,9 +588,8 @@ class Store:
             self.generation += 2
 
     def named(self, sql: str) -> list[str]:
-        """The tables with staged rows that ``sql`` names (schema and table, as every
-        statement of the emulators writes them)."""
-        return [table for table in list(self.staged) if table in sql] if self.staged else []
+        """The tables with staged rows that ``sql`` names (:func:`naming`)."""
+        return [t for t in list(self.staged) if naming(t).search(sql)] if self.staged else []
 
     @contextmanager
     def _reading(self, sql: str) -> Iterator[Any]:

@@ -180,6 +180,24 @@ def test_rows_a_write_stages_are_answered_at_once_and_land_together(tmp_path, mo
     store.close()
 
 
+def test_a_table_named_quoted_or_in_capitals_is_named(tmp_path, monkeypatch):
+    """However a statement spells a table (the fault cycle's snapshot quotes each name),
+    what waits for it lands first, and a write that names it lets go what was kept."""
+    monkeypatch.setattr(framework, "STAGE_SECONDS", 60)
+    store = _staging_store(tmp_path / "state.duckdb")
+    with store.write() as cur:
+        cur.stage("s.log", {"id": 1, "text": "a"})
+    assert store.query('SELECT text FROM "s"."log"') == [("a",)]
+    with store.write() as cur:
+        cur.stage("s.log", {"id": 2, "text": "b"})
+    assert store.one("SELECT count(*) FROM S.LOG") == (2,)
+    assert store.by_key("s.t", "id", 1, ("doc",)) == ("one",)
+    with store.write() as cur:
+        cur.execute("""UPDATE "s"."t" SET doc = 'uno' WHERE id = 1""")
+    assert store.by_key("s.t", "id", 1, ("doc",)) == ("uno",)
+    store.close()
+
+
 def test_staged_rows_wait_for_a_write_that_failed_after_landing_them(tmp_path, monkeypatch):
     """A write whose statement landed other writes' staged rows in its transaction and
     then failed lets them wait again (none lost, none twice); its own staged rows go."""
