@@ -44,17 +44,6 @@ def timed(name, function, seconds):
     return run
 
 
-def writes_answered(log: Path, start: int) -> tuple[int, float, int]:
-    """The writes (POST, PATCH) a server logged from byte ``start`` of its request log: how
-    many, the seconds it spent answering them, and where the log ends now."""
-    with log.open("rb") as text:
-        text.seek(start)
-        lines = text.read().splitlines()
-    writes = [line for line in lines if line.split(b" ", 2)[1] in (b"POST", b"PATCH")]
-    answering = sum(float(line.rsplit(b" ", 2)[-2]) for line in writes) / 1000
-    return len(writes), answering, start + sum(len(line) + 1 for line in lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", choices=list(workspace.SIZES), default="large")
@@ -86,12 +75,12 @@ def main() -> None:
 
     logs = folder / "logs"
     with served.workspace_apart(folder / "workspace.duckdb", logs) as urls:
-        run_twice(folder, urls, layouts, records, logs / "operate.log")
+        run_twice(folder, urls, layouts, records)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS {peak:,.0f} MiB; work folder {folder}")
 
 
-def run_twice(folder: Path, urls: dict, layouts: list, records: int, log: Path) -> None:
+def run_twice(folder: Path, urls: dict, layouts: list, records: int) -> None:
     """The flow's first run and its unchanged re-run, each stage timed and printed."""
     listed = ", ".join(f'"{loc}" = "{fmt}"' for loc, fmt in layouts)
     config = folder / "crosswalk.toml"
@@ -117,7 +106,7 @@ location_layouts = {{ {listed} }}
     from flows.charge_import import flow as module
 
     originals = {stage: getattr(module, stage) for stage in STAGES}
-    logged = log.stat().st_size if log.exists() else 0
+    writes = served.Busy(folder, "operate", methods=(b"POST", b"PATCH"))
     try:
         for attempt in ("first run", "unchanged re-run"):
             seconds: dict[str, float] = {}
@@ -138,9 +127,10 @@ location_layouts = {{ {listed} }}
                 rate = f"{records / spent:>12,.0f} records/s" if spent > 0.05 else ""
                 print(f"  {stage:<26} {spent:>8.1f} s {rate}")
             print(f"  {'end to end':<26} {total:>8.1f} s {records / total:>12,.0f} records/s")
-            writes, answering, logged = writes_answered(log, logged)
+            answering = writes.since()
             if answering and seconds.get("push_charges"):  # issue 18 goal 5: at least five
-                print(f"  Operate answered the run's {writes:,} writes in {answering:.1f} s:"
+                print(f"  Operate answered the run's {writes.answered:,} writes in"
+                      f" {answering:.1f} s:"
                       f" it could serve {seconds['push_charges'] / answering:.1f} times the"
                       " push's rate")  # fmt: skip
     finally:

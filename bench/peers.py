@@ -138,25 +138,6 @@ def crosswalk(config: Path, folder: Path, entities: list | None = None) -> tuple
     return total.read, seconds
 
 
-class Busy:
-    """How long an emulator served apart spent answering requests, from its request log
-    (``<data>/logs/<system>.log``, each line ending with its milliseconds): ``since``
-    the last call. A reader's seconds divided by this is how many times its rate the
-    emulator could serve (issue 18 goal 5: at least five)."""
-
-    def __init__(self, data: Path, system: str):
-        self.log = data / "logs" / f"{system}.log"
-        self.start = self.log.stat().st_size if self.log.exists() else 0
-
-    def since(self) -> float:
-        with self.log.open("rb") as log:
-            log.seek(self.start)
-            text = log.read()
-        self.start += len(text)
-        lines = [line for line in text.splitlines() if line.endswith(b" ms")]
-        return sum(float(line.rsplit(b" ", 2)[-2]) for line in lines) / 1000
-
-
 def timed(read: Callable[[Path], int | tuple[int, float]], folder: Path) -> tuple[int, float]:
     """Records a reader read and its seconds: its own figure when it gives one (crosswalk
     leaves the run's bookkeeping out), else the call's."""
@@ -281,7 +262,7 @@ def main() -> None:
     rates: dict[str, list[float]] = {name: [] for name in chosen}
     headroom: dict[str, list[float]] = {name: [] for name in chosen}
     with served.apart(data, args.seed, args.scale, args.port_base) as url:
-        busy = Busy(data, "connectwise")
+        busy = served.Busy(data, "connectwise")
         readers: dict[str, Callable[[Path], int]] = {
             "bare": functools.partial(bare, url),
             "crosswalk": functools.partial(crosswalk, data / "crosswalk.toml"),
@@ -342,7 +323,7 @@ def per_entity(
     for name, (limit, entity) in readers.items():
         rates: dict[str, list[float]] = {"bare": [], "crosswalk": []}
         headroom: list[float] = []
-        busy = Busy(data, entity.system)
+        busy = served.Busy(data, entity.system)
         for round_ in range(1, rounds + 1):
             for reader, read in (
                 ("bare", limit),

@@ -87,7 +87,7 @@ store.close()
 @contextmanager
 def workspace_apart(path: Path, logs: Path) -> Iterator[dict[str, str]]:
     """Operate and Connect serving the workspace world in ``path`` from a process of their
-    own, each request logged to ``logs/<system>.log`` (what ``peers.Busy`` reads); yields
+    own, each request logged to ``logs/<system>.log`` (what ``Busy`` reads); yields
     their URLs by system, and stops the process afterwards."""
     command = [sys.executable, "-c", WORKSPACE_SERVER, str(path), str(logs)]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -96,6 +96,34 @@ def workspace_apart(path: Path, logs: Path) -> Iterator[dict[str, str]]:
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+class Busy:
+    """How long an emulator served apart spent answering requests, from its request log
+    (``<data>/logs/<system>.log``, each line ending with its milliseconds): ``since``
+    the last call, only requests of ``methods`` (``b"POST"``, ...) when given, how many in
+    ``answered``. A client's seconds divided by this is how many times its rate the
+    emulator could serve (issue 18 goal 5: at least five)."""
+
+    def __init__(self, data: Path, system: str, methods: tuple[bytes, ...] | None = None):
+        self.log = data / "logs" / f"{system}.log"
+        self.start = self.log.stat().st_size if self.log.exists() else 0
+        self.methods = methods
+        self.answered = 0
+
+    def since(self) -> float:
+        with self.log.open("rb") as log:
+            log.seek(self.start)
+            text = log.read()
+        self.start += len(text)
+        lines = [
+            line
+            for line in text.splitlines()
+            if line.endswith(b" ms")
+            and (self.methods is None or line.split(b" ", 2)[1] in self.methods)
+        ]
+        self.answered = len(lines)
+        return sum(float(line.rsplit(b" ", 2)[-2]) for line in lines) / 1000
 
 
 def requests_answered(running: serve.Emulators) -> list[str]:
