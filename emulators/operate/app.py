@@ -26,13 +26,15 @@ its ``total`` and ``line_count``. At most 500 lines per request.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
-from typing import Any
+from collections import OrderedDict
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
 from emulators import rest
-from emulators.framework import ApiError, Request, Response, json_response
+from emulators.framework import ApiError, Request, Response, Store, Writing, json_response
 
 API = ["api", "v1"]
 KEYS = {"demo-operate": "user", "demo-operate-approver": "approver"}
@@ -105,6 +107,34 @@ LINES = rest.Collection(
     filters={"source_line_hash": ("source_line_hash", "VARCHAR")},
     updated=None,
 )
+SHEETS = "operate.batch_sheets"
+SHEET = ("id", "location_id", "product_group_id", "batch_date", "reference_date",
+         "reference_text", "import_type", "total", "line_count", "completed", "approved",
+         "created_at", "updated_at")  # BATCH_SHEETS's fields, in its order  # fmt: skip
+
+
+class Shape(NamedTuple):
+    """A decimal column's digits before the point, and its places as a quantum."""
+
+    digits: int
+    quantum: Decimal
+
+
+def shape(places: int, digits: int) -> Shape:
+    return Shape(digits, Decimal(1).scaleb(-places))
+
+
+QUANTITY, UNIT_PRICE, AMOUNT = shape(3, 11), shape(4, 8), shape(2, 12)  # a line's numbers
+LINE_VALUES = ("account_id", "product_id", "charge_date", "description")
+LINE_DECIMALS = ("quantity", "unit_price", "amount")  # as text: DuckDB casts it as written
+STAGED_LINE = pa.schema(
+    [("id", pa.int64()), ("batch_sheet_id", pa.int64()), ("account_id", pa.int64()),
+     ("product_id", pa.int64()), ("charge_date", pa.date32()), ("description", pa.string()),
+     ("quantity", pa.string()), ("unit_price", pa.string()), ("amount", pa.string()),
+     ("source_line_hash", pa.string()), ("created_at", pa.timestamp("us"))]
+)  # fmt: skip
+KEPT_SHEETS = 16  # sheets whose lines' hashes are kept (``Lines``)
+
 LISTS = {
     "locations": LOCATIONS,
     "accounts": ACCOUNTS,
@@ -117,11 +147,85 @@ LISTS = {
 }
 
 
+def number(value: Any, shape: Shape) -> Decimal | None:
+    """``value`` as a column of ``shape`` holds it, rounded half away from zero as DuckDB
+    casts; None when it is not a number or does not fit (500 lines are checked in each
+    append: this is written for speed)."""
+    kind = type(value)
+    if kind is not Decimal and kind is not int:
+        return None
+    try:
+        rounded = (value if kind is Decimal else Decimal(value)).quantize(
+            shape.quantum, ROUND_HALF_UP
+        )
+    except InvalidOperation:  # more digits than decimal arithmetic holds
+        return None
+    return rounded if rounded.adjusted() < shape.digits else None
+
+
+class Lines:
+    """What Operate keeps of its batch-sheet lines, so that an append reads none of them:
+    the next line id, and the hashes (line id by hash) of the sheets appended to last.
+
+    Only Operate writes lines, so it keeps these in step with its own writes (once each
+    has committed), and makes them anew when the store holds an earlier state again.
+    An append of 500 lines read the sheet's hashes and the greatest line id from DuckDB
+    first: 2.6 of its 10 ms."""
+
+    def __init__(self):
+        self.next_id: int | None = None
+        self.by_sheet: OrderedDict[int, dict[str, int]] = OrderedDict()
+
+    def hashes(self, cur: Writing, sheet: int) -> dict[str, int]:
+        """The sheet's lines' ids by hash."""
+        hashes = self.by_sheet.get(sheet)
+        if hashes is None:
+            found = cur.execute(
+                "SELECT source_line_hash, id FROM operate.batch_sheet_lines "
+                "WHERE batch_sheet_id = ? AND source_line_hash IS NOT NULL",
+                [sheet],
+            ).fetchall()
+            hashes = self._kept(sheet, dict(found))
+        self.by_sheet.move_to_end(sheet)
+        return hashes
+
+    def first_id(self, cur: Writing) -> int:
+        """The id the next line gets."""
+        if self.next_id is None:
+            self.next_id = rest.next_id(cur, "operate.batch_sheet_lines")
+        return self.next_id
+
+    def added(self, sheet: int, first: int, digests: list[str | None]) -> None:
+        """Lines with ``digests`` are stored from id ``first`` on: lines of a new sheet, or
+        of one whose hashes were read in the same write."""
+        hashes = self.by_sheet.get(sheet)
+        if hashes is None:  # a new sheet
+            hashes = self._kept(sheet, {})
+        for n, digest in enumerate(digests):
+            if digest is not None:
+                hashes[digest] = first + n
+        self.next_id = first + len(digests)
+
+    def _kept(self, sheet: int, hashes: dict[str, int]) -> dict[str, int]:
+        self.by_sheet[sheet] = hashes
+        while len(self.by_sheet) > KEPT_SHEETS:
+            self.by_sheet.popitem(last=False)
+        return hashes
+
+
 class Operate(rest.System):
     """The emulated workspace billing system; one instance serves one ``Store``."""
 
     name = "operate"
     default_keys = KEYS
+
+    def __init__(self, store: Store, keys: dict[str, str] | None = None):
+        super().__init__(store, keys)
+        self.lines = Lines()
+
+    def restored(self) -> None:
+        """The store holds an earlier state again (the chaos harness)."""
+        self.lines = Lines()
 
     def handle(self, request: Request) -> Response:
         segments = request.segments
@@ -158,8 +262,8 @@ class Operate(rest.System):
                 return self.create_code(request, account)
         elif len(path) == 3 and path[0] == "batch-sheets" and path[2] == "lines":
             sheet = rest.record_id(path[1], "batch sheet")
-            BATCH_SHEETS.document(self.store, sheet)
             if method == "GET":
+                BATCH_SHEETS.document(self.store, sheet)
                 return LINES.list(self.store, request, ["batch_sheet_id = ?"], [sheet])
             if method == "POST":
                 return self.append_lines(request, sheet)
@@ -342,22 +446,20 @@ class Operate(rest.System):
             checked = self._check_lines(cur, lines, location, group, problems)
             if problems:
                 raise rest.invalid(problems)
-            sheet = rest.next_id(cur, "operate.batch_sheets")
             moment = rest.now()
-            cur.execute(
-                "INSERT INTO operate.batch_sheets "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, false, false, ?, ?, 0, 0)",
-                [sheet, location, group, batch_date, reference_date, body.get("reference_text"),
-                 body.get("import_type"), moment, moment],
+            sheet = dict(
+                zip(SHEET, (rest.next_id(cur, SHEETS), location, group, batch_date,
+                            reference_date, body.get("reference_text"), body.get("import_type"),
+                            Decimal("0.00"), 0, False, False, moment, moment), strict=True)
             )  # fmt: skip
-            self._insert_lines(cur, sheet, checked, moment)
-            doc = BATCH_SHEETS.document(self.store, sheet, cur)
-        return json_response(doc, 201)
+            sheet = self._add_lines(cur, sheet, checked, moment, new=True)
+        return json_response(self._answer(sheet), 201)
 
     def append_lines(self, request: Request, sheet_id: int) -> Response:
+        self._sheet(self.store, sheet_id)  # a sheet that does not exist is 404 before the body
         body = rest.body_object(request, decimals=True)
         with self.store.write() as cur:
-            sheet = BATCH_SHEETS.document(self.store, sheet_id, cur)
+            sheet = self._sheet(cur, sheet_id)
             if sheet["completed"]:
                 raise rest.error(
                     409, "sheet_locked",
@@ -373,102 +475,111 @@ class Operate(rest.System):
             )
             if problems:
                 raise rest.invalid(problems)
-            hashes = [line["source_line_hash"] for line in checked if line["source_line_hash"]]
-            on_sheet = dict(
-                cur.execute(
-                    "SELECT source_line_hash, id FROM operate.batch_sheet_lines "
-                    "WHERE batch_sheet_id = ? AND source_line_hash IN (SELECT unnest(?))",
-                    [sheet_id, hashes],
-                ).fetchall()
-            )
-            if on_sheet:
-                duplicates = {
-                    f"lines[{i}].source_line_hash": f"already on batch sheet {sheet_id} "
-                    f"as line {on_sheet[line['source_line_hash']]}"
-                    for i, line in enumerate(checked)
-                    if line["source_line_hash"] in on_sheet
-                }
+            on_sheet = self.lines.hashes(cur, sheet_id)
+            duplicates = {
+                f"lines[{i}].source_line_hash": f"already on batch sheet {sheet_id} "
+                f"as line {on_sheet[line['source_line_hash']]}"
+                for i, line in enumerate(checked)
+                if line["source_line_hash"] in on_sheet
+            }
+            if duplicates:
                 raise rest.error(
                     409, "duplicate_line",
                     f"{len(duplicates)} line(s) are already on batch sheet {sheet_id}; "
                     "nothing was added",
                     duplicates,
                 )  # fmt: skip
-            moment = rest.now()
-            self._insert_lines(cur, sheet_id, checked, moment)
-            cur.execute(
-                "UPDATE operate.batch_sheets SET updated_at = ? WHERE id = ?", [moment, sheet_id]
-            )
-            doc = BATCH_SHEETS.document(self.store, sheet_id, cur)
-        doc["lines_added"] = len(checked)
-        return json_response(doc, 201)
+            sheet = self._add_lines(cur, sheet, checked, rest.now())
+        return json_response({**self._answer(sheet), "lines_added": len(checked)}, 201)
+
+    @staticmethod
+    def _sheet(store: Store | Writing, sheet_id: int) -> dict[str, Any]:
+        """The batch sheet's columns (as staged: an append stages its sheet whole), or 404."""
+        row = store.by_key(SHEETS, "id", sheet_id, SHEET)
+        if row is None:
+            raise rest.not_found("batch sheet", sheet_id)
+        return dict(zip(SHEET, row, strict=True))
+
+    @staticmethod
+    def _answer(sheet: dict[str, Any]) -> dict[str, Any]:
+        """A sheet's columns as ``BATCH_SHEETS`` answers them (its total as DuckDB's JSON
+        writes a DECIMAL: a number, trailing zeros dropped)."""
+        answer = dict(sheet, total=float(sheet["total"]))
+        for name, value in sheet.items():
+            if isinstance(value, datetime):
+                answer[name] = rest.stamp(value)
+            elif isinstance(value, date):
+                answer[name] = value.isoformat()
+        return answer
 
     def _check_lines(self, cur, lines: Any, location: Any, group: Any, problems: dict) -> list:
-        """The lines as rows to insert; what is wrong with any of them goes to ``problems``."""
+        """The lines as rows to insert (their numbers as their columns hold them, and each
+        one's amount); what is wrong with any of them goes to ``problems``."""
         if not isinstance(lines, list):
             problems["lines"] = "must be a list"
             return []
         if len(lines) > MAX_LINES:
             problems["lines"] = f"at most {MAX_LINES} lines per request, got {len(lines)}"
             return []
-        accounts = {
-            row[0]
-            for row in cur.execute(
-                "SELECT id FROM operate.accounts WHERE location_id = ?", [location]
-            ).fetchall()
-        }
-        products = {
-            row[0]
-            for row in cur.execute(
-                "SELECT id FROM operate.products WHERE product_group_id = ?", [group]
-            ).fetchall()
-        }
-        checked, seen = [], {}
+        accounts = self._ids(cur, "operate.accounts", "location_id", location)
+        products = self._ids(cur, "operate.products", "product_group_id", group)
+        checked, seen, dates, wrong = [], {}, {}, {}
         for i, line in enumerate(lines):
-            where = f"lines[{i}]"
             if not isinstance(line, dict):
-                problems[where] = "must be an object"
+                problems[f"lines[{i}]"] = "must be an object"
                 continue
-            if line.get("account_id") not in accounts:
-                problems[f"{where}.account_id"] = (
-                    f"account {line.get('account_id')!r} is not an account of location {location}"
+            get = line.get
+            account, product, day = get("account_id"), get("product_id"), get("charge_date")
+            if type(account) is not int or account not in accounts:
+                wrong["account_id"] = (
+                    f"account {account!r} is not an account of location {location}"
                 )
-            if line.get("product_id") not in products:
-                problems[f"{where}.product_id"] = (
-                    f"product {line.get('product_id')!r} is not in product group {group}"
-                )
-            try:
-                charge_date = rest.parse_date(line.get("charge_date"), f"{where}.charge_date")
-            except ApiError as exc:
-                problems.update(exc.body["error"]["fields"])
-                charge_date = None
-            numbers = {}
-            for name in ("quantity", "unit_price"):
-                value = line.get(name)
-                if isinstance(value, bool) or not isinstance(value, int | Decimal):
-                    problems[f"{where}.{name}"] = "must be a number"
-                elif name == "quantity" and value < 0:
-                    problems[f"{where}.{name}"] = "must not be negative"
-                numbers[name] = value
-            description = line.get("description")
+            if type(product) is not int or product not in products:
+                wrong["product_id"] = f"product {product!r} is not in product group {group}"
+            charge_date = dates.get(day) if isinstance(day, str) else None
+            if charge_date is None:
+                try:
+                    charge_date = dates[day] = rest.parse_date(day, f"lines[{i}].charge_date")
+                except ApiError as exc:
+                    problems.update(exc.body["error"]["fields"])
+            quantity, unit_price = get("quantity"), get("unit_price")
+            held = (number(quantity, QUANTITY), number(unit_price, UNIT_PRICE))
+            amount = None
+            if held[0] is None or held[1] is None or held[0] < 0:
+                for name, value, kept, digits in (
+                    ("quantity", quantity, held[0], QUANTITY.digits),
+                    ("unit_price", unit_price, held[1], UNIT_PRICE.digits),
+                ):
+                    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+                        wrong[name] = "must be a number"
+                    elif kept is None:
+                        wrong[name] = f"at most {digits} digits before the point"
+                    elif name == "quantity" and kept < 0:
+                        wrong[name] = "must not be negative"
+            elif (amount := number(held[0] * held[1], AMOUNT)) is None:
+                wrong["quantity"] = "quantity times unit price is too large"
+            description, digest = get("description"), get("source_line_hash")
             if description is not None and (
                 not isinstance(description, str) or len(description) > 255
             ):
-                problems[f"{where}.description"] = "text of at most 255 characters"
-            digest = line.get("source_line_hash")
+                wrong["description"] = "text of at most 255 characters"
             if digest is not None and (not isinstance(digest, str) or not 0 < len(digest) <= 64):
-                problems[f"{where}.source_line_hash"] = "text of 1 to 64 characters"
+                wrong["source_line_hash"] = "text of 1 to 64 characters"
             elif digest is not None and digest in seen:
-                problems[f"{where}.source_line_hash"] = f"repeats lines[{seen[digest]}]"
+                wrong["source_line_hash"] = f"repeats lines[{seen[digest]}]"
             elif digest is not None:
                 seen[digest] = i
+            if wrong:
+                problems.update((f"lines[{i}].{name}", why) for name, why in wrong.items())
+                wrong = {}
             checked.append(
                 {
-                    "account_id": line.get("account_id"),
-                    "product_id": line.get("product_id"),
+                    "account_id": account,
+                    "product_id": product,
                     "charge_date": charge_date,
-                    "quantity": numbers.get("quantity"),
-                    "unit_price": numbers.get("unit_price"),
+                    "quantity": held[0],
+                    "unit_price": held[1],
+                    "amount": amount,
                     "description": description,
                     "source_line_hash": digest,
                 }
@@ -476,50 +587,43 @@ class Operate(rest.System):
         return checked
 
     @staticmethod
-    def _insert_lines(cur, sheet: int, lines: list[dict], moment) -> None:
-        """Insert the lines as one Arrow batch and keep the sheet's total and count."""
-        if not lines:
-            return
-        first = rest.next_id(cur, "operate.batch_sheet_lines")
-        batch = pa.table(
-            {
-                "id": pa.array(range(first, first + len(lines)), pa.int64()),
-                "account_id": pa.array([ln["account_id"] for ln in lines], pa.int64()),
-                "product_id": pa.array([ln["product_id"] for ln in lines], pa.int64()),
-                "charge_date": pa.array([ln["charge_date"] for ln in lines], pa.date32()),
-                # As written: DuckDB casts the text to the columns' decimals below.
-                "quantity": pa.array([str(ln["quantity"]) for ln in lines], pa.string()),
-                "unit_price": pa.array([str(ln["unit_price"]) for ln in lines], pa.string()),
-                "description": pa.array([ln["description"] for ln in lines], pa.string()),
-                "source_line_hash": pa.array([ln["source_line_hash"] for ln in lines], pa.string()),
-            }
-        )
-        cur.register("new_lines", batch)
-        try:
-            cur.execute(
-                """
-                INSERT INTO operate.batch_sheet_lines
-                SELECT id, $sheet, account_id, product_id, charge_date,
-                       CAST(quantity AS DECIMAL(14, 3)), CAST(unit_price AS DECIMAL(12, 4)),
-                       round(CAST(quantity AS DECIMAL(14, 3))
-                             * CAST(unit_price AS DECIMAL(12, 4)), 2),
-                       description, source_line_hash, $moment
-                FROM new_lines
-                """,
-                {"sheet": sheet, "moment": moment},
-            )
-        finally:
-            cur.unregister("new_lines")
-        cur.execute(
-            """
-            UPDATE operate.batch_sheets SET
-                total = total + (SELECT coalesce(sum(amount), 0) FROM operate.batch_sheet_lines
-                                 WHERE batch_sheet_id = $sheet AND id >= $first),
-                line_count = line_count + $count
-            WHERE id = $sheet
-            """,
-            {"sheet": sheet, "first": first, "count": len(lines)},
-        )
+    def _ids(cur: Writing, table: str, key: str, value: Any) -> set:
+        """The ids of ``table``'s rows whose ``key`` is ``value`` (none for a value that
+        is not an id)."""
+        if not isinstance(value, int):
+            return set()
+        return {found for (found,) in cur.all_by(table, key, value, ("id",))}
+
+    def _add_lines(
+        self, cur: Writing, sheet: dict, lines: list[dict], moment: datetime, new: bool = False
+    ) -> dict[str, Any]:
+        """Stage the lines and the sheet with its total and count after them (the whole
+        sheet, so that the next append reads it from memory); the sheet as staged.
+
+        A line's amount is its quantity times its unit price, rounded half up to the cent,
+        and the sheet's total the sum of its lines' amounts. Decimals are staged as their
+        text, which DuckDB casts to the columns' decimals as written (pyarrow made a column
+        of 500 Python decimals in 13 ms, of their text in 0.3)."""
+        total = sheet["total"] + sum(line["amount"] for line in lines)
+        if number(total, AMOUNT) is None:
+            raise rest.invalid({"lines": f"batch sheet {sheet['id']}'s total would be too large"})
+        first = self.lines.first_id(cur)
+        count, digests = len(lines), [line["source_line_hash"] for line in lines]
+        columns = {
+            "id": range(first, first + count),
+            "batch_sheet_id": [sheet["id"]] * count,
+            **{name: [line[name] for line in lines] for name in LINE_VALUES},
+            **{name: [str(line[name]) for line in lines] for name in LINE_DECIMALS},
+            "source_line_hash": digests,
+            "created_at": [moment] * count,
+        }
+        if lines:
+            cur.append("operate.batch_sheet_lines", pa.table(columns, schema=STAGED_LINE))
+        sheet = {**sheet, "total": total, "line_count": sheet["line_count"] + len(lines),
+                 "updated_at": moment}  # fmt: skip
+        cur.stage(SHEETS, sheet, key="id", new=new)
+        cur.then(lambda: self.lines.added(sheet["id"], first, digests))
+        return sheet
 
     def update_sheet(self, request: Request, sheet_id: int, role: str) -> Response:
         body = rest.body_object(request)

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 import requests
 
@@ -269,6 +270,63 @@ def test_a_row_found_by_key_is_kept_until_a_write_names_or_stages_its_table(tmp_
     assert store.by_key("s.t", "id", 2, ("n", "doc")) == (22, "two")
     store.flush()  # ... and let go once the staged row has landed
     assert store.by_key("s.t", "id", 2, ("n", "doc")) == (22, "two")
+    store.close()
+
+
+def test_rows_appended_as_arrow_land_together_and_then_follows_a_commit(tmp_path, monkeypatch):
+    """Arrow tables a write appends wait with the table's other staged rows and land in
+    one statement, in order; ``then`` runs once the write has committed, never for one
+    that failed."""
+    monkeypatch.setattr(framework, "STAGE_SECONDS", 60)
+    store = _staging_store(tmp_path / "state.duckdb")
+    done = []
+    for first in (1, 3):
+        with store.write() as cur:
+            cur.append("s.log", pa.table({"id": [first, first + 1], "text": ["a", "b"]}))
+            cur.then(lambda first=first: done.append((first, store.generation)))
+            assert len(done) == first // 2  # not yet
+        assert done[-1] == (first, store.generation)  # the commit's generation
+    assert len(store.staged["s.log"]) == 4 and _in_duckdb(store, "SELECT * FROM s.log") == []
+    with pytest.raises(duckdb.ConstraintException), store.write() as cur:
+        cur.then(lambda: done.append("failed"))
+        cur.append("s.log", pa.table({"id": [9], "text": ["never"]}))
+        cur.execute("INSERT INTO s.t VALUES (NULL, 0, 'no')")  # id is NOT NULL
+    assert len(done) == 2
+    registered, register = [], framework._registered
+
+    def counted(cur, rows):
+        registered.append(rows.num_rows)
+        return register(cur, rows)
+
+    monkeypatch.setattr(framework, "_registered", counted)
+    assert store.query("SELECT id, text FROM s.log ORDER BY rowid") == [
+        (1, "a"), (2, "b"), (3, "a"), (4, "b"),
+    ]  # fmt: skip
+    assert registered == [4]  # both appends in one statement
+    store.close()
+
+
+def test_every_row_by_a_key_is_kept_until_a_write_names_its_table(tmp_path):
+    """``all_by`` reads the rows a key names (a location's accounts) once, and again
+    after a write that names their table; a table with staged rows is read by key."""
+    store = _staging_store(tmp_path / "state.duckdb")
+    with store.write() as cur:
+        cur.execute("INSERT INTO s.t VALUES (3, 10, 'three')")
+    assert sorted(store.all_by("s.t", "n", 10, ("id",))) == [(1,), (3,)]
+    with store._con.cursor() as cur:  # behind the store's back: what it kept answers
+        cur.execute("UPDATE s.t SET n = 10 WHERE id = 2")
+    with store.write() as cur:
+        assert sorted(cur.all_by("s.t", "n", 10, ("id",))) == [(1,), (3,)]
+        cur.execute("SELECT count(*) FROM s.log").fetchone()  # names another table only
+    assert sorted(store.all_by("s.t", "n", 10, ("id",))) == [(1,), (3,)]
+    with store.write() as cur:
+        cur.execute("UPDATE s.t SET doc = 'uno' WHERE id = 1")
+    assert sorted(store.all_by("s.t", "n", 10, ("id",))) == [(1,), (2,), (3,)]
+    assert store.all_by("s.t", "n", 99, ("id",)) == []
+    with store.write() as cur:
+        cur.stage("s.t", {"id": 1, "n": 11}, key="id")
+        with pytest.raises(ValueError, match="staged rows"):
+            cur.all_by("s.t", "n", 10, ("id",))
     store.close()
 
 

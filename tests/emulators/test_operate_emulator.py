@@ -170,6 +170,56 @@ def test_batch_sheet_lines_are_checked_and_duplicate_hashes_refused(op):
     assert sheet["id"] in [s["id"] for s in found]
 
 
+def test_appended_lines_land_as_answered_and_their_hashes_stay_known(emulated, op):
+    """Appends are answered from what Operate keeps (the sheet, its lines' hashes, the
+    next line id) and staged: a hash already appended is refused whether or not its line
+    has landed, and what lands is what was answered: quantity and unit price cast to
+    their columns and the amount rounded half away from zero (0.285 is 0.29), ids one
+    after another, the sheet's total their sum. After the store is restored to an
+    earlier state, the hashes are read again from it."""
+    account = new_account(op)["id"]
+    saved = emulated.data / "before-appends.duckdb"
+    emulated.store.save(saved)
+    sheet = new_sheet(op, account, batch_date="2030-03-01")
+    url = f"{op}/batch-sheets/{sheet['id']}/lines"
+    first = requests.post(
+        url,
+        json={"lines": [line(account, "h1", 0.28505, 1.0005), line(account, "h2", 0.285)]},
+        headers=OPERATE,
+    )
+    assert first.status_code == 201, first.text
+    assert (first.json()["total"], first.json()["line_count"]) == (0.58, 2)
+    again = requests.post(
+        url, json={"lines": [line(account, "h3"), line(account, "h1")]}, headers=OPERATE
+    )
+    assert again.status_code == 409
+    assert list(again.json()["error"]["fields"]) == ["lines[1].source_line_hash"]
+    added = requests.post(url, json={"lines": [line(account, "h3", 0.125, 2)]}, headers=OPERATE)
+    assert (added.json()["total"], added.json()["line_count"]) == (0.83, 3)
+    stored = requests.get(url, headers=OPERATE).json()["data"]  # lands what waits
+    assert [(ln["quantity"], ln["unit_price"], ln["amount"]) for ln in stored] == [
+        (1.001, 0.2851, 0.29), (1, 0.285, 0.29), (2, 0.125, 0.25),
+    ]  # fmt: skip
+    ids = [ln["id"] for ln in stored]
+    assert ids == list(range(ids[0], ids[0] + 3))
+    assert f"as line {ids[0]}" in again.json()["error"]["fields"]["lines[1].source_line_hash"]
+    assert requests.get(f"{op}/batch-sheets/{sheet['id']}", headers=OPERATE).json()["total"] == 0.83
+    huge = requests.post(url, json={"lines": [line(account, "h4", 1, 1e11)]}, headers=OPERATE)
+    assert huge.status_code == 422
+    assert huge.json()["error"]["fields"] == {
+        "lines[0].quantity": "at most 11 digits before the point"
+    }
+    emulated.restore(saved)  # the sheet and its lines are gone; its id is free again
+    sheet = new_sheet(op, account, "h1", batch_date="2030-03-01")
+    url = f"{op}/batch-sheets/{sheet['id']}/lines"
+    assert (
+        requests.post(url, json={"lines": [line(account, "h2")]}, headers=OPERATE).status_code
+        == 201
+    )
+    refused = requests.post(url, json={"lines": [line(account, "h1")]}, headers=OPERATE)
+    assert refused.status_code == 409
+
+
 def test_sheets_need_an_approver_and_lock_when_completed(op):
     account = new_account(op)["id"]
     sheet = new_sheet(op, account, uuid.uuid4().hex, batch_date="2030-02-01")
