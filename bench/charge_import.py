@@ -10,8 +10,9 @@ downloaded a month at a time, parsed and landed, matched by dbt, the matched cal
 onto batch sheets, accounts sent to Connect. Then runs it again unchanged (the overlap
 re-read, nothing to push). Prints each stage's seconds, call records per second end to end
 and per stage, how many times the push's rate Operate could serve (its time answering the
-writes, from its request log), and the peak RSS of this process (Python, DuckDB and dbt;
-the emulators apart).
+requests, from its request log over the push alone, and by the processor time its process
+used meanwhile), and the peak RSS of this process (Python, DuckDB and dbt; the emulators
+apart).
 """
 
 import argparse
@@ -74,13 +75,30 @@ def main() -> None:
     print(f"world: {records:,} call records ({calls:,} calls) in {generated:.1f} s")
 
     logs = folder / "logs"
-    with served.workspace_apart(folder / "workspace.duckdb", logs) as urls:
-        run_twice(folder, urls, layouts, records)
+    with served.workspace_apart(folder / "workspace.duckdb", logs) as (urls, pid):
+        run_twice(folder, urls, pid, layouts, records)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS {peak:,.0f} MiB; work folder {folder}")
 
 
-def run_twice(folder: Path, urls: dict, layouts: list, records: int) -> None:
+def served_for(function, operate: served.Busy, pid: int, serving: dict[str, float]):
+    """``function``, with what Operate spent while it ran put in ``serving``: its requests'
+    time (``answering``, ``requests``) and its process's processor time (``cpu``: the
+    staged lines' landings too, whether or not a request waited for them)."""
+
+    def run(*args, **kwargs):
+        operate.since()
+        cpu = served.cpu_seconds(pid)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            serving["answering"], serving["requests"] = operate.since(), operate.answered
+            serving["cpu"] = served.cpu_seconds(pid) - cpu
+
+    return run
+
+
+def run_twice(folder: Path, urls: dict, pid: int, layouts: list, records: int) -> None:
     """The flow's first run and its unchanged re-run, each stage timed and printed."""
     listed = ", ".join(f'"{loc}" = "{fmt}"' for loc, fmt in layouts)
     config = folder / "crosswalk.toml"
@@ -106,12 +124,14 @@ location_layouts = {{ {listed} }}
     from flows.charge_import import flow as module
 
     originals = {stage: getattr(module, stage) for stage in STAGES}
-    writes = served.Busy(folder, "operate", methods=(b"POST", b"PATCH"))
+    operate = served.Busy(folder, "operate")
     try:
         for attempt in ("first run", "unchanged re-run"):
             seconds: dict[str, float] = {}
             for stage, function in originals.items():
                 setattr(module, stage, timed(stage, function, seconds))
+            serving: dict[str, float] = {}
+            module.push_charges = served_for(module.push_charges, operate, pid, serving)
             began = time.perf_counter()
             run = module.charge_import(
                 config=str(config), batch_date=date(2026, 1, 5), until=date(2025, 12, 31)
@@ -127,12 +147,13 @@ location_layouts = {{ {listed} }}
                 rate = f"{records / spent:>12,.0f} records/s" if spent > 0.05 else ""
                 print(f"  {stage:<26} {spent:>8.1f} s {rate}")
             print(f"  {'end to end':<26} {total:>8.1f} s {records / total:>12,.0f} records/s")
-            answering = writes.since()
-            if answering and seconds.get("push_charges"):  # issue 18 goal 5: at least five
-                print(f"  Operate answered the run's {writes.answered:,} writes in"
-                      f" {answering:.1f} s:"
-                      f" it could serve {seconds['push_charges'] / answering:.1f} times the"
-                      " push's rate")  # fmt: skip
+            pushed = seconds.get("push_charges", 0.0)
+            if serving.get("answering") and pushed > 0.05:  # issue 18 goal 5: at least five
+                answering, cpu = serving["answering"], serving["cpu"]
+                print(f"  Operate answered the push's {serving['requests']:,} requests in"
+                      f" {answering:.2f} s, its process used {cpu:.2f} s of processor time:"
+                      f" it could serve {pushed / answering:.1f} times the push's rate"
+                      f" ({pushed / cpu:.1f} by that time)")  # fmt: skip
     finally:
         for stage, function in originals.items():
             setattr(module, stage, function)

@@ -85,17 +85,25 @@ store.close()
 
 
 @contextmanager
-def workspace_apart(path: Path, logs: Path) -> Iterator[dict[str, str]]:
+def workspace_apart(path: Path, logs: Path) -> Iterator[tuple[dict[str, str], int]]:
     """Operate and Connect serving the workspace world in ``path`` from a process of their
     own, each request logged to ``logs/<system>.log`` (what ``Busy`` reads); yields
-    their URLs by system, and stops the process afterwards."""
+    their URLs by system and the process's id (for ``cpu_seconds``), and stops the
+    process afterwards."""
     command = [sys.executable, "-c", WORKSPACE_SERVER, str(path), str(logs)]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
-        yield json.loads(server.stdout.readline())
+        yield json.loads(server.stdout.readline()), server.pid
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+def cpu_seconds(pid: int) -> float:
+    """The processor time process ``pid`` has used so far, all its threads (Linux's
+    ``/proc``): what an emulator's work cost, whether or not a request waited for it."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 class Busy:

@@ -511,15 +511,38 @@ class Writing:
 
     A statement that names a table other writes staged rows for has them written first, in
     this transaction (they stay staged until it commits). ``stage`` leaves a row for DuckDB
-    once the write has committed; ``by_key`` finds a row by key, staged or stored."""
+    once the write has committed; ``by_key`` finds a row by key, staged or stored. The
+    transaction begins with the write's first statement: a write that finds what it reads
+    in memory and stages what it changes makes none (a cursor, its ``BEGIN`` and its
+    ``COMMIT`` were 0.3 ms of an Operate append's 3)."""
 
-    def __init__(self, store: Store, cur: duckdb.DuckDBPyConnection):
+    def __init__(self, store: Store, con: duckdb.DuckDBPyConnection):
         self.store = store
-        self.cur = cur
+        self._con = con
+        self._cur: duckdb.DuckDBPyConnection | None = None
         self.staged: dict[str, Staged] = {}
         self.written: set[str] = set()  # tables whose staged rows this transaction wrote
         self.statements: list[str] = []
         self.committed: list[Callable[[], None]] = []
+
+    @property
+    def cur(self) -> duckdb.DuckDBPyConnection:
+        """The write's DuckDB cursor, its transaction begun."""
+        if self._cur is None:
+            self._cur = self._con.cursor()
+            self._cur.begin()
+        return self._cur
+
+    def _end(self, commit: bool) -> None:
+        """The transaction committed (or rolled back), if it began."""
+        if self._cur is not None:
+            try:
+                if commit:
+                    self._cur.commit()
+                else:
+                    self._cur.rollback()
+            finally:
+                self._cur.close()
 
     def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
         self._land(sql)
@@ -711,20 +734,19 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Writing]:
         """A transaction; writes are serialised so read-modify-write is safe."""
-        with self._write, self._con.cursor() as cur:
-            cur.begin()
-            writing = Writing(self, cur)
+        with self._write:
+            writing = Writing(self, self._con)
             self._writing = (threading.get_ident(), writing)
             try:
                 yield writing
             except BaseException:
-                cur.rollback()
+                writing._end(commit=False)
                 raise
             finally:
                 self._writing = None
             self.generation += 1
             try:
-                cur.commit()
+                writing._end(commit=True)
                 for table in list(self._found):
                     if table in writing.staged or writing.names(table):
                         del self._found[table]
