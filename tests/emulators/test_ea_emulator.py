@@ -867,6 +867,13 @@ def test_add_contract_from_a_template(ea):
     assert [line["Amount"] for line in contract["Details"]] == [1500.0, 1146.0]
     assert contract["BaseRate"] == 1500.0 and contract["BillToNumber"] == customer
     assert props(contract) == {"ZCJ_CW_AgreementID": "3001"}
+    # The answer is made from what was stored, not read back: the same text as a read.
+    answered = post(
+        ea, "addContractFromTemplate", TemplateNumber="**CW Managed IT", CustomerNumber=customer,
+        StartDate="2026-03-01", CustomProperties=[{"Name": "ZCJ_CW_AgreementID", "Value": "3002"}],
+    ).text  # fmt: skip
+    read = post(ea, "getContract", ContractID=json.loads(answered)["ContractID"]).text
+    assert answered == read and props(json.loads(read)) == {"ZCJ_CW_AgreementID": "3002"}
     copied = ok(
         ea,
         "addContractFromTemplate",
