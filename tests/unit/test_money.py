@@ -4,6 +4,7 @@ and money landed as DOUBLE before made DECIMAL in place."""
 
 import json
 from decimal import Decimal
+from types import MappingProxyType
 
 import numpy as np
 import pyarrow as pa
@@ -62,11 +63,17 @@ def test_json_carries_decimals_as_their_exact_digits():
         "count": 3,
     }
     text = money.dumps(body)
-    assert '"quantity": 1.000' in text and '"unit_price": 0.2850' in text
+    assert '"quantity":1.000' in text and '"unit_price":0.2850' in text
     assert json.loads(text, parse_float=Decimal) == body
     assert json.loads(text)["name"] == 'Café "x"'
-    with pytest.raises(ValueError):
-        money.dumps({"x": Decimal("NaN")})
+    for bad in (Decimal("NaN"), Decimal("-Infinity"), float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            money.dumps({"lines": [{"x": bad, "y": None}]})
+    assert money.dumps({1: (2.5, None), "m": MappingProxyType({"k": "v"})}) == (
+        '{"1":[2.5,null],"m":{"k":"v"}}'
+    )
+    with pytest.raises(TypeError):
+        money.dumps({"x": {1, 2}})
 
 
 class Recorder(requests.Session):
@@ -89,7 +96,7 @@ def test_a_request_body_sends_decimals_exactly():
     client = HttpClient("operate", "http://operate.invalid", session=session)
     client.request("POST", "lines", json={"unit_price": Decimal("0.2850")}, expected=(200,))
     (sent,) = session.sent
-    assert sent["data"] == b'{"unit_price": 0.2850}'
+    assert sent["data"] == b'{"unit_price":0.2850}'
     assert sent["headers"]["Content-Type"] == "application/json"
 
 
