@@ -156,8 +156,14 @@ class ChargePusher:
             "SELECT count(*) FROM sync.charged_lines WHERE batch_sheet_id = ?", [sheet_id]
         ).fetchall()[0][0]
 
-    def _record(self, key: SheetKey, sheet_id: int, hashes, accounts, amounts, con=None) -> int:
-        """Record lines as charged on ``sheet_id`` (those already recorded stay as they are)."""
+    def _record(
+        self, key: SheetKey, sheet_id: int, hashes, accounts, amounts, con=None, new=False
+    ) -> int:
+        """Record lines as charged on ``sheet_id`` (those already recorded stay as they are);
+        ``new``: none of them can be recorded yet (the lines of a request just answered that
+        nothing has read back), so they are inserted without looking: DuckDB's
+        ``INSERT OR IGNORE`` looks at the whole table, 40 to 70 ms a request of 500 once it
+        held one to two million lines, against 3 to 8 for an ``INSERT``."""
         if not hashes:
             return 0
         batch = pa.table(
@@ -172,17 +178,17 @@ class ChargePusher:
             connection.register("charged_batch", batch)
             try:
                 rows = connection.execute(
-                    """
-                    INSERT OR IGNORE INTO sync.charged_lines
+                    f"""
+                    INSERT {"" if new else "OR IGNORE"} INTO sync.charged_lines
                     SELECT line_hash, ?, ?, ?, ?, account_id, amount, ?, ?
-                    FROM charged_batch RETURNING line_hash
+                    FROM charged_batch {"" if new else "RETURNING line_hash"}
                     """,
                     [key.location_id, key.product_group_id, sheet_id, key.batch_date,
                      self.run.id, datetime.now(UTC)],
                 ).fetchall()  # fmt: skip
             finally:
                 connection.unregister("charged_batch")
-            return len(rows)
+            return len(hashes) if new else len(rows)
 
         if con is not None:
             return write(con)
@@ -262,19 +268,23 @@ class ChargePusher:
             "lines": [_line(row) for row in chunk],
         }
         known = set() if self.pusher.plan else {s["id"] for s in self._sheets(key)}
+        read_back: list[int] = []  # sheets whose lines a lost answer had recorded
 
         def made() -> int | None:
             """A sheet for the key that was not there before the create: it made it."""
             new = [s for s in self._sheets(key) if s["id"] not in known]
             for sheet in new:
                 self.reconcile(sheet, key)
+                read_back.append(sheet["id"])
             return min((s["id"] for s in new), default=None)
 
         sheet = self.pusher.create(
             self._write(CREATE, key.text(), key, chunk), find=made,
             send=lambda: self.operate.create_sheet(body)["id"],
             refused=lambda exc: self._refused(key, chunk, exc),
-            also=lambda con, sheet_id: self._record_chunk(key, sheet_id, chunk, con),
+            also=lambda con, sheet_id: self._record_chunk(
+                key, sheet_id, chunk, con, new=not read_back
+            ),
             look_first=False,
         )  # fmt: skip
         if sheet is None:
@@ -285,6 +295,11 @@ class ChargePusher:
 
     def _append(self, key: SheetKey, sheet_id: int, chunk: list[dict]) -> tuple[int | None, bool]:
         lines = [_line(row) for row in chunk]
+        read_back: list[int] = []  # the sheet, when a lost answer had its lines recorded
+
+        def lost() -> int:
+            read_back.append(self._found_lines({**key.payload(), "sheet_id": sheet_id}))
+            return read_back[-1]
 
         def send() -> dict:
             try:
@@ -302,8 +317,8 @@ class ChargePusher:
         sent = self.pusher.update(
             self._write(APPEND, _sheet(sheet_id), key, chunk, sheet_id=sheet_id), send,
             refused=refused,
-            also=lambda con: self._record_chunk(key, sheet_id, chunk, con),
-            lost=lambda: self._found_lines({**key.payload(), "sheet_id": sheet_id}),
+            also=lambda con: self._record_chunk(key, sheet_id, chunk, con, new=not read_back),
+            lost=lost,
         )  # fmt: skip
         if sent.outcome == "failed" and sent.error.status == 409:
             return None, False
@@ -312,7 +327,12 @@ class ChargePusher:
             return sheet_id, True
         return sheet_id, False
 
-    def _record_chunk(self, key: SheetKey, sheet_id: int, chunk: list[dict], con) -> None:
+    def _record_chunk(
+        self, key: SheetKey, sheet_id: int, chunk: list[dict], con, new: bool
+    ) -> None:
+        """The chunk's lines recorded as charged on ``sheet_id``: ``new`` when its request
+        was answered and nothing read the sheet back meanwhile (its lines were unrecorded
+        when the chunk was made, and only this step records lines)."""
         self._record(
             key,
             sheet_id,
@@ -320,6 +340,7 @@ class ChargePusher:
             [row["account_id"] for row in chunk],
             [row["amount"] for row in chunk],
             con,
+            new,
         )
 
     def _count_sent(self, chunk: list[dict]) -> None:
