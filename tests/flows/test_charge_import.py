@@ -10,6 +10,7 @@ from email import message_from_bytes, policy
 import pytest
 import requests
 
+from crosswalk.http import OutcomeUnknown
 from crosswalk.operate import Operate
 from crosswalk.warehouse import Warehouse
 from emulators import serve
@@ -361,6 +362,37 @@ def test_a_crash_between_a_write_and_its_record_charges_nothing_twice(
             "SELECT outcome FROM sync.push_log WHERE detail LIKE 'settled by run %'"
         ).fetchall()
     assert settled == [("adopted",)]
+
+
+@pytest.mark.parametrize("method", ["create_sheet", "append_lines"])
+def test_answers_lost_within_a_run_are_read_back_and_recorded_once(
+    world, config, monkeypatch, method
+):
+    """Operate applies a request whose answer is lost (twice): the run reads the sheet
+    back, records what it holds, and records the request's own lines only where they are
+    not recorded yet (the other requests' lines it records without looking)."""
+    with_settings(config, "lines_per_request = 40")
+    original, lost = getattr(Operate, method), []
+
+    def applied_answer_lost(self, *args):
+        answer = original(self, *args)
+        if len(lost) < 2:
+            lost.append(answer["id"])
+            raise OutcomeUnknown("operate", "the connection dropped before the answer")
+        return answer
+
+    monkeypatch.setattr(Operate, method, applied_answer_lost)
+    result = run(config)
+    assert len(lost) == 2
+    books = accounting(warehouse(config), result.id)
+    assert books.balanced and charged_once(world, config) == books.charged > 40
+    assert one_sheet_per_key(world) == []
+    with warehouse(config).connect(read_only=True) as con:
+        outcomes = con.execute(
+            "SELECT outcome, count(*) FROM sync.push_log GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert all(outcome for outcome, _ in outcomes)  # a create found again is done
+    assert (("adopted", 2) in outcomes) == (method == "append_lines")
 
 
 def test_inbox_files_any_layout_bad_lines_quarantined_with_file_and_line(world, config):
