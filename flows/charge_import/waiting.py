@@ -139,12 +139,13 @@ def accounting(warehouse: Warehouse, run_id: str) -> Accounting:
     """Where the calls ``run_id`` read ended (run after its push)."""
     result = Accounting()
     with warehouse.connect(read_only=True) as con:
+        # The calls as matched now (a view over what is charged), one row per line hash:
+        # a third table of millions of hashes to join did not fit in DuckDB's memory.
         rows = con.execute(
             """
-            SELECT m.decision, m.reason, c.run_id = $run AS by_this_run, count(*)
-            FROM (SELECT DISTINCT line_hash FROM sync.calls_read WHERE run_id = $run) r
-            JOIN intermediate.int_calls_matched m USING (line_hash)
-            LEFT JOIN sync.charged_lines c USING (line_hash)
+            SELECT decision, reason, charged_run_id = $run AS by_this_run, count(*)
+            FROM intermediate.int_calls_matched
+            WHERE line_hash IN (SELECT line_hash FROM sync.calls_read WHERE run_id = $run)
             GROUP BY ALL
             """,
             {"run": run_id},

@@ -98,6 +98,7 @@ matched as (
         {{ charge_amount('priced.quantity', 'priced.unit_price') }} as amount,
         location_codes.account_id,
         charged.batch_sheet_id,
+        charged.run_id as charged_run_id,
         charged.line_hash is not null as is_charged
     from priced
     left join location_codes
@@ -148,6 +149,7 @@ final as (
         unit_price,
         amount,
         batch_sheet_id,
+        charged_run_id,
         reason_code,
         case
             when reason_code = 'charged' then 'charged'
