@@ -3,6 +3,7 @@ specs/eautomate-api.md (AuthInfo, delta reads, bulk details, every operation, ev
 and the ERP it serves being the world's."""
 
 import json
+import threading
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from emulators import framework
 from emulators.eautomate.app import EAutomate
 from emulators.framework import EmulatorServer
 
@@ -901,6 +903,34 @@ def test_add_contract_from_a_template(ea):
         StartDate="2026-02-01",
         ContractNumber=f"CW-{customer}-01",
     )
+
+
+def test_a_record_read_back_after_a_write_lands_nothing_first(ea, monkeypatch):
+    """A contract read by its id just after a write staged its properties is answered by
+    key, staged rows and all: nothing lands in DuckDB for the reads (before, each read
+    back landed what the writes had left), and the answer holds what was written."""
+    customer = new_customer(ea)["CustomerNumber"]
+    made = ok(
+        ea, "addContractFromTemplate", TemplateNumber="**CW Lease", CustomerNumber=customer,
+        StartDate="2026-02-01", CustomProperties=[{"Name": "ZCJ_CW_AgreementID", "Value": "77"}],
+    )  # fmt: skip
+    ok(ea, "setCustomProperties", GroupType="Contract", Key=str(made["ContractID"]),
+       Properties=[{"Name": "ZCJ_CW_AgreementID", "Value": "78"}])  # fmt: skip
+    landed, land = [], framework.Staged.write
+
+    def watched(staged, cur, table):
+        if not isinstance(threading.current_thread(), threading.Timer):  # not by time
+            landed.append(table)
+        land(staged, cur, table)
+
+    monkeypatch.setattr(framework.Staged, "write", watched)
+    read = ok(ea, "getContract", ContractID=made["ContractID"])
+    assert (
+        props(read) == {"ZCJ_CW_AgreementID": "78"}
+        and read["ContractNumber"] == made["ContractNumber"]
+    )
+    assert ok(ea, "getContractInvoices", ContractID=made["ContractID"]) == []
+    assert landed == []
 
 
 def test_add_contract_faults(ea):
