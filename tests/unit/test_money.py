@@ -74,6 +74,11 @@ def test_json_carries_decimals_as_their_exact_digits():
     )
     with pytest.raises(TypeError):
         money.dumps({"x": {1, 2}})
+    # What orjson refuses goes by json, a value at a time, as before.
+    odd = {"big": 2**70, "text": "lone \ud800", "price": Decimal("1.50")}
+    assert json.loads(money.dumps(odd), parse_float=Decimal) == odd
+    with pytest.raises(ValueError):
+        money.dumps({"big": 2**70, "x": Decimal("Infinity")})
 
 
 class Recorder(requests.Session):
