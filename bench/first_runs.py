@@ -15,7 +15,9 @@ own, is not counted); what the run printed (with
 ``--plan``, every write it would make) goes to ``<data>/first-run-<flow>.log``, its
 resident memory once a second (clock time, MiB) to ``<data>/first-run-<flow>.rss``.
 ``--again`` keeps the warehouse: the runs after a first run (a plan run again does no
-extraction and no dbt, so it measures the push step alone).
+extraction and no dbt, so it measures the push step alone). With ``--push``, each run's push
+step is timed from its log and set against the emulators' time answering meanwhile, from
+their request logs (``pushed``: how many times the push's rate they could serve).
 customer-sync runs first whatever ``--flows`` says, since every other flow reads its
 customer mapping.
 """
@@ -23,9 +25,11 @@ customer mapping.
 import argparse
 import functools
 import os
+import re
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import served
@@ -47,6 +51,53 @@ def memory(pid: int, field: str = "VmHWM") -> float:
         return 0.0
     kib = next((line.split()[1] for line in status.splitlines() if line.startswith(field)), 0)
     return int(kib) / 1024
+
+
+TASK = re.compile(r"^(\d\d:\d\d:\d\d\.\d+) \| \w+ +\| Task run '([\w.-]+)-\w+' - Finished")
+
+
+def pushed(data: Path, flow: str) -> str:
+    """How long the run's push took (its task, from the end of the task before it, by the
+    run's log) and the emulators' time answering requests meanwhile (by their request
+    logs, each line stamped to the millisecond): how many times the push's rate they could
+    serve (issue 18 goal 5: at least five), for the writes alone and with the reads."""
+    finished = [
+        (m[1], m[2])
+        for line in (data / f"first-run-{flow}.log").read_text(encoding="utf-8").splitlines()
+        if (m := TASK.match(line))
+    ]
+    ends = [n for n, (_, task) in enumerate(finished) if task.startswith("push_")]
+    if not ends or ends[0] == 0:
+        return "  no push step in the run's log"
+    start, end = finished[ends[0] - 1][0], finished[ends[-1]][0]
+    clock = "%H:%M:%S.%f"
+    seconds = (datetime.strptime(end, clock) - datetime.strptime(start, clock)).total_seconds()
+    lines, writes, reads = [], 0.0, 0.0
+    for log in sorted((data / "logs").glob("*.log")):
+        counted = {True: [0, 0.0], False: [0, 0.0]}
+        for line in log.read_text(encoding="utf-8").splitlines():
+            when, method, path, *_, ms, unit = line.split(" ")
+            if unit != "ms" or not start <= when[11:] <= end:  # the same clock, to the ms
+                continue
+            operation = path.split("?")[0].rsplit("/", 1)[-1]
+            write = (
+                not operation.lower().startswith("get")
+                if log.stem == "eautomate"
+                else (method != "GET")
+            )
+            counted[write][0] += 1
+            counted[write][1] += float(ms) / 1000
+        (w, ws), (r, rs) = counted[True], counted[False]
+        if w or r:
+            lines.append(f"  {log.stem}: {w:,} writes {ws:.2f} s, {r:,} reads {rs:.2f} s")
+            writes, reads = writes + ws, reads + rs
+    times = f"{seconds / writes:.1f} times for the writes, " if writes else ""
+    served = writes + reads
+    return "\n".join(
+        [f"  push {seconds:.2f} s ({start} to {end}); the emulators could serve {times}"
+         f"{seconds / served:.1f} with the reads" if served else f"  push {seconds:.2f} s",
+         *lines]
+    )  # fmt: skip
 
 
 def main() -> None:
@@ -97,6 +148,8 @@ def main() -> None:
             print(f"{flow}: exit {code}, {seconds:.1f} s, peak RSS {peak:,.0f} MiB")
             if code:
                 print(log.read_text(encoding="utf-8")[-3000:])
+            elif args.push:
+                print(pushed(data, flow))
     print(f"\n| flow ({'push' if args.push else 'plan'}) | exit | wall s | peak RSS MiB |")
     print("| --- | --- | --- | --- |")
     for flow, code, seconds, peak in rows:

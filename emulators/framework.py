@@ -41,6 +41,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -385,7 +386,8 @@ class EmulatorServer(ThreadingHTTPServer):
         self.logger.debug(line)
         if self._log_file:
             with self._log_lock:
-                self._log_file.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
+                when = datetime.now().isoformat(timespec="milliseconds")
+                self._log_file.write(f"{when} {line}\n")
                 self._log_file.flush()
 
 
