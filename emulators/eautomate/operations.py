@@ -481,6 +481,8 @@ class Operations:
         self.store = store
         self.clock = clock
         self._counters: dict[str, int] = {}
+        self._numbers: dict[str, int] | None = None  # contract id by number, lower-cased
+        self._number_of: dict[int, str] = {}  # and the other way
 
     # --- the clock and helpers ----------------------------------------------------------
 
@@ -1204,11 +1206,8 @@ class Operations:
         if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
             current = self.load(cur, CONTRACTS, int(key))
         else:
-            row = cur.execute(
-                "SELECT doc FROM eautomate.contracts WHERE lower(contract_number) = lower(?)",
-                [str(key)],
-            ).fetchone()
-            current = json.loads(row[0]) if row else None
+            found = self._numbered(cur, str(key))
+            current = None if found is None else self.load(cur, CONTRACTS, found)
         if current is None:
             raise not_found("contract", key, "ContractID")
         return current
@@ -1229,19 +1228,15 @@ class Operations:
     )
     def add_contract_from_template(self, params: dict) -> str:
         with self.store.write() as cur:
-            row = cur.execute(
-                "SELECT doc FROM eautomate.contracts WHERE is_template"
-                " AND lower(contract_number) = lower(?)",
-                [str(params["TemplateNumber"])],
-            ).fetchone()
-            if row is None:
+            found = self._numbered(cur, str(params["TemplateNumber"]))
+            template = None if found is None else self.load(cur, CONTRACTS, found)
+            if template is None or not template["IsTemplate"]:
                 raise fault(
                     f"Contract template {params['TemplateNumber']!r} does not exist.",
                     "NotFound",
                     field="TemplateNumber",
                     key=str(params["TemplateNumber"]),
                 )
-            template = json.loads(row[0])
             number = params.get("ContractNumber")
             if number is not None:
                 number = self._free_contract_number(cur, number)
@@ -1311,9 +1306,7 @@ class Operations:
                 field="ContractNumber",
                 key=number,
             )
-        if cur.execute(
-            "SELECT 1 FROM eautomate.contracts WHERE lower(contract_number) = lower(?)", [number]
-        ).fetchone():
+        if self._numbered(cur, number) is not None:
             raise fault(
                 f"Contract number {number} is already in use.",
                 "Duplicate",
@@ -1321,6 +1314,27 @@ class Operations:
                 key=number,
             )
         return number
+
+    def _numbered(self, cur, number: str) -> int | None:
+        """The id of the contract (or template) numbered ``number`` in any case. Every
+        number is read once and kept in step by ``_store_contract``, the one way contracts
+        are written: a create looked its template and its number's freedom up without case
+        over every contract, two statements of its five."""
+        if self._numbers is None:
+            rows = cur.execute("SELECT contract_id, contract_number FROM eautomate.contracts")
+            self._number_of = dict(rows.fetchall())
+            self._numbers = {n.lower(): i for i, n in self._number_of.items()}
+        return self._numbers.get(number.lower())
+
+    def _renumbered(self, contract_id: int, number: str) -> None:
+        """Contract ``contract_id`` is stored numbered ``number`` (its write committed)."""
+        if self._numbers is None:
+            return  # read whole when first asked
+        was = self._number_of.get(contract_id)
+        if was is not None and was.lower() != number.lower():
+            self._numbers.pop(was.lower(), None)
+        self._numbers[number.lower()] = contract_id
+        self._number_of[contract_id] = number
 
     def _lines(self, cur, lines: Any, number: str, current: list[dict]) -> list[dict]:
         """Contract lines as stored: items checked, ``Amount`` = ``Quantity`` x ``Rate``."""
@@ -1397,6 +1411,8 @@ class Operations:
 
     def _store_contract(self, cur, doc: dict, insert: bool = False) -> str:
         """The contract stored; its stored document."""
+        number, contract_id = doc["ContractNumber"], doc["ContractID"]
+        cur.then(lambda: self._renumbered(contract_id, number))
         now = self.clock.now()
         doc["LastUpdate"] = now.isoformat()
         text = dumps({k: v for k, v in doc.items() if k != "CustomProperties"})
@@ -1489,10 +1505,7 @@ class Operations:
                     key=number,
                 )
             following = f"{match['base']}-{int(match['revision']) + 1:02d}"
-            if cur.execute(
-                "SELECT 1 FROM eautomate.contracts WHERE lower(contract_number) = lower(?)",
-                [following],
-            ).fetchone():
+            if self._numbered(cur, following) is not None:
                 raise fault(
                     f"Contract {number} is already renewed as {following}.",
                     "InvalidState",
@@ -1711,24 +1724,16 @@ class Operations:
                 cur, CUSTOMERS, doc["BillToNumber"], "BillToNumber", CALL, number, known
             )
         if supplied.get("ContractNumber") is not None and doc["ContractNumber"] is not None:
-            # By the stored spelling first (the key's index), then in any case.
-            sql = (
-                "SELECT contract_number, status, doc->>'$.ExpDate' FROM eautomate.contracts"
-                " WHERE NOT is_template AND "
-            )
-            given = doc["ContractNumber"]
-            row = (
-                cur.execute(sql + "contract_number = ?", [given]).fetchone()
-                or cur.execute(sql + "lower(contract_number) = lower(?)", [given]).fetchone()
-            )
-            if row is None:
+            found = self._numbered(cur, doc["ContractNumber"])  # in any case
+            held = None if found is None else self.load(cur, CONTRACTS, found)
+            if held is None or held["IsTemplate"]:
                 raise fault(
                     f"Call {number}: ContractNumber {doc['ContractNumber']!r} is not a "
                     "known contract.",
                     field="ContractNumber",
                     key=number,
                 )
-            contract, status, expires = row
+            contract, status, expires = held["ContractNumber"], held["Status"], held["ExpDate"]
             doc["ContractNumber"] = contract
             if contract.lower() != (before or "").lower():
                 self._contract_in_force(contract, status, expires, doc, number)

@@ -933,6 +933,27 @@ def test_a_record_read_back_after_a_write_lands_nothing_first(ea, monkeypatch):
     assert landed == []
 
 
+def test_contract_numbers_are_known_in_any_case_and_follow_their_writes(ea):
+    """A number is taken in any case once a contract holds it, free again once it moved
+    (saveContract), and not taken by a create that failed after storing its contract."""
+    customer = new_customer(ea)["CustomerNumber"]
+    base = {"TemplateNumber": "**CW Lease", "CustomerNumber": customer, "StartDate": "2026-02-01"}
+    number = f"CW-{customer}-01"
+    fails(ea, "addContractFromTemplate", "Validation", ContractNumber=number, **base,
+          CustomProperties=[{"Name": "NoSuchProperty", "Value": "1"}])  # fmt: skip
+    made = ok(ea, "addContractFromTemplate", ContractNumber=number, **base)
+    fails(ea, "addContractFromTemplate", "Duplicate", field="ContractNumber",
+          ContractNumber=number.lower(), **base)  # fmt: skip
+    moved = f"CW-{customer}-02"
+    ok(ea, "saveContract", Contract={"ContractID": made["ContractID"], "ContractNumber": moved})
+    again = ok(ea, "addContractFromTemplate", ContractNumber=number, **base)
+    assert again["ContractID"] != made["ContractID"]
+    fails(ea, "addContractFromTemplate", "Duplicate", field="ContractNumber",
+          ContractNumber=moved.upper(), **base)  # fmt: skip
+    fails(ea, "addContractFromTemplate", "NotFound", field="TemplateNumber",
+          **{**base, "TemplateNumber": moved})  # a contract, not a template  # fmt: skip
+
+
 def test_add_contract_faults(ea):
     customer = new_customer(ea)["CustomerNumber"]
     base = {"CustomerNumber": customer, "StartDate": "2026-02-01"}
