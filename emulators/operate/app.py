@@ -12,9 +12,11 @@ What the emulator holds people and integrations to, as Operate's help pages desc
   locked (409 on any change) until it is un-completed, which also needs an approver; a
   sheet is approved only once completed;
 - a line's quantity and unit price are JSON numbers, read exactly as written (kept to 3
-  and 4 places); its amount is quantity times unit price in decimal arithmetic, rounded
-  half up to the cent (a half cent away from zero: 0.285 is 0.29), and a sheet's total
-  is the sum of its lines' amounts. Money is answered as the decimals stored.
+  and 4 places, rounded half away from zero, at most 11 and 8 digits before the point: a
+  422 naming the field beyond); its amount is quantity times unit price in decimal
+  arithmetic, rounded half up to the cent (a half cent away from zero: 0.285 is 0.29), and
+  a sheet's total is the sum of its lines' amounts. Money is answered as the decimals
+  stored.
 
 Beyond the spec, for integrations that must look their writes up again (DESIGN.md
 section 5): ``GET /api/v1/account-codes`` lists every code (the spec has them per
