@@ -1410,33 +1410,25 @@ class Operations:
             )
 
     def _store_contract(self, cur, doc: dict, insert: bool = False) -> str:
-        """The contract stored; its stored document."""
+        """The contract staged to be stored (with the properties staged for it, one row);
+        its stored document."""
         number, contract_id = doc["ContractNumber"], doc["ContractID"]
         cur.then(lambda: self._renumbered(contract_id, number))
         now = self.clock.now()
         doc["LastUpdate"] = now.isoformat()
         text = dumps({k: v for k, v in doc.items() if k != "CustomProperties"})
-        values = [
-            doc["ContractNumber"],
-            doc["CustomerNumber"],
-            doc["Status"],
-            doc["IsTemplate"],
-            now,
-            text,
-            doc["ContractID"],
-        ]
+        row = {
+            "contract_id": contract_id,
+            "contract_number": number,
+            "customer_number": doc["CustomerNumber"],
+            "status": doc["Status"],
+            "is_template": doc["IsTemplate"],
+            "last_update": now,
+            "doc": text,
+        }
         if insert:
-            cur.execute(
-                "INSERT INTO eautomate.contracts (contract_number, customer_number, status,"
-                " is_template, last_update, doc, contract_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
-        else:
-            cur.execute(
-                "UPDATE eautomate.contracts SET contract_number = ?, customer_number = ?,"
-                " status = ?, is_template = ?, last_update = ?, doc = ? WHERE contract_id = ?",
-                values,
-            )
+            row["props"] = None  # a new row is staged whole
+        cur.stage(CONTRACTS.qualified, row, key=CONTRACTS.key, new=insert)
         return text
 
     @operation("saveContract", "Contract")
