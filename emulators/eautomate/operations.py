@@ -809,25 +809,25 @@ class Operations:
                 raise fault(f"{label} {key}: {name} values travel as text.", field=name, key=key)
             if value not in (None, ""):
                 _check_property(kind, allowed, name, value, label, key)
-            before, after = kept.get(name), value or None
+            if value:
+                kept[name] = value
+            else:
+                kept.pop(name, None)
+        if kept == was:
+            return False
+        for name in sorted(was.keys() | kept.keys()):  # each name once, however often given
+            before, after = was.get(name), kept.get(name)
             if before == after:
                 continue
-            if before is not None:
+            if before is not None:  # lands what other writes staged for the table first
                 cur.execute(
                     "DELETE FROM eautomate.custom_values"
                     " WHERE group_type = ? AND record_key = ? AND name = ?",
                     [group, key, name],
                 )
             if after is not None:
-                cur.execute(
-                    "INSERT INTO eautomate.custom_values VALUES (?, ?, ?, ?)",
-                    [group, key, name, after],
-                )
-                kept[name] = after
-            else:
-                del kept[name]
-        if kept == was:
-            return False
+                row = {"group_type": group, "record_key": key, "name": name, "value": after}
+                cur.stage("eautomate.custom_values", row)
         self.keep_properties(
             cur, group, key, [{"Name": name, "Value": kept[name]} for name in sorted(kept)]
         )

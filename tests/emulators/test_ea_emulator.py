@@ -261,6 +261,31 @@ def test_bulk_details_answer_what_was_written_since_the_last_bulk_read(ea):
     assert props(found[2])["ZCJ_CW_CompanyID"] == value
 
 
+def test_a_property_given_twice_in_one_call_holds_the_last_value_once(ea, store):
+    """Custom values wait staged like the rest: a property given twice in one call holds
+    its last value, once, and a search by it finds the record once; changed again, the
+    old value is gone from it."""
+    number = new_customer(ea)["CustomerNumber"]
+    first, second = (str(uuid.uuid4().int % 10**9) for _ in range(2))
+    ok(ea, "setCustomProperties", GroupType="Customer", Key=number,
+       Properties=[{"Name": "ZCJ_CW_CompanyID", "Value": first},
+                   {"Name": "ZCJ_CW_CompanyID", "Value": second}])  # fmt: skip
+    assert props(ok(ea, "getCustomer", CustomerNumber=number))["ZCJ_CW_CompanyID"] == second
+
+    def found(value):
+        answer = ok(ea, "GetCustomerByCustomAttribute", Attribute="ZCJ_CW_CompanyID",
+                    AttributeValue=value)  # fmt: skip
+        return [c["CustomerNumber"] for c in answer["Details"]]
+
+    assert found(second) == [number] and found(first) == []
+    ok(ea, "setCustomProperties", GroupType="Customer", Key=number,
+       Properties=[{"Name": "ZCJ_CW_CompanyID", "Value": first}])  # fmt: skip
+    assert found(first) == [number] and found(second) == []
+    assert store.query(
+        "SELECT count(*) FROM eautomate.custom_values WHERE record_key = ?", [number]
+    ) == [(1,)]
+
+
 def test_a_bulk_read_that_a_write_overtakes_reads_what_it_wrote(ea, store, monkeypatch):
     """A write that lands while a bulk read fetches its docs leaves the read's kept rows
     behind: the read notices (the store's generation moved) and reads keys and
