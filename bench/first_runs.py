@@ -79,12 +79,10 @@ def pushed(data: Path, flow: str) -> str:
             when, method, path, *_, ms, unit = line.split(" ")
             if unit != "ms" or not start <= when[11:] <= end:  # the same clock, to the ms
                 continue
-            operation = path.split("?")[0].rsplit("/", 1)[-1]
-            write = (
-                not operation.lower().startswith("get")
-                if log.stem == "eautomate"
-                else (method != "GET")
-            )
+            if log.stem == "eautomate":  # every operation is a POST: its name says
+                write = not path.split("?")[0].rsplit("/", 1)[-1].lower().startswith("get")
+            else:
+                write = method != "GET"
             counted[write][0] += 1
             counted[write][1] += float(ms) / 1000
         (w, ws), (r, rs) = counted[True], counted[False]
