@@ -247,7 +247,7 @@ def test_staged_rows_land_on_their_own_after_a_while_or_once_many_wait(tmp_path,
     store.close()
 
 
-def test_a_row_found_by_key_is_kept_until_a_write_names_or_stages_its_table(tmp_path):
+def test_a_row_found_by_key_is_kept_until_a_write_names_its_table_or_its_rows_land(tmp_path):
     store = _staging_store(tmp_path / "state.duckdb")
     assert store.by_key("s.t", "id", 1, ("doc",)) == ("one",)
     with store._con.cursor() as cur:  # behind the store's back: what it kept answers
@@ -268,8 +268,52 @@ def test_a_row_found_by_key_is_kept_until_a_write_names_or_stages_its_table(tmp_
         cur.stage("s.t", {"id": 2, "n": 22}, key="id")
     # Read while staged: the stored row is read for the column not staged (and kept) ...
     assert store.by_key("s.t", "id", 2, ("n", "doc")) == (22, "two")
-    store.flush()  # ... and let go once the staged row has landed
-    assert store.by_key("s.t", "id", 2, ("n", "doc")) == (22, "two")
+    with store._con.cursor() as cur:
+        cur.execute("UPDATE s.t SET doc = 'two, changed' WHERE id = 2")
+    with store.write() as cur:  # a write that stages a row keeps what was found ...
+        cur.stage("s.t", {"id": 2, "n": 23}, key="id")
+    assert store.by_key("s.t", "id", 2, ("n", "doc")) == (23, "two")
+    store.flush()  # ... which is let go once the staged rows have landed
+    assert store.by_key("s.t", "id", 2, ("n", "doc")) == (23, "two, changed")
+    store.close()
+
+
+def test_a_small_table_asked_for_rows_it_has_not_kept_is_read_whole(tmp_path, monkeypatch):
+    """After ``FILL_AFTER`` rows asked for and not kept, a table of at most
+    ``FOUND_ROWS`` rows is read whole for the columns asked: its other rows, and the
+    absence of a row, are answered from memory until a write names the table; a larger
+    table is read a row at a time. A write that reads by key and stages begins no
+    DuckDB transaction of its own."""
+    store = _staging_store(tmp_path / "state.duckdb")
+    with store.write() as cur:
+        cur.execute("INSERT INTO s.t VALUES (3, 30, 'three'), (4, 40, 'four')")
+    assert [store.by_key("s.t", "id", n, ("doc",)) for n in (1, 2)] == [("one",), ("two",)]
+    with store._con.cursor() as cur:  # behind the store's back
+        cur.execute("UPDATE s.t SET doc = 'changed' WHERE id IN (1, 4)")
+    assert store.by_key("s.t", "id", 3, ("doc",)) == ("three",)  # the third: read whole
+    with store._con.cursor() as cur:
+        cur.execute("UPDATE s.t SET doc = 'after it' WHERE id = 4")
+        cur.execute("INSERT INTO s.t VALUES (5, 50, 'came later')")
+    assert store.by_key("s.t", "id", 4, ("doc",)) == ("changed",)  # as read whole
+    assert store.by_key("s.t", "id", 5, ("doc",)) is None  # no such row when it was read
+    assert store.by_key("s.t", "id", 1, ("doc",)) == ("changed",)  # the newer read
+    assert store.by_key("s.t", "id", 1, ("n",)) == (10,)  # other columns: asked anew
+    with store.write() as cur:
+        assert cur.by_key("s.t", "id", 4, ("doc",)) == ("changed",)
+        cur.stage("s.t", {"id": 4, "doc": "staged"}, key="id")
+        assert cur._cur is None  # no statement, no transaction
+    assert store.by_key("s.t", "id", 4, ("doc",)) == ("staged",)
+    with store.write() as cur:
+        cur.execute("DELETE FROM s.t WHERE id = 3")
+    assert store.by_key("s.t", "id", 5, ("doc",)) == ("came later",)
+    monkeypatch.setattr(framework, "FOUND_ROWS", 2)
+    with store.write() as cur:  # named: what was kept is let go
+        cur.execute("SELECT count(*) FROM s.t").fetchone()
+    for n in (1, 2, 4):
+        store.by_key("s.t", "id", n, ("doc",))
+    with store._con.cursor() as cur:
+        cur.execute("UPDATE s.t SET doc = 'read by key' WHERE id = 5")
+    assert store.by_key("s.t", "id", 5, ("doc",)) == ("read by key",)  # over 2 rows: by key
     store.close()
 
 
