@@ -427,19 +427,23 @@ STORE_CONFIG = {"fsync_mode": "NONE"}
 STAGE_ROWS = 10_000
 STAGE_SECONDS = 0.5
 FOUND_ROWS = 10_000  # rows found by key kept per table (``Store._stored``)
-FILL_AFTER = 3  # ... and a table of at most so many rows read whole after so many misses
+# ... and a table of at most so many rows is read whole once asked for rows not kept at
+# least so many times, and one time in so many of its rows: a row read by key cost DuckDB
+# 0.3 ms, every row of a table read at once 1 to 4 microseconds a row (medium world).
+FILL_AFTER = 3
+FILL_COST = 100
 
 
 @dataclass
 class Found:
     """What ``Store._stored`` keeps of one table: rows by ``(key, value, columns, all)``,
-    the (key, columns) it read every row of, how many asks it could not answer, and
-    whether the table is small enough to read whole (None: not counted yet)."""
+    the (key, columns) it read every row of, how many asks it could not answer, and how
+    many rows the table has (None: not counted yet)."""
 
     rows: dict[tuple, Any] = field(default_factory=dict)
     whole: set[tuple] = field(default_factory=set)
     misses: int = 0
-    small: bool | None = None
+    count: int | None = None
 
 
 class Staged:
@@ -726,12 +730,12 @@ class Store:
         e-automate's ``addCall`` looks up its customer, bill-to and technicians: most of its
         time), until a statement of a write names the table or its staged rows land.
 
-        A table of at most ``FOUND_ROWS`` rows, asked ``FILL_AFTER`` times for a row not
-        kept, is read whole for those columns: a push PATCHes each agreement once, and
-        DuckDB's fixed cost per statement was 0.5 ms of the PATCH's 1.0 (now 0.1). Within
-        a write whose statements have not named the table, DuckDB is read outside the
-        write's transaction (what was committed, as the write is the only one), so a write
-        that only stages begins none."""
+        A table of at most ``FOUND_ROWS`` rows, once asked for rows not kept as many times
+        as reading it whole costs (``FILL_AFTER``, ``FILL_COST``), is read whole for those
+        columns: a push PATCHes each agreement once, and DuckDB's fixed cost per statement
+        was 0.5 ms of the PATCH's 1.0 (now 0.1). Within a write whose statements have not
+        named the table, DuckDB is read outside the write's transaction (what was
+        committed, as the write is the only one), so a write that only stages begins none."""
         key, value, columns, every = ask
         own = writing is not None and writing.names(table)  # the write's changes may show
         found = Found() if own else self._found.get(table, Found())
@@ -740,14 +744,14 @@ class Store:
         if not every and (key, columns) in found.whole:
             return None  # every row was read: there is none
         found.misses += 1
-        whole = not (own or every) and found.misses >= FILL_AFTER
-        names = ", ".join(columns)
+        names, whole = ", ".join(columns), False
         read: dict[tuple, tuple] | None = None
         with nullcontext(writing.cur) if own else self._con.cursor() as cur:
-            if whole and found.small is None:
-                count = f"SELECT count(*) <= {FOUND_ROWS} FROM {table}"
-                found.small = cur.execute(count).fetchone()[0]
-            if whole and found.small:
+            if not (own or every) and found.misses >= FILL_AFTER:
+                if found.count is None:
+                    found.count = cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                whole = found.count <= FOUND_ROWS and found.misses * FILL_COST >= found.count
+            if whole:
                 rows = cur.execute(f"SELECT {key}, {names} FROM {table}").fetchall()
                 read = {(key, k, columns, False): tuple(rest) for k, *rest in rows}
                 stored = read.get(ask)

@@ -279,10 +279,10 @@ def test_a_row_found_by_key_is_kept_until_a_write_names_its_table_or_its_rows_la
 
 
 def test_a_small_table_asked_for_rows_it_has_not_kept_is_read_whole(tmp_path, monkeypatch):
-    """After ``FILL_AFTER`` rows asked for and not kept, a table of at most
-    ``FOUND_ROWS`` rows is read whole for the columns asked: its other rows, and the
-    absence of a row, are answered from memory until a write names the table; a larger
-    table is read a row at a time. A write that reads by key and stages begins no
+    """After ``FILL_AFTER`` rows asked for and not kept, and one in ``FILL_COST`` of its
+    rows, a table of at most ``FOUND_ROWS`` rows is read whole for the columns asked:
+    its other rows, and the absence of a row, are answered from memory until a write
+    names the table; a larger table is read a row at a time. A write that reads by key and stages begins no
     DuckDB transaction of its own."""
     store = _staging_store(tmp_path / "state.duckdb")
     with store.write() as cur:
@@ -306,6 +306,19 @@ def test_a_small_table_asked_for_rows_it_has_not_kept_is_read_whole(tmp_path, mo
     with store.write() as cur:
         cur.execute("DELETE FROM s.t WHERE id = 3")
     assert store.by_key("s.t", "id", 5, ("doc",)) == ("came later",)
+    monkeypatch.setattr(framework, "FILL_COST", 1)  # whole once asked as often as it has rows
+    with store.write() as cur:  # names the table: let go (six rows now)
+        cur.execute("INSERT INTO s.t VALUES (6, 60, 'six'), (7, 70, 'seven')")
+    for n in (1, 2, 4):
+        store.by_key("s.t", "id", n, ("doc",))
+    with store._con.cursor() as cur:
+        cur.execute("INSERT INTO s.t VALUES (8, 80, 'eight')")
+    assert store.by_key("s.t", "id", 8, ("doc",)) == ("eight",)  # four asks: by key
+    assert store.by_key("s.t", "id", 9, ("doc",)) is None
+    assert store.by_key("s.t", "id", 5, ("doc",)) == ("came later",)  # the sixth: whole
+    with store._con.cursor() as cur:
+        cur.execute("INSERT INTO s.t VALUES (10, 100, 'ten')")
+    assert store.by_key("s.t", "id", 10, ("doc",)) is None
     monkeypatch.setattr(framework, "FOUND_ROWS", 2)
     with store.write() as cur:  # named: what was kept is let go
         cur.execute("SELECT count(*) FROM s.t").fetchone()
