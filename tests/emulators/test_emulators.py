@@ -282,8 +282,8 @@ def test_a_small_table_asked_for_rows_it_has_not_kept_is_read_whole(tmp_path, mo
     """After ``FILL_AFTER`` rows asked for and not kept, and one in ``FILL_COST`` of its
     rows, a table of at most ``FOUND_ROWS`` rows is read whole for the columns asked:
     its other rows, and the absence of a row, are answered from memory until a write
-    names the table; a larger table is read a row at a time. A write that reads by key and stages begins no
-    DuckDB transaction of its own."""
+    names the table; a larger table is read a row at a time. A write that reads by key
+    and stages begins no DuckDB transaction of its own."""
     store = _staging_store(tmp_path / "state.duckdb")
     with store.write() as cur:
         cur.execute("INSERT INTO s.t VALUES (3, 30, 'three'), (4, 40, 'four')")
