@@ -34,6 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from emulators import rest
 from emulators.framework import ApiError, Request, Response, Store, Writing, json_response
@@ -116,24 +117,25 @@ SHEET = ("id", "location_id", "product_group_id", "batch_date", "reference_date"
 
 
 class Shape(NamedTuple):
-    """A decimal column's digits before the point, and its places as a quantum."""
+    """A decimal column's digits before the point, its places as a quantum, and its
+    Arrow type."""
 
     digits: int
     quantum: Decimal
+    type: pa.Decimal128Type
 
 
 def shape(places: int, digits: int) -> Shape:
-    return Shape(digits, Decimal(1).scaleb(-places))
+    return Shape(digits, Decimal(1).scaleb(-places), pa.decimal128(digits + places, places))
 
 
 QUANTITY, UNIT_PRICE, AMOUNT = shape(3, 11), shape(4, 8), shape(2, 12)  # a line's numbers
-LINE_VALUES = ("account_id", "product_id", "charge_date", "description")
-LINE_DECIMALS = ("quantity", "unit_price", "amount")  # as text: DuckDB casts it as written
+LINE_VALUES = ("account_id", "product_id", "charge_date", "description", "source_line_hash")
 STAGED_LINE = pa.schema(
     [("id", pa.int64()), ("batch_sheet_id", pa.int64()), ("account_id", pa.int64()),
      ("product_id", pa.int64()), ("charge_date", pa.date32()), ("description", pa.string()),
-     ("quantity", pa.string()), ("unit_price", pa.string()), ("amount", pa.string()),
-     ("source_line_hash", pa.string()), ("created_at", pa.timestamp("us"))]
+     ("source_line_hash", pa.string()), ("quantity", QUANTITY.type),
+     ("unit_price", UNIT_PRICE.type), ("amount", AMOUNT.type), ("created_at", pa.timestamp("us"))]
 )  # fmt: skip
 KEPT_SHEETS = 16  # sheets whose lines' hashes are kept (``Lines``)
 
@@ -163,6 +165,13 @@ def number(value: Any, shape: Shape) -> Decimal | None:
     except InvalidOperation:  # more digits than decimal arithmetic holds
         return None
     return rounded if rounded.adjusted() < shape.digits else None
+
+
+def _written(value: Any) -> str | None:
+    """A line's number as text for Arrow to read exactly; None (refused there, so
+    :meth:`Operate._check_lines` words it) when it is not a Decimal or a whole number."""
+    kind = type(value)
+    return str(value) if kind is Decimal or kind is int else None
 
 
 class Lines:
@@ -445,7 +454,7 @@ class Operate(rest.System):
                 ).fetchone()
             ):
                 problems["product_group_id"] = f"product group {group!r} does not exist"
-            checked = self._check_lines(cur, lines, location, group, problems)
+            checked = self._lines(cur, lines, location, group, problems)
             if problems:
                 raise rest.invalid(problems)
             moment = rest.now()
@@ -472,7 +481,7 @@ class Operate(rest.System):
             lines = body.get("lines")
             if not isinstance(lines, list) or not lines:
                 raise rest.invalid({"lines": "a non-empty list of lines is required"})
-            checked = self._check_lines(
+            checked = self._lines(
                 cur, lines, sheet["location_id"], sheet["product_group_id"], problems
             )
             if problems:
@@ -480,9 +489,9 @@ class Operate(rest.System):
             on_sheet = self.lines.hashes(cur, sheet_id)
             duplicates = {
                 f"lines[{i}].source_line_hash": f"already on batch sheet {sheet_id} "
-                f"as line {on_sheet[line['source_line_hash']]}"
-                for i, line in enumerate(checked)
-                if line["source_line_hash"] in on_sheet
+                f"as line {on_sheet[digest]}"
+                for i, digest in enumerate(checked["source_line_hash"])
+                if digest in on_sheet
             }
             if duplicates:
                 raise rest.error(
@@ -492,7 +501,8 @@ class Operate(rest.System):
                     duplicates,
                 )  # fmt: skip
             sheet = self._add_lines(cur, sheet, checked, rest.now())
-        return json_response({**self._answer(sheet), "lines_added": len(checked)}, 201)
+        added = len(checked["source_line_hash"])
+        return json_response({**self._answer(sheet), "lines_added": added}, 201)
 
     @staticmethod
     def _sheet(store: Store | Writing, sheet_id: int) -> dict[str, Any]:
@@ -513,6 +523,71 @@ class Operate(rest.System):
             elif isinstance(value, date):
                 answer[name] = value.isoformat()
         return answer
+
+    def _lines(self, cur, lines: Any, location: Any, group: Any, problems: dict) -> dict:
+        """The lines as the columns to stage (their numbers as Arrow decimals, each
+        line's amount with them); what is wrong with any of them goes to ``problems``
+        (the columns are then empty)."""
+        columns = self._lines_at_once(cur, lines, location, group)
+        if columns is not None:
+            return columns
+        checked = self._check_lines(cur, lines, location, group, problems)
+        if problems:
+            return {}
+        columns = {name: [line[name] for line in checked] for name in LINE_VALUES}
+        for name, held in (("quantity", QUANTITY), ("unit_price", UNIT_PRICE), ("amount", AMOUNT)):
+            columns[name] = pc.cast(pa.array([str(line[name]) for line in checked]), held.type)
+        return columns
+
+    def _lines_at_once(self, cur, lines: Any, location: Any, group: Any) -> dict | None:
+        """:meth:`_lines` for lines that are right in the plainest way: objects whose ids
+        are whole numbers of the location's accounts and the group's products, dates as
+        ``YYYY-MM-DD``, numbers with no more places than their columns hold (whose
+        amounts fit theirs), texts within their lengths, hashes distinct. Checked a column
+        at a time and the amounts computed in Arrow (half away from zero, as
+        :func:`number`): 500 lines in 0.40 ms, line by line 0.86 (an append 2.4 -> 1.8
+        ms in-process). None for anything else: :meth:`_check_lines` decides,
+        and words what is wrong (for lines this takes, the same columns: a test compares
+        them)."""
+        if not isinstance(lines, list) or len(lines) > MAX_LINES:
+            return None
+        if not all(type(line) is dict for line in lines):
+            return None
+        columns: dict[str, Any] = {name: [line.get(name) for line in lines] for name in LINE_VALUES}
+        accounts = self._ids(cur, "operate.accounts", "location_id", location)
+        products = self._ids(cur, "operate.products", "product_group_id", group)
+        days, texts, digests = (
+            columns[n] for n in ("charge_date", "description", "source_line_hash")
+        )
+        given = [digest for digest in digests if digest is not None]
+        if not (
+            all(type(n) is int for n in columns["account_id"])
+            and accounts.issuperset(columns["account_id"])
+            and all(type(n) is int for n in columns["product_id"])
+            and products.issuperset(columns["product_id"])
+            and all(type(day) is str for day in days)
+            and all(text is None or (type(text) is str and len(text) <= 255) for text in texts)
+            and all(type(digest) is str and 0 < len(digest) <= 64 for digest in given)
+            and len(set(given)) == len(given)
+        ):
+            return None
+        try:
+            dates = {day: rest.parse_date(day, "charge_date") for day in set(days)}
+            quantity, unit_price = (
+                pc.cast(
+                    pa.array([_written(line.get(name)) for line in lines], pa.string()), held.type
+                )
+                for name, held in (("quantity", QUANTITY), ("unit_price", UNIT_PRICE))
+            )
+            exact = pc.multiply(quantity, unit_price)
+            rounded = pc.round(exact, ndigits=2, round_mode="half_towards_infinity")
+            amount = pc.cast(rounded, AMOUNT.type)
+        except (ApiError, pa.ArrowInvalid):
+            return None
+        if quantity.null_count or unit_price.null_count or pc.any(pc.less(quantity, 0)).as_py():
+            return None
+        columns["charge_date"] = [dates[day] for day in days]
+        return {**columns, "quantity": quantity, "unit_price": unit_price, "amount": amount}
 
     def _check_lines(self, cur, lines: Any, location: Any, group: Any, problems: dict) -> list:
         """The lines as rows to insert (their numbers as their columns hold them, and each
@@ -597,31 +672,30 @@ class Operate(rest.System):
         return {found for (found,) in cur.all_by(table, key, value, ("id",))}
 
     def _add_lines(
-        self, cur: Writing, sheet: dict, lines: list[dict], moment: datetime, new: bool = False
+        self, cur: Writing, sheet: dict, lines: dict, moment: datetime, new: bool = False
     ) -> dict[str, Any]:
-        """Stage the lines and the sheet with its total and count after them (the whole
-        sheet, so that the next append reads it from memory); the sheet as staged.
+        """Stage the lines (:meth:`_lines`' columns) and the sheet with its total and
+        count after them (the whole sheet, so that the next append reads it from memory);
+        the sheet as staged.
 
         A line's amount is its quantity times its unit price, rounded half up to the cent,
-        and the sheet's total the sum of its lines' amounts. Decimals are staged as their
-        text, which DuckDB casts to the columns' decimals as written (pyarrow made a column
-        of 500 Python decimals in 13 ms, of their text in 0.3)."""
-        total = sheet["total"] + sum(line["amount"] for line in lines)
+        and the sheet's total the sum of its lines' amounts. Decimals are staged as Arrow
+        decimals (pyarrow made a column of 500 Python decimals in 13 ms, of their text in
+        0.3, and casts the text in 0.02)."""
+        digests = lines["source_line_hash"]
+        total = sheet["total"] + (pc.sum(lines["amount"]).as_py() or 0)
         if number(total, AMOUNT) is None:
             raise rest.invalid({"lines": f"batch sheet {sheet['id']}'s total would be too large"})
-        first = self.lines.first_id(cur)
-        count, digests = len(lines), [line["source_line_hash"] for line in lines]
-        columns = {
-            "id": range(first, first + count),
-            "batch_sheet_id": [sheet["id"]] * count,
-            **{name: [line[name] for line in lines] for name in LINE_VALUES},
-            **{name: [str(line[name]) for line in lines] for name in LINE_DECIMALS},
-            "source_line_hash": digests,
-            "created_at": [moment] * count,
-        }
-        if lines:
+        first, count = self.lines.first_id(cur), len(digests)
+        if count:
+            columns = {
+                "id": range(first, first + count),
+                "batch_sheet_id": [sheet["id"]] * count,
+                **lines,
+                "created_at": [moment] * count,
+            }
             cur.append("operate.batch_sheet_lines", pa.table(columns, schema=STAGED_LINE))
-        sheet = {**sheet, "total": total, "line_count": sheet["line_count"] + len(lines),
+        sheet = {**sheet, "total": total, "line_count": sheet["line_count"] + count,
                  "updated_at": moment}  # fmt: skip
         cur.stage(SHEETS, sheet, key="id", new=new)
         cur.then(lambda: self.lines.added(sheet["id"], first, digests))

@@ -369,3 +369,68 @@ def test_export_parameters_are_checked(cn):
         f"{cn}/sites/1/call-logs", params={"from": "2025-11-01", "to": "2025-11-02"},
         headers=CONNECT,
     ).status_code == 404  # fmt: skip
+
+
+def test_lines_taken_a_column_at_a_time_are_those_checked_line_by_line(emulated):
+    """An append's lines are checked a column at a time, their amounts computed in Arrow,
+    when every line is right in the plainest way: those columns are the ones the line by
+    line checks make (amounts rounded half away from zero, negative prices too); any line
+    that is not plain leaves the whole append to the line by line checks."""
+    import random
+    from decimal import Decimal
+
+    from emulators.operate.app import LINE_VALUES
+
+    operate = emulated.servers["operate"].system
+    accounts = [n for (n,) in emulated.store.all_by("operate.accounts", "location_id", 1, ("id",))]
+    products = [
+        n for (n,) in emulated.store.all_by("operate.products", "product_group_id", 1, ("id",))
+    ]
+    draw = random.Random(18)
+
+    def number(places: int, top: int) -> Decimal | int:
+        value = Decimal(draw.randrange(-top if places == 4 else 0, top)).scaleb(-places)
+        return int(value) if places == 0 else value
+
+    lines = [
+        {
+            "account_id": draw.choice(accounts),
+            "product_id": draw.choice(products),
+            "charge_date": f"2025-{draw.randrange(1, 13):02d}-{draw.randrange(1, 29):02d}",
+            "quantity": number(draw.randrange(4), 10**5),
+            "unit_price": number(draw.randrange(5), 10**5),
+            "description": draw.choice([None, "call", "x" * 255]),
+            "source_line_hash": None if n % 7 == 0 else f"hash-{n}",
+        }
+        for n in range(500)
+    ]
+    lines[0].update(quantity=Decimal("1.000"), unit_price=Decimal("0.285"))  # 0.29
+    lines[1].update(quantity=Decimal("1"), unit_price=Decimal("-0.0050"))  # -0.01
+    with emulated.store.write() as cur:
+        at_once = operate._lines_at_once(cur, lines, 1, 1)
+        problems: dict = {}
+        checked = operate._check_lines(cur, lines, 1, 1, problems)
+        assert at_once is not None and problems == {}
+        for name in LINE_VALUES:
+            assert at_once[name] == [line[name] for line in checked]
+        for name in ("quantity", "unit_price", "amount"):
+            assert [str(v) for v in at_once[name].to_pylist()] == [
+                str(line[name]) for line in checked
+            ], name
+        assert [str(v) for v in at_once["amount"].to_pylist()[:2]] == ["0.29", "-0.01"]
+        for change in (
+            {"quantity": Decimal("1.0005")},  # more places than the column: rounded there
+            {"unit_price": 0.25},  # a float, not as written
+            {"quantity": True},
+            {"quantity": Decimal("-1")},
+            {"quantity": Decimal("1e11")},
+            {"quantity": Decimal("99999999.999"), "unit_price": Decimal("99999.9999")},
+            {"account_id": str(accounts[0])},
+            {"account_id": -1},
+            {"charge_date": "2025-02-30"},
+            {"description": "x" * 256},
+            {"source_line_hash": lines[2]["source_line_hash"]},
+            {"source_line_hash": ""},
+        ):
+            assert operate._lines_at_once(cur, [lines[2], {**lines[3], **change}], 1, 1) is None
+        assert operate._lines_at_once(cur, [*lines, lines[4]], 1, 1) is None  # 501 lines
