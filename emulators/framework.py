@@ -491,7 +491,13 @@ class Staged:
                 cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staged}")
         changed = [columns for new, columns in self.rows.values() if not new]
         for rows in _same_columns(changed):
-            settings = ", ".join(f"{n} = s.{n}" for n in rows[0] if n != self.key)
+            names = [n for n in rows[0] if n != self.key]
+            if len(rows) == 1:  # one row (an Operate sheet): 0.3 ms, through Arrow 2.3
+                settings = ", ".join(f"{n} = ?" for n in names)
+                values = [rows[0][n] for n in (*names, self.key)]
+                cur.execute(f"UPDATE {table} SET {settings} WHERE {self.key} = ?", values)
+                continue
+            settings = ", ".join(f"{n} = s.{n}" for n in names)
             with _registered(cur, pa.Table.from_pylist(rows)) as staged:
                 cur.execute(
                     f"UPDATE {table} SET {settings} FROM {staged} s "
