@@ -372,12 +372,17 @@ def test_export_parameters_are_checked(cn):
 
 
 def test_lines_taken_a_column_at_a_time_are_those_checked_line_by_line(emulated):
-    """An append's lines are checked a column at a time, their amounts computed in Arrow,
-    when every line is right in the plainest way: those columns are the ones the line by
-    line checks make (amounts rounded half away from zero, negative prices too); any line
-    that is not plain leaves the whole append to the line by line checks."""
+    """An append's body is parsed by orjson (numbers as floats) and its lines checked a
+    column at a time, their amounts computed in Arrow, when every line is right in the
+    plainest way: those columns are the ones the line by line checks make of the same body
+    parsed with exact decimals (numbers written with any places and up to the columns'
+    digits, amounts rounded half away from zero, negative prices too); any line that is
+    not plain leaves the whole append to the line by line checks."""
+    import json
     import random
     from decimal import Decimal
+
+    import orjson
 
     from emulators.operate.app import LINE_VALUES
 
@@ -388,28 +393,38 @@ def test_lines_taken_a_column_at_a_time_are_those_checked_line_by_line(emulated)
     ]
     draw = random.Random(18)
 
-    def number(places: int, top: int) -> Decimal | int:
-        value = Decimal(draw.randrange(-top if places == 4 else 0, top)).scaleb(-places)
-        return int(value) if places == 0 else value
+    def written(places: int, digits: int, sign: int = 1) -> orjson.Fragment:
+        """A number as a client may write it: up to ``places`` places, trailing zeros kept."""
+        whole = draw.randrange(10 ** draw.randrange(1, digits + 1))
+        fraction = "".join(draw.choice("0123456789") for _ in range(draw.randrange(places + 1)))
+        text = f"{'-' if sign < 0 and draw.random() < 0.3 else ''}{whole}"
+        return orjson.Fragment((text + (f".{fraction}" if fraction else "")).encode())
 
-    lines = [
+    def body(lines: list) -> tuple[list, list]:
+        text = orjson.dumps({"lines": lines})
+        return orjson.loads(text)["lines"], json.loads(text, parse_float=Decimal)["lines"]
+
+    plain = [
         {
             "account_id": draw.choice(accounts),
             "product_id": draw.choice(products),
             "charge_date": f"2025-{draw.randrange(1, 13):02d}-{draw.randrange(1, 29):02d}",
-            "quantity": number(draw.randrange(4), 10**5),
-            "unit_price": number(draw.randrange(5), 10**5),
+            "quantity": written(3, 5),
+            "unit_price": written(4, 5, sign=-1),
             "description": draw.choice([None, "call", "x" * 255]),
             "source_line_hash": None if n % 7 == 0 else f"hash-{n}",
         }
         for n in range(500)
     ]
-    lines[0].update(quantity=Decimal("1.000"), unit_price=Decimal("0.285"))  # 0.29
-    lines[1].update(quantity=Decimal("1"), unit_price=Decimal("-0.0050"))  # -0.01
+    plain[0].update(quantity=orjson.Fragment(b"1.000"), unit_price=orjson.Fragment(b"0.285"))
+    plain[1].update(quantity=1, unit_price=orjson.Fragment(b"-0.0050"))
+    plain[2].update(quantity=orjson.Fragment(b"99999999999.999"), unit_price=0)
+    plain[3].update(quantity=orjson.Fragment(b"2.5e2"), unit_price=orjson.Fragment(b"1E-4"))
+    quick, exact = body(plain)
     with emulated.store.write() as cur:
-        at_once = operate._lines_at_once(cur, lines, 1, 1)
+        at_once = operate._lines_at_once(cur, quick, 1, 1)
         problems: dict = {}
-        checked = operate._check_lines(cur, lines, 1, 1, problems)
+        checked = operate._check_lines(cur, exact, 1, 1, problems)
         assert at_once is not None and problems == {}
         for name in LINE_VALUES:
             assert at_once[name] == [line[name] for line in checked]
@@ -418,19 +433,37 @@ def test_lines_taken_a_column_at_a_time_are_those_checked_line_by_line(emulated)
                 str(line[name]) for line in checked
             ], name
         assert [str(v) for v in at_once["amount"].to_pylist()[:2]] == ["0.29", "-0.01"]
+        # Numbers with more places than the columns hold, or digits beyond them: left to
+        # the line by line checks, which round the first and refuse the second.
+        both = {True: 0, False: 0}
+        for _ in range(300):
+            line = {**plain[4], "quantity": written(6, 13), "unit_price": written(7, 9, -1)}
+            quick, exact = body([line])
+            taken = operate._lines_at_once(cur, quick, 1, 1)
+            problems = {}
+            checked = operate._check_lines(cur, exact, 1, 1, problems)
+            both[taken is not None] += 1
+            if taken is not None:
+                assert problems == {}
+                for name in ("quantity", "unit_price", "amount"):
+                    assert str(taken[name][0].as_py()) == str(checked[0][name]), line
+        assert both[True] > 20 and both[False] > 20, both
         for change in (
-            {"quantity": Decimal("1.0005")},  # more places than the column: rounded there
-            {"unit_price": 0.25},  # a float, not as written
+            {"quantity": orjson.Fragment(b"1.0005")},  # rounded line by line
+            {"unit_price": "0.25"},  # text, not a number
             {"quantity": True},
-            {"quantity": Decimal("-1")},
-            {"quantity": Decimal("1e11")},
-            {"quantity": Decimal("99999999.999"), "unit_price": Decimal("99999.9999")},
+            {"quantity": -1},
+            {"quantity": orjson.Fragment(b"1e11")},
+            {"quantity": orjson.Fragment(b"1e20")},
+            {"quantity": 99999999, "unit_price": orjson.Fragment(b"99999.9999")},
             {"account_id": str(accounts[0])},
             {"account_id": -1},
             {"charge_date": "2025-02-30"},
             {"description": "x" * 256},
-            {"source_line_hash": lines[2]["source_line_hash"]},
+            {"source_line_hash": plain[5]["source_line_hash"]},
             {"source_line_hash": ""},
         ):
-            assert operate._lines_at_once(cur, [lines[2], {**lines[3], **change}], 1, 1) is None
-        assert operate._lines_at_once(cur, [*lines, lines[4]], 1, 1) is None  # 501 lines
+            quick, _ = body([plain[5], {**plain[6], **change}])
+            assert operate._lines_at_once(cur, quick, 1, 1) is None, change
+        quick, _ = body([*plain, plain[7]])
+        assert operate._lines_at_once(cur, quick, 1, 1) is None  # 501 lines
