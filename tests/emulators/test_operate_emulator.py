@@ -467,3 +467,29 @@ def test_lines_taken_a_column_at_a_time_are_those_checked_line_by_line(emulated)
             assert operate._lines_at_once(cur, quick, 1, 1) is None, change
         quick, _ = body([*plain, plain[7]])
         assert operate._lines_at_once(cur, quick, 1, 1) is None  # 501 lines
+
+
+def test_a_sheet_read_by_id_is_answered_as_staged_and_as_its_query_answers(emulated, op):
+    """``GET /batch-sheets/{id}`` answers the sheet as the last write left it, staged or
+    landed (a read by key lands nothing), and says what the batch-sheet query says of it:
+    a new sheet, one with lines (its total's trailing zeros dropped), a completed one."""
+    from emulators.operate.app import BATCH_SHEETS
+
+    account = new_account(op)["id"]
+    sheet = new_sheet(op, account, "t1", batch_date="2030-04-01")
+    url = f"{op}/batch-sheets/{sheet['id']}"
+    answers = [requests.get(url, headers=OPERATE).json()]
+    added = requests.post(
+        f"{url}/lines", json={"lines": [line(account, "t2", 0.125, 3)]}, headers=OPERATE
+    )
+    assert added.status_code == 201
+    answers.append(requests.get(url, headers=OPERATE).json())
+    assert answers[-1]["total"] == 0.63
+    done = requests.patch(url, json={"completed": True}, headers=OPERATE)
+    assert done.status_code == 200, done.text
+    answers.append(requests.get(url, headers=OPERATE).json())
+    emulated.store.flush()
+    queried = BATCH_SHEETS.document(emulated.store, sheet["id"])
+    assert answers[-1] == queried
+    assert [a["line_count"] for a in answers] == [1, 2, 2]
+    assert requests.get(f"{op}/batch-sheets/999999", headers=OPERATE).status_code == 404
