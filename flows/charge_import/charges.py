@@ -216,6 +216,7 @@ class ChargePusher:
                 self.reconcile(sheet, key)
         open_sheets = [s for s in sheets if not s["completed"]]
         sheet_id = min(s["id"] for s in open_sheets) if open_sheets else None
+        known: set[int] | None = {s["id"] for s in sheets}  # for a create sent first
         pending = self._unsent(lines)
         size = self.settings.lines_per_request
         attempts, limit = 0, ATTEMPTS * (1 + len(pending) // size)
@@ -225,9 +226,10 @@ class ChargePusher:
                 raise RuntimeError(f"{key.text()}: lines still unsent after {limit} requests")
             chunk = pending[:size]
             if sheet_id is None:
-                sheet_id, sent = self._create(key, chunk, devices)
+                sheet_id, sent = self._create(key, chunk, devices, known)
             else:
                 sheet_id, sent = self._append(key, sheet_id, chunk)
+            known = None  # after a request, a create looks at the sheets again
             # Sent: the chunk is recorded. Otherwise what is on the sheet was recorded, or
             # lines were refused: look again at what is left.
             pending = pending[len(chunk) :] if sent else self._unsent_rows(pending)
@@ -259,7 +261,12 @@ class ChargePusher:
             detail={"lines": [row["line_hash"] for row in chunk]},
         )  # fmt: skip
 
-    def _create(self, key: SheetKey, chunk: list[dict], devices: list[str]) -> tuple[int, bool]:
+    def _create(
+        self, key: SheetKey, chunk: list[dict], devices: list[str], known: set[int] | None
+    ) -> tuple[int, bool]:
+        """A new sheet for ``key`` with ``chunk``'s lines; ``known``: the sheets Operate
+        held for the key before (None: read them now), so that a create whose answer was
+        lost finds the sheet it made."""
         body = {
             **key.payload(),
             "reference_date": self.reference_date.isoformat(),
@@ -267,7 +274,8 @@ class ChargePusher:
             "import_type": IMPORT_TYPE,
             "lines": [_line(row) for row in chunk],
         }
-        known = set() if self.pusher.plan else {s["id"] for s in self._sheets(key)}
+        if known is None:
+            known = set() if self.pusher.plan else {s["id"] for s in self._sheets(key)}
         read_back: list[int] = []  # sheets whose lines a lost answer had recorded
 
         def made() -> int | None:

@@ -117,6 +117,10 @@ def test_every_format_charged_once_accounts_sent_to_connect_and_a_rerun_changes_
 ):
     requested, clients = connect_requests(world)
     first = run(config)
+    sent = world.servers["operate"].requests
+    looked = [r for r in sent if r.method == "GET" and "location_id=" in r.query]
+    made = [r for r in sent if r.method == "POST" and r.path.rstrip("/").endswith("batch-sheets")]
+    assert made and len(looked) == len(made)  # a key's sheets looked at once before its create
     with warehouse(config).connect(read_only=True) as con:
         landed = dict(
             con.execute("SELECT layout, count(*) FROM raw_calllogs.calls GROUP BY 1").fetchall()
