@@ -198,16 +198,19 @@ def _as_written(values: list, held: Shape) -> pa.Array:
 
 
 class Lines:
-    """What Operate keeps of its batch-sheet lines, so that an append reads none of them:
-    the next line id, and the hashes (line id by hash) of the sheets appended to last.
+    """What Operate keeps of its batch sheets and their lines, so that an append (or a
+    sheet made) reads none of them: the next sheet id and line id, and the hashes (line id
+    by hash) of the sheets appended to last.
 
-    Only Operate writes lines, so it keeps these in step with its own writes (once each
-    has committed), and makes them anew when the store holds an earlier state again.
-    An append of 500 lines read the sheet's hashes and the greatest line id from DuckDB
-    first: 2.6 of its 10 ms."""
+    Only Operate writes sheets and lines, so it keeps these in step with its own writes
+    (once each has committed), and makes them anew when the store holds an earlier state
+    again. An append of 500 lines read the sheet's hashes and the greatest line id from
+    DuckDB first: 2.6 of its 10 ms; a sheet made read the greatest sheet id, which landed
+    the sheets staged first (5 ms)."""
 
     def __init__(self):
         self.next_id: int | None = None
+        self.next_sheet: int | None = None
         self.by_sheet: OrderedDict[int, dict[str, int]] = OrderedDict()
 
     def hashes(self, cur: Writing, sheet: int) -> dict[str, int]:
@@ -222,6 +225,16 @@ class Lines:
             hashes = self._kept(sheet, dict(found))
         self.by_sheet.move_to_end(sheet)
         return hashes
+
+    def sheet_id(self, cur: Writing) -> int:
+        """The id the next sheet gets."""
+        if self.next_sheet is None:
+            self.next_sheet = rest.next_id(cur, SHEETS)
+        return self.next_sheet
+
+    def made(self, sheet: int) -> None:
+        """Sheet ``sheet`` is stored."""
+        self.next_sheet = sheet + 1
 
     def first_id(self, cur: Writing) -> int:
         """The id the next line gets."""
@@ -465,18 +478,12 @@ class Operate(rest.System):
         lines = body.get("lines", [])
         with self.store.write() as cur:
             location, group = body.get("location_id"), body.get("product_group_id")
-            if (
-                not isinstance(location, int)
-                or not cur.execute(
-                    "SELECT 1 FROM operate.locations WHERE id = ?", [location]
-                ).fetchone()
+            if not isinstance(location, int) or not cur.by_key(
+                "operate.locations", "id", location, ("id",)
             ):
                 problems["location_id"] = f"location {location!r} does not exist"
-            if (
-                not isinstance(group, int)
-                or not cur.execute(
-                    "SELECT 1 FROM operate.product_groups WHERE id = ?", [group]
-                ).fetchone()
+            if not isinstance(group, int) or not cur.by_key(
+                "operate.product_groups", "id", group, ("id",)
             ):
                 problems["product_group_id"] = f"product group {group!r} does not exist"
             checked = self._lines(cur, lines, location, group, problems, lambda: lines)
@@ -484,11 +491,12 @@ class Operate(rest.System):
                 raise rest.invalid(problems)
             moment = rest.now()
             sheet = dict(
-                zip(SHEET, (rest.next_id(cur, SHEETS), location, group, batch_date,
+                zip(SHEET, (self.lines.sheet_id(cur), location, group, batch_date,
                             reference_date, body.get("reference_text"), body.get("import_type"),
                             Decimal("0.00"), 0, False, False, moment, moment), strict=True)
             )  # fmt: skip
             sheet = self._add_lines(cur, sheet, checked, moment, new=True)
+            cur.then(lambda: self.lines.made(sheet["id"]))
         return json_response(self._answer(sheet), 201)
 
     def append_lines(self, request: Request, sheet_id: int) -> Response:

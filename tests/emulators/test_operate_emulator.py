@@ -172,11 +172,11 @@ def test_batch_sheet_lines_are_checked_and_duplicate_hashes_refused(op):
 
 def test_appended_lines_land_as_answered_and_their_hashes_stay_known(emulated, op):
     """Appends are answered from what Operate keeps (the sheet, its lines' hashes, the
-    next line id) and staged: a hash already appended is refused whether or not its line
-    has landed, and what lands is what was answered: quantity and unit price cast to
-    their columns and the amount rounded half away from zero (0.285 is 0.29), ids one
-    after another, the sheet's total their sum. After the store is restored to an
-    earlier state, the hashes are read again from it."""
+    next line id and sheet id) and staged: a hash already appended is refused whether or
+    not its line has landed, and what lands is what was answered: quantity and unit price
+    cast to their columns and the amount rounded half away from zero (0.285 is 0.29), ids
+    one after another, the sheet's total their sum. After the store is restored to an
+    earlier state, the hashes and the next ids are read again from it."""
     account = new_account(op)["id"]
     saved = emulated.data / "before-appends.duckdb"
     emulated.store.save(saved)
@@ -209,8 +209,12 @@ def test_appended_lines_land_as_answered_and_their_hashes_stay_known(emulated, o
     assert huge.json()["error"]["fields"] == {
         "lines[0].quantity": "at most 11 digits before the point"
     }
-    emulated.restore(saved)  # the sheet and its lines are gone; its id is free again
+    following = new_sheet(op, account, batch_date="2030-03-02")
+    assert following["id"] == sheet["id"] + 1
+    emulated.restore(saved)  # the sheets and their lines are gone; their ids are free again
+    made = sheet["id"]
     sheet = new_sheet(op, account, "h1", batch_date="2030-03-01")
+    assert sheet["id"] == made
     url = f"{op}/batch-sheets/{sheet['id']}/lines"
     assert (
         requests.post(url, json={"lines": [line(account, "h2")]}, headers=OPERATE).status_code
