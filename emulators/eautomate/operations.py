@@ -1206,8 +1206,7 @@ class Operations:
         if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
             current = self.load(cur, CONTRACTS, int(key))
         else:
-            found = self._numbered(cur, str(key))
-            current = None if found is None else self.load(cur, CONTRACTS, found)
+            current = self._contract_numbered(cur, str(key))
         if current is None:
             raise not_found("contract", key, "ContractID")
         return current
@@ -1228,8 +1227,7 @@ class Operations:
     )
     def add_contract_from_template(self, params: dict) -> str:
         with self.store.write() as cur:
-            found = self._numbered(cur, str(params["TemplateNumber"]))
-            template = None if found is None else self.load(cur, CONTRACTS, found)
+            template = self._contract_numbered(cur, str(params["TemplateNumber"]))
             if template is None or not template["IsTemplate"]:
                 raise fault(
                     f"Contract template {params['TemplateNumber']!r} does not exist.",
@@ -1325,6 +1323,11 @@ class Operations:
             self._number_of = dict(rows.fetchall())
             self._numbers = {n.lower(): i for i, n in self._number_of.items()}
         return self._numbers.get(number.lower())
+
+    def _contract_numbered(self, cur, number: str) -> dict | None:
+        """The contract (or template) numbered ``number`` in any case, as stored."""
+        found = self._numbered(cur, number)
+        return None if found is None else self.load(cur, CONTRACTS, found)
 
     def _renumbered(self, contract_id: int, number: str) -> None:
         """Contract ``contract_id`` is stored numbered ``number`` (its write committed)."""
@@ -1716,8 +1719,7 @@ class Operations:
                 cur, CUSTOMERS, doc["BillToNumber"], "BillToNumber", CALL, number, known
             )
         if supplied.get("ContractNumber") is not None and doc["ContractNumber"] is not None:
-            found = self._numbered(cur, doc["ContractNumber"])  # in any case
-            held = None if found is None else self.load(cur, CONTRACTS, found)
+            held = self._contract_numbered(cur, doc["ContractNumber"])
             if held is None or held["IsTemplate"]:
                 raise fault(
                     f"Call {number}: ContractNumber {doc['ContractNumber']!r} is not a "
