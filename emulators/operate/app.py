@@ -181,6 +181,11 @@ def _quickly_parsed(request: Request) -> dict | None:
     return body if type(body) is dict else None
 
 
+def _exists(cur: Writing, table: str, record_id: Any) -> bool:
+    """Whether ``record_id`` is a whole number naming a row of ``table`` (found by key)."""
+    return isinstance(record_id, int) and cur.by_key(table, "id", record_id, ("id",)) is not None
+
+
 def _only(values: list, *kinds: type) -> bool:
     """Whether every value is of one of ``kinds`` exactly (a bool is not an int here)."""
     return set(map(type, values)) <= set(kinds)
@@ -335,12 +340,7 @@ class Operate(rest.System):
             problems["send_to_connect_requested"] = "must be true or false"
         with self.store.write() as cur:
             location = body.get("location_id")
-            if (
-                not isinstance(location, int)
-                or not cur.execute(
-                    "SELECT 1 FROM operate.locations WHERE id = ?", [location]
-                ).fetchone()
-            ):
+            if not _exists(cur, "operate.locations", location):
                 problems["location_id"] = f"location {location!r} does not exist"
             if problems:
                 raise rest.invalid(problems)
@@ -478,13 +478,9 @@ class Operate(rest.System):
         lines = body.get("lines", [])
         with self.store.write() as cur:
             location, group = body.get("location_id"), body.get("product_group_id")
-            if not isinstance(location, int) or not cur.by_key(
-                "operate.locations", "id", location, ("id",)
-            ):
+            if not _exists(cur, "operate.locations", location):
                 problems["location_id"] = f"location {location!r} does not exist"
-            if not isinstance(group, int) or not cur.by_key(
-                "operate.product_groups", "id", group, ("id",)
-            ):
+            if not _exists(cur, "operate.product_groups", group):
                 problems["product_group_id"] = f"product group {group!r} does not exist"
             checked = self._lines(cur, lines, location, group, problems, lambda: lines)
             if problems:
