@@ -164,14 +164,18 @@ class ConnectWiseSource:
         conditions = f"lastUpdated >= {literal(stamp)}" if stamp else None
         fields = ",".join(entity.fields) or None
         # A whole read of a changing entity (a first run, a full refresh) is the long one:
-        # its count, one request more, lets its progress say how much is left. Reads of
-        # changes, and small collections read whole every run, do without; a count refused
-        # costs the total, not the read.
-        total = None
-        if entity.cursor and since is None:
-            with contextlib.suppress(DataError):
-                total = self.client.count(path)
+        # its count, one request more once its first page is full (while that page is
+        # validated), lets its progress say how much is left. Reads of changes, and small
+        # collections read whole every run, do without; a count refused costs the total,
+        # not the read.
+        total, first = None, entity.cursor and since is None
         for records in self.client.pages(path, conditions, fields=fields):
+            if first:
+                first, total = False, len(records)
+                if total >= self.client.page_size:
+                    total = None
+                    with contextlib.suppress(DataError):
+                        total = self.client.count(path)
             yield Page(records, total=total)
 
 

@@ -439,14 +439,21 @@ class Warehouse:
     def ensure_tables(self, tables: Sequence[tuple[str, str, pa.Schema]]) -> None:
         """:meth:`ensure_table` for each ``(system, entity, schema)``, the catalog read
         once for them all (a read of it costs as much for one table as for every one)."""
+        made = set()
         with self.transaction() as con:
             held = columns_held(con)
             for system, entity, schema in tables:
                 table = raw_table(system, entity)
-                _ensure_table(con, table, schema, dict(held.get(tuple(table.split(".")), [])))
-        checked = _checked_while_kept(self.path)
-        if checked is not None:  # committed: each holds its schema's every column now
-            checked.update((raw_table(system, entity), schema) for system, entity, schema in tables)
+                existing = dict(held.get(tuple(table.split(".")), []))
+                _ensure_table(con, table, schema, existing)
+                if not existing:
+                    made.add(table)
+        kept = _kept_now(self.path)
+        if kept is not None:  # committed: each holds its schema's every column now
+            kept.complete.update(
+                (raw_table(system, entity), schema) for system, entity, schema in tables
+            )
+            kept.made |= made
 
     def land(
         self,
@@ -464,10 +471,11 @@ class Warehouse:
         Rows whose columns equal the stored ones are not touched, so re-landing a
         batch changes nothing, not even ``_loaded_at``.
         """
+        kept = _kept_now(self.path)
         with self.transaction() as con:
             return land_into(
                 con, system, entity, primary_key, batch, run_id, rejected, watermark,
-                complete=_checked_while_kept(self.path),
+                complete=kept.complete if kept else None, made=kept.made if kept else None,
             )  # fmt: skip
 
     def mirror(
@@ -591,22 +599,23 @@ class _Kept:
     """A file kept open: by how many ``kept_open`` blocks, its first connection, and the
     raw tables found holding a batch schema's every column (``land_into``'s ``complete``:
     no other process can change the file meanwhile, so each is looked at once a run, not
-    once a batch, a read of the whole catalog costing 2.5 to 10 ms)."""
+    once a batch, a read of the whole catalog costing 2.5 to 10 ms), and the raw tables
+    it made (``made``: most likely still empty, ``land_into`` tries a plain insert)."""
 
     depth: int = 0
     anchor: duckdb.DuckDBPyConnection | None = None
     memory_limit: str = ""
     complete: set[tuple[str, pa.Schema]] = field(default_factory=set)
+    made: set[str] = field(default_factory=set)
 
 
 _kept: dict[Path, _Kept] = {}
 _keeping = threading.Lock()
 
 
-def _checked_while_kept(path: Path) -> set[tuple[str, pa.Schema]] | None:
-    """The tables found complete on ``path`` while this process keeps it open, else None."""
-    kept = _kept.get(path.resolve()) if _kept else None
-    return None if kept is None else kept.complete
+def _kept_now(path: Path) -> _Kept | None:
+    """What this process knows of ``path`` while it keeps it open, else None."""
+    return _kept.get(path.resolve()) if _kept else None
 
 
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -652,19 +661,25 @@ def land_into(
     rejected: Sequence[Rejected] = (),
     watermark: str | None = None,
     complete: set[tuple[str, pa.Schema]] | None = None,
+    made: set[str] | None = None,
 ) -> LandResult:
     """:meth:`Warehouse.land` inside a transaction the caller holds (a push's outcome
     and the record the system answered land together). ``complete``: the tables found
     holding a schema's every column on this connection, which are not looked at again
-    (a push lands one record per write)."""
+    (a push lands one record per write). ``made``: tables likely empty, whose first
+    batch goes in by a plain insert if they are (1,594 companies 3.4 ms, merged 6.3)."""
     result = LandResult(system, entity, read=batch.num_rows + len(rejected))
     if batch.num_rows:
         table = raw_table(system, entity)
         known = complete is not None and (table, batch.schema) in complete
         if not known and _ensure_table(con, table, batch.schema) and complete is not None:
             complete.add((table, batch.schema))
-        actions = Counter(_merge(con, table, primary_key, batch, run_id))
-        result.inserted, result.updated = actions["INSERT"], actions["UPDATE"]
+        if made is not None and table in made:
+            made.discard(table)
+            result.inserted = _insert_into_empty(con, table, batch, run_id)
+        if not result.inserted:
+            actions = Counter(_merge(con, table, primary_key, batch, run_id))
+            result.inserted, result.updated = actions["INSERT"], actions["UPDATE"]
     result.landed = batch.num_rows
     if rejected:
         _quarantine(con, system, entity, run_id, rejected)
@@ -835,6 +850,24 @@ def _merge(
     return [action for (action,) in rows]
 
 
+def _insert_into_empty(
+    con: duckdb.DuckDBPyConnection, table: str, batch: pa.Table, run_id: str
+) -> int:
+    """The batch (its keys distinct) inserted into ``table`` if it holds no row, as
+    :func:`_merge` would; how many rows went in (none: the table had rows)."""
+    columns = ", ".join([*map(_quote, batch.column_names), LOADED_AT, RUN_ID])
+    con.register("landing_batch", batch)
+    try:
+        [(inserted,)] = con.execute(
+            f"INSERT INTO {table} ({columns}) SELECT *, ?::TIMESTAMPTZ, ?::VARCHAR "
+            f"FROM landing_batch WHERE NOT EXISTS (SELECT 1 FROM {table})",
+            [_now(), run_id],
+        ).fetchall()
+    finally:
+        con.unregister("landing_batch")
+    return inserted
+
+
 def _quarantine(
     con: duckdb.DuckDBPyConnection,
     system: str,
@@ -865,7 +898,16 @@ def _quarantine(
 def _set_watermark(
     con: duckdb.DuckDBPyConnection, system: str, entity: str, value: str, run_id: str
 ) -> None:
-    con.execute(
-        "INSERT OR REPLACE INTO sync.watermarks VALUES (?, ?, ?, ?, ?)",
-        [system, entity, value, run_id, _now()],
-    )
+    """An ``UPDATE``, and an ``INSERT`` where there was no row (1.1 ms; ``INSERT OR
+    REPLACE`` took 2.2)."""
+    now = _now()
+    [(updated,)] = con.execute(
+        "UPDATE sync.watermarks SET cursor_value = ?, run_id = ?, advanced_at = ? "
+        "WHERE system = ? AND entity = ?",
+        [value, run_id, now, system, entity],
+    ).fetchall()
+    if not updated:
+        con.execute(
+            "INSERT INTO sync.watermarks VALUES (?, ?, ?, ?, ?)",
+            [system, entity, value, run_id, now],
+        )

@@ -69,18 +69,27 @@ def test_incremental_extraction_lands_exactly_the_changes(api_config, cw_server)
 def test_a_whole_read_says_how_many_records_it_holds_and_a_read_of_changes_asks_nothing_more(
     cw_server,
 ):
-    """The count a first run's progress shows, one request more; none for changes."""
+    """The count a first run's progress shows, one request more once the first page is
+    full (a short one is the whole read); none for changes."""
     client = ConnectWise(
         cw_server.url, "dealer", "demo-public", "demo-private", CW_HEADERS["clientId"],
         page_size=100,
     )  # fmt: skip
     source = ConnectWiseSource(client)
+    assert client.api  # the codebase found once, before the requests counted
+    before = len(cw_server.requests)
     pages = list(source.pages(tickets, None))
     assert len(pages) > 1
     assert {p.total for p in pages} == {sum(len(p.records) for p in pages)}
+    assert len(cw_server.requests) == before + len(pages) + 1
+    client.page_size = len(pages) * 100 + 1
+    before = len(cw_server.requests)
+    (whole,) = source.pages(tickets, None)
+    assert whole.total == len(whole.records) and len(cw_server.requests) == before + 1
     before = len(cw_server.requests)
     changed = list(source.pages(tickets, "2100-01-01T00:00:00Z"))
     assert [p.total for p in changed] == [] and len(cw_server.requests) == before + 1
+    client.page_size = 100
 
     def refused(path, conditions=None):
         raise NotFound("connectwise", "no count here", status=404)

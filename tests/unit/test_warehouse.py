@@ -119,6 +119,36 @@ def test_a_run_reads_the_catalog_for_its_tables_once_not_per_batch(warehouse, mo
     ]  # fmt: skip
 
 
+def test_a_table_the_run_made_takes_its_first_batch_by_insert_and_nothing_twice(
+    warehouse, monkeypatch
+):
+    """A table the run made is empty until something lands in it: its first batch goes in
+    by a plain insert, landed as the merge would land it. Rows that reached it another way
+    (a push's landing, which does not know what the run made) leave that insert nothing to
+    add, and the merge decides."""
+    merged = []
+    merge = warehouse_module._merge
+    monkeypatch.setattr(warehouse_module, "_merge", lambda *a: merged.append(a[1]) or merge(*a))
+    schema = batch((1, "a")).schema
+    with warehouse.kept_open():
+        warehouse.ensure_tables([("test", "things", schema), ("test", "others", schema)])
+        first = warehouse.land("test", "things", ["id"], batch((1, "a"), (2, "b")), "run-1")
+        assert merged == [] and (first.inserted, first.updated) == (2, 0)
+        again = warehouse.land("test", "things", ["id"], batch((2, "B"), (3, "c")), "run-2")
+        assert merged == ["raw_test.things"] and (again.inserted, again.updated) == (1, 1)
+        with warehouse.transaction() as con:  # a push's landing
+            warehouse_module.land_into(con, "test", "others", ["id"], batch((1, "a")), "run-1")
+        other = warehouse.land("test", "others", ["id"], batch((1, "A"), (2, "b")), "run-2")
+        assert (other.inserted, other.updated) == (1, 1)
+    stamped = "SELECT id, name, _run_id, _loaded_at IS NOT NULL FROM raw_test.things ORDER BY id"
+    assert rows(warehouse, stamped) == [
+        (1, "a", "run-1", True), (2, "B", "run-2", True), (3, "c", "run-2", True)
+    ]  # fmt: skip
+    assert rows(warehouse, "SELECT id, name FROM raw_test.others ORDER BY id") == [
+        (1, "A"), (2, "b")
+    ]  # fmt: skip
+
+
 def test_quarantined_rows_keep_record_and_reason_and_counts_add_up(warehouse):
     records = [
         {"id": 1, "identifier": "A", "name": "Acme", "_info": {"lastUpdated": "2026-01-01T00:00Z"}},
@@ -143,6 +173,10 @@ def test_quarantined_rows_keep_record_and_reason_and_counts_add_up(warehouse):
 def test_watermark_advances_with_its_rows(warehouse):
     warehouse.land("test", "things", ["id"], batch((1, "a")), "run-1", watermark="2026-01-01")
     assert warehouse.watermark("test", "things") == "2026-01-01"
+    warehouse.land("test", "things", ["id"], batch((2, "b")), "run-2", watermark="2026-02-01")
+    assert rows(warehouse, "SELECT cursor_value, run_id FROM sync.watermarks") == [
+        ("2026-02-01", "run-2")
+    ]
     warehouse.reset_watermarks([("test", "things")])
     assert warehouse.watermark("test", "things") is None
 
