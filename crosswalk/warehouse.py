@@ -439,7 +439,7 @@ class Warehouse:
     def ensure_tables(self, tables: Sequence[tuple[str, str, pa.Schema]]) -> None:
         """:meth:`ensure_table` for each ``(system, entity, schema)``, the catalog read
         once for them all (a read of it costs as much for one table as for every one)."""
-        made = set()
+        made: set[str] = set()
         with self.transaction() as con:
             held = columns_held(con)
             for system, entity, schema in tables:
@@ -667,7 +667,7 @@ def land_into(
     and the record the system answered land together). ``complete``: the tables found
     holding a schema's every column on this connection, which are not looked at again
     (a push lands one record per write). ``made``: tables likely empty, whose first
-    batch goes in by a plain insert if they are (1,594 companies 3.4 ms, merged 6.3)."""
+    batch goes in by a plain insert if they are (1,594 companies 3.2 ms, merged 6.3)."""
     result = LandResult(system, entity, read=batch.num_rows + len(rejected))
     if batch.num_rows:
         table = raw_table(system, entity)
