@@ -459,7 +459,7 @@ class Operate(rest.System):
     # --- batch sheets -----------------------------------------------------------------
 
     def create_sheet(self, request: Request) -> Response:
-        body = rest.body_object(request, decimals=True)  # lines checked line by line
+        body = _quickly_parsed(request) or rest.body_object(request, decimals=True)
         problems = {}
         batch_date = reference_date = None
         try:
@@ -482,7 +482,10 @@ class Operate(rest.System):
                 problems["location_id"] = f"location {location!r} does not exist"
             if not _exists(cur, "operate.product_groups", group):
                 problems["product_group_id"] = f"product group {group!r} does not exist"
-            checked = self._lines(cur, lines, location, group, problems, lambda: lines)
+            checked = self._lines(
+                cur, lines, location, group, problems,
+                lambda: rest.body_object(request, decimals=True).get("lines", []),
+            )  # fmt: skip
             if problems:
                 raise rest.invalid(problems)
             moment = rest.now()

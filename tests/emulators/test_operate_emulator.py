@@ -497,3 +497,31 @@ def test_a_sheet_read_by_id_is_answered_as_staged_and_as_its_query_answers(emula
     assert answers[-1] == queried
     assert [a["line_count"] for a in answers] == [1, 2, 2]
     assert requests.get(f"{op}/batch-sheets/999999", headers=OPERATE).status_code == 404
+
+
+def test_a_sheet_made_with_lines_checks_them_as_an_append_does(op):
+    """A sheet made with its first lines takes them as an append takes its own: parsed by
+    orjson and checked a column at a time when they are plain, else line by line from the
+    body read with exact decimals (a quantity written with four places rounds half up to
+    the three its column holds, as written, not as a float holds it)."""
+    import orjson
+
+    account = new_account(op)["id"]
+    body = {
+        "location_id": 1, "product_group_id": 1, "batch_date": "2030-02-01",
+        "lines": [line(account, uuid.uuid4().hex), {**line(account, uuid.uuid4().hex),
+                  "quantity": orjson.Fragment(b"1.0005"), "unit_price": 0.5}],
+    }  # fmt: skip
+    made = requests.post(
+        f"{op}/batch-sheets",
+        data=orjson.dumps(body),
+        headers={**OPERATE, "Content-Type": "application/json"},
+    )
+    assert made.status_code == 201, made.text
+    assert (made.json()["total"], made.json()["line_count"]) == (0.75, 2)
+    lines = requests.get(f"{op}/batch-sheets/{made.json()['id']}/lines", headers=OPERATE).json()
+    assert [(ln["quantity"], ln["amount"]) for ln in lines["data"]] == [(1, 0.25), (1.001, 0.5)]
+    body["lines"] = [{**line(account, uuid.uuid4().hex), "unit_price": "0.25"}]
+    refused = requests.post(f"{op}/batch-sheets", json=body, headers=OPERATE)
+    assert refused.status_code == 422
+    assert list(refused.json()["error"]["fields"]) == ["lines[0].unit_price"]
