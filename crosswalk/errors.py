@@ -66,7 +66,7 @@ from crosswalk.config import (
     resolved_secrets,
 )
 from crosswalk.http import CredentialsRefused, TransientError
-from crosswalk.warehouse import Warehouse
+from crosswalk.warehouse import Warehouse, registered
 
 RUN = "run"  # the entity of failures that stopped a whole run
 INVALID_RECORD = "invalid-record"
@@ -533,8 +533,7 @@ class ErrorBook:
                 "fix": [f.fix for f in found],
             }
         )
-        con.register("found_batch", batch)
-        try:
+        with registered(con, "found_batch", batch):
             con.execute(
                 """
                 MERGE INTO sync.errors AS e
@@ -559,8 +558,6 @@ class ErrorBook:
                 """,
                 {"now": now, "run": run_id, "flow": self.flow},
             )
-        finally:
-            con.unregister("found_batch")
 
     def _resolve(
         self,
@@ -604,8 +601,7 @@ class ErrorBook:
                 "record_id": pa.array(rid, pa.string()),
             }
         )
-        con.register("checked_batch", batch)
-        try:
+        with registered(con, "checked_batch", batch):
             con.execute(
                 resolve
                 + f""" AND entity <> '{RUN}' AND EXISTS (
@@ -616,8 +612,6 @@ class ErrorBook:
                 """,
                 params,
             )
-        finally:
-            con.unregister("checked_batch")
 
     def _follow_outage(
         self, con, run_id: str, found: Sequence[Failure], failed: bool, now: datetime
@@ -707,8 +701,7 @@ class ErrorBook:
                 "noun": [kind.noun for kind in records.KINDS.values()],
             }
         )
-        con.register("record_nouns", nouns)
-        try:
+        with registered(con, "record_nouns", nouns):
             con.execute(
                 f"""
                 CREATE OR REPLACE TEMP TABLE report_due AS
@@ -731,8 +724,6 @@ class ErrorBook:
                 """,
                 params,
             )
-        finally:
-            con.unregister("record_nouns")
         sizes: dict[str, dict[tuple[str, str], int]] = {}
         ids: dict[str, list[str]] = {}
         for section, owner, code, error_ids in con.execute(

@@ -491,14 +491,13 @@ class Warehouse:
         not return and record ``read_at`` as its watermark, in one transaction; returns
         the rows deleted."""
         with self.transaction() as con:
-            con.register("keys_read", pa.table({"key": pa.array(sorted(keys_read), pa.string())}))
-            try:
+            with registered(
+                con, "keys_read", pa.table({"key": pa.array(sorted(keys_read), pa.string())})
+            ):
                 (deleted,) = con.execute(
                     f"DELETE FROM {raw_table(system, entity)} "
                     f"WHERE CAST({_quote(key)} AS VARCHAR) NOT IN (SELECT key FROM keys_read)"
                 ).fetchone()
-            finally:
-                con.unregister("keys_read")
             _set_watermark(con, system, entity, read_at, run_id)
         return deleted
 
@@ -747,6 +746,16 @@ class Streamed:
             self.reader = None
 
 
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> Iterator[None]:
+    """``data`` (an Arrow table) queryable as ``name`` on ``con`` within the block."""
+    con.register(name, data)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
 def raw_table(system: str, entity: str) -> str:
     return f"raw_{system}.{entity}"
 
@@ -787,8 +796,7 @@ def _ensure_table(
     schema_name, table_name = table.split(".")
     if existing is None:
         existing = dict(columns_held(con).get((schema_name, table_name), []))
-    con.register("empty_batch", schema.empty_table())
-    try:
+    with registered(con, "empty_batch", schema.empty_table()):
         if not existing:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
             con.execute(
@@ -805,8 +813,6 @@ def _ensure_table(
                 con.execute(f"ALTER TABLE {table} ALTER {_quote(column)} TYPE {duck_type}")
                 complete = False
         return complete
-    finally:
-        con.unregister("empty_batch")
 
 
 def _merge(
@@ -830,8 +836,7 @@ def _merge(
     )
     updates = ", ".join(f"{c} = s.{c}" for c in [*values, *loader])
     inserts = [*columns, *loader]
-    con.register("landing_batch", batch)
-    try:
+    with registered(con, "landing_batch", batch):
         rows = con.execute(
             f"""
             MERGE INTO {table} AS t
@@ -845,8 +850,6 @@ def _merge(
             """,
             [_now(), run_id],
         ).fetchall()
-    finally:
-        con.unregister("landing_batch")
     return [action for (action,) in rows]
 
 
@@ -856,15 +859,12 @@ def _insert_into_empty(
     """The batch (its keys distinct) inserted into ``table`` if it holds no row, as
     :func:`_merge` would; how many rows went in (none: the table had rows)."""
     columns = ", ".join([*map(_quote, batch.column_names), LOADED_AT, RUN_ID])
-    con.register("landing_batch", batch)
-    try:
+    with registered(con, "landing_batch", batch):
         [(inserted,)] = con.execute(
             f"INSERT INTO {table} ({columns}) SELECT *, ?::TIMESTAMPTZ, ?::VARCHAR "
             f"FROM landing_batch WHERE NOT EXISTS (SELECT 1 FROM {table})",
             [_now(), run_id],
         ).fetchall()
-    finally:
-        con.unregister("landing_batch")
     return inserted
 
 
@@ -888,11 +888,8 @@ def _quarantine(
             "quarantined_at": pa.array([now] * len(rejected), pa.timestamp("us", tz="UTC")),
         }
     )
-    con.register("quarantine_batch", table)
-    try:
+    with registered(con, "quarantine_batch", table):
         con.execute("INSERT INTO sync.quarantine BY NAME SELECT * FROM quarantine_batch")
-    finally:
-        con.unregister("quarantine_batch")
 
 
 def _set_watermark(

@@ -29,7 +29,7 @@ from crosswalk.connect import Connect
 from crosswalk.entities import Rejected
 from crosswalk.errors import data_failure
 from crosswalk.pipeline import Run
-from crosswalk.warehouse import LandResult, Warehouse
+from crosswalk.warehouse import LandResult, Warehouse, registered
 from schemas import calllogs
 
 SYSTEM = "calllogs"
@@ -218,12 +218,8 @@ def _record_read(warehouse: Warehouse, run_id: str, batch: pa.Table) -> None:
     if not batch.num_rows:
         return
     hashes = pa.table({"line_hash": batch["line_hash"]})
-    with warehouse.transaction() as con:
-        con.register("read_batch", hashes)
-        try:
-            con.execute("INSERT INTO sync.calls_read SELECT ?, line_hash FROM read_batch", [run_id])
-        finally:
-            con.unregister("read_batch")
+    with warehouse.transaction() as con, registered(con, "read_batch", hashes):
+        con.execute("INSERT INTO sync.calls_read SELECT ?, line_hash FROM read_batch", [run_id])
 
 
 def forget_earlier_reads(warehouse: Warehouse, run_id: str) -> None:
